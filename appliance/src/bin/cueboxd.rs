@@ -1,0 +1,2 @@
+//! cueboxd: the cuebox daemon.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Media folders: selection, validation, reassignment and recovery.
