@@ -142,7 +142,7 @@ pub enum EditError {
         tab: usize,
     },
     /// A button is already there.
-    #[error("position {pos} on page {page} tab {tab} already plays clip {clip:?}")]
+    #[error("position {pos} on page {page} tab {tab} already plays clip \"{clip}\"")]
     Occupied {
         /// The position asked for.
         pos: GridPos,

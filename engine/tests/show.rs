@@ -1,0 +1,577 @@
+//! The show document as a user meets it: saving and loading, old and new
+//! formats, validation messages, hostile files and grid edits.
+
+use cuebox_engine::show::*;
+use serde_json::{json, Value};
+
+fn t(s: &str) -> jiff::Timestamp {
+    s.parse().unwrap()
+}
+
+fn dims(r: u16, c: u16) -> GridDims {
+    GridDims::new(r, c).unwrap()
+}
+
+fn at(page: u16, tab: usize, row: u16, col: u16) -> Placement {
+    Placement {
+        page: PageNo::new(page).unwrap(),
+        tab: TabIndex::from_number(tab).unwrap(),
+        pos: GridPos::new(row, col).unwrap(),
+    }
+}
+
+fn audio(path: &str, channels: Channels, frames: u64) -> AudioRef {
+    AudioRef {
+        path: MediaPath::try_from(path.to_owned()).unwrap(),
+        hash: ContentHash::of_bytes(path.as_bytes()),
+        format: AudioFormat {
+            channels,
+            sample_rate: 48_000,
+            bit_depth: Some(24),
+            frames: Frames(frames),
+            codec: "pcm_s24le".into(),
+            extra: Extra::new(),
+        },
+        metadata: RightsMetadata {
+            title: Some(format!("Title of {path}")),
+            isrc: Some("GB-AYE-69-00531".into()),
+            ..RightsMetadata::default()
+        },
+        extra: Extra::new(),
+    }
+}
+
+fn clip(name: &str, group: Group, channels: Channels) -> NewClip {
+    NewClip {
+        name: name.into(),
+        group,
+        audio: audio(&format!("{name}.wav"), channels, 480_000),
+    }
+}
+
+/// A show using every part of the model.
+fn rich_show() -> Show {
+    let mut show = Show::new("Hamlet", "media", dims(4, 8), t("2026-11-01T19:00:00Z"));
+    show.pages.push(Page::new("Act 2", dims(2, 2)));
+    show.page_view = PageView::Dual {
+        left: PageNo::new(1).unwrap(),
+        right: PageNo::new(2).unwrap(),
+        focus: Side::Right,
+        extra: Extra::new(),
+    };
+    let storm = show
+        .add_clip(clip("storm", Group::A, Channels::Stereo), at(1, 1, 1, 1))
+        .unwrap();
+    let bell = show
+        .add_clip(clip("bell", Group::B, Channels::Mono), at(2, 8, 2, 2))
+        .unwrap();
+    let c = show.clips.iter_mut().find(|c| c.id == storm).unwrap();
+    c.processing.level_db = -6.5;
+    c.processing.cue = CueRange {
+        start: Frames(4_800),
+        end: Some(Frames(400_000)),
+        extra: Extra::new(),
+    };
+    c.processing.loop_region = Some(LoopRegion {
+        start: Frames(48_000),
+        end: Frames(96_000),
+        enabled: true,
+        extra: Extra::new(),
+    });
+    c.processing.warp_markers = vec![
+        WarpMarker {
+            frame: Frames(0),
+            beat: 0.0,
+            extra: Extra::new(),
+        },
+        WarpMarker {
+            frame: Frames(24_000),
+            beat: 1.0,
+            extra: Extra::new(),
+        },
+    ];
+    c.processing.fades.fade_out = Some(Fade::new(5_000.0, Curve::SCurve, false));
+    c.processing.time_pitch.mode = WarpMode::Basic;
+    c.processing.time_pitch.rate = 1.25;
+    c.analysis = ClipAnalysis::Done {
+        tempo_bpm: 120.0,
+        confidence: 0.9,
+        alternatives: vec![TempoCandidate {
+            bpm: 60.0,
+            confidence: 0.4,
+            extra: Extra::new(),
+        }],
+        sections: vec![Section {
+            start: Frames(96_000),
+            label: "chorus".into(),
+            extra: Extra::new(),
+        }],
+        extra: Extra::new(),
+    };
+    show.busses.groups.d.mode = GroupMode::Free {
+        extra: Extra::new(),
+    };
+    show.analysis.overrides.push(TempoOverride {
+        clip: bell,
+        bpm: 90.0,
+        extra: Extra::new(),
+    });
+    show.analysis.tempo_map.push(TempoPoint {
+        at_secs: 0.0,
+        bpm: 120.0,
+        beats_per_bar: 4,
+        extra: Extra::new(),
+    });
+    show.show_info.production = "Hamlet".into();
+    show.show_info.venue.name = "The Globe".into();
+    show.show_info.performance_dates =
+        vec!["2026-12-01".parse().unwrap(), "2026-12-02".parse().unwrap()];
+    show.show_info.reporting.pros = vec!["PRS".into()];
+    show
+}
+
+fn load(v: &Value) -> Result<Loaded, LoadError> {
+    Show::load(&serde_json::to_vec(v).unwrap())
+}
+
+fn json_of(show: &Show) -> Value {
+    serde_json::from_slice(&show.to_json()).unwrap()
+}
+
+#[test]
+fn a_rich_show_is_valid_and_survives_save_and_load() {
+    let show = rich_show();
+    assert_eq!(show.validate(), vec![]);
+    let bytes = show.to_json();
+    let loaded = Show::load(&bytes).unwrap();
+    assert_eq!(loaded.migrated_from, None);
+    assert_eq!(loaded.show, show);
+    assert_eq!(
+        loaded.show.to_json(),
+        bytes,
+        "saving again writes the same bytes"
+    );
+}
+
+#[test]
+fn unknown_fields_survive_a_round_trip_at_every_level() {
+    let mut doc = json_of(&rich_show());
+    let future = json!({"added_by": "cuebox 9", "n": [1, 2.5, null]});
+    doc["future_root"] = future.clone();
+    doc["session"]["future"] = future.clone();
+    doc["page_view"]["future"] = future.clone();
+    doc["pages"][0]["future"] = future.clone();
+    doc["pages"][0]["tabs"][0]["future"] = future.clone();
+    doc["pages"][0]["tabs"][0]["grid"]["future"] = future.clone();
+    doc["pages"][0]["tabs"][0]["grid"]["buttons"][0]["future"] = future.clone();
+    doc["clips"][0]["future"] = future.clone();
+    doc["clips"][0]["audio"]["future"] = future.clone();
+    doc["clips"][0]["audio"]["format"]["future"] = future.clone();
+    doc["clips"][0]["audio"]["metadata"]["future"] = future.clone();
+    doc["clips"][0]["processing"]["future"] = future.clone();
+    doc["clips"][0]["processing"]["panning"]["future"] = future.clone();
+    doc["clips"][0]["processing"]["fades"]["out"]["future"] = future.clone();
+    doc["clips"][0]["analysis"]["future"] = future.clone();
+    doc["busses"]["groups"]["A"]["future"] = future.clone();
+    doc["busses"]["groups"]["A"]["mode"]["future"] = future.clone();
+    doc["busses"]["ltc_input"]["future"] = future.clone();
+    doc["resources"]["thresholds"]["future"] = future.clone();
+    doc["time_sources"]["future"] = future.clone();
+    doc["show_info"]["venue"]["future"] = future.clone();
+    doc["show_info"]["reporting"]["future"] = future.clone();
+    doc["protection"]["future"] = future.clone();
+    doc["fade_defaults"]["crossfade"]["future"] = future.clone();
+
+    let loaded = load(&doc).unwrap();
+    assert_eq!(loaded.show.validate(), vec![]);
+    assert_eq!(
+        json_of(&loaded.show),
+        doc,
+        "every unknown field written back unchanged"
+    );
+}
+
+#[test]
+fn a_newer_minor_version_loads_and_keeps_its_number() {
+    let mut doc = json_of(&rich_show());
+    doc["format_version"] = json!("2.7");
+    doc["clips"][1]["new_in_2_7"] = json!({"x": 1});
+    let show = load(&doc).unwrap().show;
+    assert_eq!(show.format_version, FormatVersion::new(2, 7));
+    assert_eq!(json_of(&show), doc);
+}
+
+#[test]
+fn a_newer_major_version_is_refused_with_advice() {
+    let mut doc = json_of(&rich_show());
+    doc["format_version"] = json!("3.0");
+    let err = load(&doc).unwrap_err();
+    assert!(
+        matches!(err, LoadError::NewerMajor { supported: 2, .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("format 3.0") && msg.contains("update cuebox"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn format_1_drafts_migrate_to_the_current_format() {
+    let bytes = include_bytes!("fixtures/format-1-draft.json");
+    let loaded = Show::load(bytes).unwrap();
+    assert_eq!(loaded.migrated_from, Some(FormatVersion::new(1, 0)));
+    let show = loaded.show;
+    assert_eq!(show.format_version, Show::FORMAT);
+    assert_eq!(show.validate(), vec![]);
+
+    let grid = &show.pages[0].tabs[0].grid;
+    assert_eq!(grid.dims(), dims(2, 3));
+    let buttons: Vec<(String, String)> = grid
+        .buttons
+        .iter()
+        .map(|b| (b.pos().to_string(), b.clip.to_string()))
+        .collect();
+    assert_eq!(
+        buttons,
+        [("1,1".into(), "c1".into()), ("1,3".into(), "c2".into())]
+    );
+
+    let storm = &show.clips[0].processing;
+    assert!(
+        (storm.level_db - (-6.0206)).abs() < 1e-3,
+        "gain 0.5 is -6.02 dB, got {}",
+        storm.level_db
+    );
+    assert_eq!(storm.fades.fade_in.as_ref().unwrap().time_ms, 1500.0);
+    assert_eq!(storm.fades.fade_out.as_ref().unwrap().time_ms, 3000.0);
+    assert_eq!(show.clips[1].processing.level_db, 0.0);
+    assert_eq!(show.page_view.focused(), PageNo::FIRST);
+    assert_eq!(
+        show.extra["draft_notes"],
+        json!("kept: a field format 1 had that format 2 does not know")
+    );
+
+    let resaved: Value = serde_json::from_slice(&show.to_json()).unwrap();
+    assert_eq!(resaved["format_version"], json!("2.0"));
+    assert_eq!(Show::load(&show.to_json()).unwrap().show, show);
+}
+
+#[test]
+fn a_format_1_draft_the_migration_cannot_read_names_the_spot() {
+    let mut doc: Value =
+        serde_json::from_slice(include_bytes!("fixtures/format-1-draft.json")).unwrap();
+    doc["pages"][0]["tabs"][0]["grid"]["cells"][1] = json!("not a row");
+    let err = load(&doc).unwrap_err();
+    assert!(matches!(err, LoadError::Migration(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "migrating from format 1: pages[0].tabs[0].grid.cells[1]: expected an array of cells"
+    );
+    doc["pages"][0]["tabs"][0]["grid"]["cells"][1] = json!([null, null, null]);
+    doc["clips"][0]["processing"]["gain"] = json!(-1);
+    let err = load(&doc).unwrap_err().to_string();
+    assert!(err.contains("clips[0].processing.gain"), "{err}");
+}
+
+/// Validation reports every problem at once, each with its path and reason.
+#[test]
+fn validation_reports_every_problem_with_its_path() {
+    let mut doc = json_of(&rich_show());
+    let ghost = json!({"row": 2, "col": 5, "clip": "c42"});
+    doc["pages"][0]["tabs"][3]["grid"]["buttons"] = json!([ghost]);
+    doc["pages"][0]["tabs"][0]["grid"]["buttons"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"row": 1, "col": 1, "clip": "c2"}));
+    let storm = &mut doc["clips"][0];
+    storm["processing"]["level_db"] = json!(20.0);
+    storm["processing"]["panning"] = json!({"mode": "mono", "pan": 0.0});
+    storm["processing"]["cue"]["end"] = json!(999_999_999);
+    storm["processing"]["warp_markers"][1]["frame"] = json!(0);
+    storm["audio"]["metadata"]["isrc"] = json!("not-an-isrc");
+    storm["audio"]["format"]["sample_rate"] = json!(12_345);
+    doc["clips"][1]["id"] = json!("c1");
+    doc["busses"]["groups"]["B"]["mode"] = json!({"kind": "choke", "max_voices": 4});
+    doc["busses"]["audition"]["outputs"] = json!([1, 9]);
+    doc["protection"]["edit_point_fade_ms"] = json!(20.0);
+    doc["protection"]["loop_point_fade_ms"] = json!(0.1);
+    doc["resources"]["thresholds"]["warning_pct"] = json!(95.0);
+    doc["time_sources"]["priority"] = json!(["ltc", "ptp", "ltc"]);
+    doc["page_view"] = json!({"mode": "dual", "left": 1, "right": 5, "focus": "left"});
+
+    let show = load(&doc).unwrap().show;
+    let problems: Vec<String> = show.validate().iter().map(ToString::to_string).collect();
+    let expected = [
+        "pages[0].tabs[3].grid[2,5]: clip \"c42\" is not in the session",
+        "pages[0].tabs[0].grid[1,1]: a second button at 1,1, where clip \"c1\" already is",
+        "page_view.right: page 5 does not exist (the show has 2)",
+        "clips[0].processing.level_db: 20 dB is out of range (-144 dB to 12 dB)",
+        "clips[0].processing.panning: a stereo clip takes stereo panning (width, balance), not mono pan",
+        "clips[0].processing.cue.end: frame 999999999 must be at or before the end of the audio (frame 480000)",
+        "clips[0].processing.warp_markers: warp marker frames must be in strictly increasing order",
+        "clips[0].audio.metadata.isrc: \"not-an-isrc\" is not an ISRC",
+        "clips[0].audio.format.sample_rate: sample rate 12345 Hz is not played",
+        "clips[1].id: clip id \"c1\" is used by more than one clip",
+        "busses.groups.B.mode.max_voices: 4 voices is out of range (1 voices to 3 voices)",
+        "busses.audition.outputs[0]: output 1 is also fed by group A",
+        "protection.edit_point_fade_ms: 20 ms is out of range (0.25 ms to 10 ms)",
+        "protection.loop_point_fade_ms: 0.1 ms is out of range (0.25 ms to 10 ms)",
+        "resources.thresholds: thresholds must be ordered recovery < warning < critical",
+        "time_sources.priority[2]: ltc is listed more than once",
+        // Renaming clips[1] to c1 leaves everything that played c2 dangling.
+        "pages[0].tabs[0].grid[1,1]: clip \"c2\" is not in the session",
+        "pages[1].tabs[7].grid[2,2]: clip \"c2\" is not in the session",
+        "analysis.overrides[0].clip: clip \"c2\" is not in the session",
+    ];
+    for e in expected {
+        assert!(
+            problems.iter().any(|p| p.starts_with(e)),
+            "missing problem {e:?} in:\n{}",
+            problems.join("\n")
+        );
+    }
+    assert_eq!(
+        problems.len(),
+        expected.len(),
+        "unexpected extra problems:\n{}",
+        problems.join("\n")
+    );
+}
+
+fn structure_error(doc: &Value) -> (String, String) {
+    match load(doc) {
+        Err(LoadError::Structure { path, message }) => (path, message),
+        other => panic!("expected a structure error, got {other:?}"),
+    }
+}
+
+#[test]
+fn hostile_media_paths_are_refused_before_anything_touches_a_file() {
+    for evil in [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "a/../../b",
+        "a\\..\\b",
+        "./x.wav",
+        "a//b",
+        "",
+        "x\u{0}.wav",
+    ] {
+        let mut doc = json_of(&rich_show());
+        doc["clips"][1]["audio"]["path"] = json!(evil);
+        let (path, message) = structure_error(&doc);
+        assert_eq!(path, "clips[1].audio.path", "for {evil:?}");
+        assert!(message.contains("media path"), "for {evil:?}: {message}");
+    }
+}
+
+#[test]
+fn wrong_types_and_huge_numbers_name_the_field() {
+    let cases: [(&str, Value, &str); 6] = [
+        (
+            "/pages/0/tabs/2/grid/rows",
+            json!("ten"),
+            "pages[0].tabs[2].grid.rows",
+        ),
+        (
+            "/pages/0/tabs/2/grid/rows",
+            json!(0),
+            "pages[0].tabs[2].grid.rows",
+        ),
+        (
+            "/pages/0/tabs/2/grid/cols",
+            json!(1e300),
+            "pages[0].tabs[2].grid.cols",
+        ),
+        (
+            "/clips/0/audio/format/frames",
+            json!(-1),
+            "clips[0].audio.format.frames",
+        ),
+        (
+            "/clips/0/audio/format/channels",
+            json!(6),
+            "clips[0].audio.format.channels",
+        ),
+        ("/clips/0/group", json!("E"), "clips[0].group"),
+    ];
+    for (pointer, value, want) in cases {
+        let mut doc = json_of(&rich_show());
+        *doc.pointer_mut(pointer).unwrap() = value.clone();
+        let (path, message) = structure_error(&doc);
+        assert_eq!(path, want, "{pointer} = {value}: {message}");
+    }
+    let mut doc = json_of(&rich_show());
+    doc["clips"][0]["audio"]["format"]["channels"] = json!(6);
+    assert!(structure_error(&doc)
+        .1
+        .contains("6 channels: cuebox clips are mono (1) or stereo (2)"));
+
+    let mut doc = json_of(&rich_show());
+    doc["pages"][0]["tabs"].as_array_mut().unwrap().pop();
+    let (path, message) = structure_error(&doc);
+    assert_eq!(path, "pages[0].tabs");
+    assert!(message.contains("length 8"), "{message}");
+
+    let mut doc = json_of(&rich_show());
+    doc["protection"]["edge_fade_ms"] = json!(2.0);
+    let (path, message) = structure_error(&doc);
+    assert_eq!(path, "protection.edge_fade_ms");
+    assert!(
+        message.starts_with("the edge fade is fixed at 1 ms, not 2 ms at line 1"),
+        "{message}"
+    );
+}
+
+#[test]
+fn broken_json_says_where_it_breaks() {
+    let good = rich_show().to_json();
+    let truncated = &good[..good.len() / 2];
+    let err = Show::load(truncated).unwrap_err();
+    assert!(matches!(err, LoadError::Syntax(_)), "{err:?}");
+    assert!(err.to_string().contains("line"), "{err}");
+
+    let huge = br#"{"format_version": "2.0", "x": 1e999}"#;
+    assert!(Show::load(huge)
+        .unwrap_err()
+        .to_string()
+        .contains("number out of range"));
+
+    let deep = format!(
+        "{{\"format_version\":\"2.0\",\"x\":{}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    assert!(Show::load(deep.as_bytes())
+        .unwrap_err()
+        .to_string()
+        .contains("recursion limit"));
+
+    assert_eq!(Show::load(b"[1,2]").unwrap_err(), LoadError::NotAnObject);
+    assert_eq!(Show::load(b"{}").unwrap_err(), LoadError::MissingVersion);
+    assert!(matches!(
+        Show::load(br#"{"format_version": "two"}"#),
+        Err(LoadError::BadVersion(_))
+    ));
+    assert!(matches!(
+        Show::load(br#"{"format_version": -1}"#),
+        Err(LoadError::BadVersion(_))
+    ));
+    assert!(matches!(
+        Show::load(&[b' '; MAX_MANIFEST_BYTES + 1]),
+        Err(LoadError::TooLarge { .. })
+    ));
+    assert!(matches!(Show::load(b"\xff\xfe"), Err(LoadError::Syntax(_))));
+}
+
+#[test]
+fn adding_clips_numbers_them_and_refuses_bad_positions() {
+    let mut show = Show::new("s", "media", dims(2, 2), t("2026-01-01T00:00:00Z"));
+    let a = show
+        .add_clip(clip("a", Group::A, Channels::Mono), at(1, 1, 1, 1))
+        .unwrap();
+    let b = show
+        .add_clip(clip("b", Group::C, Channels::Stereo), at(1, 8, 2, 2))
+        .unwrap();
+    assert_eq!((a.as_str(), b.as_str()), ("c1", "c2"));
+    assert!(
+        matches!(show.clip(&a).unwrap().processing.panning, Panning::Mono { pan, .. } if pan == 0.0)
+    );
+    assert_eq!(
+        show.add_clip(clip("c", Group::A, Channels::Mono), at(1, 1, 1, 1))
+            .unwrap_err()
+            .to_string(),
+        "position 1,1 on page 1 tab 1 already plays clip \"c1\""
+    );
+    assert!(matches!(
+        show.add_clip(clip("c", Group::A, Channels::Mono), at(1, 1, 3, 1)),
+        Err(EditError::OutsideGrid { .. })
+    ));
+    assert!(matches!(
+        show.add_clip(clip("c", Group::A, Channels::Mono), at(2, 1, 1, 1)),
+        Err(EditError::NoSuchPage { pages: 1, .. })
+    ));
+    assert_eq!(show.clips.len(), 2, "refused adds change nothing");
+    assert_eq!(show.validate(), vec![]);
+}
+
+#[test]
+fn shrinking_a_grid_hides_buttons_and_undo_brings_them_back() {
+    let t0 = t("2026-01-01T00:00:00Z");
+    let t1 = t("2026-01-01T00:01:00Z");
+    let t2 = t("2026-01-01T00:02:00Z");
+    let mut show = Show::new("s", "media", dims(4, 4), t0);
+    let (page, tab) = (PageNo::FIRST, TabIndex::from_number(3).unwrap());
+    show.add_clip(clip("far", Group::A, Channels::Mono), at(1, 3, 4, 4))
+        .unwrap();
+    let v0 = show.tab(page, tab).unwrap().grid.layout_version;
+
+    show.resize_grid(page, tab, dims(2, 2), t1).unwrap();
+    let grid = &show.tab(page, tab).unwrap().grid;
+    assert_eq!(
+        (grid.dims(), grid.previous, grid.last_resized),
+        (dims(2, 2), Some(dims(4, 4)), Some(t1))
+    );
+    assert_eq!(grid.layout_version, v0 + 1);
+    assert_eq!(grid.buttons.len(), 1, "the assignment is kept");
+    assert!(
+        !grid.is_visible(&grid.buttons[0]),
+        "but hidden outside the grid"
+    );
+    assert_eq!(show.validate(), vec![], "a hidden button is not a problem");
+
+    assert_eq!(show.undo_resize(page, tab, t2).unwrap(), dims(4, 4));
+    let grid = &show.tab(page, tab).unwrap().grid;
+    assert!(grid.is_visible(&grid.buttons[0]));
+    assert_eq!(grid.previous, Some(dims(2, 2)), "undoing again redoes");
+    assert_eq!(show.undo_resize(page, tab, t2).unwrap(), dims(2, 2));
+
+    let untouched = TabIndex::from_number(1).unwrap();
+    assert_eq!(
+        show.undo_resize(page, untouched, t2)
+            .unwrap_err()
+            .to_string(),
+        "page 1 tab 1 has not been resized, so there is nothing to undo"
+    );
+}
+
+#[test]
+fn device_maps_are_per_box_and_keep_unknown_fields() {
+    let map = DeviceMap::identity("hw:1,0", 8);
+    assert_eq!(
+        map.output(LogicalChannel::new(3).unwrap()).map(|c| c.get()),
+        Some(3)
+    );
+    let mut doc = serde_json::to_value(&map).unwrap();
+    doc["outputs"][0]["future"] = json!(true);
+    doc["future"] = json!("x");
+    let back: DeviceMap = serde_json::from_value(doc.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&back).unwrap(), doc);
+}
+
+#[test]
+fn text_forms_a_user_types_are_parsed_with_clear_refusals() {
+    assert_eq!(
+        "2,5".parse::<GridPos>().unwrap(),
+        GridPos::new(2, 5).unwrap()
+    );
+    assert!("0,5".parse::<GridPos>().is_err());
+    assert!("2;5"
+        .parse::<GridPos>()
+        .unwrap_err()
+        .to_string()
+        .contains("ROW,COL"));
+    assert_eq!("b".parse::<Group>().unwrap(), Group::B);
+    assert_eq!(
+        "E".parse::<Group>().unwrap_err().to_string(),
+        "group \"E\" does not exist: use A, B, C or D"
+    );
+    assert!(TabIndex::from_number(9).is_none());
+    assert!(GridDims::new(33, 1).is_none());
+    assert!("bad id!".parse::<ClipId>().is_err());
+    let h = ContentHash::of_bytes(b"x");
+    assert_eq!(ContentHash::try_from(h.to_string()).unwrap(), h);
+    assert!(ContentHash::try_from("blake3:XYZ".to_string()).is_err());
+}
