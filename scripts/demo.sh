@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The main job: sets the machine up, builds cuebox, makes demo media with sox,
+# authors the demo show with hostctl into a cueboxd data root, and validates it.
+# (Playing it through ALSA arrives with the real-time engine.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+
+cargo build --release --locked -p hostctl -p cuebox-appliance
+bin=target/release
+hostctl() { "$bin/hostctl" "$@"; }
+cueboxd() { "$bin/cueboxd" "$@"; }
+
+out=demo-out
+root=$out/root
+session=$root/Sessions/demo
+media=$root/Media/demo
+src=$out/source-media
+rm -rf "$out"
+mkdir -p "$src"
+
+echo "== making demo media with sox"
+sox -n -r 48000 -b 24 -c 2 "$src/storm.wav" synth 8 pinknoise fade q 1 8 2 gain -12
+sox -n -r 44100 -b 16 -c 1 "$src/bell.wav" synth 3 sine 880 fade l 0 3 2.9 gain -6
+sox -n -r 48000 -b 16 -c 2 "$src/underscore.flac" synth 10 sine 220 sine 277.18 fade h 2 10 3 gain -18
+sox -n -r 48000 -b 32 -e floating-point -c 2 "$src/sting.wav" synth 1.5 square 110 fade 0 1.5 1 gain -20
+
+echo "== authoring the demo show"
+hostctl session new "$session" --media "$media" --name "Demo show" --rows 4 --cols 6
+hostctl clip add "$session" "$src/storm.wav" --page 1 --tab 1 --at 1,1 --group A --name "Storm"
+hostctl clip add "$session" "$src/bell.wav" --page 1 --tab 1 --at 1,2 --group B --name "Church bell"
+hostctl clip add "$session" "$src/underscore.flac" --page 1 --tab 1 --at 2,1 --group C --name "Underscore"
+hostctl clip add "$session" "$src/sting.wav" --page 1 --tab 2 --at 3,4 --group D --name "Sting"
+hostctl grid resize "$session" --page 1 --tab 2 --rows 2 --cols 3
+hostctl grid undo "$session" --page 1 --tab 2
+
+echo "== validating"
+hostctl session validate "$session" --hashes
+hostctl session show "$session"
+cueboxd --root "$root" sessions list
+
+echo "== demo show ready in $session"

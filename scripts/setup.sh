@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian 12 machine to build and test cuebox. Idempotent:
+# it installs only what is missing, so running it twice costs seconds.
+set -euo pipefail
+
+# Debian packages: ALSA headers for the engine's device layer, pkg-config for
+# -sys crates, sox to make demo and test media, a C compiler for bundled SQLite.
+packages=(build-essential pkg-config libasound2-dev sox curl ca-certificates)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Rust: the workspace needs a recent stable toolchain (Debian's cargo is too old).
+if ! command -v cargo >/dev/null 2>&1; then
+  if [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    echo "setup: installing Rust with rustup"
+    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component rustfmt,clippy
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi
+for component in rustfmt clippy; do
+  if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    rustup component add "$component"
+  fi
+done
+echo "setup: ready ($(cargo --version))"
