@@ -243,27 +243,35 @@ impl Show {
         })
     }
 
-    /// Adds a clip and a button for it at `at`; returns the new clip's id.
-    pub fn add_clip(&mut self, new: NewClip, at: Placement) -> Result<ClipId, EditError> {
-        let id = self.next_clip_id();
-        let tab_no = at.tab.number();
-        let grid = &mut self.tab_mut(at.page, at.tab)?.grid;
+    /// Whether a new button can go at `at`: the page exists, the position is
+    /// inside the tab's grid and no button is there.
+    pub fn check_placement(&self, at: Placement) -> Result<(), EditError> {
+        let tab = at.tab.number();
+        let grid = &self.tab(at.page, at.tab)?.grid;
         if !grid.dims().contains(at.pos) {
             return Err(EditError::OutsideGrid {
                 pos: at.pos,
                 dims: grid.dims(),
                 page: at.page,
-                tab: tab_no,
+                tab,
             });
         }
-        if let Some(b) = grid.button_at(at.pos) {
-            return Err(EditError::Occupied {
+        match grid.button_at(at.pos) {
+            Some(b) => Err(EditError::Occupied {
                 pos: at.pos,
                 clip: b.clip.clone(),
                 page: at.page,
-                tab: tab_no,
-            });
+                tab,
+            }),
+            None => Ok(()),
         }
+    }
+
+    /// Adds a clip and a button for it at `at`; returns the new clip's id.
+    pub fn add_clip(&mut self, new: NewClip, at: Placement) -> Result<ClipId, EditError> {
+        self.check_placement(at)?;
+        let id = self.next_clip_id();
+        let grid = &mut self.tab_mut(at.page, at.tab)?.grid;
         grid.buttons.push(Button::new(at.pos, id.clone()));
         grid.layout_version = grid.layout_version.saturating_add(1);
         let panning = Panning::centred(new.audio.format.channels);
