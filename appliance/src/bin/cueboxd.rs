@@ -1,2 +1,355 @@
 //! cueboxd: the cuebox daemon.
-fn main() {}
+//!
+//! Exit status: 0 done, 1 problems (an error, a damaged session or recovery
+//! point), 2 usage (clap's own status for a command line it cannot parse).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use cuebox_appliance::store::{
+    AutosaveConfig, Autosaver, DataRoot, RecoveryPoint, Retention, SessionDir, SessionEntry,
+};
+use cuebox_engine::show::Show;
+use serde_json::json;
+
+/// The cuebox daemon: plays a session and keeps it safe on disk.
+#[derive(Debug, Parser)]
+#[command(name = "cueboxd", version)]
+struct Cli {
+    /// The data root holding Sessions/, Exports/, Logs/ and Media/.
+    #[arg(long, global = true, env = DataRoot::ENV, default_value = DataRoot::DEFAULT_PATH)]
+    root: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List, inspect and recover the sessions under <root>/Sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCmd),
+    /// Run a session: validate it, auto-save it, and on SIGTERM or SIGINT
+    /// write an emergency recovery point and exit.
+    Run {
+        /// The session's name (its folder under <root>/Sessions).
+        #[arg(long)]
+        session: String,
+        /// Seconds between periodic auto-saves (made only when something changed).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        autosave_interval: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionsCmd {
+    /// List the sessions with their clip count, last save and recovery points.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a session's recovery points, or restore one.
+    Recover {
+        /// The session's name.
+        session: String,
+        /// Restore this recovery point (its id, or its sequence number) as the
+        /// session; the current session is first kept as a recovery point.
+        #[arg(long, value_name = "ID")]
+        restore: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How a command ended when it did not fail outright.
+enum Outcome {
+    Ok,
+    Problems,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sessions(SessionsCmd::List { json }) => list(&cli.root, json),
+        Command::Sessions(SessionsCmd::Recover {
+            session,
+            restore: None,
+            json,
+        }) => recover_list(&cli.root, &session, json),
+        Command::Sessions(SessionsCmd::Recover {
+            session,
+            restore: Some(id),
+            json,
+        }) => restore(&cli.root, &session, &id, json),
+        Command::Run {
+            session,
+            autosave_interval,
+        } => run(&cli.root, &session, Duration::from_secs(autosave_interval)),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Problems) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("cueboxd: error: {}", chain(e.as_ref()));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// An error and its causes on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
+type CmdResult = Result<Outcome, Box<dyn std::error::Error>>;
+
+/// A time as the tables show it.
+fn utc(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// What `sessions list` reports of one session.
+struct Summary {
+    name: String,
+    path: PathBuf,
+    /// Show name, clip count, last save — or what is wrong.
+    state: Result<(String, usize, Option<jiff::Timestamp>), String>,
+    recovery_points: usize,
+}
+
+fn summarise(entry: SessionEntry) -> Summary {
+    let opened = SessionDir::open(&entry.path);
+    let recovery_points = opened
+        .as_ref()
+        .ok()
+        .and_then(|s| s.recovery_points().ok())
+        .map_or(0, |p| p.len());
+    let state = opened
+        .and_then(|s| {
+            let loaded = s.load()?;
+            let saved = std::fs::metadata(s.manifest_path())
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| jiff::Timestamp::try_from(t).ok());
+            Ok((loaded.show.session.name, loaded.show.clips.len(), saved))
+        })
+        .map_err(|e| chain(&e));
+    Summary {
+        name: entry.name,
+        path: entry.path,
+        state,
+        recovery_points,
+    }
+}
+
+fn list(root: &std::path::Path, as_json: bool) -> CmdResult {
+    let root = DataRoot::open(root)?;
+    let sessions: Vec<Summary> = root.sessions()?.into_iter().map(summarise).collect();
+    let problems = sessions.iter().filter(|s| s.state.is_err()).count();
+    if as_json {
+        let items: Vec<_> = sessions
+            .iter()
+            .map(|s| match &s.state {
+                Ok((show, clips, saved)) => json!({
+                    "name": s.name, "path": s.path, "ok": true, "show": show, "clips": clips,
+                    "saved": saved, "recovery_points": s.recovery_points,
+                }),
+                Err(e) => json!({
+                    "name": s.name, "path": s.path, "ok": false, "error": e,
+                    "recovery_points": s.recovery_points,
+                }),
+            })
+            .collect();
+        println!("{}", json!({ "root": root.path(), "sessions": items }));
+    } else if sessions.is_empty() {
+        println!(
+            "no sessions in {}; a session is a folder there holding a session.json",
+            root.sessions_dir().display()
+        );
+    } else {
+        println!(
+            "{:<24} {:>6}  {:<24} {:>9}  STATUS",
+            "SESSION", "CLIPS", "SAVED", "RECOVERY"
+        );
+        for s in &sessions {
+            match &s.state {
+                Ok((_, clips, saved)) => println!(
+                    "{:<24} {:>6}  {:<24} {:>9}  ok",
+                    s.name,
+                    clips,
+                    saved.map_or_else(|| "-".into(), utc),
+                    s.recovery_points
+                ),
+                Err(e) => println!(
+                    "{:<24} {:>6}  {:<24} {:>9}  {e}",
+                    s.name, "-", "-", s.recovery_points
+                ),
+            }
+        }
+    }
+    if problems > 0 {
+        eprintln!("cueboxd: {problems} session(s) cannot be opened; see STATUS");
+        return Ok(Outcome::Problems);
+    }
+    Ok(Outcome::Ok)
+}
+
+fn recover_list(root: &std::path::Path, name: &str, as_json: bool) -> CmdResult {
+    let session = DataRoot::open(root)?.open_session(name)?;
+    let points: Vec<(RecoveryPoint, Result<usize, String>)> = session
+        .recovery_points()?
+        .into_iter()
+        .map(|p| {
+            let clips = p.load().map(|l| l.show.clips.len()).map_err(|e| chain(&e));
+            (p, clips)
+        })
+        .collect();
+    let problems = points.iter().filter(|(_, c)| c.is_err()).count();
+    if as_json {
+        let items: Vec<_> = points
+            .iter()
+            .map(|(p, clips)| {
+                json!({
+                    "id": p.id, "seq": p.seq, "time": p.at, "reason": p.reason.as_str(),
+                    "clips": clips.as_ref().ok(), "error": clips.as_ref().err(), "path": p.path,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({ "session": name, "path": session.path(), "recovery_points": items })
+        );
+    } else if points.is_empty() {
+        println!(
+            "session {name:?} has no recovery points yet ({} is empty)",
+            session.autosave_dir().display()
+        );
+    } else {
+        println!("recovery points of session {name:?}, oldest first:");
+        println!("{:<40} {:<24} {:<15} CLIPS", "ID", "TIME", "REASON");
+        for (p, clips) in &points {
+            let clips = match clips {
+                Ok(n) => n.to_string(),
+                Err(e) => format!("cannot be restored: {e}"),
+            };
+            println!(
+                "{:<40} {:<24} {:<15} {clips}",
+                p.id,
+                utc(p.at),
+                p.reason.as_str()
+            );
+        }
+        println!(
+            "restore one with: cueboxd sessions recover {name} --restore ID (the id, or its \
+             sequence number)"
+        );
+    }
+    Ok(if problems > 0 {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn restore(root: &std::path::Path, name: &str, id: &str, as_json: bool) -> CmdResult {
+    let session = DataRoot::open(root)?.open_session(name)?;
+    let restored = session.restore(id, jiff::Timestamp::now())?;
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "session": name,
+                "restored": restored.restored.id,
+                "before_restore": restored.before.id,
+            })
+        );
+    } else {
+        println!(
+            "restored recovery point {} as session {name:?}; the session as it was is kept as \
+             recovery point {} (restore that to undo)",
+            restored.restored.id, restored.before.id
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+fn run(root: &std::path::Path, name: &str, interval: Duration) -> CmdResult {
+    let session = DataRoot::open(root)?.open_session(name)?;
+    let loaded = session.load()?;
+    if let Some(old) = loaded.migrated_from {
+        eprintln!(
+            "cueboxd: session {name:?} is format {old}; it is read as format {} and is \
+             written so at the next save",
+            Show::FORMAT
+        );
+    }
+    let show = loaded.show;
+    let problems = show.validate();
+    for p in &problems {
+        eprintln!("cueboxd: problem: {p}");
+    }
+    if !problems.is_empty() {
+        eprintln!(
+            "cueboxd: session {name:?} has {} problem(s); it runs, but fix them with hostctl \
+             before the show",
+            problems.len()
+        );
+    }
+    // The index only serves queries and reports: a stale or unusable one must
+    // not stop a show from running.
+    match session.metadata().map(|mut db| db.index_if_stale(&show)) {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => eprintln!("cueboxd: warning: {}", chain(&e)),
+        Err(e) => eprintln!("cueboxd: warning: {}", chain(&e)),
+    }
+    let config = AutosaveConfig {
+        interval,
+        ..AutosaveConfig::default()
+    };
+    let autosaver = Autosaver::start(session.clone(), &show, config, Retention::default())?;
+    autosaver.install_panic_hook();
+    let termination = autosaver.watch_termination_signals()?;
+    println!(
+        "cueboxd: running session {name:?} ({} clips) from {}; auto-save every {} s; stop \
+         with SIGTERM or Ctrl-C",
+        show.clips.len(),
+        session.path().display(),
+        interval.as_secs()
+    );
+    // Whoever supervises us (systemd, a test) waits for this line.
+    let _ = std::io::stdout().flush();
+    let Some(report) = termination.wait() else {
+        return Err("the signal watcher stopped unexpectedly; nothing was saved".into());
+    };
+    autosaver.stop();
+    let signal = match report.signal {
+        15 => "SIGTERM",
+        2 => "SIGINT",
+        _ => "a termination signal",
+    };
+    match report.saved {
+        Ok(point) => {
+            println!(
+                "cueboxd: {signal}: session {name:?} saved as recovery point {}; exiting",
+                point.id
+            );
+            Ok(Outcome::Ok)
+        }
+        Err(e) => Err(format!(
+            "{signal}: the emergency save of session {name:?} failed: {e}; the last manual \
+             save and earlier recovery points are intact"
+        )
+        .into()),
+    }
+}

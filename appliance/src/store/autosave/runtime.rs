@@ -1,0 +1,314 @@
+//! The auto-save thread: drives [`AutosavePolicy`] with real time and writes
+//! recovery points; emergency saves on SIGTERM/SIGINT and on panic.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use cuebox_engine::show::Show;
+use signal_hook::consts::signal::{SIGINT, SIGTERM};
+
+use super::policy::{AutosaveConfig, AutosavePolicy, Change};
+use super::retention::Retention;
+use crate::store::{RecoveryPoint, Result, SaveReason, SessionDir};
+
+/// The signals that end cueboxd gracefully. SIGQUIT keeps its default (a core
+/// dump is what it is for).
+const TERMINATION_SIGNALS: [i32; 2] = [SIGTERM, SIGINT];
+
+/// Auto-save of one session: a background thread writing recovery points as
+/// the policy decides, and synchronous saves before risky operations and in
+/// emergencies.
+///
+/// It keeps the latest serialized snapshot of the show, handed over at every
+/// change, so a save — above all an emergency save from a signal or a panic —
+/// never needs to lock the live show.
+#[derive(Debug)]
+pub struct Autosaver {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    session: SessionDir,
+    retention: Retention,
+    state: Mutex<State>,
+    wake: Condvar,
+    /// The show as of the last change; swapped, never held across I/O.
+    latest: Mutex<Arc<Vec<u8>>>,
+    seq: AtomicU64,
+}
+
+#[derive(Debug)]
+struct State {
+    policy: AutosavePolicy,
+    stop: bool,
+    last_error: Option<String>,
+}
+
+/// What happened when a termination signal arrived.
+#[derive(Debug)]
+pub struct TerminationReport {
+    /// The signal (`SIGTERM` = 15, `SIGINT` = 2).
+    pub signal: i32,
+    /// The emergency recovery point, or why it could not be written.
+    pub saved: std::result::Result<RecoveryPoint, String>,
+}
+
+/// Watches for SIGTERM and SIGINT; see [`Autosaver::watch_termination_signals`].
+#[derive(Debug)]
+pub struct Termination {
+    thread: JoinHandle<Option<TerminationReport>>,
+}
+
+impl Termination {
+    /// Blocks until a termination signal arrived and its emergency save is
+    /// done. `None` if the watcher ended without a signal.
+    pub fn wait(self) -> Option<TerminationReport> {
+        self.thread.join().ok().flatten()
+    }
+
+    /// Whether the signal arrived and was handled.
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+}
+
+/// An error and its causes on one line, as a log shows them.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere must not stop the emergency save: the data under
+    // these locks is always consistent between statements.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    fn snapshot(&self) -> Arc<Vec<u8>> {
+        Arc::clone(&lock(&self.latest))
+    }
+
+    fn set_snapshot(&self, show: &Show) {
+        // Serialise before taking the lock, so the lock is held for a swap only.
+        let bytes = Arc::new(show.to_json());
+        *lock(&self.latest) = bytes;
+    }
+
+    fn write(&self, reason: SaveReason) -> Result<RecoveryPoint> {
+        let bytes = self.snapshot();
+        let seq = self.seq.fetch_add(1, Ordering::SeqCst);
+        self.session
+            .write_recovery_point(&bytes, reason, jiff::Timestamp::now(), seq)
+    }
+
+    fn emergency(&self) -> Result<RecoveryPoint> {
+        self.write(SaveReason::Emergency)
+    }
+}
+
+impl Autosaver {
+    /// Starts auto-saving `session`, whose show is now `show` with nothing unsaved.
+    pub fn start(
+        session: SessionDir,
+        show: &Show,
+        config: AutosaveConfig,
+        retention: Retention,
+    ) -> Result<Self> {
+        let seq = session.next_recovery_seq()?;
+        session.prune_recovery_points(&retention, jiff::Timestamp::now())?;
+        let shared = Arc::new(Shared {
+            session,
+            retention,
+            state: Mutex::new(State {
+                policy: AutosavePolicy::new(config, Instant::now()),
+                stop: false,
+                last_error: None,
+            }),
+            wake: Condvar::new(),
+            latest: Mutex::new(Arc::new(show.to_json())),
+            seq: AtomicU64::new(seq),
+        });
+        let thread = std::thread::Builder::new()
+            .name("autosave".into())
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || run(&shared)
+            })
+            .map_err(crate::store::error::io(
+                "start the auto-save thread for",
+                shared.session.path(),
+            ))?;
+        Ok(Autosaver {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// The session being auto-saved.
+    pub fn session(&self) -> &SessionDir {
+        &self.shared.session
+    }
+
+    /// The show changed; `show` is how it is now.
+    pub fn changed(&self, show: &Show, change: Change) {
+        self.shared.set_snapshot(show);
+        lock(&self.shared.state)
+            .policy
+            .changed(change, Instant::now());
+        self.shared.wake.notify_all();
+    }
+
+    /// The show was saved manually as `show`: nothing is unsaved.
+    pub fn saved(&self, show: &Show) {
+        self.shared.set_snapshot(show);
+        lock(&self.shared.state).policy.saved();
+    }
+
+    /// Writes a recovery point of `show` now, before a risky operation.
+    pub fn before_risky(&self, show: &Show) -> Result<RecoveryPoint> {
+        self.shared.set_snapshot(show);
+        let reason = lock(&self.shared.state).policy.before_risky();
+        let written = self.shared.write(reason);
+        if written.is_err() {
+            lock(&self.shared.state).policy.failed();
+        }
+        written
+    }
+
+    /// Writes the latest snapshot as an emergency recovery point now.
+    pub fn emergency_save(&self) -> Result<RecoveryPoint> {
+        lock(&self.shared.state).policy.emergency();
+        self.shared.emergency()
+    }
+
+    /// The last auto-save failure, until a later save succeeds.
+    pub fn last_error(&self) -> Option<String> {
+        lock(&self.shared.state).last_error.clone()
+    }
+
+    /// Makes a panic on any thread write an emergency recovery point before
+    /// the previous panic hook runs. Does nothing once the auto-saver is gone.
+    pub fn install_panic_hook(&self) {
+        let weak: Weak<Shared> = Arc::downgrade(&self.shared);
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(shared) = weak.upgrade() {
+                match shared.emergency() {
+                    Ok(p) => eprintln!(
+                        "cuebox: panicked; the session was saved as recovery point {}",
+                        p.id
+                    ),
+                    Err(e) => eprintln!(
+                        "cuebox: panicked, and the emergency save failed: {}",
+                        chain(&e)
+                    ),
+                }
+            }
+            previous(info);
+        }));
+    }
+
+    /// Handles SIGTERM and SIGINT from now on: the first writes an emergency
+    /// recovery point and completes the returned [`Termination`]; a second
+    /// one, while that save is stuck (say on a dead network share), ends the
+    /// process at once with status 128 + signal.
+    pub fn watch_termination_signals(&self) -> std::io::Result<Termination> {
+        let armed = Arc::new(AtomicBool::new(false));
+        for sig in TERMINATION_SIGNALS {
+            // Order matters: the shutdown check runs before the first signal arms it.
+            signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&armed))?;
+            signal_hook::flag::register(sig, Arc::clone(&armed))?;
+        }
+        let mut signals = signal_hook::iterator::Signals::new(TERMINATION_SIGNALS)?;
+        let weak = Arc::downgrade(&self.shared);
+        let thread = std::thread::Builder::new()
+            .name("termination".into())
+            .spawn(move || {
+                let signal = signals.forever().next()?;
+                let saved = match weak.upgrade() {
+                    Some(shared) => {
+                        lock(&shared.state).policy.emergency();
+                        shared.emergency().map_err(|e| chain(&e))
+                    }
+                    None => Err("auto-save had already stopped; nothing was saved".into()),
+                };
+                Some(TerminationReport { signal, saved })
+            })?;
+        Ok(Termination { thread })
+    }
+
+    /// Stops the thread (after any save in progress); unsaved changes stay
+    /// unsaved — call [`Autosaver::emergency_save`] first to keep them.
+    pub fn stop(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        lock(&self.shared.state).stop = true;
+        self.shared.wake.notify_all();
+        if let Some(t) = self.thread.take() {
+            // A panic in the thread was already reported by the panic hook.
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Autosaver {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+fn run(shared: &Shared) {
+    let mut state = lock(&shared.state);
+    loop {
+        if state.stop {
+            return;
+        }
+        let now = Instant::now();
+        if let Some(reason) = state.policy.poll(now) {
+            drop(state);
+            let result = shared.write(reason).and_then(|_| {
+                shared
+                    .session
+                    .prune_recovery_points(&shared.retention, jiff::Timestamp::now())
+            });
+            state = lock(&shared.state);
+            match result {
+                Ok(_) => state.last_error = None,
+                Err(e) => {
+                    state.policy.failed();
+                    let message = chain(&e);
+                    // stderr is the box's log (journald) until the log module exists.
+                    eprintln!("cuebox: auto-save failed, retrying at the next interval: {message}");
+                    state.last_error = Some(message);
+                }
+            }
+            continue;
+        }
+        state = match state.policy.next_due() {
+            Some(due) => {
+                shared
+                    .wake
+                    .wait_timeout(state, due.saturating_duration_since(now))
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+            None => shared
+                .wake
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner),
+        };
+    }
+}
