@@ -127,6 +127,17 @@ mod common {
         .unwrap();
     }
 
+    /// An error and its causes, as cueboxd and hostctl print them.
+    pub fn chain(e: &dyn std::error::Error) -> String {
+        let mut out = e.to_string();
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            out = format!("{out}: {c}");
+            cause = c.source();
+        }
+        out
+    }
+
     /// Names in `dir` that start with a dot: temporary files, here.
     pub fn hidden_files(dir: &Path) -> Vec<String> {
         match std::fs::read_dir(dir) {
@@ -796,6 +807,35 @@ mod metadata {
     }
 
     #[test]
+    fn a_failed_migration_leaves_the_old_schema_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("metadata.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            // Something that makes step 3 fail after step 2 succeeded.
+            conn.execute_batch("CREATE TABLE index_state (whatever);")
+                .unwrap();
+        }
+        let err = MetadataDb::open(&path).unwrap_err();
+        match &err {
+            MetadataError::Migration { version, .. } => assert_eq!(*version, 3),
+            other => panic!("expected Migration, got {other}"),
+        }
+        assert!(err.to_string().contains("left unchanged"), "{err}");
+        assert_eq!(user_version(&path), 1);
+        let conn = Connection::open(&path).unwrap();
+        let usage_tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'usage'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(usage_tables, 0, "step 2 was not rolled back with step 3");
+    }
+
+    #[test]
     fn a_database_from_a_newer_cuebox_is_refused_untouched() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("metadata.sqlite");
@@ -1236,6 +1276,26 @@ mod recovery {
     }
 
     #[test]
+    fn a_fifo_posing_as_a_recovery_point_is_refused_without_hanging() {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = SessionDir::create(tmp.path(), &show("f", 1)).unwrap();
+        let path = session
+            .autosave_dir()
+            .join("20261101T190000.000Z-000001-periodic.json");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let point = session.find_recovery_point("1").unwrap();
+        let err = point.load().unwrap_err();
+        let text = chain(&err);
+        assert!(
+            text.contains(&point.id) && text.contains("not a regular file"),
+            "{text}"
+        );
+        let err = session.restore("1", t("2026-11-02T00:00:00Z")).unwrap_err();
+        assert!(matches!(err, StoreError::Io { .. }), "{err}");
+        assert_eq!(session.load().unwrap().show, show("f", 1));
+    }
+
+    #[test]
     fn pruning_deletes_what_retention_does_not_keep() {
         let tmp = tempfile::tempdir().unwrap();
         let s = show("p", 1);
@@ -1297,39 +1357,55 @@ mod recovery {
         let tmp = tempfile::tempdir().unwrap();
         let mut s = show("live", 2);
         let session = SessionDir::create(tmp.path(), &s).unwrap();
+        let hour = Duration::from_secs(3600);
+        // Significant changes, with the periodic save out of the way.
         let config = AutosaveConfig {
-            interval: Duration::from_millis(300),
+            interval: hour,
             debounce: Duration::from_millis(50),
             max_delay: Duration::from_millis(200),
         };
         let saver = Autosaver::start(session.clone(), &s, config, Retention::default()).unwrap();
-        std::thread::sleep(Duration::from_millis(400));
+        std::thread::sleep(Duration::from_millis(300));
         assert!(
             session.recovery_points().unwrap().is_empty(),
             "saved with nothing changed"
         );
-
         add_named_clip(&mut s, "significant");
         saver.changed(&s, Change::Significant);
         let p = wait_for_point(&session, SaveReason::Change, Duration::from_secs(5));
         assert_eq!(p.load().unwrap().show, s);
 
+        // A minor change waits for the periodic save.
         s.clips[0].processing.level_db = -3.0;
         saver.changed(&s, Change::Minor);
-        let p = wait_for_point(&session, SaveReason::Periodic, Duration::from_secs(5));
-        assert_eq!(p.load().unwrap().show, s);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(session.recovery_points().unwrap().len(), 1);
 
+        // Risky operations and emergencies save at once, synchronously.
         add_named_clip(&mut s, "risky");
         let p = saver.before_risky(&s).unwrap();
         assert_eq!(p.reason, SaveReason::BeforeRisky);
         assert_eq!(p.load().unwrap().show, s);
-
         add_named_clip(&mut s, "emergency");
         saver.changed(&s, Change::Minor);
         let p = saver.emergency_save().unwrap();
+        assert_eq!(p.reason, SaveReason::Emergency);
         assert_eq!(p.load().unwrap().show, s);
         assert_eq!(saver.last_error(), None);
         saver.stop();
+
+        // Periodic saves, with significant changes never due.
+        let config = AutosaveConfig {
+            interval: Duration::from_millis(200),
+            debounce: hour,
+            max_delay: hour,
+        };
+        let saver = Autosaver::start(session.clone(), &s, config, Retention::default()).unwrap();
+        s.clips[1].processing.level_db = -6.0;
+        saver.changed(&s, Change::Minor);
+        let p = wait_for_point(&session, SaveReason::Periodic, Duration::from_secs(5));
+        assert_eq!(p.load().unwrap().show, s);
+        drop(saver);
 
         let seqs: Vec<u64> = session
             .recovery_points()
@@ -1337,14 +1413,7 @@ mod recovery {
             .iter()
             .map(|p| p.seq)
             .collect();
-        let mut sorted = seqs.clone();
-        sorted.sort();
-        sorted.dedup();
-        assert_eq!(
-            seqs.len(),
-            sorted.len(),
-            "sequence numbers repeat: {seqs:?}"
-        );
+        assert_eq!(seqs, [1, 2, 3, 4], "one point per save, numbered in order");
     }
 }
 

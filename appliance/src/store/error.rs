@@ -170,3 +170,12 @@ pub(crate) fn io(
         source,
     }
 }
+
+// hostctl and cueboxd pass these through anyhow and across threads.
+const _: () = {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    #[allow(dead_code)]
+    fn check() {
+        send_sync::<StoreError>();
+    }
+};

@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use atomic_write_file::AtomicWriteFile;
@@ -27,8 +28,21 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// engine's size limit (a hostile or damaged file must not exhaust memory).
 pub(crate) fn read_manifest(path: &Path) -> Result<Vec<u8>> {
     let max = MAX_MANIFEST_BYTES as u64;
-    let file = File::open(path).map_err(io("open", path))?;
-    let size = file.metadata().map_err(io("inspect", path))?.len();
+    // Non-blocking, so a FIFO planted under a manifest's name cannot hang us;
+    // it makes no difference to reading a regular file.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io("open", path))?;
+    let meta = file.metadata().map_err(io("inspect", path))?;
+    if !meta.is_file() {
+        return Err(io("read", path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    let size = meta.len();
     if size > max {
         return Err(StoreError::TooLarge {
             path: path.to_owned(),

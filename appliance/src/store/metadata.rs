@@ -29,6 +29,23 @@ pub enum MetadataError {
         #[source]
         source: Box<rusqlite::Error>,
     },
+    /// A schema migration step failed; the database was left as it was.
+    #[error(
+        "cannot migrate the metadata database {} to schema version {version} ({what}); it \
+         was left unchanged",
+        path.display()
+    )]
+    Migration {
+        /// The database file.
+        path: PathBuf,
+        /// The version the failed step leads to.
+        version: u32,
+        /// What the step does.
+        what: &'static str,
+        /// SQLite's reason.
+        #[source]
+        source: Box<rusqlite::Error>,
+    },
     /// Written by a newer cuebox whose schema this version does not know.
     #[error(
         "the metadata database {} has schema version {found}, but this cuebox knows only up \
@@ -67,8 +84,7 @@ type Result<T, E = MetadataError> = std::result::Result<T, E>;
 /// is a new step appended to [`MIGRATIONS`], so every older database can be
 /// brought forward by running the steps it has not had.
 struct Migration {
-    /// What it does, for the reader.
-    #[allow(dead_code)]
+    /// What it does, for the reader and for error messages.
     what: &'static str,
     sql: &'static str,
 }
@@ -312,9 +328,14 @@ impl MetadataDb {
         if found == Self::SCHEMA_VERSION {
             return Ok(());
         }
-        for step in &MIGRATIONS[found as usize..] {
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
             tx.execute_batch(step.sql)
-                .map_err(sql("migrate the schema"))?;
+                .map_err(|source| MetadataError::Migration {
+                    path: path.clone(),
+                    version: i as u32 + 1,
+                    what: step.what,
+                    source: Box::new(source),
+                })?;
         }
         // user_version lives in the file header and commits with the transaction.
         tx.pragma_update(None, "user_version", Self::SCHEMA_VERSION)
