@@ -161,6 +161,9 @@ impl Autosaver {
     }
 
     /// The show changed; `show` is how it is now.
+    ///
+    /// This serialises the show (milliseconds for a large one), so call it
+    /// per edit; a continuous control (a fader) reports once it settles.
     pub fn changed(&self, show: &Show, change: Change) {
         self.shared.set_snapshot(show);
         lock(&self.shared.state)
