@@ -551,3 +551,36 @@ fn a_read_error_is_an_io_error() {
         "{err:?}"
     );
 }
+
+/// A source that panics on its first read, standing in for a decoder bug.
+struct PanickingSource;
+
+impl std::io::Read for PanickingSource {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        panic!("boom in the reader");
+    }
+}
+
+impl std::io::Seek for PanickingSource {
+    fn seek(&mut self, _: std::io::SeekFrom) -> std::io::Result<u64> {
+        Ok(0)
+    }
+}
+
+impl cuebox_engine::media::MediaSource for PanickingSource {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+    fn byte_len(&self) -> Option<u64> {
+        Some(1000)
+    }
+}
+
+#[test]
+fn a_panic_while_probing_is_this_files_error() {
+    let err = probe(Box::new(PanickingSource), Some("wav")).unwrap_err();
+    assert!(
+        matches!(&err, ProbeError::DecoderFailed { detail } if detail == "boom in the reader"),
+        "{err:?}"
+    );
+}

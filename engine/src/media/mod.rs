@@ -7,6 +7,7 @@
 //! header's claim.
 
 use std::io::{self, Read, Seek, SeekFrom};
+use std::panic::{self, AssertUnwindSafe};
 
 use serde::{Deserialize, Serialize};
 use symphonia::core::codecs::audio::well_known::{
@@ -188,6 +189,14 @@ pub enum ProbeError {
         /// What changed.
         what: String,
     },
+    /// The demuxer or decoder failed outright (it panicked) on this data.
+    #[error(
+        "the decoder failed on this file ({detail}); the file is probably damaged: export it again"
+    )]
+    DecoderFailed {
+        /// What the failure said.
+        detail: String,
+    },
     /// Reading the source failed.
     #[error("reading the file failed: {0}")]
     Io(#[source] io::Error),
@@ -221,7 +230,23 @@ fn timecode(frames: u64, sample_rate: u32) -> String {
 /// `source` is read from its start; `extension` (with or without the dot)
 /// only speeds up recognition and names the file in errors. Seekable sources
 /// (files, cursors) allow MP4 gapless handling and trailing tags.
-pub fn probe(
+pub fn probe(source: Box<dyn MediaSource>, extension: Option<&str>) -> Result<Probed, ProbeError> {
+    // Demuxers and decoders parse untrusted bytes; should one panic on a
+    // hostile file, that is this file's error, not the importing process's
+    // end. (Nothing escapes the closure, so no broken state is observed.)
+    panic::catch_unwind(AssertUnwindSafe(|| probe_unguarded(source, extension))).unwrap_or_else(
+        |payload| {
+            let detail = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".to_owned());
+            Err(ProbeError::DecoderFailed { detail })
+        },
+    )
+}
+
+fn probe_unguarded(
     mut source: Box<dyn MediaSource>,
     extension: Option<&str>,
 ) -> Result<Probed, ProbeError> {
