@@ -401,10 +401,19 @@ fn check_writable(report: &mut FolderReport) -> bool {
     }
 }
 
+/// Bytes free to unprivileged users on the volume holding `path`.
+pub(crate) fn free_bytes(path: &Path) -> nix::Result<u64> {
+    let stat = nix::sys::statvfs::statvfs(path)?;
+    // The field types differ between 32- and 64-bit targets.
+    #[allow(clippy::useless_conversion)]
+    let free = u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size()));
+    Ok(free)
+}
+
 /// Space: free bytes against the media plus headroom.
 fn check_space(report: &mut FolderReport, options: &CheckOptions) {
-    let stat = match nix::sys::statvfs::statvfs(report.path.as_path()) {
-        Ok(stat) => stat,
+    let free = match free_bytes(&report.path) {
+        Ok(free) => free,
         Err(e) => {
             report.push(
                 CheckKind::Space,
@@ -414,9 +423,6 @@ fn check_space(report: &mut FolderReport, options: &CheckOptions) {
             return;
         }
     };
-    // The field types differ between 32- and 64-bit targets.
-    #[allow(clippy::useless_conversion)]
-    let free = u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size()));
     report.free_bytes = Some(free);
     let needed = report.needed_bytes;
     let (status, message) = if free < needed {

@@ -1,20 +1,25 @@
-//! Media folders: selection, validation, reassignment and recovery.
+//! Media folders: selection, validation, import and verification.
 //!
 //! [`check_media_folder`] validates a folder before a session uses it;
-//! [`suggest_media_folder`] proposes one. The mount-table parser and
+//! [`suggest_media_folder`] proposes one; [`import_file`] brings a file into
+//! it; [`verify_media`] checks a show's files at load time. The mount-table parser and
 //! filesystem classification ([`parse_mountinfo`], [`mount_for`],
 //! [`classify_fs`]) and the removable-drive lookup are public so they can be
 //! tested, and reused for later re-checks, on their own.
 
 mod folder;
+mod import;
 mod mounts;
 mod removable;
+mod verify;
 
 pub use folder::{
     check_media_folder, suggest_media_folder, Check, CheckKind, CheckOptions, Filesystem,
     FolderError, FolderReport, StabilityProbe, StabilityReport, Status,
 };
+pub use import::{import_file, ImportError, Imported, RESERVE_BYTES};
 pub use mounts::{
     classify_fs, mount_for, parse_mountinfo, parse_mountinfo_line, FsClass, MountEntry,
 };
 pub use removable::{removable_by_devno, removable_by_name, RemovableMedia};
+pub use verify::{hash_file, media_bytes, verify_media, MediaIssue, MediaProblem};

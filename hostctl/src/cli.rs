@@ -1,0 +1,158 @@
+//! The command line: verbs, arguments and their help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use cuebox_engine::show::{GridPos, Group};
+
+/// Author, validate and push cuebox sessions from a host.
+///
+/// A session is a folder holding `session.json` (the show), `metadata.sqlite`
+/// (clip information and usage history), `autosave/` and `backups/`. Its media
+/// live in the media folder chosen when it was created. Pages, tabs, rows and
+/// columns are numbered from 1, as the box shows them.
+#[derive(Debug, Parser)]
+#[command(name = "hostctl", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, check and list sessions.
+    #[command(subcommand)]
+    Session(SessionCmd),
+    /// Add clips to a session.
+    #[command(subcommand)]
+    Clip(ClipCmd),
+    /// Resize tab grids and undo resizes.
+    #[command(subcommand)]
+    Grid(GridCmd),
+}
+
+/// `hostctl session …`
+#[derive(Debug, Subcommand)]
+pub enum SessionCmd {
+    /// Create a new, empty session in DIR with its media in MEDIA_DIR.
+    ///
+    /// The media folder is required: it is checked for access, write
+    /// permission and free space, and flagged when it is on a network share
+    /// (which then gets a read/write stability probe) or on removable media.
+    New {
+        /// The session folder to create (must not hold a session yet).
+        dir: PathBuf,
+        /// The media folder (created if its parent exists). Suggested: DIR/media.
+        #[arg(long, value_name = "MEDIA_DIR")]
+        media: Option<PathBuf>,
+        /// The session's name (default: the folder's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Rows of every tab's grid.
+        #[arg(long, default_value_t = 4)]
+        rows: u16,
+        /// Columns of every tab's grid.
+        #[arg(long, default_value_t = 8)]
+        cols: u16,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Check a session: every range and reference of the show, and its media
+    /// files. Exits 1 and lists every problem when it is not valid.
+    Validate {
+        /// The session folder.
+        dir: PathBuf,
+        /// Also re-hash every media file to prove it is unchanged (reads all media).
+        #[arg(long)]
+        hashes: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List every clip with its id, file, format, group and grid position.
+    Show {
+        /// The session folder.
+        dir: PathBuf,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+/// `hostctl clip …`
+#[derive(Debug, Subcommand)]
+pub enum ClipCmd {
+    /// Add an audio file as a clip on a button; prints the new clip's id.
+    ///
+    /// The file is probed (and decoded end to end, so a corrupt file is
+    /// refused now rather than at show time), hashed, and copied into the
+    /// media folder unless it already lies inside it.
+    Add {
+        /// The session folder.
+        dir: PathBuf,
+        /// The audio file (WAV, AIFF, FLAC, MP3, M4A/AAC/ALAC, Ogg Vorbis; mono or stereo).
+        file: PathBuf,
+        #[command(flatten)]
+        tab: TabArg,
+        /// Button position as ROW,COL (from 1,1 at the top left).
+        #[arg(long, value_name = "ROW,COL")]
+        at: GridPos,
+        /// The clip group: A, B, C or D.
+        #[arg(long)]
+        group: Group,
+        /// The clip's name (default: the file's title tag, else its name).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+/// `hostctl grid …`
+#[derive(Debug, Subcommand)]
+pub enum GridCmd {
+    /// Resize a tab's grid. Buttons outside the new size are kept, hidden,
+    /// and return when the grid grows again or the resize is undone.
+    Resize {
+        /// The session folder.
+        dir: PathBuf,
+        #[command(flatten)]
+        tab: TabArg,
+        /// New number of rows (1 to 32).
+        #[arg(long)]
+        rows: u16,
+        /// New number of columns (1 to 32).
+        #[arg(long)]
+        cols: u16,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Undo a tab's last resize (run it again to redo).
+    Undo {
+        /// The session folder.
+        dir: PathBuf,
+        #[command(flatten)]
+        tab: TabArg,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+/// Which tab of which page.
+#[derive(Debug, Args)]
+pub struct TabArg {
+    /// Page number, from 1.
+    #[arg(long, default_value_t = 1)]
+    pub page: u16,
+    /// Tab number, 1 to 8.
+    #[arg(long, default_value_t = 1)]
+    pub tab: usize,
+}
+
+/// Output format.
+#[derive(Debug, Args)]
+pub struct Output {
+    /// Print machine-readable JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
