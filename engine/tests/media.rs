@@ -584,3 +584,19 @@ fn a_panic_while_probing_is_this_files_error() {
         "{err:?}"
     );
 }
+
+#[test]
+fn adpcm_wav_is_cut_to_its_fact_length() {
+    let p = probe_bytes(fixture("tone-44k-mono-ima-adpcm.wav"), Some("wav")).expect("probe");
+    assert_eq!(
+        (
+            p.format.frames,
+            p.format.channels,
+            p.format.bit_depth,
+            p.format.codec.as_str()
+        ),
+        (Frames(4410), Channels::Mono, None, "adpcm_ima_wav")
+    );
+    // Five blocks of 1017 frames decode; the last 135 are padding.
+    assert_eq!(p.trim, Trim { start: 0, end: 135 });
+}

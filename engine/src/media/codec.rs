@@ -74,6 +74,15 @@ fn is_plain_pcm(id: AudioCodecId) -> bool {
     (CODEC_ID_PCM_S32LE..=CODEC_ID_PCM_F64BE_PLANAR).contains(&id)
 }
 
+/// Codecs that code fixed-size blocks, the last one padded, so a decode
+/// runs past the real end (which a WAV `fact` chunk records).
+pub(crate) fn is_block_padded(id: AudioCodecId) -> bool {
+    matches!(
+        id,
+        CODEC_ID_ADPCM_MS | CODEC_ID_ADPCM_IMA_WAV | CODEC_ID_ADPCM_IMA_QT
+    )
+}
+
 /// Bits per stored sample for lossless codecs; `None` for lossy ones.
 pub(crate) fn bit_depth(params: &AudioCodecParameters) -> Option<u16> {
     if !is_lossless(params.codec) {

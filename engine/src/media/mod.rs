@@ -53,8 +53,9 @@ pub struct Probed {
     /// The container, for display (`WAV`, `FLAC`, `MP4`, …).
     pub container: String,
     /// Frames a Symphonia decode of this file yields beyond `format.frames`
-    /// that playback must drop. Non-zero only for codecs whose decoder does
-    /// not trim encoder delay itself (AAC in MP4).
+    /// that playback must drop: encoder delay and padding where the decoder
+    /// does not trim them itself (AAC in MP4), and the padding of the last
+    /// block of block codecs (ADPCM in WAV). Zero for everything else.
     pub trim: Trim,
 }
 
@@ -257,14 +258,14 @@ fn probe_unguarded(
     }
     let sniffed = sniff::sniff(&head);
     let mut edit_start = None;
-    let mut riff_info = Vec::new();
+    let mut wav = riff::WavChunks::default();
     let source: Box<dyn MediaSource> = if seekable {
         // What Symphonia does not report, read directly (see each module).
         match sniffed {
             Sniffed::Supported("MPEG-4/QuickTime") => {
                 edit_start = mp4::audio_edit_start(&mut *source)
             }
-            Sniffed::Supported("WAV") => riff_info = riff::info_entries(&mut *source),
+            Sniffed::Supported("WAV") => wav = riff::scan(&mut *source),
             _ => {}
         }
         source.seek(SeekFrom::Start(0)).map_err(ProbeError::Io)?;
@@ -291,8 +292,11 @@ fn probe_unguarded(
         )
         .map_err(|e| open_error(e, sniffed, extension))?;
     let mut decode = Decode::new(reader, edit_start)?;
-    for (id, value) in &riff_info {
+    for (id, value) in &wav.info {
         decode.tags.add_riff_info(id, value);
+    }
+    if codec::is_block_padded(decode.params.codec) {
+        decode.exact_frames = wav.fact_frames;
     }
     decode.run()
 }
@@ -369,6 +373,8 @@ struct Decode {
     delay: Option<u32>,
     padding: Option<u32>,
     edit_start: Option<mp4::EditStart>,
+    /// The exact length of a block-padded stream (WAV `fact`).
+    exact_frames: Option<u64>,
     tags: tags::TagCollector,
 }
 
@@ -404,6 +410,7 @@ impl Decode {
             params,
             codec,
             edit_start,
+            exact_frames: None,
             tags: tags::TagCollector::default(),
         };
         // Refuse what the header already rules out, before decoding anything.
@@ -642,6 +649,14 @@ impl Decode {
                 end: decoded - audio_end,
             };
             (audio_end - start, trim, Some((h, decoded)))
+        } else if let Some(exact) = self.exact_frames {
+            // Block codecs decode whole blocks; the last is padded.
+            let frames = exact.min(decoded);
+            let trim = Trim {
+                start: 0,
+                end: decoded - frames,
+            };
+            (frames, trim, Some((exact, decoded)))
         } else {
             (decoded, Trim::default(), header.map(|h| (h, decoded)))
         };

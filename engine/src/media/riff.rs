@@ -1,10 +1,12 @@
-//! RIFF `LIST/INFO` tags of a WAV file.
+//! What Symphonia 0.6.1 misses in a WAV file's chunks.
 //!
-//! Symphonia 0.6.1's WAV reader parses an INFO list before the data chunk
-//! but drops it (the reader is built with an empty metadata log), and never
-//! sees one after the data chunk, where many editors put it. So cuebox walks
-//! the chunk list itself; if a later Symphonia reports the same tags, the
-//! first-value-wins collector makes the duplicates harmless.
+//! Its WAV reader parses a `LIST/INFO` chunk before the data chunk but drops
+//! it (the reader is built with an empty metadata log), and never sees one
+//! after the data chunk, where many editors put it. It also lets the data
+//! length override the `fact` chunk's frame count, which for block codecs
+//! (ADPCM) is the exact length while the data holds whole, padded blocks.
+//! So cuebox walks the chunk list itself; if a later Symphonia reports the
+//! same tags, the first-value-wins collector makes the duplicates harmless.
 
 use std::io::SeekFrom;
 
@@ -15,11 +17,21 @@ const MAX_CHUNKS: usize = 1000;
 /// The largest INFO list read; real ones are a few hundred bytes.
 const MAX_INFO_BYTES: u32 = 256 * 1024;
 
-/// The `(id, value)` entries of the first `LIST/INFO` chunk, in file order.
-/// Any damage ends the walk quietly: tags are a courtesy, not a requirement.
-pub(crate) fn info_entries(src: &mut dyn MediaSource) -> Vec<([u8; 4], String)> {
+/// What the chunk walk found.
+#[derive(Debug, Default)]
+pub(crate) struct WavChunks {
+    /// The `(id, value)` entries of the first `LIST/INFO` chunk, in order.
+    pub info: Vec<([u8; 4], String)>,
+    /// The `fact` chunk's frame count.
+    pub fact_frames: Option<u64>,
+}
+
+/// Walks a WAV file's chunks. Any damage ends the walk quietly: tags are a
+/// courtesy, and the decode itself judges the audio.
+pub(crate) fn scan(src: &mut dyn MediaSource) -> WavChunks {
+    let mut found = WavChunks::default();
     let Some(len) = src.byte_len() else {
-        return Vec::new();
+        return found;
     };
     let mut pos = 12; // "RIFF", size, "WAVE"
     for _ in 0..MAX_CHUNKS {
@@ -28,12 +40,17 @@ pub(crate) fn info_entries(src: &mut dyn MediaSource) -> Vec<([u8; 4], String)> 
         };
         let size = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
         let body = pos + 8;
-        if &head[..4] == b"LIST" && (4..=MAX_INFO_BYTES).contains(&size) {
-            if let Some(list) = read_vec(src, body, size) {
-                if list.starts_with(b"INFO") {
-                    return parse_info(&list[4..]);
+        match &head[..4] {
+            b"LIST" if found.info.is_empty() && (4..=MAX_INFO_BYTES).contains(&size) => {
+                if let Some(list) = read_vec(src, body, size).filter(|l| l.starts_with(b"INFO")) {
+                    found.info = parse_info(&list[4..]);
                 }
             }
+            b"fact" if size >= 4 => {
+                found.fact_frames =
+                    read_at::<4>(src, body).map(|n| u64::from(u32::from_le_bytes(n)));
+            }
+            _ => {}
         }
         // Chunks are padded to an even length.
         pos = body + u64::from(size) + u64::from(size % 2);
@@ -41,7 +58,7 @@ pub(crate) fn info_entries(src: &mut dyn MediaSource) -> Vec<([u8; 4], String)> 
             break;
         }
     }
-    Vec::new()
+    found
 }
 
 /// Splits an INFO list body into entries; values are NUL-terminated text.
