@@ -425,6 +425,13 @@ fn check_space(report: &mut FolderReport, options: &CheckOptions) {
     };
     report.free_bytes = Some(free);
     let needed = report.needed_bytes;
+    let headroom = options.headroom_bytes;
+    // Session creation does not know the media's size yet (needed = 0).
+    let need = if needed == 0 {
+        String::new()
+    } else {
+        format!(" and the media need {}", human(needed))
+    };
     let (status, message) = if free < needed {
         (
             Status::Error,
@@ -432,24 +439,20 @@ fn check_space(report: &mut FolderReport, options: &CheckOptions) {
                 "{} free, but the media need {}; free {} on the volume or choose a bigger one",
                 human(free),
                 human(needed),
-                human(needed - free + options.headroom_bytes)
+                human((needed - free).saturating_add(headroom))
             ),
         )
-    } else if free - needed < options.headroom_bytes {
+    } else if free - needed < headroom {
         (
             Status::Warning,
             format!(
-                "{} free and the media need {}: less than the {} headroom for logs, auto-saves and later media would remain; free space on the volume",
+                "{} free{need}: less than the {} headroom for logs, auto-saves and later media would remain; free space on the volume",
                 human(free),
-                human(needed),
-                human(options.headroom_bytes)
+                human(headroom)
             ),
         )
     } else {
-        (
-            Status::Ok,
-            format!("{} free; the media need {}", human(free), human(needed)),
-        )
+        (Status::Ok, format!("{} free{need}", human(free)))
     };
     report.push(CheckKind::Space, status, message);
 }
