@@ -27,6 +27,7 @@ sox -n -r 48000 -b 16 -c 2 "$src/underscore.flac" synth 10 sine 220 sine 277.18 
 sox -n -r 48000 -b 32 -e floating-point -c 2 "$src/sting.wav" synth 1.5 square 110 fade 0 1.5 1 gain -20
 
 echo "== authoring the demo show"
+cueboxd --root "$root" sessions list   # creates the data root's layout
 hostctl session new "$session" --media "$media" --name "Demo show" --rows 4 --cols 6
 hostctl clip add "$session" "$src/storm.wav" --page 1 --tab 1 --at 1,1 --group A --name "Storm"
 hostctl clip add "$session" "$src/bell.wav" --page 1 --tab 1 --at 1,2 --group B --name "Church bell"
