@@ -50,6 +50,11 @@ mod common {
                     bit_depth: Some(24),
                     frames: Frames(480_000 + i as u64),
                     codec: "pcm_s24le".into(),
+                    // Encoder delay and padding as an AAC clip would have them.
+                    trim: Trim {
+                        start: (i % 2) as u64 * 1024,
+                        end: (i % 5) as u64,
+                    },
                     extra: Extra::new(),
                 },
                 metadata: RightsMetadata {
@@ -112,6 +117,7 @@ mod common {
                         bit_depth: Some(16),
                         frames: Frames(48_000),
                         codec: "pcm_s16le".into(),
+                        trim: Trim::default(),
                         extra: Extra::new(),
                     },
                     metadata: RightsMetadata::default(),

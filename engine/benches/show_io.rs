@@ -34,6 +34,7 @@ fn big_show() -> Show {
                             bit_depth: Some(24),
                             frames: Frames(48_000 * 180),
                             codec: "pcm_s24le".into(),
+                            trim: Trim::default(),
                             extra: Extra::new(),
                         },
                         metadata: RightsMetadata::default(),

@@ -4,7 +4,8 @@
 
 use std::io::Cursor;
 
-use cuebox_engine::media::{probe, ProbeError, Probed, Trim};
+use cuebox_engine::media::{probe, ProbeError, Probed};
+use cuebox_engine::show::Trim;
 use cuebox_engine::show::{Channels, Frames, UnsupportedChannels};
 use symphonia::core::io::ReadOnlySource;
 
@@ -83,13 +84,21 @@ fn generated_wavs_probe_with_exact_frame_counts() {
         assert_eq!(p.format.bit_depth, Some(bits), "{what}");
         assert_eq!(p.format.codec, codec, "{what}");
         assert_eq!(p.container, "WAV");
-        assert_eq!(p.trim, Trim::default());
+        assert_eq!(p.format.trim, Trim::default());
         assert_eq!(
             p.metadata,
             Default::default(),
             "{what}: no tags in a bare WAV"
         );
     }
+}
+
+#[test]
+fn a_sox_float_wav_without_bits_per_sample_is_32_bit() {
+    let p = probe_bytes(fixture("tone-48k-f32-stereo-sox.wav"), Some("wav")).unwrap();
+    assert_eq!(p.format.frames, Frames(480));
+    assert_eq!(p.format.bit_depth, Some(32));
+    assert_eq!(p.format.codec, "pcm_f32le");
 }
 
 #[test]
@@ -386,7 +395,11 @@ fn mp3_is_gapless_from_its_lame_header() {
         (Frames(4410), 44_100, Channels::Stereo, None)
     );
     assert_eq!(p.format.codec, "mp3");
-    assert_eq!(p.trim, Trim::default(), "the MP3 decoder trims itself");
+    assert_eq!(
+        p.format.trim,
+        Trim::default(),
+        "the MP3 decoder trims itself"
+    );
     assert_fixture_tags(&p, Some("GBAYE0000002"), true);
 }
 
@@ -408,7 +421,7 @@ fn aac_in_mp4_drops_encoder_priming_and_padding() {
     );
     // 6 packets of 1024 decode: 1024 of priming, 4800 of audio, 320 of padding.
     assert_eq!(
-        p.trim,
+        p.format.trim,
         Trim {
             start: 1024,
             end: 320
@@ -431,7 +444,7 @@ fn alac_in_mp4_probes_exactly() {
         (Frames(4410), 44_100, Channels::Stereo, Some(16))
     );
     assert_eq!(p.format.codec, "alac");
-    assert_eq!(p.trim, Trim::default());
+    assert_eq!(p.format.trim, Trim::default());
 }
 
 #[test]
@@ -598,5 +611,5 @@ fn adpcm_wav_is_cut_to_its_fact_length() {
         (Frames(4410), Channels::Mono, None, "adpcm_ima_wav")
     );
     // Five blocks of 1017 frames decode; the last 135 are padding.
-    assert_eq!(p.trim, Trim { start: 0, end: 135 });
+    assert_eq!(p.format.trim, Trim { start: 0, end: 135 });
 }

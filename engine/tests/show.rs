@@ -30,6 +30,7 @@ fn audio(path: &str, channels: Channels, frames: u64) -> AudioRef {
             bit_depth: Some(24),
             frames: Frames(frames),
             codec: "pcm_s24le".into(),
+            trim: Trim::default(),
             extra: Extra::new(),
         },
         metadata: RightsMetadata {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use cuebox_engine::show::{
     AudioFormat, ClipId, ContentHash, CueRange, Extra, Frames, Group, LoopRegion, MediaPath,
-    RightsMetadata, Show, WarpMarker,
+    RightsMetadata, Show, Trim, WarpMarker,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
@@ -154,6 +154,13 @@ const MIGRATIONS: &[Migration] = &[
                 manifest_hash TEXT NOT NULL,
                 indexed_us    INTEGER NOT NULL
             );
+        ",
+    },
+    Migration {
+        what: "encoder delay and padding per clip, for sample-accurate AAC and ADPCM cues",
+        sql: "
+            ALTER TABLE clips ADD COLUMN trim_start INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE clips ADD COLUMN trim_end INTEGER NOT NULL DEFAULT 0;
         ",
     },
 ];
@@ -420,7 +427,7 @@ impl MetadataDb {
             .prepare(
                 "SELECT id, name, clip_group, media_path, content_hash, channels, sample_rate,
                         bit_depth, frames, codec, title, artist, composer, publisher, isrc,
-                        iswc, pro
+                        iswc, pro, trim_start, trim_end
                  FROM clips ORDER BY id",
             )
             .map_err(self.sql("read clips"))?;
@@ -436,6 +443,7 @@ impl MetadataDb {
             i64,
             String,
             [Option<String>; 7],
+            [i64; 2],
         );
         let rows = stmt
             .query_map([], |r| {
@@ -459,12 +467,13 @@ impl MetadataDb {
                         r.get(15)?,
                         r.get(16)?,
                     ],
+                    [r.get(17)?, r.get(18)?],
                 ))
             })
             .map_err(self.sql("read clips"))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, name, group, media, hash, channels, rate, bits, frames, codec, rights) =
+            let (id, name, group, media, hash, channels, rate, bits, frames, codec, rights, trim) =
                 row.map_err(self.sql("read clips"))?;
             let [title, artist, composer, publisher, isrc, iswc, pro] = rights;
             out.push(ClipRecord {
@@ -479,6 +488,10 @@ impl MetadataDb {
                     bit_depth: bits,
                     frames: frames_from_sql(frames),
                     codec,
+                    trim: Trim {
+                        start: frames_from_sql(trim[0]).0,
+                        end: frames_from_sql(trim[1]).0,
+                    },
                     extra: Extra::new(),
                 },
                 rights: RightsMetadata {
@@ -619,8 +632,9 @@ fn write_index(tx: &Transaction<'_>, show: &Show, hash: &ContentHash) -> rusqlit
     let mut clip_stmt = tx.prepare(
         "INSERT INTO clips (id, name, clip_group, media_path, content_hash, channels,
                             sample_rate, bit_depth, frames, codec, title, artist, composer,
-                            publisher, isrc, iswc, pro)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                            publisher, isrc, iswc, pro, trim_start, trim_end)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19)",
     )?;
     let mut marker_stmt = tx.prepare(
         "INSERT INTO markers (clip_id, cue_start, cue_end, loop_start, loop_end, loop_enabled)
@@ -653,6 +667,8 @@ fn write_index(tx: &Transaction<'_>, show: &Show, hash: &ContentHash) -> rusqlit
             m.isrc,
             m.iswc,
             m.pro,
+            frames_to_sql(Frames(f.trim.start)),
+            frames_to_sql(Frames(f.trim.end)),
         ]);
         match inserted {
             Ok(_) => {}

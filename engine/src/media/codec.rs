@@ -91,8 +91,37 @@ pub(crate) fn bit_depth(params: &AudioCodecParameters) -> Option<u16> {
     let bits = params
         .bits_per_sample
         .or(params.bits_per_coded_sample)
-        .or_else(|| alac_cookie_bit_depth(params))?;
+        .or_else(|| alac_cookie_bit_depth(params))
+        .or_else(|| pcm_width(params.codec))?;
     u16::try_from(bits).ok().filter(|b| (1..=64).contains(b))
+}
+
+/// The sample width a plain PCM codec implies, for containers that leave
+/// `bits_per_sample` out (sox's float WAVs).
+fn pcm_width(id: AudioCodecId) -> Option<u32> {
+    let within = |first: AudioCodecId, last: AudioCodecId| (first..=last).contains(&id);
+    if within(CODEC_ID_PCM_S32LE, CODEC_ID_PCM_S32BE_PLANAR)
+        || within(CODEC_ID_PCM_U32LE, CODEC_ID_PCM_U32BE_PLANAR)
+        || within(CODEC_ID_PCM_F32LE, CODEC_ID_PCM_F32BE_PLANAR)
+    {
+        Some(32)
+    } else if within(CODEC_ID_PCM_S24LE, CODEC_ID_PCM_S24BE_PLANAR)
+        || within(CODEC_ID_PCM_U24LE, CODEC_ID_PCM_U24BE_PLANAR)
+    {
+        Some(24)
+    } else if within(CODEC_ID_PCM_S16LE, CODEC_ID_PCM_S16BE_PLANAR)
+        || within(CODEC_ID_PCM_U16LE, CODEC_ID_PCM_U16BE_PLANAR)
+    {
+        Some(16)
+    } else if within(CODEC_ID_PCM_S8, CODEC_ID_PCM_S8_PLANAR)
+        || within(CODEC_ID_PCM_U8, CODEC_ID_PCM_U8_PLANAR)
+    {
+        Some(8)
+    } else if within(CODEC_ID_PCM_F64LE, CODEC_ID_PCM_F64BE_PLANAR) {
+        Some(64)
+    } else {
+        None
+    }
 }
 
 /// How many frames the decode may differ from the container's stated length

@@ -22,7 +22,9 @@ use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 
-use crate::show::{AudioFormat, Channels, Extra, Frames, RightsMetadata, UnsupportedChannels};
+use crate::show::{
+    AudioFormat, Channels, Extra, Frames, RightsMetadata, Trim, UnsupportedChannels,
+};
 
 mod codec;
 mod mp4;
@@ -52,20 +54,6 @@ pub struct Probed {
     pub metadata: RightsMetadata,
     /// The container, for display (`WAV`, `FLAC`, `MP4`, …).
     pub container: String,
-    /// Frames a Symphonia decode of this file yields beyond `format.frames`
-    /// that playback must drop: encoder delay and padding where the decoder
-    /// does not trim them itself (AAC in MP4), and the padding of the last
-    /// block of block codecs (ADPCM in WAV). Zero for everything else.
-    pub trim: Trim,
-}
-
-/// Encoder delay and padding a decoder leaves in its output.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Trim {
-    /// Frames to drop at the start (encoder delay, "priming").
-    pub start: u64,
-    /// Frames to drop at the end (encoder padding).
-    pub end: u64,
 }
 
 /// Why a file cannot be a clip. Each variant names what was wrong and, in
@@ -595,11 +583,11 @@ impl Decode {
                 bit_depth,
                 frames: Frames(frames),
                 codec: self.codec,
+                trim,
                 extra: Extra::new(),
             },
             metadata: self.tags.finish(),
             container: self.container,
-            trim,
         })
     }
 

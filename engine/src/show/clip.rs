@@ -229,9 +229,31 @@ pub struct AudioFormat {
     pub frames: Frames,
     /// The codec's short name (`pcm_s16le`, `flac`, `mp3`, …).
     pub codec: String,
+    /// Frames a decode yields beyond `frames` that playback must drop
+    /// (encoder delay and padding); absent when there are none.
+    #[serde(default, skip_serializing_if = "Trim::is_none")]
+    pub trim: Trim,
     /// Fields this version does not know, kept for a round trip.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// Encoder delay and padding a decoder leaves in its output. Non-zero only
+/// for codecs whose decoder does not trim itself (AAC in MP4, block-padded
+/// ADPCM), so sample-accurate cues line up with the audio.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trim {
+    /// Frames to drop at the start (encoder delay, "priming").
+    pub start: u64,
+    /// Frames to drop at the end (encoder padding).
+    pub end: u64,
+}
+
+impl Trim {
+    /// Whether there is nothing to drop.
+    pub fn is_none(&self) -> bool {
+        *self == Trim::default()
+    }
 }
 
 impl AudioFormat {
