@@ -133,17 +133,6 @@ mod common {
         .unwrap();
     }
 
-    /// An error and its causes, as cueboxd and hostctl print them.
-    pub fn chain(e: &dyn std::error::Error) -> String {
-        let mut out = e.to_string();
-        let mut cause = e.source();
-        while let Some(c) = cause {
-            out = format!("{out}: {c}");
-            cause = c.source();
-        }
-        out
-    }
-
     /// Names in `dir` that start with a dot: temporary files, here.
     pub fn hidden_files(dir: &Path) -> Vec<String> {
         match std::fs::read_dir(dir) {

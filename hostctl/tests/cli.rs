@@ -53,6 +53,15 @@ fn wav(path: &Path, channels: u16, rate: u32, bits: u16, frames: u32) {
     w.finalize().unwrap();
 }
 
+/// `hostctl clip add DIR FILE --at AT --group GROUP EXTRA…`
+fn add(f: &Fixture, file: &Path, at: &str, group: &str, extra: &[&str]) -> Run {
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+        &"clip", &"add", &f.dir, &file, &"--at", &at, &"--group", &group,
+    ];
+    args.extend(extra.iter().map(|e| e as &dyn AsRef<std::ffi::OsStr>));
+    hostctl(&args)
+}
+
 struct Fixture {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
@@ -231,17 +240,7 @@ fn authoring_a_show_from_new_to_valid() {
 fn clip_add_refuses_bad_media_and_changes_nothing() {
     let f = session();
     wav(&f.src.join("ok.wav"), 2, 48_000, 16, 4_800);
-    hostctl(&[
-        &"clip",
-        &"add",
-        &f.dir,
-        &f.src.join("ok.wav"),
-        &"--at",
-        &"1,1",
-        &"--group",
-        &"A",
-    ])
-    .ok();
+    add(&f, &f.src.join("ok.wav"), "1,1", "A", &[]).ok();
 
     wav(&f.src.join("surround.wav"), 6, 48_000, 16, 4_800);
     fs::write(f.src.join("notes.wav"), "this is not audio\n").unwrap();
@@ -260,9 +259,7 @@ fn clip_add_refuses_bad_media_and_changes_nothing() {
     ];
     let before = snapshot(&f);
     for (file, reason) in cases {
-        let r = hostctl(&[
-            &"clip", &"add", &f.dir, &file, &"--at", &"1,2", &"--group", &"A",
-        ]);
+        let r = add(&f, &file, "1,2", "A", &[]);
         assert_eq!(r.code, 1, "{}: {}", file.display(), r.stderr);
         assert!(
             r.stderr.contains(reason),
@@ -284,17 +281,7 @@ fn clip_add_refuses_bad_places_before_copying_anything() {
     let f = session();
     wav(&f.src.join("a.wav"), 1, 48_000, 16, 480);
     wav(&f.src.join("b.wav"), 1, 48_000, 16, 480);
-    hostctl(&[
-        &"clip",
-        &"add",
-        &f.dir,
-        &f.src.join("a.wav"),
-        &"--at",
-        &"1,1",
-        &"--group",
-        &"B",
-    ])
-    .ok();
+    add(&f, &f.src.join("a.wav"), "1,1", "B", &[]).ok();
     let before = snapshot(&f);
     let b = f.src.join("b.wav");
     let cases: [(&[&dyn AsRef<std::ffi::OsStr>], &str); 5] = [
@@ -321,9 +308,7 @@ fn clip_add_refuses_bad_places_before_copying_anything() {
         assert!(r.stderr.contains(reason), "want {reason:?}: {}", r.stderr);
         assert_eq!(snapshot(&f), before);
     }
-    let r = hostctl(&[
-        &"clip", &"add", &f.dir, &b, &"--at", &"1,2", &"--group", &"E",
-    ]);
+    let r = add(&f, &b, "1,2", "E", &[]);
     assert_eq!(r.code, 2, "a bad group is a usage error");
     assert!(r.stderr.contains("use A, B, C or D"), "{}", r.stderr);
 }
@@ -333,47 +318,15 @@ fn media_inside_the_folder_is_used_in_place_and_duplicates_are_not_copied_twice(
     let f = session();
     fs::create_dir_all(f.media.join("sfx")).unwrap();
     wav(&f.media.join("sfx/door.wav"), 1, 48_000, 16, 480);
-    let r = hostctl(&[
-        &"clip",
-        &"add",
-        &f.dir,
-        &f.media.join("sfx/door.wav"),
-        &"--at",
-        &"1,1",
-        &"--group",
-        &"A",
-        &"--json",
-    ])
-    .ok();
+    let r = add(&f, &f.media.join("sfx/door.wav"), "1,1", "A", &["--json"]).ok();
     assert_eq!(
         (r.json()["file"].clone(), r.json()["copied"].clone()),
         ("sfx/door.wav".into(), false.into())
     );
 
     wav(&f.src.join("hit.wav"), 2, 48_000, 16, 480);
-    hostctl(&[
-        &"clip",
-        &"add",
-        &f.dir,
-        &f.src.join("hit.wav"),
-        &"--at",
-        &"1,2",
-        &"--group",
-        &"A",
-    ])
-    .ok();
-    let r = hostctl(&[
-        &"clip",
-        &"add",
-        &f.dir,
-        &f.src.join("hit.wav"),
-        &"--at",
-        &"1,3",
-        &"--group",
-        &"B",
-        &"--json",
-    ])
-    .ok();
+    add(&f, &f.src.join("hit.wav"), "1,2", "A", &[]).ok();
+    let r = add(&f, &f.src.join("hit.wav"), "1,3", "B", &["--json"]).ok();
     assert_eq!(
         (r.json()["file"].clone(), r.json()["copied"].clone()),
         ("hit.wav".into(), false.into())
@@ -382,18 +335,7 @@ fn media_inside_the_folder_is_used_in_place_and_duplicates_are_not_copied_twice(
     // A different file of the same name gets a numbered name.
     fs::create_dir_all(f.src.join("other")).unwrap();
     wav(&f.src.join("other/hit.wav"), 2, 48_000, 16, 960);
-    let r = hostctl(&[
-        &"clip",
-        &"add",
-        &f.dir,
-        &f.src.join("other/hit.wav"),
-        &"--at",
-        &"1,4",
-        &"--group",
-        &"B",
-        &"--json",
-    ])
-    .ok();
+    let r = add(&f, &f.src.join("other/hit.wav"), "1,4", "B", &["--json"]).ok();
     assert_eq!(
         (r.json()["file"].clone(), r.json()["copied"].clone()),
         ("hit-2.wav".into(), true.into())
@@ -405,17 +347,7 @@ fn media_inside_the_folder_is_used_in_place_and_duplicates_are_not_copied_twice(
 fn validate_lists_every_problem_and_exits_1() {
     let f = session();
     wav(&f.src.join("a.wav"), 2, 48_000, 16, 4_800);
-    hostctl(&[
-        &"clip",
-        &"add",
-        &f.dir,
-        &f.src.join("a.wav"),
-        &"--at",
-        &"1,1",
-        &"--group",
-        &"A",
-    ])
-    .ok();
+    add(&f, &f.src.join("a.wav"), "1,1", "A", &[]).ok();
     let path = f.dir.join("session.json");
     let mut doc: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
     doc["pages"][0]["tabs"][3]["grid"]["buttons"] =
@@ -450,17 +382,7 @@ fn validate_lists_every_problem_and_exits_1() {
 fn validate_with_hashes_finds_changed_media() {
     let f = session();
     wav(&f.src.join("a.wav"), 2, 48_000, 16, 4_800);
-    hostctl(&[
-        &"clip",
-        &"add",
-        &f.dir,
-        &f.src.join("a.wav"),
-        &"--at",
-        &"1,1",
-        &"--group",
-        &"A",
-    ])
-    .ok();
+    add(&f, &f.src.join("a.wav"), "1,1", "A", &[]).ok();
     wav(&f.media.join("a.wav"), 2, 48_000, 16, 4_801);
     hostctl(&[&"session", &"validate", &f.dir]).ok();
     let r = hostctl(&[&"session", &"validate", &f.dir, &"--hashes"]);

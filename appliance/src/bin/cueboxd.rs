@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use cuebox_appliance::store::{
-    AutosaveConfig, Autosaver, DataRoot, RecoveryPoint, Retention, SessionDir, SessionEntry,
+    chain, AutosaveConfig, Autosaver, DataRoot, RecoveryPoint, Retention, SessionDir, SessionEntry,
 };
 use cuebox_engine::show::Show;
 use serde_json::json;
@@ -98,18 +98,6 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-/// An error and its causes on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
 }
 
 type CmdResult = Result<Outcome, Box<dyn std::error::Error>>;

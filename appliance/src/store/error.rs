@@ -179,3 +179,16 @@ const _: () = {
         send_sync::<StoreError>();
     }
 };
+
+/// An error and its causes on one line (`cannot read x: permission denied`),
+/// as logs and command-line messages show them.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}

@@ -308,14 +308,8 @@ impl MetadataDb {
     /// or a crash leaves the old schema intact.
     fn migrate(&mut self) -> Result<()> {
         let path = self.path.clone();
-        let sql = |action| {
-            let path = path.clone();
-            move |source| MetadataError::Sqlite {
-                action,
-                path,
-                source: Box::new(source),
-            }
-        };
+        // `self.sql` would borrow self, which the transaction holds.
+        let sql = |action| sql_error(path.clone(), action);
         // IMMEDIATE takes the write lock first, so two processes opening an old
         // database cannot both migrate it.
         let tx = self
@@ -351,12 +345,7 @@ impl MetadataDb {
     }
 
     fn sql(&self, action: &'static str) -> impl FnOnce(rusqlite::Error) -> MetadataError {
-        let path = self.path.clone();
-        move |source| MetadataError::Sqlite {
-            action,
-            path,
-            source: Box::new(source),
-        }
+        sql_error(self.path.clone(), action)
     }
 
     fn damaged(&self, table: &'static str, detail: impl ToString) -> MetadataError {
@@ -377,14 +366,7 @@ impl MetadataDb {
     /// [`MetadataDb::index_show`] for a show whose manifest bytes hash to `hash`.
     pub(crate) fn index_show_as(&mut self, show: &Show, hash: &ContentHash) -> Result<()> {
         let path = self.path.clone();
-        let sql = move |action| {
-            let path = path.clone();
-            move |source| MetadataError::Sqlite {
-                action,
-                path,
-                source: Box::new(source),
-            }
-        };
+        let sql = |action| sql_error(path.clone(), action);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -618,6 +600,15 @@ impl MetadataDb {
 /// Frames go into SQLite's signed 64-bit integers bit for bit, so every
 /// value round-trips (only impossible lengths of 2^63 frames and up read as
 /// negative in raw SQL).
+/// The error for a failed SQL `action` on the database at `path`.
+fn sql_error(path: PathBuf, action: &'static str) -> impl FnOnce(rusqlite::Error) -> MetadataError {
+    move |source| MetadataError::Sqlite {
+        action,
+        path,
+        source: Box::new(source),
+    }
+}
+
 fn frames_to_sql(f: Frames) -> i64 {
     f.0 as i64
 }

@@ -19,7 +19,7 @@ mod root;
 mod session;
 
 pub use autosave::{AutosaveConfig, Autosaver, Change, Retention};
-pub use error::{Result, StoreError};
+pub use error::{chain, Result, StoreError};
 pub use metadata::{MetadataDb, MetadataError, Usage};
 pub use recovery::{RecoveryPoint, Restored, SaveReason};
 pub use root::{check_session_name, DataRoot, SessionEntry};

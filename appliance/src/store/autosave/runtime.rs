@@ -11,7 +11,7 @@ use signal_hook::consts::signal::{SIGINT, SIGTERM};
 
 use super::policy::{AutosaveConfig, AutosavePolicy, Change};
 use super::retention::Retention;
-use crate::store::{RecoveryPoint, Result, SaveReason, SessionDir};
+use crate::store::{chain, RecoveryPoint, Result, SaveReason, SessionDir};
 
 /// The signals that end cueboxd gracefully. SIGQUIT keeps its default (a core
 /// dump is what it is for).
@@ -74,18 +74,6 @@ impl Termination {
     pub fn is_finished(&self) -> bool {
         self.thread.is_finished()
     }
-}
-
-/// An error and its causes on one line, as a log shows them.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
