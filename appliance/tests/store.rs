@@ -214,9 +214,45 @@ mod folders {
     use std::io::Write;
 
     use cuebox_appliance::store::*;
-    use cuebox_engine::show::{LoadError, MAX_MANIFEST_BYTES};
+    use cuebox_engine::show::{DeviceMap, LoadError, MAX_MANIFEST_BYTES};
 
     use super::common::*;
+
+    #[test]
+    fn the_device_map_belongs_to_the_box_and_is_saved_beside_the_sessions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = DataRoot::open(tmp.path()).unwrap();
+        assert_eq!(root.device_map().unwrap(), None, "a new box has none");
+        let map = DeviceMap::identity("hw:1,0", 10);
+        root.save_device_map(&map).unwrap();
+        assert_eq!(root.device_map_path(), tmp.path().join("device-map.json"));
+        assert_eq!(root.device_map().unwrap(), Some(map));
+        assert!(
+            hidden_files(tmp.path()).is_empty(),
+            "no temporary files left"
+        );
+
+        std::fs::write(
+            root.device_map_path(),
+            br#"{"format_version": "2.0", "playback_pcm": "hw:0"}"#,
+        )
+        .unwrap();
+        let err = chain(&root.device_map().unwrap_err());
+        assert!(
+            err.contains("device-map.json") && err.contains("newer cuebox"),
+            "{err}"
+        );
+        std::fs::write(
+            root.device_map_path(),
+            br#"{"format_version": "1.0", "playback_pcm": 7}"#,
+        )
+        .unwrap();
+        let err = chain(&root.device_map().unwrap_err());
+        assert!(
+            err.contains("device-map.json") && err.contains("playback_pcm"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn data_root_creates_its_layout_and_finds_sessions_by_name() {

@@ -548,8 +548,26 @@ fn device_maps_are_per_box_and_keep_unknown_fields() {
     let mut doc = serde_json::to_value(&map).unwrap();
     doc["outputs"][0]["future"] = json!(true);
     doc["future"] = json!("x");
-    let back: DeviceMap = serde_json::from_value(doc.clone()).unwrap();
+    let back = DeviceMap::load(&serde_json::to_vec(&doc).unwrap()).unwrap();
     assert_eq!(serde_json::to_value(&back).unwrap(), doc);
+    assert_eq!(DeviceMap::load(&back.to_json()).unwrap(), back);
+    assert_eq!(back.validate(), vec![]);
+
+    let mut doubled = DeviceMap::identity("hw:1,0", 3);
+    doubled.outputs[2].logical = LogicalChannel::new(1).unwrap();
+    doubled.outputs[1].physical = std::num::NonZeroU16::new(1).unwrap();
+    let problems: Vec<String> = doubled.validate().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        problems,
+        [
+            "outputs[1].physical: physical output 1 is listed more than once",
+            "outputs[2].logical: logical channel 1 is listed more than once",
+        ]
+    );
+    assert!(matches!(
+        DeviceMap::load(br#"{"format_version": "2.0", "playback_pcm": "hw:0"}"#),
+        Err(LoadError::NewerMajor { supported: 1, .. })
+    ));
 }
 
 #[test]

@@ -1,10 +1,12 @@
-//! The data root of a box: `Sessions/`, `Exports/`, `Logs/` and `Media/`.
+//! The data root of a box: `Sessions/`, `Exports/`, `Logs/`, `Media/` and
+//! the box's device map.
 
 use std::path::{Path, PathBuf};
 
-use cuebox_engine::show::Show;
+use cuebox_engine::show::{DeviceMap, Show};
 
 use super::error::{io, Result, StoreError};
+use super::fs;
 use super::session::SessionDir;
 
 /// The folder holding everything a box stores, laid out as
@@ -14,6 +16,7 @@ use super::session::SessionDir;
 /// <root>/Exports/           packaged sessions, page and clip-list exports
 /// <root>/Logs/              application logs, playback history, errors
 /// <root>/Media/<name>/      the suggested media folder of a session
+/// <root>/device-map.json    this box's logical → physical channel map
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataRoot {
@@ -42,6 +45,8 @@ impl DataRoot {
     pub const LOGS: &'static str = "Logs";
     /// Suggested media folders.
     pub const MEDIA: &'static str = "Media";
+    /// The box's device map, beside the folders: it belongs to the box, not to a session.
+    pub const DEVICE_MAP: &'static str = "device-map.json";
 
     /// Opens the data root at `path`, creating any of its folders that are missing.
     pub fn open(path: &Path) -> Result<Self> {
@@ -83,6 +88,28 @@ impl DataRoot {
     /// `Media/`.
     pub fn media_dir(&self) -> PathBuf {
         self.path.join(Self::MEDIA)
+    }
+
+    /// `device-map.json`: this box's logical → physical channel map.
+    pub fn device_map_path(&self) -> PathBuf {
+        self.path.join(Self::DEVICE_MAP)
+    }
+
+    /// This box's device map, or `None` when none has been saved yet.
+    pub fn device_map(&self) -> Result<Option<DeviceMap>> {
+        let path = self.device_map_path();
+        if !path.exists() {
+            return Ok(None);
+        }
+        let bytes = fs::read_manifest(&path)?;
+        DeviceMap::load(&bytes)
+            .map(Some)
+            .map_err(|error| StoreError::Load { path, error })
+    }
+
+    /// Saves this box's device map, atomically.
+    pub fn save_device_map(&self, map: &DeviceMap) -> Result<()> {
+        fs::write_atomic(&self.device_map_path(), &map.to_json())
     }
 
     /// `Media/<session>`: where a new session's media go unless the user

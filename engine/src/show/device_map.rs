@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::LogicalChannel;
+use super::load::{typed, LoadError, MAX_MANIFEST_BYTES};
 use super::version::FormatVersion;
 use super::Extra;
 
@@ -65,6 +66,58 @@ impl DeviceMap {
             inputs: Vec::new(),
             extra: Extra::new(),
         }
+    }
+
+    /// Reads a device map, refusing one written in a newer major format.
+    pub fn load(bytes: &[u8]) -> Result<Self, LoadError> {
+        if bytes.len() > MAX_MANIFEST_BYTES {
+            return Err(LoadError::TooLarge {
+                size: bytes.len(),
+                max: MAX_MANIFEST_BYTES,
+            });
+        }
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let map: DeviceMap = typed(&mut de)?;
+        if map.format_version.major > Self::FORMAT.major {
+            return Err(LoadError::NewerMajor {
+                found: map.format_version,
+                supported: Self::FORMAT.major,
+            });
+        }
+        Ok(map)
+    }
+
+    /// The map as pretty-printed JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self)
+            .expect("a device map has only string map keys, so it always serialises");
+        out.push(b'\n');
+        out
+    }
+
+    /// Problems that would misroute audio: a logical channel mapped twice,
+    /// or two logical outputs on one physical output.
+    pub fn validate(&self) -> Vec<super::Problem> {
+        let mut problems = Vec::new();
+        for (list, routes) in [("outputs", &self.outputs), ("inputs", &self.inputs)] {
+            let mut logical = std::collections::HashSet::new();
+            let mut physical = std::collections::HashSet::new();
+            for (i, r) in routes.iter().enumerate() {
+                if !logical.insert(r.logical) {
+                    problems.push(super::Problem {
+                        path: format!("{list}[{i}].logical"),
+                        issue: super::Issue::Repeated(format!("logical channel {}", r.logical)),
+                    });
+                }
+                if list == "outputs" && !physical.insert(r.physical) {
+                    problems.push(super::Problem {
+                        path: format!("{list}[{i}].physical"),
+                        issue: super::Issue::Repeated(format!("physical output {}", r.physical)),
+                    });
+                }
+            }
+        }
+        problems
     }
 
     /// The physical output channel of a logical one.

@@ -101,7 +101,7 @@ impl Show {
         }
         let (mut show, migrated_from) = if found.major < current.major {
             migrate(&mut doc, found, current)?;
-            (typed(Value::Object(doc))?, Some(found))
+            (typed::<Show, _>(Value::Object(doc))?, Some(found))
         } else {
             // Parse the bytes again so type errors carry a line and column.
             let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -116,8 +116,10 @@ impl Show {
     }
 }
 
-fn typed<'de, D>(de: D) -> Result<Show, LoadError>
+/// Deserialises a `T`, turning a failure into [`LoadError::Structure`] with its path.
+pub(crate) fn typed<'de, T, D>(de: D) -> Result<T, LoadError>
 where
+    T: serde::Deserialize<'de>,
     D: serde::Deserializer<'de>,
     D::Error: std::fmt::Display,
 {
