@@ -4,8 +4,9 @@
 set -euo pipefail
 
 # Debian packages: ALSA headers for the engine's device layer, pkg-config for
-# -sys crates, sox to make demo and test media, a C compiler for bundled SQLite.
-packages=(build-essential pkg-config libasound2-dev sox curl ca-certificates)
+# -sys crates, sox to make demo media, ffmpeg and sox as reference decoders in
+# tests, a C compiler for bundled SQLite.
+packages=(build-essential pkg-config libasound2-dev sox ffmpeg curl ca-certificates)
 
 missing=()
 for p in "${packages[@]}"; do
