@@ -5,5 +5,6 @@
 //! hand it bytes and readers. The real-time renderer and devices arrive in
 //! later modules (see `docs/architecture.md`).
 
+pub mod control;
 pub mod media;
 pub mod show;

@@ -1,0 +1,254 @@
+//! Timed event lists: a JSON array of commands, each with the moment it
+//! applies, as `cueboxd render --events` reads them.
+//!
+//! ```json
+//! [{"at": 1.5, "cmd": "go", "clip": "c1"},
+//!  {"at_sample": 144000, "cmd": "fade_out", "clip": "c1", "time": 2.0},
+//!  {"at": 5.0, "cmd": "stop_all"}]
+//! ```
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::Command;
+use crate::show::{ClipId, LoadError};
+
+/// When a command applies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum At {
+    /// Seconds from the start of the render.
+    Seconds(f64),
+    /// Frames from the start of the render.
+    Sample(u64),
+}
+
+impl At {
+    /// The frame at which it applies at `rate` frames per second (seconds round to the nearest frame).
+    pub fn frame(self, rate: u32) -> u64 {
+        match self {
+            At::Seconds(s) => (s * f64::from(rate)).round() as u64,
+            At::Sample(n) => n,
+        }
+    }
+}
+
+/// A command and when it applies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedCommand {
+    /// When.
+    pub at: At,
+    /// What.
+    pub command: Command,
+}
+
+/// Why an event list cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EventsError {
+    /// Not JSON, too large, or not an array.
+    #[error("the event list is not a JSON array of events: {0}")]
+    NotAList(String),
+    /// One event is wrong.
+    #[error("events[{index}]{path}: {message}")]
+    Event {
+        /// Its position in the list.
+        index: usize,
+        /// JSON path inside the event (`.clip`), or empty.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The longest time an event may name: a day, far beyond any show, so a
+/// typo like `1e12` is caught rather than rendered for centuries.
+const MAX_SECONDS: f64 = 86_400.0;
+
+/// An event as written. Unknown fields are refused by [`Command`], which
+/// receives every field but the time (serde's `deny_unknown_fields` does not
+/// combine with `flatten` here).
+#[derive(Deserialize)]
+struct RawEvent {
+    at: Option<f64>,
+    at_sample: Option<u64>,
+    #[serde(flatten)]
+    command: Command,
+}
+
+/// Reads an event list, checking every event and that every clip it names
+/// is in `clips`. Events come back in time order (ties keep the file's order).
+pub fn parse_events(
+    bytes: &[u8],
+    clips: &HashSet<&ClipId>,
+    rate: u32,
+) -> Result<Vec<TimedCommand>, EventsError> {
+    if bytes.len() > crate::show::MAX_MANIFEST_BYTES {
+        return Err(EventsError::NotAList(
+            LoadError::TooLarge {
+                size: bytes.len(),
+                max: crate::show::MAX_MANIFEST_BYTES,
+            }
+            .to_string(),
+        ));
+    }
+    let list: Vec<Value> =
+        serde_json::from_slice(bytes).map_err(|e| EventsError::NotAList(e.to_string()))?;
+    let mut events = Vec::with_capacity(list.len());
+    for (index, value) in list.into_iter().enumerate() {
+        let bad = |path: &str, message: String| EventsError::Event {
+            index,
+            path: path.to_owned(),
+            message,
+        };
+        let raw: RawEvent = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." {
+                String::new()
+            } else {
+                format!(".{path}")
+            };
+            bad(&path, e.into_inner().to_string())
+        })?;
+        let at = match (raw.at, raw.at_sample) {
+            (Some(s), None) if (0.0..=MAX_SECONDS).contains(&s) => At::Seconds(s),
+            (Some(s), None) => {
+                return Err(bad(".at", format!("{s} s is outside 0 to {MAX_SECONDS} s")))
+            }
+            (None, Some(n)) if n <= (MAX_SECONDS as u64) * u64::from(rate) => At::Sample(n),
+            (None, Some(n)) => {
+                return Err(bad(
+                    ".at_sample",
+                    format!("sample {n} is more than a day away"),
+                ))
+            }
+            (None, None) => {
+                return Err(bad(
+                    "",
+                    "give the time as \"at\" (seconds) or \"at_sample\"".into(),
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(bad("", "give \"at\" or \"at_sample\", not both".into()))
+            }
+        };
+        if let Some(clip) = raw.command.clip() {
+            if !clips.contains(clip) {
+                return Err(bad(
+                    ".clip",
+                    format!("clip \"{clip}\" is not in the session"),
+                ));
+            }
+        }
+        if let Some(t) = raw.command.fade_time() {
+            if !(0.0..=crate::show::Fade::MAX_MS / 1000.0).contains(&t) {
+                return Err(bad(
+                    ".time",
+                    format!("a fade of {t} s is outside 0 to 600 s"),
+                ));
+            }
+        }
+        events.push(TimedCommand {
+            at,
+            command: raw.command,
+        });
+    }
+    events.sort_by_key(|e| e.at.frame(rate));
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> Vec<ClipId> {
+        vec!["c1".parse().unwrap(), "c2".parse().unwrap()]
+    }
+
+    fn parse(json: &str) -> Result<Vec<TimedCommand>, EventsError> {
+        let ids = ids();
+        parse_events(json.as_bytes(), &ids.iter().collect(), 48_000)
+    }
+
+    #[test]
+    fn every_command_reads_and_events_come_back_in_time_order() {
+        let events = parse(
+            r#"[
+            {"at": 5.0, "cmd": "stop_all"},
+            {"at": 1.5, "cmd": "go", "clip": "c1"},
+            {"at_sample": 144000, "cmd": "fade_out", "clip": "c1", "time": 2.0},
+            {"at": 3.0, "cmd": "stop", "clip": "c2"},
+            {"at": 4.0, "cmd": "fade_out", "clip": "c2"},
+            {"at": 4.5, "cmd": "fade_all", "time": 1},
+            {"at": 6.0, "cmd": "audition", "clip": "c2"},
+            {"at": 6.5, "cmd": "stop_audition"},
+            {"at": 7.0, "cmd": "panic"}
+        ]"#,
+        )
+        .unwrap();
+        let frames: Vec<u64> = events.iter().map(|e| e.at.frame(48_000)).collect();
+        assert_eq!(
+            frames,
+            [72_000, 144_000, 144_000, 192_000, 216_000, 240_000, 288_000, 312_000, 336_000]
+        );
+        assert_eq!(
+            events[1].command,
+            Command::FadeOut {
+                clip: "c1".parse().unwrap(),
+                time: Some(2.0)
+            }
+        );
+        assert_eq!(
+            events[2].command,
+            Command::Stop {
+                clip: "c2".parse().unwrap()
+            }
+        );
+        assert_eq!(events[8].command, Command::Panic {});
+    }
+
+    #[test]
+    fn a_bad_event_is_named_by_its_index_and_field() {
+        let cases = [
+            (r#"{"at": 1}"#, "the event list is not a JSON array"),
+            (
+                r#"[{"at": 1, "cmd": "go", "clip": "c9"}]"#,
+                "events[0].clip: clip \"c9\" is not in the session",
+            ),
+            (
+                r#"[{"at": 1, "cmd": "go", "clip": "c1"}, {"cmd": "stop_all"}]"#,
+                "events[1]: give the time as \"at\" (seconds) or \"at_sample\"",
+            ),
+            (
+                r#"[{"at": 1, "at_sample": 5, "cmd": "stop_all"}]"#,
+                "not both",
+            ),
+            (
+                r#"[{"at": -1, "cmd": "stop_all"}]"#,
+                "events[0].at: -1 s is outside",
+            ),
+            (
+                r#"[{"at": 1e12, "cmd": "stop_all"}]"#,
+                "events[0].at: 1000000000000 s is outside",
+            ),
+            (
+                r#"[{"at": 1, "cmd": "explode"}]"#,
+                "unknown variant `explode`",
+            ),
+            (r#"[{"at": 1, "cmd": "go"}]"#, "missing field `clip`"),
+            (
+                r#"[{"at": 1, "cmd": "fade_out", "clip": "c1", "time": 9999}]"#,
+                "events[0].time: a fade of 9999 s",
+            ),
+            (r#"[{"at": "soon", "cmd": "stop_all"}]"#, "events[0]"),
+            (
+                r#"[{"at": 1, "cmd": "stop_all", "volume": 3}]"#,
+                "unknown field `volume`",
+            ),
+        ];
+        for (json, want) in cases {
+            let err = parse(json).unwrap_err().to_string();
+            assert!(err.contains(want), "{json}: want {want:?}, got {err:?}");
+        }
+    }
+}
