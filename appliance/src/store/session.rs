@@ -133,9 +133,7 @@ impl SessionDir {
     /// never a torn one; backups are written the same way.
     pub fn save(&self, show: &Show) -> Result<()> {
         let bytes = checked_json(show)?;
-        self.back_up_current()?;
-        fs::write_atomic(&self.manifest_path(), &bytes)?;
-        self.index(show, &bytes)
+        self.replace_manifest(show, &bytes)
     }
 
     /// Writes `bytes` as the manifest and indexes `show` (their parse), with
