@@ -6,5 +6,7 @@
 //! later modules (see `docs/architecture.md`).
 
 pub mod control;
+pub mod dsp;
 pub mod media;
+pub mod render;
 pub mod show;

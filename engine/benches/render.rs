@@ -1,0 +1,3 @@
+//! Renderer benchmark (being written).
+
+fn main() {}

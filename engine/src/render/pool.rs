@@ -1,0 +1,227 @@
+//! The voice pool of groups A–D: a fixed table, the mono-voice budget, and
+//! choke and free allocation.
+//!
+//! The pool is 48 mono voices ([`VoicePool::SYSTEM`]); a mono clip takes one,
+//! a stereo clip two — the 24 stereo voices of the spec, with two mono clips
+//! packing into one stereo voice. Counting the budget in mono voices rather
+//! than in fixed stereo slots means the pool never fragments: a stereo start
+//! is refused only when fewer than two mono voices are free anywhere. The
+//! table has 48 entries (the most voices that can fit), allocated once.
+
+use crate::show::{GroupMode, VoicePool};
+
+use super::bus::{group_index, Main, MainOut};
+use super::command::{FadeSpec, Start, Target};
+use super::envelope::{Fade, Ramps};
+use super::event::{Event, RefuseReason, StopCause};
+use super::time::SamplePos;
+use super::voice::{Ctx, Voice};
+use super::Shared;
+
+/// The mono voices of groups A–D.
+pub(crate) const MONO_VOICES: u16 = VoicePool::SYSTEM.mono_voices;
+
+pub(crate) struct MainPool {
+    voices: Vec<Option<Voice<Main>>>,
+    /// Mono voices in use.
+    used: u16,
+    next_order: u64,
+    /// Choke limit per group; `None` in free mode.
+    limits: [Option<u8>; 4],
+    /// Where each voice's audio lands before mixing (stereo, max block).
+    scratch: Vec<f32>,
+}
+
+impl MainPool {
+    pub(crate) fn new(modes: [&GroupMode; 4], max_block: usize) -> Self {
+        MainPool {
+            voices: (0..MONO_VOICES).map(|_| None).collect(),
+            used: 0,
+            next_order: 0,
+            limits: modes.map(|m| match m {
+                GroupMode::Choke { max_voices, .. } => Some(*max_voices),
+                GroupMode::Free { .. } => None,
+            }),
+            scratch: vec![0.0; 2 * max_block],
+        }
+    }
+
+    /// Mono voices in use.
+    pub(crate) fn used(&self) -> u16 {
+        self.used
+    }
+
+    /// Voices playing (including those fading or stopping).
+    pub(crate) fn playing(&self) -> usize {
+        self.voices.iter().flatten().count()
+    }
+
+    /// Starts a voice; with `cross_from`, the matching voices crossfade out
+    /// under it.
+    pub(crate) fn start(
+        &mut self,
+        s: Start,
+        cross_from: Option<Target>,
+        at: SamplePos,
+        sh: &mut Shared,
+        ramps: Ramps,
+    ) {
+        let channels = s.reader.channels();
+        let need = channels.count();
+        let free = MONO_VOICES - self.used;
+        let refusal = if s.params.pan.channels() != channels {
+            Some(RefuseReason::PanningMismatch {
+                pan: s.params.pan.channels().count(),
+                audio: channels.count(),
+            })
+        } else if self.voices.iter().flatten().any(|v| v.id == s.voice) {
+            Some(RefuseReason::DuplicateVoice)
+        } else if need > free {
+            Some(RefuseReason::PoolFull {
+                needed: need as u8,
+                free: free as u8,
+            })
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            sh.events.push(Event::Refused {
+                voice: s.voice,
+                clip: s.clip,
+                at,
+                reason,
+            });
+            sh.trash.put(s.reader);
+            return;
+        }
+        let group = group_index(s.group);
+        let fade = match cross_from {
+            Some(from) => {
+                let x = s.params.crossfade;
+                let matched = self.apply(from, |v| v.cross_out(x.curve, x.frames.0, ramps));
+                if !matched {
+                    sh.events.push(Event::Unmatched { target: from, at });
+                }
+                match x.frames.0 {
+                    0 => Fade::Flat,
+                    len => Fade::CrossIn {
+                        curve: x.curve,
+                        len,
+                        pos: 0,
+                    },
+                }
+            }
+            None => match s.params.fade_in {
+                FadeSpec { frames, shape } if frames.0 > 0 => Fade::In {
+                    shape,
+                    len: frames.0,
+                    pos: 0,
+                },
+                _ => Fade::Flat,
+            },
+        };
+        if let Some(max) = self.limits[group] {
+            while self.staying_in(group) >= usize::from(max) {
+                let Some(oldest) = self
+                    .voices
+                    .iter_mut()
+                    .flatten()
+                    .filter(|v| v.group == group && !v.is_leaving())
+                    .min_by_key(|v| v.order)
+                else {
+                    break;
+                };
+                oldest.stop(StopCause::Retired, ramps);
+                sh.events.push(Event::Retired {
+                    voice: oldest.id,
+                    by: s.voice,
+                    at,
+                });
+            }
+        }
+        // The budget check above guarantees a free entry: every voice uses at
+        // least one of the 48 mono voices and the table has 48 entries.
+        let Some(slot) = self.voices.iter_mut().find(|v| v.is_none()) else {
+            sh.trash.put(s.reader);
+            return;
+        };
+        let order = self.next_order;
+        self.next_order += 1;
+        *slot = Some(Voice::new(
+            s.voice, s.clip, group, order, s.reader, &s.params, fade, ramps,
+        ));
+        self.used += need;
+        sh.events.push(Event::Started {
+            voice: s.voice,
+            clip: s.clip,
+            at,
+        });
+    }
+
+    /// Voices of `group` that count against its choke limit.
+    fn staying_in(&self, group: usize) -> usize {
+        self.voices
+            .iter()
+            .flatten()
+            .filter(|v| v.group == group && !v.is_leaving())
+            .count()
+    }
+
+    /// Applies `f` to the voices `target` names; false if it names none.
+    pub(crate) fn apply(&mut self, target: Target, mut f: impl FnMut(&mut Voice<Main>)) -> bool {
+        let mut matched = false;
+        for v in self.voices.iter_mut().flatten() {
+            let hit = match target {
+                Target::Voice(id) => v.id == id,
+                Target::Clip(clip) => v.clip == clip,
+                Target::Group(g) => v.group == group_index(g),
+            };
+            if hit {
+                f(v);
+                matched = true;
+            }
+        }
+        matched
+    }
+
+    /// Applies `f` to every voice.
+    pub(crate) fn all(&mut self, f: impl FnMut(&mut Voice<Main>)) {
+        self.voices.iter_mut().flatten().for_each(f);
+    }
+
+    /// Renders every voice into its group's bus for block frames
+    /// `from..from + n`, and frees the voices that end.
+    pub(crate) fn render(
+        &mut self,
+        from: usize,
+        n: usize,
+        block_start: SamplePos,
+        out: &mut MainOut,
+        sh: &mut Shared,
+        ramps: Ramps,
+    ) {
+        for entry in self.voices.iter_mut() {
+            let Some(voice) = entry else { continue };
+            let mut ctx = Ctx {
+                ramps,
+                block_start,
+                events: &mut sh.events,
+            };
+            let bus = &mut out.groups[voice.group];
+            let Some((cause, end)) = voice.render(&mut ctx, from, n, &mut self.scratch, bus) else {
+                continue;
+            };
+            if let Some(reader) = voice.take_reader() {
+                sh.trash.put(reader);
+            }
+            sh.events.push(Event::Stopped {
+                voice: voice.id,
+                clip: voice.clip,
+                at: block_start.offset(end),
+                cause,
+            });
+            self.used -= voice.channels.count();
+            *entry = None;
+        }
+    }
+}
