@@ -162,3 +162,25 @@ fn alac_cookie_bit_depth(params: &AudioCodecParameters) -> Option<u32> {
     let bits = *config.get(5)?;
     matches!(bits, 16 | 20 | 24 | 32).then_some(u32::from(bits))
 }
+
+/// Frames to decode and discard before a seek target so the decoder's state
+/// (overlapping transforms, MP3's bit reservoir) matches a decode from the
+/// start; 0 for codecs whose packets decode on their own.
+pub(crate) fn seek_preroll(id: AudioCodecId) -> u64 {
+    if is_lossless(id)
+        || is_block_padded(id)
+        || matches!(id, CODEC_ID_PCM_ALAW | CODEC_ID_PCM_MULAW)
+    {
+        return 0;
+    }
+    match id {
+        // Each MP3 granule overlaps the one before (Symphonia's seek also
+        // backs up over the frames holding this frame's reservoir bits).
+        CODEC_ID_MP1 | CODEC_ID_MP2 | CODEC_ID_MP3 => 2 * 1152,
+        // One packet primes the MDCT overlap; the first after a reset is wrong.
+        CODEC_ID_AAC => 2 * 1024,
+        // The first packet after a reset yields nothing; a packet spans at
+        // most half of the longest (8192) block either side.
+        _ => 8192,
+    }
+}

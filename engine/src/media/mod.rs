@@ -1,11 +1,17 @@
-//! Media: probing audio files.
+//! Media: probing and decoding audio files.
 //!
 //! [`probe`] answers "can cuebox play this file, and what is it?" from a
 //! reader the caller opened: the engine itself never touches the file
 //! system. It decodes every packet, so a file that probes cleanly is known to
 //! play to its end, and its frame count is the decoded truth rather than a
 //! header's claim.
+//!
+//! [`ClipDecoder`] streams a clip's gapless audio as `f32` frames at the
+//! engine rate (converting other rates with rubato), with sample-accurate
+//! seeking; [`decode_all`] decodes a whole clip into memory. Both open the
+//! file exactly as the probe does and apply the same gapless trimming.
 
+use std::any::Any;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::panic::{self, AssertUnwindSafe};
 
@@ -14,7 +20,7 @@ use symphonia::core::codecs::audio::well_known::{
     CODEC_ID_MP1, CODEC_ID_MP2, CODEC_ID_MP3, CODEC_ID_OPUS, CODEC_ID_VORBIS,
 };
 use symphonia::core::codecs::audio::{
-    AudioCodecParameters, AudioDecoderOptions, CODEC_ID_NULL_AUDIO,
+    AudioCodecParameters, AudioDecoder, AudioDecoderOptions, CODEC_ID_NULL_AUDIO,
 };
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
@@ -27,11 +33,14 @@ use crate::show::{
 };
 
 mod codec;
+mod decode;
 mod mp4;
+mod resample;
 mod riff;
 mod sniff;
 mod tags;
 
+pub use decode::{decode_all, ClipDecoder, DecodeError, Pcm};
 pub use symphonia::core::io::MediaSource;
 
 use sniff::Sniffed;
@@ -220,25 +229,38 @@ fn timecode(frames: u64, sample_rate: u32) -> String {
 /// only speeds up recognition and names the file in errors. Seekable sources
 /// (files, cursors) allow MP4 gapless handling and trailing tags.
 pub fn probe(source: Box<dyn MediaSource>, extension: Option<&str>) -> Result<Probed, ProbeError> {
-    // Demuxers and decoders parse untrusted bytes; should one panic on a
-    // hostile file, that is this file's error, not the importing process's
-    // end. (Nothing escapes the closure, so no broken state is observed.)
-    panic::catch_unwind(AssertUnwindSafe(|| probe_unguarded(source, extension))).unwrap_or_else(
-        |payload| {
-            let detail = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".to_owned());
-            Err(ProbeError::DecoderFailed { detail })
-        },
-    )
+    guarded(|| open_track(source, extension)?.probe())
 }
 
-fn probe_unguarded(
+/// Runs `f`, turning a panic into [`ProbeError::DecoderFailed`]. Demuxers
+/// and decoders parse untrusted bytes; should one panic on a hostile file,
+/// that is this file's error, not the importing process's end. Callers must
+/// not use state the closure left half-updated (see [`ClipDecoder`]).
+pub(crate) fn guarded<T, E: From<ProbeError>>(f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        Err(ProbeError::DecoderFailed {
+            detail: panic_detail(&*payload),
+        }
+        .into())
+    })
+}
+
+/// What a panic said, if it said it with a string.
+fn panic_detail(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
+}
+
+/// Opens the container in `source` and picks its audio track, with what
+/// Symphonia does not report read directly: the one way in for both the
+/// probe and the decoder, so they agree on every file.
+pub(crate) fn open_track(
     mut source: Box<dyn MediaSource>,
     extension: Option<&str>,
-) -> Result<Probed, ProbeError> {
+) -> Result<OpenTrack, ProbeError> {
     let seekable = source.is_seekable();
     let head = read_head(&mut source).map_err(ProbeError::Io)?;
     if head.is_empty() {
@@ -279,14 +301,14 @@ fn probe_unguarded(
             MetadataOptions::default(),
         )
         .map_err(|e| open_error(e, sniffed, extension))?;
-    let mut decode = Decode::new(reader, edit_start)?;
+    let mut track = OpenTrack::new(reader, edit_start, seekable)?;
     for (id, value) in &wav.info {
-        decode.tags.add_riff_info(id, value);
+        track.tags.add_riff_info(id, value);
     }
-    if codec::is_block_padded(decode.params.codec) {
-        decode.exact_frames = wav.fact_frames;
+    if codec::is_block_padded(track.params.codec) {
+        track.exact_frames = wav.fact_frames;
     }
-    decode.run()
+    Ok(track)
 }
 
 /// Reads up to [`sniff::HEAD_LEN`] bytes (fewer only at end of file).
@@ -350,13 +372,14 @@ fn decoder_trims(params: &AudioCodecParameters) -> bool {
     )
 }
 
-/// The state of one probe's decode pass.
-struct Decode {
-    reader: Box<dyn FormatReader>,
-    container: String,
-    track_id: u32,
-    params: AudioCodecParameters,
-    codec: String,
+/// An opened container's audio track: the reader, what the header says, and
+/// what cuebox read besides Symphonia.
+pub(crate) struct OpenTrack {
+    pub(crate) reader: Box<dyn FormatReader>,
+    pub(crate) container: String,
+    pub(crate) track_id: u32,
+    pub(crate) params: AudioCodecParameters,
+    pub(crate) codec: String,
     header_frames: Option<u64>,
     delay: Option<u32>,
     padding: Option<u32>,
@@ -364,13 +387,44 @@ struct Decode {
     /// The exact length of a block-padded stream (WAV `fact`).
     exact_frames: Option<u64>,
     tags: tags::TagCollector,
+    /// The track's time base is 1/sample rate (or unstated), so packet
+    /// timestamps are frame positions.
+    pub(crate) ts_in_frames: bool,
+    /// The source can seek backwards.
+    pub(crate) seekable: bool,
 }
 
-impl Decode {
+/// What one decode pass over the whole track found.
+pub(crate) struct Pass {
+    /// The sample rate, from the header or else the decoded audio.
+    pub rate: Option<u32>,
+    /// The channel count, likewise.
+    pub channels: Option<usize>,
+    /// Frames the decoder produced, before gapless trimming.
+    pub decoded: u64,
+    /// The timestamp of the track's first packet.
+    pub first_pts: Option<i64>,
+}
+
+/// Where the audio lies in a straight decode of the track (the decoder's
+/// output from the first packet on): the gapless trimming both the probe
+/// and playback apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// Decoded frames before the audio (encoder delay, MP4 priming).
+    pub trim_start: u64,
+    /// Frames of audio after them; `None` when only a full decode can tell.
+    pub frames: Option<u64>,
+    /// A length the header states and the decoded count comparable to it.
+    check: Option<(u64, u64)>,
+}
+
+impl OpenTrack {
     /// Picks the audio track and checks what its header says.
     fn new(
         reader: Box<dyn FormatReader>,
         edit_start: Option<mp4::EditStart>,
+        seekable: bool,
     ) -> Result<Self, ProbeError> {
         let info = reader.format_info();
         let container = container_name(info.short_name, info.long_name);
@@ -388,7 +442,12 @@ impl Decode {
         } else {
             codec::short_name(params.codec)
         };
-        let decode = Decode {
+        let ts_in_frames = match (track.time_base, params.sample_rate) {
+            (None, _) => true,
+            (Some(tb), Some(rate)) => tb.numer.get() == 1 && tb.denom.get() == rate,
+            (Some(_), None) => false,
+        };
+        let open = OpenTrack {
             track_id: track.id,
             header_frames: track.num_frames,
             delay: track.delay,
@@ -400,14 +459,16 @@ impl Decode {
             edit_start,
             exact_frames: None,
             tags: tags::TagCollector::default(),
+            ts_in_frames,
+            seekable,
         };
         // Refuse what the header already rules out, before decoding anything.
-        if let Some(channels) = &decode.params.channels {
+        if let Some(channels) = &open.params.channels {
             check_channels(channels.count())?;
         }
-        if let Some(rate) = decode.params.sample_rate {
+        if let Some(rate) = open.params.sample_rate {
             check_rate(rate)?;
-            if let Some(frames) = decode.header_frames {
+            if let Some(frames) = open.header_frames {
                 if frames > max_frames(rate) {
                     return Err(ProbeError::TooLong {
                         frames,
@@ -417,21 +478,21 @@ impl Decode {
                 }
             }
         }
-        Ok(decode)
+        Ok(open)
     }
 
-    /// Decodes every packet of the track and assembles the result.
-    fn run(mut self) -> Result<Probed, ProbeError> {
+    /// A decoder for the track; `verify` checks FLAC's MD5 of the decoded
+    /// audio (which only a full decode from the start can).
+    pub(crate) fn make_decoder(&self, verify: bool) -> Result<Box<dyn AudioDecoder>, ProbeError> {
         let registry = symphonia::default::get_codecs();
         if registry.get_audio_decoder(self.params.codec).is_none() {
             return Err(ProbeError::UnsupportedCodec {
-                container: self.container,
-                codec: self.codec,
+                container: self.container.clone(),
+                codec: self.codec.clone(),
             });
         }
-        let mut decoder = registry
-            // Verification checks FLAC's MD5 of the decoded audio (others ignore it).
-            .make_audio_decoder(&self.params, &AudioDecoderOptions::default().verify(true))
+        registry
+            .make_audio_decoder(&self.params, &AudioDecoderOptions::default().verify(verify))
             .map_err(|e| match e {
                 SymError::Unsupported(what) => ProbeError::UnsupportedCodec {
                     container: self.container.clone(),
@@ -441,118 +502,23 @@ impl Decode {
                     container: self.container.clone(),
                     detail: format!("{} decoder setup: {other}", self.codec),
                 },
-            })?;
-        self.collect_tags();
+            })
+    }
 
-        let mut rate = self.params.sample_rate;
-        let mut channels = self.params.channels.as_ref().map(|c| c.count());
-        let mut spec_seen = false;
-        let mut decoded: u64 = 0;
-        let mut empty_in_a_row = 0u32;
-        // Lossless packets carry exact positions (FLAC frames number their
-        // first sample); a jump means the reader skipped damaged data, which
-        // would otherwise pass as a shorter file.
-        let check_positions = codec::is_lossless(self.params.codec);
-        let mut next_pts: Option<i64> = None;
-        loop {
-            let corrupt = |frame: u64, reason: String, codec: &str| ProbeError::Corrupt {
-                codec: codec.to_owned(),
-                frame,
-                sample_rate: rate.unwrap_or(1),
-                reason,
-            };
-            let packet = match self.reader.next_packet() {
-                Ok(Some(packet)) => packet,
-                Ok(None) => break,
-                // Some readers report the end of a cut-short file this way;
-                // the header comparison below then says how much is missing.
-                Err(SymError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-                Err(SymError::IoError(e)) => return Err(ProbeError::Io(e)),
-                Err(SymError::ResetRequired) => {
-                    return Err(ProbeError::UnsupportedVariant {
-                        container: self.container,
-                        detail: "several chained streams in one file".to_owned(),
-                    })
-                }
-                Err(e) => return Err(corrupt(decoded, e.to_string(), &self.codec)),
-            };
-            if packet.track_id != self.track_id {
-                continue;
-            }
-            let pts = packet.pts.get();
-            if check_positions {
-                if let Some(expected) = next_pts.filter(|&e| e != pts) {
-                    return Err(corrupt(
-                        u64::try_from(expected).unwrap_or(0),
-                        format!("the file jumps to frame {pts}: damaged data was skipped"),
-                        &self.codec,
-                    ));
-                }
-                let dur = i64::try_from(packet.dur.get()).unwrap_or(i64::MAX);
-                next_pts = Some(pts.saturating_add(dur));
-            }
-            let buf = match decoder.decode(&packet) {
-                Ok(buf) => buf,
-                Err(SymError::ResetRequired) => {
-                    return Err(ProbeError::FormatChanges {
-                        frame: decoded,
-                        what: "the decoder had to restart".to_owned(),
-                    })
-                }
-                Err(e) => return Err(corrupt(decoded, e.to_string(), &self.codec)),
-            };
-            let frames = buf.frames() as u64;
-            if frames == 0 {
-                empty_in_a_row += 1;
-                if empty_in_a_row > MAX_EMPTY_PACKETS_IN_A_ROW {
-                    return Err(corrupt(
-                        decoded,
-                        "thousands of empty packets".to_owned(),
-                        &self.codec,
-                    ));
-                }
-                continue;
-            }
-            empty_in_a_row = 0;
-            let spec = buf.spec();
-            let (spec_rate, spec_channels) = (spec.rate(), spec.channels().count());
-            if !spec_seen {
-                spec_seen = true;
-                // The decoded audio is the truth where the header was silent.
-                let rate_now = *rate.get_or_insert(spec_rate);
-                let channels_now = *channels.get_or_insert(spec_channels);
-                check_channels(channels_now)?;
-                check_rate(rate_now)?;
-            }
-            if Some(spec_rate) != rate || Some(spec_channels) != channels {
-                return Err(ProbeError::FormatChanges {
-                    frame: decoded,
-                    what: format!(
-                        "{} ch at {} Hz becomes {spec_channels} ch at {spec_rate} Hz",
-                        channels.unwrap_or(0),
-                        rate.unwrap_or(0)
-                    ),
-                });
-            }
-            decoded += frames;
-            if let Some(r) = rate {
-                if decoded > max_frames(r) + codec::length_tolerance(&self.params) {
-                    return Err(ProbeError::TooLong {
-                        frames: decoded,
-                        sample_rate: r,
-                        from_header: false,
-                    });
-                }
-            }
-        }
+    /// Decodes every packet, checks the result and reads the tags.
+    fn probe(mut self) -> Result<Probed, ProbeError> {
+        let mut decoder = self.make_decoder(true)?;
+        self.collect_tags();
+        let pass = self.decode_pass(&mut *decoder)?;
         self.collect_tags();
 
         let missing = |what| ProbeError::MissingParameter {
             container: self.container.clone(),
             what,
         };
-        let rate = rate.ok_or_else(|| missing("sample rate"))?;
-        let channels = channels.ok_or_else(|| missing("channel count"))?;
+        let rate = pass.rate.ok_or_else(|| missing("sample rate"))?;
+        let channels = pass.channels.ok_or_else(|| missing("channel count"))?;
+        let decoded = pass.decoded;
         if decoded == 0 {
             return Err(ProbeError::NoFrames {
                 container: self.container,
@@ -591,8 +557,139 @@ impl Decode {
         })
     }
 
+    /// Decodes every packet of the track from the reader's position,
+    /// checking that the audio keeps one format, positions do not jump and
+    /// the length stays within [`MAX_CLIP_SECS`].
+    pub(crate) fn decode_pass(
+        &mut self,
+        decoder: &mut dyn AudioDecoder,
+    ) -> Result<Pass, ProbeError> {
+        let mut rate = self.params.sample_rate;
+        let mut channels = self.params.channels.as_ref().map(|c| c.count());
+        let mut spec_seen = false;
+        let mut decoded: u64 = 0;
+        let mut empty_in_a_row = 0u32;
+        // Lossless packets carry exact positions (FLAC frames number their
+        // first sample); a jump means the reader skipped damaged data, which
+        // would otherwise pass as a shorter file.
+        let check_positions = codec::is_lossless(self.params.codec);
+        let mut next_pts: Option<i64> = None;
+        let mut first_pts = None;
+        loop {
+            let corrupt = |frame: u64, reason: String, codec: &str| ProbeError::Corrupt {
+                codec: codec.to_owned(),
+                frame,
+                sample_rate: rate.unwrap_or(1),
+                reason,
+            };
+            let packet = match self.reader.next_packet() {
+                Ok(Some(packet)) => packet,
+                Ok(None) => break,
+                // Some readers report the end of a cut-short file this way;
+                // the header comparison then says how much is missing.
+                Err(SymError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(self.read_error(e, decoded, rate.unwrap_or(1))),
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            let pts = packet.pts.get();
+            first_pts.get_or_insert(pts);
+            if check_positions {
+                if let Some(expected) = next_pts.filter(|&e| e != pts) {
+                    return Err(jumped(&self.codec, expected, pts, rate.unwrap_or(1)));
+                }
+                let dur = i64::try_from(packet.dur.get()).unwrap_or(i64::MAX);
+                next_pts = Some(pts.saturating_add(dur));
+            }
+            let buf = match decoder.decode(&packet) {
+                Ok(buf) => buf,
+                Err(e) => return Err(self.decode_error(e, decoded, rate.unwrap_or(1))),
+            };
+            let frames = buf.frames() as u64;
+            if frames == 0 {
+                empty_in_a_row += 1;
+                if empty_in_a_row > MAX_EMPTY_PACKETS_IN_A_ROW {
+                    return Err(corrupt(
+                        decoded,
+                        "thousands of empty packets".to_owned(),
+                        &self.codec,
+                    ));
+                }
+                continue;
+            }
+            empty_in_a_row = 0;
+            let spec = buf.spec();
+            let (spec_rate, spec_channels) = (spec.rate(), spec.channels().count());
+            if !spec_seen {
+                spec_seen = true;
+                // The decoded audio is the truth where the header was silent.
+                let rate_now = *rate.get_or_insert(spec_rate);
+                let channels_now = *channels.get_or_insert(spec_channels);
+                check_channels(channels_now)?;
+                check_rate(rate_now)?;
+            }
+            if Some(spec_rate) != rate || Some(spec_channels) != channels {
+                return Err(format_changes(
+                    decoded,
+                    (channels.unwrap_or(0), rate.unwrap_or(0)),
+                    (spec_channels, spec_rate),
+                ));
+            }
+            decoded += frames;
+            if let Some(r) = rate {
+                if decoded > max_frames(r) + codec::length_tolerance(&self.params) {
+                    return Err(ProbeError::TooLong {
+                        frames: decoded,
+                        sample_rate: r,
+                        from_header: false,
+                    });
+                }
+            }
+        }
+        Ok(Pass {
+            rate,
+            channels,
+            decoded,
+            first_pts,
+        })
+    }
+
+    /// The error for a failed `next_packet`, `frame` frames into the decode.
+    pub(crate) fn read_error(&self, e: SymError, frame: u64, sample_rate: u32) -> ProbeError {
+        match e {
+            SymError::IoError(e) => ProbeError::Io(e),
+            SymError::ResetRequired => ProbeError::UnsupportedVariant {
+                container: self.container.clone(),
+                detail: "several chained streams in one file".to_owned(),
+            },
+            e => ProbeError::Corrupt {
+                codec: self.codec.clone(),
+                frame,
+                sample_rate,
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    /// The error for a failed `decode`, `frame` frames into the decode.
+    pub(crate) fn decode_error(&self, e: SymError, frame: u64, sample_rate: u32) -> ProbeError {
+        match e {
+            SymError::ResetRequired => ProbeError::FormatChanges {
+                frame,
+                what: "the decoder had to restart".to_owned(),
+            },
+            e => ProbeError::Corrupt {
+                codec: self.codec.clone(),
+                frame,
+                sample_rate,
+                reason: e.to_string(),
+            },
+        }
+    }
+
     /// Reads the tags of every metadata revision the reader has queued.
-    fn collect_tags(&mut self) {
+    pub(crate) fn collect_tags(&mut self) {
         let mut log = self.reader.metadata();
         loop {
             if let Some(revision) = log.current() {
@@ -606,59 +703,72 @@ impl Decode {
         }
     }
 
+    /// Where the audio lies in a straight decode of `decoded` frames, or,
+    /// with `decoded` unknown, as far as the header tells: `frames` is then
+    /// `None` unless the header's length is exact (a lossless codec, a LAME
+    /// or Ogg length, an MP4 or `fact` length), since for a lossy stream
+    /// without one only a full decode gives the count the probe recorded.
+    pub(crate) fn layout(&self, rate: u32, decoded: Option<u64>) -> Layout {
+        let header = self.header_frames;
+        // Without a decode, nothing caps the header's figures.
+        let cap = decoded.unwrap_or(u64::MAX);
+        let at = |trim_start, frames, check| Layout {
+            trim_start,
+            frames,
+            check,
+        };
+        if decoder_trims(&self.params) {
+            // MP3's length is exact only from a LAME header (otherwise
+            // Symphonia estimates it); an Ogg's comes from its last page.
+            let exact = self.delay.is_some() || self.params.codec == CODEC_ID_VORBIS;
+            let frames = decoded.or(header.filter(|_| exact));
+            at(0, frames, header.zip(decoded))
+        } else if self.delay.is_some() || self.padding.is_some() {
+            // Symphonia's own figures: its header count excludes both.
+            let start = u64::from(self.delay.unwrap_or(0)).min(cap);
+            let frames = match decoded {
+                Some(d) => Some(d - start - u64::from(self.padding.unwrap_or(0)).min(d - start)),
+                None => header,
+            };
+            at(
+                start,
+                frames,
+                header.zip(frames.filter(|_| decoded.is_some())),
+            )
+        } else if let Some(g) = self.tags.itunes_gapless {
+            let start = g.delay.min(cap);
+            let frames = g.frames.min(cap - start);
+            at(start, Some(frames), decoded.map(|d| (g.frames, d - start)))
+        } else if let (Some(edit), Some(h)) = (self.edit_start, header) {
+            // The MP4 timeline (`h`) includes the priming the edit skips.
+            let start = edit.frames(rate).min(h).min(cap);
+            let audio_end = h.min(cap);
+            at(start, Some(audio_end - start), decoded.map(|d| (h, d)))
+        } else if let Some(exact) = self.exact_frames {
+            // Block codecs decode whole blocks; the last is padded.
+            at(0, Some(exact.min(cap)), decoded.map(|d| (exact, d)))
+        } else {
+            let exact = codec::is_lossless(self.params.codec);
+            let frames = decoded.or(header.filter(|_| exact));
+            at(0, frames, header.zip(decoded))
+        }
+    }
+
     /// The gapless length and the trim playback must apply, after checking
     /// the decode against the header's length.
     fn gapless(&self, decoded: u64, rate: u32) -> Result<(u64, Trim), ProbeError> {
-        let header = self.header_frames;
-        let itunes = self.tags.itunes_gapless;
-        // (audio frames, trim, (header count, decoded count comparable to it))
-        let (frames, trim, check) = if decoder_trims(&self.params) {
-            (decoded, Trim::default(), header.map(|h| (h, decoded)))
-        } else if self.delay.is_some() || self.padding.is_some() {
-            // Symphonia's own figures: its header count excludes both.
-            let start = u64::from(self.delay.unwrap_or(0)).min(decoded);
-            let end = u64::from(self.padding.unwrap_or(0)).min(decoded - start);
-            let frames = decoded - start - end;
-            (frames, Trim { start, end }, header.map(|h| (h, frames)))
-        } else if let Some(g) = itunes {
-            let start = g.delay.min(decoded);
-            let frames = g.frames.min(decoded - start);
-            let trim = Trim {
-                start,
-                end: decoded - start - frames,
-            };
-            (frames, trim, Some((g.frames, decoded - start)))
-        } else if let (Some(edit), Some(h)) = (self.edit_start, header) {
-            // The MP4 timeline (`h`) includes the priming the edit skips.
-            let start = edit.frames(rate).min(h).min(decoded);
-            let audio_end = h.min(decoded);
-            let trim = Trim {
-                start,
-                end: decoded - audio_end,
-            };
-            (audio_end - start, trim, Some((h, decoded)))
-        } else if let Some(exact) = self.exact_frames {
-            // Block codecs decode whole blocks; the last is padded.
-            let frames = exact.min(decoded);
-            let trim = Trim {
-                start: 0,
-                end: decoded - frames,
-            };
-            (frames, trim, Some((exact, decoded)))
-        } else {
-            (decoded, Trim::default(), header.map(|h| (h, decoded)))
+        let layout = self.layout(rate, Some(decoded));
+        let start = layout.trim_start.min(decoded);
+        let frames = layout
+            .frames
+            .unwrap_or(decoded - start)
+            .min(decoded - start);
+        let trim = Trim {
+            start,
+            end: decoded - start - frames,
         };
-        if let Some((header, decoded)) = check {
-            let mut tolerance = codec::length_tolerance(&self.params);
-            if matches!(
-                self.params.codec,
-                CODEC_ID_MP1 | CODEC_ID_MP2 | CODEC_ID_MP3
-            ) && self.delay.is_none()
-            {
-                // Without a Xing/LAME header Symphonia estimates the length
-                // from the bitrate.
-                tolerance += header / 100;
-            }
+        if let Some((header, decoded)) = layout.check {
+            let tolerance = self.length_tolerance(header);
             if decoded.saturating_add(tolerance) < header {
                 return Err(ProbeError::Truncated { header, decoded });
             }
@@ -668,14 +778,52 @@ impl Decode {
         }
         Ok((frames, trim))
     }
+
+    /// How far a decode may fall short of (or run past) a header's
+    /// `header` frames without the file being damaged.
+    pub(crate) fn length_tolerance(&self, header: u64) -> u64 {
+        let mut tolerance = codec::length_tolerance(&self.params);
+        if matches!(
+            self.params.codec,
+            CODEC_ID_MP1 | CODEC_ID_MP2 | CODEC_ID_MP3
+        ) && self.delay.is_none()
+        {
+            // Without a Xing/LAME header Symphonia estimates the length
+            // from the bitrate.
+            tolerance += header / 100;
+        }
+        tolerance
+    }
+}
+
+/// The error for a lossless stream whose positions jump from `expected` to `pts`.
+pub(crate) fn jumped(codec: &str, expected: i64, pts: i64, sample_rate: u32) -> ProbeError {
+    ProbeError::Corrupt {
+        codec: codec.to_owned(),
+        frame: u64::try_from(expected).unwrap_or(0),
+        sample_rate,
+        reason: format!("the file jumps to frame {pts}: damaged data was skipped"),
+    }
+}
+
+/// The error for decoded audio whose channels or rate differ from before.
+pub(crate) fn format_changes(
+    frame: u64,
+    (channels, rate): (usize, u32),
+    (now_channels, now_rate): (usize, u32),
+) -> ProbeError {
+    ProbeError::FormatChanges {
+        frame,
+        what: format!("{channels} ch at {rate} Hz becomes {now_channels} ch at {now_rate} Hz"),
+    }
 }
 
 /// The longest clip at `rate`, in frames.
-fn max_frames(rate: u32) -> u64 {
+pub(crate) fn max_frames(rate: u32) -> u64 {
     MAX_CLIP_SECS * u64::from(rate)
 }
 
-fn check_channels(count: usize) -> Result<Channels, ProbeError> {
+pub(crate) fn check_channels(count: usize) -> Result<Channels, ProbeError> {
     let count = u16::try_from(count).unwrap_or(u16::MAX);
     Ok(Channels::try_from(count)?)
 }
