@@ -148,7 +148,8 @@ impl Outputs {
     /// several busses is their sum.
     fn new<'a>(busses: impl Iterator<Item = &'a [LogicalChannel]>, frames: usize) -> Self {
         let busses: Vec<&[LogicalChannel]> = busses.collect();
-        let mut channels: Vec<LogicalChannel> = busses.iter().flat_map(|b| b.iter().copied()).collect();
+        let mut channels: Vec<LogicalChannel> =
+            busses.iter().flat_map(|b| b.iter().copied()).collect();
         channels.sort();
         channels.dedup();
         let routes = busses
@@ -156,12 +157,14 @@ impl Outputs {
             .enumerate()
             .flat_map(|(bus, outs)| {
                 let channels = &channels;
-                outs.iter().zip(feeds(outs.len())).map(move |(ch, feed)| Route {
-                    bus,
-                    // Every channel of every bus is in `channels`.
-                    output: channels.binary_search(ch).unwrap_or_default(),
-                    feed,
-                })
+                outs.iter()
+                    .zip(feeds(outs.len()))
+                    .map(move |(ch, feed)| Route {
+                        bus,
+                        // Every channel of every bus is in `channels`.
+                        output: channels.binary_search(ch).unwrap_or_default(),
+                        feed,
+                    })
             })
             .collect();
         Outputs {

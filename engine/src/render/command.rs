@@ -305,7 +305,11 @@ impl FadeSpec {
 
     /// The show's fade at `rate` frames per second.
     pub fn from_fade(fade: &Fade, rate: u32) -> Self {
-        FadeSpec::new(FrameCount::from_ms(fade.time_ms, rate), fade.curve, fade.power)
+        FadeSpec::new(
+            FrameCount::from_ms(fade.time_ms, rate),
+            fade.curve,
+            fade.power,
+        )
     }
 }
 

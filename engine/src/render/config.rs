@@ -68,7 +68,10 @@ pub enum RenderConfigError {
     #[error("a block of {0} frames: blocks are 1 to {MAX_BLOCK} frames")]
     MaxBlock(usize),
     /// A bus has no outputs or names a channel outside 1 to 64.
-    #[error("the {bus} bus must feed 1 to 64 distinct logical outputs numbered 1 to {}", LogicalChannel::MAX)]
+    #[error(
+        "the {bus} bus must feed 1 to 64 distinct logical outputs numbered 1 to {}",
+        LogicalChannel::MAX
+    )]
     Outputs {
         /// Which bus.
         bus: &'static str,
@@ -157,7 +160,11 @@ impl RenderConfig {
                     });
                 }
             }
-            if let Some(&output) = audition.outputs.iter().find(|o| bus.bus.outputs.contains(o)) {
+            if let Some(&output) = audition
+                .outputs
+                .iter()
+                .find(|o| bus.bus.outputs.contains(o))
+            {
                 return Err(E::AuditionNotIsolated { output, group });
             }
         }

@@ -352,7 +352,10 @@ impl Cursor {
 
     /// Moves `n` frames on within a steady run (no segment end inside).
     pub(crate) fn skip(&mut self, n: u64) {
-        debug_assert!(self.pos + n < self.len, "a steady run never reaches a segment's end");
+        debug_assert!(
+            self.pos + n < self.len,
+            "a steady run never reaches a segment's end"
+        );
         self.pos += n;
     }
 
@@ -411,8 +414,13 @@ mod tests {
 
     #[test]
     fn protection_ramps_sit_at_cue_and_loop_points() {
-        let t = Timeline::new(Frames(100), Frames(10), Some(Frames(90)), Some((Frames(20), Frames(30))))
-            .unwrap();
+        let t = Timeline::new(
+            Frames(100),
+            Frames(10),
+            Some(Frames(90)),
+            Some((Frames(20), Frames(30))),
+        )
+        .unwrap();
         let r = Ramps {
             edge: 2,
             edit: 3,

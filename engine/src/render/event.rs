@@ -102,7 +102,9 @@ pub enum Event {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RefuseReason {
     /// The shared voice pool has too few free mono voices.
-    #[error("the voice pool is full: the clip needs {needed} mono voice(s), {free} of 48 are free")]
+    #[error(
+        "the voice pool is full: the clip needs {needed} mono voice(s), {free} of 48 are free"
+    )]
     PoolFull {
         /// Mono voices the clip needs (1 mono, 2 stereo).
         needed: u8,

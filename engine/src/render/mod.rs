@@ -41,7 +41,7 @@ use rtrb::{Consumer, RingBuffer};
 
 use crate::dsp::fade::ms_to_frames;
 use crate::dsp::gain;
-use crate::show::EdgeFade;
+use crate::show::{EdgeFade, Group};
 
 pub use bus::{AuditionOut, MainOut, Stereo};
 pub use command::{
@@ -129,9 +129,11 @@ impl Renderer {
         let (ev_tx, ev_rx) = RingBuffer::new(q.events);
         let (fin_tx, fin_rx) = RingBuffer::new(q.finished);
         let clock = Arc::new(AtomicU64::new(0));
-        let groups = &config.busses.groups;
-        let group_gains = [groups.a.clone(), groups.b.clone(), groups.c.clone(), groups.d.clone()]
-            .map(|g| BusGain::new(gain::bus(g.bus.level_db, g.bus.mute, 0.0), ramps.edge));
+        let group = |i: usize| config.busses.groups.get(Group::ALL[i]);
+        let group_gains: [BusGain; 4] = std::array::from_fn(|i| {
+            let bus = &group(i).bus;
+            BusGain::new(gain::bus(bus.level_db, bus.mute, 0.0), ramps.edge)
+        });
         let aud = &config.busses.audition;
         let audition_gain = BusGain::new(gain::bus(aud.level_db, aud.mute, 0.0), ramps.edge);
         // Readers that find the queue full wait here: room for every voice
@@ -146,10 +148,7 @@ impl Renderer {
                 events: EventSink::new(ev_tx),
                 trash: Trash::new(fin_tx, spare),
             },
-            pool: MainPool::new(
-                [&groups.a.mode, &groups.b.mode, &groups.c.mode, &groups.d.mode],
-                config.max_block,
-            ),
+            pool: MainPool::new(std::array::from_fn(|i| &group(i).mode), config.max_block),
             audition: AuditionChannel::new(config.max_block, audition_gain),
             group_gains,
             clock: Arc::clone(&clock),
@@ -168,12 +167,9 @@ impl Renderer {
     /// Output buffers for groups A–D, sized for this renderer's blocks and
     /// routing. Allocates: make them before the render thread runs.
     pub fn main_out(&self) -> MainOut {
-        let g = &self.config.busses.groups;
-        MainOut::new(
-            [&g.a.bus.outputs, &g.b.bus.outputs, &g.c.bus.outputs, &g.d.bus.outputs]
-                .map(|o| o.as_slice()),
-            self.max_block,
-        )
+        let groups = &self.config.busses.groups;
+        let routing = Group::ALL.map(|g| groups.get(g).bus.outputs.as_slice());
+        MainOut::new(routing, self.max_block)
     }
 
     /// Output buffers for the audition bus. Allocates.

@@ -345,8 +345,13 @@ mod tests {
 
     #[test]
     fn a_memory_clip_yields_cue_then_loop_forever_in_any_chunking() {
-        let t = Timeline::new(Frames(10), Frames(1), Some(Frames(9)), Some((Frames(3), Frames(6))))
-            .unwrap();
+        let t = Timeline::new(
+            Frames(10),
+            Frames(1),
+            Some(Frames(9)),
+            Some((Frames(3), Frames(6))),
+        )
+        .unwrap();
         let expected: Vec<f32> = (0..40)
             .map(|n| t.source_frame(n).unwrap().0 as f32)
             .collect();
