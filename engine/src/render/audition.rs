@@ -7,7 +7,7 @@
 //! the seam the load governor uses so the audition yields first.
 
 use super::bus::{Audition, AuditionOut, BusGain};
-use super::command::{AuditionStart, FadeSpec};
+use super::command::AuditionStart;
 use super::envelope::{Fade, Ramps};
 use super::event::{Event, RefuseReason, StopCause};
 use super::time::SamplePos;
@@ -22,6 +22,7 @@ pub(crate) struct AuditionChannel {
     next_order: u64,
     /// Its own scratch: nothing is shared with groups A–D.
     scratch: Vec<f32>,
+    gains: Vec<f32>,
     pub(crate) gain: BusGain,
 }
 
@@ -33,6 +34,7 @@ impl AuditionChannel {
             suspended: false,
             next_order: 0,
             scratch: vec![0.0; 2 * max_block],
+            gains: vec![0.0; max_block],
             gain,
         }
     }
@@ -74,14 +76,7 @@ impl AuditionChannel {
 
     fn install(&mut self, at: SamplePos, sh: &mut Shared, ramps: Ramps) {
         let Some(a) = self.pending.take() else { return };
-        let fade = match a.params.fade_in {
-            FadeSpec { frames, shape } if frames.0 > 0 => Fade::In {
-                shape,
-                len: frames.0,
-                pos: 0,
-            },
-            _ => Fade::Flat,
-        };
+        let fade = Fade::fade_in(a.params.fade_in.shape, a.params.fade_in.frames.0);
         let order = self.next_order;
         self.next_order += 1;
         self.voice = Some(Voice::new(
@@ -135,8 +130,14 @@ impl AuditionChannel {
                 events: &mut sh.events,
             };
             let bus = &mut out.bus[0];
-            let Some((cause, stop)) = voice.render(&mut ctx, at, end - at, &mut self.scratch, bus)
-            else {
+            let Some((cause, stop)) = voice.render(
+                &mut ctx,
+                at,
+                end - at,
+                &mut self.scratch,
+                &mut self.gains,
+                bus,
+            ) else {
                 break;
             };
             if let Some(reader) = voice.take_reader() {

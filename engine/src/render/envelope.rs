@@ -10,7 +10,9 @@
 //! stays in its current mode (`run`, so the per-frame path needs no checks
 //! inside its loop).
 
-use crate::dsp::fade::{crossfade_in, crossfade_out, progress, ramp_down, ramp_up, FadeShape};
+use std::f64::consts::PI;
+
+use crate::dsp::fade::{ramp_down, ramp_up, FadeShape, Law, EXP_STEEPNESS};
 use crate::show::Curve;
 
 use super::event::FadeKind;
@@ -78,6 +80,23 @@ impl Edge {
         }
     }
 
+    /// Multiplies the next `g.len()` frames (at most [`run`](Self::run)) of
+    /// `g` by the edge and moves past them; true when a falling edge has
+    /// rendered its silent last frame.
+    #[inline]
+    pub(crate) fn apply(&mut self, g: &mut [f32], len: u64) -> bool {
+        if *self == Edge::Steady {
+            return false; // 1·x = x: nothing to do
+        }
+        for x in g.iter_mut() {
+            *x *= self.gain(len);
+            if self.step(len) {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Starts the fall (no-op when already falling: a stop never restarts).
     pub(crate) fn fall(&mut self, len: u64) {
         if !self.is_falling() {
@@ -93,35 +112,130 @@ impl Edge {
     }
 }
 
+/// Frames between exact re-evaluations of a fade curve: in between, the
+/// curve advances by a per-frame recurrence (a multiply or a rotation instead
+/// of an `exp` or a `cos`), whose drift over this many frames stays far below
+/// 1e-9. Anchored to the fade's own frame count, so it is block-size blind.
+const ANCHOR: u64 = 4096;
+
+/// A curve's position, frame by frame: `p = shape(curve, y)` with `y`
+/// moving by `±1/len` per frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Walk {
+    curve: Curve,
+    /// `y` falls instead of rising (a fade out runs its curve backwards).
+    reverse: bool,
+    len: u64,
+    /// Curve state at the current frame: `y` (linear), `e^{ky}`
+    /// (exponential), `e^{k(1−y)}` (logarithmic), `cos πy` (S-curve).
+    a: f64,
+    /// `sin πy` (S-curve).
+    b: f64,
+    /// Per-frame step: the multiplier, or the rotation's cosine.
+    step: f64,
+    /// The rotation's sine (S-curve).
+    step_sin: f64,
+    /// `1/(e^k − 1)`, so the exponential curves need no division per frame.
+    inv_span: f64,
+}
+
+impl Walk {
+    fn new(curve: Curve, reverse: bool, len: u64) -> Self {
+        let d = if reverse { -1.0 } else { 1.0 } / len as f64;
+        let (step, step_sin) = match curve {
+            Curve::Linear => (0.0, 0.0),
+            Curve::Exponential => ((EXP_STEEPNESS * d).exp(), 0.0),
+            Curve::Logarithmic => ((-EXP_STEEPNESS * d).exp(), 0.0),
+            Curve::SCurve => ((PI * d).cos(), (PI * d).sin()),
+        };
+        let mut w = Walk {
+            curve,
+            reverse,
+            len,
+            a: 0.0,
+            b: 0.0,
+            step,
+            step_sin,
+            inv_span: 1.0 / EXP_STEEPNESS.exp_m1(),
+        };
+        w.anchor(0);
+        w
+    }
+
+    /// `y` at frame `pos` of the fade.
+    fn y(&self, pos: u64) -> f64 {
+        let j = if self.reverse {
+            self.len - 1 - pos
+        } else {
+            pos + 1
+        };
+        j as f64 / self.len as f64
+    }
+
+    /// Sets the state exactly for frame `pos`.
+    fn anchor(&mut self, pos: u64) {
+        let y = self.y(pos);
+        match self.curve {
+            Curve::Linear => self.a = y,
+            Curve::Exponential => self.a = (EXP_STEEPNESS * y).exp(),
+            Curve::Logarithmic => self.a = (EXP_STEEPNESS * (1.0 - y)).exp(),
+            Curve::SCurve => (self.a, self.b) = ((PI * y).cos(), (PI * y).sin()),
+        }
+    }
+
+    /// The position at the current frame.
+    #[inline]
+    fn position(&self) -> f64 {
+        match self.curve {
+            Curve::Linear => self.a,
+            Curve::Exponential => (self.a - 1.0) * self.inv_span,
+            Curve::Logarithmic => 1.0 - (self.a - 1.0) * self.inv_span,
+            Curve::SCurve => 0.5 - 0.5 * self.a,
+        }
+    }
+
+    /// Moves on to frame `pos`.
+    #[inline]
+    fn advance(&mut self, pos: u64) {
+        if pos.is_multiple_of(ANCHOR) || self.curve == Curve::Linear {
+            return self.anchor(pos.min(self.len - 1));
+        }
+        match self.curve {
+            Curve::Exponential | Curve::Logarithmic => self.a *= self.step,
+            _ => {
+                let (c, s) = (self.a, self.b);
+                self.a = c * self.step - s * self.step_sin;
+                self.b = s * self.step + c * self.step_sin;
+            }
+        }
+    }
+}
+
+/// A fade under way: its curve walk, its law and where it started from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Ramp {
+    kind: FadeKind,
+    len: u64,
+    pos: u64,
+    walk: Walk,
+    /// Gain is the square root of the position (equal power).
+    power: bool,
+    /// Position is `1 − p` (the outgoing side of a crossfade).
+    complement: bool,
+    /// Level the fade scales (where a fade out began).
+    from: f64,
+    /// Gain of the frame just rendered.
+    last: f64,
+}
+
 /// The fade under way, if any.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Fade {
     Flat,
-    In {
-        shape: FadeShape,
-        len: u64,
-        pos: u64,
-    },
-    CrossIn {
-        curve: Curve,
-        len: u64,
-        pos: u64,
-    },
-    Out {
-        shape: FadeShape,
-        len: u64,
-        pos: u64,
-        from: f64,
-    },
-    CrossOut {
-        curve: Curve,
-        len: u64,
-        pos: u64,
-        from: f64,
-    },
+    Ramp(Ramp),
 }
 
-/// What a fade step finished, if anything.
+/// What a fade finished, if anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FadeStep {
     Going,
@@ -132,131 +246,131 @@ pub(crate) enum FadeStep {
 }
 
 impl Fade {
-    /// Gain of the next frame.
-    #[inline]
-    pub(crate) fn gain(&self) -> f32 {
-        match *self {
-            Fade::Flat => 1.0,
-            Fade::In { shape, len, pos } => shape.fade_in(progress(pos, len)) as f32,
-            Fade::CrossIn { curve, len, pos } => crossfade_in(curve, progress(pos, len)) as f32,
-            Fade::Out {
-                shape,
-                len,
-                pos,
-                from,
-            } => (from * shape.fade_out(progress(pos, len))) as f32,
-            Fade::CrossOut {
-                curve,
-                len,
-                pos,
-                from,
-            } => (from * crossfade_out(curve, progress(pos, len))) as f32,
+    fn ramp(kind: FadeKind, curve: Curve, power: bool, len: u64, from: f64) -> Fade {
+        if len == 0 {
+            return Fade::Flat;
         }
+        let (reverse, complement, last) = match kind {
+            FadeKind::In | FadeKind::CrossIn => (false, false, 0.0),
+            FadeKind::Out => (true, false, from),
+            FadeKind::CrossOut => (false, true, from),
+        };
+        Fade::Ramp(Ramp {
+            kind,
+            len,
+            pos: 0,
+            walk: Walk::new(curve, reverse, len),
+            power,
+            complement,
+            from,
+            last,
+        })
+    }
+
+    /// A fade in of `len` frames (none for 0).
+    pub(crate) fn fade_in(shape: FadeShape, len: u64) -> Fade {
+        Fade::ramp(
+            FadeKind::In,
+            shape.curve,
+            shape.law == Law::EqualPower,
+            len,
+            1.0,
+        )
+    }
+
+    /// The incoming side of a crossfade of `len` frames (none for 0).
+    pub(crate) fn cross_in(curve: Curve, len: u64) -> Fade {
+        Fade::ramp(FadeKind::CrossIn, curve, true, len, 1.0)
     }
 
     /// Gain of the frame just rendered, where a fade out must start from.
     fn level(&self) -> f64 {
-        let x = |pos: u64, len: u64| pos as f64 / len as f64;
-        match *self {
+        match self {
             Fade::Flat => 1.0,
-            Fade::In { shape, len, pos } => shape.fade_in(x(pos, len)),
-            Fade::CrossIn { curve, len, pos } => crossfade_in(curve, x(pos, len)),
-            Fade::Out {
-                shape,
-                len,
-                pos,
-                from,
-            } => from * shape.fade_out(x(pos, len)),
-            Fade::CrossOut {
-                curve,
-                len,
-                pos,
-                from,
-            } => from * crossfade_out(curve, x(pos, len)),
+            Fade::Ramp(r) => r.last,
         }
     }
 
     pub(crate) fn steady_for(&self) -> u64 {
         match self {
             Fade::Flat => u64::MAX,
-            _ => 0,
+            Fade::Ramp(_) => 0,
         }
     }
 
     pub(crate) fn run(&self) -> u64 {
-        match *self {
+        match self {
             Fade::Flat => u64::MAX,
-            Fade::In { len, pos, .. }
-            | Fade::CrossIn { len, pos, .. }
-            | Fade::Out { len, pos, .. }
-            | Fade::CrossOut { len, pos, .. } => len - pos,
+            Fade::Ramp(r) => r.len - r.pos,
         }
     }
 
+    /// Writes the gains of the next `g.len()` frames (at most
+    /// [`run`](Self::run)) into `g` and moves past them; says what finished
+    /// on the last of them.
     #[inline]
-    pub(crate) fn step(&mut self) -> FadeStep {
-        match self {
-            Fade::Flat => FadeStep::Going,
-            Fade::In { len, pos, .. } | Fade::CrossIn { len, pos, .. } => {
-                *pos += 1;
-                if *pos < *len {
-                    return FadeStep::Going;
-                }
-                let kind = match self {
-                    Fade::In { .. } => FadeKind::In,
-                    _ => FadeKind::CrossIn,
-                };
+    pub(crate) fn fill(&mut self, g: &mut [f32]) -> FadeStep {
+        let Fade::Ramp(r) = self else {
+            g.fill(1.0);
+            return FadeStep::Going;
+        };
+        for out in g.iter_mut() {
+            // The last frame sits exactly on the curve's end (1, or 0 when
+            // running backwards), so a fade out ends exactly silent.
+            let mut p = match (r.pos + 1 == r.len, r.walk.reverse) {
+                (true, true) => 0.0,
+                (true, false) => 1.0,
+                (false, _) => r.walk.position(),
+            };
+            if r.complement {
+                p = 1.0 - p;
+            }
+            // Rounding may leave p a hair outside 0..=1 near the ends.
+            let p = p.clamp(0.0, 1.0);
+            let gain = r.from * if r.power { p.sqrt() } else { p };
+            *out = gain as f32;
+            r.last = gain;
+            r.pos += 1;
+            r.walk.advance(r.pos);
+        }
+        if r.pos < r.len {
+            return FadeStep::Going;
+        }
+        match r.kind {
+            kind @ (FadeKind::In | FadeKind::CrossIn) => {
                 *self = Fade::Flat;
                 FadeStep::Done(kind)
             }
-            Fade::Out { len, pos, .. } | Fade::CrossOut { len, pos, .. } => {
-                *pos += 1;
-                if *pos < *len {
-                    return FadeStep::Going;
-                }
-                match self {
-                    Fade::Out { .. } => FadeStep::Silent(FadeKind::Out),
-                    _ => FadeStep::Silent(FadeKind::CrossOut),
-                }
-            }
+            kind => FadeStep::Silent(kind),
         }
     }
 
     /// Frames until a fade out under way is silent.
     fn frames_left(&self) -> u64 {
-        match *self {
-            Fade::Out { len, pos, .. } | Fade::CrossOut { len, pos, .. } => len - pos,
+        match self {
+            Fade::Ramp(r) if matches!(r.kind, FadeKind::Out | FadeKind::CrossOut) => r.len - r.pos,
             _ => u64::MAX,
         }
     }
 
-    /// Starts a fade out of `len` frames from the current level, unless a
-    /// fade out under way ends sooner. `len` must be at least 1.
+    /// Starts a fade out of `len` frames (at least 1) from the current level,
+    /// unless a fade out under way ends sooner.
     pub(crate) fn fade_out(&mut self, shape: FadeShape, len: u64) {
         if len < self.frames_left() {
-            *self = Fade::Out {
-                shape,
-                len,
-                pos: 0,
-                from: self.level(),
-            };
+            let power = shape.law == Law::EqualPower;
+            *self = Fade::ramp(FadeKind::Out, shape.curve, power, len, self.level());
         }
     }
 
-    /// Starts the outgoing side of a crossfade of `len` frames.
+    /// Starts the outgoing side of a crossfade of `len` frames (at least 1).
     pub(crate) fn cross_out(&mut self, curve: Curve, len: u64) {
         if len < self.frames_left() {
-            *self = Fade::CrossOut {
-                curve,
-                len,
-                pos: 0,
-                from: self.level(),
-            };
+            *self = Fade::ramp(FadeKind::CrossOut, curve, true, len, self.level());
         }
     }
 
     pub(crate) fn is_cross_out(&self) -> bool {
-        matches!(self, Fade::CrossOut { .. })
+        matches!(self, Fade::Ramp(r) if r.kind == FadeKind::CrossOut)
     }
 }
 
@@ -350,6 +464,23 @@ impl Cursor {
         }
     }
 
+    /// Multiplies the next `g.len()` frames (at most [`run`](Self::run)) of
+    /// `g` by the protection ramps and moves past them; true when the
+    /// sequence has ended on the last of them.
+    #[inline]
+    pub(crate) fn apply(&mut self, g: &mut [f32]) -> bool {
+        if self.steady_for() >= g.len() as u64 {
+            self.skip(g.len() as u64);
+            return false; // x·1 = x
+        }
+        let mut ended = false;
+        for x in g.iter_mut() {
+            *x *= self.gain();
+            ended = self.step();
+        }
+        ended
+    }
+
     /// Moves `n` frames on within a steady run (no segment end inside).
     pub(crate) fn skip(&mut self, n: u64) {
         debug_assert!(
@@ -399,17 +530,67 @@ mod tests {
         assert_eq!(g, [0.25, 0.5, 0.375, 0.25, 0.125, 0.0]);
     }
 
+    fn fill(f: &mut Fade, n: usize) -> (Vec<f32>, FadeStep) {
+        let mut g = vec![0.0; n];
+        let step = f.fill(&mut g);
+        (g, step)
+    }
+
     #[test]
     fn a_fade_out_never_lengthens_one_under_way() {
         let s = FadeShape::new(Curve::Linear, false);
         let mut f = Fade::Flat;
         f.fade_out(s, 10);
-        f.step();
+        fill(&mut f, 1);
         f.fade_out(s, 20);
         assert_eq!(f.run(), 9);
         f.fade_out(s, 4);
         assert_eq!(f.run(), 4);
-        assert!((f.gain() - 0.9 * 0.75).abs() < 1e-7);
+        let (g, step) = fill(&mut f, 4);
+        assert!((g[0] - 0.9 * 0.75).abs() < 1e-7);
+        assert_eq!(g[3], 0.0);
+        assert_eq!(step, FadeStep::Silent(FadeKind::Out));
+    }
+
+    #[test]
+    fn the_fast_curve_walk_matches_the_formulas_over_long_fades() {
+        use crate::dsp::fade::{crossfade_in, crossfade_out};
+        let len = 100_003; // crosses many anchors, not a multiple of one
+        for curve in [
+            Curve::Linear,
+            Curve::Exponential,
+            Curve::Logarithmic,
+            Curve::SCurve,
+        ] {
+            for power in [false, true] {
+                let shape = FadeShape::new(curve, power);
+                let x = |i: usize| (i + 1) as f64 / len as f64;
+                let check = |g: &[f32], want: &dyn Fn(usize) -> f64, what: &str| {
+                    for (i, v) in g.iter().enumerate() {
+                        let e = want(i);
+                        assert!(
+                            (f64::from(*v) - e).abs() < 2e-7,
+                            "{what} {curve:?} {power}: {i}: {v} vs {e}"
+                        );
+                    }
+                };
+                let mut f = Fade::fade_in(shape, len as u64);
+                let (g, step) = fill(&mut f, len);
+                check(&g, &|i| shape.fade_in(x(i)), "in");
+                assert_eq!((step, f), (FadeStep::Done(FadeKind::In), Fade::Flat));
+                f.fade_out(shape, len as u64);
+                let (g, step) = fill(&mut f, len);
+                check(&g, &|i| shape.fade_out(x(i)), "out");
+                assert_eq!(step, FadeStep::Silent(FadeKind::Out));
+                let mut f = Fade::cross_in(curve, len as u64);
+                let (g, _) = fill(&mut f, len);
+                check(&g, &|i| crossfade_in(curve, x(i)), "cross in");
+                let mut f = Fade::Flat;
+                f.cross_out(curve, len as u64);
+                let (g, _) = fill(&mut f, len);
+                check(&g, &|i| crossfade_out(curve, x(i)), "cross out");
+            }
+        }
     }
 
     #[test]

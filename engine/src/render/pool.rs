@@ -11,7 +11,7 @@
 use crate::show::{GroupMode, VoicePool};
 
 use super::bus::{group_index, Main, MainOut};
-use super::command::{FadeSpec, Start, Target};
+use super::command::{Start, Target};
 use super::envelope::{Fade, Ramps};
 use super::event::{Event, RefuseReason, StopCause};
 use super::time::SamplePos;
@@ -30,6 +30,8 @@ pub(crate) struct MainPool {
     limits: [Option<u8>; 4],
     /// Where each voice's audio lands before mixing (stereo, max block).
     scratch: Vec<f32>,
+    /// Each voice's per-frame gains while it ramps (max block).
+    gains: Vec<f32>,
 }
 
 impl MainPool {
@@ -43,6 +45,7 @@ impl MainPool {
                 GroupMode::Free { .. } => None,
             }),
             scratch: vec![0.0; 2 * max_block],
+            gains: vec![0.0; max_block],
         }
     }
 
@@ -102,23 +105,9 @@ impl MainPool {
                 if !matched {
                     sh.events.push(Event::Unmatched { target: from, at });
                 }
-                match x.frames.0 {
-                    0 => Fade::Flat,
-                    len => Fade::CrossIn {
-                        curve: x.curve,
-                        len,
-                        pos: 0,
-                    },
-                }
+                Fade::cross_in(x.curve, x.frames.0)
             }
-            None => match s.params.fade_in {
-                FadeSpec { frames, shape } if frames.0 > 0 => Fade::In {
-                    shape,
-                    len: frames.0,
-                    pos: 0,
-                },
-                _ => Fade::Flat,
-            },
+            None => Fade::fade_in(s.params.fade_in.shape, s.params.fade_in.frames.0),
         };
         if let Some(max) = self.limits[group] {
             while self.staying_in(group) >= usize::from(max) {
@@ -208,7 +197,9 @@ impl MainPool {
                 events: &mut sh.events,
             };
             let bus = &mut out.groups[voice.group];
-            let Some((cause, end)) = voice.render(&mut ctx, from, n, &mut self.scratch, bus) else {
+            let Some((cause, end)) =
+                voice.render(&mut ctx, from, n, &mut self.scratch, &mut self.gains, bus)
+            else {
                 continue;
             };
             if let Some(reader) = voice.take_reader() {

@@ -129,14 +129,17 @@ impl<B: BusKind> Voice<B> {
         }
     }
 
-    /// Renders block frames `from..from + n` into `bus`. Returns why and at
-    /// which block offset (the first silent frame) the voice ended, if it did.
+    /// Renders block frames `from..from + n` into `bus`, reading into
+    /// `scratch` and computing gains in `gains` (both at least a block
+    /// long). Returns why and at which block offset (the first silent frame)
+    /// the voice ended, if it did.
     pub(crate) fn render(
         &mut self,
         ctx: &mut Ctx<'_>,
         from: usize,
         n: usize,
         scratch: &mut [f32],
+        gains: &mut [f32],
         bus: &mut BusBuffer<B>,
     ) -> Option<(StopCause, usize)> {
         let Some(reader) = self.reader.as_mut() else {
@@ -155,7 +158,6 @@ impl<B: BusKind> Voice<B> {
             self.underrun = false;
         }
         let (l, r) = bus.span_mut(from, n);
-        let x = &scratch[..got * ch];
         let edge_len = ctx.ramps.edge;
         let mut i = 0;
         while i < got {
@@ -166,52 +168,82 @@ impl<B: BusKind> Voice<B> {
                 .min(self.fade.steady_for())
                 .min(self.cursor.steady_for())
                 .min(left) as usize;
+            let span = i..i + steady;
+            let x = &scratch[i * ch..(i + steady) * ch];
             if steady > 0 {
-                // One gain for the whole run: computed exactly as the
-                // per-frame path would, so the split never shows.
-                let g = self.edge.gain(edge_len) * self.fade.gain() * self.cursor.gain();
-                let c = self.coefficients(g);
-                let span = i..i + steady;
-                let xs = &x[i * ch..(i + steady) * ch];
-                mix_run(self.channels, &c, xs, &mut l[span.clone()], &mut r[span]);
+                // Every factor is at 1: the gain is exactly 1, as the
+                // per-frame path would compute it, so the split never shows.
+                mix_run(
+                    self.channels,
+                    &self.gains,
+                    x,
+                    &mut l[span.clone()],
+                    &mut r[span],
+                );
                 self.cursor.skip(steady as u64);
                 i += steady;
                 continue;
             }
+            // A run in which no factor changes mode, so anything that ends
+            // ends on its last frame.
             let run = self
                 .edge
                 .run(edge_len)
                 .min(self.fade.run())
                 .min(self.cursor.run())
                 .min(left) as usize;
-            for k in i..i + run {
-                let g = self.edge.gain(edge_len) * self.fade.gain() * self.cursor.gain();
-                mix(self.channels, &self.coefficients(g), x, k, l, r);
-                let ended = self.cursor.step();
-                if let Some(end) = self.step_time(ctx, from + k) {
-                    return Some(end);
-                }
-                if ended {
-                    return Some((StopCause::Ended, from + k + 1));
-                }
-            }
+            let g = &mut gains[..run];
+            let faded = self.fade.fill(g);
+            let silent = self.edge.apply(g, edge_len);
+            let ended = self.cursor.apply(g);
+            let span = i..i + run;
+            let x = &scratch[i * ch..(i + run) * ch];
+            mix_gains(
+                self.channels,
+                &self.gains,
+                g,
+                x,
+                &mut l[span.clone()],
+                &mut r[span],
+            );
             i += run;
+            if let Some(end) = self.finish(ctx, from + i, faded, silent, ended) {
+                return Some(end);
+            }
         }
         // Missing audio: silence, but fades and edges keep time.
-        for k in got..n {
-            if let Some(end) = self.step_time(ctx, from + k) {
+        while i < n {
+            let run = self
+                .edge
+                .run(edge_len)
+                .min(self.fade.run())
+                .min((n - i) as u64) as usize;
+            if self.edge.steady_for() > 0 && self.fade.steady_for() > 0 {
+                break; // nothing moves
+            }
+            let g = &mut gains[..run];
+            let faded = self.fade.fill(g);
+            let silent = self.edge.apply(g, edge_len);
+            i += run;
+            if let Some(end) = self.finish(ctx, from + i, faded, silent, false) {
                 return Some(end);
             }
         }
         None
     }
 
-    /// Advances the time-driven factors past block frame `k`.
-    #[inline]
-    fn step_time(&mut self, ctx: &mut Ctx<'_>, k: usize) -> Option<(StopCause, usize)> {
-        let at = ctx.block_start.offset(k + 1);
-        let silent = self.edge.step(ctx.ramps.edge);
-        match self.fade.step() {
+    /// Reports what a run finished; returns how the voice ended, if it did,
+    /// with `end` (the block offset after the run) as its first silent frame.
+    fn finish(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        end: usize,
+        faded: FadeStep,
+        silent: bool,
+        ended: bool,
+    ) -> Option<(StopCause, usize)> {
+        let at = ctx.block_start.offset(end);
+        match faded {
             FadeStep::Going => {}
             FadeStep::Done(fade) => ctx.report::<B>(Event::FadeDone {
                 voice: self.id,
@@ -225,22 +257,18 @@ impl<B: BusKind> Voice<B> {
                     at,
                 });
                 if !silent {
-                    return Some((StopCause::Faded, k + 1));
+                    return Some((StopCause::Faded, end));
                 }
             }
         }
-        silent.then_some((self.cause, k + 1))
-    }
-
-    #[inline]
-    fn coefficients(&self, g: f32) -> [f32; 4] {
-        let m = &self.gains;
-        [g * m[0], g * m[1], g * m[2], g * m[3]]
+        if silent {
+            return Some((self.cause, end));
+        }
+        ended.then_some((StopCause::Ended, end))
     }
 }
-
-/// Adds the frames of `x` into `l`/`r` with coefficients `c`: the same
-/// arithmetic as [`mix`], in a loop the compiler can vectorise.
+/// Adds the frames of `x` into `l`/`r` with coefficients `c` (a voice's
+/// gains at gain 1), in a loop the compiler can vectorise.
 #[inline(always)]
 fn mix_run(channels: Channels, c: &[f32; 4], x: &[f32], l: &mut [f32], r: &mut [f32]) {
     match channels {
@@ -259,19 +287,24 @@ fn mix_run(channels: Channels, c: &[f32; 4], x: &[f32], l: &mut [f32], r: &mut [
     }
 }
 
-/// Adds frame `k` of `x` into `l`/`r` with coefficients `c`.
+/// Adds the frames of `x` into `l`/`r`, frame `k` scaled by `g[k]`: per
+/// frame the same arithmetic as [`mix_run`] with `g[k]·gains`.
 #[inline(always)]
-fn mix(channels: Channels, c: &[f32; 4], x: &[f32], k: usize, l: &mut [f32], r: &mut [f32]) {
+fn mix_gains(channels: Channels, m: &[f32; 4], g: &[f32], x: &[f32], l: &mut [f32], r: &mut [f32]) {
     match channels {
         Channels::Mono => {
-            let s = x[k];
-            l[k] += c[0] * s;
-            r[k] += c[1] * s;
+            for (((g, s), l), r) in g.iter().zip(x).zip(l).zip(r) {
+                let c = [g * m[0], g * m[1]];
+                *l += c[0] * s;
+                *r += c[1] * s;
+            }
         }
         Channels::Stereo => {
-            let (sl, sr) = (x[2 * k], x[2 * k + 1]);
-            l[k] += c[0] * sl + c[1] * sr;
-            r[k] += c[2] * sl + c[3] * sr;
+            for (((g, f), l), r) in g.iter().zip(x.chunks_exact(2)).zip(l).zip(r) {
+                let c = [g * m[0], g * m[1], g * m[2], g * m[3]];
+                *l += c[0] * f[0] + c[1] * f[1];
+                *r += c[2] * f[0] + c[3] * f[1];
+            }
         }
     }
 }
