@@ -38,9 +38,13 @@ mod mp4;
 mod resample;
 mod riff;
 mod sniff;
+mod stream;
 mod tags;
 
 pub use decode::{decode_all, ClipDecoder, DecodeError, Pcm};
+pub use stream::{
+    source_frame, Butler, ButlerConfig, FrameSource, Head, StreamError, StreamReader,
+};
 pub use symphonia::core::io::MediaSource;
 
 use sniff::Sniffed;
