@@ -173,10 +173,11 @@ fn write_wav(path: &Path, samples: &[f32], channels: u16, rate: u32, bits: u16, 
         },
     };
     let mut w = hound::WavWriter::create(path, spec).expect("wav");
-    for &s in samples {
-        let s = f64::from(s).clamp(-1.0, 1.0);
+    for &raw in samples {
+        let s = f64::from(raw).clamp(-1.0, 1.0);
         match (float, bits) {
-            (true, _) => w.write_sample(s as f32),
+            // Float samples as given, NaN and infinities included.
+            (true, _) => w.write_sample(raw),
             (false, 8) => w.write_sample((s * 127.0).round() as i8),
             (false, 16) => w.write_sample((s * 32767.0).round() as i16),
             (false, _) => w.write_sample((s * f64::from((1 << (bits - 1)) - 1)).round() as i32),
@@ -979,6 +980,42 @@ fn cut_and_damaged_fixtures_never_panic() {
     );
 }
 
+/// Inputs the fuzz target found on which Symphonia 0.6.1's FLAC reader
+/// panics while seeking (arithmetic overflow on a damaged SEEKTABLE; only
+/// with overflow checks on, as in tests and fuzzing — release builds wrap).
+/// The panic must stay inside the decoder: an error, never an unwind.
+#[test]
+fn a_reader_panicking_while_seeking_is_contained() {
+    for name in [
+        "fuzz-flac-seektable-add-overflow.flac",
+        "fuzz-flac-seektable-sub-overflow.flac",
+    ] {
+        let bytes = std::fs::read(fixture_path(name)).unwrap();
+        let outcome = std::panic::catch_unwind(|| {
+            let mut d = open_bytes(bytes, Some("flac"), 48_000).expect("the header reads");
+            let half = d.frames() / 2;
+            (d.seek(half), d.seek(0))
+        });
+        let (first, second) =
+            outcome.unwrap_or_else(|_| panic!("{name}: a panic escaped the decoder"));
+        println!("{name}: {first:?}, then {second:?}");
+        if cfg!(debug_assertions) {
+            assert!(
+                matches!(
+                    first,
+                    Err(DecodeError::Media(ProbeError::DecoderFailed { .. }))
+                ),
+                "{name}: {first:?}"
+            );
+            // Its state unknown, the decoder refuses further work.
+            assert!(matches!(
+                second,
+                Err(DecodeError::Media(ProbeError::DecoderFailed { .. }))
+            ));
+        }
+    }
+}
+
 /// Opens, reads to the end, seeks about and reads again; names the outcome.
 fn exercise(bytes: Vec<u8>, ext: Option<&str>) -> String {
     let name = |e: &DecodeError| match e {
@@ -1017,6 +1054,43 @@ fn exercise(bytes: Vec<u8>, ext: Option<&str>) -> String {
         }
     }
     "ok".to_owned()
+}
+
+#[test]
+fn non_finite_samples_in_a_float_file_become_silence() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("nan.wav");
+    let mut samples = music(1000, 2, 48_000);
+    samples[10] = f32::NAN;
+    samples[11] = f32::INFINITY;
+    samples[500] = f32::NEG_INFINITY;
+    write_wav(&path, &samples, 2, 48_000, 32, true);
+    let pcm = decode_file(&path, 48_000);
+    assert!(pcm.samples.iter().all(|s| s.is_finite()));
+    assert_eq!(
+        (pcm.samples[10], pcm.samples[11], pcm.samples[500]),
+        (0.0, 0.0, 0.0)
+    );
+    assert_eq!(pcm.samples[12], samples[12]);
+}
+
+/// Found by the fuzz target: values near f32's limit overflowed the rate
+/// converter's FFT (a panic inside rubato). They are clamped to ±1000 now.
+#[test]
+fn absurd_float_samples_are_clamped_and_convert() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("huge.wav");
+    let mut samples = music(5000, 1, 44_100);
+    for s in &mut samples[100..3000] {
+        *s = 3.0e38;
+    }
+    write_wav(&path, &samples, 1, 44_100, 32, true);
+    let pcm = decode_file(&path, 48_000);
+    assert!(pcm
+        .samples
+        .iter()
+        .all(|s| s.is_finite() && s.abs() < 1100.0));
+    assert_eq!(decode_file(&path, 44_100).samples[200], 1000.0);
 }
 
 #[test]

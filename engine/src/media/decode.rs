@@ -30,6 +30,10 @@ use super::{
 };
 use crate::show::{AudioFormat, Channels};
 
+/// The largest sample magnitude passed on: 60 dB above full scale, far
+/// beyond any real float file's headroom; larger values are damage.
+const MAX_SAMPLE: f32 = 1000.0;
+
 /// Why a clip cannot be decoded (or decoded further).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -704,6 +708,17 @@ impl Stream {
                 ));
             }
             decoded.copy_to_vec_interleaved(&mut self.buf);
+            // A float file can hold NaN, infinities or absurd values (and a
+            // hostile lossy stream decode to them). One such sample would
+            // poison a whole mix bus, and near f32's limit the rate
+            // converter's FFT overflows; no real audio comes near the bound.
+            for s in &mut self.buf {
+                *s = if s.is_finite() {
+                    s.clamp(-MAX_SAMPLE, MAX_SAMPLE)
+                } else {
+                    0.0
+                };
+            }
             self.buf_at = if self.resync { stamped } else { self.next_at };
             self.buf_frames = frames;
             self.next_at = self.buf_at + frames as i64;
