@@ -684,6 +684,51 @@ fn seeking_equals_a_full_decode_in_every_format_with_and_without_src() {
     }
 }
 
+/// An MP3 without a Xing/LAME header states no exact length: the decoder
+/// counts it once at open (as the probe does) and still seeks exactly.
+#[test]
+fn an_mp3_without_a_lame_header_is_counted_and_seeks_exactly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wav = dir.path().join("src.wav");
+    write_wav(&wav, &music(44_100, 2, 44_100), 2, 44_100, 16, false);
+    let mp3 = dir.path().join("plain.mp3");
+    run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            wav.to_str().unwrap(),
+            "-c:a",
+            "libmp3lame",
+            "-write_xing",
+            "0",
+            mp3.to_str().unwrap(),
+        ],
+    );
+    let bytes = std::fs::read(&mp3).expect("read");
+    let probed = cuebox_engine::media::probe(Box::new(Cursor::new(bytes.clone())), Some("mp3"))
+        .expect("probe");
+    let full =
+        decode_all(Box::new(Cursor::new(bytes.clone())), Some("mp3"), 44_100).expect("decode");
+    assert_eq!(full.frames, probed.format.frames.0, "the probe's count");
+    let reference = ffmpeg_decode(&mp3);
+    assert_aligned_at_zero("plain.mp3", &full.samples, &reference, 2);
+    let d = diff(&full.samples, &reference, 2);
+    assert!(d.max_abs < 1e-4 && d.snr_db > 90.0, "{d:?}");
+    let mut dec = open_bytes(bytes, Some("mp3"), 44_100).expect("open");
+    let positions = seek_positions(dec.frames());
+    assert_seeks_match(
+        "plain.mp3",
+        &mut dec,
+        &full.samples,
+        &positions,
+        2000,
+        Expect::Exact,
+    );
+}
+
 #[test]
 fn a_loop_refilled_many_times_repeats_exactly() {
     let dir = tempfile::tempdir().expect("tempdir");
