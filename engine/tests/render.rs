@@ -1558,3 +1558,72 @@ fn groups_a_to_d_are_bit_identical_with_and_without_heavy_audition() {
         "A-D events changed"
     );
 }
+
+#[test]
+fn a_clip_from_the_show_becomes_a_voice_at_the_engine_rate() {
+    // A 44.1 kHz clip with markers and fades, as a session stores it.
+    let clip: cuebox_engine::show::Clip = serde_json::from_value(serde_json::json!({
+        "id": "c1", "name": "Storm", "group": "B",
+        "audio": {
+            "path": "storm.wav",
+            "hash": format!("blake3:{}", "0".repeat(64)),
+            "format": {"channels": 1, "sample_rate": 44100, "bit_depth": 16,
+                       "frames": 441000, "codec": "pcm_s16le"}
+        },
+        "processing": {
+            "level_db": -6.0,
+            "panning": {"mode": "mono", "pan": -0.5},
+            "cue": {"start": 44100, "end": 396900},
+            "loop": {"start": 88200, "end": 132300, "enabled": true},
+            "fades": {"in": {"time_ms": 10, "curve": "s_curve", "power": false}}
+        }
+    }))
+    .expect("a valid clip");
+    let t = Timeline::from_clip(&clip, RATE).unwrap();
+    assert_eq!(
+        (t.length(), t.start(), t.end(), t.loop_region()),
+        (
+            Frames(480_000),
+            Frames(48_000),
+            Frames(432_000),
+            Some((Frames(96_000), Frames(144_000)))
+        )
+    );
+    assert!(t.cuts_in() && t.cuts_out() && t.sequence_len().is_none());
+    let defaults = cuebox_engine::show::FadeDefaults::default();
+    let p = VoiceParams::from_clip(&clip, &defaults, RATE);
+    assert_eq!(p.level_db, -6.0);
+    assert_eq!(p.pan, Pan::Mono { pan: -0.5 });
+    assert_eq!(
+        p.fade_in,
+        FadeSpec::new(FrameCount(480), Curve::SCurve, false)
+    );
+    // Missing fades come from the session defaults: 2 s out, 1 s crossfade.
+    assert_eq!(
+        p.fade_out,
+        FadeSpec::new(FrameCount(96_000), Curve::Logarithmic, true)
+    );
+    assert_eq!(
+        p.crossfade,
+        CrossfadeSpec {
+            frames: FrameCount(48_000),
+            curve: Curve::SCurve
+        }
+    );
+    // A disabled loop is no loop.
+    let mut once = clip.clone();
+    once.processing.loop_region.as_mut().unwrap().enabled = false;
+    assert_eq!(
+        Timeline::from_clip(&once, RATE).unwrap().sequence_len(),
+        Some(384_000)
+    );
+}
+
+#[test]
+fn the_renderer_moves_to_the_render_thread_and_its_control_anywhere() {
+    fn send<T: Send>() {}
+    send::<Renderer>();
+    send::<RenderControl>();
+    send::<Scheduled>();
+    send::<Event>();
+}

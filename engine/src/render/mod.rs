@@ -51,7 +51,8 @@ pub use config::{QueueSizes, RenderConfig, RenderConfigError, MAX_BLOCK};
 pub use control::{RenderControl, SendError};
 pub use event::{Event, FadeKind, RefuseReason, StopCause};
 pub use reader::{
-    scale_frames, BoxedReader, ClipReader, MemoryClip, MemoryClipError, Timeline, TimelineError,
+    scale_frames, scale_length, BoxedReader, ClipReader, MemoryClip, MemoryClipError, Timeline,
+    TimelineError,
 };
 pub use time::{ClipTag, FrameCount, SamplePos, VoiceId};
 

@@ -137,8 +137,8 @@ impl Timeline {
     }
 
     /// A clip's cue range and (enabled) loop, converted from the file's rate
-    /// to `engine_rate` with [`scale_frames`] — the same rounding a
-    /// sample-rate converting reader must use for the audio's length.
+    /// to `engine_rate`: the length with [`scale_length`] (as the media
+    /// decoder counts its output), markers with [`scale_frames`].
     pub fn from_clip(clip: &Clip, engine_rate: u32) -> Result<Self, TimelineError> {
         let file_rate = clip.audio.format.sample_rate;
         if file_rate == 0 || engine_rate == 0 {
@@ -151,8 +151,9 @@ impl Timeline {
             .as_ref()
             .filter(|l| l.enabled)
             .map(|l| (s(l.start), s(l.end)));
+        let length = scale_length(clip.audio.format.frames.0, file_rate, engine_rate);
         Timeline::new(
-            s(clip.audio.format.frames),
+            Frames(length),
             s(p.cue.start),
             p.cue.end.map(s),
             loop_region,
@@ -219,9 +220,8 @@ impl Timeline {
     }
 }
 
-/// `frames` at `from_rate` expressed at `to_rate`, rounded to the nearest
-/// frame (halves up). Cue and loop markers, and the length of resampled
-/// audio, all convert this way so they stay in step.
+/// A position of `frames` at `from_rate` expressed at `to_rate`, rounded to
+/// the nearest frame (halves up): how cue and loop markers convert.
 pub fn scale_frames(frames: u64, from_rate: u32, to_rate: u32) -> u64 {
     if from_rate == to_rate || from_rate == 0 {
         return frames;
@@ -232,6 +232,18 @@ pub fn scale_frames(frames: u64, from_rate: u32, to_rate: u32) -> u64 {
         u128::from(from_rate),
     );
     let scaled = (f * to + from / 2) / from;
+    u64::try_from(scaled).unwrap_or(u64::MAX)
+}
+
+/// The length of `frames` of audio at `from_rate` once converted to
+/// `to_rate`: `⌈frames · to / from⌉`, the frame count the media decoder
+/// (`media::ClipDecoder::frames`) yields, so a cue running to the end of a
+/// resampled file ends on its last frame.
+pub fn scale_length(frames: u64, from_rate: u32, to_rate: u32) -> u64 {
+    if from_rate == to_rate || from_rate == 0 {
+        return frames;
+    }
+    let scaled = (u128::from(frames) * u128::from(to_rate)).div_ceil(u128::from(from_rate));
     u64::try_from(scaled).unwrap_or(u64::MAX)
 }
 
@@ -407,5 +419,9 @@ mod tests {
         assert_eq!(scale_frames(1, 44_100, 48_000), 1);
         assert_eq!(scale_frames(96_000, 96_000, 48_000), 48_000);
         assert_eq!(scale_frames(3, 96_000, 48_000), 2);
+        assert_eq!(scale_length(3, 96_000, 48_000), 2);
+        assert_eq!(scale_length(1, 48_000, 44_100), 1);
+        assert_eq!(scale_length(44_101, 44_100, 48_000), 48_002);
+        assert_eq!(scale_frames(44_101, 44_100, 48_000), 48_001);
     }
 }
