@@ -2,4 +2,5 @@
 //! (in later modules) devices, network and show control.
 
 pub mod media;
+pub mod offline;
 pub mod store;

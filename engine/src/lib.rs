@@ -8,5 +8,6 @@
 pub mod control;
 pub mod dsp;
 pub mod media;
+pub mod offline;
 pub mod render;
 pub mod show;
