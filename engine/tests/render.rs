@@ -1274,12 +1274,18 @@ fn starts_that_cannot_play_are_refused_with_the_reason() {
 fn bad_configurations_and_buffers_are_refused() {
     let mut b = Busses::default();
     b.audition.outputs = vec![ch(2), ch(9)];
+    let err = Renderer::new(config(b)).err().unwrap();
     assert_eq!(
-        Renderer::new(config(b)).err().unwrap(),
+        err,
         RenderConfigError::AuditionNotIsolated {
             output: ch(2),
             group: Group::A
         }
+    );
+    assert_eq!(
+        err.to_string(),
+        "output 2 is fed by both the audition bus and group A; \
+         the audition bus must stay isolated from groups A-D"
     );
     let mut b = Busses::default();
     b.groups.c.mode = choke(4);

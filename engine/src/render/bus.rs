@@ -445,6 +445,20 @@ mod tests {
     }
 
     #[test]
+    fn stereo_interleaves_for_a_wav_writer() {
+        let (l, r) = ([1.0, 2.0, 3.0], [-1.0, -2.0, -3.0]);
+        let s = Stereo {
+            left: &l,
+            right: &r,
+        };
+        let mut out = [0.0; 6];
+        assert_eq!(s.interleave_into(&mut out), 6);
+        assert_eq!(out, [1.0, -1.0, 2.0, -2.0, 3.0, -3.0]);
+        let mut short = [0.0; 3];
+        assert_eq!(s.interleave_into(&mut short), 2);
+    }
+
+    #[test]
     fn a_bus_gain_change_ramps_over_the_edge_length() {
         let mut g = BusGain::new([1.0, 1.0], 4);
         let mut bus = BusBuffer::<Main>::new(8);

@@ -77,7 +77,7 @@ pub enum RenderConfigError {
         bus: &'static str,
     },
     /// The audition bus shares an output with a group.
-    #[error("output {output} is fed by both the audition bus and group {group:?}; the audition bus must stay isolated from groups A-D")]
+    #[error("output {output} is fed by both the audition bus and group {group}; the audition bus must stay isolated from groups A-D")]
     AuditionNotIsolated {
         /// The shared output.
         output: LogicalChannel,
@@ -85,7 +85,7 @@ pub enum RenderConfigError {
         group: Group,
     },
     /// A choke limit outside 1 to 3.
-    #[error("group {group:?} chokes at {max} voices: the limit is 1 to {}", VoicePool::SYSTEM.choke_max_per_group)]
+    #[error("group {group} chokes at {max} voices: the limit is 1 to {}", VoicePool::SYSTEM.choke_max_per_group)]
     ChokeLimit {
         /// The group.
         group: Group,
