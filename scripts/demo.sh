@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: sets the machine up, builds cuebox, makes demo media with sox,
-# authors the demo show with hostctl into a cueboxd data root, and validates it.
-# (Playing it through ALSA arrives with the real-time engine.)
+# authors the demo show with hostctl into a cueboxd data root, validates it,
+# and renders a timed run of the show through the real-time renderer into a
+# WAV file (live playback through ALSA arrives with the device work).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -41,4 +42,20 @@ hostctl session validate "$session" --hashes
 hostctl session show "$session"
 cueboxd --root "$root" sessions list
 
+echo "== rendering the demo show"
+cat > "$out/events.json" <<'JSON'
+[
+  {"at": 0.0, "cmd": "go", "clip": "c3"},
+  {"at": 0.5, "cmd": "go", "clip": "c1"},
+  {"at": 2.0, "cmd": "go", "clip": "c2"},
+  {"at": 3.0, "cmd": "audition", "clip": "c4"},
+  {"at": 5.0, "cmd": "go", "clip": "c4"},
+  {"at": 6.0, "cmd": "fade_out", "clip": "c1", "time": 2.0},
+  {"at": 9.0, "cmd": "fade_all", "time": 1.5}
+]
+JSON
+cueboxd render --session "$session" --events "$out/events.json" --out "$out/demo-main.wav" --seconds 12
+cueboxd render --session "$session" --events "$out/events.json" --out "$out/demo-audition.wav" --seconds 12 --bus audition
+
 echo "== demo show ready in $session"
+echo "== rendered: $PWD/$out/demo-main.wav (groups A-D) and $PWD/$out/demo-audition.wav (audition bus)"
