@@ -1,9 +1,11 @@
 //! cuebox-engine: what a show is, what you can tell it, and how it plays.
 //!
-//! The engine is pure: it owns the show document ([`show`]) and media
-//! probing ([`media`]), and does no file or network I/O of its own — callers
-//! hand it bytes and readers. The real-time renderer and devices arrive in
-//! later modules (see `docs/architecture.md`).
+//! The engine is pure: it owns the show document ([`show`]), the command
+//! vocabulary ([`control`]), media decoding and streaming ([`media`]), the
+//! real-time renderer ([`render`], [`dsp`]) and the offline driver
+//! ([`offline`]), and does no file or network I/O of its own — callers hand
+//! it bytes and readers. Devices and timecode arrive in later modules (see
+//! `docs/architecture.md`).
 
 pub mod control;
 pub mod dsp;
