@@ -202,3 +202,71 @@ fn a_dropped_reader_ends_its_job_and_a_failing_source_is_reported() {
     let mut after = [0.0f32; 16];
     assert_eq!(broken.read(&mut after), 0);
 }
+
+#[test]
+fn arming_a_page_preloads_each_of_its_clips_once() {
+    use cuebox_engine::media::arm_heads;
+    use cuebox_engine::show::*;
+    let dims = GridDims::new(4, 4).unwrap();
+    let mut show = Show::new("arm", "media", dims, jiff::Timestamp::UNIX_EPOCH);
+    show.pages.push(Page::new("two", dims));
+    let mut add = |page: u16, row: u16| {
+        let audio = AudioRef {
+            path: MediaPath::try_from(format!("p{page}r{row}.wav")).unwrap(),
+            hash: ContentHash::of_bytes(&[page as u8, row as u8]),
+            format: AudioFormat {
+                channels: Channels::Mono,
+                sample_rate: 48_000,
+                bit_depth: Some(16),
+                frames: Frames(96_000),
+                codec: "pcm_s16le".into(),
+                trim: Trim::default(),
+                extra: Extra::new(),
+            },
+            metadata: RightsMetadata::default(),
+            extra: Extra::new(),
+        };
+        let at = Placement {
+            page: PageNo::new(page).unwrap(),
+            tab: TabIndex::from_number(1).unwrap(),
+            pos: GridPos::new(row, 1).unwrap(),
+        };
+        let new = NewClip {
+            name: String::new(),
+            group: Group::A,
+            audio,
+        };
+        show.add_clip(new, at).unwrap()
+    };
+    let a = add(1, 1);
+    let b = add(1, 2);
+    let c = add(2, 1);
+    // A second button on page 1 playing clip a.
+    show.pages[0].tabs[1]
+        .grid
+        .buttons
+        .push(Button::new(GridPos::new(1, 1).unwrap(), a.clone()));
+    show.clips[1].processing.cue.start = Frames(500);
+
+    let mut opened = Vec::new();
+    let heads = arm_heads(&show, &[PageNo::FIRST], 48_000, 0.5, |clip| {
+        opened.push(clip.id.clone());
+        Ok(Box::new(Ramp::new(96_000)) as Box<dyn FrameSource>)
+    })
+    .unwrap();
+    assert_eq!(
+        opened,
+        [a.clone(), b.clone()],
+        "each clip of page 1 once, page 2 untouched"
+    );
+    assert!(!heads.contains_key(&c));
+    assert_eq!(heads[&a].frames(), 24_000);
+
+    // The head starts at the cue start: the reader's first frame proves it.
+    let butler = small_butler();
+    let timeline = Timeline::from_clip(&show.clips[1], 48_000).unwrap();
+    let mut reader = butler.stream(&heads[&b], Box::new(Ramp::new(96_000)), timeline);
+    let mut first = [0.0f32; 1];
+    assert_eq!(reader.read(&mut first), 1);
+    assert_eq!(first[0], 500.0);
+}

@@ -43,7 +43,8 @@ mod tags;
 
 pub use decode::{decode_all, ClipDecoder, DecodeError, Pcm};
 pub use stream::{
-    source_frame, Butler, ButlerConfig, FrameSource, Head, StreamError, StreamReader,
+    arm_heads, source_frame, ArmError, Butler, ButlerConfig, FrameSource, Head, StreamError,
+    StreamReader,
 };
 pub use symphonia::core::io::MediaSource;
 

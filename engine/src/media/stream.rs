@@ -123,6 +123,49 @@ impl Head {
     }
 }
 
+/// A clip whose head could not be preloaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("clip \"{clip}\": {reason}")]
+pub struct ArmError {
+    /// The clip.
+    pub clip: crate::show::ClipId,
+    /// Why (its markers do not fit, or its audio could not be read).
+    pub reason: String,
+}
+
+/// Preloads the head (the first `seconds` of its playback sequence at
+/// `rate`) of every clip on a button of `pages`, so a GO on an armed page
+/// never waits for a disk. `open` gives a fresh source for a clip (a
+/// decoder on its file). Each clip is loaded once, however many buttons
+/// play it.
+pub fn arm_heads(
+    show: &crate::show::Show,
+    pages: &[crate::show::PageNo],
+    rate: u32,
+    seconds: f64,
+    mut open: impl FnMut(&crate::show::Clip) -> Result<Box<dyn FrameSource>, StreamError>,
+) -> Result<std::collections::HashMap<crate::show::ClipId, Head>, ArmError> {
+    let frames = (seconds.max(0.0) * f64::from(rate)).round() as u64;
+    let mut heads = std::collections::HashMap::new();
+    for (page, _, _, button) in show.buttons() {
+        if !pages.contains(&page) || heads.contains_key(&button.clip) {
+            continue;
+        }
+        let Some(clip) = show.clip(&button.clip) else {
+            continue;
+        };
+        let fail = |reason: String| ArmError {
+            clip: clip.id.clone(),
+            reason,
+        };
+        let timeline = Timeline::from_clip(clip, rate).map_err(|e| fail(e.to_string()))?;
+        let source = open(clip).map_err(|e| fail(e.to_string()))?;
+        let head = Head::load(source, &timeline, frames).map_err(|e| fail(e.to_string()))?;
+        heads.insert(clip.id.clone(), head);
+    }
+    Ok(heads)
+}
+
 /// A source and where it stands, so consecutive reads need no seek.
 struct Cursor {
     source: Box<dyn FrameSource>,
