@@ -13,22 +13,29 @@ use cuebox_engine::show::ClipId;
 
 use crate::store::{SessionDir, StoreError};
 
-/// What to render.
-#[derive(Debug, Clone)]
+/// What to render (also the arguments of `cueboxd render`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct Request {
     /// The session folder.
+    #[arg(long, value_name = "DIR")]
     pub session: PathBuf,
-    /// The JSON event list.
+    /// The event list.
+    #[arg(long, value_name = "EVENTS.json")]
     pub events: PathBuf,
     /// The WAV file to write (stereo, 32-bit float).
+    #[arg(long, value_name = "OUT.wav")]
     pub out: PathBuf,
-    /// Seconds to render; by default until the last event plus the longest clip it starts.
+    /// Seconds to render (default: to the last event plus the longest clip it plays).
+    #[arg(long)]
     pub seconds: Option<f64>,
-    /// Engine rate.
+    /// Engine rate in Hz; clips at other rates are converted.
+    #[arg(long, default_value_t = 48_000)]
     pub rate: u32,
-    /// Frames per period (16 to 4096); the output is the same for every period.
+    /// Frames per period, 16 to 4096 (the output is the same for every period).
+    #[arg(long, default_value_t = 128)]
     pub period: usize,
-    /// The bus written.
+    /// The bus to write: main (the A-D mix), audition, A, B, C or D.
+    #[arg(long, default_value = "main", value_parser = parse_bus)]
     pub bus: BusChoice,
 }
 

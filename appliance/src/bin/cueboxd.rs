@@ -47,29 +47,7 @@ enum Command {
     /// EVENTS is a JSON array of timed commands, for example
     /// `[{"at": 1.5, "cmd": "go", "clip": "c1"}, {"at": 4, "cmd": "fade_out", "clip": "c1", "time": 2}]`
     /// (`at` in seconds, or `at_sample`); see docs/offline-render.md.
-    Render {
-        /// The session folder.
-        #[arg(long, value_name = "DIR")]
-        session: PathBuf,
-        /// The event list.
-        #[arg(long, value_name = "EVENTS.json")]
-        events: PathBuf,
-        /// The WAV file to write.
-        #[arg(long, value_name = "OUT.wav")]
-        out: PathBuf,
-        /// Seconds to render (default: to the last event plus the longest clip it plays).
-        #[arg(long)]
-        seconds: Option<f64>,
-        /// Engine rate in Hz; clips at other rates are converted.
-        #[arg(long, default_value_t = 48_000)]
-        rate: u32,
-        /// Frames per period, 16 to 4096 (the output is the same for every period).
-        #[arg(long, default_value_t = 128)]
-        period: usize,
-        /// The bus to write: main (the A-D mix), audition, A, B, C or D.
-        #[arg(long, default_value = "main", value_parser = cuebox_appliance::offline::parse_bus)]
-        bus: cuebox_engine::offline::BusChoice,
-    },
+    Render(cuebox_appliance::offline::Request),
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,23 +96,7 @@ fn main() -> ExitCode {
             session,
             autosave_interval,
         } => run(&cli.root, &session, Duration::from_secs(autosave_interval)),
-        Command::Render {
-            session,
-            events,
-            out,
-            seconds,
-            rate,
-            period,
-            bus,
-        } => render(cuebox_appliance::offline::Request {
-            session,
-            events,
-            out,
-            seconds,
-            rate,
-            period,
-            bus,
-        }),
+        Command::Render(request) => render(request),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
