@@ -140,15 +140,8 @@ impl AuditionChannel {
             ) else {
                 break;
             };
-            if let Some(reader) = voice.take_reader() {
-                sh.trash.put(reader);
-            }
-            sh.events.push_audition(Event::Stopped {
-                voice: voice.id,
-                clip: voice.clip,
-                at: block_start.offset(stop),
-                cause,
-            });
+            let stopped = voice.conclude(&mut sh.trash, cause, block_start.offset(stop));
+            sh.events.push_audition(stopped);
             self.voice = None;
             // The waiting audition starts on the first silent frame.
             self.install(block_start.offset(stop), sh, ramps);

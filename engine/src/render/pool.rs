@@ -202,15 +202,8 @@ impl MainPool {
             else {
                 continue;
             };
-            if let Some(reader) = voice.take_reader() {
-                sh.trash.put(reader);
-            }
-            sh.events.push(Event::Stopped {
-                voice: voice.id,
-                clip: voice.clip,
-                at: block_start.offset(end),
-                cause,
-            });
+            let stopped = voice.conclude(&mut sh.trash, cause, block_start.offset(end));
+            sh.events.push(stopped);
             self.used -= voice.channels.count();
             *entry = None;
         }

@@ -12,6 +12,7 @@ use super::envelope::{Cursor, Edge, Fade, FadeStep, Ramps};
 use super::event::{Event, EventSink, StopCause};
 use super::reader::BoxedReader;
 use super::time::{ClipTag, SamplePos, VoiceId};
+use super::trash::Trash;
 
 /// What a voice needs from the renderer while it renders.
 pub(crate) struct Ctx<'a> {
@@ -93,9 +94,19 @@ impl<B: BusKind> Voice<B> {
         }
     }
 
-    /// Takes the reader out, to hand it back; the voice is then dead.
-    pub(crate) fn take_reader(&mut self) -> Option<BoxedReader> {
-        self.reader.take()
+    /// Ends the voice after `render` reported it done at `at`: hands its
+    /// reader to the trash (to be dropped off the render thread) and returns
+    /// the `Stopped` event to report.
+    pub(crate) fn conclude(&mut self, trash: &mut Trash, cause: StopCause, at: SamplePos) -> Event {
+        if let Some(reader) = self.reader.take() {
+            trash.put(reader);
+        }
+        Event::Stopped {
+            voice: self.id,
+            clip: self.clip,
+            at,
+            cause,
+        }
     }
 
     /// Leaving: stopping, or crossfading out. Such voices no longer count
