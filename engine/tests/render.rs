@@ -316,13 +316,6 @@ fn assert_close(got: &[f32], expected: impl Fn(usize) -> f64, what: &str) {
     }
 }
 
-const CURVES: [Curve; 4] = [
-    Curve::Linear,
-    Curve::Exponential,
-    Curve::Logarithmic,
-    Curve::SCurve,
-];
-
 // ---------------------------------------------------------------- the tests
 
 #[test]
@@ -412,7 +405,7 @@ fn a_stop_is_a_one_millisecond_edge_fade_at_its_frame() {
 
 #[test]
 fn fade_in_and_out_follow_every_curve_and_law() {
-    for c in CURVES {
+    for c in Curve::ALL {
         for power in [false, true] {
             let mut rig = Rig::standard();
             let (n, len_in, m, len_out) = (1000, 480, 5000, 960);
@@ -489,7 +482,7 @@ fn fade_in_and_out_follow_every_curve_and_law() {
 
 #[test]
 fn a_crossfade_is_power_complementary_on_every_curve() {
-    for c in CURVES {
+    for c in Curve::ALL {
         let mut rig = Rig::standard();
         let (m, len) = (2000, 960);
         rig.send(
@@ -1379,7 +1372,7 @@ fn busy_show(with_audition: bool) -> Vec<(usize, Command)> {
                 balance: rng.below(201) as f64 / 100.0 - 1.0,
             },
         };
-        let c = CURVES[rng.below(4) as usize];
+        let c = Curve::ALL[rng.below(4) as usize];
         s.params.fade_in = FadeSpec::new(FrameCount(rng.below(5000)), c, rng.below(2) == 0);
         s.params.fade_out = FadeSpec::new(FrameCount(rng.below(9000)), c, rng.below(2) == 0);
         s.params.crossfade = CrossfadeSpec {

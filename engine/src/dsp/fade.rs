@@ -158,16 +158,9 @@ pub fn ms_to_frames(ms: f64, rate: u32) -> u64 {
 mod tests {
     use super::*;
 
-    const CURVES: [Curve; 4] = [
-        Curve::Linear,
-        Curve::Exponential,
-        Curve::Logarithmic,
-        Curve::SCurve,
-    ];
-
     #[test]
     fn every_curve_runs_from_silence_to_unity_and_never_goes_back() {
-        for curve in CURVES {
+        for curve in Curve::ALL {
             assert_eq!(shape(curve, 0.0), 0.0, "{curve:?}");
             assert!((shape(curve, 1.0) - 1.0).abs() < 1e-15, "{curve:?}");
             let mut last = 0.0;
@@ -193,7 +186,7 @@ mod tests {
 
     #[test]
     fn equal_power_crossfades_keep_power_and_equal_gain_fades_keep_amplitude() {
-        for curve in CURVES {
+        for curve in Curve::ALL {
             for i in 0..=100 {
                 let x = f64::from(i) / 100.0;
                 let (o, n) = (crossfade_out(curve, x), crossfade_in(curve, x));

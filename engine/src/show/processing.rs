@@ -192,6 +192,16 @@ pub enum Curve {
     SCurve,
 }
 
+impl Curve {
+    /// Every curve, in order.
+    pub const ALL: [Curve; 4] = [
+        Curve::Linear,
+        Curve::Exponential,
+        Curve::Logarithmic,
+        Curve::SCurve,
+    ];
+}
+
 /// A fade in or out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fade {
