@@ -76,6 +76,26 @@ fn cueboxd(args: &[&dyn AsRef<std::ffi::OsStr>]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// `cueboxd render --session DIR --events EVENTS --out OUT EXTRA…`
+fn render(
+    dir: &Path,
+    events: &Path,
+    out: &Path,
+    extra: &[&dyn AsRef<std::ffi::OsStr>],
+) -> (i32, String) {
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+        &"render",
+        &"--session",
+        &dir,
+        &"--events",
+        &events,
+        &"--out",
+        &out,
+    ];
+    args.extend_from_slice(extra);
+    cueboxd(&args)
+}
+
 fn left_channel(wav: &Path) -> Vec<f32> {
     let mut r = hound::WavReader::open(wav).unwrap();
     assert_eq!(r.spec().channels, 2);
@@ -92,19 +112,12 @@ fn a_go_at_1_5_s_sounds_at_frame_72000_for_every_period() {
     let mut renders = Vec::new();
     for period in ["16", "128", "1000", "4096"] {
         let out = tmp.path().join(format!("out-{period}.wav"));
-        let (code, text) = cueboxd(&[
-            &"render",
-            &"--session",
+        let (code, text) = render(
             &dir,
-            &"--events",
             &events,
-            &"--out",
             &out,
-            &"--seconds",
-            &"2",
-            &"--period",
-            &period,
-        ]);
+            &[&"--seconds", &"2", &"--period", &period],
+        );
         assert_eq!(code, 0, "{text}");
         assert!(text.contains("1 voice(s) started"), "{text}");
         renders.push(std::fs::read(&out).unwrap());
@@ -146,15 +159,7 @@ fn bad_events_and_missing_media_are_named_and_leave_no_output() {
     ];
     for (json, want) in cases {
         std::fs::write(&events, json).unwrap();
-        let (code, text) = cueboxd(&[
-            &"render",
-            &"--session",
-            &dir,
-            &"--events",
-            &events,
-            &"--out",
-            &out,
-        ]);
+        let (code, text) = render(&dir, &events, &out, &[]);
         assert_eq!(code, 1, "{text}");
         assert!(
             text.contains(want) && text.contains("events.json"),
@@ -164,32 +169,14 @@ fn bad_events_and_missing_media_are_named_and_leave_no_output() {
     }
     std::fs::write(&events, r#"[{"at": 0, "cmd": "go", "clip": "c1"}]"#).unwrap();
     std::fs::remove_file(dir.join("media/click.wav")).unwrap();
-    let (code, text) = cueboxd(&[
-        &"render",
-        &"--session",
-        &dir,
-        &"--events",
-        &events,
-        &"--out",
-        &out,
-    ]);
+    let (code, text) = render(&dir, &events, &out, &[]);
     assert_eq!(code, 1);
     assert!(
         text.contains("clip \"c1\"") && text.contains("click.wav"),
         "{text}"
     );
     assert!(!out.exists());
-    let (code, text) = cueboxd(&[
-        &"render",
-        &"--session",
-        &dir,
-        &"--events",
-        &events,
-        &"--out",
-        &out,
-        &"--bus",
-        &"E",
-    ]);
+    let (code, text) = render(&dir, &events, &out, &[&"--bus", &"E"]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("use main, audition, A, B, C or D"), "{text}");
 }
