@@ -182,11 +182,7 @@ pub fn validate(dir: &Path, hashes: bool, out: &Output) -> anyhow::Result<Outcom
         let media_problems = media::verify_media(&show, &media_root, hashes, &mut |n| bar.inc(n));
         bar.finish_and_clear();
         problems.extend(media_problems.into_iter().map(|p| {
-            let text = p.to_string();
-            let message = text
-                .strip_prefix(&format!("{}: ", p.path))
-                .unwrap_or(&text)
-                .to_owned();
+            let message = p.message();
             (p.path, message)
         }));
     }

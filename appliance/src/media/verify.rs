@@ -37,19 +37,24 @@ pub enum MediaIssue {
     },
 }
 
-impl fmt::Display for MediaProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl MediaProblem {
+    /// What is wrong and what to do, without the JSON path.
+    pub fn message(&self) -> String {
         let file = self.file.display();
         match &self.issue {
-            MediaIssue::Missing => write!(f, "{}: {file} is missing; restore it or re-add the clip", self.path),
-            MediaIssue::NotAFile => write!(f, "{}: {file} is not a regular file", self.path),
-            MediaIssue::Unreadable(e) => write!(f, "{}: {file} cannot be read: {e}", self.path),
-            MediaIssue::Changed { expected, found } => write!(
-                f,
-                "{}: {file} changed since it was added (hash {found}, expected {expected}); re-add the clip if the new file is intended",
-                self.path
+            MediaIssue::Missing => format!("{file} is missing; restore it or re-add the clip"),
+            MediaIssue::NotAFile => format!("{file} is not a regular file"),
+            MediaIssue::Unreadable(e) => format!("{file} cannot be read: {e}"),
+            MediaIssue::Changed { expected, found } => format!(
+                "{file} changed since it was added (hash {found}, expected {expected}); re-add the clip if the new file is intended"
             ),
         }
+    }
+}
+
+impl fmt::Display for MediaProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message())
     }
 }
 
