@@ -89,10 +89,7 @@ impl DeviceMap {
 
     /// The map as pretty-printed JSON.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = serde_json::to_vec_pretty(self)
-            .expect("a device map has only string map keys, so it always serialises");
-        out.push(b'\n');
-        out
+        super::pretty_json(self)
     }
 
     /// Problems that would misroute audio: a logical channel mapped twice,

@@ -33,6 +33,15 @@ pub use version::*;
 
 use serde::{Deserialize, Serialize};
 
+/// A document as pretty-printed JSON with a final newline, as cuebox writes
+/// its files.
+pub(crate) fn pretty_json(value: &impl Serialize) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(value)
+        .expect("cuebox documents have only string map keys, so they always serialise");
+    out.push(b'\n');
+    out
+}
+
 /// Fields of an object that this version does not know, kept for a round trip.
 pub type Extra = serde_json::Map<String, serde_json::Value>;
 
@@ -202,10 +211,7 @@ impl Show {
 
     /// The manifest as pretty-printed JSON.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = serde_json::to_vec_pretty(self)
-            .expect("a show has only string map keys, so it always serialises");
-        out.push(b'\n');
-        out
+        pretty_json(self)
     }
 
     /// The clip with this id.
