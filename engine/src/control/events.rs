@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::Command;
-use crate::show::{ClipId, LoadError};
+use crate::show::{check_size, ClipId};
 
 /// When a command applies.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,15 +83,7 @@ pub fn parse_events(
     clips: &HashSet<&ClipId>,
     rate: u32,
 ) -> Result<Vec<TimedCommand>, EventsError> {
-    if bytes.len() > crate::show::MAX_MANIFEST_BYTES {
-        return Err(EventsError::NotAList(
-            LoadError::TooLarge {
-                size: bytes.len(),
-                max: crate::show::MAX_MANIFEST_BYTES,
-            }
-            .to_string(),
-        ));
-    }
+    check_size(bytes).map_err(|e| EventsError::NotAList(e.to_string()))?;
     let list: Vec<Value> =
         serde_json::from_slice(bytes).map_err(|e| EventsError::NotAList(e.to_string()))?;
     let mut events = Vec::with_capacity(list.len());

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::LogicalChannel;
-use super::load::{typed, LoadError, MAX_MANIFEST_BYTES};
+use super::load::{check_size, typed, LoadError};
 use super::version::FormatVersion;
 use super::Extra;
 
@@ -70,12 +70,7 @@ impl DeviceMap {
 
     /// Reads a device map, refusing one written in a newer major format.
     pub fn load(bytes: &[u8]) -> Result<Self, LoadError> {
-        if bytes.len() > MAX_MANIFEST_BYTES {
-            return Err(LoadError::TooLarge {
-                size: bytes.len(),
-                max: MAX_MANIFEST_BYTES,
-            });
-        }
+        check_size(bytes)?;
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let map: DeviceMap = typed(&mut de)?;
         if map.format_version.major > Self::FORMAT.major {

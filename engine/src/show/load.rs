@@ -71,12 +71,7 @@ impl Show {
     /// hashes, channel layouts); [`Show::validate`] then checks ranges and
     /// references and reports every problem at once.
     pub fn load(bytes: &[u8]) -> Result<Loaded, LoadError> {
-        if bytes.len() > MAX_MANIFEST_BYTES {
-            return Err(LoadError::TooLarge {
-                size: bytes.len(),
-                max: MAX_MANIFEST_BYTES,
-            });
-        }
+        check_size(bytes)?;
         let value: Value =
             serde_json::from_slice(bytes).map_err(|e| LoadError::Syntax(e.to_string()))?;
         let Value::Object(mut doc) = value else {
@@ -114,6 +109,17 @@ impl Show {
             migrated_from,
         })
     }
+}
+
+/// Refuses a document over [`MAX_MANIFEST_BYTES`] before it is parsed.
+pub fn check_size(bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.len() > MAX_MANIFEST_BYTES {
+        return Err(LoadError::TooLarge {
+            size: bytes.len(),
+            max: MAX_MANIFEST_BYTES,
+        });
+    }
+    Ok(())
 }
 
 /// Deserialises a `T`, turning a failure into [`LoadError::Structure`] with its path.

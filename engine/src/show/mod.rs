@@ -24,7 +24,7 @@ pub use clip::*;
 pub use config::*;
 pub use device_map::*;
 pub use ids::*;
-pub use load::{LoadError, Loaded, MAX_MANIFEST_BYTES};
+pub use load::{check_size, LoadError, Loaded, MAX_MANIFEST_BYTES};
 pub use migrate::MigrationError;
 pub use pages::*;
 pub use processing::*;
