@@ -3,11 +3,13 @@
 //! The engine is pure: it owns the show document ([`show`]), the command
 //! vocabulary ([`control`]), media decoding and streaming ([`media`]), the
 //! real-time renderer ([`render`], [`dsp`]) and the offline driver
-//! ([`offline`]), and does no file or network I/O of its own — callers hand
+//! ([`offline`]), the device loop ([`device`], ALSA behind the `alsa`
+//! feature), and does no file or network I/O of its own — callers hand
 //! it bytes and readers. Devices and timecode arrive in later modules (see
 //! `docs/architecture.md`).
 
 pub mod control;
+pub mod device;
 pub mod dsp;
 pub mod media;
 pub mod offline;

@@ -10,13 +10,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::control::{Command, TimedCommand};
+use crate::control::{DispatchError, Dispatcher, ReaderSource, TimedCommand};
 use crate::media::Pcm;
-use crate::render::{
-    AuditionStart, ClipTag, Command as RenderCommand, FadeSpec, FrameCount, MemoryClip,
-    RenderConfig, Renderer, SamplePos, Start, Target, Timeline, VoiceId, VoiceParams,
-};
-use crate::show::{ClipId, Group, Show};
+use crate::render::{BoxedReader, MemoryClip, RenderConfig, Renderer, SamplePos, Timeline};
+use crate::show::{Clip, ClipId, Group, Show};
 
 /// Which bus an offline render writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,15 +91,10 @@ pub fn render(
     let mut main = renderer.main_out();
     let mut audition = renderer.audition_out();
     let mut interleaved = vec![0.0f32; options.period * 2];
-    let tags: HashMap<&ClipId, ClipTag> = show
-        .clips
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (&c.id, ClipTag(i as u32)))
-        .collect();
+    let mut dispatcher = Dispatcher::new(show, options.rate);
+    let mut source = Decoded(clips);
     let mut summary = Summary::default();
     let mut next_event = 0;
-    let mut next_voice = 0u64;
     let mut now = 0u64;
     while now < options.frames {
         let frames = (options.frames - now).min(options.period as u64) as usize;
@@ -113,14 +105,12 @@ pub fn render(
             if at >= block_end {
                 break;
             }
-            let command = translate(
-                show,
-                clips,
-                &tags,
-                &event.command,
-                options.rate,
-                &mut next_voice,
-            )?;
+            let command = dispatcher
+                .translate(show, &event.command, &mut source)
+                .map_err(|e| match e {
+                    DispatchError::UnknownClip(clip) => OfflineError::NotDecoded(clip),
+                    DispatchError::Clip { clip, reason } => OfflineError::Clip { clip, reason },
+                })?;
             control
                 .send(SamplePos(at.max(now)), command)
                 .map_err(|e| OfflineError::Process(e.to_string()))?;
@@ -152,73 +142,17 @@ pub fn render(
     Ok(summary)
 }
 
-/// A show command as the render thread's command.
-fn translate(
-    show: &Show,
-    clips: &HashMap<ClipId, Pcm>,
-    tags: &HashMap<&ClipId, ClipTag>,
-    command: &Command,
-    rate: u32,
-    next_voice: &mut u64,
-) -> Result<RenderCommand, OfflineError> {
-    let fade = |secs: Option<f64>| {
-        secs.map(|s| {
-            let d = &show.fade_defaults.fade_out;
-            FadeSpec::new(
-                FrameCount((s * f64::from(rate)).round() as u64),
-                d.curve,
-                d.power,
-            )
-        })
-    };
-    let tag = |clip: &ClipId| {
-        tags.get(clip)
-            .copied()
-            .ok_or_else(|| OfflineError::NotDecoded(clip.clone()))
-    };
-    Ok(match command {
-        Command::Go { clip } | Command::Audition { clip } => {
-            let c = show
-                .clip(clip)
-                .ok_or_else(|| OfflineError::NotDecoded(clip.clone()))?;
-            let pcm = clips
-                .get(clip)
-                .ok_or_else(|| OfflineError::NotDecoded(clip.clone()))?;
-            let bad = |reason: String| OfflineError::Clip {
-                clip: clip.clone(),
-                reason,
-            };
-            let timeline = Timeline::from_clip(c, rate).map_err(|e| bad(e.to_string()))?;
-            let reader = MemoryClip::new(Arc::clone(&pcm.samples), pcm.channels, timeline)
-                .map_err(|e| bad(e.to_string()))?;
-            let params = VoiceParams::from_clip(c, &show.fade_defaults, rate);
-            *next_voice += 1;
-            let voice = VoiceId(*next_voice);
-            if matches!(command, Command::Go { .. }) {
-                RenderCommand::Start(Start {
-                    voice,
-                    clip: tag(clip)?,
-                    group: c.group,
-                    reader: Box::new(reader),
-                    params,
-                })
-            } else {
-                RenderCommand::Audition(AuditionStart {
-                    voice,
-                    clip: tag(clip)?,
-                    reader: Box::new(reader),
-                    params,
-                })
-            }
-        }
-        Command::Stop { clip } => RenderCommand::Stop(Target::Clip(tag(clip)?)),
-        Command::FadeOut { clip, time } => RenderCommand::FadeOut {
-            target: Target::Clip(tag(clip)?),
-            fade: fade(*time),
-        },
-        Command::FadeAll { time } => RenderCommand::FadeAll(fade(*time)),
-        Command::StopAll {} => RenderCommand::StopAll,
-        Command::Panic {} => RenderCommand::Panic,
-        Command::StopAudition {} => RenderCommand::StopAudition,
-    })
+/// Voices read the clips decoded before the render.
+struct Decoded<'a>(&'a HashMap<ClipId, Pcm>);
+
+impl ReaderSource for Decoded<'_> {
+    fn reader(&mut self, clip: &Clip, timeline: Timeline) -> Result<BoxedReader, String> {
+        let pcm = self
+            .0
+            .get(&clip.id)
+            .ok_or_else(|| "was not decoded".to_string())?;
+        let reader = MemoryClip::new(Arc::clone(&pcm.samples), pcm.channels, timeline)
+            .map_err(|e| e.to_string())?;
+        Ok(Box::new(reader))
+    }
 }

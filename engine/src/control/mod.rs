@@ -2,8 +2,10 @@
 //! show to do, and when. Every transport (hostctl, OSC, MIDI, the backup link,
 //! an offline event list) only translates into these types.
 
+mod dispatch;
 mod events;
 
+pub use dispatch::{DispatchError, Dispatcher, ReaderSource};
 pub use events::{parse_events, At, EventsError, TimedCommand};
 
 use serde::{Deserialize, Serialize};
