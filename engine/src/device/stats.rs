@@ -95,10 +95,13 @@ fn bucket(us: u64) -> usize {
     LINEAR_US + doublings.min(LOG_BUCKETS - 1)
 }
 
-/// The largest duration bucket `i` holds, µs.
+/// The largest duration bucket `i` holds, µs (the last bucket holds every
+/// longer one).
 fn upper_bound(i: usize) -> u64 {
     if i < LINEAR_US {
         i as u64
+    } else if i == LINEAR_US + LOG_BUCKETS - 1 {
+        u64::MAX
     } else {
         ((LINEAR_US as u64) << (i - LINEAR_US + 1)) - 1
     }
