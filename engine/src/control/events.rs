@@ -49,6 +49,17 @@ pub enum EventsError {
     /// Not JSON, too large, or not an array.
     #[error("the event list is not a JSON array of events: {0}")]
     NotAList(String),
+    /// A single command is not a JSON object, or too large.
+    #[error("the command is not a JSON object: {0}")]
+    NotACommand(String),
+    /// A single command is wrong.
+    #[error("command{path}: {message}")]
+    Command {
+        /// JSON path inside the command (`.clip`), or empty.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// One event is wrong.
     #[error("events[{index}]{path}: {message}")]
     Event {
@@ -76,6 +87,71 @@ struct RawEvent {
     command: Command,
 }
 
+/// Reads one command as a live box takes it (a line on its control input):
+/// an event whose time is optional — `None` means "as soon as possible".
+pub fn parse_command(
+    bytes: &[u8],
+    clips: &HashSet<&ClipId>,
+    rate: u32,
+) -> Result<(Option<At>, Command), EventsError> {
+    check_size(bytes).map_err(|e| EventsError::NotACommand(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| EventsError::NotACommand(e.to_string()))?;
+    check_event(value, clips, rate)
+        .map_err(|(path, message)| EventsError::Command { path, message })
+}
+
+/// Checks one event: its fields, its time (if any), that its clip is in
+/// `clips` and its fade is in range. The error is (JSON path, message).
+fn check_event(
+    value: Value,
+    clips: &HashSet<&ClipId>,
+    rate: u32,
+) -> Result<(Option<At>, Command), (String, String)> {
+    let bad = |path: &str, message: String| (path.to_owned(), message);
+    let raw: RawEvent = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." {
+            String::new()
+        } else {
+            format!(".{path}")
+        };
+        bad(&path, e.into_inner().to_string())
+    })?;
+    let at = match (raw.at, raw.at_sample) {
+        (Some(s), None) if (0.0..=MAX_SECONDS).contains(&s) => Some(At::Seconds(s)),
+        (Some(s), None) => {
+            return Err(bad(".at", format!("{s} s is outside 0 to {MAX_SECONDS} s")))
+        }
+        (None, Some(n)) if n <= (MAX_SECONDS as u64) * u64::from(rate) => Some(At::Sample(n)),
+        (None, Some(n)) => {
+            return Err(bad(
+                ".at_sample",
+                format!("sample {n} is more than a day away"),
+            ))
+        }
+        (None, None) => None,
+        (Some(_), Some(_)) => return Err(bad("", "give \"at\" or \"at_sample\", not both".into())),
+    };
+    if let Some(clip) = raw.command.clip() {
+        if !clips.contains(clip) {
+            return Err(bad(
+                ".clip",
+                format!("clip \"{clip}\" is not in the session"),
+            ));
+        }
+    }
+    if let Some(t) = raw.command.fade_time() {
+        if !(0.0..=crate::show::Fade::MAX_MS / 1000.0).contains(&t) {
+            return Err(bad(
+                ".time",
+                format!("a fade of {t} s is outside 0 to 600 s"),
+            ));
+        }
+    }
+    Ok((at, raw.command))
+}
+
 /// Reads an event list, checking every event and that every clip it names
 /// is in `clips`. Events come back in time order (ties keep the file's order).
 pub fn parse_events(
@@ -88,62 +164,19 @@ pub fn parse_events(
         serde_json::from_slice(bytes).map_err(|e| EventsError::NotAList(e.to_string()))?;
     let mut events = Vec::with_capacity(list.len());
     for (index, value) in list.into_iter().enumerate() {
-        let bad = |path: &str, message: String| EventsError::Event {
+        let bad = |(path, message)| EventsError::Event {
             index,
-            path: path.to_owned(),
+            path,
             message,
         };
-        let raw: RawEvent = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            let path = if path == "." {
-                String::new()
-            } else {
-                format!(".{path}")
-            };
-            bad(&path, e.into_inner().to_string())
+        let (at, command) = check_event(value, clips, rate).map_err(bad)?;
+        let at = at.ok_or_else(|| {
+            bad((
+                String::new(),
+                "give the time as \"at\" (seconds) or \"at_sample\"".into(),
+            ))
         })?;
-        let at = match (raw.at, raw.at_sample) {
-            (Some(s), None) if (0.0..=MAX_SECONDS).contains(&s) => At::Seconds(s),
-            (Some(s), None) => {
-                return Err(bad(".at", format!("{s} s is outside 0 to {MAX_SECONDS} s")))
-            }
-            (None, Some(n)) if n <= (MAX_SECONDS as u64) * u64::from(rate) => At::Sample(n),
-            (None, Some(n)) => {
-                return Err(bad(
-                    ".at_sample",
-                    format!("sample {n} is more than a day away"),
-                ))
-            }
-            (None, None) => {
-                return Err(bad(
-                    "",
-                    "give the time as \"at\" (seconds) or \"at_sample\"".into(),
-                ))
-            }
-            (Some(_), Some(_)) => {
-                return Err(bad("", "give \"at\" or \"at_sample\", not both".into()))
-            }
-        };
-        if let Some(clip) = raw.command.clip() {
-            if !clips.contains(clip) {
-                return Err(bad(
-                    ".clip",
-                    format!("clip \"{clip}\" is not in the session"),
-                ));
-            }
-        }
-        if let Some(t) = raw.command.fade_time() {
-            if !(0.0..=crate::show::Fade::MAX_MS / 1000.0).contains(&t) {
-                return Err(bad(
-                    ".time",
-                    format!("a fade of {t} s is outside 0 to 600 s"),
-                ));
-            }
-        }
-        events.push(TimedCommand {
-            at,
-            command: raw.command,
-        });
+        events.push(TimedCommand { at, command });
     }
     events.sort_by_key(|e| e.at.frame(rate));
     Ok(events)
@@ -242,5 +275,37 @@ mod tests {
             let err = parse(json).unwrap_err().to_string();
             assert!(err.contains(want), "{json}: want {want:?}, got {err:?}");
         }
+    }
+
+    #[test]
+    fn a_live_command_may_omit_its_time_and_is_checked_like_an_event() {
+        let ids = ids();
+        let ids: HashSet<&ClipId> = ids.iter().collect();
+        let now = parse_command(br#"{"cmd": "go", "clip": "c1"}"#, &ids, 48_000).unwrap();
+        assert_eq!(
+            now,
+            (
+                None,
+                Command::Go {
+                    clip: "c1".parse().unwrap()
+                }
+            )
+        );
+        let later = parse_command(br#"{"at_sample": 96000, "cmd": "panic"}"#, &ids, 48_000);
+        assert_eq!(
+            later.unwrap(),
+            (Some(At::Sample(96_000)), Command::Panic {})
+        );
+        let unknown = parse_command(br#"{"cmd": "go", "clip": "c9"}"#, &ids, 48_000).unwrap_err();
+        assert_eq!(
+            unknown.to_string(),
+            "command.clip: clip \"c9\" is not in the session"
+        );
+        let junk = parse_command(b"go c1", &ids, 48_000).unwrap_err();
+        assert!(
+            junk.to_string()
+                .starts_with("the command is not a JSON object"),
+            "{junk}"
+        );
     }
 }

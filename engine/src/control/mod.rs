@@ -6,7 +6,7 @@ mod dispatch;
 mod events;
 
 pub use dispatch::{DispatchError, Dispatcher, ReaderSource};
-pub use events::{parse_events, At, EventsError, TimedCommand};
+pub use events::{parse_command, parse_events, At, EventsError, TimedCommand};
 
 use serde::{Deserialize, Serialize};
 
