@@ -154,6 +154,7 @@ pub type Events = rtrb::Consumer<DeviceEvent>;
 /// An open PCM with everything its loop needs, allocated up front.
 pub struct Stream {
     pcm: PCM,
+    config: PcmConfig,
     dir: StreamDir,
     negotiated: Negotiated,
     fds: Vec<pollfd>,
@@ -174,31 +175,8 @@ impl Stream {
     /// Opens `config.name` for `dir` and configures it; returns the stream
     /// and the queue its events arrive on.
     pub fn open(config: &PcmConfig, dir: StreamDir) -> Result<(Stream, Events), DeviceError> {
-        let pcm_name = config.name.clone();
-        let alsa_dir = match dir {
-            StreamDir::Playback => Direction::Playback,
-            StreamDir::Capture => Direction::Capture,
-        };
-        let pcm = PCM::new(&config.name, alsa_dir, false).map_err(|source| DeviceError::Open {
-            pcm: pcm_name.clone(),
-            dir,
-            source,
-        })?;
-        let negotiated = configure(&pcm, config)?;
+        let (pcm, negotiated, fds) = open_pcm(config, dir)?;
         let channels = usize::from(negotiated.channels);
-        let mut fds = vec![
-            pollfd {
-                fd: -1,
-                events: 0,
-                revents: 0,
-            };
-            pcm.count()
-        ];
-        pcm.fill(&mut fds).map_err(|source| DeviceError::Io {
-            pcm: pcm_name.clone(),
-            op: "poll descriptors",
-            source,
-        })?;
         let (events, consumer) = rtrb::RingBuffer::new(256);
         let samples = vec![0.0; negotiated.period * channels];
         let bytes = vec![0; negotiated.period * channels * negotiated.format.bytes()];
@@ -206,6 +184,7 @@ impl Stream {
         Ok((
             Stream {
                 pcm,
+                config: config.clone(),
                 dir,
                 negotiated,
                 fds,
@@ -219,6 +198,28 @@ impl Stream {
             },
             consumer,
         ))
+    }
+
+    /// Closes the PCM and opens it again with the same settings, keeping
+    /// the frame counter, figures and event queue: the way back after the
+    /// device failed beyond recovery (a card that reset, a USB interface
+    /// that came back). Allocates; the real-time path is already broken.
+    pub fn reopen(&mut self) -> Result<(), DeviceError> {
+        let _ = self.pcm.drop();
+        let (pcm, negotiated, fds) = open_pcm(&self.config, self.dir)?;
+        if negotiated != self.negotiated {
+            return Err(DeviceError::Inexact {
+                pcm: self.config.name.clone(),
+                what: "settings on reopening",
+                asked: format!("{:?}", self.negotiated),
+                got: format!("{negotiated:?}"),
+            });
+        }
+        self.pcm = pcm;
+        self.fds = fds;
+        self.transferred = 0;
+        self.clock.restart();
+        Ok(())
     }
 
     /// What the device agreed to.
@@ -236,7 +237,11 @@ impl Stream {
     /// from every xrun. Returns only when stopped or when the device fails
     /// beyond recovery (it was unplugged, say).
     pub fn play(&mut self, render: &mut impl Render, stop: &AtomicBool) -> Result<(), DeviceError> {
-        assert_eq!(self.dir, StreamDir::Playback, "play needs a playback stream");
+        assert_eq!(
+            self.dir,
+            StreamDir::Playback,
+            "play needs a playback stream"
+        );
         // Ardour's warm-up: dry-run cycles bring code and data into cache
         // before the first period counts; only the last `periods` of them
         // are written, as the prefill.
@@ -270,8 +275,16 @@ impl Stream {
 
     /// Captures until `stop` is set, handing each period to `record` and
     /// every overrun to it as a discontinuity.
-    pub fn capture(&mut self, record: &mut impl Record, stop: &AtomicBool) -> Result<(), DeviceError> {
-        assert_eq!(self.dir, StreamDir::Capture, "capture needs a capture stream");
+    pub fn capture(
+        &mut self,
+        record: &mut impl Record,
+        stop: &AtomicBool,
+    ) -> Result<(), DeviceError> {
+        assert_eq!(
+            self.dir,
+            StreamDir::Capture,
+            "capture needs a capture stream"
+        );
         self.start_capture()?;
         while !stop.load(Ordering::Relaxed) {
             let avail = match self.wait()? {
@@ -312,7 +325,9 @@ impl Stream {
         let cycle = self.clock.cycle(self.frame);
         let t0 = monotonic();
         render.render(&mut self.samples, period, &cycle);
-        self.negotiated.format.encode(&self.samples, &mut self.bytes);
+        self.negotiated
+            .format
+            .encode(&self.samples, &mut self.bytes);
         self.stats.process.record(micros(monotonic() - t0));
         self.stats.cycles.fetch_add(1, Ordering::Relaxed);
         self.frame += period as u64;
@@ -427,7 +442,9 @@ impl Stream {
         };
         let buffer = self.negotiated.buffer as u64;
         let hw = match self.dir {
-            StreamDir::Playback => (self.transferred + status.get_avail() as u64).saturating_sub(buffer),
+            StreamDir::Playback => {
+                (self.transferred + status.get_avail() as u64).saturating_sub(buffer)
+            }
             StreamDir::Capture => self.transferred + status.get_avail() as u64,
         };
         let stamp = seconds(status.get_htstamp());
@@ -502,6 +519,37 @@ impl Stream {
             source,
         }
     }
+}
+
+/// Opens and configures a PCM, with its poll descriptors.
+fn open_pcm(
+    config: &PcmConfig,
+    dir: StreamDir,
+) -> Result<(PCM, Negotiated, Vec<pollfd>), DeviceError> {
+    let alsa_dir = match dir {
+        StreamDir::Playback => Direction::Playback,
+        StreamDir::Capture => Direction::Capture,
+    };
+    let pcm = PCM::new(&config.name, alsa_dir, false).map_err(|source| DeviceError::Open {
+        pcm: config.name.clone(),
+        dir,
+        source,
+    })?;
+    let negotiated = configure(&pcm, config)?;
+    let mut fds = vec![
+        pollfd {
+            fd: -1,
+            events: 0,
+            revents: 0,
+        };
+        pcm.count()
+    ];
+    pcm.fill(&mut fds).map_err(|source| DeviceError::Io {
+        pcm: config.name.clone(),
+        op: "poll descriptors",
+        source,
+    })?;
+    Ok((pcm, negotiated, fds))
 }
 
 /// Applies `config` to `pcm`, refusing approximations of rate and period.

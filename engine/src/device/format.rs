@@ -124,7 +124,9 @@ impl std::str::FromStr for SampleFormat {
             .into_iter()
             .find(|f| f.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("sample format {s:?} is not supported: use S16_LE, S24_3LE, S32_LE or FLOAT_LE")
+                format!(
+                    "sample format {s:?} is not supported: use S16_LE, S24_3LE, S32_LE or FLOAT_LE"
+                )
             })
     }
 }
@@ -183,6 +185,9 @@ mod tests {
                 format!("\"{}\"", f.name())
             );
         }
-        assert!("S8".parse::<SampleFormat>().unwrap_err().contains("S24_3LE"));
+        assert!("S8"
+            .parse::<SampleFormat>()
+            .unwrap_err()
+            .contains("S24_3LE"));
     }
 }

@@ -87,6 +87,7 @@ pub struct Cycle {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum DeviceEvent {
     /// The card (re)started; its first frame is stream frame `frame`.
+    #[serde(rename = "device_started")]
     Started {
         /// Playback or capture.
         dir: StreamDir,

@@ -34,6 +34,14 @@ pub enum PageView {
 }
 
 impl PageView {
+    /// The pages on screen: the ones a box keeps armed.
+    pub fn pages(&self) -> Vec<PageNo> {
+        match self {
+            PageView::Single { page, .. } => vec![*page],
+            PageView::Dual { left, right, .. } => vec![*left, *right],
+        }
+    }
+
     /// The page that has focus.
     pub fn focused(&self) -> PageNo {
         match self {
