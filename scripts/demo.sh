@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: sets the machine up, builds cuebox, makes demo media with sox,
 # authors the demo show with hostctl into a cueboxd data root, validates it,
-# and renders a timed run of the show through the real-time renderer into a
-# WAV file (live playback through ALSA arrives with the device work).
+# renders a timed run of the show to WAV files, then plays the same run live
+# through ALSA with `cueboxd run`: on the sound card where the machine has
+# one, otherwise through the project's paced test PCM into a file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -57,5 +58,31 @@ JSON
 cueboxd render --session "$session" --events "$out/events.json" --out "$out/demo-main.wav" --seconds 12
 cueboxd render --session "$session" --events "$out/events.json" --out "$out/demo-audition.wav" --seconds 12 --bus audition
 
+echo "== playing the demo show live through ALSA"
+live=()
+if grep -qE '^ *[0-9]+ ' /proc/asound/cards 2>/dev/null; then
+  device=default
+  where="the sound card (ALSA PCM \"default\")"
+else
+  # No card: a file-backed PCM paced like a card by the real-time clock.
+  so=$(scripts/alsa/build-paced-pcm.sh | tail -n 1)
+  cat > "$out/asound.conf" <<CONF
+pcm_type.cuebox_paced { lib "$so" }
+pcm.cuebox_demo { type cuebox_paced outfile "$PWD/$out/demo-live.raw" }
+CONF
+  export ALSA_CONFIG_PATH="/usr/share/alsa/alsa.conf:$PWD/$out/asound.conf"
+  device=cuebox_demo
+  live=(--format FLOAT_LE)
+  where="$PWD/$out/demo-live.wav (no sound card: played through the paced file PCM)"
+fi
+cueboxd --root "$root" run --session demo --device "$device" "${live[@]}" \
+  --events "$out/events.json" --seconds 12
+if [[ $device == cuebox_demo ]]; then
+  # Outputs 1-8 are groups A-D, 9-10 the audition bus (the default routing).
+  sox -t raw -e floating-point -b 32 -c 10 -r 48000 "$out/demo-live.raw" "$out/demo-live.wav"
+  rm "$out/demo-live.raw"
+fi
+
 echo "== demo show ready in $session"
 echo "== rendered: $PWD/$out/demo-main.wav (groups A-D) and $PWD/$out/demo-audition.wav (audition bus)"
+echo "== played live: $where"

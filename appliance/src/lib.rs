@@ -1,6 +1,11 @@
-//! cuebox-appliance: the box around the engine — storage, media folders and
-//! (in later modules) devices, network and show control.
+//! cuebox-appliance: the box around the engine — storage, media folders,
+//! the real-time system setup, live playback and (in later modules) network
+//! and show control.
 
+#[cfg(feature = "alsa")]
+pub mod live;
 pub mod media;
 pub mod offline;
+#[cfg(feature = "alsa")]
+pub mod run;
 pub mod store;

@@ -3,16 +3,11 @@
 //! Exit status: 0 done, 1 problems (an error, a damaged session or recovery
 //! point), 2 usage (clap's own status for a command line it cannot parse).
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use cuebox_appliance::store::{
-    chain, AutosaveConfig, Autosaver, DataRoot, RecoveryPoint, Retention, SessionDir, SessionEntry,
-};
-use cuebox_engine::show::Show;
+use cuebox_appliance::store::{chain, DataRoot, RecoveryPoint, SessionDir, SessionEntry};
 use serde_json::json;
 
 /// The cuebox daemon: plays a session and keeps it safe on disk.
@@ -31,16 +26,15 @@ enum Command {
     /// List, inspect and recover the sessions under <root>/Sessions.
     #[command(subcommand)]
     Sessions(SessionsCmd),
-    /// Run a session: validate it, auto-save it, and on SIGTERM or SIGINT
-    /// write an emergency recovery point and exit.
-    Run {
-        /// The session's name (its folder under <root>/Sessions).
-        #[arg(long)]
-        session: String,
-        /// Seconds between periodic auto-saves (made only when something changed).
-        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-        autosave_interval: u64,
-    },
+    /// Play a session live through ALSA: validate it, arm it, run the
+    /// real-time threads, take commands (stdin, --events, --control-socket),
+    /// auto-save it, and on SIGTERM or SIGINT write an emergency recovery
+    /// point and exit.
+    ///
+    /// Commands are JSON objects, one per line, in the EVENTS.json vocabulary
+    /// with the time optional: `{"cmd": "go", "clip": "c1"}` plays now,
+    /// `{"at_sample": 96000, "cmd": "stop_all"}` at engine frame 96000.
+    Run(Box<cuebox_appliance::run::Args>),
     /// Render a session's events to a stereo 32-bit float WAV file, without
     /// a sound card, through the same renderer the box plays with.
     ///
@@ -92,10 +86,13 @@ fn main() -> ExitCode {
             restore: Some(id),
             json,
         }) => restore(&cli.root, &session, &id, json),
-        Command::Run {
-            session,
-            autosave_interval,
-        } => run(&cli.root, &session, Duration::from_secs(autosave_interval)),
+        Command::Run(args) => cuebox_appliance::run::run(&cli.root, &args).map(|saved| {
+            if saved {
+                Outcome::Ok
+            } else {
+                Outcome::Problems
+            }
+        }),
         Command::Render(request) => render(request),
     };
     match result {
@@ -278,76 +275,6 @@ fn restore(root: &std::path::Path, name: &str, id: &str, as_json: bool) -> CmdRe
         );
     }
     Ok(Outcome::Ok)
-}
-
-fn run(root: &std::path::Path, name: &str, interval: Duration) -> CmdResult {
-    let session = DataRoot::open(root)?.open_session(name)?;
-    let loaded = session.load()?;
-    if let Some(old) = loaded.migrated_from {
-        eprintln!(
-            "cueboxd: session {name:?} is format {old}; it is read as format {} and is \
-             written so at the next save",
-            Show::FORMAT
-        );
-    }
-    let show = loaded.show;
-    let problems = show.validate();
-    for p in &problems {
-        eprintln!("cueboxd: problem: {p}");
-    }
-    if !problems.is_empty() {
-        eprintln!(
-            "cueboxd: session {name:?} has {} problem(s); it runs, but fix them with hostctl \
-             before the show",
-            problems.len()
-        );
-    }
-    // The index only serves queries and reports: a stale or unusable one must
-    // not stop a show from running.
-    match session.metadata().map(|mut db| db.index_if_stale(&show)) {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => eprintln!("cueboxd: warning: {}", chain(&e)),
-        Err(e) => eprintln!("cueboxd: warning: {}", chain(&e)),
-    }
-    let config = AutosaveConfig {
-        interval,
-        ..AutosaveConfig::default()
-    };
-    let autosaver = Autosaver::start(session.clone(), &show, config, Retention::default())?;
-    autosaver.install_panic_hook();
-    let termination = autosaver.watch_termination_signals()?;
-    println!(
-        "cueboxd: running session {name:?} ({} clips) from {}; auto-save every {} s; stop \
-         with SIGTERM or Ctrl-C",
-        show.clips.len(),
-        session.path().display(),
-        interval.as_secs()
-    );
-    // Whoever supervises us (systemd, a test) waits for this line.
-    let _ = std::io::stdout().flush();
-    let Some(report) = termination.wait() else {
-        return Err("the signal watcher stopped unexpectedly; nothing was saved".into());
-    };
-    autosaver.stop();
-    let signal = match report.signal {
-        15 => "SIGTERM",
-        2 => "SIGINT",
-        _ => "a termination signal",
-    };
-    match report.saved {
-        Ok(point) => {
-            println!(
-                "cueboxd: {signal}: session {name:?} saved as recovery point {}; exiting",
-                point.id
-            );
-            Ok(Outcome::Ok)
-        }
-        Err(e) => Err(format!(
-            "{signal}: the emergency save of session {name:?} failed: {e}; the last manual \
-             save and earlier recovery points are intact"
-        )
-        .into()),
-    }
 }
 
 fn render(req: cuebox_appliance::offline::Request) -> CmdResult {

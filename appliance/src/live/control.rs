@@ -1,0 +1,219 @@
+//! The control thread of a live box: takes commands from every input, holds
+//! future ones in time order, hands each to the render thread shortly
+//! before its frame, and turns what the render thread and the devices
+//! report into events for the operator.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cuebox_engine::control::{At, Command, Dispatcher, TimedCommand};
+use cuebox_engine::device::DeviceEvent;
+use cuebox_engine::render::{Event, RenderControl, SamplePos, SendError};
+use cuebox_engine::show::{ClipId, Show};
+use serde_json::{json, Value};
+
+use super::streams::Streams;
+
+/// A command for the live box, and where its answer goes.
+#[derive(Debug)]
+pub struct Request {
+    /// When: `None` as soon as possible, else an engine frame or second.
+    pub at: Option<At>,
+    /// What.
+    pub command: Command,
+    /// Where the answer goes (an event is emitted either way).
+    pub reply: Option<Sender<Value>>,
+}
+
+/// How long the control thread sleeps when nothing arrives: the bound on
+/// how late a scheduled command can be handed over.
+const TICK: Duration = Duration::from_millis(5);
+
+/// The parts the control thread drives.
+pub(super) struct Control {
+    pub show: Arc<Show>,
+    pub render: RenderControl,
+    pub dispatcher: Dispatcher,
+    pub streams: Streams,
+    pub device_events: Vec<rtrb::Consumer<DeviceEvent>>,
+    pub gaps: Receiver<Value>,
+    pub events: Sender<Value>,
+    pub rate: u32,
+    pub period: u64,
+    /// Commands are handed to the render thread this many frames before
+    /// their frame: enough for a decoder to open and the head to start.
+    pub horizon: u64,
+}
+
+/// A command waiting for its frame.
+struct Pending {
+    frame: u64,
+    command: Command,
+}
+
+impl Control {
+    /// Runs until `stop` is set; commands still waiting then are dropped
+    /// (the show is over).
+    pub fn run(mut self, requests: Receiver<Request>, stop: Arc<AtomicBool>) {
+        let mut pending: VecDeque<Pending> = VecDeque::new();
+        let mut last_sent = 0u64;
+        loop {
+            let stopping = stop.load(Ordering::Relaxed);
+            if let Ok(request) = requests.recv_timeout(TICK) {
+                self.accept(request, &mut pending, last_sent);
+            }
+            // Everything queued behind it at once, so a burst is one round.
+            while let Ok(request) = requests.try_recv() {
+                self.accept(request, &mut pending, last_sent);
+            }
+            let now = self.render.now().0;
+            while let Some(p) = pending.front() {
+                if p.frame > now + self.horizon {
+                    break;
+                }
+                let frame = p.frame.max(last_sent);
+                if let Some(p) = pending.pop_front() {
+                    self.hand_over(frame, &p.command);
+                }
+                last_sent = frame;
+            }
+            self.report();
+            if stopping {
+                break;
+            }
+        }
+    }
+
+    /// Stamps a request with its frame and queues it in time order.
+    fn accept(&mut self, request: Request, pending: &mut VecDeque<Pending>, last_sent: u64) {
+        let now = self.render.now().0;
+        let frame = match request.at {
+            // As soon as possible: the next block, after anything already
+            // handed over (the render queue is a timeline).
+            None => (now + self.period).max(last_sent),
+            Some(at) => at.frame(self.rate),
+        };
+        let answer = json!({
+            "event": "accepted",
+            "command": &request.command,
+            "at_sample": frame,
+        });
+        if let Some(reply) = &request.reply {
+            let _ = reply.send(answer.clone());
+        }
+        let _ = self.events.send(answer);
+        // Equal frames keep their arrival order.
+        let i = pending.partition_point(|p| p.frame <= frame);
+        pending.insert(
+            i,
+            Pending {
+                frame,
+                command: request.command,
+            },
+        );
+    }
+
+    /// Translates and sends one command; a refusal becomes an event.
+    fn hand_over(&mut self, frame: u64, command: &Command) {
+        let translated = self
+            .dispatcher
+            .translate(&self.show, command, &mut self.streams);
+        let result = match translated {
+            Ok(c) => self.render.send(SamplePos(frame), c).map_err(|e| match e {
+                SendError::Full(_) => "the render queue is full".to_string(),
+                other => other.to_string(),
+            }),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(reason) = result {
+            let _ = self.events.send(json!({
+                "event": "command_failed",
+                "command": command,
+                "at_sample": frame,
+                "reason": reason,
+            }));
+        }
+    }
+
+    /// Passes on what the render thread, the devices, the butler and the
+    /// recorder reported, and frees finished readers.
+    fn report(&mut self) {
+        while let Some(event) = self.render.next_event() {
+            let _ = self.events.send(render_event(&self.show, event));
+        }
+        for queue in &mut self.device_events {
+            while let Ok(event) = queue.pop() {
+                let _ = self.events.send(json!(event));
+            }
+        }
+        while let Ok(gap) = self.gaps.try_recv() {
+            let _ = self.events.send(gap);
+        }
+        for e in self.streams.take_errors() {
+            let _ = self
+                .events
+                .send(json!({"event": "stream_error", "detail": e.to_string()}));
+        }
+        self.render.drop_finished();
+    }
+}
+
+/// A render event for the operator, with clip ids for clip tags.
+fn render_event(show: &Show, event: Event) -> Value {
+    let clip = |tag: cuebox_engine::render::ClipTag| -> Option<&ClipId> {
+        show.clips.get(tag.0 as usize).map(|c| &c.id)
+    };
+    match event {
+        Event::Started {
+            voice,
+            clip: tag,
+            at,
+        } => json!({
+            "event": "started", "clip": clip(tag), "voice": voice.0, "at_sample": at.0,
+        }),
+        Event::Stopped {
+            voice,
+            clip: tag,
+            at,
+            cause,
+        } => json!({
+            "event": "stopped", "clip": clip(tag), "voice": voice.0, "at_sample": at.0,
+            "cause": format!("{cause:?}"),
+        }),
+        Event::Refused {
+            voice,
+            clip: tag,
+            at,
+            reason,
+        } => json!({
+            "event": "refused", "clip": clip(tag), "voice": voice.0, "at_sample": at.0,
+            "reason": reason.to_string(),
+        }),
+        Event::Underrun { voice, at } => json!({
+            "event": "underrun", "voice": voice.0, "at_sample": at.0,
+        }),
+        Event::Late { at, applied } => json!({
+            "event": "late", "at_sample": at.0, "applied_sample": applied.0,
+        }),
+        other => json!({"event": "render", "detail": format!("{other:?}")}),
+    }
+}
+
+/// The clips an event list may name: every clip of the show.
+pub fn clip_ids(show: &Show) -> HashSet<&ClipId> {
+    show.clips.iter().map(|c| &c.id).collect()
+}
+
+/// A timed command as a request without a reply.
+impl From<TimedCommand> for Request {
+    fn from(c: TimedCommand) -> Self {
+        Request {
+            at: Some(c.at),
+            command: c.command,
+            reply: None,
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Live playback: a session played through ALSA in real time.
+//!
+//! ```text
+//!   inputs (stdin, socket) ─Request─▶ control thread ─render::Command (rtrb)─▶ rt-out ─▶ ALSA playback
+//!                                        │  ▲ events, finished readers            ▲ ring buffers
+//!                                        │  └──────────────────────────────────── butler (decode)
+//!                                        └─▶ events (JSON) ◀── device events ◀── rt-in ◀─ ALSA capture
+//!                                                                                  └─▶ recorder (WAV)
+//! ```
+//!
+//! rt-out owns the renderer and the playback stream; rt-in the capture
+//! stream. Neither shares a lock with anything: commands, audio and events
+//! cross on wait-free queues, figures on atomics.
+
+mod capture;
+mod control;
+mod patch;
+mod streams;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use cuebox_engine::control::Dispatcher;
+use cuebox_engine::device::alsa::{DeviceError, Negotiated, PcmConfig, Stream};
+use cuebox_engine::device::{DeviceStats, Snapshot, StreamDir};
+use cuebox_engine::render::{RenderConfig, Renderer};
+use cuebox_engine::show::{DeviceMap, Show};
+use serde_json::{json, Value};
+
+mod rt_shim;
+pub use rt_shim::{RtConfig, RtSetup};
+
+pub use capture::{Discontinuity, RecordSummary};
+pub use control::{clip_ids, Request};
+pub use patch::{Feed, Patch, Player};
+pub use streams::HEAD_SECONDS;
+
+/// How to play a session live.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// The playback PCM; `channels` 0 takes the patch's channel count.
+    pub playback: PcmConfig,
+    /// The capture PCM and where to record it, if capture runs.
+    pub capture: Option<CaptureConfig>,
+    /// rt-out's scheduling.
+    pub rt_out: RtConfig,
+    /// rt-in's scheduling.
+    pub rt_in: RtConfig,
+    /// This box's channel map; `None` plays logical channel n on physical n.
+    pub device_map: Option<DeviceMap>,
+}
+
+/// Capture settings.
+#[derive(Debug, Clone)]
+pub struct CaptureConfig {
+    /// The capture PCM.
+    pub pcm: PcmConfig,
+    /// The WAV file the captured channels are recorded to, if any.
+    pub record: Option<PathBuf>,
+}
+
+/// Why live playback could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// The renderer refused the settings.
+    #[error("cannot set up the renderer: {0}")]
+    Render(#[from] cuebox_engine::render::RenderConfigError),
+    /// A device could not be opened or configured.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// A clip's head could not be preloaded.
+    #[error("cannot arm the show: {0}")]
+    Arm(String),
+    /// A thread or file could not be created.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+}
+
+/// A session playing live. Dropping it without [`Live::stop`] stops it too.
+pub struct Live {
+    requests: Sender<Request>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    recorder: Option<capture::Recorder>,
+    playback: Negotiated,
+    out_stats: Arc<DeviceStats>,
+    in_stats: Option<Arc<DeviceStats>>,
+}
+
+/// What a live run reports at its end.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LiveSummary {
+    /// Playback figures.
+    pub playback: Snapshot,
+    /// Capture figures.
+    pub capture: Option<Snapshot>,
+    /// The recording, if one was made.
+    pub recording: Option<RecordSummary>,
+}
+
+impl Live {
+    /// Opens the devices, arms the show and starts rt-out, rt-in (with
+    /// capture), the butler and the control thread. Events (JSON objects
+    /// with an `"event"` field) go to `events`.
+    pub fn start(
+        show: Show,
+        media: PathBuf,
+        mut config: LiveConfig,
+        events: Sender<Value>,
+    ) -> Result<Live, LiveError> {
+        let pb = &mut config.playback;
+        let patch = Patch::new(&show, config.device_map.as_ref());
+        if pb.channels == 0 {
+            pb.channels = patch.channels();
+        }
+        let patch = patch.fit(pb.channels);
+        let (renderer, render) = Renderer::new(RenderConfig::from_show(&show, pb.rate, pb.period))?;
+        let (mut out_stream, out_events) = Stream::open(pb, StreamDir::Playback)?;
+        let playback = out_stream.negotiated().clone();
+        let out_stats = out_stream.stats();
+        let rate = playback.rate;
+        let pages = show.page_view.pages();
+        let streams = streams::Streams::arm(&show, media, &pages, rate).map_err(LiveError::Arm)?;
+        let _ = events.send(json!({
+            "event": "armed", "clips": streams.armed(), "pages": pages,
+            "head_seconds": HEAD_SECONDS,
+        }));
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        let mut player = Player::new(renderer, patch);
+        let out_stop = Arc::clone(&stop);
+        let out_report = events.clone();
+        threads.push(spawn(
+            &config.rt_out,
+            "rt-out",
+            events.clone(),
+            move || {
+                run_device(&out_report, &out_stop, &mut out_stream, |s, stop| {
+                    s.play(&mut player, stop)
+                });
+            },
+        )?);
+
+        let mut device_events = vec![out_events];
+        let (gap_tx, gaps) = mpsc::channel();
+        let mut recorder = None;
+        let mut in_stats = None;
+        if let Some(capture) = &config.capture {
+            let (mut in_stream, in_events) = Stream::open(&capture.pcm, StreamDir::Capture)?;
+            device_events.push(in_events);
+            in_stats = Some(in_stream.stats());
+            let n = in_stream.negotiated().clone();
+            let path = capture
+                .record
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("/dev/null"));
+            let (mut capturer, rec) =
+                capture::Recorder::start(path.clone(), n.channels, n.rate, 2.0, move |gap| {
+                    let _ = gap_tx.send(
+                        json!({"event": "discontinuity", "at": gap.at, "frames": gap.frames}),
+                    );
+                })
+                .map_err(|source| LiveError::Io {
+                    what: format!("cannot record to {}", path.display()),
+                    source,
+                })?;
+            recorder = Some(rec);
+            let in_stop = Arc::clone(&stop);
+            let in_report = events.clone();
+            threads.push(spawn(&config.rt_in, "rt-in", events.clone(), move || {
+                run_device(&in_report, &in_stop, &mut in_stream, |s, stop| {
+                    s.capture(&mut capturer, stop)
+                });
+            })?);
+        }
+
+        let (requests, requests_rx) = mpsc::channel();
+        let period = playback.period as u64;
+        let control = control::Control {
+            dispatcher: Dispatcher::new(&show, rate),
+            show: Arc::new(show),
+            render,
+            streams,
+            device_events,
+            gaps,
+            events,
+            rate,
+            period,
+            // A fifth of a second, and never less than two buffers.
+            horizon: (u64::from(rate) / 5).max(2 * playback.buffer as u64),
+        };
+        let control_stop = Arc::clone(&stop);
+        threads.push(
+            std::thread::Builder::new()
+                .name("control".into())
+                .spawn(move || control.run(requests_rx, control_stop))
+                .map_err(|source| LiveError::Io {
+                    what: "cannot start the control thread".into(),
+                    source,
+                })?,
+        );
+        Ok(Live {
+            requests,
+            stop,
+            threads,
+            recorder,
+            playback,
+            out_stats,
+            in_stats,
+        })
+    }
+
+    /// Where commands go.
+    pub fn requests(&self) -> Sender<Request> {
+        self.requests.clone()
+    }
+
+    /// What the playback device agreed to.
+    pub fn playback(&self) -> &Negotiated {
+        &self.playback
+    }
+
+    /// Playback figures now.
+    pub fn playback_stats(&self) -> Snapshot {
+        self.out_stats.snapshot()
+    }
+
+    /// Stops every thread, closes the recording and reports the figures.
+    pub fn stop(mut self) -> LiveSummary {
+        self.halt();
+        LiveSummary {
+            playback: self.out_stats.snapshot(),
+            capture: self.in_stats.as_ref().map(|s| s.snapshot()),
+            recording: self.recorder.take().and_then(|r| r.finish().ok()),
+        }
+    }
+
+    fn halt(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// Runs a device loop until stopped; a device that fails beyond recovery
+/// is reopened every second until it comes back, so the outputs never stop
+/// for good.
+fn run_device(
+    report: &Sender<Value>,
+    stop: &AtomicBool,
+    stream: &mut Stream,
+    mut run: impl FnMut(&mut Stream, &AtomicBool) -> Result<(), DeviceError>,
+) {
+    let mut result = run(stream, stop);
+    while let Err(e) = result {
+        let _ = report.send(json!({"event": "device_failed", "error": e.to_string()}));
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+            match stream.reopen() {
+                Ok(()) => break,
+                Err(e) => {
+                    let _ = report.send(json!({"event": "device_failed", "error": e.to_string()}));
+                }
+            }
+        }
+        let _ = report.send(json!({"event": "device_reopened"}));
+        result = run(stream, stop);
+    }
+}
+
+/// Starts a real-time thread with `config` and reports its verified setup.
+fn spawn(
+    config: &RtConfig,
+    name: &str,
+    report: Sender<Value>,
+    body: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, LiveError> {
+    let thread_name = name.to_string();
+    rt_shim::spawn_rt(name, config, move |setup: RtSetup| {
+        let _ = report.send(json!({"event": "rt_thread", "thread": thread_name, "setup": setup}));
+        body();
+    })
+    .map_err(|source| LiveError::Io {
+        what: format!("cannot start {name}"),
+        source,
+    })
+}

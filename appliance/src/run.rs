@@ -1,0 +1,438 @@
+//! `cueboxd run`: the main job. Opens a session, keeps it safe (auto-save,
+//! emergency save on SIGTERM/SIGINT), plays it live through ALSA and takes
+//! commands from stdin, an event file and a local socket.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::time::{Duration, Instant};
+
+use cuebox_engine::control::{parse_command, parse_events};
+use cuebox_engine::device::alsa::PcmConfig;
+use cuebox_engine::device::{Access, SampleFormat};
+use cuebox_engine::show::Show;
+use serde_json::{json, Value};
+
+use crate::live::RtConfig;
+use crate::live::{clip_ids, CaptureConfig, Live, LiveConfig, Request};
+use crate::store::{chain, AutosaveConfig, Autosaver, DataRoot, Retention, SessionDir};
+
+/// The arguments of `cueboxd run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The session: its name under <root>/Sessions, or a session folder.
+    #[arg(long, value_name = "NAME|DIR")]
+    pub session: String,
+    /// The playback PCM: `hw:1,0` on a box, any ALSA PCM name (default: the
+    /// device map's, else `default`).
+    #[arg(long, value_name = "PCM")]
+    pub device: Option<String>,
+    /// Engine and device rate, Hz.
+    #[arg(long, default_value_t = 48_000)]
+    pub rate: u32,
+    /// Frames per period (256 × 3 = 16 ms at 48 kHz is the robust start).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(16..=4096))]
+    pub period: u64,
+    /// Periods in the device buffer.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=32))]
+    pub periods: u32,
+    /// Sample format: S16_LE, S24_3LE, S32_LE or FLOAT_LE (default: the best the device takes).
+    #[arg(long)]
+    pub format: Option<SampleFormat>,
+    /// Access: rw (read/write) or mmap.
+    #[arg(long, default_value = "rw")]
+    pub access: Access,
+    /// Playback channels (default: as many as the session's outputs use).
+    #[arg(long)]
+    pub channels: Option<u16>,
+    /// The capture PCM (LTC input, Record A/B); no capture without it.
+    #[arg(long, value_name = "PCM")]
+    pub capture: Option<String>,
+    /// Capture channels.
+    #[arg(long, default_value_t = 2)]
+    pub capture_channels: u16,
+    /// Record the capture channels to this WAV file (32-bit float).
+    #[arg(long, value_name = "FILE.wav", requires = "capture")]
+    pub record: Option<PathBuf>,
+    /// rt-out's SCHED_FIFO priority (the sound card's IRQ thread must be above it).
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=98))]
+    pub priority: u8,
+    /// rt-in's SCHED_FIFO priority (below rt-out: capture yields to output).
+    #[arg(long, default_value_t = 70, value_parser = clap::value_parser!(u8).range(1..=98))]
+    pub capture_priority: u8,
+    /// The audio core (default: the first isolated CPU, else the last CPU).
+    #[arg(long)]
+    pub core: Option<usize>,
+    /// Timed commands to schedule at start (the `cueboxd render --events` format).
+    #[arg(long, value_name = "EVENTS.json")]
+    pub events: Option<PathBuf>,
+    /// Also take commands on this Unix socket, one JSON object per line; each
+    /// gets a JSON answer line.
+    #[arg(long, value_name = "PATH")]
+    pub control_socket: Option<PathBuf>,
+    /// Stop after this many seconds, as if SIGTERM arrived (demos, tests).
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Seconds between periodic auto-saves (made only when something changed).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub autosave_interval: u64,
+    /// Print events as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Why a run could not start or ended badly.
+pub type RunError = Box<dyn std::error::Error>;
+
+/// Runs a session until a signal (or `--seconds`); returns whether the
+/// final save succeeded.
+pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
+    let (session, device_map) = open_session(root, &args.session)?;
+    let loaded = session.load()?;
+    if let Some(old) = loaded.migrated_from {
+        eprintln!(
+            "cueboxd: session is format {old}; it is read as format {} and is written so at \
+             the next save",
+            Show::FORMAT
+        );
+    }
+    let show = loaded.show;
+    report_problems(&show);
+    // The index only serves queries and reports: a stale or unusable one must
+    // not stop a show from running.
+    match session.metadata().map(|mut db| db.index_if_stale(&show)) {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => eprintln!("cueboxd: warning: {}", chain(&e)),
+        Err(e) => eprintln!("cueboxd: warning: {}", chain(&e)),
+    }
+    let interval = Duration::from_secs(args.autosave_interval);
+    let autosaver = Autosaver::start(
+        session.clone(),
+        &show,
+        AutosaveConfig {
+            interval,
+            ..AutosaveConfig::default()
+        },
+        Retention::default(),
+    )?;
+    autosaver.install_panic_hook();
+    let termination = autosaver.watch_termination_signals()?;
+
+    let (events_tx, events_rx) = mpsc::channel::<Value>();
+    let json_out = args.json;
+    let printer = std::thread::Builder::new()
+        .name("events".into())
+        .spawn(move || {
+            for e in events_rx {
+                print_event(&e, json_out);
+            }
+        })?;
+
+    let timed = match &args.events {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            parse_events(&bytes, &clip_ids(&show), args.rate)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    let ids: std::collections::HashSet<_> = clip_ids(&show).into_iter().cloned().collect();
+    let media = session.media_folder(&show);
+    let config = live_config(args, device_map);
+    let name = show.session.name.clone();
+    let clips = show.clips.len();
+    let live = Live::start(show, media, config, events_tx.clone())?;
+    let requests = live.requests();
+    for t in timed {
+        let _ = requests.send(t.into());
+    }
+    spawn_stdin(requests.clone(), ids.clone(), args.rate, events_tx.clone())?;
+    let socket = match &args.control_socket {
+        Some(path) => Some(serve_socket(path, requests.clone(), ids, args.rate)?),
+        None => None,
+    };
+    let pb = live.playback();
+    emit(
+        &events_tx,
+        json!({
+            "event": "running", "session": name, "clips": clips, "path": session.path(),
+            "device": pb, "autosave_seconds": interval.as_secs(),
+            "latency_ms": pb.buffer as f64 * 1000.0 / f64::from(pb.rate),
+        }),
+    );
+
+    // Until a signal, or the time asked for.
+    let deadline = args
+        .seconds
+        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let report = loop {
+        if termination.is_finished() {
+            break termination.wait();
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let summary = live.stop();
+    if let Some(path) = &args.control_socket {
+        let _ = std::fs::remove_file(path);
+    }
+    drop(socket);
+    let saved = match report {
+        Some(report) => {
+            let signal = match report.signal {
+                15 => "SIGTERM",
+                2 => "SIGINT",
+                _ => "a termination signal",
+            };
+            report
+                .saved
+                .map(|p| format!("{signal}: session saved as recovery point {}", p.id))
+        }
+        None => autosaver
+            .emergency_save()
+            .map(|p| format!("end of run: session saved as recovery point {}", p.id))
+            .map_err(|e| chain(&e)),
+    };
+    autosaver.stop();
+    emit(
+        &events_tx,
+        json!({"event": "stopped_run", "summary": summary}),
+    );
+    let ok = saved.is_ok();
+    emit(
+        &events_tx,
+        match saved {
+            Ok(m) => json!({"event": "saved", "detail": m}),
+            Err(e) => json!({"event": "save_failed", "detail": format!(
+                "{e}; the last manual save and earlier recovery points are intact")}),
+        },
+    );
+    drop(events_tx);
+    drop(requests);
+    let _ = printer.join();
+    Ok(ok)
+}
+
+/// The session named (a folder, or a name under the root) and the box's
+/// device map, if the root has one.
+fn open_session(
+    root: &Path,
+    session: &str,
+) -> Result<(SessionDir, Option<cuebox_engine::show::DeviceMap>), RunError> {
+    let dir = Path::new(session);
+    let as_dir = dir.join(SessionDir::MANIFEST).is_file();
+    let data_root = if as_dir && !root.is_dir() {
+        None
+    } else {
+        Some(DataRoot::open(root)?)
+    };
+    let session = match (&data_root, as_dir) {
+        (_, true) => SessionDir::open(dir)?,
+        (Some(r), false) => r.open_session(session)?,
+        (None, false) => unreachable!("a root is opened whenever the session is a name"),
+    };
+    let map = match &data_root {
+        Some(r) => r.device_map()?,
+        None => None,
+    };
+    Ok((session, map))
+}
+
+fn report_problems(show: &Show) {
+    let problems = show.validate();
+    for p in &problems {
+        eprintln!("cueboxd: problem: {p}");
+    }
+    if !problems.is_empty() {
+        eprintln!(
+            "cueboxd: the session has {} problem(s); it runs, but fix them with hostctl before \
+             the show",
+            problems.len()
+        );
+    }
+}
+
+fn live_config(args: &Args, map: Option<cuebox_engine::show::DeviceMap>) -> LiveConfig {
+    let device = args
+        .device
+        .clone()
+        .or_else(|| map.as_ref().map(|m| m.playback_pcm.clone()))
+        .unwrap_or_else(|| "default".into());
+    let pcm = |name: String, channels: u16| PcmConfig {
+        name,
+        rate: args.rate,
+        period: args.period as usize,
+        periods: args.periods,
+        format: args.format,
+        access: args.access,
+        channels,
+    };
+    let core = args.core;
+    LiveConfig {
+        playback: pcm(device, args.channels.unwrap_or(0)),
+        capture: args.capture.clone().map(|name| CaptureConfig {
+            pcm: pcm(name, args.capture_channels),
+            record: args.record.clone(),
+        }),
+        rt_out: RtConfig {
+            priority: args.priority,
+            core,
+            ..RtConfig::default()
+        },
+        rt_in: RtConfig {
+            priority: args.capture_priority,
+            core,
+            ..RtConfig::default()
+        },
+        device_map: map,
+    }
+}
+
+/// A command line as a request; a bad one is answered with its error.
+fn request(
+    line: &str,
+    ids: &std::collections::HashSet<cuebox_engine::show::ClipId>,
+    rate: u32,
+    reply: Option<Sender<Value>>,
+) -> Result<Request, Value> {
+    let refs = ids.iter().collect();
+    match parse_command(line.as_bytes(), &refs, rate) {
+        Ok((at, command)) => Ok(Request { at, command, reply }),
+        Err(e) => Err(json!({"event": "command_refused", "line": line, "reason": e.to_string()})),
+    }
+}
+
+/// Reads commands from stdin, one JSON object per line, until it closes.
+fn spawn_stdin(
+    requests: Sender<Request>,
+    ids: std::collections::HashSet<cuebox_engine::show::ClipId>,
+    rate: u32,
+    events: Sender<Value>,
+) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match request(&line, &ids, rate, None) {
+                    Ok(r) => {
+                        if requests.send(r).is_err() {
+                            break;
+                        }
+                    }
+                    Err(refusal) => emit(&events, refusal),
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Listens on a Unix socket; each connection sends command lines and gets
+/// one JSON answer line per command.
+fn serve_socket(
+    path: &Path,
+    requests: Sender<Request>,
+    ids: std::collections::HashSet<cuebox_engine::show::ClipId>,
+    rate: u32,
+) -> Result<std::thread::JoinHandle<()>, RunError> {
+    // A socket left by a killed run would make bind fail.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| {
+        use std::os::unix::fs::FileTypeExt;
+        m.file_type().is_socket()
+    }) {
+        std::fs::remove_file(path)?;
+    }
+    let listener = UnixListener::bind(path)
+        .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
+    Ok(std::thread::Builder::new()
+        .name("socket".into())
+        .spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let requests = requests.clone();
+                let ids = ids.clone();
+                let _ = std::thread::Builder::new()
+                    .name("socket-client".into())
+                    .spawn(move || serve_client(conn, &requests, &ids, rate));
+            }
+        })?)
+}
+
+fn serve_client(
+    conn: UnixStream,
+    requests: &Sender<Request>,
+    ids: &std::collections::HashSet<cuebox_engine::show::ClipId>,
+    rate: u32,
+) {
+    let Ok(mut out) = conn.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(conn);
+    loop {
+        // A line is a command: bounded, so a client cannot make us buffer forever.
+        let mut line = Vec::new();
+        match (&mut reader)
+            .take(MAX_LINE + 1)
+            .read_until(b'\n', &mut line)
+        {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if line.len() as u64 > MAX_LINE {
+            let refusal = json!({"ok": false, "reason": "a command line is at most 64 KiB"});
+            let _ = writeln!(out, "{refusal}");
+            break;
+        }
+        let line = String::from_utf8_lossy(&line);
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (tx, rx) = mpsc::channel();
+        let answer = match request(line, ids, rate, Some(tx)) {
+            Ok(r) => match requests.send(r) {
+                Ok(()) => rx
+                    .recv_timeout(Duration::from_secs(2))
+                    .map(|v| json!({"ok": true, "accepted": v}))
+                    .unwrap_or_else(|_| json!({"ok": false, "reason": "the box is stopping"})),
+                Err(_) => json!({"ok": false, "reason": "the box is stopping"}),
+            },
+            Err(refusal) => json!({"ok": false, "reason": refusal["reason"]}),
+        };
+        if writeln!(out, "{answer}").is_err() {
+            break;
+        }
+    }
+}
+
+/// The longest command line a socket client may send.
+const MAX_LINE: u64 = 64 * 1024;
+
+fn emit(events: &Sender<Value>, event: Value) {
+    let _ = events.send(event);
+}
+
+/// Prints one event: a JSON line, or a line for a person.
+fn print_event(e: &Value, json_out: bool) {
+    let mut out = std::io::stdout().lock();
+    if json_out {
+        let _ = writeln!(out, "{e}");
+    } else {
+        let name = e["event"].as_str().unwrap_or("event");
+        let fields: Vec<String> = e
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.as_str() != "event")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let _ = writeln!(out, "cueboxd: {name} {}", fields.join(" "));
+    }
+    let _ = out.flush();
+}

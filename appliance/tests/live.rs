@@ -1,0 +1,643 @@
+//! `cueboxd run` playing live, in real time, through the project's paced
+//! ALSA test PCM (`scripts/alsa/pcm_cuebox_paced.c`, a plugin whose clock
+//! follows CLOCK_MONOTONIC, can drift by N ppm and can be stalled): what it
+//! plays equals `cueboxd render` of the same commands, xruns are recovered,
+//! capture trouble never reaches the output, the card clock is tracked, and
+//! the real-time setup is read back from /proc.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
+use cuebox_appliance::store::SessionDir;
+use cuebox_engine::device::alsa::{PcmConfig, Record, Render, Stream};
+use cuebox_engine::device::{Access, Cycle, SampleFormat, StreamDir};
+use cuebox_engine::media::probe;
+use cuebox_engine::show::*;
+use serde_json::Value;
+
+#[global_allocator]
+static ALLOCATOR: AllocDisabler = AllocDisabler;
+
+const RATE: u32 = 48_000;
+
+/// Builds the paced PCM plugin once; its path.
+fn plugin() -> &'static Path {
+    static SO: OnceLock<PathBuf> = OnceLock::new();
+    SO.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let out = Command::new(root.join("scripts/alsa/build-paced-pcm.sh"))
+            .output()
+            .expect("scripts/alsa/build-paced-pcm.sh runs");
+        assert!(
+            out.status.success(),
+            "building the paced PCM failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        PathBuf::from(
+            stdout
+                .lines()
+                .last()
+                .expect("the script prints the .so path")
+                .trim(),
+        )
+    })
+}
+
+/// A paced test card in `dir`: `paced_out` plays into `out.raw`,
+/// `paced_in` captures from `in.raw`; each has a control file for faults.
+struct Card {
+    dir: PathBuf,
+    conf: PathBuf,
+}
+
+impl Card {
+    fn new(dir: &Path, ppm: f64) -> Card {
+        let conf = dir.join("asound.conf");
+        let d = dir.display();
+        std::fs::write(
+            &conf,
+            format!(
+                "pcm_type.cuebox_paced {{ lib \"{so}\" }}\n\
+                 pcm.paced_out {{ type cuebox_paced outfile \"{d}/out.raw\" ppm {ppm} control \"{d}/out.ctl\" }}\n\
+                 pcm.paced_in {{ type cuebox_paced infile \"{d}/in.raw\" ppm {ppm} control \"{d}/in.ctl\" }}\n",
+                so = plugin().display()
+            ),
+        )
+        .unwrap();
+        Card {
+            dir: dir.to_owned(),
+            conf,
+        }
+    }
+
+    fn alsa_config_path(&self) -> String {
+        format!("/usr/share/alsa/alsa.conf:{}", self.conf.display())
+    }
+
+    /// Tells the card to misbehave (`block 300`, `stall 200`, `ppm 10`).
+    fn fault(&self, stream: &str, command: &str) {
+        let tmp = self.dir.join(format!("{stream}.ctl.tmp"));
+        std::fs::write(&tmp, format!("{command}\n")).unwrap();
+        std::fs::rename(tmp, self.dir.join(format!("{stream}.ctl"))).unwrap();
+    }
+
+    /// What the card played: `channels` interleaved f32 channels.
+    fn played_f32(&self, channels: usize) -> Vec<Vec<f32>> {
+        let bytes = std::fs::read(self.dir.join("out.raw")).unwrap();
+        let samples: Vec<f32> = bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        deinterleave(&samples, channels)
+    }
+}
+
+fn deinterleave(samples: &[f32], channels: usize) -> Vec<Vec<f32>> {
+    (0..channels)
+        .map(|c| samples.iter().skip(c).step_by(channels).copied().collect())
+        .collect()
+}
+
+/// Writes a stereo float WAV of `frames` frames from `f(frame, channel)`.
+fn wav(path: &Path, frames: u32, f: impl Fn(u32, u16) -> f32) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: RATE,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..frames {
+        for c in 0..2 {
+            w.write_sample(f(i, c)).unwrap();
+        }
+    }
+    w.finalize().unwrap();
+}
+
+/// A session of two stereo clips: c1 (a 440/660 Hz tone, group A) and c2
+/// (a 5 s noise burst, group B), with real fades.
+fn session(tmp: &Path) -> PathBuf {
+    let dir = tmp.join("show");
+    std::fs::create_dir_all(dir.join("media")).unwrap();
+    let tau = std::f32::consts::TAU;
+    wav(&dir.join("media/tone.wav"), RATE * 6, |i, c| {
+        let f = if c == 0 { 440.0 } else { 660.0 };
+        0.5 * (tau * f * i as f32 / RATE as f32).sin()
+    });
+    wav(&dir.join("media/noise.wav"), RATE * 5, |i, c| {
+        // A deterministic hash noise, so both clips are unlike each other.
+        let x = (i.wrapping_mul(2_654_435_761) ^ u32::from(c).wrapping_mul(40_503)) >> 8;
+        (x as f32 / (1u32 << 24) as f32 - 0.5) * 0.4
+    });
+    let mut show = Show::new(
+        "live",
+        "media",
+        GridDims::new(4, 4).unwrap(),
+        jiff::Timestamp::UNIX_EPOCH,
+    );
+    for (n, (file, group)) in [("tone.wav", Group::A), ("noise.wav", Group::B)]
+        .into_iter()
+        .enumerate()
+    {
+        let path = dir.join("media").join(file);
+        let probed = probe(Box::new(std::fs::File::open(&path).unwrap()), Some("wav")).unwrap();
+        let audio = AudioRef {
+            path: MediaPath::try_from(file.to_owned()).unwrap(),
+            hash: ContentHash::of_bytes(file.as_bytes()),
+            format: probed.format,
+            metadata: RightsMetadata::default(),
+            extra: Extra::new(),
+        };
+        let at = Placement {
+            page: PageNo::FIRST,
+            tab: TabIndex::from_number(1).unwrap(),
+            pos: GridPos::new(1, n as u16 + 1).unwrap(),
+        };
+        show.add_clip(
+            NewClip {
+                name: file.into(),
+                group,
+                audio,
+            },
+            at,
+        )
+        .unwrap();
+    }
+    SessionDir::create(&dir, &show).unwrap();
+    dir
+}
+
+/// The commands both runs play: tone at 0.5 s, noise at 1.25 s, tone
+/// faded out over 1.5 s from 3 s, noise stopped at 5 s.
+fn events(tmp: &Path) -> PathBuf {
+    let path = tmp.join("events.json");
+    std::fs::write(
+        &path,
+        r#"[{"at": 0.5, "cmd": "go", "clip": "c1"},
+            {"at": 1.25, "cmd": "go", "clip": "c2"},
+            {"at": 3.0, "cmd": "fade_out", "clip": "c1", "time": 1.5},
+            {"at": 5.0, "cmd": "stop", "clip": "c2"}]"#,
+    )
+    .unwrap();
+    path
+}
+
+/// A running `cueboxd run --json`, its events collected as they arrive.
+struct Box_ {
+    child: Child,
+    events: Arc<std::sync::Mutex<Vec<Value>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Box_ {
+    fn start(card: &Card, root: &Path, args: &[&str]) -> Box_ {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cueboxd"))
+            .arg("--root")
+            .arg(root)
+            .arg("run")
+            .arg("--json")
+            .args(args)
+            .env("ALSA_CONFIG_PATH", card.alsa_config_path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&events);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let line = line.unwrap();
+                let v: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not a JSON event line ({e}): {line}"));
+                sink.lock().unwrap().push(v);
+            }
+        });
+        Box_ {
+            child,
+            events,
+            reader: Some(reader),
+        }
+    }
+
+    /// Waits (up to `within`) for an event named `name`.
+    fn wait_for(&self, name: &str, within: Duration) -> Value {
+        let end = Instant::now() + within;
+        loop {
+            if let Some(e) = self.find(name) {
+                return e;
+            }
+            assert!(
+                Instant::now() < end,
+                "no {name:?} event within {within:?}; events: {:?}",
+                self.events.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn find(&self, name: &str) -> Option<Value> {
+        self.all(name).into_iter().next()
+    }
+
+    fn all(&self, name: &str) -> Vec<Value> {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"] == name)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits for the process to end by itself; every event it printed.
+    fn finish(mut self) -> Vec<Value> {
+        let status = self.child.wait().unwrap();
+        self.reader.take().unwrap().join().unwrap();
+        assert!(status.success(), "cueboxd run failed: {status}");
+        self.events.lock().unwrap().clone()
+    }
+}
+
+/// `cueboxd render` of the same session and events, one bus, deinterleaved.
+fn render(session: &Path, events: &Path, out: &Path, bus: &str, seconds: f64) -> Vec<Vec<f32>> {
+    let status = Command::new(env!("CARGO_BIN_EXE_cueboxd"))
+        .args(["render", "--session"])
+        .arg(session)
+        .arg("--events")
+        .arg(events)
+        .arg("--out")
+        .arg(out)
+        .args(["--bus", bus, "--seconds", &seconds.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let samples: Vec<f32> = hound::WavReader::open(out)
+        .unwrap()
+        .into_samples::<f32>()
+        .map(Result::unwrap)
+        .collect();
+    deinterleave(&samples, 2)
+}
+
+/// The fields of a thread of `pid` named `name`, read from /proc.
+fn proc_thread(pid: u32, name: &str) -> Option<(u32, i64, i64, String)> {
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let task = task.ok()?.path();
+        let comm = std::fs::read_to_string(task.join("comm")).ok()?;
+        if comm.trim() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.join("stat")).ok()?;
+        // Fields after the ")" that closes the name: field 3 is state, so
+        // rt_priority (40) and policy (41) are at 37 and 38 from there.
+        let rest: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+        let tid = task.file_name()?.to_str()?.parse().ok()?;
+        let status = std::fs::read_to_string(task.join("status")).ok()?;
+        let cpus = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?
+            .trim()
+            .to_string();
+        return Some((tid, rest[37].parse().ok()?, rest[38].parse().ok()?, cpus));
+    }
+    None
+}
+
+#[test]
+fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_reaches_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session(tmp.path());
+    let events = events(tmp.path());
+    // 2 s of a capture signal; past it the card captures silence.
+    std::fs::write(
+        tmp.path().join("in.raw"),
+        vec![0x40u8; RATE as usize * 2 * 4 * 2],
+    )
+    .unwrap();
+    let record = tmp.path().join("rec.wav");
+    let session_arg = session.to_str().unwrap();
+    let record_arg = record.to_str().unwrap();
+    let live = Box_::start(
+        &card,
+        &tmp.path().join("root"),
+        &[
+            "--session",
+            session_arg,
+            "--device",
+            "paced_out",
+            "--format",
+            "FLOAT_LE",
+            "--period",
+            "1024",
+            "--periods",
+            "3",
+            "--events",
+            events.to_str().unwrap(),
+            "--capture",
+            "paced_in",
+            "--capture-channels",
+            "2",
+            "--record",
+            record_arg,
+            "--seconds",
+            "7",
+        ],
+    );
+    let running = live.wait_for("running", Duration::from_secs(20));
+    assert_eq!(
+        running["device"]["channels"], 10,
+        "the default routing uses outputs 1-10"
+    );
+
+    // The real-time setup, read back from /proc while it plays.
+    let pid = live.child.id();
+    let (_, prio, policy, cpus) =
+        proc_thread(pid, "rt-out").expect("cueboxd has a thread named rt-out");
+    assert_eq!((policy, prio), (1, 80), "rt-out is SCHED_FIFO 80");
+    assert!(
+        !cpus.contains(',') && !cpus.contains('-'),
+        "rt-out is pinned to one core: {cpus}"
+    );
+    let (_, in_prio, in_policy, _) = proc_thread(pid, "rt-in").expect("a thread named rt-in");
+    assert_eq!(
+        (in_policy, in_prio),
+        (1, 70),
+        "rt-in is SCHED_FIFO 70, below rt-out"
+    );
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let rttime = limits
+        .lines()
+        .find(|l| l.starts_with("Max realtime timeout"))
+        .unwrap();
+    assert!(
+        !rttime.contains("unlimited"),
+        "RLIMIT_RTTIME is set: {rttime}"
+    );
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let locked: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    assert!(
+        locked > 10_000,
+        "the process memory is locked: VmLck {locked} kB"
+    );
+
+    // Capture stalls for 400 ms (more than its 64 ms buffer): it overruns.
+    std::thread::sleep(Duration::from_secs(2));
+    card.fault("in", "block 400");
+    let all = live.finish();
+
+    let xruns: Vec<&Value> = all.iter().filter(|e| e["event"] == "xrun").collect();
+    assert!(
+        xruns.iter().all(|x| x["dir"] == "capture"),
+        "only capture may xrun here: {xruns:?}"
+    );
+    assert!(!xruns.is_empty(), "the blocked capture overran");
+    assert!(
+        all.iter().any(|e| e["event"] == "discontinuity"),
+        "the overrun is logged as a discontinuity"
+    );
+
+    // What played, from the card's first frame, against the render.
+    let start = all
+        .iter()
+        .find(|e| e["event"] == "device_started" && e["dir"] == "playback")
+        .expect("the playback card started")["frame"]
+        .as_u64()
+        .unwrap() as usize;
+    let played = card.played_f32(10);
+    let group_a = render(&session, &events, &tmp.path().join("a.wav"), "A", 6.5);
+    let group_b = render(&session, &events, &tmp.path().join("b.wav"), "B", 6.5);
+    let heard = played[0].len();
+    assert!(
+        heard > RATE as usize * 6,
+        "7 s of play reached the card ({heard} frames)"
+    );
+    let frames = (RATE as usize * 6).min(group_a[0].len()) - start;
+    for (ch, reference) in [
+        (0, &group_a[0]),
+        (1, &group_a[1]),
+        (2, &group_b[0]),
+        (3, &group_b[1]),
+    ] {
+        let live = &played[ch][..frames];
+        let offline = &reference[start..start + frames];
+        let first_diff = live.iter().zip(offline).position(|(a, b)| a != b);
+        assert_eq!(
+            first_diff,
+            None,
+            "output {} differs from the render",
+            ch + 1
+        );
+    }
+    assert!(
+        group_a[0][start..start + frames]
+            .iter()
+            .any(|s| s.abs() > 0.4),
+        "the tone played"
+    );
+    for ch in 4..10 {
+        assert!(
+            played[ch].iter().all(|s| *s == 0.0),
+            "output {} is silent",
+            ch + 1
+        );
+    }
+    // The recording kept going across the overrun, gap included.
+    let rec = hound::WavReader::open(&record).unwrap();
+    assert!(rec.duration() > RATE * 6, "the recording covers the run");
+}
+
+#[test]
+fn a_blocked_device_underruns_recovers_and_plays_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session(tmp.path());
+    let events = tmp.path().join("events.json");
+    std::fs::write(&events, r#"[{"at": 0.2, "cmd": "go", "clip": "c1"}]"#).unwrap();
+    let live = Box_::start(
+        &card,
+        &tmp.path().join("root"),
+        &[
+            "--session",
+            session.to_str().unwrap(),
+            "--device",
+            "paced_out",
+            "--format",
+            "S32_LE",
+            "--access",
+            "mmap",
+            "--period",
+            "512",
+            "--periods",
+            "3",
+            "--channels",
+            "2",
+            "--events",
+            events.to_str().unwrap(),
+            "--seconds",
+            "4",
+        ],
+    );
+    live.wait_for("running", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1500));
+    card.fault("out", "block 300");
+    let all = live.finish();
+    let xrun = all
+        .iter()
+        .find(|e| e["event"] == "xrun")
+        .unwrap_or_else(|| panic!("the blocked write underran: {all:?}"));
+    assert_eq!(xrun["dir"], "playback");
+    assert!(xrun["lost_frames"].as_u64().unwrap() > 0);
+    let summary = &all.iter().find(|e| e["event"] == "stopped_run").unwrap()["summary"];
+    assert!(
+        summary["playback"]["xruns"].as_u64().unwrap() >= 1,
+        "{summary}"
+    );
+    assert!(summary["playback"]["recovery"]["count"].as_u64().unwrap() >= 1);
+    // The output continued: the tone is on the card after the gap.
+    let bytes = std::fs::read(tmp.path().join("out.raw")).unwrap();
+    let samples: Vec<i32> = bytes
+        .chunks_exact(4)
+        .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let last_second = &samples[samples.len() - RATE as usize * 2..];
+    assert!(
+        last_second.iter().any(|s| s.unsigned_abs() > 1 << 29),
+        "the tone plays on after the xrun"
+    );
+}
+
+#[test]
+fn the_card_clock_is_tracked_within_ten_ppm_at_plus_and_minus_500() {
+    let tmp = tempfile::tempdir().unwrap();
+    let session = session(tmp.path());
+    let runs: Vec<(f64, Box_)> = [500.0, -500.0]
+        .into_iter()
+        .map(|ppm| {
+            let dir = tmp.path().join(format!("card{ppm}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let card = Card::new(&dir, ppm);
+            let b = Box_::start(
+                &card,
+                &dir.join("root"),
+                &[
+                    "--session",
+                    session.to_str().unwrap(),
+                    "--device",
+                    "paced_out",
+                    "--period",
+                    "256",
+                    "--periods",
+                    "4",
+                    "--channels",
+                    "2",
+                    "--seconds",
+                    "15",
+                ],
+            );
+            (ppm, b)
+        })
+        .collect();
+    for (ppm, b) in runs {
+        let all = b.finish();
+        let summary = &all.iter().find(|e| e["event"] == "stopped_run").unwrap()["summary"];
+        let estimate = summary["playback"]["card_ppm"].as_f64().unwrap();
+        eprintln!("card at {ppm:+} ppm: estimated {estimate:+.2} ppm");
+        assert!(
+            (estimate - ppm).abs() < 10.0,
+            "card at {ppm} ppm, DLL estimate {estimate} ppm"
+        );
+    }
+}
+
+/// Plays a quiet sine; counts periods.
+struct Sine {
+    phase: f32,
+    periods: u64,
+}
+
+impl Render for Sine {
+    fn render(&mut self, out: &mut [f32], frames: usize, _cycle: &Cycle) {
+        for f in out.chunks_exact_mut(2).take(frames) {
+            self.phase = (self.phase + 0.05) % std::f32::consts::TAU;
+            f[0] = 0.1 * self.phase.sin();
+            f[1] = f[0];
+        }
+        self.periods += 1;
+    }
+}
+
+/// Sums what it captures.
+struct Sum(f64, u64);
+
+impl Record for Sum {
+    fn record(&mut self, input: &[f32], _frames: usize, _cycle: &Cycle) {
+        self.0 += input.iter().map(|s| f64::from(*s)).sum::<f64>();
+    }
+    fn discontinuity(&mut self, _at: u64, frames: u64) {
+        self.1 += frames;
+    }
+}
+
+#[test]
+fn the_device_loops_never_allocate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    std::fs::write(tmp.path().join("in.raw"), vec![0u8; RATE as usize * 4 * 2]).unwrap();
+    // This process opens the card itself: point alsa-lib at its config.
+    std::env::set_var("ALSA_CONFIG_PATH", card.alsa_config_path());
+    let config = |name: &str| PcmConfig {
+        name: name.into(),
+        rate: RATE,
+        period: 256,
+        periods: 3,
+        format: Some(SampleFormat::S16Le),
+        access: Access::ReadWrite,
+        channels: 2,
+    };
+    let (mut out, _out_events) = Stream::open(&config("paced_out"), StreamDir::Playback).unwrap();
+    let (mut inp, _in_events) = Stream::open(&config("paced_in"), StreamDir::Capture).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let before = violation_count();
+    let (s1, s2) = (Arc::clone(&stop), Arc::clone(&stop));
+    let player = std::thread::spawn(move || {
+        let mut sine = Sine {
+            phase: 0.0,
+            periods: 0,
+        };
+        assert_no_alloc(|| out.play(&mut sine, &s1)).unwrap();
+        sine.periods
+    });
+    let recorder = std::thread::spawn(move || {
+        let mut sum = Sum(0.0, 0);
+        assert_no_alloc(|| inp.capture(&mut sum, &s2)).unwrap();
+        inp.stats().snapshot().cycles
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let played = player.join().unwrap();
+    let captured = recorder.join().unwrap();
+    assert!(
+        played > 300,
+        "two seconds of 256-frame periods played ({played})"
+    );
+    assert!(captured > 300, "and captured ({captured})");
+    assert_eq!(
+        violation_count(),
+        before,
+        "the playback and capture loops allocated"
+    );
+}
