@@ -480,15 +480,27 @@ impl Stream {
     }
 
     /// When the xrun happened and how many frames of card time it has cost
-    /// until `now`.
+    /// until `now`. A kernel driver stamps the xrun itself (the trigger
+    /// timestamp moves to it); otherwise it is when the card ran out of
+    /// what it was given (playback) or of room (capture), from the last
+    /// position seen.
     fn measure_xrun(&mut self, now: f64) -> (f64, u64) {
-        let xrun_at = self
+        let trigger = self
             .pcm
             .status()
             .ok()
-            .map(|s| seconds(s.get_trigger_htstamp()))
-            .filter(|t| *t > 0.0 && *t <= now)
-            .unwrap_or(now);
+            .map(|s| seconds(s.get_trigger_htstamp()));
+        let limit = match self.dir {
+            StreamDir::Playback => self.transferred,
+            StreamDir::Capture => self.transferred + self.negotiated.buffer as u64,
+        };
+        let xrun_at = match (trigger, self.clock.last_seen) {
+            (Some(t), Some((_, seen))) if t > seen && t <= now => t,
+            (_, Some((hw, seen))) => seen + (limit as f64 - hw as f64) / self.clock.rate,
+            (Some(t), None) if t > 0.0 && t <= now => t,
+            _ => now,
+        }
+        .min(now);
         let lost = ((now - xrun_at) * f64::from(self.negotiated.rate)).round() as u64;
         (xrun_at, lost)
     }
@@ -677,6 +689,8 @@ struct CardClock {
     dll: Option<Dll>,
     /// Card frame of the next boundary to feed.
     next_boundary: u64,
+    /// The last position seen and when, since the card started.
+    last_seen: Option<(u64, f64)>,
 }
 
 impl CardClock {
@@ -686,6 +700,7 @@ impl CardClock {
             rate: f64::from(n.rate),
             dll: None,
             next_boundary: 0,
+            last_seen: None,
         }
     }
 
@@ -693,11 +708,13 @@ impl CardClock {
     fn restart(&mut self) {
         self.dll = None;
         self.next_boundary = 0;
+        self.last_seen = None;
     }
 
     /// The card was at frame `hw` at time `at`; the thread woke at `woke`.
     /// Feeds every boundary crossed since the last call to the DLL.
     fn observe(&mut self, hw: u64, at: f64, woke: f64, stats: &DeviceStats) {
+        self.last_seen = Some((hw, at));
         let boundary_time = |k: u64| at - (hw as f64 - (k * self.period) as f64) / self.rate;
         let mut latest = None;
         while self.next_boundary * self.period <= hw {
