@@ -9,3 +9,4 @@ pub mod offline;
 #[cfg(feature = "alsa")]
 pub mod run;
 pub mod store;
+pub mod system;

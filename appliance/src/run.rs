@@ -14,9 +14,9 @@ use cuebox_engine::device::{Access, SampleFormat};
 use cuebox_engine::show::Show;
 use serde_json::{json, Value};
 
-use crate::live::RtConfig;
 use crate::live::{clip_ids, CaptureConfig, Live, LiveConfig, Request};
 use crate::store::{chain, AutosaveConfig, Autosaver, DataRoot, Retention, SessionDir};
+use crate::system::{lock_memory, set_rttime_limit, IrqRouting, Monitor, Procfs, RtConfig};
 
 /// The arguments of `cueboxd run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -64,6 +64,10 @@ pub struct Args {
     /// The audio core (default: the first isolated CPU, else the last CPU).
     #[arg(long)]
     pub core: Option<usize>,
+    /// Leave the IRQs where they are (by default every IRQ that can move
+    /// leaves the audio core while the show runs, and comes back after).
+    #[arg(long)]
+    pub no_irq_routing: bool,
     /// Timed commands to schedule at start (the `cueboxd render --events` format).
     #[arg(long, value_name = "EVENTS.json")]
     pub events: Option<PathBuf>,
@@ -143,7 +147,56 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
     let config = live_config(args, device_map);
     let name = show.session.name.clone();
     let clips = show.clips.len();
+    // The protected path's system side: locked memory, the RTTIME safety
+    // valve, IRQs off the audio core. Each failure is reported; the show
+    // still plays.
+    if let Err(e) = lock_memory() {
+        emit(&events_tx, json!({"event": "rt_problem", "detail": e}));
+    }
+    if let Err(e) = set_rttime_limit(config.rt_out.rttime) {
+        emit(&events_tx, json!({"event": "rt_problem", "detail": e}));
+    }
+    let core = config.rt_out.core.unwrap_or_else(crate::system::audio_core);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let housekeeping: Vec<usize> = (0..cpus).filter(|c| *c != core).collect();
+    let proc = Procfs::default();
+    let mut irqs = if args.no_irq_routing || housekeeping.is_empty() {
+        None
+    } else {
+        match IrqRouting::apply(
+            &proc,
+            core,
+            &housekeeping,
+            &crate::system::sound_irqs(&proc),
+        ) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                emit(
+                    &events_tx,
+                    json!({"event": "rt_problem", "detail": e.to_string()}),
+                );
+                None
+            }
+        }
+    };
+    if let Some(r) = &irqs {
+        emit(
+            &events_tx,
+            json!({"event": "irq_routing", "core": core, "routes": r.routes()}),
+        );
+    }
+    let config = LiveConfig {
+        rt_out: RtConfig {
+            core: Some(core),
+            ..config.rt_out
+        },
+        ..config
+    };
     let live = Live::start(show, media, config, events_tx.clone())?;
+    let mut monitor = live.rt_out().thread.clone().map(|t| {
+        let routes = irqs.as_ref().map_or_else(Vec::new, |r| r.routes().to_vec());
+        Monitor::new(proc.clone(), t, core, routes)
+    });
     let requests = live.requests();
     for t in timed {
         let _ = requests.send(t.into());
@@ -167,6 +220,8 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
     let deadline = args
         .seconds
         .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let mut next_sample = Instant::now();
+    let mut violations = 0;
     let report = loop {
         if termination.is_finished() {
             break termination.wait();
@@ -174,9 +229,24 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break None;
         }
+        if let Some(m) = monitor.as_mut().filter(|_| Instant::now() >= next_sample) {
+            // Once a second, re-verify the reservation from /proc.
+            let status = m.sample();
+            for v in status.violations.iter().skip(violations) {
+                emit(&events_tx, json!({"event": "violation", "violation": v}));
+            }
+            violations = status.violations.len();
+            next_sample += Duration::from_secs(1);
+        }
         std::thread::sleep(Duration::from_millis(20));
     };
+    let reservation = monitor.as_mut().map(Monitor::sample);
     let summary = live.stop();
+    if let Some(r) = irqs.as_mut() {
+        for e in r.restore() {
+            emit(&events_tx, json!({"event": "rt_problem", "detail": e}));
+        }
+    }
     if let Some(path) = &args.control_socket {
         let _ = std::fs::remove_file(path);
     }
@@ -200,7 +270,7 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
     autosaver.stop();
     emit(
         &events_tx,
-        json!({"event": "stopped_run", "summary": summary}),
+        json!({"event": "stopped_run", "summary": summary, "reservation": reservation}),
     );
     let ok = saved.is_ok();
     emit(

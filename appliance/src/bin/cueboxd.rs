@@ -42,6 +42,17 @@ enum Command {
     /// `[{"at": 1.5, "cmd": "go", "clip": "c1"}, {"at": 4, "cmd": "fade_out", "clip": "c1", "time": 2}]`
     /// (`at` in seconds, or `at_sample`); see docs/offline-render.md.
     Render(cuebox_appliance::offline::Request),
+    /// Check and report the box's real-time readiness.
+    #[command(subcommand)]
+    System(SystemCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum SystemCmd {
+    /// A readiness report in the spirit of realtimeconfigquickscan: kernel,
+    /// command line, governor, limits, IRQ placement and priorities, each
+    /// PASS, WARN or FAIL with the exact fix. Exit 0 when nothing fails.
+    Check(cuebox_appliance::system::check::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +105,9 @@ fn main() -> ExitCode {
             }
         }),
         Command::Render(request) => render(request),
+        Command::System(SystemCmd::Check(args)) => cuebox_appliance::system::check::run(&args)
+            .map(|ok| if ok { Outcome::Ok } else { Outcome::Problems })
+            .map_err(|e| e.into()),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

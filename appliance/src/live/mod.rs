@@ -31,8 +31,7 @@ use cuebox_engine::render::{RenderConfig, Renderer};
 use cuebox_engine::show::{DeviceMap, Show};
 use serde_json::{json, Value};
 
-mod rt_shim;
-pub use rt_shim::{RtConfig, RtSetup};
+use crate::system::{spawn_rt, RtConfig, RtSetup};
 
 pub use capture::{Discontinuity, RecordSummary};
 pub use control::{clip_ids, Request};
@@ -94,6 +93,7 @@ pub struct Live {
     playback: Negotiated,
     out_stats: Arc<DeviceStats>,
     in_stats: Option<Arc<DeviceStats>>,
+    rt_out: RtSetup,
 }
 
 /// What a live run reports at its end.
@@ -140,10 +140,11 @@ impl Live {
         let mut player = Player::new(renderer, patch);
         let out_stop = Arc::clone(&stop);
         let out_report = events.clone();
+        let (setup_tx, setups) = mpsc::channel();
         threads.push(spawn(
             &config.rt_out,
             "rt-out",
-            events.clone(),
+            setup_tx.clone(),
             move || {
                 run_device(&out_report, &out_stop, &mut out_stream, |s, stop| {
                     s.play(&mut player, stop)
@@ -177,13 +178,31 @@ impl Live {
             recorder = Some(rec);
             let in_stop = Arc::clone(&stop);
             let in_report = events.clone();
-            threads.push(spawn(&config.rt_in, "rt-in", events.clone(), move || {
-                run_device(&in_report, &in_stop, &mut in_stream, |s, stop| {
-                    s.capture(&mut capturer, stop)
-                });
-            })?);
+            threads.push(spawn(
+                &config.rt_in,
+                "rt-in",
+                setup_tx.clone(),
+                move || {
+                    run_device(&in_report, &in_stop, &mut in_stream, |s, stop| {
+                        s.capture(&mut capturer, stop)
+                    });
+                },
+            )?);
         }
 
+        // Each thread reports what the kernel gave it before it plays.
+        drop(setup_tx);
+        let mut rt_out = None;
+        for (name, setup) in setups.iter().take(threads.len()) {
+            let _ = events.send(json!({"event": "rt_thread", "thread": name, "setup": &setup}));
+            if name == "rt-out" {
+                rt_out = Some(setup);
+            }
+        }
+        let rt_out = rt_out.ok_or_else(|| LiveError::Io {
+            what: "rt-out ended before it started".into(),
+            source: std::io::Error::other("no setup report"),
+        })?;
         let (requests, requests_rx) = mpsc::channel();
         let period = playback.period as u64;
         let control = control::Control {
@@ -217,7 +236,13 @@ impl Live {
             playback,
             out_stats,
             in_stats,
+            rt_out,
         })
+    }
+
+    /// What the kernel gave rt-out, read back from /proc at its start.
+    pub fn rt_out(&self) -> &RtSetup {
+        &self.rt_out
     }
 
     /// Where commands go.
@@ -288,16 +313,18 @@ fn run_device(
     }
 }
 
-/// Starts a real-time thread with `config` and reports its verified setup.
+/// Starts a real-time thread with `config`; it reports its verified setup
+/// to `report` before running `body`.
 fn spawn(
     config: &RtConfig,
     name: &str,
-    report: Sender<Value>,
+    report: Sender<(String, RtSetup)>,
     body: impl FnOnce() + Send + 'static,
 ) -> Result<JoinHandle<()>, LiveError> {
     let thread_name = name.to_string();
-    rt_shim::spawn_rt(name, config, move |setup: RtSetup| {
-        let _ = report.send(json!({"event": "rt_thread", "thread": thread_name, "setup": setup}));
+    spawn_rt(name, config, move |setup: RtSetup| {
+        let _ = report.send((thread_name, setup));
+        drop(report);
         body();
     })
     .map_err(|source| LiveError::Io {
