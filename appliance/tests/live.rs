@@ -410,13 +410,15 @@ fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_rea
         "the overrun is logged as a discontinuity"
     );
 
-    // What played, from the card's first frame, against the render.
+    // What played, from the card's first frame, against the render: show
+    // time zero is the card's first frame, as it is the render's.
     let start = all
         .iter()
         .find(|e| e["event"] == "device_started" && e["dir"] == "playback")
         .expect("the playback card started")["frame"]
         .as_u64()
         .unwrap() as usize;
+    assert_eq!(start, 0, "the card's first frame is show time 0");
     let played = card.played_f32(10);
     let group_a = render(&session, &events, &tmp.path().join("a.wav"), "A", 6.5);
     let group_b = render(&session, &events, &tmp.path().join("b.wav"), "B", 6.5);
@@ -449,11 +451,7 @@ fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_rea
         "the tone played"
     );
     for (ch, out) in played.iter().enumerate().skip(4) {
-        assert!(
-            out.iter().all(|s| *s == 0.0),
-            "output {} is silent",
-            ch + 1
-        );
+        assert!(out.iter().all(|s| *s == 0.0), "output {} is silent", ch + 1);
     }
     // The recording kept going across the overrun, gap included.
     let rec = hound::WavReader::open(&record).unwrap();

@@ -43,6 +43,9 @@ pub(super) struct Control {
     pub events: Sender<Value>,
     pub rate: u32,
     pub period: u64,
+    /// The render frame the card's first frame plays (after the dry runs):
+    /// show time zero. Times in and out count from it.
+    pub origin: u64,
     /// Commands are handed to the render thread this many frames before
     /// their frame: enough for a decoder to open and the head to start.
     pub horizon: u64,
@@ -94,12 +97,12 @@ impl Control {
             // As soon as possible: the next block, after anything already
             // handed over (the render queue is a timeline).
             None => (now + self.period).max(last_sent),
-            Some(at) => at.frame(self.rate),
+            Some(at) => self.origin + at.frame(self.rate),
         };
         let answer = json!({
             "event": "accepted",
             "command": &request.command,
-            "at_sample": frame,
+            "at_sample": frame.saturating_sub(self.origin),
         });
         if let Some(reply) = &request.reply {
             let _ = reply.send(answer.clone());
@@ -132,7 +135,7 @@ impl Control {
             let _ = self.events.send(json!({
                 "event": "command_failed",
                 "command": command,
-                "at_sample": frame,
+                "at_sample": frame.saturating_sub(self.origin),
                 "reason": reason,
             }));
         }
@@ -142,11 +145,20 @@ impl Control {
     /// recorder reported, and frees finished readers.
     fn report(&mut self) {
         while let Some(event) = self.render.next_event() {
-            let _ = self.events.send(render_event(&self.show, event));
+            let _ = self
+                .events
+                .send(render_event(&self.show, event, self.origin));
         }
         for queue in &mut self.device_events {
             while let Ok(event) = queue.pop() {
-                let _ = self.events.send(json!(event));
+                let mut event = json!(event);
+                // Playback frames are render frames: show them in show time.
+                if event["dir"] == "playback" {
+                    if let Some(f) = event["frame"].as_u64() {
+                        event["frame"] = json!(f.saturating_sub(self.origin));
+                    }
+                }
+                let _ = self.events.send(event);
             }
         }
         while let Ok(gap) = self.gaps.try_recv() {
@@ -161,18 +173,20 @@ impl Control {
     }
 }
 
-/// A render event for the operator, with clip ids for clip tags.
-fn render_event(show: &Show, event: Event) -> Value {
+/// A render event for the operator, with clip ids for clip tags and
+/// frames in show time (from `origin`).
+fn render_event(show: &Show, event: Event, origin: u64) -> Value {
     let clip = |tag: cuebox_engine::render::ClipTag| -> Option<&ClipId> {
         show.clips.get(tag.0 as usize).map(|c| &c.id)
     };
+    let t = |at: SamplePos| at.0.saturating_sub(origin);
     match event {
         Event::Started {
             voice,
             clip: tag,
             at,
         } => json!({
-            "event": "started", "clip": clip(tag), "voice": voice.0, "at_sample": at.0,
+            "event": "started", "clip": clip(tag), "voice": voice.0, "at_sample": t(at),
         }),
         Event::Stopped {
             voice,
@@ -180,7 +194,7 @@ fn render_event(show: &Show, event: Event) -> Value {
             at,
             cause,
         } => json!({
-            "event": "stopped", "clip": clip(tag), "voice": voice.0, "at_sample": at.0,
+            "event": "stopped", "clip": clip(tag), "voice": voice.0, "at_sample": t(at),
             "cause": format!("{cause:?}"),
         }),
         Event::Refused {
@@ -189,14 +203,17 @@ fn render_event(show: &Show, event: Event) -> Value {
             at,
             reason,
         } => json!({
-            "event": "refused", "clip": clip(tag), "voice": voice.0, "at_sample": at.0,
+            "event": "refused", "clip": clip(tag), "voice": voice.0, "at_sample": t(at),
             "reason": reason.to_string(),
         }),
         Event::Underrun { voice, at } => json!({
-            "event": "underrun", "voice": voice.0, "at_sample": at.0,
+            "event": "underrun", "voice": voice.0, "at_sample": t(at),
         }),
         Event::Late { at, applied } => json!({
-            "event": "late", "at_sample": at.0, "applied_sample": applied.0,
+            "event": "late", "at_sample": t(at), "applied_sample": t(applied),
+        }),
+        Event::FadeDone { voice, fade, at } => json!({
+            "event": "fade_done", "voice": voice.0, "fade": format!("{fade:?}"), "at_sample": t(at),
         }),
         other => json!({"event": "render", "detail": format!("{other:?}")}),
     }

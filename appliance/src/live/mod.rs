@@ -215,6 +215,7 @@ impl Live {
             events,
             rate,
             period,
+            origin: playback.first_audible_frame(),
             // A fifth of a second, and never less than two buffers.
             horizon: (u64::from(rate) / 5).max(2 * playback.buffer as u64),
         };

@@ -63,6 +63,21 @@ pub struct Negotiated {
 }
 
 impl Negotiated {
+    /// Periods rendered and discarded before the prefill: Ardour's warm-up
+    /// of max(4, rate / period / 8) dry-run cycles brings code and data into
+    /// cache, and its last `periods` cycles are the prefill.
+    pub fn dry_run_periods(&self) -> u64 {
+        let warmup = (self.rate as usize / self.period / 8).max(4);
+        warmup.saturating_sub(self.periods as usize) as u64
+    }
+
+    /// The render frame the card's first frame plays: every frame before it
+    /// was a dry run. Live times count from here, so `at: 0` is the first
+    /// sound the card makes, as it is the first frame of an offline render.
+    pub fn first_audible_frame(&self) -> u64 {
+        self.dry_run_periods() * self.period as u64
+    }
+
     /// Seconds in one period.
     pub fn period_seconds(&self) -> f64 {
         self.period as f64 / f64::from(self.rate)
@@ -232,8 +247,9 @@ impl Stream {
         Arc::clone(&self.stats)
     }
 
-    /// Plays until `stop` is set: warms up with dry-run cycles, prefills the
-    /// buffer, starts the card and renders a period per wake-up, recovering
+    /// Plays until `stop` is set: warms up with
+    /// [dry-run cycles](Negotiated::dry_run_periods), prefills the buffer,
+    /// starts the card and renders a period per wake-up, recovering
     /// from every xrun. Returns only when stopped or when the device fails
     /// beyond recovery (it was unplugged, say).
     pub fn play(&mut self, render: &mut impl Render, stop: &AtomicBool) -> Result<(), DeviceError> {
@@ -242,12 +258,7 @@ impl Stream {
             StreamDir::Playback,
             "play needs a playback stream"
         );
-        // Ardour's warm-up: dry-run cycles bring code and data into cache
-        // before the first period counts; only the last `periods` of them
-        // are written, as the prefill.
-        let n = &self.negotiated;
-        let warmup = (n.rate as usize / n.period / 8).max(4);
-        for _ in 0..warmup.saturating_sub(n.periods as usize) {
+        for _ in 0..self.negotiated.dry_run_periods() {
             self.render_period(render);
         }
         self.start_playback(render)?;
