@@ -639,3 +639,79 @@ fn the_device_loops_never_allocate() {
         "the playback and capture loops allocated"
     );
 }
+
+#[test]
+fn commands_come_over_the_socket_with_answers_and_sigint_saves_and_stops() {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session(tmp.path());
+    let socket = tmp.path().join("control.sock");
+    let live = Box_::start(
+        &card,
+        &tmp.path().join("root"),
+        &[
+            "--session",
+            session.to_str().unwrap(),
+            "--device",
+            "paced_out",
+            "--channels",
+            "4",
+            "--control-socket",
+            socket.to_str().unwrap(),
+        ],
+    );
+    live.wait_for("running", Duration::from_secs(20));
+    let mut conn = UnixStream::connect(&socket).unwrap();
+    let mut answers = BufReader::new(conn.try_clone().unwrap()).lines();
+    let mut ask = |line: &str| -> Value {
+        writeln!(conn, "{line}").unwrap();
+        serde_json::from_str(&answers.next().unwrap().unwrap()).unwrap()
+    };
+    let go = ask(r#"{"cmd": "go", "clip": "c2"}"#);
+    assert_eq!(go["ok"], true, "{go}");
+    let at = go["accepted"]["at_sample"].as_u64().unwrap();
+    let unknown = ask(r#"{"cmd": "go", "clip": "c9"}"#);
+    assert_eq!(unknown["ok"], false);
+    assert!(
+        unknown["reason"].as_str().unwrap().contains("c9"),
+        "{unknown}"
+    );
+    let junk = ask("go c1");
+    assert!(
+        junk["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a JSON object"),
+        "{junk}"
+    );
+    let started = live.wait_for("started", Duration::from_secs(5));
+    assert_eq!(started["clip"], "c2");
+    assert_eq!(
+        started["at_sample"].as_u64().unwrap(),
+        at,
+        "it started at the frame answered"
+    );
+    // A line without an end, longer than any command, is refused.
+    let huge = "x".repeat(70_000);
+    let refused = ask(&huge);
+    assert_eq!(refused["ok"], false);
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(live.child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let all = live.finish();
+    let saved = all
+        .iter()
+        .find(|e| e["event"] == "saved")
+        .expect("a final save");
+    assert!(
+        saved["detail"].as_str().unwrap().starts_with("SIGINT"),
+        "{saved}"
+    );
+    assert!(all.iter().any(|e| e["event"] == "stopped_run"));
+    assert!(!socket.exists(), "the socket is removed at exit");
+}
