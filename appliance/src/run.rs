@@ -456,8 +456,10 @@ fn serve_client(
         }
         if line.len() as u64 > MAX_LINE {
             let refusal = json!({"ok": false, "reason": "a command line is at most 64 KiB"});
-            let _ = writeln!(out, "{refusal}");
-            break;
+            if writeln!(out, "{refusal}").is_err() || !skip_line(&mut reader) {
+                break;
+            }
+            continue;
         }
         let line = String::from_utf8_lossy(&line);
         let line = line.trim();
@@ -477,6 +479,23 @@ fn serve_client(
         };
         if writeln!(out, "{answer}").is_err() {
             break;
+        }
+    }
+}
+
+/// Discards the rest of an overlong line; false when the client is gone.
+fn skip_line(reader: &mut impl BufRead) -> bool {
+    loop {
+        let (done, used) = match reader.fill_buf() {
+            Ok([]) | Err(_) => return false,
+            Ok(buf) => match buf.iter().position(|b| *b == b'\n') {
+                Some(i) => (true, i + 1),
+                None => (false, buf.len()),
+            },
+        };
+        reader.consume(used);
+        if done {
+            return true;
         }
     }
 }

@@ -261,9 +261,19 @@ impl Box_ {
     /// Waits for the process to end by itself; every event it printed.
     fn finish(mut self) -> Vec<Value> {
         let status = self.child.wait().unwrap();
-        self.reader.take().unwrap().join().unwrap();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
         assert!(status.success(), "cueboxd run failed: {status}");
         self.events.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Box_ {
+    /// A failed test must not leave a real-time process behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -338,7 +348,7 @@ fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_rea
             "--format",
             "FLOAT_LE",
             "--period",
-            "1024",
+            "2048",
             "--periods",
             "3",
             "--events",
@@ -394,7 +404,7 @@ fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_rea
         "the process memory is locked: VmLck {locked} kB"
     );
 
-    // Capture stalls for 400 ms (more than its 64 ms buffer): it overruns.
+    // Capture stalls for 400 ms (more than its 128 ms buffer): it overruns.
     std::thread::sleep(Duration::from_secs(2));
     card.fault("in", "block 400");
     let all = live.finish();
@@ -537,9 +547,9 @@ fn the_card_clock_is_tracked_within_ten_ppm_at_plus_and_minus_500() {
                     "--device",
                     "paced_out",
                     "--period",
-                    "256",
+                    "1024",
                     "--periods",
-                    "4",
+                    "3",
                     "--channels",
                     "2",
                     "--seconds",
@@ -693,10 +703,15 @@ fn commands_come_over_the_socket_with_answers_and_sigint_saves_and_stops() {
         at,
         "it started at the frame answered"
     );
-    // A line without an end, longer than any command, is refused.
+    // A line longer than any command is refused, and the client served on.
     let huge = "x".repeat(70_000);
     let refused = ask(&huge);
     assert_eq!(refused["ok"], false);
+    assert!(
+        refused["reason"].as_str().unwrap().contains("64 KiB"),
+        "{refused}"
+    );
+    assert_eq!(ask(r#"{"cmd": "stop_all"}"#)["ok"], true);
 
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(live.child.id() as i32),

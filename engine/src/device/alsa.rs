@@ -702,6 +702,8 @@ struct CardClock {
     next_boundary: u64,
     /// The last position seen and when, since the card started.
     last_seen: Option<(u64, f64)>,
+    /// The card restarted since the DLL last saw a boundary.
+    restarted: bool,
 }
 
 impl CardClock {
@@ -712,12 +714,14 @@ impl CardClock {
             dll: None,
             next_boundary: 0,
             last_seen: None,
+            restarted: false,
         }
     }
 
-    /// The card restarted: its frame counter is back at zero.
+    /// The card restarted: its frame counter is back at zero. The DLL keeps
+    /// its rate estimate and takes the next boundary as its new phase.
     fn restart(&mut self) {
-        self.dll = None;
+        self.restarted = true;
         self.next_boundary = 0;
         self.last_seen = None;
     }
@@ -734,6 +738,10 @@ impl CardClock {
             match &mut self.dll {
                 None => {
                     self.dll = Some(Dll::new(t, self.period as usize, self.rate as u32));
+                }
+                Some(dll) if self.restarted => {
+                    dll.restart(t);
+                    self.restarted = false;
                 }
                 Some(dll) => {
                     let error = dll.update(t);

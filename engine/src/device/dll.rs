@@ -45,6 +45,14 @@ impl Dll {
         }
     }
 
+    /// Starts over at a boundary observed at `t` after the card restarted
+    /// (an xrun): the phase is new, but the card's rate has not changed, so
+    /// the period estimate and the narrowed bandwidth are kept.
+    pub fn restart(&mut self, t: f64) {
+        self.t0 = t;
+        self.t1 = t + self.e2;
+    }
+
     /// Feeds the observed time of the next boundary; returns the timing
     /// error (observed minus predicted), seconds.
     pub fn update(&mut self, observed: f64) -> f64 {
@@ -120,6 +128,15 @@ mod tests {
                 dll.ppm()
             );
         }
+    }
+
+    #[test]
+    fn a_restart_keeps_the_rate_estimate() {
+        let mut dll = run(500.0, 0.0, 15.0);
+        let before = dll.ppm();
+        dll.restart(1_000.0);
+        assert_eq!(dll.ppm(), before);
+        assert!((dll.next_boundary() - 1_000.0 - dll.period_seconds()).abs() < 1e-12);
     }
 
     #[test]
