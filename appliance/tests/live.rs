@@ -197,12 +197,13 @@ struct Box_ {
 }
 
 impl Box_ {
-    fn start(card: &Card, root: &Path, args: &[&str]) -> Box_ {
+    /// `cueboxd run` of `session` on the card's `paced_out`, with `args`.
+    fn start(card: &Card, session: &Path, args: &[&str]) -> Box_ {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cueboxd"))
             .arg("--root")
-            .arg(root)
-            .arg("run")
-            .arg("--json")
+            .arg(card.dir.join("root"))
+            .args(["run", "--json", "--device", "paced_out", "--session"])
+            .arg(session)
             .args(args)
             .env("ALSA_CONFIG_PATH", card.alsa_config_path())
             .stdin(Stdio::null())
@@ -335,16 +336,11 @@ fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_rea
     )
     .unwrap();
     let record = tmp.path().join("rec.wav");
-    let session_arg = session.to_str().unwrap();
     let record_arg = record.to_str().unwrap();
     let live = Box_::start(
         &card,
-        &tmp.path().join("root"),
+        &session,
         &[
-            "--session",
-            session_arg,
-            "--device",
-            "paced_out",
             "--format",
             "FLOAT_LE",
             "--period",
@@ -477,12 +473,8 @@ fn a_blocked_device_underruns_recovers_and_plays_on() {
     std::fs::write(&events, r#"[{"at": 0.2, "cmd": "go", "clip": "c1"}]"#).unwrap();
     let live = Box_::start(
         &card,
-        &tmp.path().join("root"),
+        &session,
         &[
-            "--session",
-            session.to_str().unwrap(),
-            "--device",
-            "paced_out",
             "--format",
             "S32_LE",
             "--access",
@@ -540,12 +532,8 @@ fn the_card_clock_is_tracked_within_ten_ppm_at_plus_and_minus_500() {
             let card = Card::new(&dir, ppm);
             let b = Box_::start(
                 &card,
-                &dir.join("root"),
+                &session,
                 &[
-                    "--session",
-                    session.to_str().unwrap(),
-                    "--device",
-                    "paced_out",
                     "--period",
                     "1024",
                     "--periods",
@@ -660,12 +648,8 @@ fn commands_come_over_the_socket_with_answers_and_sigint_saves_and_stops() {
     let socket = tmp.path().join("control.sock");
     let live = Box_::start(
         &card,
-        &tmp.path().join("root"),
+        &session,
         &[
-            "--session",
-            session.to_str().unwrap(),
-            "--device",
-            "paced_out",
             "--channels",
             "4",
             "--control-socket",

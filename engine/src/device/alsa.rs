@@ -270,7 +270,7 @@ impl Stream {
             let mut avail = avail;
             while avail >= self.negotiated.period {
                 self.render_period(render);
-                if let Err(e) = self.write_period() {
+                if let Err(e) = self.transfer_period() {
                     if is_xrun(&e) {
                         self.recover(|s| s.start_playback(render))?;
                         break;
@@ -307,7 +307,7 @@ impl Stream {
             };
             let mut avail = avail;
             while avail >= self.negotiated.period {
-                match self.read_period() {
+                match self.transfer_period() {
                     Ok(()) => {}
                     Err(e) if is_xrun(&e) => {
                         self.recover_capture(record)?;
@@ -344,47 +344,31 @@ impl Stream {
         self.frame += period as u64;
     }
 
-    /// Hands the encoded period to the device, whole.
-    fn write_period(&mut self) -> Result<(), alsa::Error> {
+    /// Moves one period between the byte buffer and the device, whole:
+    /// out for playback, in for capture.
+    fn transfer_period(&mut self) -> Result<(), alsa::Error> {
         let frame_bytes = usize::from(self.negotiated.channels) * self.negotiated.format.bytes();
-        let mut done = 0;
-        while done < self.bytes.len() {
-            let rest = &self.bytes[done..];
-            let io = self.pcm.io_bytes();
-            let frames = match self.negotiated.access {
-                Access::ReadWrite => io.writei(rest)?,
-                Access::Mmap => io.mmap(rest.len() / frame_bytes, |buf| {
-                    let n = buf.len().min(rest.len());
-                    buf[..n].copy_from_slice(&rest[..n]);
-                    n / frame_bytes
-                })?,
-            };
-            if frames == 0 {
-                // mmap offered no room: the period will fit after the next wake-up.
-                self.pcm.wait(Some(self.timeout_ms() as u32))?;
-            }
-            done += frames * frame_bytes;
-            self.transferred += frames as u64;
-        }
-        Ok(())
-    }
-
-    /// Reads one period from the device into the byte buffer.
-    fn read_period(&mut self) -> Result<(), alsa::Error> {
-        let frame_bytes = usize::from(self.negotiated.channels) * self.negotiated.format.bytes();
+        let playback = self.dir == StreamDir::Playback;
         let mut done = 0;
         while done < self.bytes.len() {
             let rest = &mut self.bytes[done..];
             let io = self.pcm.io_bytes();
             let frames = match self.negotiated.access {
+                Access::ReadWrite if playback => io.writei(rest)?,
                 Access::ReadWrite => io.readi(rest)?,
                 Access::Mmap => io.mmap(rest.len() / frame_bytes, |buf| {
                     let n = buf.len().min(rest.len());
-                    rest[..n].copy_from_slice(&buf[..n]);
+                    if playback {
+                        buf[..n].copy_from_slice(&rest[..n]);
+                    } else {
+                        rest[..n].copy_from_slice(&buf[..n]);
+                    }
                     n / frame_bytes
                 })?,
             };
+            drop(io);
             if frames == 0 {
+                // mmap offered no room: the period fits after the next wake-up.
                 self.pcm.wait(Some(self.timeout_ms() as u32))?;
             }
             done += frames * frame_bytes;
@@ -402,7 +386,7 @@ impl Stream {
         let card_zero = self.frame;
         for _ in 0..self.negotiated.periods {
             self.render_period(render);
-            self.write_period().map_err(|e| self.io("prefill", e))?;
+            self.transfer_period().map_err(|e| self.io("prefill", e))?;
         }
         self.pcm.start().map_err(|e| self.io("start", e))?;
         let _ = self.events.push(DeviceEvent::Started {
