@@ -174,8 +174,9 @@ fn session(tmp: &Path) -> PathBuf {
     dir
 }
 
-/// The commands both runs play: tone at 0.5 s, noise at 1.25 s, tone
-/// faded out over 1.5 s from 3 s, noise stopped at 5 s.
+/// The commands both runs play over 10 s: tone at 0.5 s, noise at 1.25 s,
+/// tone faded out over 1.5 s from 3 s, noise stopped at 5 s, both again
+/// from 6.5 s and 7.25 s, everything faded out at 9 s.
 fn events(tmp: &Path) -> PathBuf {
     let path = tmp.join("events.json");
     std::fs::write(
@@ -183,7 +184,10 @@ fn events(tmp: &Path) -> PathBuf {
         r#"[{"at": 0.5, "cmd": "go", "clip": "c1"},
             {"at": 1.25, "cmd": "go", "clip": "c2"},
             {"at": 3.0, "cmd": "fade_out", "clip": "c1", "time": 1.5},
-            {"at": 5.0, "cmd": "stop", "clip": "c2"}]"#,
+            {"at": 5.0, "cmd": "stop", "clip": "c2"},
+            {"at": 6.5, "cmd": "go", "clip": "c2"},
+            {"at": 7.25, "cmd": "go", "clip": "c1"},
+            {"at": 9.0, "cmd": "fade_all", "time": 0.5}]"#,
     )
     .unwrap();
     path
@@ -356,7 +360,7 @@ fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_rea
             "--record",
             record_arg,
             "--seconds",
-            "7",
+            "11",
         ],
     );
     let running = live.wait_for("running", Duration::from_secs(20));
@@ -426,14 +430,14 @@ fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_rea
         .unwrap() as usize;
     assert_eq!(start, 0, "the card's first frame is show time 0");
     let played = card.played_f32(10);
-    let group_a = render(&session, &events, &tmp.path().join("a.wav"), "A", 6.5);
-    let group_b = render(&session, &events, &tmp.path().join("b.wav"), "B", 6.5);
+    let group_a = render(&session, &events, &tmp.path().join("a.wav"), "A", 10.0);
+    let group_b = render(&session, &events, &tmp.path().join("b.wav"), "B", 10.0);
     let heard = played[0].len();
     assert!(
-        heard > RATE as usize * 6,
+        heard > RATE as usize * 10,
         "7 s of play reached the card ({heard} frames)"
     );
-    let frames = (RATE as usize * 6).min(group_a[0].len()) - start;
+    let frames = RATE as usize * 10;
     for (ch, reference) in [
         (0, &group_a[0]),
         (1, &group_a[1]),
@@ -461,7 +465,7 @@ fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_rea
     }
     // The recording kept going across the overrun, gap included.
     let rec = hound::WavReader::open(&record).unwrap();
-    assert!(rec.duration() > RATE * 6, "the recording covers the run");
+    assert!(rec.duration() > RATE * 10, "the recording covers the run");
 }
 
 #[test]
@@ -592,7 +596,7 @@ impl Record for Sum {
 fn the_device_loops_never_allocate() {
     let tmp = tempfile::tempdir().unwrap();
     let card = Card::new(tmp.path(), 0.0);
-    std::fs::write(tmp.path().join("in.raw"), vec![0u8; RATE as usize * 4 * 2]).unwrap();
+    std::fs::write(tmp.path().join("in.raw"), vec![0u8; RATE as usize * 3 * 2]).unwrap();
     // This process opens the card itself: point alsa-lib at its config.
     std::env::set_var("ALSA_CONFIG_PATH", card.alsa_config_path());
     let config = |name: &str| PcmConfig {
@@ -604,8 +608,15 @@ fn the_device_loops_never_allocate() {
         access: Access::ReadWrite,
         channels: 2,
     };
+    // The other tests play FLOAT_LE (rw) and S32_LE (mmap); these two cover
+    // S16_LE (rw) and S24_3LE (mmap).
     let (mut out, _out_events) = Stream::open(&config("paced_out"), StreamDir::Playback).unwrap();
-    let (mut inp, _in_events) = Stream::open(&config("paced_in"), StreamDir::Capture).unwrap();
+    let capture = PcmConfig {
+        format: Some(SampleFormat::S24_3Le),
+        access: Access::Mmap,
+        ..config("paced_in")
+    };
+    let (mut inp, _in_events) = Stream::open(&capture, StreamDir::Capture).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let before = violation_count();
     let (s1, s2) = (Arc::clone(&stop), Arc::clone(&stop));
@@ -713,4 +724,66 @@ fn commands_come_over_the_socket_with_answers_and_sigint_saves_and_stops() {
     );
     assert!(all.iter().any(|e| e["event"] == "stopped_run"));
     assert!(!socket.exists(), "the socket is removed at exit");
+}
+
+#[test]
+fn sigterm_saves_an_emergency_point_of_the_running_session_and_problems_are_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let dir = session(tmp.path());
+    // A problem validation reports: the box still plays, and says so.
+    let folder = SessionDir::open(&dir).unwrap();
+    let mut show = folder.load().unwrap().show;
+    show.clips[0].processing.level_db = 40.0;
+    folder.save(&show).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cueboxd"))
+        .arg("--root")
+        .arg(tmp.path().join("root"))
+        .args([
+            "run",
+            "--device",
+            "paced_out",
+            "--channels",
+            "2",
+            "--session",
+        ])
+        .arg(&dir)
+        .env("ALSA_CONFIG_PATH", card.alsa_config_path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let running = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|l| l.starts_with("cueboxd: running"))
+        .expect("cueboxd says it runs");
+    assert!(running.contains("clips=2"), "{running}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("clips[0].processing.level_db"),
+        "validation problems are shown: {stderr}"
+    );
+    assert!(
+        rest.iter()
+            .any(|l| l.starts_with("cueboxd: saved") && l.contains("SIGTERM")),
+        "{rest:?}"
+    );
+    let points = folder.recovery_points().unwrap();
+    assert_eq!(points.len(), 1);
+    assert_eq!(points[0].reason.as_str(), "emergency");
+    assert_eq!(
+        points[0].load().unwrap().show,
+        show,
+        "the point is the session as it ran"
+    );
 }
