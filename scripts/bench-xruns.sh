@@ -22,7 +22,8 @@ per_hour = s["xruns"] * 3600 / seconds
 print(f"{period}x{periods} ({period * periods / 48:.1f} ms): {s['xruns']} xruns in {seconds:.0f} s "
       f"= {per_hour:.1f}/hour; poll timeouts {s['poll_timeouts']}; "
       f"recovery p50 {s['recovery']['p50_us']} µs max {s['recovery']['max_us']} µs; "
-      f"wake-up p99 {s['wakeup']['p99_us']} µs max {s['wakeup']['max_us']} µs")
+      f"wake-up p99 {s['wakeup']['p99_us']} µs max {s['wakeup']['max_us']} µs; "
+      f"processing p50 {s['process']['p50_us']} µs p99 {s['process']['p99_us']} µs")
 PY
 done
 stop_load
