@@ -4,7 +4,7 @@
 //! vocabulary ([`control`]), media decoding and streaming ([`media`]), the
 //! real-time renderer ([`render`], [`dsp`]) and the offline driver
 //! ([`offline`]), the device loop ([`device`], ALSA behind the `alsa`
-//! feature), and does no file or network I/O of its own — callers hand
+//! feature), timecode codecs ([`timecode`]), and does no file or network I/O of its own — callers hand
 //! it bytes and readers. Devices and timecode arrive in later modules (see
 //! `docs/architecture.md`).
 
@@ -15,3 +15,4 @@ pub mod media;
 pub mod offline;
 pub mod render;
 pub mod show;
+pub mod timecode;
