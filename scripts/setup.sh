@@ -5,8 +5,9 @@ set -euo pipefail
 
 # Debian packages: ALSA headers for the engine's device layer, pkg-config for
 # -sys crates, sox to make demo media, ffmpeg and sox as reference decoders in
-# tests, a C compiler for bundled SQLite.
-packages=(build-essential pkg-config libasound2-dev sox ffmpeg curl ca-certificates)
+# tests, a C compiler for bundled SQLite and the test peers (the paced ALSA
+# PCM, the libltc LTC peer).
+packages=(build-essential pkg-config libasound2-dev libltc-dev sox ffmpeg curl ca-certificates)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -138,7 +138,11 @@ impl Timecode {
         if self.frames >= rate.nominal() {
             return Err(bad("frame number too high"));
         }
-        if rate.drop_frame() && self.seconds == 0 && self.frames < 2 && !self.minutes.is_multiple_of(10) {
+        if rate.drop_frame()
+            && self.seconds == 0
+            && self.frames < 2
+            && !self.minutes.is_multiple_of(10)
+        {
             return Err(bad("drop-frame skips frames 0 and 1 of this minute"));
         }
         Ok(self)

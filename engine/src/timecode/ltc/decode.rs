@@ -80,9 +80,10 @@ impl Decoder {
             n: 0,
             x_prev: 0.0,
             y_prev: 0.0,
-            // A 5 Hz high-pass: removes DC, keeps the square wave's shape
-            // over a bit (LTC's fundamental is 1 kHz and up).
-            hp: 1.0 - std::f32::consts::TAU * 5.0 / rate,
+            // A 20 Hz high-pass: removes a DC offset within half a frame
+            // and keeps the square wave's shape over a bit (a whole bit is
+            // at most 1 ms even at half speed; it droops by about 12 %).
+            hp: 1.0 - std::f32::consts::TAU * 20.0 / rate,
             envelope: 0.0,
             // The level estimate forgets in about 20 ms.
             release: (-1.0 / (0.02 * rate)).exp(),
