@@ -10,3 +10,4 @@ pub mod offline;
 pub mod run;
 pub mod store;
 pub mod system;
+pub mod tc;

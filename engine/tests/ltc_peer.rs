@@ -233,3 +233,51 @@ fn quiet_inverted_noisy_and_offset_signals() {
         ..BASE
     });
 }
+
+#[test]
+fn libltc_reads_our_generator_frame_for_frame() {
+    use cuebox_engine::timecode::ltc::Encoder;
+    use cuebox_engine::timecode::{FrameRate, Timecode};
+    let tmp = tempfile::tempdir().unwrap();
+    for rate in FrameRate::ALL {
+        for sample_rate in [44_100u32, 48_000] {
+            let start: Timecode = "09:59:58:00".parse().unwrap();
+            let mut encoder = Encoder::new(sample_rate, rate, start, -18.0);
+            let mut samples = Vec::new();
+            for _ in 0..60 {
+                encoder.encode_frame(&mut samples);
+            }
+            let file = tmp.path().join("ours.f32");
+            let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+            std::fs::write(&file, bytes).unwrap();
+            let spf = f64::from(sample_rate) / rate.fps();
+            let out = Command::new(peer())
+                .arg("decode")
+                .arg(&file)
+                .args([sample_rate.to_string(), spf.round().to_string()])
+                .output()
+                .unwrap();
+            let lines: Vec<String> = String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect();
+            assert!(
+                lines.len() >= 59,
+                "{rate:?} {sample_rate}: libltc read {}",
+                lines.len()
+            );
+            for line in &lines {
+                let f: Vec<&str> = line.split(' ').collect();
+                let tc: Timecode = f[0].parse().unwrap();
+                let n = tc.to_frames(rate) - start.to_frames(rate);
+                let expected = n as f64 * spf;
+                let at: f64 = f[1].parse().unwrap();
+                assert!(
+                    (at - expected).abs() <= spf / 80.0,
+                    "{rate:?} {sample_rate} {tc}: libltc puts it at {at}, we wrote it at {expected:.1}"
+                );
+            }
+        }
+    }
+}

@@ -45,6 +45,9 @@ enum Command {
     /// Check and report the box's real-time readiness.
     #[command(subcommand)]
     System(SystemCmd),
+    /// Linear timecode: decode a WAV file's LTC, or generate LTC.
+    #[command(subcommand)]
+    Tc(cuebox_appliance::tc::TcCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +108,9 @@ fn main() -> ExitCode {
             }
         }),
         Command::Render(request) => render(request),
+        Command::Tc(cmd) => cuebox_appliance::tc::run(&cmd)
+            .map(|()| Outcome::Ok)
+            .map_err(|e| e.into()),
         Command::System(SystemCmd::Check(args)) => cuebox_appliance::system::check::run(&args)
             .map(|ok| if ok { Outcome::Ok } else { Outcome::Problems })
             .map_err(|e| e.into()),

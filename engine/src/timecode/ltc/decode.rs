@@ -36,7 +36,7 @@ impl DecodedFrame {
     }
 }
 
-/// Intervals collected before the first bit-period estimate.
+/// Intervals collected before the first bit-period estimate (then decoded).
 const BOOT: usize = 24;
 
 /// One bit as received: its value and the edges that bound it.
@@ -63,7 +63,8 @@ pub struct Decoder {
     last_edge: Option<f64>,
     // The bit clock.
     period: Option<f64>,
-    boot: [f64; BOOT],
+    /// Edge times kept until the bit period is known.
+    boot: [f64; BOOT + 1],
     booted: usize,
     half: Option<f64>,
     // The last 80 bits, a ring.
@@ -91,7 +92,7 @@ impl Decoder {
             crossing: 0.0,
             last_edge: None,
             period: None,
-            boot: [0.0; BOOT],
+            boot: [0.0; BOOT + 1],
             booted: 0,
             half: None,
             bits: [Bit::default(); 80],
@@ -130,22 +131,41 @@ impl Decoder {
 
     fn edge(&mut self, at: f64, emit: &mut impl FnMut(DecodedFrame)) {
         let Some(last) = self.last_edge.replace(at) else {
+            self.boot[0] = at;
             return;
         };
+        if self.period.is_some() {
+            self.interval(last, at, false, emit);
+            return;
+        }
+        // Until the bit period is known, edges are kept; then they are
+        // decoded, so the very first frame of a signal is not lost.
+        self.booted += 1;
+        self.boot[self.booted] = at;
+        if self.booted < BOOT {
+            return;
+        }
+        let edges = self.boot;
+        let mut intervals = [0.0; BOOT];
+        for (i, d) in intervals.iter_mut().enumerate() {
+            *d = edges[i + 1] - edges[i];
+        }
+        // The longest intervals are whole bits (every frame holds zeros);
+        // the upper tail guards against a glitch.
+        intervals.sort_by(f64::total_cmp);
+        self.period = Some(intervals[BOOT - 3]);
+        self.booted = 0;
+        for pair in edges.windows(2) {
+            self.interval(pair[0], pair[1], true, emit);
+        }
+    }
+
+    /// Classifies the interval between two edges as half or whole bit.
+    /// `replay`: the edges kept while booting, whose first interval may be
+    /// the signal's onset rather than a bit.
+    fn interval(&mut self, last: f64, at: f64, replay: bool, emit: &mut impl FnMut(DecodedFrame)) {
+        let Some(period) = self.period else { return };
         let d = at - last;
-        let Some(period) = self.period else {
-            self.boot[self.booted] = d;
-            self.booted += 1;
-            if self.booted == BOOT {
-                // The longest intervals are whole bits (every frame holds
-                // zeros); the upper tail guards against glitches.
-                let mut sorted = self.boot;
-                sorted.sort_by(f64::total_cmp);
-                self.period = Some(sorted[BOOT - 3]);
-                self.booted = 0;
-            }
-            return;
-        };
         if d < 0.75 * period {
             // Half a bit: a 1 when its pair arrives.
             self.period = Some(period + 0.1 * (2.0 * d - period));
@@ -174,12 +194,15 @@ impl Decoder {
                 emit,
             );
         } else {
-            // A dropout or a stop: start over, keeping the speed estimate
-            // only if the signal comes back at it.
+            // A dropout, a stop, or the onset: bits start over from this
+            // edge; the speed is learnt again unless the estimate is new.
             self.half = None;
             self.count = 0;
-            self.period = None;
-            self.booted = 0;
+            if !replay {
+                self.period = None;
+                self.booted = 0;
+                self.boot[0] = at;
+            }
         }
     }
 
