@@ -9,7 +9,10 @@ use cuebox_engine::timecode::ltc::{Decoder, Encoder};
 use cuebox_engine::timecode::FrameRate;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let (samples, rate, rounds) = match args.as_slice() {
         [file, rate, rounds] => {
             let bytes = std::fs::read(file).expect("the signal file");
@@ -20,7 +23,12 @@ fn main() {
             (samples, rate.parse().unwrap(), rounds.parse().unwrap())
         }
         _ => {
-            let mut e = Encoder::new(48_000, FrameRate::Fps25, "10:00:00:00".parse().unwrap(), -18.0);
+            let mut e = Encoder::new(
+                48_000,
+                FrameRate::Fps25,
+                "10:00:00:00".parse().unwrap(),
+                -18.0,
+            );
             let mut samples = Vec::new();
             for _ in 0..25 * 60 {
                 e.encode_frame(&mut samples);
