@@ -9,6 +9,7 @@
 //!   reverse, across speed changes, at any level, polarity and DC offset.
 
 pub mod ltc;
+pub mod mtc;
 
 use std::fmt;
 
