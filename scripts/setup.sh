@@ -21,6 +21,12 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# mido (PyPI): an independent MTC peer for the timecode tests.
+if ! python3 -c "import mido" 2>/dev/null; then
+  echo "setup: installing mido"
+  python3 -m pip install -q mido
+fi
+
 # Rust: the workspace needs a recent stable toolchain (Debian's cargo is too old).
 if ! command -v cargo >/dev/null 2>&1; then
   if [[ -x "$HOME/.cargo/bin/cargo" ]]; then

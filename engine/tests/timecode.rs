@@ -1,4 +1,5 @@
-//! cuebox's LTC decoder against libltc (Debian's libltc, through
+//! cuebox's timecode codecs against independent peers: MTC against mido
+//! (PyPI) at the end; LTC against libltc (Debian's libltc, through
 //! `scripts/ltc/ltc-peer.c`): libltc generates every case — each rate at
 //! 44.1, 48 and 96 kHz, reverse, 0.5× and 2×, varispeed, −40 dBFS,
 //! inverted, noisy, DC offset. libltc decodes the clean signal (its own
@@ -279,5 +280,86 @@ fn libltc_reads_our_generator_frame_for_frame() {
                 );
             }
         }
+    }
+}
+
+/// MTC from mido: a script of its own builds quarter-frame streams (and a
+/// full frame) for every rate with mido's message classes; our parser must
+/// report the times the script meant, two-frame offset applied.
+#[test]
+fn mtc_streams_from_mido_read_as_the_times_they_carry() {
+    use cuebox_engine::timecode::mtc::{MtcEvent, MtcParser};
+    use cuebox_engine::timecode::{FrameRate, Timecode};
+    let script = r#"
+import sys, mido
+rate_code = {"24": 0, "25": 1, "29.97": 2, "30": 3}[sys.argv[1]]
+nominal = {"24": 24, "25": 25, "29.97": 30, "30": 30}[sys.argv[1]]
+h, m, s, f = 1, 2, 3, 4
+out = bytearray(mido.Message("sysex", data=[0x7f, 0x7f, 1, 1, rate_code << 5 | h, m, s, f]).bytes())
+def advance(h, m, s, f, n):
+    # Non-drop arithmetic is enough here: the stream stays inside a minute's
+    # first seconds, away from any dropped frame number.
+    total = ((h * 60 + m) * 60 + s) * nominal + f + n
+    return total // (3600 * nominal), total // (60 * nominal) % 60, total // nominal % 60, total % nominal
+for seq in range(6):
+    hh, mm, ss, ff = advance(h, m, s, f, 2 * seq)
+    hours = rate_code << 5 | hh
+    values = [ff & 15, ff >> 4, ss & 15, ss >> 4, mm & 15, mm >> 4, hours & 15, hours >> 4]
+    for piece, value in enumerate(values):
+        out += bytes(mido.Message("quarter_frame", frame_type=piece, frame_value=value).bytes())
+sys.stdout.buffer.write(bytes(out))
+"#;
+    for (name, rate) in [
+        ("24", FrameRate::Fps24),
+        ("25", FrameRate::Fps25),
+        ("29.97", FrameRate::Fps2997Df),
+        ("30", FrameRate::Fps30),
+    ] {
+        let out = Command::new("python3")
+            .args(["-c", script, name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mido is missing? (pip install mido): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let start: Timecode = "01:02:03:04".parse().unwrap();
+        let mut parser = MtcParser::new();
+        let mut quarter_frames = 0u64;
+        let mut running = 0;
+        for &byte in &out.stdout {
+            if byte == 0xf1 {
+                quarter_frames += 1;
+            }
+            match parser.feed(byte) {
+                Some(MtcEvent::Full { tc, rate: r }) => assert_eq!((tc, r), (start, rate)),
+                Some(MtcEvent::Running {
+                    tc,
+                    rate: r,
+                    quarter,
+                    ..
+                }) => {
+                    // n quarter frames after the locate, the time is start
+                    // plus n/4 frames: the two-frame offset, applied.
+                    let frames = start.to_frames(rate) + quarter_frames / 4;
+                    assert_eq!(
+                        (tc, r, u64::from(quarter)),
+                        (
+                            Timecode::from_frames(frames, rate),
+                            rate,
+                            quarter_frames % 4
+                        ),
+                        "{name}, after {quarter_frames} quarter frames"
+                    );
+                    running += 1;
+                }
+                None => {}
+            }
+        }
+        assert!(
+            running >= 40,
+            "{name}: {running} times from 48 quarter frames"
+        );
     }
 }
