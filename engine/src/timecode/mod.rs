@@ -10,6 +10,7 @@
 
 pub mod ltc;
 pub mod mtc;
+pub mod timebase;
 
 use std::fmt;
 
