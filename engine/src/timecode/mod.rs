@@ -8,6 +8,7 @@
 //!   each frame with the exact samples where it starts and ends, forward or
 //!   reverse, across speed changes, at any level, polarity and DC offset.
 
+pub mod clock;
 pub mod ltc;
 pub mod mtc;
 pub mod timebase;

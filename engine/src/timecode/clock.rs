@@ -1,0 +1,552 @@
+//! The master clock: time sources in a hierarchy (LTC; MTC peers, the best
+//! healthy one winning; PTP; the system clock), each monitored for drift,
+//! jitter and stability, and failover that never makes the timebase jump.
+//!
+//! Pure, driven by fake or real time: the owner feeds each source's
+//! observations ("at audio sample *s* this source said timecode *t*") and
+//! calls [`MasterClock::tick`] once per audio period. When the source in
+//! use fails or degrades, the same tick switches: the timebase flywheels on
+//! from where it was, at the rate it had, and then re-locks to the next
+//! source by slewing its rate (a varispeed the resampler plays) — or, when
+//! the error is beyond the relocate threshold, by relocating. Every switch
+//! is reported with its reason.
+
+use super::timebase::{Mapping, Source, TimebaseWriter};
+
+/// When a source counts as healthy, and how the clock re-locks.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Thresholds {
+    /// An offset from the timebase above this is a drift warning, µs.
+    pub drift_warn_us: f64,
+    /// Jitter (RMS residual of the source's own timing) above this
+    /// degrades a source, µs.
+    pub jitter_max_us: f64,
+    /// A source silent this long is lost, seconds.
+    pub timeout_s: f64,
+    /// An error up to this is slewed away, frames; beyond it, relocate.
+    pub relocate_frames: f64,
+    /// Slewing removes the error over this long, seconds.
+    pub slew_s: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            drift_warn_us: 100.0,
+            jitter_max_us: 1_000.0,
+            timeout_s: 0.1,
+            relocate_frames: 2.0,
+            slew_s: 1.0,
+        }
+    }
+}
+
+/// What a source said: at audio sample `sample`, its timecode was
+/// `tc_frames` (fractional frames since midnight).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observation {
+    /// The audio sample.
+    pub sample: u64,
+    /// The source's time then.
+    pub tc_frames: f64,
+}
+
+/// A source's health as of the last tick.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Health {
+    /// Which kind.
+    pub source: Source,
+    /// Its name (the MTC port, "ltc", "ptp", "system").
+    pub name: String,
+    /// Whether it can be used.
+    pub healthy: bool,
+    /// Why not, or a warning.
+    pub note: Option<String>,
+    /// Its offset from the timebase, µs (positive: ahead).
+    pub offset_us: f64,
+    /// Its jitter: RMS residual of its timing around its own fit, µs.
+    pub jitter_us: f64,
+    /// 0 (useless) to 1 (perfect): 1 / (1 + jitter / 100 µs).
+    pub stability: f64,
+}
+
+/// A switch of the clock's source.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Switch {
+    /// The sample at which it switched.
+    pub sample: u64,
+    /// From (its name), if any.
+    pub from: Option<String>,
+    /// To (its name), if any: `None` flywheels on the last rate.
+    pub to: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// How the new source's error is removed.
+    pub relock: Relock,
+}
+
+/// How the clock re-locks after a switch.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "how")]
+pub enum Relock {
+    /// No source: the timebase runs on at its last rate.
+    Flywheel,
+    /// The error (frames) is removed by varispeed over the slew time.
+    Slew {
+        /// Frames to remove.
+        error_frames: f64,
+    },
+    /// The error was beyond the threshold: the timebase jumped.
+    Relocate {
+        /// Frames jumped.
+        error_frames: f64,
+    },
+}
+
+/// Observations kept per source for its fit.
+const WINDOW: usize = 32;
+/// Observations before a source may be used.
+const MIN_POINTS: usize = 8;
+/// How much more stable a source of the same kind must be to take over.
+const STABILITY_MARGIN: f64 = 0.1;
+
+#[derive(Debug, Clone)]
+struct SourceState {
+    source: Source,
+    name: String,
+    window: [Observation; WINDOW],
+    len: usize,
+    next: usize,
+}
+
+impl SourceState {
+    fn last(&self) -> Option<Observation> {
+        (self.len > 0).then(|| self.window[(self.next + WINDOW - 1) % WINDOW])
+    }
+
+    /// Least-squares line through the window: (tc at `at`, frames per
+    /// sample, RMS residual in frames).
+    fn fit(&self, at: u64) -> Option<(f64, f64, f64)> {
+        if self.len < 2 {
+            return None;
+        }
+        let pts = &self.window[..self.len];
+        let origin = pts.iter().map(|o| o.sample).min()?;
+        let n = self.len as f64;
+        let xs = pts.iter().map(|o| (o.sample - origin) as f64);
+        let mx = xs.clone().sum::<f64>() / n;
+        let my = pts.iter().map(|o| o.tc_frames).sum::<f64>() / n;
+        let (mut sxx, mut sxy) = (0.0, 0.0);
+        for o in pts {
+            let dx = (o.sample - origin) as f64 - mx;
+            sxx += dx * dx;
+            sxy += dx * (o.tc_frames - my);
+        }
+        if sxx == 0.0 {
+            return None;
+        }
+        let slope = sxy / sxx;
+        let rms = (pts
+            .iter()
+            .map(|o| {
+                let predicted = my + ((o.sample - origin) as f64 - mx) * slope;
+                (o.tc_frames - predicted).powi(2)
+            })
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        let tc = my + (at as f64 - origin as f64 - mx) * slope;
+        Some((tc, slope, rms))
+    }
+}
+
+/// The master clock. See the [module](self) documentation.
+pub struct MasterClock {
+    sample_rate: f64,
+    fps: f64,
+    thresholds: Thresholds,
+    sources: Vec<SourceState>,
+    current: Option<usize>,
+    mapping: Mapping,
+    writer: TimebaseWriter,
+    /// Slewing: the rate the source runs at, to return to once the error is gone.
+    slew_until: Option<(u64, f64)>,
+    health: Vec<Health>,
+}
+
+impl MasterClock {
+    /// A clock at `sample_rate` for timecode at `fps`, publishing through
+    /// `writer`, starting free-running from `initial`.
+    pub fn new(
+        sample_rate: u32,
+        fps: f64,
+        thresholds: Thresholds,
+        initial: Mapping,
+        writer: TimebaseWriter,
+    ) -> Self {
+        MasterClock {
+            sample_rate: f64::from(sample_rate),
+            fps,
+            thresholds,
+            sources: Vec::new(),
+            current: None,
+            mapping: initial,
+            writer,
+            slew_until: None,
+            health: Vec::new(),
+        }
+    }
+
+    /// Adds a source; sources of a better kind (LTC, then MTC, PTP, system)
+    /// win over worse ones, and among one kind the most stable. Returns its
+    /// index for [`observe`](Self::observe).
+    pub fn add_source(&mut self, source: Source, name: impl Into<String>) -> usize {
+        self.sources.push(SourceState {
+            source,
+            name: name.into(),
+            window: [Observation {
+                sample: 0,
+                tc_frames: 0.0,
+            }; WINDOW],
+            len: 0,
+            next: 0,
+        });
+        self.sources.len() - 1
+    }
+
+    /// Records what source `index` said.
+    pub fn observe(&mut self, index: usize, observation: Observation) {
+        let s = &mut self.sources[index];
+        // A jump in the source (a locate) starts its fit afresh.
+        if let Some(last) = s.last() {
+            let expected = last.tc_frames
+                + (observation.sample as f64 - last.sample as f64) * self.fps / self.sample_rate;
+            if (observation.tc_frames - expected).abs() > self.thresholds.relocate_frames {
+                s.len = 0;
+                s.next = 0;
+            }
+        }
+        s.window[s.next] = observation;
+        s.next = (s.next + 1) % WINDOW;
+        s.len = (s.len + 1).min(WINDOW);
+    }
+
+    /// Every source's health as of the last tick.
+    pub fn health(&self) -> &[Health] {
+        &self.health
+    }
+
+    /// The source in use.
+    pub fn current(&self) -> Option<Source> {
+        self.current.map(|i| self.sources[i].source)
+    }
+
+    /// Evaluates every source at `now` (the first sample of this period),
+    /// switches if the source in use failed or a better one is healthy,
+    /// steers the timebase and publishes it. Returns the switch, if any.
+    pub fn tick(&mut self, now: u64) -> Option<Switch> {
+        let timeout = (self.thresholds.timeout_s * self.sample_rate) as u64;
+        let us_per_frame = 1e6 / self.fps;
+        let timebase_now = self.mapping.tc_at(now);
+        self.health = self
+            .sources
+            .iter()
+            .map(|s| {
+                let fit = s.fit(now);
+                let silent = s
+                    .last()
+                    .is_none_or(|o| now.saturating_sub(o.sample) > timeout);
+                let (offset_us, jitter_us) = fit.map_or((0.0, 0.0), |(tc, _, rms)| {
+                    ((tc - timebase_now) * us_per_frame, rms * us_per_frame)
+                });
+                let note = if silent {
+                    Some("lost: no time within the timeout".to_string())
+                } else if fit.is_none() {
+                    Some("locking".to_string())
+                } else if jitter_us > self.thresholds.jitter_max_us {
+                    Some(format!("degraded: jitter {jitter_us:.0} µs"))
+                } else if offset_us.abs() > self.thresholds.drift_warn_us {
+                    Some(format!(
+                        "drift warning: {offset_us:.0} µs from the timebase"
+                    ))
+                } else {
+                    None
+                };
+                // A fit through a few points is no evidence of stability.
+                let healthy = !silent
+                    && fit.is_some()
+                    && s.len >= MIN_POINTS
+                    && jitter_us <= self.thresholds.jitter_max_us;
+                Health {
+                    source: s.source,
+                    name: s.name.clone(),
+                    healthy,
+                    note,
+                    offset_us,
+                    jitter_us,
+                    stability: 1.0 / (1.0 + jitter_us / 100.0),
+                }
+            })
+            .collect();
+        let best = self.best();
+        let switch = if best != self.current {
+            Some(self.switch_to(best, now))
+        } else {
+            None
+        };
+        self.steer(now);
+        self.writer.publish(self.mapping);
+        switch
+    }
+
+    /// The healthy source of the best kind, the most stable of its kind.
+    fn best(&self) -> Option<usize> {
+        let rank = |s: Source| match s {
+            Source::Ltc => 0,
+            Source::Mtc => 1,
+            Source::Ptp => 2,
+            Source::System => 3,
+            Source::Free => 4,
+        };
+        let best = (0..self.sources.len())
+            .filter(|&i| self.health[i].healthy)
+            .min_by(|&a, &b| {
+                rank(self.sources[a].source)
+                    .cmp(&rank(self.sources[b].source))
+                    .then(
+                        self.health[b]
+                            .stability
+                            .total_cmp(&self.health[a].stability),
+                    )
+            });
+        // Among peers of one kind, only a clearly steadier one takes over:
+        // no flapping between two that are about as good.
+        match (self.current, best) {
+            (Some(c), Some(b))
+                if self.health[c].healthy
+                    && self.sources[c].source == self.sources[b].source
+                    && self.health[b].stability - self.health[c].stability < STABILITY_MARGIN =>
+            {
+                Some(c)
+            }
+            _ => best,
+        }
+    }
+
+    /// Switches to `to` at `now`: the timebase is re-anchored where it is,
+    /// so nothing jumps unless the error calls for a relocate.
+    fn switch_to(&mut self, to: Option<usize>, now: u64) -> Switch {
+        let from = self.current.map(|i| self.sources[i].name.clone());
+        let reason = match self.current {
+            Some(i) => self.health[i]
+                .note
+                .clone()
+                .unwrap_or_else(|| "a better source is healthy".into()),
+            None => "a source became healthy".into(),
+        };
+        self.current = to;
+        // Flywheel: the same time and rate, anchored now.
+        self.mapping = Mapping {
+            sample: now,
+            tc_frames: self.mapping.tc_at(now),
+            ptp_ns: self.mapping.ptp_at(now).max(0.0) as u64,
+            ..self.mapping
+        };
+        self.slew_until = None;
+        let relock = match to.and_then(|i| self.sources[i].fit(now)) {
+            None => {
+                self.mapping.source = Source::Free;
+                Relock::Flywheel
+            }
+            Some((tc, rate, _)) => {
+                self.mapping.source = self.sources[to.unwrap_or_default()].source;
+                let error = tc - self.mapping.tc_frames;
+                if error.abs() > self.thresholds.relocate_frames {
+                    self.mapping.tc_frames = tc;
+                    self.mapping.tc_per_sample = rate;
+                    Relock::Relocate {
+                        error_frames: error,
+                    }
+                } else {
+                    self.start_slew(now, error, rate);
+                    Relock::Slew {
+                        error_frames: error,
+                    }
+                }
+            }
+        };
+        Switch {
+            sample: now,
+            from,
+            to: to.map(|i| self.sources[i].name.clone()),
+            reason,
+            relock,
+        }
+    }
+
+    fn start_slew(&mut self, now: u64, error: f64, rate: f64) {
+        let samples = self.thresholds.slew_s * self.sample_rate;
+        self.mapping.tc_per_sample = rate + error / samples;
+        self.slew_until = Some((now + samples as u64, rate));
+    }
+
+    /// Keeps the timebase on the source in use: ends a finished slew, and
+    /// corrects slowly what error remains.
+    fn steer(&mut self, now: u64) {
+        let Some(i) = self.current else { return };
+        let Some((tc, rate, _)) = self.sources[i].fit(now) else {
+            return;
+        };
+        if let Some((until, _)) = self.slew_until {
+            if now < until {
+                return;
+            }
+            self.slew_until = None;
+        }
+        let error = tc - self.mapping.tc_at(now);
+        self.mapping = Mapping {
+            sample: now,
+            tc_frames: self.mapping.tc_at(now),
+            ..self.mapping
+        };
+        if error.abs() > self.thresholds.relocate_frames {
+            self.mapping.tc_frames = tc;
+            self.mapping.tc_per_sample = rate;
+        } else {
+            self.start_slew(now, error, rate);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::timebase::timebase;
+    use super::*;
+
+    const RATE: u32 = 48_000;
+    const FPS: f64 = 25.0;
+    const PERIOD: u64 = 256;
+
+    fn clock() -> (MasterClock, super::super::timebase::TimebaseReader) {
+        let initial = Mapping {
+            sample: 0,
+            tc_frames: 0.0,
+            tc_per_sample: FPS / f64::from(RATE),
+            ptp_ns: 0,
+            ns_per_sample: 1e9 / f64::from(RATE),
+            source: Source::Free,
+            generation: 0,
+        };
+        let (writer, reader) = timebase(initial);
+        (
+            MasterClock::new(RATE, FPS, Thresholds::default(), initial, writer),
+            reader,
+        )
+    }
+
+    /// A source at `speed` × nominal whose time at sample 0 is `at0`.
+    fn said(sample: u64, at0: f64, speed: f64) -> Observation {
+        Observation {
+            sample,
+            tc_frames: at0 + sample as f64 * FPS / f64::from(RATE) * speed,
+        }
+    }
+
+    #[test]
+    fn a_cut_source_fails_over_in_the_same_period_without_a_jump() {
+        let (mut clock, reader) = clock();
+        let ltc = clock.add_source(Source::Ltc, "ltc");
+        let mtc = clock.add_source(Source::Mtc, "mtc:port1");
+        let offset = 90_000.0; // 01:00:00:00 at 25 fps
+        let mut switches = Vec::new();
+        let mut now = 0;
+        // LTC and MTC both run for 2 s (MTC 0.5 frame behind); a frame of
+        // LTC every 1920 samples, MTC every quarter frame.
+        while now < 2 * u64::from(RATE) {
+            if now % 1920 < PERIOD {
+                clock.observe(ltc, said(now - now % 1920, offset, 1.0));
+            }
+            if now % 480 < PERIOD {
+                clock.observe(mtc, said(now - now % 480, offset - 0.5, 1.0));
+            }
+            switches.extend(clock.tick(now));
+            now += PERIOD;
+        }
+        assert_eq!(clock.current(), Some(Source::Ltc));
+        let m = reader.read();
+        assert!((m.tc_at(now) - (offset + now as f64 * FPS / f64::from(RATE))).abs() < 0.01);
+        // LTC is cut; MTC goes on.
+        let mut before = reader.read().tc_at(now);
+        let cut = now;
+        let mut switched_at = None;
+        while now < cut + u64::from(RATE) {
+            if now % 480 < PERIOD {
+                clock.observe(mtc, said(now - now % 480, offset - 0.5, 1.0));
+            }
+            if let Some(s) = clock.tick(now) {
+                switched_at = Some(now);
+                switches.push(s);
+            }
+            let after = reader.read().tc_at(now);
+            // Never a jump: at most a period's worth plus the slew.
+            let step = after - before;
+            assert!(step.abs() < 0.2, "a jump of {step} frames at {now}");
+            before = reader.read().tc_at(now + PERIOD);
+            now += PERIOD;
+        }
+        let at = switched_at.expect("it switched");
+        let timeout = (0.1 * f64::from(RATE)) as u64;
+        assert!(
+            at - cut <= timeout + 2 * PERIOD + 1920,
+            "switched {} samples after the cut",
+            at - cut
+        );
+        let s = switches.last().unwrap();
+        assert_eq!(s.to.as_deref(), Some("mtc:port1"));
+        assert!(s.reason.starts_with("lost"), "{}", s.reason);
+        assert!(
+            matches!(s.relock, Relock::Slew { error_frames } if (error_frames + 0.5).abs() < 0.05)
+        );
+        // A second after, the slew has brought it onto MTC.
+        let m = reader.read();
+        let mtc_now = offset - 0.5 + now as f64 * FPS / f64::from(RATE);
+        assert!(
+            (m.tc_at(now) - mtc_now).abs() < 0.05,
+            "{} vs {mtc_now}",
+            m.tc_at(now)
+        );
+        assert_eq!(m.source, Source::Mtc);
+    }
+
+    #[test]
+    fn a_large_error_relocates_and_the_best_healthy_mtc_peer_wins() {
+        let (mut clock, reader) = clock();
+        let noisy = clock.add_source(Source::Mtc, "mtc:noisy");
+        let clean = clock.add_source(Source::Mtc, "mtc:clean");
+        let mut seed = 7u32;
+        let mut switches = Vec::new();
+        for k in 0..200u64 {
+            let now = k * 480;
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let jitter = (f64::from(seed >> 8) / f64::from(1u32 << 24) - 0.5) * 0.1;
+            let mut o = said(now, 5_000.0, 1.0);
+            o.tc_frames += jitter;
+            clock.observe(noisy, o);
+            clock.observe(clean, said(now, 5_000.0, 1.0));
+            switches.extend(clock.tick(now));
+        }
+        // Both become usable after the same eight quarter frames; the clean
+        // one is the steadier, and the 5000-frame error is a relocate.
+        assert_eq!(switches.len(), 1, "{switches:?}");
+        assert_eq!(switches[0].to.as_deref(), Some("mtc:clean"));
+        assert!(
+            matches!(switches[0].relock, Relock::Relocate { .. }),
+            "{:?}",
+            switches[0]
+        );
+        let h = clock.health();
+        assert!(h[clean].stability > h[noisy].stability + 0.1, "{h:?}");
+        let m = reader.read();
+        assert!((m.tc_at(199 * 480) - said(199 * 480, 5_000.0, 1.0).tc_frames).abs() < 0.01);
+    }
+}
