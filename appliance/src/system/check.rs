@@ -178,16 +178,14 @@ pub fn items(proc: &Procfs, rt_priority: u8) -> Vec<Item> {
     ));
 
     let sound = super::irq::sound_irqs(proc);
-    let on_core: Vec<String> = std::fs::read_dir(proc.root().join("irq"))
+    let on_core: Vec<String> = proc
+        .irq_affinities()
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let irq = e.file_name().to_str()?.to_string();
-            let cpus = std::fs::read_to_string(e.path().join("smp_affinity_list")).ok()?;
-            (super::procfs::parse_cpu_list(&cpus).contains(&core) && !sound.contains(&irq))
-                .then_some(irq)
+        .filter(|(irq, cpus)| {
+            super::procfs::parse_cpu_list(cpus).contains(&core) && !sound.contains(irq)
         })
+        .map(|(irq, _)| irq)
         .collect();
     out.push(item(
         "irq placement",
@@ -203,12 +201,7 @@ pub fn items(proc: &Procfs, rt_priority: u8) -> Vec<Item> {
     let irq_threads: Vec<_> = proc
         .threads_named("irq/")
         .into_iter()
-        .filter(|t| {
-            let n = t.name.to_ascii_lowercase();
-            ["snd", "hda", "xhci", "audio"]
-                .iter()
-                .any(|k| n.contains(k))
-        })
+        .filter(|t| super::irq::is_sound(&t.name))
         .collect();
     out.push(if irq_threads.is_empty() {
         item(

@@ -40,18 +40,21 @@ pub struct IrqRouting {
     restored: bool,
 }
 
-/// The IRQs of sound hardware, by their /proc/interrupts description
+/// Whether an IRQ description or IRQ thread name is sound hardware's
 /// (HDA, USB audio controllers, anything named snd).
+pub fn is_sound(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["snd", "hda", "xhci", "audio"]
+        .iter()
+        .any(|k| name.contains(k))
+}
+
+/// The IRQs of sound hardware, by their /proc/interrupts description.
 pub fn sound_irqs(proc: &Procfs) -> Vec<String> {
     proc.interrupts()
         .unwrap_or_default()
         .into_iter()
-        .filter(|(_, _, desc)| {
-            let d = desc.to_ascii_lowercase();
-            ["snd", "hda", "xhci", "audio"]
-                .iter()
-                .any(|k| d.contains(k))
-        })
+        .filter(|(_, _, desc)| is_sound(desc))
         .map(|(irq, _, _)| irq)
         .collect()
 }
@@ -71,26 +74,9 @@ impl IrqRouting {
             .into_iter()
             .map(|(irq, _, desc)| (irq, desc))
             .collect();
-        let dir = proc.root().join("irq");
-        let entries = std::fs::read_dir(&dir).map_err(|e| ProcError {
-            path: dir.clone(),
-            reason: e.to_string(),
-        })?;
-        let mut irqs: Vec<String> = entries
-            .flatten()
-            .filter(|e| e.path().is_dir())
-            .filter_map(|e| e.file_name().to_str().map(str::to_string))
-            .filter(|n| n.parse::<u32>().is_ok())
-            .collect();
-        irqs.sort_by_key(|n| n.parse::<u32>().unwrap_or(u32::MAX));
         let target = format_cpu_list(housekeeping);
         let mut routes = Vec::new();
-        for irq in irqs {
-            let rel = format!("irq/{irq}/smp_affinity_list");
-            let Ok(before) = proc.read(&rel) else {
-                continue;
-            };
-            let before = before.trim().to_string();
+        for (irq, before) in proc.irq_affinities()? {
             let cpus = parse_cpu_list(&before);
             let mut route = IrqRoute {
                 name: names.get(&irq).cloned().unwrap_or_default(),
@@ -103,7 +89,7 @@ impl IrqRouting {
                 if keep.contains(&irq) {
                     route.outcome = IrqOutcome::Kept;
                 } else {
-                    match std::fs::write(proc.root().join(&rel), &target) {
+                    match std::fs::write(proc.irq_mask(&irq), &target) {
                         Ok(()) => {
                             route.after = target.clone();
                             route.outcome = IrqOutcome::Moved;
@@ -133,11 +119,7 @@ impl IrqRouting {
             .iter()
             .filter(|r| r.outcome == IrqOutcome::Moved)
             .filter_map(|r| {
-                let path = self
-                    .proc
-                    .root()
-                    .join(format!("irq/{}/smp_affinity_list", r.irq));
-                std::fs::write(&path, &r.before)
+                std::fs::write(self.proc.irq_mask(&r.irq), &r.before)
                     .err()
                     .map(|e| format!("IRQ {} stays on CPUs {}: {e}", r.irq, r.after))
             })

@@ -213,6 +213,37 @@ impl Procfs {
             .collect())
     }
 
+    /// The file holding IRQ `irq`'s CPU list.
+    pub fn irq_mask(&self, irq: &str) -> PathBuf {
+        self.root.join(format!("irq/{irq}/smp_affinity_list"))
+    }
+
+    /// Every IRQ under `irq/` with its CPU list (`smp_affinity_list`, as
+    /// written), in IRQ number order. An IRQ whose list cannot be read
+    /// (gone meanwhile) is left out.
+    pub fn irq_affinities(&self) -> Result<Vec<(String, String)>, ProcError> {
+        let dir = self.root.join("irq");
+        let entries = std::fs::read_dir(&dir).map_err(|e| ProcError {
+            path: dir.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut irqs: Vec<(u32, String)> = entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_str()?.to_string();
+                Some((name.parse().ok()?, name))
+            })
+            .collect();
+        irqs.sort_unstable();
+        Ok(irqs
+            .into_iter()
+            .filter_map(|(_, irq)| {
+                let cpus = std::fs::read_to_string(self.irq_mask(&irq)).ok()?;
+                Some((irq, cpus.trim().to_string()))
+            })
+            .collect())
+    }
+
     /// Busy and total jiffies of `cpu` from /proc/stat.
     pub fn cpu_times(&self, cpu: usize) -> Result<(u64, u64), ProcError> {
         let stat = self.read("stat")?;
