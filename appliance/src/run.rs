@@ -456,7 +456,11 @@ fn serve_client(
         }
         if line.len() as u64 > MAX_LINE {
             let refusal = json!({"ok": false, "reason": "a command line is at most 64 KiB"});
-            if writeln!(out, "{refusal}").is_err() || !skip_line(&mut reader) {
+            if writeln!(out, "{refusal}").is_err() {
+                break;
+            }
+            // Discard the rest of the line, unless it ended right at the bound.
+            if !line.ends_with(b"\n") && !matches!(reader.skip_until(b'\n'), Ok(n) if n > 0) {
                 break;
             }
             continue;
@@ -479,23 +483,6 @@ fn serve_client(
         };
         if writeln!(out, "{answer}").is_err() {
             break;
-        }
-    }
-}
-
-/// Discards the rest of an overlong line; false when the client is gone.
-fn skip_line(reader: &mut impl BufRead) -> bool {
-    loop {
-        let (done, used) = match reader.fill_buf() {
-            Ok([]) | Err(_) => return false,
-            Ok(buf) => match buf.iter().position(|b| *b == b'\n') {
-                Some(i) => (true, i + 1),
-                None => (false, buf.len()),
-            },
-        };
-        reader.consume(used);
-        if done {
-            return true;
         }
     }
 }

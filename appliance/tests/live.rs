@@ -707,6 +707,10 @@ fn commands_come_over_the_socket_with_answers_and_sigint_saves_and_stops() {
         "{refused}"
     );
     assert_eq!(ask(r#"{"cmd": "stop_all"}"#)["ok"], true);
+    // One byte over the bound, its newline included: the next line is intact.
+    let just_over = "x".repeat(64 * 1024);
+    assert_eq!(ask(&just_over)["ok"], false);
+    assert_eq!(ask(r#"{"cmd": "stop_all"}"#)["ok"], true);
 
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(live.child.id() as i32),
