@@ -264,7 +264,7 @@ impl Stream {
         self.start_playback(render)?;
         while !stop.load(Ordering::Relaxed) {
             let Some(avail) = self.wait()? else {
-                self.recover(|s| s.start_playback(render))?;
+                self.recover(|s, _| s.start_playback(render))?;
                 continue;
             };
             let mut avail = avail;
@@ -272,7 +272,7 @@ impl Stream {
                 self.render_period(render);
                 if let Err(e) = self.transfer_period() {
                     if is_xrun(&e) {
-                        self.recover(|s| s.start_playback(render))?;
+                        self.recover(|s, _| s.start_playback(render))?;
                         break;
                     }
                     return Err(self.io("write", e));
@@ -301,7 +301,7 @@ impl Stream {
             let avail = match self.wait()? {
                 Some(a) => a,
                 None => {
-                    self.recover_capture(record)?;
+                    self.recover(|s, lost| s.restart_capture(record, lost))?;
                     continue;
                 }
             };
@@ -310,7 +310,7 @@ impl Stream {
                 match self.transfer_period() {
                     Ok(()) => {}
                     Err(e) if is_xrun(&e) => {
-                        self.recover_capture(record)?;
+                        self.recover(|s, lost| s.restart_capture(record, lost))?;
                         break;
                     }
                     Err(e) => return Err(self.io("read", e)),
@@ -396,6 +396,15 @@ impl Stream {
         Ok(())
     }
 
+    /// Restarts capture after an overrun that lost `lost` frames: the card
+    /// captured them while nobody read them, so the recording goes on after
+    /// a gap of that length.
+    fn restart_capture(&mut self, record: &mut impl Record, lost: u64) -> Result<(), DeviceError> {
+        record.discontinuity(self.frame, lost);
+        self.frame += lost;
+        self.start_capture()
+    }
+
     fn start_capture(&mut self) -> Result<(), DeviceError> {
         self.pcm.prepare().map_err(|e| self.io("prepare", e))?;
         self.transferred = 0;
@@ -450,26 +459,15 @@ impl Stream {
     }
 
     /// Recovers from an xrun: measures it, prepares the card, restarts it
-    /// through `restart`, and reports it.
+    /// through `restart` (told how many frames of card time were lost), and
+    /// reports it.
     fn recover(
         &mut self,
-        restart: impl FnOnce(&mut Self) -> Result<(), DeviceError>,
+        restart: impl FnOnce(&mut Self, u64) -> Result<(), DeviceError>,
     ) -> Result<(), DeviceError> {
         let detected = monotonic();
         let (xrun_at, lost) = self.measure_xrun(detected);
-        restart(self)?;
-        self.report_xrun(detected, xrun_at, lost);
-        Ok(())
-    }
-
-    fn recover_capture(&mut self, record: &mut impl Record) -> Result<(), DeviceError> {
-        let detected = monotonic();
-        let (xrun_at, lost) = self.measure_xrun(detected);
-        // Frames the card captured while nobody read them are gone: the
-        // recording goes on after a gap of that length.
-        record.discontinuity(self.frame, lost);
-        self.frame += lost;
-        self.start_capture()?;
+        restart(self, lost)?;
         self.report_xrun(detected, xrun_at, lost);
         Ok(())
     }
