@@ -169,8 +169,8 @@ pub struct MasterClock {
     current: Option<usize>,
     mapping: Mapping,
     writer: TimebaseWriter,
-    /// Slewing: the rate the source runs at, to return to once the error is gone.
-    slew_until: Option<(u64, f64)>,
+    /// A slew in progress runs until this sample.
+    slew_until: Option<u64>,
     health: Vec<Health>,
 }
 
@@ -345,34 +345,17 @@ impl MasterClock {
             None => "a source became healthy".into(),
         };
         self.current = to;
-        // Flywheel: the same time and rate, anchored now.
-        self.mapping = Mapping {
-            sample: now,
-            tc_frames: self.mapping.tc_at(now),
-            ptp_ns: self.mapping.ptp_at(now).max(0.0) as u64,
-            ..self.mapping
-        };
-        self.slew_until = None;
-        let relock = match to.and_then(|i| self.sources[i].fit(now)) {
+        let relock = match to.and_then(|i| Some((i, self.sources[i].fit(now)?))) {
             None => {
+                // Flywheel: the same time and rate, anchored now.
+                self.anchor(now);
+                self.slew_until = None;
                 self.mapping.source = Source::Free;
                 Relock::Flywheel
             }
-            Some((tc, rate, _)) => {
-                self.mapping.source = self.sources[to.unwrap_or_default()].source;
-                let error = tc - self.mapping.tc_frames;
-                if error.abs() > self.thresholds.relocate_frames {
-                    self.mapping.tc_frames = tc;
-                    self.mapping.tc_per_sample = rate;
-                    Relock::Relocate {
-                        error_frames: error,
-                    }
-                } else {
-                    self.start_slew(now, error, rate);
-                    Relock::Slew {
-                        error_frames: error,
-                    }
-                }
+            Some((i, (tc, rate, _))) => {
+                self.mapping.source = self.sources[i].source;
+                self.relock(now, tc, rate)
             }
         };
         Switch {
@@ -384,37 +367,47 @@ impl MasterClock {
         }
     }
 
-    fn start_slew(&mut self, now: u64, error: f64, rate: f64) {
-        let samples = self.thresholds.slew_s * self.sample_rate;
-        self.mapping.tc_per_sample = rate + error / samples;
-        self.slew_until = Some((now + samples as u64, rate));
+    /// Re-anchors the timebase at `now`, where and as fast as it runs, so
+    /// what follows changes its course, never its position.
+    fn anchor(&mut self, now: u64) {
+        self.mapping = Mapping {
+            sample: now,
+            tc_frames: self.mapping.tc_at(now),
+            ptp_ns: self.mapping.ptp_at(now).max(0.0) as u64,
+            ..self.mapping
+        };
     }
 
-    /// Keeps the timebase on the source in use: ends a finished slew, and
-    /// corrects slowly what error remains.
+    /// Steers the timebase onto a source that says `tc` at `now` and runs
+    /// `rate` frames a sample: a small error is slewed away over the slew
+    /// time, a large one relocated.
+    fn relock(&mut self, now: u64, tc: f64, rate: f64) -> Relock {
+        self.anchor(now);
+        let error_frames = tc - self.mapping.tc_frames;
+        if error_frames.abs() > self.thresholds.relocate_frames {
+            self.mapping.tc_frames = tc;
+            self.mapping.tc_per_sample = rate;
+            self.slew_until = None;
+            Relock::Relocate { error_frames }
+        } else {
+            let samples = self.thresholds.slew_s * self.sample_rate;
+            self.mapping.tc_per_sample = rate + error_frames / samples;
+            self.slew_until = Some(now + samples as u64);
+            Relock::Slew { error_frames }
+        }
+    }
+
+    /// Keeps the timebase on the source in use: once a slew has run its
+    /// course, the remaining error is slewed (or relocated) again.
     fn steer(&mut self, now: u64) {
         let Some(i) = self.current else { return };
         let Some((tc, rate, _)) = self.sources[i].fit(now) else {
             return;
         };
-        if let Some((until, _)) = self.slew_until {
-            if now < until {
-                return;
-            }
-            self.slew_until = None;
+        if self.slew_until.is_some_and(|until| now < until) {
+            return;
         }
-        let error = tc - self.mapping.tc_at(now);
-        self.mapping = Mapping {
-            sample: now,
-            tc_frames: self.mapping.tc_at(now),
-            ..self.mapping
-        };
-        if error.abs() > self.thresholds.relocate_frames {
-            self.mapping.tc_frames = tc;
-            self.mapping.tc_per_sample = rate;
-        } else {
-            self.start_slew(now, error, rate);
-        }
+        self.relock(now, tc, rate);
     }
 }
 
