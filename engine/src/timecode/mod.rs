@@ -33,7 +33,7 @@ pub enum FrameRate {
 }
 
 impl FrameRate {
-    /// Every rate.
+    /// Every rate, in the order of MTC's rate codes 0–3.
     pub const ALL: [FrameRate; 4] = [
         FrameRate::Fps24,
         FrameRate::Fps25,
@@ -63,17 +63,6 @@ impl FrameRate {
     /// Whether it drops frame numbers.
     pub fn drop_frame(self) -> bool {
         self == FrameRate::Fps2997Df
-    }
-
-    /// The rate with `nominal` frame numbers per second and the drop flag.
-    pub fn from_nominal(nominal: u8, drop_frame: bool) -> Option<Self> {
-        match (nominal, drop_frame) {
-            (24, false) => Some(FrameRate::Fps24),
-            (25, false) => Some(FrameRate::Fps25),
-            (30, true) => Some(FrameRate::Fps2997Df),
-            (30, false) => Some(FrameRate::Fps30),
-            _ => None,
-        }
     }
 }
 

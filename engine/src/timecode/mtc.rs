@@ -10,23 +10,14 @@
 
 use super::{FrameRate, Timecode};
 
-/// MTC's rate code (bits 5–6 of the hours byte).
+/// MTC's rate code (bits 5–6 of the hours byte): the rate's place in
+/// [`FrameRate::ALL`].
 fn rate_code(rate: FrameRate) -> u8 {
-    match rate {
-        FrameRate::Fps24 => 0,
-        FrameRate::Fps25 => 1,
-        FrameRate::Fps2997Df => 2,
-        FrameRate::Fps30 => 3,
-    }
+    FrameRate::ALL.iter().position(|r| *r == rate).unwrap_or(0) as u8
 }
 
 fn rate_of(code: u8) -> FrameRate {
-    match code & 3 {
-        0 => FrameRate::Fps24,
-        1 => FrameRate::Fps25,
-        2 => FrameRate::Fps2997Df,
-        _ => FrameRate::Fps30,
-    }
+    FrameRate::ALL[usize::from(code & 3)]
 }
 
 /// The eight quarter-frame messages for `tc` at `rate`, piece 0 first.
