@@ -12,7 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
 use cuebox_engine::timecode::ltc::Decoder;
+
+#[global_allocator]
+static ALLOCATOR: AllocDisabler = AllocDisabler;
 
 fn peer() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
@@ -362,4 +366,45 @@ sys.stdout.buffer.write(bytes(out))
             "{name}: {running} times from 48 quarter frames"
         );
     }
+}
+
+/// What the capture and render threads will run never allocates: the LTC
+/// decoder, the MTC parser and reading the timebase.
+#[test]
+fn decoding_and_reading_time_never_allocate() {
+    use cuebox_engine::timecode::ltc::Encoder;
+    use cuebox_engine::timecode::mtc::{quarter_frames, MtcParser};
+    use cuebox_engine::timecode::timebase::{timebase, Mapping, Source};
+    use cuebox_engine::timecode::FrameRate;
+    let start = "10:00:00:00".parse().unwrap();
+    let mut encoder = Encoder::new(48_000, FrameRate::Fps25, start, -18.0);
+    let mut signal = Vec::new();
+    for _ in 0..50 {
+        encoder.encode_frame(&mut signal);
+    }
+    let mtc: Vec<u8> = quarter_frames(start, FrameRate::Fps25).concat();
+    let (_, reader) = timebase(Mapping {
+        sample: 0,
+        tc_frames: 0.0,
+        tc_per_sample: 25.0 / 48_000.0,
+        ptp_ns: 0,
+        ns_per_sample: 1e9 / 48_000.0,
+        source: Source::Free,
+        generation: 0,
+    });
+    let mut decoder = Decoder::new(48_000);
+    let mut parser = MtcParser::new();
+    let before = violation_count();
+    let (frames, times, generation) = assert_no_alloc(|| {
+        let mut frames = 0;
+        for block in signal.chunks(256) {
+            decoder.process(block, |_| frames += 1);
+        }
+        let times = mtc.iter().filter_map(|b| parser.feed(*b)).count();
+        (frames, times, reader.read().generation)
+    });
+    assert_eq!(violation_count(), before, "the timecode path allocated");
+    assert!(frames >= 48, "{frames}");
+    assert_eq!(times, 1);
+    assert_eq!(generation, 1);
 }
