@@ -14,5 +14,6 @@ pub mod dsp;
 pub mod media;
 pub mod offline;
 pub mod render;
+pub mod seqlock;
 pub mod show;
 pub mod timecode;

@@ -1,12 +1,10 @@
 //! The timebase: the master clock's published mapping between the audio
 //! sample counter, timecode and PTP time, with their rates. One writer (the
 //! clock) publishes; any number of readers (the render thread, time
-//! division, performance logging) read it wait-free: a sequence lock over
-//! atomics — the reader retries in the rare case a publish overlapped its
-//! read, and never takes a lock, allocates or makes a system call.
+//! division, performance logging) read it wait-free through a
+//! [`seqlock`](crate::seqlock).
 
-use std::sync::atomic::{fence, AtomicU64, Ordering};
-use std::sync::Arc;
+use crate::seqlock::{seqlock, SeqReader, SeqWriter};
 
 /// Where the published time comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -87,62 +85,42 @@ impl Mapping {
     }
 }
 
-const FIELDS: usize = 6;
-
-#[derive(Debug)]
-struct Shared {
-    seq: AtomicU64,
-    fields: [AtomicU64; FIELDS],
-}
-
 /// The one writer.
 #[derive(Debug)]
 pub struct TimebaseWriter {
-    shared: Arc<Shared>,
+    words: SeqWriter<6>,
     generation: u64,
 }
 
 /// A reader; clone it for every subscriber.
 #[derive(Debug, Clone)]
 pub struct TimebaseReader {
-    shared: Arc<Shared>,
+    words: SeqReader<6>,
 }
 
 /// A timebase starting from `initial`: its writer and a reader.
 pub fn timebase(initial: Mapping) -> (TimebaseWriter, TimebaseReader) {
-    let shared = Arc::new(Shared {
-        seq: AtomicU64::new(0),
-        fields: std::array::from_fn(|_| AtomicU64::new(0)),
-    });
+    let (words, reader) = seqlock([0; 6]);
     let mut writer = TimebaseWriter {
-        shared: Arc::clone(&shared),
+        words,
         generation: 0,
     };
     writer.publish(initial);
-    (writer, TimebaseReader { shared })
+    (writer, TimebaseReader { words: reader })
 }
 
 impl TimebaseWriter {
     /// Publishes a new mapping (its `generation` is set here).
     pub fn publish(&mut self, mapping: Mapping) {
         self.generation += 1;
-        let s = &self.shared;
-        // Odd: a write in progress.
-        let seq = s.seq.load(Ordering::Relaxed);
-        s.seq.store(seq + 1, Ordering::Relaxed);
-        fence(Ordering::Release);
-        let values = [
+        self.words.write([
             mapping.sample,
             mapping.tc_frames.to_bits(),
             mapping.tc_per_sample.to_bits(),
             mapping.ptp_ns,
             mapping.ns_per_sample.to_bits(),
             mapping.source.code() | self.generation << 8,
-        ];
-        for (field, value) in s.fields.iter().zip(values) {
-            field.store(value, Ordering::Relaxed);
-        }
-        s.seq.store(seq + 2, Ordering::Release);
+        ]);
     }
 }
 
@@ -150,26 +128,15 @@ impl TimebaseReader {
     /// The latest mapping. Wait-free in practice: it retries only while a
     /// publish is overlapping this very read.
     pub fn read(&self) -> Mapping {
-        let s = &self.shared;
-        loop {
-            let before = s.seq.load(Ordering::Acquire);
-            if before % 2 == 1 {
-                std::hint::spin_loop();
-                continue;
-            }
-            let v: [u64; FIELDS] = std::array::from_fn(|i| s.fields[i].load(Ordering::Relaxed));
-            fence(Ordering::Acquire);
-            if s.seq.load(Ordering::Relaxed) == before {
-                return Mapping {
-                    sample: v[0],
-                    tc_frames: f64::from_bits(v[1]),
-                    tc_per_sample: f64::from_bits(v[2]),
-                    ptp_ns: v[3],
-                    ns_per_sample: f64::from_bits(v[4]),
-                    source: Source::from_code(v[5] & 0xff),
-                    generation: v[5] >> 8,
-                };
-            }
+        let v = self.words.read();
+        Mapping {
+            sample: v[0],
+            tc_frames: f64::from_bits(v[1]),
+            tc_per_sample: f64::from_bits(v[2]),
+            ptp_ns: v[3],
+            ns_per_sample: f64::from_bits(v[4]),
+            source: Source::from_code(v[5] & 0xff),
+            generation: v[5] >> 8,
         }
     }
 }
