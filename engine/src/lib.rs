@@ -4,8 +4,9 @@
 //! vocabulary ([`control`]), media decoding and streaming ([`media`]), the
 //! real-time renderer ([`render`], [`dsp`]) and the offline driver
 //! ([`offline`]), the device loop ([`device`], ALSA behind the `alsa`
-//! feature), timecode codecs ([`timecode`]), and does no file or network I/O of its own — callers hand
-//! it bytes and readers. Devices and timecode arrive in later modules (see
+//! feature), timecode codecs and the master clock ([`timecode`]) with the
+//! lock-free [`seqlock`] they publish through. It does no file or network
+//! I/O of its own: callers hand it bytes and readers (see
 //! `docs/architecture.md`).
 
 pub mod control;
