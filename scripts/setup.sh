@@ -6,8 +6,10 @@ set -euo pipefail
 # Debian packages: ALSA headers for the engine's device layer, pkg-config for
 # -sys crates, sox to make demo media, ffmpeg and sox as reference decoders in
 # tests, a C compiler for bundled SQLite and the test peers (the paced ALSA
-# PCM, the libltc LTC peer).
-packages=(build-essential pkg-config libasound2-dev libltc-dev sox ffmpeg curl ca-certificates)
+# PCM, the libltc LTC peer); linuxptp (the PTP peer), iproute2 (network
+# namespaces) and strace (proof the system clock is never set).
+packages=(build-essential pkg-config libasound2-dev libltc-dev sox ffmpeg curl ca-certificates
+  linuxptp iproute2 strace)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,8 @@
 //! and show control.
 
 #[cfg(feature = "alsa")]
+pub mod clocking;
+#[cfg(feature = "alsa")]
 pub mod live;
 pub mod media;
 pub mod offline;

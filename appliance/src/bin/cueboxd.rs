@@ -48,6 +48,9 @@ enum Command {
     /// Linear timecode: decode a WAV file's LTC, or generate LTC.
     #[command(subcommand)]
     Tc(cuebox_appliance::tc::TcCmd),
+    /// Run one of the box's time sources on its own and watch it.
+    #[command(subcommand)]
+    Clock(cuebox_appliance::clocking::cli::ClockCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +112,9 @@ fn main() -> ExitCode {
         }),
         Command::Render(request) => render(request),
         Command::Tc(cmd) => cuebox_appliance::tc::run(&cmd)
+            .map(|()| Outcome::Ok)
+            .map_err(|e| e.into()),
+        Command::Clock(cmd) => cuebox_appliance::clocking::cli::run(&cmd)
             .map(|()| Outcome::Ok)
             .map_err(|e| e.into()),
         Command::System(SystemCmd::Check(args)) => cuebox_appliance::system::check::run(&args)

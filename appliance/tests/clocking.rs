@@ -1,0 +1,165 @@
+//! The box's time sources against independent peers, as a user runs them.
+//!
+//! PTP: linuxptp's ptp4l is a free-running grandmaster in one network
+//! namespace, `cueboxd clock ptp` the slave in another, over a veth pair.
+//! The namespaces share the machine's clock, so the truth is known: the
+//! grandmaster's time is CLOCK_REALTIME.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts/lib")
+        .join(name)
+}
+
+/// The PTP namespaces, removed when dropped.
+struct Netns(String);
+
+impl Netns {
+    fn up(tag: &str) -> Netns {
+        let ns = Netns(tag.to_string());
+        ns.run("down");
+        let status = ns.run("up");
+        assert!(
+            status,
+            "cannot create network namespaces (this test needs root)"
+        );
+        ns
+    }
+
+    fn run(&self, action: &str) -> bool {
+        Command::new(script("ptp-netns.sh"))
+            .args([action, &self.0])
+            .status()
+            .unwrap()
+            .success()
+    }
+
+    fn exec(&self, side: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &format!("{}-{side}", self.0)]);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        self.run("down");
+    }
+}
+
+/// A child killed when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// ptp4l as grandmaster, logging to `log`, returned once it has taken the
+/// role.
+fn grandmaster(ns: &Netns, log: &std::path::Path) -> Killed {
+    let gm = Killed(
+        ns.exec("gm")
+            .args(["ptp4l", "-S", "-m", "-i", &format!("{}-g", ns.0), "-f"])
+            .arg(script("ptp4l-gm.cfg"))
+            .stdout(std::fs::File::create(log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ptp4l runs (apt-get install linuxptp)"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(log)
+        .unwrap()
+        .contains("assuming the grand master role")
+    {
+        assert!(Instant::now() < deadline, "ptp4l never became grandmaster");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    gm
+}
+
+/// CLOCK_REALTIME minus CLOCK_MONOTONIC, ns: it changes only if someone
+/// steps (or slews) the system clock.
+fn system_offset_ns() -> i128 {
+    let ns = |id| {
+        let t = nix::time::clock_gettime(id).unwrap();
+        i128::from(t.tv_sec()) * 1_000_000_000 + i128::from(t.tv_nsec())
+    };
+    ns(nix::time::ClockId::CLOCK_REALTIME) - ns(nix::time::ClockId::CLOCK_MONOTONIC)
+}
+
+#[test]
+fn ptp_slave_locks_to_ptp4l_without_touching_the_system_clock() {
+    let ns = Netns::up(&format!("cbp{}", std::process::id() % 100_000));
+    let tmp = tempfile::tempdir().unwrap();
+    let _gm = grandmaster(&ns, &tmp.path().join("ptp4l.log"));
+    let system_before = system_offset_ns();
+    let trace = tmp.path().join("strace.txt");
+    // Every call that could set or steer the system clock is traced.
+    let out = ns
+        .exec("sl")
+        .args(["strace", "-f", "--seccomp-bpf", "-o"])
+        .arg(&trace)
+        .args([
+            "-e",
+            "trace=clock_settime,clock_adjtime,adjtimex,settimeofday,stime",
+        ])
+        .arg(env!("CARGO_BIN_EXE_cueboxd"))
+        .args(["clock", "ptp", "--interface", &format!("{}-s", ns.0)])
+        .args([
+            "--seconds",
+            "30",
+            "--inject-offset",
+            "1.5",
+            "--inject-ppm",
+            "40",
+        ])
+        .arg("--json")
+        .output()
+        .expect("strace runs (apt-get install strace)");
+    let system_after = system_offset_ns();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let first = &lines[0];
+    let last = lines.last().unwrap();
+    eprintln!("first: {first}\nlast: {last}");
+    // The injected error was real: 1.5 s ahead at the start.
+    let start_error = first["ptp_minus_system_ns"].as_f64().unwrap();
+    assert!((start_error - 1.5e9).abs() < 1e6, "{start_error}");
+    // 30 s later: slave, stepped once, within 10 µs of the grandmaster,
+    // its oscillator's +40 ppm corrected.
+    assert_eq!(last["state"], "Slave");
+    assert!(last["steps"].as_u64().unwrap() >= 1);
+    let error = last["ptp_minus_system_ns"].as_f64().unwrap();
+    assert!(error.abs() < 10_000.0, "{error} ns from the grandmaster");
+    let ppm = last["correction_ppm"].as_f64().unwrap();
+    assert!((ppm + 40.0).abs() < 2.0, "correction {ppm} ppm");
+    // The system clock: no call to set or steer it, and no step.
+    let calls = std::fs::read_to_string(&trace).unwrap();
+    let touched: Vec<&str> = calls
+        .lines()
+        .filter(|l| !l.contains("+++") && !l.contains("---"))
+        .collect();
+    assert!(
+        touched.is_empty(),
+        "the system clock was touched: {touched:?}"
+    );
+    let moved = system_after - system_before;
+    assert!(moved.abs() < 1_000_000, "the system clock moved {moved} ns");
+}
