@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::{Group, LogicalChannel};
 use super::Extra;
+use crate::timecode::FrameRate;
 
 /// The output and input busses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -268,6 +269,10 @@ pub enum TimeSourceKind {
     System,
 }
 
+fn default_frame_rate() -> FrameRate {
+    FrameRate::Fps25
+}
+
 /// Time-source priority and quality thresholds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimeSources {
@@ -279,6 +284,10 @@ pub struct TimeSources {
     pub jitter_warning_us: f64,
     /// Stability score below which a source is failed over, 0 to 1.
     pub min_stability: f64,
+    /// The timecode rate the show runs at: timecode cues are in it, and
+    /// every source's time is counted in its frames.
+    #[serde(default = "default_frame_rate")]
+    pub frame_rate: FrameRate,
     /// Fields this version does not know, kept for a round trip.
     #[serde(flatten)]
     pub extra: Extra,
@@ -296,6 +305,7 @@ impl Default for TimeSources {
             drift_warning_us: 100.0,
             jitter_warning_us: 250.0,
             min_stability: 0.8,
+            frame_rate: default_frame_rate(),
             extra: Extra::new(),
         }
     }

@@ -12,15 +12,18 @@
 //! is reported with its reason.
 
 use super::timebase::{Mapping, Source, TimebaseWriter};
+use crate::show::{TimeSourceKind, TimeSources};
 
 /// When a source counts as healthy, and how the clock re-locks.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Thresholds {
     /// An offset from the timebase above this is a drift warning, µs.
     pub drift_warn_us: f64,
-    /// Jitter (RMS residual of the source's own timing) above this
-    /// degrades a source, µs.
-    pub jitter_max_us: f64,
+    /// Jitter (RMS residual of the source's own timing) above this is a
+    /// warning, µs.
+    pub jitter_warn_us: f64,
+    /// A source less stable than this (0 to 1) is failed over.
+    pub min_stability: f64,
     /// A source silent this long is lost, seconds.
     pub timeout_s: f64,
     /// An error up to this is slewed away, frames; beyond it, relocate.
@@ -31,12 +34,33 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
+        Thresholds::from_session(&TimeSources::default())
+    }
+}
+
+impl Thresholds {
+    /// The session's thresholds, with the clock's fixed timing: a source
+    /// is lost after 100 ms of silence, an error of up to 2 frames is
+    /// slewed away over a second, more is relocated.
+    pub fn from_session(sources: &TimeSources) -> Self {
         Thresholds {
-            drift_warn_us: 100.0,
-            jitter_max_us: 1_000.0,
+            drift_warn_us: sources.drift_warning_us,
+            jitter_warn_us: sources.jitter_warning_us,
+            min_stability: sources.min_stability,
             timeout_s: 0.1,
             relocate_frames: 2.0,
             slew_s: 1.0,
+        }
+    }
+}
+
+impl From<TimeSourceKind> for Source {
+    fn from(kind: TimeSourceKind) -> Self {
+        match kind {
+            TimeSourceKind::Ltc => Source::Ltc,
+            TimeSourceKind::Mtc => Source::Mtc,
+            TimeSourceKind::Ptp => Source::Ptp,
+            TimeSourceKind::System => Source::System,
         }
     }
 }
@@ -66,7 +90,8 @@ pub struct Health {
     pub offset_us: f64,
     /// Its jitter: RMS residual of its timing around its own fit, µs.
     pub jitter_us: f64,
-    /// 0 (useless) to 1 (perfect): 1 / (1 + jitter / 100 µs).
+    /// 0 (useless) to 1 (perfect): how little of a quarter frame (MTC's
+    /// resolution) its timing wanders, 1 − jitter / quarter frame.
     pub stability: f64,
 }
 
@@ -165,6 +190,8 @@ pub struct MasterClock {
     sample_rate: f64,
     fps: f64,
     thresholds: Thresholds,
+    /// Kinds in order of preference; a kind not here is never used.
+    priority: Vec<Source>,
     sources: Vec<SourceState>,
     current: Option<usize>,
     mapping: Mapping,
@@ -175,12 +202,14 @@ pub struct MasterClock {
 }
 
 impl MasterClock {
-    /// A clock at `sample_rate` for timecode at `fps`, publishing through
-    /// `writer`, starting free-running from `initial`.
+    /// A clock at `sample_rate` for timecode at `fps`, preferring source
+    /// kinds in the order of `priority`, publishing through `writer`,
+    /// starting free-running from `initial`.
     pub fn new(
         sample_rate: u32,
         fps: f64,
         thresholds: Thresholds,
+        priority: &[Source],
         initial: Mapping,
         writer: TimebaseWriter,
     ) -> Self {
@@ -188,6 +217,7 @@ impl MasterClock {
             sample_rate: f64::from(sample_rate),
             fps,
             thresholds,
+            priority: priority.to_vec(),
             sources: Vec::new(),
             current: None,
             mapping: initial,
@@ -197,9 +227,9 @@ impl MasterClock {
         }
     }
 
-    /// Adds a source; sources of a better kind (LTC, then MTC, PTP, system)
-    /// win over worse ones, and among one kind the most stable. Returns its
-    /// index for [`observe`](Self::observe).
+    /// Adds a source; sources of a kind earlier in the priority win over
+    /// later ones, and among one kind the most stable. Returns its index
+    /// for [`observe`](Self::observe).
     pub fn add_source(&mut self, source: Source, name: impl Into<String>) -> usize {
         self.sources.push(SourceState {
             source,
@@ -247,6 +277,7 @@ impl MasterClock {
     pub fn tick(&mut self, now: u64) -> Option<Switch> {
         let timeout = (self.thresholds.timeout_s * self.sample_rate) as u64;
         let us_per_frame = 1e6 / self.fps;
+        let quarter_frame_us = us_per_frame / 4.0;
         let timebase_now = self.mapping.tc_at(now);
         self.health = self
             .sources
@@ -259,12 +290,21 @@ impl MasterClock {
                 let (offset_us, jitter_us) = fit.map_or((0.0, 0.0), |(tc, _, rms)| {
                     ((tc - timebase_now) * us_per_frame, rms * us_per_frame)
                 });
-                let note = if silent {
+                let stability = (1.0 - jitter_us / quarter_frame_us).clamp(0.0, 1.0);
+                let wanted = self.priority.contains(&s.source);
+                let note = if !wanted {
+                    Some("not in the session's time source priority".to_string())
+                } else if silent {
                     Some("lost: no time within the timeout".to_string())
-                } else if fit.is_none() {
+                } else if fit.is_none() || s.len < MIN_POINTS {
                     Some("locking".to_string())
-                } else if jitter_us > self.thresholds.jitter_max_us {
-                    Some(format!("degraded: jitter {jitter_us:.0} µs"))
+                } else if stability < self.thresholds.min_stability {
+                    Some(format!(
+                        "degraded: stability {stability:.2} below {:.2} (jitter {jitter_us:.0} µs)",
+                        self.thresholds.min_stability
+                    ))
+                } else if jitter_us > self.thresholds.jitter_warn_us {
+                    Some(format!("jitter warning: {jitter_us:.0} µs"))
                 } else if offset_us.abs() > self.thresholds.drift_warn_us {
                     Some(format!(
                         "drift warning: {offset_us:.0} µs from the timebase"
@@ -273,10 +313,11 @@ impl MasterClock {
                     None
                 };
                 // A fit through a few points is no evidence of stability.
-                let healthy = !silent
+                let healthy = wanted
+                    && !silent
                     && fit.is_some()
                     && s.len >= MIN_POINTS
-                    && jitter_us <= self.thresholds.jitter_max_us;
+                    && stability >= self.thresholds.min_stability;
                 Health {
                     source: s.source,
                     name: s.name.clone(),
@@ -284,7 +325,7 @@ impl MasterClock {
                     note,
                     offset_us,
                     jitter_us,
-                    stability: 1.0 / (1.0 + jitter_us / 100.0),
+                    stability,
                 }
             })
             .collect();
@@ -301,13 +342,7 @@ impl MasterClock {
 
     /// The healthy source of the best kind, the most stable of its kind.
     fn best(&self) -> Option<usize> {
-        let rank = |s: Source| match s {
-            Source::Ltc => 0,
-            Source::Mtc => 1,
-            Source::Ptp => 2,
-            Source::System => 3,
-            Source::Free => 4,
-        };
+        let rank = |s: Source| self.priority.iter().position(|&p| p == s);
         let best = (0..self.sources.len())
             .filter(|&i| self.health[i].healthy)
             .min_by(|&a, &b| {
@@ -432,7 +467,14 @@ mod tests {
         };
         let (writer, reader) = timebase(initial);
         (
-            MasterClock::new(RATE, FPS, Thresholds::default(), initial, writer),
+            MasterClock::new(
+                RATE,
+                FPS,
+                Thresholds::default(),
+                &[Source::Ltc, Source::Mtc, Source::Ptp, Source::System],
+                initial,
+                writer,
+            ),
             reader,
         )
     }
@@ -541,5 +583,47 @@ mod tests {
         assert!(h[clean].stability > h[noisy].stability + 0.1, "{h:?}");
         let m = reader.read();
         assert!((m.tc_at(199 * 480) - said(199 * 480, 5_000.0, 1.0).tc_frames).abs() < 0.01);
+    }
+
+    #[test]
+    fn the_session_priority_orders_kinds_and_excludes_the_unlisted() {
+        let initial = Mapping {
+            sample: 0,
+            tc_frames: 0.0,
+            tc_per_sample: FPS / f64::from(RATE),
+            ptp_ns: 0,
+            ns_per_sample: 1e9 / f64::from(RATE),
+            source: Source::Free,
+            generation: 0,
+        };
+        let (writer, _reader) = timebase(initial);
+        // PTP before MTC; LTC not wanted at all.
+        let mut clock = MasterClock::new(
+            RATE,
+            FPS,
+            Thresholds::default(),
+            &[Source::Ptp, Source::Mtc],
+            initial,
+            writer,
+        );
+        let ltc = clock.add_source(Source::Ltc, "ltc");
+        let mtc = clock.add_source(Source::Mtc, "mtc:a");
+        let ptp = clock.add_source(Source::Ptp, "ptp");
+        for k in 0..40u64 {
+            let now = k * 480;
+            for s in [ltc, mtc, ptp] {
+                clock.observe(s, said(now, 100.0, 1.0));
+            }
+            clock.tick(now);
+        }
+        assert_eq!(clock.current(), Some(Source::Ptp));
+        let h = clock.health();
+        assert!(!h[ltc].healthy);
+        assert_eq!(
+            h[ltc].note.as_deref(),
+            Some("not in the session's time source priority")
+        );
+        assert!(h[mtc].healthy && h[ptp].healthy, "{h:?}");
+        assert!((h[ptp].stability - 1.0).abs() < 1e-6);
     }
 }
