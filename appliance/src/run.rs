@@ -14,6 +14,8 @@ use cuebox_engine::device::{Access, SampleFormat};
 use cuebox_engine::show::Show;
 use serde_json::{json, Value};
 
+use crate::clocking::ptp::PtpConfig;
+use crate::clocking::ClockingConfig;
 use crate::live::{clip_ids, CaptureConfig, Live, LiveConfig, Request};
 use crate::store::{chain, AutosaveConfig, Autosaver, DataRoot, Retention, SessionDir};
 use crate::system::{lock_memory, set_rttime_limit, IrqRouting, Monitor, Procfs, RtConfig};
@@ -81,6 +83,16 @@ pub struct Args {
     /// Seconds between periodic auto-saves (made only when something changed).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub autosave_interval: u64,
+    /// An MTC input: the first MIDI input port whose name contains this
+    /// (repeat for several; each is a peer source).
+    #[arg(long, value_name = "PORT")]
+    pub mtc: Vec<String>,
+    /// Run PTP (AES67 defaults, slave only) on this network interface.
+    #[arg(long, value_name = "IFACE")]
+    pub ptp: Option<String>,
+    /// With --ptp: this box may become PTP master.
+    #[arg(long, requires = "ptp")]
+    pub ptp_master: bool,
     /// Print events as JSON lines.
     #[arg(long)]
     pub json: bool,
@@ -359,6 +371,14 @@ fn live_config(args: &Args, map: Option<cuebox_engine::show::DeviceMap>) -> Live
             ..RtConfig::default()
         },
         device_map: map,
+        clocking: ClockingConfig {
+            mtc_ports: args.mtc.clone(),
+            ptp: args.ptp.as_ref().map(|iface| PtpConfig {
+                master: args.ptp_master,
+                ..PtpConfig::aes67(iface)
+            }),
+            ..ClockingConfig::default()
+        },
     }
 }
 

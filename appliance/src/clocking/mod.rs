@@ -1,6 +1,385 @@
-//! The box's time sources: PTP through statime on the box's own virtual
-//! clock, MTC through midir, LTC from a capture channel, and the system
-//! clock — each turned into observations for the engine's master clock.
+//! The box's time sources and its master clock, running: PTP through
+//! statime on the box's own virtual clock ([`ptp`]), MTC ports through midir
+//! ([`mtc`]), LTC decoded on rt-in from the capture channel the session
+//! names ([`ltc`]) and the system clock — each turned into observations for
+//! the engine's [`MasterClock`], which a housekeeping thread ticks every few
+//! milliseconds and publishes as the lock-free timebase.
+//!
+//! Every source's time is put on the render frame counter through the
+//! card's published [`position`]: the moment an LTC edge reached the capture
+//! card, an MTC byte arrived or PTP was read becomes the frame the playback
+//! card plays at that moment.
 
 pub mod cli;
+pub mod ltc;
+pub mod mtc;
+pub mod position;
 pub mod ptp;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use cuebox_engine::show::TimeSources;
+use cuebox_engine::timecode::clock::{Health, MasterClock, Observation, Thresholds};
+use cuebox_engine::timecode::mtc::{Direction, MtcEvent};
+use cuebox_engine::timecode::timebase::{timebase, Mapping, Source, TimebaseReader};
+use cuebox_engine::timecode::{FrameRate, Timecode};
+use serde_json::{json, Value};
+
+use self::ltc::LtcSeen;
+use self::mtc::{MtcError, MtcInputs};
+use self::position::PositionReader;
+use self::ptp::{monotonic_ns, realtime_ns, Ptp, PtpConfig, PtpError, PtpStatus};
+
+/// Which sources the box runs besides the system clock.
+#[derive(Debug, Clone, Default)]
+pub struct ClockingConfig {
+    /// The session's priority and thresholds.
+    pub time_sources: TimeSources,
+    /// MTC input ports (a part of each name).
+    pub mtc_ports: Vec<String>,
+    /// PTP, if the box runs it.
+    pub ptp: Option<PtpConfig>,
+}
+
+/// Why the clock could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ClockingError {
+    /// MTC input.
+    #[error(transparent)]
+    Mtc(#[from] MtcError),
+    /// PTP.
+    #[error(transparent)]
+    Ptp(#[from] PtpError),
+    /// The thread.
+    #[error("cannot start the clock thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// The clock as the operator sees it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ClockStatus {
+    /// The source the timebase follows (`free` while flywheeling).
+    pub source: Option<Source>,
+    /// The timecode now, at the session's rate.
+    pub timecode: Option<String>,
+    /// Every source's health; `offset_us` is from the timebase.
+    pub sources: Vec<Health>,
+    /// Each source's offset from the source in use, µs.
+    pub offsets_from_current_us: Vec<(String, f64)>,
+    /// PTP's port state, when PTP runs.
+    pub ptp: Option<PtpStatus>,
+    /// Switches so far.
+    pub switches: u64,
+}
+
+/// The running clock. Dropping it stops it.
+pub struct Clocking {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    timebase: TimebaseReader,
+    status: Arc<Mutex<ClockStatus>>,
+}
+
+/// How often the clock thread ticks: well inside a period of the largest
+/// buffers, so a failover lands in the period that detects it.
+const TICK: Duration = Duration::from_millis(2);
+
+impl Clocking {
+    /// Opens the sources and starts the clock thread. `ltc` is rt-in's
+    /// queue of decoded frames, when the session reads LTC.
+    pub fn start(
+        config: ClockingConfig,
+        rate: u32,
+        position: PositionReader,
+        ltc: Option<rtrb::Consumer<LtcSeen>>,
+        events: Sender<Value>,
+    ) -> Result<Clocking, ClockingError> {
+        let frame_rate = config.time_sources.frame_rate;
+        let fps = frame_rate.fps();
+        let initial = Mapping {
+            sample: 0,
+            tc_frames: 0.0,
+            tc_per_sample: fps / f64::from(rate),
+            ptp_ns: 0,
+            ns_per_sample: 1e9 / f64::from(rate),
+            source: Source::Free,
+            generation: 0,
+        };
+        let (writer, reader) = timebase(initial);
+        let priority: Vec<Source> = config
+            .time_sources
+            .priority
+            .iter()
+            .map(|&k| k.into())
+            .collect();
+        let mut clock = MasterClock::new(
+            rate,
+            fps,
+            Thresholds::from_session(&config.time_sources),
+            &priority,
+            initial,
+            writer,
+        );
+        let ltc = ltc.map(|queue| (clock.add_source(Source::Ltc, "ltc"), queue));
+        let mtc = if config.mtc_ports.is_empty() {
+            None
+        } else {
+            let inputs = MtcInputs::open(&config.mtc_ports)?;
+            let indices: Vec<usize> = inputs
+                .names()
+                .iter()
+                .map(|n| clock.add_source(Source::Mtc, format!("mtc:{n}")))
+                .collect();
+            Some((inputs, indices))
+        };
+        let ptp = match config.ptp {
+            Some(c) => Some((clock.add_source(Source::Ptp, "ptp"), Ptp::start(c)?)),
+            None => None,
+        };
+        let system = clock.add_source(Source::System, "system");
+        let stop = Arc::new(AtomicBool::new(false));
+        let status = Arc::new(Mutex::new(ClockStatus::default()));
+        let mut run = Run {
+            clock,
+            frame_rate,
+            position,
+            ltc,
+            mtc,
+            mtc_locked: Vec::new(),
+            ptp,
+            system,
+            local_offset_s: local_offset_s(),
+            events,
+            status: Arc::clone(&status),
+            switches: 0,
+        };
+        let thread_stop = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("clock".into())
+            .spawn(move || run.run(&thread_stop))
+            .map_err(ClockingError::Thread)?;
+        Ok(Clocking {
+            stop,
+            thread: Some(thread),
+            timebase: reader,
+            status,
+        })
+    }
+
+    /// A reader of the timebase.
+    pub fn timebase(&self) -> TimebaseReader {
+        self.timebase.clone()
+    }
+
+    /// The clock now.
+    pub fn status(&self) -> ClockStatus {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Clocking {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The clock thread's state.
+struct Run {
+    clock: MasterClock,
+    frame_rate: FrameRate,
+    position: PositionReader,
+    ltc: Option<(usize, rtrb::Consumer<LtcSeen>)>,
+    mtc: Option<(MtcInputs, Vec<usize>)>,
+    /// MTC ports whose lock was reported.
+    mtc_locked: Vec<usize>,
+    ptp: Option<(usize, Ptp)>,
+    system: usize,
+    /// The local time zone's offset from UTC: the system clock's timecode
+    /// is local time of day, as on a wall clock.
+    local_offset_s: i64,
+    events: Sender<Value>,
+    status: Arc<Mutex<ClockStatus>>,
+    switches: u64,
+}
+
+impl Run {
+    fn run(&mut self, stop: &AtomicBool) {
+        let mut next_status = Instant::now();
+        let mut ptp_state = None;
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(TICK);
+            let mono = monotonic_ns();
+            // Until rt-out has played a period there is no sample counter.
+            let Some(now) = self.position.frame_at(mono) else {
+                continue;
+            };
+            let now = now.max(0.0) as u64;
+            self.observe_ltc();
+            self.observe_mtc();
+            if next_status <= Instant::now() {
+                ptp_state = self.ptp.as_ref().map(|(_, p)| p.status());
+            }
+            self.observe_ptp(now, mono, ptp_state.as_ref());
+            let seconds = realtime_ns() as f64 * 1e-9 + self.local_offset_s as f64;
+            self.clock.observe(
+                self.system,
+                Observation {
+                    sample: now,
+                    tc_frames: self.time_of_day_frames(seconds),
+                },
+            );
+            if let Some(switch) = self.clock.tick(now) {
+                self.switches += 1;
+                let _ = self.events.send(json!({
+                    "event": "clock_switch", "at_sample": switch.sample, "from": switch.from,
+                    "to": switch.to, "reason": switch.reason, "relock": switch.relock,
+                }));
+            }
+            if next_status <= Instant::now() {
+                next_status += Duration::from_secs(1);
+                let status = self.status(now, ptp_state.clone());
+                let _ = self
+                    .events
+                    .send(json!({"event": "clock", "status": &status}));
+                if let Ok(mut s) = self.status.lock() {
+                    *s = status;
+                }
+            }
+        }
+    }
+
+    /// A render frame for a monotonic moment.
+    fn sample_at(&self, at_ns: u64) -> Option<u64> {
+        self.position
+            .frame_at(at_ns)
+            .map(|f| f.max(0.0).round() as u64)
+    }
+
+    /// `tc` at `rate` as fractional frames of the session's rate.
+    fn frames(&self, tc: Timecode, rate: FrameRate) -> f64 {
+        if rate == self.frame_rate {
+            tc.to_frames(rate) as f64
+        } else {
+            tc.to_frames(rate) as f64 / rate.fps() * self.frame_rate.fps()
+        }
+    }
+
+    fn time_of_day_frames(&self, seconds: f64) -> f64 {
+        seconds.rem_euclid(86_400.0) * self.frame_rate.fps()
+    }
+
+    fn observe_ltc(&mut self) {
+        let Some((index, queue)) = &mut self.ltc else {
+            return;
+        };
+        let index = *index;
+        let mut seen = Vec::new();
+        while let Ok(s) = queue.pop() {
+            seen.push(s);
+        }
+        for s in seen {
+            let rate = if s.drop_frame {
+                FrameRate::Fps2997Df
+            } else {
+                self.frame_rate
+            };
+            if let Some(sample) = self.sample_at(s.at_ns) {
+                let tc_frames = self.frames(s.tc, rate);
+                self.clock.observe(index, Observation { sample, tc_frames });
+            }
+        }
+    }
+
+    fn observe_mtc(&mut self) {
+        let Some((inputs, indices)) = &self.mtc else {
+            return;
+        };
+        let seen: Vec<_> = inputs.drain().collect();
+        let names = inputs.names().to_vec();
+        let indices = indices.clone();
+        for s in seen {
+            let tc_frames = match s.event {
+                MtcEvent::Full { tc, rate } => self.frames(tc, rate),
+                MtcEvent::Running {
+                    tc,
+                    rate,
+                    quarter,
+                    direction,
+                } => {
+                    if !self.mtc_locked.contains(&s.port) {
+                        self.mtc_locked.push(s.port);
+                        let _ = self.events.send(json!({
+                            "event": "mtc_locked", "port": names[s.port],
+                            "after_ms": (s.at_ns - s.first_ns) as f64 / 1e6,
+                            "frame_ms": 1e3 / rate.fps(),
+                        }));
+                    }
+                    let q = f64::from(quarter) / 4.0;
+                    let within = match direction {
+                        Direction::Forward => q,
+                        Direction::Reverse => -q,
+                    };
+                    self.frames(tc, rate) + within * self.frame_rate.fps() / rate.fps()
+                }
+            };
+            if let Some(sample) = self.sample_at(s.at_ns) {
+                self.clock
+                    .observe(indices[s.port], Observation { sample, tc_frames });
+            }
+        }
+    }
+
+    fn observe_ptp(&mut self, now: u64, mono: u64, state: Option<&PtpStatus>) {
+        let Some((index, ptp)) = &self.ptp else {
+            return;
+        };
+        // Only a synchronised port's time means anything.
+        let synced = state.is_some_and(|s| s.state == "Slave" || s.state == "Master");
+        if synced {
+            let seconds = ptp.time().at(mono) as f64 * 1e-9;
+            let observation = Observation {
+                sample: now,
+                tc_frames: self.time_of_day_frames(seconds),
+            };
+            let index = *index;
+            self.clock.observe(index, observation);
+        }
+    }
+
+    fn status(&self, now: u64, ptp: Option<PtpStatus>) -> ClockStatus {
+        let sources = self.clock.health().to_vec();
+        let current = self.clock.current_name();
+        let base = sources
+            .iter()
+            .find(|h| Some(h.name.as_str()) == current)
+            .map_or(0.0, |h| h.offset_us);
+        let tc = Timecode::from_frames(
+            self.clock.mapping().tc_at(now).max(0.0) as u64,
+            self.frame_rate,
+        );
+        ClockStatus {
+            source: Some(self.clock.mapping().source),
+            timecode: Some(tc.to_string()),
+            offsets_from_current_us: sources
+                .iter()
+                .map(|h| (h.name.clone(), h.offset_us - base))
+                .collect(),
+            sources,
+            ptp,
+            switches: self.switches,
+        }
+    }
+}
+
+/// The local time zone's offset from UTC now, seconds.
+fn local_offset_s() -> i64 {
+    let tz = jiff::tz::TimeZone::system();
+    i64::from(tz.to_offset(jiff::Timestamp::now()).seconds())
+}

@@ -11,6 +11,8 @@ use std::thread::JoinHandle;
 use cuebox_engine::device::alsa::Record;
 use cuebox_engine::device::Cycle;
 
+use crate::clocking::ltc::LtcTap;
+
 /// A gap in the recording: `frames` frames missing before stream frame `at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Discontinuity {
@@ -20,16 +22,22 @@ pub struct Discontinuity {
     pub frames: u64,
 }
 
-/// rt-in's handler: copies each period into the ring.
+/// rt-in's handler: decodes the LTC channel, if there is one, and copies
+/// each period into the ring.
 pub struct Capturer {
     audio: rtrb::Producer<f32>,
     gaps: rtrb::Producer<Discontinuity>,
     /// Frames dropped because the ring was full, not yet reported.
     dropped: u64,
+    channels: usize,
+    ltc: Option<LtcTap>,
 }
 
 impl Record for Capturer {
     fn record(&mut self, input: &[f32], frames: usize, cycle: &Cycle) {
+        if let Some(ltc) = &mut self.ltc {
+            ltc.take(input, frames, self.channels, cycle);
+        }
         if self.audio.slots() < input.len() {
             self.dropped += frames as u64;
             return;
@@ -42,6 +50,9 @@ impl Record for Capturer {
     }
 
     fn discontinuity(&mut self, at: u64, frames: u64) {
+        if let Some(ltc) = &mut self.ltc {
+            ltc.discontinuity(at + frames);
+        }
         self.gap(at + frames, frames);
     }
 }
@@ -75,12 +86,14 @@ pub struct RecordSummary {
 impl Recorder {
     /// A ring of `seconds` of `channels`-channel audio at `rate` between rt-in
     /// and a recorder thread writing 32-bit float WAV to `path`; `report` is
-    /// told of each gap as the recorder reaches it.
+    /// told of each gap as the recorder reaches it. `ltc` decodes LTC on
+    /// rt-in as the audio arrives.
     pub fn start(
         path: PathBuf,
         channels: u16,
         rate: u32,
         seconds: f64,
+        ltc: Option<LtcTap>,
         report: impl Fn(Discontinuity) + Send + 'static,
     ) -> std::io::Result<(Capturer, Recorder)> {
         let samples = (seconds * f64::from(rate)) as usize * usize::from(channels);
@@ -142,6 +155,8 @@ impl Recorder {
                 audio,
                 gaps,
                 dropped: 0,
+                channels: usize::from(channels),
+                ltc,
             },
             Recorder {
                 stop,

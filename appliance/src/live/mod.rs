@@ -31,6 +31,9 @@ use cuebox_engine::render::{RenderConfig, Renderer};
 use cuebox_engine::show::{DeviceMap, Show};
 use serde_json::{json, Value};
 
+use crate::clocking::ltc::LtcTap;
+use crate::clocking::position::position;
+use crate::clocking::{ClockStatus, Clocking, ClockingConfig};
 use crate::system::{spawn_rt, RtConfig, RtSetup};
 
 pub use capture::{Discontinuity, RecordSummary};
@@ -51,6 +54,9 @@ pub struct LiveConfig {
     pub rt_in: RtConfig,
     /// This box's channel map; `None` plays logical channel n on physical n.
     pub device_map: Option<DeviceMap>,
+    /// The box's time sources beyond the session's LTC input (MTC ports,
+    /// PTP); the session's priority and thresholds are taken from the show.
+    pub clocking: ClockingConfig,
 }
 
 /// Capture settings.
@@ -74,6 +80,9 @@ pub enum LiveError {
     /// A clip's head could not be preloaded.
     #[error("cannot arm the show: {0}")]
     Arm(String),
+    /// A time source could not start.
+    #[error("cannot start the clock: {0}")]
+    Clock(String),
     /// A thread or file could not be created.
     #[error("{what}: {source}")]
     Io {
@@ -94,6 +103,7 @@ pub struct Live {
     out_stats: Arc<DeviceStats>,
     in_stats: Option<Arc<DeviceStats>>,
     rt_out: RtSetup,
+    clocking: Clocking,
 }
 
 /// What a live run reports at its end.
@@ -105,6 +115,8 @@ pub struct LiveSummary {
     pub capture: Option<Snapshot>,
     /// The recording, if one was made.
     pub recording: Option<RecordSummary>,
+    /// The clock at the end.
+    pub clock: ClockStatus,
 }
 
 impl Live {
@@ -137,7 +149,8 @@ impl Live {
 
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
-        let mut player = Player::new(renderer, patch);
+        let (position, card) = position(playback.buffer as u64, playback.period as u64);
+        let mut player = Player::new(renderer, patch, position);
         let out_stop = Arc::clone(&stop);
         let out_report = events.clone();
         let (setup_tx, setups) = mpsc::channel();
@@ -156,17 +169,45 @@ impl Live {
         let (gap_tx, gaps) = mpsc::channel();
         let mut recorder = None;
         let mut in_stats = None;
+        let mut ltc = None;
+        let ltc_input = &show.busses.ltc_input;
+        let ltc_channel = ltc_input.input.filter(|_| ltc_input.enabled);
+        if ltc_channel.is_some() && config.capture.is_none() {
+            let _ = events.send(json!({
+                "event": "ltc_unavailable",
+                "reason": "the session reads LTC but no capture device is open (--capture)",
+            }));
+        }
         if let Some(capture) = &config.capture {
             let (mut in_stream, in_events) = Stream::open(&capture.pcm, StreamDir::Capture)?;
             device_events.push(in_events);
             in_stats = Some(in_stream.stats());
             let n = in_stream.negotiated().clone();
+            let tap = match ltc_channel {
+                Some(ch) if ch.0.get() <= n.channels => {
+                    let (tap, queue) =
+                        LtcTap::new(usize::from(ch.0.get() - 1), n.rate, n.period as usize);
+                    ltc = Some(queue);
+                    Some(tap)
+                }
+                Some(ch) => {
+                    let _ = events.send(json!({
+                        "event": "ltc_unavailable",
+                        "reason": format!(
+                            "the LTC input is {ch} but the capture device has {} channels",
+                            n.channels
+                        ),
+                    }));
+                    None
+                }
+                None => None,
+            };
             let path = capture
                 .record
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("/dev/null"));
             let (mut capturer, rec) =
-                capture::Recorder::start(path.clone(), n.channels, n.rate, 2.0, move |gap| {
+                capture::Recorder::start(path.clone(), n.channels, n.rate, 2.0, tap, move |gap| {
                     let _ = gap_tx.send(
                         json!({"event": "discontinuity", "at": gap.at, "frames": gap.frames}),
                     );
@@ -203,6 +244,17 @@ impl Live {
             what: "rt-out ended before it started".into(),
             source: std::io::Error::other("no setup report"),
         })?;
+        let clocking = Clocking::start(
+            ClockingConfig {
+                time_sources: show.time_sources.clone(),
+                ..config.clocking
+            },
+            rate,
+            card,
+            ltc,
+            events.clone(),
+        )
+        .map_err(|e| LiveError::Clock(e.to_string()))?;
         let (requests, requests_rx) = mpsc::channel();
         let period = playback.period as u64;
         let control = control::Control {
@@ -238,7 +290,13 @@ impl Live {
             out_stats,
             in_stats,
             rt_out,
+            clocking,
         })
+    }
+
+    /// The clock now: its source, every source's health and their offsets.
+    pub fn clock(&self) -> ClockStatus {
+        self.clocking.status()
     }
 
     /// What the kernel gave rt-out, read back from /proc at its start.
@@ -268,6 +326,7 @@ impl Live {
             playback: self.out_stats.snapshot(),
             capture: self.in_stats.as_ref().map(|s| s.snapshot()),
             recording: self.recorder.take().and_then(|r| r.finish().ok()),
+            clock: self.clocking.status(),
         }
     }
 

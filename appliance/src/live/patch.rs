@@ -2,6 +2,7 @@
 //! channels, as this box's device map says, and the [`Player`] that renders
 //! each period through it on rt-out.
 
+use crate::clocking::position::PositionWriter;
 use cuebox_engine::device::alsa::Render;
 use cuebox_engine::device::Cycle;
 use cuebox_engine::render::{AuditionOut, MainOut, Renderer};
@@ -107,11 +108,13 @@ pub struct Player {
     main: MainOut,
     audition: AuditionOut,
     patch: Patch,
+    position: PositionWriter,
 }
 
 impl Player {
-    /// A player for `renderer` through `patch`; allocates every buffer now.
-    pub fn new(renderer: Renderer, patch: Patch) -> Self {
+    /// A player for `renderer` through `patch`, publishing where the card
+    /// is to `position`; allocates every buffer now.
+    pub fn new(renderer: Renderer, patch: Patch, position: PositionWriter) -> Self {
         let main = renderer.main_out();
         let audition = renderer.audition_out();
         Player {
@@ -119,12 +122,14 @@ impl Player {
             main,
             audition,
             patch,
+            position,
         }
     }
 }
 
 impl Render for Player {
-    fn render(&mut self, out: &mut [f32], frames: usize, _cycle: &Cycle) {
+    fn render(&mut self, out: &mut [f32], frames: usize, cycle: &Cycle) {
+        self.position.publish(cycle, frames);
         match self
             .renderer
             .process(&mut self.main, &mut self.audition, frames)

@@ -271,6 +271,16 @@ impl MasterClock {
         self.current.map(|i| self.sources[i].source)
     }
 
+    /// The name of the source in use.
+    pub fn current_name(&self) -> Option<&str> {
+        self.current.map(|i| self.sources[i].name.as_str())
+    }
+
+    /// The timebase as last published.
+    pub fn mapping(&self) -> Mapping {
+        self.mapping
+    }
+
     /// Evaluates every source at `now` (the first sample of this period),
     /// switches if the source in use failed or a better one is healthy,
     /// steers the timebase and publishes it. Returns the switch, if any.
