@@ -185,8 +185,7 @@ impl Live {
             let n = in_stream.negotiated().clone();
             let tap = match ltc_channel {
                 Some(ch) if ch.0.get() <= n.channels => {
-                    let (tap, queue) =
-                        LtcTap::new(usize::from(ch.0.get() - 1), n.rate, n.period as usize);
+                    let (tap, queue) = LtcTap::new(usize::from(ch.0.get() - 1), n.rate, n.period);
                     ltc = Some(queue);
                     Some(tap)
                 }
