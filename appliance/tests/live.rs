@@ -2,8 +2,9 @@
 //! ALSA test PCM (`scripts/alsa/pcm_cuebox_paced.c`, a plugin whose clock
 //! follows CLOCK_MONOTONIC, can drift by N ppm and can be stalled): what it
 //! plays equals `cueboxd render` of the same commands, xruns are recovered,
-//! capture trouble never reaches the output, the card clock is tracked, and
-//! the real-time setup is read back from /proc.
+//! capture trouble never reaches the output, the card clock is tracked, the
+//! real-time setup is read back from /proc, and LTC on the capture input
+//! drives the master clock and fires timecode cues.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -124,6 +125,11 @@ fn wav(path: &Path, frames: u32, f: impl Fn(u32, u16) -> f32) {
 /// A session of two stereo clips: c1 (a 440/660 Hz tone, group A) and c2
 /// (a 5 s noise burst, group B), with real fades.
 fn session(tmp: &Path) -> PathBuf {
+    session_with(tmp, |_| {})
+}
+
+/// [`session`], changed by `edit` before it is saved.
+fn session_with(tmp: &Path, edit: impl FnOnce(&mut Show)) -> PathBuf {
     let dir = tmp.join("show");
     std::fs::create_dir_all(dir.join("media")).unwrap();
     let tau = std::f32::consts::TAU;
@@ -170,6 +176,7 @@ fn session(tmp: &Path) -> PathBuf {
         )
         .unwrap();
     }
+    edit(&mut show);
     SessionDir::create(&dir, &show).unwrap();
     dir
 }
@@ -790,4 +797,140 @@ fn sigterm_saves_an_emergency_point_of_the_running_session_and_problems_are_show
         show,
         "the point is the session as it ran"
     );
+}
+
+/// `seconds` of 25 fps LTC from 10:00:00:00 at −12 dBFS, then `silence`
+/// seconds of nothing (the cable pulled), as interleaved stereo f32 bytes
+/// with the LTC on channel 1.
+fn ltc_capture(seconds: u32, silence: u32) -> Vec<u8> {
+    use cuebox_engine::timecode::ltc::Encoder;
+    use cuebox_engine::timecode::FrameRate;
+    let mut encoder = Encoder::new(
+        RATE,
+        FrameRate::Fps25,
+        "10:00:00:00".parse().unwrap(),
+        -12.0,
+    );
+    let mut ltc = Vec::new();
+    for _ in 0..seconds * 25 {
+        encoder.encode_frame(&mut ltc);
+    }
+    ltc.resize(((seconds + silence) * RATE) as usize, 0.0);
+    ltc.iter()
+        .flat_map(|&x| [x, 0.0])
+        .flat_map(f32::to_le_bytes)
+        .collect()
+}
+
+/// Frames since midnight of a 25 fps timecode.
+fn tc_frames(tc: &Value) -> f64 {
+    let tc: cuebox_engine::timecode::Timecode = tc.as_str().unwrap().parse().unwrap();
+    tc.to_frames(cuebox_engine::timecode::FrameRate::Fps25) as f64
+}
+
+#[test]
+fn ltc_on_the_capture_input_fires_a_timecode_cue_and_a_cut_flywheels_without_a_jump() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    // Timecode only: with LTC gone the clock flywheels (the system clock,
+    // at another time of day, would be a relocate).
+    let session = session_with(tmp.path(), |show| {
+        show.busses.ltc_input.input = LogicalChannel::new(1);
+        show.busses.ltc_input.enabled = true;
+        show.time_sources.priority = vec![TimeSourceKind::Ltc, TimeSourceKind::Mtc];
+        show.clips[0].timecode_trigger = Some("10:00:03:00".parse().unwrap());
+    });
+    std::fs::write(tmp.path().join("in.raw"), ltc_capture(5, 4)).unwrap();
+    let live = Box_::start(
+        &card,
+        &session,
+        &[
+            "--format",
+            "FLOAT_LE",
+            "--period",
+            "1024",
+            "--periods",
+            "3",
+            "--capture",
+            "paced_in",
+            "--capture-channels",
+            "2",
+            "--seconds",
+            "8",
+        ],
+    );
+    let events = live.finish();
+    let named =
+        |name: &str| -> Vec<&Value> { events.iter().filter(|e| e["event"] == name).collect() };
+    let switches = named("clock_switch");
+    assert_eq!(switches.len(), 2, "{switches:?}");
+    // Locked to LTC: from the free-running counter, a relocate.
+    assert_eq!(switches[0]["to"], "ltc");
+    assert_eq!(switches[0]["relock"]["how"], "relocate");
+
+    // The cue fired at the sample the timebase reached 10:00:03:00, and the
+    // clip started exactly there.
+    let cue = named("timecode_cue");
+    assert_eq!(cue.len(), 1, "{cue:?}");
+    assert_eq!(cue[0]["clip"], "c1");
+    let at = cue[0]["at_sample"].as_u64().unwrap();
+    let started = named("started");
+    assert_eq!(started.len(), 1, "{started:?}");
+    assert_eq!(started[0]["clip"], "c1");
+    assert_eq!(started[0]["at_sample"].as_u64().unwrap(), at);
+    // 3 s into the LTC; the capture and playback streams start within a
+    // few periods of each other.
+    let expected = 3 * u64::from(RATE);
+    assert!(
+        at.abs_diff(expected) < 4 * 1024,
+        "the cue at sample {at}, 3 s of LTC is {expected}"
+    );
+    let played = card.played_f32(10);
+    let at = at as usize;
+    assert!(
+        played[0][..at].iter().all(|&x| x == 0.0),
+        "silence before the cue"
+    );
+    let peak = played[0][at..at + 480]
+        .iter()
+        .fold(0.0f32, |m, x| m.max(x.abs()));
+    assert!(peak > 0.1, "the tone from the cue's sample on ({peak})");
+
+    // The cable pulled at 5 s: lost within the timeout, then flywheel.
+    let cut = &switches[1];
+    assert_eq!(cut["from"], "ltc");
+    assert_eq!(cut["to"], Value::Null);
+    assert_eq!(cut["relock"]["how"], "flywheel");
+    assert!(cut["reason"].as_str().unwrap().starts_with("lost"), "{cut}");
+    let cut_at = cut["at_sample"].as_u64().unwrap();
+    let lost_by = 5 * u64::from(RATE) + u64::from(RATE) / 10 + 6 * 1024;
+    assert!(
+        (5 * u64::from(RATE)..lost_by).contains(&cut_at),
+        "LTC cut at 5 s was declared lost at sample {cut_at}"
+    );
+
+    // The timebase never jumped: every status once locked, before and
+    // after the cut, tells the same timeline within a frame.
+    let statuses: Vec<&Value> = named("clock")
+        .into_iter()
+        .map(|e| &e["status"])
+        .filter(|s| s["source"] != "free" || s["at_sample"].as_u64().unwrap() > cut_at)
+        .collect();
+    assert!(statuses.len() >= 5, "{statuses:?}");
+    let line = |s: &Value| {
+        tc_frames(&s["timecode"]) - s["at_sample"].as_u64().unwrap() as f64 * 25.0 / f64::from(RATE)
+    };
+    let first = line(statuses[0]);
+    for s in &statuses {
+        assert!(
+            (line(s) - first).abs() <= 1.0,
+            "a jump: {s} against {first}"
+        );
+    }
+    let ltc = statuses
+        .iter()
+        .find(|s| s["source"] == "ltc")
+        .expect("a status while following LTC");
+    let offset = ltc["sources"][0]["offset_us"].as_f64().unwrap();
+    assert!(offset.abs() < 1_000.0, "LTC {offset} µs from the timebase");
 }

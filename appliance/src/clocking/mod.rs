@@ -62,6 +62,8 @@ pub enum ClockingError {
 /// The clock as the operator sees it.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ClockStatus {
+    /// The show time (samples) this status is of.
+    pub at_sample: u64,
     /// The source the timebase follows (`free` while flywheeling).
     pub source: Option<Source>,
     /// The timecode now, at the session's rate.
@@ -90,10 +92,12 @@ const TICK: Duration = Duration::from_millis(2);
 
 impl Clocking {
     /// Opens the sources and starts the clock thread. `ltc` is rt-in's
-    /// queue of decoded frames, when the session reads LTC.
+    /// queue of decoded frames, when the session reads LTC; events count
+    /// show time from render frame `origin`.
     pub fn start(
         config: ClockingConfig,
         rate: u32,
+        origin: u64,
         position: PositionReader,
         ltc: Option<rtrb::Consumer<LtcSeen>>,
         events: Sender<Value>,
@@ -146,6 +150,7 @@ impl Clocking {
         let mut run = Run {
             clock,
             frame_rate,
+            origin,
             position,
             ltc,
             mtc,
@@ -194,6 +199,8 @@ impl Drop for Clocking {
 struct Run {
     clock: MasterClock,
     frame_rate: FrameRate,
+    /// The render frame of show time zero.
+    origin: u64,
     position: PositionReader,
     ltc: Option<(usize, rtrb::Consumer<LtcSeen>)>,
     mtc: Option<(MtcInputs, Vec<usize>)>,
@@ -238,7 +245,8 @@ impl Run {
             if let Some(switch) = self.clock.tick(now) {
                 self.switches += 1;
                 let _ = self.events.send(json!({
-                    "event": "clock_switch", "at_sample": switch.sample, "from": switch.from,
+                    "event": "clock_switch",
+                    "at_sample": switch.sample.saturating_sub(self.origin), "from": switch.from,
                     "to": switch.to, "reason": switch.reason, "relock": switch.relock,
                 }));
             }
@@ -365,6 +373,7 @@ impl Run {
             self.frame_rate,
         );
         ClockStatus {
+            at_sample: now.saturating_sub(self.origin),
             source: Some(self.clock.mapping().source),
             timecode: Some(tc.to_string()),
             offsets_from_current_us: sources

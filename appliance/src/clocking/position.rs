@@ -10,9 +10,6 @@ use cuebox_engine::seqlock::{seqlock, SeqReader, SeqWriter};
 #[derive(Debug)]
 pub struct PositionWriter {
     words: SeqWriter<3>,
-    /// Frames between the frame being rendered and the card's hardware
-    /// pointer at the boundary the cycle stamps: the buffer less a period.
-    lead: u64,
 }
 
 /// Any thread's side.
@@ -21,27 +18,22 @@ pub struct PositionReader {
     words: SeqReader<3>,
 }
 
-/// A position channel for a playback buffer of `buffer` frames in periods
-/// of `period`.
-pub fn position(buffer: u64, period: u64) -> (PositionWriter, PositionReader) {
+/// A position channel.
+pub fn position() -> (PositionWriter, PositionReader) {
     let (words, reader) = seqlock([0; 3]);
-    (
-        PositionWriter {
-            words,
-            lead: buffer.saturating_sub(period),
-        },
-        PositionReader { words: reader },
-    )
+    (PositionWriter { words }, PositionReader { words: reader })
 }
 
 impl PositionWriter {
-    /// Publishes the period `cycle` renders (`frames` long): its first
-    /// frame plays `lead` frames after the boundary the cycle stamps.
+    /// Publishes where the card was at the boundary `cycle` stamps, on the
+    /// clock of its `frames`-long periods.
     pub fn publish(&mut self, cycle: &Cycle, frames: usize) {
         let ns_per_frame = cycle.period_seconds * 1e9 / frames.max(1) as f64;
-        let plays_at = cycle.time * 1e9 + self.lead as f64 * ns_per_frame;
-        self.words
-            .write([cycle.frame, plays_at as u64, ns_per_frame.to_bits()]);
+        self.words.write([
+            cycle.boundary_frame,
+            (cycle.time * 1e9) as u64,
+            ns_per_frame.to_bits(),
+        ]);
     }
 }
 
@@ -62,15 +54,17 @@ mod tests {
 
     #[test]
     fn a_moment_maps_to_the_frame_the_card_plays_then() {
-        let (mut w, r) = position(3 * 256, 256);
+        let (mut w, r) = position();
         assert_eq!(r.frame_at(1), None);
+        // Rendering frame 10240 while the card crossed frame 9728 at 100 s.
         let cycle = Cycle {
             frame: 10_240,
+            boundary_frame: 9_728,
             time: 100.0,
             period_seconds: 256.0 / 48_000.0,
         };
         w.publish(&cycle, 256);
-        // Frame 10240 plays two periods after the boundary at 100 s.
+        // Frame 10240 plays two periods after the boundary.
         let plays = 100e9 + 512.0 / 48_000.0 * 1e9;
         assert!((r.frame_at(plays as u64).unwrap() - 10_240.0).abs() < 0.01);
         let later = plays + 1e9;

@@ -13,6 +13,8 @@ use cuebox_engine::control::{At, Command, Dispatcher, TimedCommand};
 use cuebox_engine::device::DeviceEvent;
 use cuebox_engine::render::{Event, RenderControl, SamplePos, SendError};
 use cuebox_engine::show::{ClipId, Show};
+use cuebox_engine::timecode::cues::{CueFired, TimecodeCues};
+use cuebox_engine::timecode::timebase::TimebaseReader;
 use serde_json::{json, Value};
 
 use super::streams::Streams;
@@ -49,6 +51,10 @@ pub(super) struct Control {
     /// Commands are handed to the render thread this many frames before
     /// their frame: enough for a decoder to open and the head to start.
     pub horizon: u64,
+    /// The master clock's timebase.
+    pub timebase: TimebaseReader,
+    /// The show's timecode cues.
+    pub cues: TimecodeCues,
 }
 
 /// A command waiting for its frame.
@@ -73,6 +79,7 @@ impl Control {
                 self.accept(request, &mut pending, last_sent);
             }
             let now = self.render.now().0;
+            self.timecode_cues(now, &mut pending);
             while let Some(p) = pending.front() {
                 if p.frame > now + self.horizon {
                     break;
@@ -108,15 +115,33 @@ impl Control {
             let _ = reply.send(answer.clone());
         }
         let _ = self.events.send(answer);
-        // Equal frames keep their arrival order.
-        let i = pending.partition_point(|p| p.frame <= frame);
-        pending.insert(
-            i,
-            Pending {
-                frame,
-                command: request.command,
-            },
-        );
+        queue(pending, frame, request.command);
+    }
+
+    /// Queues the clips whose timecode cues come due within the horizon,
+    /// each at the sample the timebase reaches its trigger.
+    fn timecode_cues(&mut self, now: u64, pending: &mut VecDeque<Pending>) {
+        if self.cues.is_empty() {
+            return;
+        }
+        let mapping = self.timebase.read();
+        for fired in self.cues.poll(&mapping, now, self.horizon) {
+            match fired {
+                CueFired::Due { clip, at, sample } => {
+                    let _ = self.events.send(json!({
+                        "event": "timecode_cue", "clip": &clip, "timecode": at,
+                        "at_sample": sample.saturating_sub(self.origin),
+                    }));
+                    queue(pending, sample, Command::Go { clip });
+                }
+                CueFired::Skipped { clip, at } => {
+                    let _ = self.events.send(json!({
+                        "event": "timecode_cue_skipped", "clip": clip, "timecode": at,
+                        "reason": "timecode jumped past the trigger",
+                    }));
+                }
+            }
+        }
     }
 
     /// Translates and sends one command; a refusal becomes an event.
@@ -171,6 +196,12 @@ impl Control {
         }
         self.render.drop_finished();
     }
+}
+
+/// Queues `command` at `frame`; equal frames keep their arrival order.
+fn queue(pending: &mut VecDeque<Pending>, frame: u64, command: Command) {
+    let i = pending.partition_point(|p| p.frame <= frame);
+    pending.insert(i, Pending { frame, command });
 }
 
 /// A render event for the operator, with clip ids for clip tags and

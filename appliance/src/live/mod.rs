@@ -29,6 +29,7 @@ use cuebox_engine::device::alsa::{DeviceError, Negotiated, PcmConfig, Stream};
 use cuebox_engine::device::{DeviceStats, Snapshot, StreamDir};
 use cuebox_engine::render::{RenderConfig, Renderer};
 use cuebox_engine::show::{DeviceMap, Show};
+use cuebox_engine::timecode::cues::TimecodeCues;
 use serde_json::{json, Value};
 
 use crate::clocking::ltc::LtcTap;
@@ -149,7 +150,7 @@ impl Live {
 
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
-        let (position, card) = position(playback.buffer as u64, playback.period as u64);
+        let (position, card) = position();
         let mut player = Player::new(renderer, patch, position);
         let out_stop = Arc::clone(&stop);
         let out_report = events.clone();
@@ -249,6 +250,7 @@ impl Live {
                 ..config.clocking
             },
             rate,
+            playback.first_audible_frame(),
             card,
             ltc,
             events.clone(),
@@ -257,6 +259,8 @@ impl Live {
         let (requests, requests_rx) = mpsc::channel();
         let period = playback.period as u64;
         let control = control::Control {
+            timebase: clocking.timebase(),
+            cues: TimecodeCues::from_show(&show),
             dispatcher: Dispatcher::new(&show, rate),
             show: Arc::new(show),
             render,

@@ -233,7 +233,7 @@ impl Stream {
         self.pcm = pcm;
         self.fds = fds;
         self.transferred = 0;
-        self.clock.restart();
+        self.clock.restart(self.frame);
         Ok(())
     }
 
@@ -382,8 +382,8 @@ impl Stream {
     fn start_playback(&mut self, render: &mut impl Render) -> Result<(), DeviceError> {
         self.pcm.prepare().map_err(|e| self.io("prepare", e))?;
         self.transferred = 0;
-        self.clock.restart();
         let card_zero = self.frame;
+        self.clock.restart(card_zero);
         for _ in 0..self.negotiated.periods {
             self.render_period(render);
             self.transfer_period().map_err(|e| self.io("prefill", e))?;
@@ -408,7 +408,7 @@ impl Stream {
     fn start_capture(&mut self) -> Result<(), DeviceError> {
         self.pcm.prepare().map_err(|e| self.io("prepare", e))?;
         self.transferred = 0;
-        self.clock.restart();
+        self.clock.restart(self.frame);
         self.pcm.start().map_err(|e| self.io("start", e))?;
         let _ = self.events.push(DeviceEvent::Started {
             dir: StreamDir::Capture,
@@ -682,6 +682,8 @@ struct CardClock {
     dll: Option<Dll>,
     /// Card frame of the next boundary to feed.
     next_boundary: u64,
+    /// The stream frame of the card's frame 0 since it last started.
+    zero: u64,
     /// The last position seen and when, since the card started.
     last_seen: Option<(u64, f64)>,
     /// The card restarted since the DLL last saw a boundary.
@@ -695,15 +697,17 @@ impl CardClock {
             rate: f64::from(n.rate),
             dll: None,
             next_boundary: 0,
+            zero: 0,
             last_seen: None,
             restarted: false,
         }
     }
 
-    /// The card restarted: its frame counter is back at zero. The DLL keeps
-    /// its rate estimate and takes the next boundary as its new phase.
-    fn restart(&mut self) {
+    /// The card restarted, its frame 0 being stream frame `zero`. The DLL
+    /// keeps its rate estimate and takes the next boundary as its new phase.
+    fn restart(&mut self, zero: u64) {
         self.restarted = true;
+        self.zero = zero;
         self.next_boundary = 0;
         self.last_seen = None;
     }
@@ -746,11 +750,13 @@ impl CardClock {
         match &self.dll {
             Some(dll) => Cycle {
                 frame,
+                boundary_frame: self.zero + self.next_boundary.saturating_sub(1) * self.period,
                 time: dll.boundary(),
                 period_seconds: dll.period_seconds(),
             },
             None => Cycle {
                 frame,
+                boundary_frame: self.zero + self.last_seen.map_or(0, |(hw, _)| hw),
                 time: monotonic(),
                 period_seconds: self.period as f64 / self.rate,
             },

@@ -75,6 +75,9 @@ pub struct Cycle {
     /// Stream frame of the period's first frame: frames processed since the
     /// stream opened, continuous across xruns.
     pub frame: u64,
+    /// The stream frame at the latest period boundary the card crossed: the
+    /// frame it was playing or capturing at `time`.
+    pub boundary_frame: u64,
     /// The filtered time (CLOCK_MONOTONIC seconds) at which the card crossed
     /// the latest period boundary.
     pub time: f64,

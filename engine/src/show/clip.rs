@@ -9,6 +9,7 @@ use super::analysis::ClipAnalysis;
 use super::ids::{ClipId, Frames, Group};
 use super::processing::Processing;
 use super::Extra;
+use crate::timecode::Timecode;
 
 /// A clip: audio on a button, in one group, with its processing state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +29,10 @@ pub struct Clip {
     /// Tempo and structure analysis, once computed.
     #[serde(default)]
     pub analysis: ClipAnalysis,
+    /// A timecode cue: the clip starts, sample-accurately, when incoming
+    /// timecode (LTC or MTC) reaches this time at the session's frame rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timecode_trigger: Option<Timecode>,
     /// Fields this version does not know, kept for a round trip.
     #[serde(flatten)]
     pub extra: Extra,

@@ -291,6 +291,7 @@ impl Show {
                 ..Processing::default()
             },
             analysis: ClipAnalysis::Pending,
+            timecode_trigger: None,
             extra: Extra::new(),
         });
         Ok(id)

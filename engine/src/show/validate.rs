@@ -100,6 +100,8 @@ pub enum Issue {
     },
     /// A logical channel above [`LogicalChannel::MAX`].
     ChannelTooHigh(LogicalChannel),
+    /// A timecode that does not exist at the session's frame rate.
+    Timecode(String),
 }
 
 impl fmt::Display for Issue {
@@ -112,6 +114,7 @@ impl fmt::Display for Issue {
                 unit,
             } => write!(f, "{value}{unit} is out of range ({min}{unit} to {max}{unit})"),
             Issue::UnknownClip(id) => write!(f, "clip \"{id}\" is not in the session"),
+            Issue::Timecode(reason) => write!(f, "{reason}"),
             Issue::DuplicateClipId(id) => {
                 write!(f, "clip id \"{id}\" is used by more than one clip")
             }
@@ -375,6 +378,13 @@ impl Show {
                 );
             }
             check_clip(c, &path, clip);
+            let rate = self.time_sources.frame_rate;
+            if let Some(Err(e)) = clip.timecode_trigger.map(|t| t.check(rate)) {
+                c.report(
+                    format!("{path}.timecode_trigger"),
+                    Issue::Timecode(e.to_string()),
+                );
+            }
         }
         let ids: HashSet<&ClipId> = self.clips.iter().map(|clip| &clip.id).collect();
         for (i, o) in self.analysis.overrides.iter().enumerate() {

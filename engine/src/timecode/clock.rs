@@ -24,7 +24,8 @@ pub struct Thresholds {
     pub jitter_warn_us: f64,
     /// A source less stable than this (0 to 1) is failed over.
     pub min_stability: f64,
-    /// A source silent this long is lost, seconds.
+    /// A source silent this long past its own cadence (two of its intervals
+    /// between observations) is lost, seconds.
     pub timeout_s: f64,
     /// An error up to this is slewed away, frames; beyond it, relocate.
     pub relocate_frames: f64,
@@ -147,6 +148,20 @@ struct SourceState {
 impl SourceState {
     fn last(&self) -> Option<Observation> {
         (self.len > 0).then(|| self.window[(self.next + WINDOW - 1) % WINDOW])
+    }
+
+    /// The mean samples between its observations: a source that speaks
+    /// once a frame, and is heard a capture period late, is not silent
+    /// until well past that.
+    fn cadence(&self) -> f64 {
+        let pts = &self.window[..self.len];
+        let (Some(first), Some(last)) = (
+            pts.iter().map(|o| o.sample).min(),
+            pts.iter().map(|o| o.sample).max(),
+        ) else {
+            return 0.0;
+        };
+        (last - first) as f64 / (self.len.max(2) - 1) as f64
     }
 
     /// Least-squares line through the window: (tc at `at`, frames per
@@ -294,9 +309,11 @@ impl MasterClock {
             .iter()
             .map(|s| {
                 let fit = s.fit(now);
-                let silent = s
-                    .last()
-                    .is_none_or(|o| now.saturating_sub(o.sample) > timeout);
+                // Silent: nothing for the timeout beyond when the next
+                // observation was due (two of its own intervals late).
+                let silent = s.last().is_none_or(|o| {
+                    now.saturating_sub(o.sample) as f64 > timeout as f64 + 2.0 * s.cadence()
+                });
                 let (offset_us, jitter_us) = fit.map_or((0.0, 0.0), |(tc, _, rms)| {
                     ((tc - timebase_now) * us_per_frame, rms * us_per_frame)
                 });
@@ -524,7 +541,7 @@ mod tests {
         let mut before = reader.read().tc_at(now);
         let cut = now;
         let mut switched_at = None;
-        while now < cut + u64::from(RATE) {
+        while now < cut + 3 * u64::from(RATE) / 2 {
             if now % 480 < PERIOD {
                 clock.observe(mtc, said(now - now % 480, offset - 0.5, 1.0));
             }
@@ -541,8 +558,9 @@ mod tests {
         }
         let at = switched_at.expect("it switched");
         let timeout = (0.1 * f64::from(RATE)) as u64;
+        // Lost once silent for the timeout beyond two of its frames.
         assert!(
-            at - cut <= timeout + 2 * PERIOD + 1920,
+            at - cut <= timeout + 2 * 1920 + 2 * PERIOD + 1920,
             "switched {} samples after the cut",
             at - cut
         );
@@ -552,7 +570,7 @@ mod tests {
         assert!(
             matches!(s.relock, Relock::Slew { error_frames } if (error_frames + 0.5).abs() < 0.05)
         );
-        // A second after, the slew has brought it onto MTC.
+        // A second after the switch, the slew has brought it onto MTC.
         let m = reader.read();
         let mtc_now = offset - 0.5 + now as f64 * FPS / f64::from(RATE);
         assert!(

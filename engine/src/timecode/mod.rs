@@ -9,6 +9,7 @@
 //!   reverse, across speed changes, at any level, polarity and DC offset.
 
 pub mod clock;
+pub mod cues;
 pub mod ltc;
 pub mod mtc;
 pub mod timebase;
@@ -226,6 +227,20 @@ impl std::str::FromStr for Timecode {
             seconds: field(2)?,
             frames: field(3)?,
         })
+    }
+}
+
+/// Written as `"HH:MM:SS:FF"` in sessions and commands.
+impl serde::Serialize for Timecode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timecode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
