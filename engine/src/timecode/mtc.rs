@@ -167,7 +167,9 @@ impl MtcParser {
             _ => None,
         };
         match direction {
-            Some(d) if self.direction == Some(d) || self.run <= 1 => self.run += 1,
+            Some(d) if self.direction == Some(d) || self.run <= 1 => {
+                self.run = self.run.saturating_add(1)
+            }
             _ => self.run = 1,
         }
         self.direction = direction.or(self.direction);
@@ -247,6 +249,21 @@ mod tests {
             tc = tc.next(rate).next(rate);
         }
         out
+    }
+
+    #[test]
+    fn an_hour_long_stream_runs_on_without_overflow() {
+        // 90,000 frames: far more quarter frames than any counter of 255.
+        let start = Timecode::from_frames(0, FrameRate::Fps25);
+        let mut parser = MtcParser::new();
+        let mut last = None;
+        for b in stream(start, FrameRate::Fps25, 90_000) {
+            if let Some(MtcEvent::Running { tc, .. }) = parser.feed(b) {
+                last = Some(tc);
+            }
+        }
+        // The last sequence carries 00:59:59:23; its end is two frames on.
+        assert_eq!(last, Some("01:00:00:00".parse().unwrap()));
     }
 
     #[test]
