@@ -7,9 +7,11 @@ set -euo pipefail
 # -sys crates, sox to make demo media, ffmpeg and sox as reference decoders in
 # tests, a C compiler for bundled SQLite and the test peers (the paced ALSA
 # PCM, the libltc LTC peer); linuxptp (the PTP peer), iproute2 (network
-# namespaces) and strace (proof the system clock is never set).
+# namespaces), strace (proof the system clock is never set), and JACK
+# (jackd2, libjack-jackd2-dev): the tests' MIDI ports on a machine without
+# an ALSA sequencer.
 packages=(build-essential pkg-config libasound2-dev libltc-dev sox ffmpeg curl ca-certificates
-  linuxptp iproute2 strace)
+  linuxptp iproute2 strace jackd2 libjack-jackd2-dev)
 
 missing=()
 for p in "${packages[@]}"; do

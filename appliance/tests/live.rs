@@ -934,3 +934,163 @@ fn ltc_on_the_capture_input_fires_a_timecode_cue_and_a_cut_flywheels_without_a_j
     let offset = ltc["sources"][0]["offset_us"].as_f64().unwrap();
     assert!(offset.abs() < 1_000.0, "LTC {offset} µs from the timebase");
 }
+
+/// A JACK server on the dummy driver (MIDI ports without a sound card),
+/// named for this test; killed when dropped.
+struct Jack {
+    child: Child,
+    name: String,
+}
+
+impl Jack {
+    fn start() -> Jack {
+        let name = format!("cuebox-test-{}", std::process::id());
+        let child = Command::new("jackd")
+            .args(["-n", &name, "-d", "dummy", "-r", "48000", "-p", "256"])
+            .env("JACK_NO_AUDIO_RESERVATION", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("jackd runs (apt-get install jackd2)");
+        // Clients of this process find the server by name, and never start one.
+        std::env::set_var("JACK_DEFAULT_SERVER", &name);
+        std::env::set_var("JACK_NO_START_SERVER", "1");
+        let jack = Jack { child, name };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while midir::MidiOutput::new("probe").is_err() {
+            assert!(Instant::now() < deadline, "jackd did not come up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        jack
+    }
+}
+
+impl Drop for Jack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An MTC stream from mido: `seconds` of 25 fps quarter frames from
+/// 01:00:00:00, joined as it runs (no full frame first), as MIDI messages.
+fn mido_mtc(seconds: u32) -> Vec<Vec<u8>> {
+    let script = r#"
+import sys, mido
+seconds = int(sys.argv[1])
+out = []
+for seq in range(seconds * 25 // 2):
+    total = 25 * 3600 + 2 * seq
+    hh, mm, ss, ff = total // 90000, total // 1500 % 60, total // 25 % 60, total % 25
+    hours = 1 << 5 | hh
+    values = [ff & 15, ff >> 4, ss & 15, ss >> 4, mm & 15, mm >> 4, hours & 15, hours >> 4]
+    out += [mido.Message("quarter_frame", frame_type=p, frame_value=v) for p, v in enumerate(values)]
+for m in out:
+    print(m.hex())
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &seconds.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mido is missing? (pip install mido): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            l.split(' ')
+                .map(|b| u8::from_str_radix(b, 16).unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn mtc_through_a_real_jack_port_drives_the_clock_and_its_loss_flywheels() {
+    use midir::os::unix::VirtualOutput;
+    let _jack = Jack::start();
+    let mut peer = midir::MidiOutput::new("mtc-peer")
+        .unwrap()
+        .create_virtual("out")
+        .expect("a JACK MIDI output port");
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session_with(tmp.path(), |show| {
+        show.time_sources.priority = vec![TimeSourceKind::Mtc];
+    });
+    let live = Box_::start(
+        &card,
+        &session,
+        &[
+            "--format",
+            "FLOAT_LE",
+            "--period",
+            "1024",
+            "--periods",
+            "3",
+            "--mtc",
+            "mtc-peer",
+            "--seconds",
+            "6",
+        ],
+    );
+    live.wait_for("running", Duration::from_secs(20));
+    // 3 s of MTC in real time: a quarter frame every 10 ms.
+    let messages = mido_mtc(3);
+    let t0 = Instant::now();
+    for (k, m) in messages.iter().enumerate() {
+        let due = t0 + Duration::from_millis(10 * k as u64);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        peer.send(m).unwrap();
+    }
+    let events = live.finish();
+    let named =
+        |name: &str| -> Vec<&Value> { events.iter().filter(|e| e["event"] == name).collect() };
+    // Joined mid-stream, a time is whole after eight quarter frames: two
+    // frames, 80 ms at 25 fps, counted from the first (70 ms to the eighth).
+    let locked = named("mtc_locked");
+    assert_eq!(locked.len(), 1, "{locked:?}");
+    assert!(locked[0]["port"].as_str().unwrap().contains("mtc-peer"));
+    let lock_ms = locked[0]["after_ms"].as_f64().unwrap();
+    eprintln!("MTC lock time: {lock_ms:.1} ms (two frames: 80 ms)");
+    assert!(
+        (60.0..=120.0).contains(&lock_ms),
+        "locked after {lock_ms} ms"
+    );
+    let switches = named("clock_switch");
+    assert_eq!(switches.len(), 2, "{switches:?}");
+    assert!(switches[0]["to"].as_str().unwrap().starts_with("mtc:"));
+    assert_eq!(switches[0]["relock"]["how"], "relocate");
+    // The peer stopped: lost, then flywheel.
+    assert_eq!(switches[1]["to"], Value::Null);
+    assert_eq!(switches[1]["relock"]["how"], "flywheel");
+    assert!(switches[1]["reason"].as_str().unwrap().starts_with("lost"));
+    // Never a jump, through the loss; and the time is MTC's.
+    let cut_at = switches[1]["at_sample"].as_u64().unwrap();
+    let statuses: Vec<&Value> = named("clock")
+        .into_iter()
+        .map(|e| &e["status"])
+        .filter(|s| s["source"] != "free" || s["at_sample"].as_u64().unwrap() > cut_at)
+        .collect();
+    assert!(statuses.len() >= 3, "{statuses:?}");
+    let line = |s: &Value| {
+        tc_frames(&s["timecode"]) - s["at_sample"].as_u64().unwrap() as f64 * 25.0 / f64::from(RATE)
+    };
+    let first = line(statuses[0]);
+    for s in &statuses {
+        assert!(
+            (line(s) - first).abs() <= 1.0,
+            "a jump: {s} against {first}"
+        );
+    }
+    let during = statuses.iter().find(|s| s["source"] == "mtc").unwrap();
+    let tc = tc_frames(&during["timecode"]);
+    assert!(
+        (90_000.0..90_000.0 + 3.0 * 25.0).contains(&tc),
+        "MTC's 01:00:00:00 onwards, got {}",
+        during["timecode"]
+    );
+}
