@@ -937,10 +937,7 @@ fn ltc_on_the_capture_input_fires_a_timecode_cue_and_a_cut_flywheels_without_a_j
 
 /// A JACK server on the dummy driver (MIDI ports without a sound card),
 /// named for this test; killed when dropped.
-struct Jack {
-    child: Child,
-    name: String,
-}
+struct Jack(Child);
 
 impl Jack {
     fn start() -> Jack {
@@ -955,7 +952,7 @@ impl Jack {
         // Clients of this process find the server by name, and never start one.
         std::env::set_var("JACK_DEFAULT_SERVER", &name);
         std::env::set_var("JACK_NO_START_SERVER", "1");
-        let jack = Jack { child, name };
+        let jack = Jack(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while midir::MidiOutput::new("probe").is_err() {
             assert!(Instant::now() < deadline, "jackd did not come up");
@@ -967,8 +964,8 @@ impl Jack {
 
 impl Drop for Jack {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
