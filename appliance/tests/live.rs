@@ -14,6 +14,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
+use cuebox_appliance::clocking::ltc::LtcTap;
 use cuebox_appliance::store::SessionDir;
 use cuebox_engine::device::alsa::{PcmConfig, Record, Render, Stream};
 use cuebox_engine::device::{Access, Cycle, SampleFormat, StreamDir};
@@ -587,15 +588,17 @@ impl Render for Sine {
     }
 }
 
-/// Sums what it captures.
-struct Sum(f64, u64);
+/// Sums what it captures and decodes its LTC, as rt-in does.
+struct Sum(f64, u64, LtcTap);
 
 impl Record for Sum {
-    fn record(&mut self, input: &[f32], _frames: usize, _cycle: &Cycle) {
+    fn record(&mut self, input: &[f32], frames: usize, cycle: &Cycle) {
         self.0 += input.iter().map(|s| f64::from(*s)).sum::<f64>();
+        self.2.take(input, frames, 2, cycle);
     }
-    fn discontinuity(&mut self, _at: u64, frames: u64) {
+    fn discontinuity(&mut self, at: u64, frames: u64) {
         self.1 += frames;
+        self.2.discontinuity(at + frames);
     }
 }
 
@@ -603,7 +606,17 @@ impl Record for Sum {
 fn the_device_loops_never_allocate() {
     let tmp = tempfile::tempdir().unwrap();
     let card = Card::new(tmp.path(), 0.0);
-    std::fs::write(tmp.path().join("in.raw"), vec![0u8; RATE as usize * 3 * 2]).unwrap();
+    // LTC on the left channel, as S24_3LE.
+    let ltc: Vec<u8> = ltc_capture(3, 0)
+        .chunks(4)
+        .flat_map(|b| {
+            let x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            let i = (f64::from(x) * 8_388_607.0).round() as i32;
+            let [b0, b1, b2, _] = i.to_le_bytes();
+            [b0, b1, b2]
+        })
+        .collect();
+    std::fs::write(tmp.path().join("in.raw"), ltc).unwrap();
     // This process opens the card itself: point alsa-lib at its config.
     std::env::set_var("ALSA_CONFIG_PATH", card.alsa_config_path());
     let config = |name: &str| PcmConfig {
@@ -635,8 +648,9 @@ fn the_device_loops_never_allocate() {
         assert_no_alloc(|| out.play(&mut sine, &s1)).unwrap();
         sine.periods
     });
+    let (tap, mut heard) = LtcTap::new(0, RATE, 256);
     let recorder = std::thread::spawn(move || {
-        let mut sum = Sum(0.0, 0);
+        let mut sum = Sum(0.0, 0, tap);
         assert_no_alloc(|| inp.capture(&mut sum, &s2)).unwrap();
         inp.stats().snapshot().cycles
     });
@@ -649,6 +663,11 @@ fn the_device_loops_never_allocate() {
         "two seconds of 256-frame periods played ({played})"
     );
     assert!(captured > 300, "and captured ({captured})");
+    let mut frames = 0;
+    while heard.pop().is_ok() {
+        frames += 1;
+    }
+    assert!(frames >= 25, "and decoded its LTC ({frames} frames)");
     assert_eq!(
         violation_count(),
         before,
