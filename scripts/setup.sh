@@ -30,6 +30,11 @@ if ! python3 -c "import mido" 2>/dev/null; then
   echo "setup: installing mido"
   python3 -m pip install -q mido
 fi
+# python-ltc (PyPI): a third LTC generator for the timecode tests.
+if ! python3 -c "import pyltc.tcgen" 2>/dev/null; then
+  echo "setup: installing python-ltc"
+  python3 -m pip install -q python-ltc
+fi
 
 # Rust: the workspace needs a recent stable toolchain (Debian's cargo is too old).
 if ! command -v cargo >/dev/null 2>&1; then

@@ -1,5 +1,5 @@
-//! cuebox's timecode codecs against independent peers: MTC against mido
-//! (PyPI) at the end; LTC against libltc (Debian's libltc, through
+//! cuebox's timecode codecs against independent peers: LTC from PyPI's
+//! python-ltc and MTC from mido at the end; LTC against libltc (Debian's libltc, through
 //! `scripts/ltc/ltc-peer.c`): libltc generates every case — each rate at
 //! 44.1, 48 and 96 kHz, reverse, 0.5× and 2×, varispeed, −40 dBFS,
 //! inverted, noisy, DC offset. libltc decodes the clean signal (its own
@@ -283,6 +283,71 @@ fn libltc_reads_our_generator_frame_for_frame() {
                     "{rate:?} {sample_rate} {tc}: libltc puts it at {at}, we wrote it at {expected:.1}"
                 );
             }
+        }
+    }
+}
+
+/// LTC from PyPI's python-ltc, a third generator: 60 frames from
+/// 10:00:59:00 at each rate (across the minute, so 29.97 drops frames 00 and
+/// 01), 48 kHz. Ours must read every frame but the first and the last (a
+/// frame is bounded by the edges around it) with the time python-ltc wrote, starting
+/// within one bit period of where python-ltc put it.
+#[test]
+fn python_ltc_frames_read_as_written() {
+    use cuebox_engine::timecode::{FrameRate, Timecode};
+    // python-ltc 0.0.3 leaves a NaN at the end of some frames (its
+    // resampler's padding): the script holds the previous sample there.
+    let script = r#"
+import sys, numpy as np
+from pyltc.tcgen import AudioGenerator
+rate, df = {"24": (24, False), "25": (25, False), "29.97": (29.97, True), "30": (30, False)}[sys.argv[1]]
+g = AudioGenerator(frame_format={"rate": rate, "drop_frame": df}, use_current_time=False,
+                   sample_rate=48000, use_float_samples=True, bit_depth=32, dtype="float32")
+g.set_hmsf(hours=10, minutes=0, seconds=59, frames=0)
+a = g.generate_frames(60)
+for i in np.flatnonzero(np.isnan(a)):
+    a[i] = a[i - 1] if i else 0.0
+sys.stdout.buffer.write((a * 0.25).astype("<f4").tobytes())
+"#;
+    for (name, rate) in [
+        ("24", FrameRate::Fps24),
+        ("25", FrameRate::Fps25),
+        ("29.97", FrameRate::Fps2997Df),
+        ("30", FrameRate::Fps30),
+    ] {
+        let out = Command::new("python3")
+            .args(["-c", script, name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "python-ltc is missing? (pip install python-ltc): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let samples: Vec<f32> = out
+            .stdout
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let mut frames = Vec::new();
+        let mut decoder = Decoder::new(48_000);
+        decoder.process(&samples, |f| frames.push(f));
+        // The first is known by no edge before it, the last by none after.
+        assert_eq!(frames.len(), 58, "{name}: frames read");
+        let start: Timecode = "10:00:59:00".parse().unwrap();
+        let per_frame = 48_000.0 / rate.fps();
+        let bit = per_frame / 80.0;
+        for (k, f) in frames.iter().enumerate() {
+            let n = k as u64 + 1;
+            let expected = Timecode::from_frames(start.to_frames(rate) + n, rate);
+            assert_eq!(f.frame.tc, expected, "{name}: frame {n}");
+            assert_eq!(f.frame.drop_frame, rate.drop_frame(), "{name}: frame {n}");
+            let at = n as f64 * per_frame;
+            assert!(
+                (f.start as f64 - at).abs() <= bit,
+                "{name}: frame {n} starts at {} for python-ltc's {at:.1}",
+                f.start
+            );
         }
     }
 }
