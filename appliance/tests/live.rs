@@ -841,6 +841,30 @@ fn ltc_capture(seconds: u32, silence: u32) -> Vec<u8> {
         .collect()
 }
 
+/// The clock statuses from the first lock on (a source followed, or the
+/// flywheel after the loss at `lost_at`), asserted to tell one timeline:
+/// timecode minus elapsed samples constant within a frame — no jump.
+fn one_timeline(events: &[Value], lost_at: u64) -> Vec<&Value> {
+    let statuses: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "clock")
+        .map(|e| &e["status"])
+        .filter(|s| s["source"] != "free" || s["at_sample"].as_u64().unwrap() > lost_at)
+        .collect();
+    let line = |s: &Value| {
+        s["tc_frames"].as_f64().unwrap()
+            - s["at_sample"].as_u64().unwrap() as f64 * 25.0 / f64::from(RATE)
+    };
+    let first = statuses.first().map_or(0.0, |s| line(s));
+    for s in &statuses {
+        assert!(
+            (line(s) - first).abs() <= 1.0,
+            "a jump: {s} against {first}"
+        );
+    }
+    statuses
+}
+
 /// Frames since midnight of a 25 fps timecode.
 fn tc_frames(tc: &Value) -> f64 {
     let tc: cuebox_engine::timecode::Timecode = tc.as_str().unwrap().parse().unwrap();
@@ -930,22 +954,8 @@ fn ltc_on_the_capture_input_fires_a_timecode_cue_and_a_cut_flywheels_without_a_j
 
     // The timebase never jumped: every status once locked, before and
     // after the cut, tells the same timeline within a frame.
-    let statuses: Vec<&Value> = named("clock")
-        .into_iter()
-        .map(|e| &e["status"])
-        .filter(|s| s["source"] != "free" || s["at_sample"].as_u64().unwrap() > cut_at)
-        .collect();
+    let statuses = one_timeline(&events, cut_at);
     assert!(statuses.len() >= 5, "{statuses:?}");
-    let line = |s: &Value| {
-        tc_frames(&s["timecode"]) - s["at_sample"].as_u64().unwrap() as f64 * 25.0 / f64::from(RATE)
-    };
-    let first = line(statuses[0]);
-    for s in &statuses {
-        assert!(
-            (line(s) - first).abs() <= 1.0,
-            "a jump: {s} against {first}"
-        );
-    }
     let ltc = statuses
         .iter()
         .find(|s| s["source"] == "ltc")
@@ -1086,22 +1096,8 @@ fn mtc_through_a_real_jack_port_drives_the_clock_and_its_loss_flywheels() {
     assert!(switches[1]["reason"].as_str().unwrap().starts_with("lost"));
     // Never a jump, through the loss; and the time is MTC's.
     let cut_at = switches[1]["at_sample"].as_u64().unwrap();
-    let statuses: Vec<&Value> = named("clock")
-        .into_iter()
-        .map(|e| &e["status"])
-        .filter(|s| s["source"] != "free" || s["at_sample"].as_u64().unwrap() > cut_at)
-        .collect();
+    let statuses = one_timeline(&events, cut_at);
     assert!(statuses.len() >= 3, "{statuses:?}");
-    let line = |s: &Value| {
-        tc_frames(&s["timecode"]) - s["at_sample"].as_u64().unwrap() as f64 * 25.0 / f64::from(RATE)
-    };
-    let first = line(statuses[0]);
-    for s in &statuses {
-        assert!(
-            (line(s) - first).abs() <= 1.0,
-            "a jump: {s} against {first}"
-        );
-    }
     let during = statuses.iter().find(|s| s["source"] == "mtc").unwrap();
     let tc = tc_frames(&during["timecode"]);
     assert!(

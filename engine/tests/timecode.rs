@@ -287,6 +287,21 @@ fn libltc_reads_our_generator_frame_for_frame() {
     }
 }
 
+/// What a peer `script` (Python, using the PyPI `package`) writes to
+/// stdout when run with `arg`.
+fn python(script: &str, arg: &str, package: &str) -> Vec<u8> {
+    let out = Command::new("python3")
+        .args(["-c", script, arg])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{package} is missing? (pip install {package}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// LTC from PyPI's python-ltc, a third generator: 60 frames from
 /// 10:00:59:00 at each rate (across the minute, so 29.97 drops frames 00 and
 /// 01), 48 kHz. Ours must read every frame but the first and the last (a
@@ -315,17 +330,7 @@ sys.stdout.buffer.write((a * 0.25).astype("<f4").tobytes())
         ("29.97", FrameRate::Fps2997Df),
         ("30", FrameRate::Fps30),
     ] {
-        let out = Command::new("python3")
-            .args(["-c", script, name])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "python-ltc is missing? (pip install python-ltc): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let samples: Vec<f32> = out
-            .stdout
+        let samples: Vec<f32> = python(script, name, "python-ltc")
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
@@ -384,20 +389,12 @@ sys.stdout.buffer.write(bytes(out))
         ("29.97", FrameRate::Fps2997Df),
         ("30", FrameRate::Fps30),
     ] {
-        let out = Command::new("python3")
-            .args(["-c", script, name])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "mido is missing? (pip install mido): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stream = python(script, name, "mido");
         let start: Timecode = "01:02:03:04".parse().unwrap();
         let mut parser = MtcParser::new();
         let mut quarter_frames = 0u64;
         let mut running = 0;
-        for &byte in &out.stdout {
+        for &byte in &stream {
             if byte == 0xf1 {
                 quarter_frames += 1;
             }

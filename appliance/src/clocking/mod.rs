@@ -68,6 +68,8 @@ pub struct ClockStatus {
     pub source: Option<Source>,
     /// The timecode now, at the session's rate.
     pub timecode: Option<String>,
+    /// The same, as fractional frames since midnight.
+    pub tc_frames: f64,
     /// Every source's health; `offset_us` is from the timebase.
     pub sources: Vec<Health>,
     /// Each source's offset from the source in use, µs.
@@ -104,15 +106,7 @@ impl Clocking {
     ) -> Result<Clocking, ClockingError> {
         let frame_rate = config.time_sources.frame_rate;
         let fps = frame_rate.fps();
-        let initial = Mapping {
-            sample: 0,
-            tc_frames: 0.0,
-            tc_per_sample: fps / f64::from(rate),
-            ptp_ns: 0,
-            ns_per_sample: 1e9 / f64::from(rate),
-            source: Source::Free,
-            generation: 0,
-        };
+        let initial = Mapping::free(rate, fps);
         let (writer, reader) = timebase(initial);
         let priority: Vec<Source> = config
             .time_sources
@@ -368,14 +362,13 @@ impl Run {
             .iter()
             .find(|h| Some(h.name.as_str()) == current)
             .map_or(0.0, |h| h.offset_us);
-        let tc = Timecode::from_frames(
-            self.clock.mapping().tc_at(now).max(0.0) as u64,
-            self.frame_rate,
-        );
+        let tc_frames = self.clock.mapping().tc_at(now).max(0.0);
+        let tc = Timecode::from_frames(tc_frames as u64, self.frame_rate);
         ClockStatus {
             at_sample: now.saturating_sub(self.origin),
             source: Some(self.clock.mapping().source),
             timecode: Some(tc.to_string()),
+            tc_frames,
             offsets_from_current_us: sources
                 .iter()
                 .map(|h| (h.name.clone(), h.offset_us - base))

@@ -213,6 +213,9 @@ pub struct MasterClock {
     writer: TimebaseWriter,
     /// A slew in progress runs until this sample.
     slew_until: Option<u64>,
+    /// The followed source's own rate (frames a sample), without the slew:
+    /// what a flywheel runs at.
+    source_rate: f64,
     health: Vec<Health>,
 }
 
@@ -238,6 +241,7 @@ impl MasterClock {
             mapping: initial,
             writer,
             slew_until: None,
+            source_rate: initial.tc_per_sample,
             health: Vec::new(),
         }
     }
@@ -409,8 +413,10 @@ impl MasterClock {
         self.current = to;
         let relock = match to.and_then(|i| Some((i, self.sources[i].fit(now)?))) {
             None => {
-                // Flywheel: the same time and rate, anchored now.
+                // Flywheel: the same time, at the lost source's own rate
+                // (a slew in progress ends where it is), anchored now.
                 self.anchor(now);
+                self.mapping.tc_per_sample = self.source_rate;
                 self.slew_until = None;
                 self.mapping.source = Source::Free;
                 Relock::Flywheel
@@ -445,6 +451,7 @@ impl MasterClock {
     /// time, a large one relocated.
     fn relock(&mut self, now: u64, tc: f64, rate: f64) -> Relock {
         self.anchor(now);
+        self.source_rate = rate;
         let error_frames = tc - self.mapping.tc_frames;
         if error_frames.abs() > self.thresholds.relocate_frames {
             self.mapping.tc_frames = tc;
@@ -483,15 +490,7 @@ mod tests {
     const PERIOD: u64 = 256;
 
     fn clock() -> (MasterClock, super::super::timebase::TimebaseReader) {
-        let initial = Mapping {
-            sample: 0,
-            tc_frames: 0.0,
-            tc_per_sample: FPS / f64::from(RATE),
-            ptp_ns: 0,
-            ns_per_sample: 1e9 / f64::from(RATE),
-            source: Source::Free,
-            generation: 0,
-        };
+        let initial = Mapping::free(RATE, FPS);
         let (writer, reader) = timebase(initial);
         (
             MasterClock::new(
@@ -615,15 +614,7 @@ mod tests {
 
     #[test]
     fn the_session_priority_orders_kinds_and_excludes_the_unlisted() {
-        let initial = Mapping {
-            sample: 0,
-            tc_frames: 0.0,
-            tc_per_sample: FPS / f64::from(RATE),
-            ptp_ns: 0,
-            ns_per_sample: 1e9 / f64::from(RATE),
-            source: Source::Free,
-            generation: 0,
-        };
+        let initial = Mapping::free(RATE, FPS);
         let (writer, _reader) = timebase(initial);
         // PTP before MTC; LTC not wanted at all.
         let mut clock = MasterClock::new(
@@ -653,5 +644,37 @@ mod tests {
         );
         assert!(h[mtc].healthy && h[ptp].healthy, "{h:?}");
         assert!((h[ptp].stability - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_flywheel_runs_at_the_lost_source_rate_not_its_slew() {
+        let (mut clock, reader) = clock();
+        let mtc = clock.add_source(Source::Mtc, "mtc:a");
+        let mut now = 0;
+        // Locked, then the source moves by a frame: a slew starts.
+        while now < u64::from(RATE) {
+            clock.observe(mtc, said(now, 1000.0, 1.0));
+            clock.tick(now);
+            now += 480;
+        }
+        let shifted = now;
+        while now < shifted + u64::from(RATE) / 2 {
+            clock.observe(mtc, said(now, 1001.0, 1.0));
+            clock.tick(now);
+            now += 480;
+        }
+        assert!(reader.read().tc_per_sample > FPS / f64::from(RATE) * 1.0001);
+        // Lost mid-slew: the flywheel runs at the source's own speed.
+        let mut switch = None;
+        while switch.is_none() {
+            switch = clock.tick(now);
+            now += 480;
+        }
+        assert_eq!(switch.unwrap().relock, Relock::Flywheel);
+        let rate = reader.read().tc_per_sample;
+        assert!(
+            (rate / (FPS / f64::from(RATE)) - 1.0).abs() < 1e-6,
+            "{rate}"
+        );
     }
 }

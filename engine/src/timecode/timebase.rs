@@ -67,6 +67,20 @@ pub struct Mapping {
 }
 
 impl Mapping {
+    /// The sample counter alone: timecode from 0 at `fps`, PTP time from
+    /// 0, both at the nominal rate of a `sample_rate` card.
+    pub fn free(sample_rate: u32, fps: f64) -> Self {
+        Mapping {
+            sample: 0,
+            tc_frames: 0.0,
+            tc_per_sample: fps / f64::from(sample_rate),
+            ptp_ns: 0,
+            ns_per_sample: 1e9 / f64::from(sample_rate),
+            source: Source::Free,
+            generation: 0,
+        }
+    }
+
     /// Timecode (fractional frames since midnight) at `sample`.
     pub fn tc_at(&self, sample: u64) -> f64 {
         self.tc_frames + (sample as f64 - self.sample as f64) * self.tc_per_sample

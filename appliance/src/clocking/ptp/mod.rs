@@ -418,26 +418,20 @@ fn fire_timers(port: &mut RunningPort<'_>, io: &mut Io<'_>) -> std::io::Result<(
         }
         fired
     };
-    if due(&mut io.timers.announce) {
-        let actions = port.handle_announce_timer(&mut NoForwardedTLVs);
-        io.act(actions)?;
+    // Each timer that went off runs its handler and acts on what it says.
+    macro_rules! fire {
+        ($timer:ident => $handler:expr) => {
+            if due(&mut io.timers.$timer) {
+                let actions = $handler;
+                io.act(actions)?;
+            }
+        };
     }
-    if due(&mut io.timers.sync) {
-        let actions = port.handle_sync_timer();
-        io.act(actions)?;
-    }
-    if due(&mut io.timers.delay_request) {
-        let actions = port.handle_delay_request_timer();
-        io.act(actions)?;
-    }
-    if due(&mut io.timers.announce_receipt) {
-        let actions = port.handle_announce_receipt_timer();
-        io.act(actions)?;
-    }
-    if due(&mut io.timers.filter_update) {
-        let actions = port.handle_filter_update_timer();
-        io.act(actions)?;
-    }
+    fire!(announce => port.handle_announce_timer(&mut NoForwardedTLVs));
+    fire!(sync => port.handle_sync_timer());
+    fire!(delay_request => port.handle_delay_request_timer());
+    fire!(announce_receipt => port.handle_announce_receipt_timer());
+    fire!(filter_update => port.handle_filter_update_timer());
     Ok(())
 }
 
