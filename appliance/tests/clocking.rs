@@ -163,3 +163,74 @@ fn ptp_slave_locks_to_ptp4l_without_touching_the_system_clock() {
     let moved = system_after - system_before;
     assert!(moved.abs() < 1_000_000, "the system clock moved {moved} ns");
 }
+
+#[test]
+fn ptp_master_is_followed_by_a_ptp4l_slave_within_10_us() {
+    let ns = Netns::up(&format!("cbq{}", std::process::id() % 100_000));
+    let tmp = tempfile::tempdir().unwrap();
+    let _master = Killed(
+        ns.exec("gm")
+            .arg(env!("CARGO_BIN_EXE_cueboxd"))
+            .args(["clock", "ptp", "--interface", &format!("{}-g", ns.0)])
+            .args(["--master", "--priority1", "1", "--json"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // ptp4l as a slave that never adjusts the clock: its current data set
+    // holds what it measures.
+    let config = tmp.path().join("slave.cfg");
+    let socket = tmp.path().join("ptp4l.sock");
+    std::fs::write(
+        &config,
+        format!(
+            "[global]\nfree_running 1\nslaveOnly 1\npriority1 255\nlogSyncInterval -3\n\
+             logAnnounceInterval 1\nannounceReceiptTimeout 3\ntime_stamping software\n\
+             uds_address {}\n",
+            socket.display()
+        ),
+    )
+    .unwrap();
+    let _slave = Killed(
+        ns.exec("sl")
+            .args(["ptp4l", "-S", "-i", &format!("{}-s", ns.0), "-f"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut offsets = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while offsets.len() < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "ptp4l never synchronised to cuebox: {offsets:?}"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+        let out = ns
+            .exec("sl")
+            .args(["pmc", "-u", "-b", "0", "-s"])
+            .arg(&socket)
+            .arg("-i")
+            .arg(tmp.path().join("pmc.sock"))
+            .arg("GET CURRENT_DATA_SET")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let offset = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("offsetFromMaster"))
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        // 0.0 exactly until ptp4l has measured anything.
+        if let Some(o) = offset.filter(|o| *o != 0.0) {
+            offsets.push(o);
+        }
+    }
+    eprintln!("ptp4l's offset from cuebox (ns): {offsets:?}");
+    // ptp4l's clock and cuebox's master are the same system clock: what it
+    // measures is cuebox's error as a master, the UTC offset handled.
+    for o in &offsets[1..] {
+        assert!(o.abs() < 10_000.0, "ptp4l measures {o} ns from cuebox");
+    }
+}

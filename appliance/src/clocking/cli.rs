@@ -114,12 +114,13 @@ fn ptp(args: &PtpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The box's PTP time minus its system clock (CLOCK_REALTIME), ns, both
-/// read at one instant: the system clock between two monotonic readings.
+/// The box's PTP time (as UTC) minus its system clock (CLOCK_REALTIME), ns,
+/// both read at one instant: the system clock between two monotonic
+/// readings.
 fn ptp_minus_system_ns(time: &PtpTime) -> i64 {
     let before = monotonic_ns();
     let system = realtime_ns();
     let after = monotonic_ns();
-    let ptp = time.at(before + (after - before) / 2);
+    let ptp = time.utc_at(before + (after - before) / 2);
     (ptp as i128 - system as i128) as i64
 }

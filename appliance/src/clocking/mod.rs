@@ -345,7 +345,7 @@ impl Run {
         // Only a synchronised port's time means anything.
         let synced = state.is_some_and(|s| s.state == "Slave" || s.state == "Master");
         if synced {
-            let seconds = ptp.time().at(mono) as f64 * 1e-9;
+            let seconds = ptp.time().utc_at(mono) as f64 * 1e-9 + self.local_offset_s as f64;
             let observation = Observation {
                 sample: now,
                 tc_frames: self.time_of_day_frames(seconds),

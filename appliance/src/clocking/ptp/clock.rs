@@ -105,12 +105,20 @@ pub struct VirtualClock {
 #[derive(Debug, Clone)]
 pub struct PtpTime {
     reader: SeqReader<3>,
+    figures: Arc<ClockFigures>,
 }
 
 impl PtpTime {
     /// PTP time (ns) at monotonic time `mono_ns`.
     pub fn at(&self, mono_ns: u64) -> u64 {
         Anchor::from_words(self.reader.read()).at(mono_ns)
+    }
+
+    /// UTC (ns since the Unix epoch) at monotonic time `mono_ns`: PTP time
+    /// less TAI − UTC when the timescale is PTP's (TAI), as is.
+    pub fn utc_at(&self, mono_ns: u64) -> u64 {
+        let tai_minus_utc = self.figures.utc_offset().map_or(0, i64::from);
+        (self.at(mono_ns) as i64 - tai_minus_utc * 1_000_000_000).max(0) as u64
     }
 
     /// PTP time now, ns.
@@ -125,29 +133,36 @@ impl PtpTime {
 }
 
 impl VirtualClock {
-    /// A clock that starts at the system's CLOCK_REALTIME plus
+    /// A clock that starts at the system's CLOCK_REALTIME, on TAI when
+    /// `tai_minus_utc` is given (a master on the PTP timescale), plus
     /// `offset_ns`, on an oscillator `oscillator_ppm` off: both zero on a
     /// box, the error to recover from in a test.
-    pub fn new(offset_ns: i64, oscillator_ppm: f64) -> (VirtualClock, PtpTime) {
+    pub fn new(
+        tai_minus_utc: Option<i16>,
+        offset_ns: i64,
+        oscillator_ppm: f64,
+    ) -> (VirtualClock, PtpTime) {
         let mono_ns = monotonic_ns();
+        let tai = i128::from(tai_minus_utc.unwrap_or(0)) * 1_000_000_000;
         let anchor = Anchor {
             mono_ns,
-            ptp_ns: (realtime_ns() as i128 + i128::from(offset_ns)).max(0) as u64,
+            ptp_ns: (realtime_ns() as i128 + tai + i128::from(offset_ns)).max(0) as u64,
             rate: 1.0 + oscillator_ppm * 1e-6,
         };
         let (writer, reader) = seqlock(anchor.words());
+        let figures = Arc::new(ClockFigures {
+            utc_offset: AtomicI32::new(tai_minus_utc.map_or(i32::MIN, i32::from)),
+            ..ClockFigures::default()
+        });
         (
             VirtualClock {
                 anchor,
                 writer,
                 oscillator_ppm,
                 correction_ppm: 0.0,
-                figures: Arc::new(ClockFigures {
-                    utc_offset: AtomicI32::new(i32::MIN),
-                    ..ClockFigures::default()
-                }),
+                figures: Arc::clone(&figures),
             },
-            PtpTime { reader },
+            PtpTime { reader, figures },
         )
     }
 
@@ -216,7 +231,7 @@ mod tests {
 
     #[test]
     fn steps_and_frequency_move_the_virtual_clock_only() {
-        let (mut clock, time) = VirtualClock::new(1_500_000_000, 40.0);
+        let (mut clock, time) = VirtualClock::new(None, 1_500_000_000, 40.0);
         let system_before = realtime_ns();
         let mono = monotonic_ns();
         let ahead = time.at(mono) as i128 - (system_before as i128);
@@ -234,5 +249,11 @@ mod tests {
         let figures = clock.figures();
         assert_eq!(figures.steps(), 1);
         assert!((figures.correction_ppm() + 40.0).abs() < 1e-9);
+        // A master counts TAI; UTC is 37 s behind it.
+        let (_, tai) = VirtualClock::new(Some(37), 0, 0.0);
+        let mono = monotonic_ns();
+        let ahead = tai.at(mono) as i128 - realtime_ns() as i128;
+        assert!((ahead - 37_000_000_000).abs() < 5_000_000, "{ahead}");
+        assert!((tai.utc_at(mono) as i128 - realtime_ns() as i128).abs() < 5_000_000);
     }
 }

@@ -21,8 +21,8 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use rand08::rngs::SmallRng;
 use rand08::SeedableRng;
 use statime::config::{
-    AcceptAnyMaster, ClockIdentity, DelayMechanism, InstanceConfig, PortConfig, PtpMinorVersion,
-    TimePropertiesDS, TimeSource,
+    AcceptAnyMaster, ClockIdentity, DelayMechanism, InstanceConfig, LeapIndicator, PortConfig,
+    PtpMinorVersion, TimePropertiesDS, TimeSource,
 };
 use statime::filters::{KalmanConfiguration, KalmanFilter};
 use statime::port::{NoForwardedTLVs, Port, PortAction, PortActionIterator, Running};
@@ -33,6 +33,9 @@ pub use clock::{
     monotonic_ns, realtime_ns, realtime_to_monotonic, ClockFigures, PtpTime, VirtualClock,
 };
 use net::{PtpSockets, PDELAY, PRIMARY};
+
+/// TAI − UTC in seconds, as announced when master (unchanged since 2017).
+const TAI_MINUS_UTC: i16 = 37;
 
 /// How the PTP port runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,7 +144,11 @@ impl Ptp {
             net::interface(&config.interface).map_err(net_error("cannot read the interface"))?;
         let sockets = PtpSockets::open(&config.interface, addr)
             .map_err(net_error("cannot open the PTP sockets"))?;
-        let (clock, time) = VirtualClock::new(config.inject_offset_ns, config.inject_ppm);
+        let (clock, time) = VirtualClock::new(
+            config.master.then_some(TAI_MINUS_UTC),
+            config.inject_offset_ns,
+            config.inject_ppm,
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let status = Arc::new(Mutex::new(PtpStatus::default()));
         let (thread_stop, thread_status) = (Arc::clone(&stop), Arc::clone(&status));
@@ -296,7 +303,16 @@ fn run(
             slave_only: !config.master,
             path_trace: false,
         },
-        TimePropertiesDS::new_arbitrary_time(false, false, TimeSource::InternalOscillator),
+        // The PTP timescale: as master the virtual clock counts TAI (the
+        // system clock's UTC plus 37 s, unchanged since 2017) and announces
+        // the offset, so slaves show the right UTC.
+        TimePropertiesDS::new_ptp_time(
+            Some(TAI_MINUS_UTC),
+            LeapIndicator::NoLeap,
+            false,
+            false,
+            TimeSource::InternalOscillator,
+        ),
     );
     let port_config = PortConfig {
         acceptable_master_list: AcceptAnyMaster,
