@@ -841,6 +841,10 @@ fn ltc_capture(seconds: u32, silence: u32) -> Vec<u8> {
         .collect()
 }
 
+/// The device settings of the clock tests: 1024-frame periods, so the
+/// clock thread's tick and the LTC cadence are well inside one.
+const CLOCK_RUN: &[&str] = &["--format", "FLOAT_LE", "--period", "1024", "--periods", "3"];
+
 /// The clock statuses from the first lock on (a source followed, or the
 /// flywheel after the loss at `lost_at`), asserted to tell one timeline:
 /// timecode minus elapsed samples constant within a frame — no jump.
@@ -888,19 +892,17 @@ fn ltc_on_the_capture_input_fires_a_timecode_cue_and_a_cut_flywheels_without_a_j
         &card,
         &session,
         &[
-            "--format",
-            "FLOAT_LE",
-            "--period",
-            "1024",
-            "--periods",
-            "3",
-            "--capture",
-            "paced_in",
-            "--capture-channels",
-            "2",
-            "--seconds",
-            "8",
-        ],
+            CLOCK_RUN,
+            &[
+                "--capture",
+                "paced_in",
+                "--capture-channels",
+                "2",
+                "--seconds",
+                "8",
+            ],
+        ]
+        .concat(),
     );
     let events = live.finish();
     let named =
@@ -1050,18 +1052,7 @@ fn mtc_through_a_real_jack_port_drives_the_clock_and_its_loss_flywheels() {
     let live = Box_::start(
         &card,
         &session,
-        &[
-            "--format",
-            "FLOAT_LE",
-            "--period",
-            "1024",
-            "--periods",
-            "3",
-            "--mtc",
-            "mtc-peer",
-            "--seconds",
-            "6",
-        ],
+        &[CLOCK_RUN, &["--mtc", "mtc-peer", "--seconds", "6"]].concat(),
     );
     live.wait_for("running", Duration::from_secs(20));
     // 3 s of MTC in real time: a quarter frame every 10 ms.
