@@ -971,22 +971,32 @@ fn ltc_on_the_capture_input_fires_a_timecode_cue_and_a_cut_flywheels_without_a_j
 struct Jack(Child);
 
 impl Jack {
-    fn start() -> Jack {
-        let name = format!("cuebox-test-{}", std::process::id());
+    fn start(dir: &Path) -> Jack {
+        // One fixed name: jackd keeps a registry of server names in shared
+        // memory, and a server that never cleaned up holds its slot.
+        let name = "cuebox-test";
+        let log = dir.join("jackd.log");
         let child = Command::new("jackd")
-            .args(["-n", &name, "-d", "dummy", "-r", "48000", "-p", "256"])
+            .args(["-n", name, "-d", "dummy", "-r", "48000", "-p", "256"])
             .env("JACK_NO_AUDIO_RESERVATION", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::from(
+                std::fs::File::options().append(true).open(&log).unwrap(),
+            ))
             .spawn()
             .expect("jackd runs (apt-get install jackd2)");
         // Clients of this process find the server by name, and never start one.
-        std::env::set_var("JACK_DEFAULT_SERVER", &name);
+        std::env::set_var("JACK_DEFAULT_SERVER", name);
         std::env::set_var("JACK_NO_START_SERVER", "1");
-        let jack = Jack(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut jack = Jack(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while midir::MidiOutput::new("probe").is_err() {
-            assert!(Instant::now() < deadline, "jackd did not come up");
+            let gone = jack.0.try_wait().unwrap();
+            assert!(
+                gone.is_none() && Instant::now() < deadline,
+                "jackd did not come up ({gone:?}): {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         jack
@@ -994,8 +1004,10 @@ impl Jack {
 }
 
 impl Drop for Jack {
+    /// SIGTERM, so jackd frees its shared memory (a killed one leaves it).
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
         let _ = self.0.wait();
     }
 }
@@ -1039,12 +1051,12 @@ for m in out:
 #[test]
 fn mtc_through_a_real_jack_port_drives_the_clock_and_its_loss_flywheels() {
     use midir::os::unix::VirtualOutput;
-    let _jack = Jack::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let _jack = Jack::start(tmp.path());
     let mut peer = midir::MidiOutput::new("mtc-peer")
         .unwrap()
         .create_virtual("out")
         .expect("a JACK MIDI output port");
-    let tmp = tempfile::tempdir().unwrap();
     let card = Card::new(tmp.path(), 0.0);
     let session = session_with(tmp.path(), |show| {
         show.time_sources.priority = vec![TimeSourceKind::Mtc];
