@@ -908,10 +908,14 @@ fn ltc_on_the_capture_input_fires_a_timecode_cue_and_a_cut_flywheels_without_a_j
     let named =
         |name: &str| -> Vec<&Value> { events.iter().filter(|e| e["event"] == name).collect() };
     let switches = named("clock_switch");
-    assert_eq!(switches.len(), 2, "{switches:?}");
-    // Locked to LTC: from the free-running counter, a relocate.
+    // Locked to LTC: from the free-running counter, a relocate. A loaded
+    // machine's stalls may drop LTC for a moment (a flywheel, then a slew
+    // back); never another relocate.
     assert_eq!(switches[0]["to"], "ltc");
     assert_eq!(switches[0]["relock"]["how"], "relocate");
+    for s in &switches[1..] {
+        assert_ne!(s["relock"]["how"], "relocate", "a jump: {switches:?}");
+    }
 
     // The cue fired at the sample the timebase reached 10:00:03:00, and the
     // clip started exactly there.
@@ -942,7 +946,7 @@ fn ltc_on_the_capture_input_fires_a_timecode_cue_and_a_cut_flywheels_without_a_j
     assert!(peak > 0.1, "the tone from the cue's sample on ({peak})");
 
     // The cable pulled at 5 s: lost within the timeout, then flywheel.
-    let cut = &switches[1];
+    let cut = switches.last().unwrap();
     assert_eq!(cut["from"], "ltc");
     assert_eq!(cut["to"], Value::Null);
     assert_eq!(cut["relock"]["how"], "flywheel");
@@ -1090,15 +1094,18 @@ fn mtc_through_a_real_jack_port_drives_the_clock_and_its_loss_flywheels() {
         "locked after {lock_ms} ms"
     );
     let switches = named("clock_switch");
-    assert_eq!(switches.len(), 2, "{switches:?}");
     assert!(switches[0]["to"].as_str().unwrap().starts_with("mtc:"));
     assert_eq!(switches[0]["relock"]["how"], "relocate");
+    for s in &switches[1..] {
+        assert_ne!(s["relock"]["how"], "relocate", "a jump: {switches:?}");
+    }
+    let lost = switches.last().unwrap();
     // The peer stopped: lost, then flywheel.
-    assert_eq!(switches[1]["to"], Value::Null);
-    assert_eq!(switches[1]["relock"]["how"], "flywheel");
-    assert!(switches[1]["reason"].as_str().unwrap().starts_with("lost"));
+    assert_eq!(lost["to"], Value::Null);
+    assert_eq!(lost["relock"]["how"], "flywheel");
+    assert!(lost["reason"].as_str().unwrap().starts_with("lost"));
     // Never a jump, through the loss; and the time is MTC's.
-    let cut_at = switches[1]["at_sample"].as_u64().unwrap();
+    let cut_at = lost["at_sample"].as_u64().unwrap();
     let statuses = one_timeline(&events, cut_at);
     assert!(statuses.len() >= 3, "{statuses:?}");
     let during = statuses.iter().find(|s| s["source"] == "mtc").unwrap();

@@ -748,16 +748,18 @@ impl CardClock {
     /// The timing of the period starting at stream frame `frame`.
     fn cycle(&self, frame: u64) -> Cycle {
         match &self.dll {
-            Some(dll) => Cycle {
+            // Between a (re)start and the first boundary after it the DLL's
+            // time is the old run's: the card is at its frame 0 about now.
+            Some(dll) if !self.restarted => Cycle {
                 frame,
                 boundary_frame: self.zero + self.next_boundary.saturating_sub(1) * self.period,
                 time: dll.boundary(),
                 period_seconds: dll.period_seconds(),
             },
-            None => Cycle {
+            _ => Cycle {
                 frame,
                 boundary_frame: self.zero + self.last_seen.map_or(0, |(hw, _)| hw),
-                time: monotonic(),
+                time: self.last_seen.map_or_else(monotonic, |(_, at)| at),
                 period_seconds: self.period as f64 / self.rate,
             },
         }
