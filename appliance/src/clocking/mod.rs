@@ -32,7 +32,7 @@ use serde_json::{json, Value};
 use self::ltc::LtcSeen;
 use self::mtc::{MtcError, MtcInputs};
 use self::position::PositionReader;
-use self::ptp::{monotonic_ns, realtime_ns, Ptp, PtpConfig, PtpError, PtpStatus};
+use self::ptp::{monotonic_ns, realtime_ns, Ptp, PtpConfig, PtpError, PtpStatus, PtpTime};
 
 /// Which sources the box runs besides the system clock.
 #[derive(Debug, Clone, Default)]
@@ -135,7 +135,11 @@ impl Clocking {
             Some((inputs, indices))
         };
         let ptp = match config.ptp {
-            Some(c) => Some((clock.add_source(Source::Ptp, "ptp"), Ptp::start(c)?)),
+            Some(c) => {
+                let port = Ptp::start(c)?;
+                let time = port.time();
+                Some((clock.add_source(Source::Ptp, "ptp"), port, time))
+            }
             None => None,
         };
         let system = clock.add_source(Source::System, "system");
@@ -143,15 +147,17 @@ impl Clocking {
         let status = Arc::new(Mutex::new(ClockStatus::default()));
         let mut run = Run {
             clock,
-            frame_rate,
+            scale: Scale {
+                position,
+                frame_rate,
+                local_offset_s: local_offset_s(),
+            },
             origin,
-            position,
             ltc,
             mtc,
             mtc_locked: Vec::new(),
             ptp,
             system,
-            local_offset_s: local_offset_s(),
             events,
             status: Arc::clone(&status),
             switches: 0,
@@ -189,22 +195,52 @@ impl Drop for Clocking {
     }
 }
 
+/// Puts a source's reading on the clock's scales: its moment on the render
+/// frame counter, its time in frames of the session's rate.
+struct Scale {
+    position: PositionReader,
+    frame_rate: FrameRate,
+    /// The local time zone's offset from UTC: the system clock's and PTP's
+    /// timecode is local time of day, as on a wall clock.
+    local_offset_s: i64,
+}
+
+impl Scale {
+    /// The render frame the card played at a monotonic moment.
+    fn sample_at(&self, at_ns: u64) -> Option<u64> {
+        self.position
+            .frame_at(at_ns)
+            .map(|f| f.max(0.0).round() as u64)
+    }
+
+    /// `frames` (fractional) at `rate` as frames of the session's rate.
+    fn frames(&self, frames: f64, rate: FrameRate) -> f64 {
+        if rate == self.frame_rate {
+            frames
+        } else {
+            frames / rate.fps() * self.frame_rate.fps()
+        }
+    }
+
+    /// UTC (ns since the epoch) as local time of day, in frames.
+    fn time_of_day_frames(&self, utc_ns: u64) -> f64 {
+        let seconds = utc_ns as f64 * 1e-9 + self.local_offset_s as f64;
+        seconds.rem_euclid(86_400.0) * self.frame_rate.fps()
+    }
+}
+
 /// The clock thread's state.
 struct Run {
     clock: MasterClock,
-    frame_rate: FrameRate,
+    scale: Scale,
     /// The render frame of show time zero.
     origin: u64,
-    position: PositionReader,
     ltc: Option<(usize, rtrb::Consumer<LtcSeen>)>,
     mtc: Option<(MtcInputs, Vec<usize>)>,
     /// MTC ports whose lock was reported.
     mtc_locked: Vec<usize>,
-    ptp: Option<(usize, Ptp)>,
+    ptp: Option<(usize, Ptp, PtpTime)>,
     system: usize,
-    /// The local time zone's offset from UTC: the system clock's timecode
-    /// is local time of day, as on a wall clock.
-    local_offset_s: i64,
     events: Sender<Value>,
     status: Arc<Mutex<ClockStatus>>,
     switches: u64,
@@ -218,22 +254,22 @@ impl Run {
             std::thread::sleep(TICK);
             let mono = monotonic_ns();
             // Until rt-out has played a period there is no sample counter.
-            let Some(now) = self.position.frame_at(mono) else {
+            let Some(now) = self.scale.sample_at(mono) else {
                 continue;
             };
-            let now = now.max(0.0) as u64;
+            let status_due = next_status <= Instant::now();
+            if status_due {
+                ptp_state = self.ptp.as_ref().map(|(_, p, _)| p.status());
+            }
             self.observe_ltc();
             self.observe_mtc();
-            if next_status <= Instant::now() {
-                ptp_state = self.ptp.as_ref().map(|(_, p)| p.status());
-            }
             self.observe_ptp(now, mono, ptp_state.as_ref());
-            let seconds = realtime_ns() as f64 * 1e-9 + self.local_offset_s as f64;
+            let tc_frames = self.scale.time_of_day_frames(realtime_ns());
             self.clock.observe(
                 self.system,
                 Observation {
                     sample: now,
-                    tc_frames: self.time_of_day_frames(seconds),
+                    tc_frames,
                 },
             );
             if let Some(switch) = self.clock.tick(now) {
@@ -244,7 +280,7 @@ impl Run {
                     "to": switch.to, "reason": switch.reason, "relock": switch.relock,
                 }));
             }
-            if next_status <= Instant::now() {
+            if status_due {
                 next_status += Duration::from_secs(1);
                 let status = self.status(now, ptp_state.clone());
                 let _ = self
@@ -257,44 +293,20 @@ impl Run {
         }
     }
 
-    /// A render frame for a monotonic moment.
-    fn sample_at(&self, at_ns: u64) -> Option<u64> {
-        self.position
-            .frame_at(at_ns)
-            .map(|f| f.max(0.0).round() as u64)
-    }
-
-    /// `tc` at `rate` as fractional frames of the session's rate.
-    fn frames(&self, tc: Timecode, rate: FrameRate) -> f64 {
-        if rate == self.frame_rate {
-            tc.to_frames(rate) as f64
-        } else {
-            tc.to_frames(rate) as f64 / rate.fps() * self.frame_rate.fps()
-        }
-    }
-
-    fn time_of_day_frames(&self, seconds: f64) -> f64 {
-        seconds.rem_euclid(86_400.0) * self.frame_rate.fps()
-    }
-
     fn observe_ltc(&mut self) {
         let Some((index, queue)) = &mut self.ltc else {
             return;
         };
-        let index = *index;
-        let mut seen = Vec::new();
         while let Ok(s) = queue.pop() {
-            seen.push(s);
-        }
-        for s in seen {
             let rate = if s.drop_frame {
                 FrameRate::Fps2997Df
             } else {
-                self.frame_rate
+                self.scale.frame_rate
             };
-            if let Some(sample) = self.sample_at(s.at_ns) {
-                let tc_frames = self.frames(s.tc, rate);
-                self.clock.observe(index, Observation { sample, tc_frames });
+            if let Some(sample) = self.scale.sample_at(s.at_ns) {
+                let tc_frames = self.scale.frames(s.tc.to_frames(rate) as f64, rate);
+                self.clock
+                    .observe(*index, Observation { sample, tc_frames });
             }
         }
     }
@@ -303,12 +315,9 @@ impl Run {
         let Some((inputs, indices)) = &self.mtc else {
             return;
         };
-        let seen: Vec<_> = inputs.drain().collect();
-        let names = inputs.names().to_vec();
-        let indices = indices.clone();
-        for s in seen {
-            let tc_frames = match s.event {
-                MtcEvent::Full { tc, rate } => self.frames(tc, rate),
+        for s in inputs.drain() {
+            let (tc, rate, within) = match s.event {
+                MtcEvent::Full { tc, rate } => (tc, rate, 0.0),
                 MtcEvent::Running {
                     tc,
                     rate,
@@ -318,7 +327,7 @@ impl Run {
                     if !self.mtc_locked.contains(&s.port) {
                         self.mtc_locked.push(s.port);
                         let _ = self.events.send(json!({
-                            "event": "mtc_locked", "port": names[s.port],
+                            "event": "mtc_locked", "port": inputs.names()[s.port],
                             "after_ms": (s.at_ns - s.first_ns) as f64 / 1e6,
                             "frame_ms": 1e3 / rate.fps(),
                         }));
@@ -328,10 +337,11 @@ impl Run {
                         Direction::Forward => q,
                         Direction::Reverse => -q,
                     };
-                    self.frames(tc, rate) + within * self.frame_rate.fps() / rate.fps()
+                    (tc, rate, within)
                 }
             };
-            if let Some(sample) = self.sample_at(s.at_ns) {
+            if let Some(sample) = self.scale.sample_at(s.at_ns) {
+                let tc_frames = self.scale.frames(tc.to_frames(rate) as f64 + within, rate);
                 self.clock
                     .observe(indices[s.port], Observation { sample, tc_frames });
             }
@@ -339,19 +349,19 @@ impl Run {
     }
 
     fn observe_ptp(&mut self, now: u64, mono: u64, state: Option<&PtpStatus>) {
-        let Some((index, ptp)) = &self.ptp else {
+        let Some((index, _, time)) = &self.ptp else {
             return;
         };
         // Only a synchronised port's time means anything.
-        let synced = state.is_some_and(|s| s.state == "Slave" || s.state == "Master");
-        if synced {
-            let seconds = ptp.time().utc_at(mono) as f64 * 1e-9 + self.local_offset_s as f64;
-            let observation = Observation {
-                sample: now,
-                tc_frames: self.time_of_day_frames(seconds),
-            };
-            let index = *index;
-            self.clock.observe(index, observation);
+        if state.is_some_and(|s| s.synchronised) {
+            let tc_frames = self.scale.time_of_day_frames(time.utc_at(mono));
+            self.clock.observe(
+                *index,
+                Observation {
+                    sample: now,
+                    tc_frames,
+                },
+            );
         }
     }
 
@@ -363,7 +373,7 @@ impl Run {
             .find(|h| Some(h.name.as_str()) == current)
             .map_or(0.0, |h| h.offset_us);
         let tc_frames = self.clock.mapping().tc_at(now).max(0.0);
-        let tc = Timecode::from_frames(tc_frames as u64, self.frame_rate);
+        let tc = Timecode::from_frames(tc_frames as u64, self.scale.frame_rate);
         ClockStatus {
             at_sample: now.saturating_sub(self.origin),
             source: Some(self.clock.mapping().source),

@@ -87,6 +87,9 @@ impl PtpConfig {
 pub struct PtpStatus {
     /// The port state (`Listening`, `Slave`, `Master`, …).
     pub state: String,
+    /// Whether its time is the network's: a slave steering to its master,
+    /// or the master.
+    pub synchronised: bool,
     /// The grandmaster's clock identity, as hex.
     pub grandmaster: Option<String>,
     /// The last measured offset from the master, ns.
@@ -473,6 +476,7 @@ fn publish(
     if let Ok(mut s) = status.lock() {
         *s = PtpStatus {
             state: format!("{state:?}"),
+            synchronised: slave || port.is_master(),
             grandmaster,
             offset_from_master_ns: current.offset_from_master.nanos_lossy(),
             mean_delay_ns: current.mean_delay.nanos_lossy(),
