@@ -18,19 +18,26 @@ use cuebox_engine::timecode::ltc::Decoder;
 #[global_allocator]
 static ALLOCATOR: AllocDisabler = AllocDisabler;
 
+/// What `command` prints; `failing` says what its failure means.
+fn stdout_of(command: &mut Command, failing: &str) -> Vec<u8> {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{failing}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 fn peer() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let out = Command::new(root.join("scripts/ltc/build-ltc-peer.sh"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "building the libltc peer failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = stdout_of(
+            &mut Command::new(root.join("scripts/ltc/build-ltc-peer.sh")),
+            "building the libltc peer failed",
         );
-        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+        PathBuf::from(String::from_utf8(out).unwrap().trim())
     })
 }
 
@@ -104,13 +111,14 @@ fn run(case: Case, dir: &Path) -> (Frames, Frames, f64) {
     generate(clean, &clean_file);
     let fps: f64 = case.fps.parse().unwrap();
     let apv = (f64::from(case.rate) / fps / case.speed.0.abs()).round();
-    let out = Command::new(peer())
-        .arg("decode")
-        .arg(&clean_file)
-        .args([case.rate.to_string(), apv.to_string()])
-        .output()
-        .unwrap();
-    let theirs: Frames = String::from_utf8(out.stdout)
+    let out = stdout_of(
+        Command::new(peer())
+            .arg("decode")
+            .arg(&clean_file)
+            .args([case.rate.to_string(), apv.to_string()]),
+        "libltc could not decode",
+    );
+    let theirs: Frames = String::from_utf8(out)
         .unwrap()
         .lines()
         .map(|l| {
@@ -256,13 +264,14 @@ fn libltc_reads_our_generator_frame_for_frame() {
             let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
             std::fs::write(&file, bytes).unwrap();
             let spf = f64::from(sample_rate) / rate.fps();
-            let out = Command::new(peer())
-                .arg("decode")
-                .arg(&file)
-                .args([sample_rate.to_string(), spf.round().to_string()])
-                .output()
-                .unwrap();
-            let lines: Vec<String> = String::from_utf8(out.stdout)
+            let out = stdout_of(
+                Command::new(peer())
+                    .arg("decode")
+                    .arg(&file)
+                    .args([sample_rate.to_string(), spf.round().to_string()]),
+                "libltc could not decode",
+            );
+            let lines: Vec<String> = String::from_utf8(out)
                 .unwrap()
                 .lines()
                 .map(str::to_string)
@@ -290,16 +299,10 @@ fn libltc_reads_our_generator_frame_for_frame() {
 /// What a peer `script` (Python, using the PyPI `package`) writes to
 /// stdout when run with `arg`.
 fn python(script: &str, arg: &str, package: &str) -> Vec<u8> {
-    let out = Command::new("python3")
-        .args(["-c", script, arg])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{package} is missing? (pip install {package}): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    stdout_of(
+        Command::new("python3").args(["-c", script, arg]),
+        &format!("{package} is missing? (pip install {package})"),
+    )
 }
 
 /// LTC from PyPI's python-ltc, a third generator: 60 frames from
