@@ -34,7 +34,7 @@ use serde_json::{json, Value};
 
 use crate::clocking::ltc::LtcTap;
 use crate::clocking::position::position;
-use crate::clocking::{ClockStatus, Clocking, ClockingConfig};
+use crate::clocking::{ClockStatus, Clocking, ClockingConfig, ClockingError};
 use crate::system::{spawn_rt, RtConfig, RtSetup};
 
 pub use capture::{Discontinuity, RecordSummary};
@@ -83,7 +83,7 @@ pub enum LiveError {
     Arm(String),
     /// A time source could not start.
     #[error("cannot start the clock: {0}")]
-    Clock(String),
+    Clock(#[from] ClockingError),
     /// A thread or file could not be created.
     #[error("{what}: {source}")]
     Io {
@@ -254,8 +254,7 @@ impl Live {
             card,
             ltc,
             events.clone(),
-        )
-        .map_err(|e| LiveError::Clock(e.to_string()))?;
+        )?;
         let (requests, requests_rx) = mpsc::channel();
         let period = playback.period as u64;
         let control = control::Control {

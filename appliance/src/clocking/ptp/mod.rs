@@ -292,7 +292,7 @@ fn run(
     mac: [u8; 6],
     sockets: PtpSockets,
     clock: VirtualClock,
-    clock_time: &PtpTime,
+    time: &PtpTime,
     stop: &AtomicBool,
     status: &Mutex<PtpStatus>,
 ) -> std::io::Result<()> {
@@ -330,7 +330,6 @@ fn run(
         minor_ptp_version: PtpMinorVersion::One,
     };
     let figures = clock.figures();
-    let time = clock_time.clone();
     let seed =
         realtime_ns() ^ u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0, 0]);
     let port = instance.add_port(
@@ -368,7 +367,7 @@ fn run(
             // An event message without its receive timestamp is useless
             // for timing: statime gets only the ones the kernel stamped.
             if let Some(ts) = r.timestamp {
-                let at = stamped(&time, ts);
+                let at = stamped(time, ts);
                 let actions = port.handle_event_receive(&buf[..r.len], at);
                 io.act(actions)?;
             }
@@ -377,9 +376,9 @@ fn run(
             let actions = port.handle_general_receive(&buf[..r.len]);
             io.act(actions)?;
         }
-        take_transmit_timestamps(&mut port, &mut io, &time)?;
+        take_transmit_timestamps(&mut port, &mut io, time)?;
         fire_timers(&mut port, &mut io)?;
-        take_transmit_timestamps(&mut port, &mut io, &time)?;
+        take_transmit_timestamps(&mut port, &mut io, time)?;
         if Instant::now() >= next_bmca {
             let mut bmca = port.start_bmca();
             instance.bmca(&mut [&mut bmca]);
