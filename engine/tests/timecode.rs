@@ -296,6 +296,17 @@ fn libltc_reads_our_generator_frame_for_frame() {
     }
 }
 
+/// Every rate, as the Python peers' scripts name it.
+const PEER_RATES: [(&str, cuebox_engine::timecode::FrameRate); 4] = {
+    use cuebox_engine::timecode::FrameRate;
+    [
+        ("24", FrameRate::Fps24),
+        ("25", FrameRate::Fps25),
+        ("29.97", FrameRate::Fps2997Df),
+        ("30", FrameRate::Fps30),
+    ]
+};
+
 /// What a peer `script` (Python, using the PyPI `package`) writes to
 /// stdout when run with `arg`.
 fn python(script: &str, arg: &str, package: &str) -> Vec<u8> {
@@ -312,7 +323,7 @@ fn python(script: &str, arg: &str, package: &str) -> Vec<u8> {
 /// within one bit period of where python-ltc put it.
 #[test]
 fn python_ltc_frames_read_as_written() {
-    use cuebox_engine::timecode::{FrameRate, Timecode};
+    use cuebox_engine::timecode::Timecode;
     // python-ltc 0.0.3 leaves a NaN at the end of some frames (its
     // resampler's padding): the script holds the previous sample there.
     let script = r#"
@@ -327,12 +338,7 @@ for i in np.flatnonzero(np.isnan(a)):
     a[i] = a[i - 1] if i else 0.0
 sys.stdout.buffer.write((a * 0.25).astype("<f4").tobytes())
 "#;
-    for (name, rate) in [
-        ("24", FrameRate::Fps24),
-        ("25", FrameRate::Fps25),
-        ("29.97", FrameRate::Fps2997Df),
-        ("30", FrameRate::Fps30),
-    ] {
+    for (name, rate) in PEER_RATES {
         let samples: Vec<f32> = python(script, name, "python-ltc")
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -366,7 +372,7 @@ sys.stdout.buffer.write((a * 0.25).astype("<f4").tobytes())
 #[test]
 fn mtc_streams_from_mido_read_as_the_times_they_carry() {
     use cuebox_engine::timecode::mtc::{MtcEvent, MtcParser};
-    use cuebox_engine::timecode::{FrameRate, Timecode};
+    use cuebox_engine::timecode::Timecode;
     let script = r#"
 import sys, mido
 rate_code = {"24": 0, "25": 1, "29.97": 2, "30": 3}[sys.argv[1]]
@@ -386,12 +392,7 @@ for seq in range(6):
         out += bytes(mido.Message("quarter_frame", frame_type=piece, frame_value=value).bytes())
 sys.stdout.buffer.write(bytes(out))
 "#;
-    for (name, rate) in [
-        ("24", FrameRate::Fps24),
-        ("25", FrameRate::Fps25),
-        ("29.97", FrameRate::Fps2997Df),
-        ("30", FrameRate::Fps30),
-    ] {
+    for (name, rate) in PEER_RATES {
         let stream = python(script, name, "mido");
         let start: Timecode = "01:02:03:04".parse().unwrap();
         let mut parser = MtcParser::new();
