@@ -863,6 +863,81 @@ fn a_cue_end_gets_the_edit_point_and_edge_fades_and_ends_the_voice() {
     }));
 }
 
+#[test]
+fn a_varispeed_voice_follows_its_speed_from_the_command_frame_and_ends_with_its_sequence() {
+    let mut rig = Rig::new(config(all_free()));
+    let frames = 24_000;
+    // Both channels a slow ramp: interpolation reproduces it, so every
+    // output frame tells the sequence position it was read at.
+    let ramp: Arc<[f32]> = (0..frames * 2).map(|i| (i / 2) as f32 / 1e5).collect();
+    let noise = Lcg(3).noise(Channels::Stereo, frames);
+    let varispeed = |voice, group, audio: &Arc<[f32]>| {
+        let mut s = start(voice, group, reader(audio.clone(), Channels::Stereo));
+        s.params.speed = Some(Speed::UNITY);
+        Command::Start(s)
+    };
+    let n = 500;
+    // At unity a varispeed voice is the plain voice (the ramps are applied
+    // before resampling, so only rounding may differ).
+    rig.send(n, go(1, Group::A, reader(noise.clone(), Channels::Stereo)));
+    rig.send(n, varispeed(2, Group::B, &noise));
+    rig.send(n, varispeed(3, Group::C, &ramp));
+    let fast = Speed::from_ratio(1.5);
+    rig.send(
+        n + 1_000,
+        Command::Speed {
+            voice: VoiceId(3),
+            speed: fast,
+        },
+    );
+    // A voice started without a speed cannot change it.
+    rig.send(
+        n + 1_000,
+        Command::Speed {
+            voice: VoiceId(1),
+            speed: fast,
+        },
+    );
+    rig.run_to(n + frames + 1_000, 256);
+
+    let (a, b) = (&rig.out.group(Group::A)[0], &rig.out.group(Group::B)[0]);
+    assert!(
+        a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6),
+        "unity is transparent"
+    );
+    let c = &rig.out.group(Group::C)[0][n..];
+    for k in [200, 999, 1_000, 1_001, 5_000, 15_000] {
+        let pos = match k {
+            0..=1_000 => k as f64,
+            _ => 1_000.0 + Speed::position_frames(fast.advance(k as u64 - 1_000)),
+        };
+        assert!(
+            (f64::from(c[k]) - pos / 1e5).abs() < 1e-6,
+            "output frame {k}: {} is not sequence position {pos}",
+            c[k] * 1e5
+        );
+    }
+    // 1 000 frames at unity, the other 23 000 at 1.5: it ends after about
+    // 1 000 + 15 333 frames, on its own.
+    let ended = rig.events_of(3).into_iter().find_map(|e| match e {
+        Event::Stopped {
+            at,
+            cause: StopCause::Ended,
+            ..
+        } => Some(at.0 as usize - n),
+        _ => None,
+    });
+    let want = 1_000 + 23_000 * 2 / 3;
+    assert!(
+        ended.is_some_and(|e| e.abs_diff(want) <= 2),
+        "ended at {ended:?}, not {want}"
+    );
+    assert!(rig.events.contains(&Event::Unmatched {
+        target: Target::Voice(VoiceId(1)),
+        at: SamplePos(n as u64 + 1_000),
+    }));
+}
+
 /// A reader that delivers `stall_at` frames, then nothing for `stall_calls`
 /// calls, then the rest: a disk that could not keep up.
 struct Starving {

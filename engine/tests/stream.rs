@@ -5,9 +5,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
-use cuebox_engine::media::{
-    source_frame, Butler, ButlerConfig, FrameSource, Head, StreamError, StreamReader,
-};
+use cuebox_engine::media::{Butler, ButlerConfig, FrameSource, Head, StreamError, StreamReader};
 use cuebox_engine::render::{ClipReader, Timeline};
 use cuebox_engine::show::{Channels, Frames};
 
@@ -129,14 +127,17 @@ fn a_voice_plays_its_head_then_the_butlers_ring_without_a_gap() {
 fn loops_repeat_inside_the_sequence() {
     let butler = small_butler();
     let plan = timeline(10_000, 0, None, Some((3_000, 4_500)));
-    assert_eq!(source_frame(&plan, 2_999), Some(2_999));
-    assert_eq!(source_frame(&plan, 4_500), Some(3_000));
-    assert_eq!(source_frame(&plan, 4_500 + 1_500 * 7 + 12), Some(3_012));
+    assert_eq!(plan.source_frame(2_999).map(|f| f.0), Some(2_999));
+    assert_eq!(plan.source_frame(4_500).map(|f| f.0), Some(3_000));
+    assert_eq!(
+        plan.source_frame(4_500 + 1_500 * 7 + 12).map(|f| f.0),
+        Some(3_012)
+    );
     let head = Head::load(Box::new(Ramp::new(10_000)), &plan, 4_000).unwrap();
     let mut reader = butler.stream(&head, Box::new(Ramp::new(10_000)), plan);
     let got = play(&mut reader, 20_000);
     let want: Vec<f32> = (0..20_000)
-        .map(|i| source_frame(&plan, i).unwrap() as f32)
+        .map(|i| plan.source_frame(i).map(|f| f.0).unwrap() as f32)
         .collect();
     assert_eq!(got, want);
 }

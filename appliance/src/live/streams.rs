@@ -57,19 +57,28 @@ impl Streams {
 
 impl ReaderSource for Streams {
     fn reader(&mut self, clip: &Clip, timeline: Timeline) -> Result<BoxedReader, String> {
-        if !self.heads.contains_key(&clip.id) {
-            // A clip on a page not armed: load its head now, on the control
-            // thread — late, but never on the render thread.
-            let source = open(&self.media, clip, self.rate).map_err(|e| e.to_string())?;
-            let head = Head::load(source, &timeline, {
-                (HEAD_SECONDS * f64::from(self.rate)) as u64
-            })
-            .map_err(|e| e.to_string())?;
-            self.heads.insert(clip.id.clone(), head);
-        }
-        let head = &self.heads[&clip.id];
+        let preloaded = self
+            .heads
+            .get(&clip.id)
+            .filter(|h| h.timeline() == timeline);
+        let head = match preloaded {
+            Some(head) => head.clone(),
+            None => {
+                // A clip on a page not armed, or one joining its sequence
+                // mid-way (chase): load the head now, on the control thread —
+                // late, but never on the render thread. Only whole sequences
+                // are kept for the next GO.
+                let source = open(&self.media, clip, self.rate).map_err(|e| e.to_string())?;
+                let frames = (HEAD_SECONDS * f64::from(self.rate)) as u64;
+                let head = Head::load(source, &timeline, frames).map_err(|e| e.to_string())?;
+                if !self.heads.contains_key(&clip.id) {
+                    self.heads.insert(clip.id.clone(), head.clone());
+                }
+                head
+            }
+        };
         let source = open(&self.media, clip, self.rate).map_err(|e| e.to_string())?;
-        Ok(Box::new(self.butler.stream(head, source, timeline)))
+        Ok(Box::new(self.butler.stream(&head, source, timeline)))
     }
 }
 

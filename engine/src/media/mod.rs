@@ -43,8 +43,7 @@ mod tags;
 
 pub use decode::{decode_all, ClipDecoder, DecodeError, Pcm};
 pub use stream::{
-    arm_heads, source_frame, ArmError, Butler, ButlerConfig, FrameSource, Head, StreamError,
-    StreamReader,
+    arm_heads, ArmError, Butler, ButlerConfig, FrameSource, Head, StreamError, StreamReader,
 };
 pub use symphonia::core::io::MediaSource;
 

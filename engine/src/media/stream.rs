@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::render::{ClipReader, Timeline};
-use crate::show::Channels;
+use crate::show::{Channels, Frames};
 
 /// Where a voice's audio comes from: a clip's audio at the engine rate,
 /// readable in blocks and seekable (a decoder, or memory in tests).
@@ -41,29 +41,12 @@ pub struct StreamError {
     pub reason: String,
 }
 
-/// The clip frame at `index` frames into `timeline`'s playback sequence,
-/// or `None` once the sequence has ended.
-pub fn source_frame(timeline: &Timeline, index: u64) -> Option<u64> {
-    let start = timeline.start().0;
-    match timeline.loop_region() {
-        Some((ls, le)) => {
-            let first_pass = le.0 - start;
-            if index < first_pass {
-                Some(start + index)
-            } else {
-                Some(ls.0 + (index - first_pass) % (le.0 - ls.0))
-            }
-        }
-        None => (index < timeline.end().0 - start).then(|| start + index),
-    }
-}
-
 /// Frames from sequence `index` until the source jumps back to the loop
 /// start or the sequence ends.
 fn run_length(timeline: &Timeline, index: u64) -> u64 {
-    match source_frame(timeline, index) {
+    match timeline.source_frame(index) {
         None => 0,
-        Some(f) => {
+        Some(Frames(f)) => {
             timeline
                 .loop_region()
                 .map_or(timeline.end(), |(_, le)| le)
@@ -99,6 +82,7 @@ impl FrameSource for super::ClipDecoder {
 pub struct Head {
     samples: Arc<[f32]>,
     channels: Channels,
+    timeline: Timeline,
 }
 
 impl Head {
@@ -114,7 +98,13 @@ impl Head {
         Ok(Head {
             samples: samples.into(),
             channels,
+            timeline: *timeline,
         })
+    }
+
+    /// The playback sequence it is the head of.
+    pub fn timeline(&self) -> Timeline {
+        self.timeline
     }
 
     /// Frames held.
@@ -198,7 +188,7 @@ impl Cursor {
         self.scratch.resize(STEP * channels, 0.0);
         let mut index = from;
         while index < to {
-            let Some(frame) = source_frame(timeline, index) else {
+            let Some(Frames(frame)) = timeline.source_frame(index) else {
                 break;
             };
             if self.at != Some(frame) {

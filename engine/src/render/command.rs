@@ -14,6 +14,7 @@ use crate::show::{Channels, Clip, Crossfade, Curve, Fade, FadeDefaults, Group, P
 
 use super::reader::BoxedReader;
 use super::time::{ClipTag, FrameCount, SamplePos, VoiceId};
+use super::varispeed::Speed;
 
 /// A command and the frame at which it applies.
 #[derive(Debug)]
@@ -62,6 +63,14 @@ pub enum Command {
     Audition(AuditionStart),
     /// Stop the audition voice with the 1 ms edge fade.
     StopAudition,
+    /// Change the speed of a varispeed voice (one started with a speed)
+    /// from this frame on; any other voice reports it unmatched.
+    Speed {
+        /// The voice.
+        voice: VoiceId,
+        /// Its new speed.
+        speed: Speed,
+    },
     /// Change a group bus's level, mute and balance; the change is ramped
     /// over the 1 ms edge length so it never clicks.
     GroupGain {
@@ -96,6 +105,11 @@ impl fmt::Debug for Command {
             Command::Panic => f.write_str("Panic"),
             Command::Audition(a) => f.debug_tuple("Audition").field(a).finish(),
             Command::StopAudition => f.write_str("StopAudition"),
+            Command::Speed { voice, speed } => f
+                .debug_struct("Speed")
+                .field("voice", voice)
+                .field("speed", &speed.ratio())
+                .finish(),
             Command::GroupGain {
                 group,
                 level_db,
@@ -192,6 +206,10 @@ pub struct VoiceParams {
     pub fade_out: FadeSpec,
     /// Crossfade used when this voice is started by [`Command::Crossfade`].
     pub crossfade: CrossfadeSpec,
+    /// `None`: the sequence plays frame for frame. A speed makes it a
+    /// varispeed voice (a chasing clip), resampled, whose speed
+    /// [`Command::Speed`] can change.
+    pub speed: Option<Speed>,
 }
 
 impl VoiceParams {
@@ -207,6 +225,7 @@ impl VoiceParams {
                 frames: FrameCount(0),
                 curve: Curve::SCurve,
             },
+            speed: None,
         }
     }
 
@@ -234,6 +253,7 @@ impl VoiceParams {
                 fades.crossfade.as_ref().unwrap_or(&defaults.crossfade),
                 rate,
             ),
+            speed: None,
         }
     }
 }

@@ -421,6 +421,20 @@ impl Cursor {
         }
     }
 
+    /// A cursor with no ramps that never ends: for a voice whose sequence
+    /// ramps are applied before resampling (varispeed).
+    pub(crate) fn open() -> Self {
+        Cursor {
+            pos: 0,
+            len: u64::MAX,
+            ramp_in: 0,
+            ramp_out: 0,
+            final_edge: 0,
+            loop_len: 0,
+            loop_ramp: 0,
+        }
+    }
+
     /// Gain of the next frame.
     #[inline]
     pub(crate) fn gain(&self) -> f32 {

@@ -32,6 +32,7 @@ mod pool;
 mod reader;
 mod time;
 mod trash;
+mod varispeed;
 mod voice;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,6 +56,7 @@ pub use reader::{
     TimelineError,
 };
 pub use time::{ClipTag, FrameCount, SamplePos, VoiceId};
+pub use varispeed::Speed;
 
 use audition::AuditionChannel;
 use bus::{group_index, BusGain};
@@ -304,6 +306,14 @@ impl Renderer {
             Command::Panic => {
                 self.pool.all(|v| v.stop(StopCause::Panic, r));
                 self.audition.stop(StopCause::Panic, at, sh, r);
+            }
+            Command::Speed { voice, speed } => {
+                let target = Target::Voice(voice);
+                let mut varispeed = false;
+                let found = self.pool.apply(target, |v| varispeed = v.set_speed(speed));
+                if !(found && varispeed) {
+                    sh.events.push(Event::Unmatched { target, at });
+                }
             }
             Command::Audition(a) => self.audition.start(a, at, sh, r),
             Command::StopAudition => self.audition.stop(StopCause::Stopped, at, sh, r),

@@ -160,6 +160,16 @@ impl Timeline {
         )
     }
 
+    /// The sequence from its `index`-th frame on (loops included): what a
+    /// voice joining mid-way, such as a chasing clip, plays. `None` past the
+    /// end of a sequence that does not loop.
+    pub fn from_index(&self, index: u64) -> Option<Timeline> {
+        let Frames(start) = self.source_frame(index)?;
+        // The loop may now begin before the start: the first pass runs from
+        // the start to the loop end, then the loop repeats as before.
+        Some(Timeline { start, ..*self })
+    }
+
     /// Frames of the whole audio.
     pub fn length(&self) -> Frames {
         Frames(self.length)
@@ -379,6 +389,30 @@ mod tests {
             }
             assert_eq!(got, expected, "chunk {chunk}");
         }
+    }
+
+    #[test]
+    fn a_sequence_joined_mid_way_continues_as_the_whole_one_does() {
+        let t = Timeline::new(
+            Frames(10),
+            Frames(1),
+            Some(Frames(9)),
+            Some((Frames(3), Frames(6))),
+        )
+        .unwrap();
+        for index in [0, 1, 3, 4, 7, 30] {
+            let joined = t.from_index(index).unwrap();
+            let mut clip = MemoryClip::new(ramp(10), Channels::Mono, joined).unwrap();
+            let mut got = [0.0; 12];
+            assert_eq!(clip.read(&mut got), 12);
+            let want: Vec<f32> = (index..index + 12)
+                .map(|n| t.source_frame(n).unwrap().0 as f32)
+                .collect();
+            assert_eq!(got.as_slice(), want.as_slice(), "joined at {index}");
+        }
+        let once = Timeline::new(Frames(10), Frames(2), None, None).unwrap();
+        assert_eq!(once.from_index(7).map(|t| t.sequence_len()), Some(Some(1)));
+        assert_eq!(once.from_index(8), None);
     }
 
     #[test]

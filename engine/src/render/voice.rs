@@ -13,6 +13,7 @@ use super::event::{Event, EventSink, StopCause};
 use super::reader::BoxedReader;
 use super::time::{ClipTag, SamplePos, VoiceId};
 use super::trash::Trash;
+use super::varispeed::{Speed, Varispeed};
 
 /// What a voice needs from the renderer while it renders.
 pub(crate) struct Ctx<'a> {
@@ -43,6 +44,9 @@ pub(crate) struct Voice<B> {
     pub(crate) order: u64,
     /// Always `Some` while the voice is in a table; taken when it ends.
     reader: Option<BoxedReader>,
+    /// Resampling, for a voice started with a speed; its sequence ramps
+    /// are then applied there and `cursor` is open.
+    varispeed: Option<Varispeed>,
     /// Level and pan: `[l, r, -, -]` mono, or the stereo matrix.
     gains: [f32; 4],
     fade_out: FadeSpec,
@@ -75,7 +79,14 @@ impl<B: BusKind> Voice<B> {
             }
             Pan::Stereo { width, balance } => stereo_voice(params.level_db, width, balance),
         };
-        let cursor = Cursor::new(&reader.timeline(), ramps);
+        let timeline = reader.timeline();
+        let varispeed = params
+            .speed
+            .map(|speed| Varispeed::new(&timeline, usize::from(channels.count()), speed, ramps));
+        let cursor = match varispeed {
+            Some(_) => Cursor::open(),
+            None => Cursor::new(&timeline, ramps),
+        };
         Voice {
             id,
             clip,
@@ -83,6 +94,7 @@ impl<B: BusKind> Voice<B> {
             channels,
             order,
             reader: Some(reader),
+            varispeed,
             gains,
             fade_out: params.fade_out,
             edge: Edge::Rising { pos: 0 },
@@ -132,6 +144,18 @@ impl<B: BusKind> Voice<B> {
         }
     }
 
+    /// Changes the speed of a varispeed voice; false (and nothing changes)
+    /// for a voice started without one.
+    pub(crate) fn set_speed(&mut self, speed: Speed) -> bool {
+        match &mut self.varispeed {
+            Some(v) => {
+                v.set_speed(speed);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Starts the outgoing side of a crossfade.
     pub(crate) fn cross_out(&mut self, curve: crate::show::Curve, frames: u64, ramps: Ramps) {
         match frames {
@@ -158,8 +182,11 @@ impl<B: BusKind> Voice<B> {
         };
         let ch = usize::from(self.channels.count());
         let want = (n as u64).min(self.cursor.remaining()) as usize;
-        let got = reader.read(&mut scratch[..want * ch]).min(want);
-        if got < want {
+        let (got, ended) = match &mut self.varispeed {
+            Some(v) => v.read(reader.as_mut(), &mut scratch[..want * ch]),
+            None => (reader.read(&mut scratch[..want * ch]).min(want), false),
+        };
+        if got < want && !ended {
             if !self.underrun {
                 self.underrun = true;
                 let at = ctx.block_start.offset(from + got);
@@ -221,6 +248,10 @@ impl<B: BusKind> Voice<B> {
             if let Some(end) = self.finish(ctx, from + i, faded, silent, ended) {
                 return Some(end);
             }
+        }
+        if ended {
+            // A varispeed sequence ran out (its final ramp is in the audio).
+            return Some((StopCause::Ended, from + got));
         }
         // Missing audio: silence, but fades and edges keep time.
         while i < n {

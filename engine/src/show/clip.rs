@@ -33,6 +33,12 @@ pub struct Clip {
     /// timecode (LTC or MTC) reaches this time at the session's frame rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timecode_trigger: Option<Timecode>,
+    /// Chase: the clip's cue start sits at `timecode_trigger` on the
+    /// timecode line and the clip follows incoming timecode — joining
+    /// mid-way, varispeeding to stay locked, relocating on jumps and
+    /// stopping when timecode stops or runs backwards.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timecode_chase: bool,
     /// Fields this version does not know, kept for a round trip.
     #[serde(flatten)]
     pub extra: Extra,

@@ -288,6 +288,10 @@ pub struct TimeSources {
     /// every source's time is counted in its frames.
     #[serde(default = "default_frame_rate")]
     pub frame_rate: FrameRate,
+    /// The whole transport chases: every clip with a timecode trigger
+    /// follows timecode, as if each had `timecode_chase`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chase: bool,
     /// Fields this version does not know, kept for a round trip.
     #[serde(flatten)]
     pub extra: Extra,
@@ -306,6 +310,7 @@ impl Default for TimeSources {
             jitter_warning_us: 250.0,
             min_stability: 0.8,
             frame_rate: default_frame_rate(),
+            chase: false,
             extra: Extra::new(),
         }
     }

@@ -219,6 +219,12 @@ impl Show {
         self.clips.iter().find(|c| &c.id == id)
     }
 
+    /// Whether `clip` chases timecode: its own `timecode_chase`, or the
+    /// whole transport's (`time_sources.chase`) when it has a trigger.
+    pub fn chases(&self, clip: &Clip) -> bool {
+        clip.timecode_trigger.is_some() && (clip.timecode_chase || self.time_sources.chase)
+    }
+
     /// A tab of a page.
     pub fn tab(&self, page: PageNo, tab: TabIndex) -> Result<&Tab, EditError> {
         let pages = self.pages.len();
@@ -292,6 +298,7 @@ impl Show {
             },
             analysis: ClipAnalysis::Pending,
             timecode_trigger: None,
+            timecode_chase: false,
             extra: Extra::new(),
         });
         Ok(id)

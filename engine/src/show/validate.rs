@@ -385,6 +385,15 @@ impl Show {
                     Issue::Timecode(e.to_string()),
                 );
             }
+            if clip.timecode_chase && clip.timecode_trigger.is_none() {
+                c.report(
+                    format!("{path}.timecode_chase"),
+                    Issue::Timecode(
+                        "a chasing clip needs a timecode_trigger: the time its cue start sits at"
+                            .into(),
+                    ),
+                );
+            }
         }
         let ids: HashSet<&ClipId> = self.clips.iter().map(|clip| &clip.id).collect();
         for (i, o) in self.analysis.overrides.iter().enumerate() {

@@ -67,11 +67,12 @@ pub struct TimecodeCues {
 
 impl TimecodeCues {
     /// The cues of every clip of `show` with a trigger valid at the
-    /// session's frame rate.
+    /// session's frame rate that does not chase (chase starts those).
     pub fn from_show(show: &Show) -> Self {
         let triggers = show
             .clips
             .iter()
+            .filter(|c| !show.chases(c))
             .filter_map(|c| Some((c.id.clone(), c.timecode_trigger?)));
         TimecodeCues::new(triggers, show.time_sources.frame_rate)
     }
