@@ -11,8 +11,11 @@ use std::time::Duration;
 
 use cuebox_engine::control::{At, Command, Dispatcher, TimedCommand};
 use cuebox_engine::device::DeviceEvent;
-use cuebox_engine::render::{Event, RenderControl, SamplePos, SendError};
+use cuebox_engine::render::{
+    Command as RenderCommand, Event, RenderControl, SamplePos, SendError, Target,
+};
 use cuebox_engine::show::{ClipId, Show};
+use cuebox_engine::timecode::chase::{Chase, ChaseAction};
 use cuebox_engine::timecode::cues::{CueFired, TimecodeCues};
 use cuebox_engine::timecode::timebase::TimebaseReader;
 use serde_json::{json, Value};
@@ -55,6 +58,8 @@ pub(super) struct Control {
     pub timebase: TimebaseReader,
     /// The show's timecode cues.
     pub cues: TimecodeCues,
+    /// The show's chasing clips.
+    pub chase: Chase,
 }
 
 /// A command waiting for its frame.
@@ -90,6 +95,7 @@ impl Control {
                 }
                 last_sent = frame;
             }
+            self.chase(now, &mut last_sent);
             self.report();
             if stopping {
                 break;
@@ -144,6 +150,78 @@ impl Control {
         }
     }
 
+    /// Steers the chasing clips: their starts, speeds and stops go to the
+    /// render thread at once, at frames after everything already sent (the
+    /// chaser is told that frame, so it knows exactly where its voices are).
+    fn chase(&mut self, now: u64, last_sent: &mut u64) {
+        if self.chase.is_empty() {
+            return;
+        }
+        // Two periods and 10 ms: time to load a head from where a voice joins.
+        let lead = 2 * self.period + u64::from(self.rate / 100);
+        let at = (now + lead).max(*last_sent);
+        let mapping = self.timebase.read();
+        for action in self.chase.poll(&mapping, at) {
+            let t = |frame: u64| frame.saturating_sub(self.origin);
+            let (frame, command) = match action {
+                ChaseAction::Start {
+                    clip,
+                    at,
+                    index,
+                    speed,
+                } => {
+                    let start =
+                        self.dispatcher
+                            .chase(&self.show, &clip, index, speed, &mut self.streams);
+                    let start = match start {
+                        Ok(start) => start,
+                        Err(e) => {
+                            self.chase.failed(&clip);
+                            self.failed(&json!({"chase": clip}), at, e.to_string());
+                            continue;
+                        }
+                    };
+                    self.chase.bind(&clip, start.voice);
+                    let _ = self.events.send(json!({
+                        "event": "chase_start", "clip": clip, "voice": start.voice.0,
+                        "timecode": self.chase.trigger(&clip), "at_sample": t(at),
+                        "from_frame": index, "speed": speed.ratio(),
+                    }));
+                    (at, RenderCommand::Start(start))
+                }
+                ChaseAction::Speed { voice, at, speed } => {
+                    (at, RenderCommand::Speed { voice, speed })
+                }
+                ChaseAction::Stop {
+                    clip,
+                    voice,
+                    at,
+                    reason,
+                } => {
+                    let _ = self.events.send(json!({
+                        "event": "chase_stop", "clip": clip, "voice": voice.0,
+                        "at_sample": t(at), "reason": reason.to_string(),
+                    }));
+                    (at, RenderCommand::Stop(Target::Voice(voice)))
+                }
+            };
+            if let Err(e) = self.render.send(SamplePos(frame), command) {
+                self.failed(&json!({"chase": "steering"}), frame, e.to_string());
+            }
+            *last_sent = (*last_sent).max(frame);
+        }
+    }
+
+    /// Reports a command that could not be handed over.
+    fn failed(&self, command: &impl serde::Serialize, frame: u64, reason: String) {
+        let _ = self.events.send(json!({
+            "event": "command_failed",
+            "command": command,
+            "at_sample": frame.saturating_sub(self.origin),
+            "reason": reason,
+        }));
+    }
+
     /// Translates and sends one command; a refusal becomes an event.
     fn hand_over(&mut self, frame: u64, command: &Command) {
         let translated = self
@@ -157,12 +235,7 @@ impl Control {
             Err(e) => Err(e.to_string()),
         };
         if let Err(reason) = result {
-            let _ = self.events.send(json!({
-                "event": "command_failed",
-                "command": command,
-                "at_sample": frame.saturating_sub(self.origin),
-                "reason": reason,
-            }));
+            self.failed(command, frame, reason);
         }
     }
 
@@ -170,6 +243,13 @@ impl Control {
     /// recorder reported, and frees finished readers.
     fn report(&mut self) {
         while let Some(event) = self.render.next_event() {
+            match event {
+                Event::Stopped { voice, .. } | Event::Refused { voice, .. } => {
+                    self.chase.stopped(voice)
+                }
+                Event::Underrun { voice, .. } => self.chase.underran(voice),
+                _ => {}
+            }
             let _ = self
                 .events
                 .send(render_event(&self.show, event, self.origin));

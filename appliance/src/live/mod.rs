@@ -29,6 +29,7 @@ use cuebox_engine::device::alsa::{DeviceError, Negotiated, PcmConfig, Stream};
 use cuebox_engine::device::{DeviceStats, Snapshot, StreamDir};
 use cuebox_engine::render::{RenderConfig, Renderer};
 use cuebox_engine::show::{DeviceMap, Show};
+use cuebox_engine::timecode::chase::Chase;
 use cuebox_engine::timecode::cues::TimecodeCues;
 use serde_json::{json, Value};
 
@@ -260,6 +261,7 @@ impl Live {
         let control = control::Control {
             timebase: clocking.timebase(),
             cues: TimecodeCues::from_show(&show),
+            chase: Chase::from_show(&show, rate),
             dispatcher: Dispatcher::new(&show, rate),
             show: Arc::new(show),
             render,

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use super::Command;
 use crate::render::{
-    AuditionStart, BoxedReader, ClipTag, Command as RenderCommand, FadeSpec, FrameCount, Start,
-    Target, Timeline, VoiceId, VoiceParams,
+    AuditionStart, BoxedReader, ClipTag, Command as RenderCommand, FadeSpec, FrameCount, Speed,
+    Start, Target, Timeline, VoiceId, VoiceParams,
 };
 use crate::show::{Clip, ClipId, Show};
 
@@ -84,36 +84,15 @@ impl Dispatcher {
             })
         };
         Ok(match command {
-            Command::Go { clip: id } | Command::Audition { clip: id } => {
-                let clip = show
-                    .clip(id)
-                    .ok_or_else(|| DispatchError::UnknownClip(id.clone()))?;
-                let bad = |reason: String| DispatchError::Clip {
-                    clip: id.clone(),
-                    reason,
-                };
-                let timeline = Timeline::from_clip(clip, rate).map_err(|e| bad(e.to_string()))?;
-                let reader = source.reader(clip, timeline).map_err(bad)?;
-                let params = VoiceParams::from_clip(clip, &show.fade_defaults, rate);
-                self.next_voice += 1;
-                let voice = VoiceId(self.next_voice);
-                let tag = self.tag(id)?;
-                if matches!(command, Command::Go { .. }) {
-                    RenderCommand::Start(Start {
-                        voice,
-                        clip: tag,
-                        group: clip.group,
-                        reader,
-                        params,
-                    })
-                } else {
-                    RenderCommand::Audition(AuditionStart {
-                        voice,
-                        clip: tag,
-                        reader,
-                        params,
-                    })
-                }
+            Command::Go { clip } => RenderCommand::Start(self.start(show, clip, 0, source)?),
+            Command::Audition { clip } => {
+                let s = self.start(show, clip, 0, source)?;
+                RenderCommand::Audition(AuditionStart {
+                    voice: s.voice,
+                    clip: s.clip,
+                    reader: s.reader,
+                    params: s.params,
+                })
             }
             Command::Stop { clip } => RenderCommand::Stop(Target::Clip(self.tag(clip)?)),
             Command::FadeOut { clip, time } => RenderCommand::FadeOut {
@@ -124,6 +103,51 @@ impl Dispatcher {
             Command::StopAll {} => RenderCommand::StopAll,
             Command::Panic {} => RenderCommand::Panic,
             Command::StopAudition {} => RenderCommand::StopAudition,
+        })
+    }
+
+    /// A chasing clip's voice: `clip` from sequence frame `index` on, as a
+    /// varispeed voice at `speed`, its audio from `source`.
+    pub fn chase(
+        &mut self,
+        show: &Show,
+        clip: &ClipId,
+        index: u64,
+        speed: Speed,
+        source: &mut impl ReaderSource,
+    ) -> Result<Start, DispatchError> {
+        let mut start = self.start(show, clip, index, source)?;
+        start.params.speed = Some(speed);
+        Ok(start)
+    }
+
+    /// A new voice of `id` playing its sequence from frame `index`.
+    fn start(
+        &mut self,
+        show: &Show,
+        id: &ClipId,
+        index: u64,
+        source: &mut impl ReaderSource,
+    ) -> Result<Start, DispatchError> {
+        let clip = show
+            .clip(id)
+            .ok_or_else(|| DispatchError::UnknownClip(id.clone()))?;
+        let bad = |reason: String| DispatchError::Clip {
+            clip: id.clone(),
+            reason,
+        };
+        let whole = Timeline::from_clip(clip, self.rate).map_err(|e| bad(e.to_string()))?;
+        let timeline = whole
+            .from_index(index)
+            .ok_or_else(|| bad(format!("frame {index} is past the end of its sequence")))?;
+        let reader = source.reader(clip, timeline).map_err(bad)?;
+        self.next_voice += 1;
+        Ok(Start {
+            voice: VoiceId(self.next_voice),
+            clip: self.tag(id)?,
+            group: clip.group,
+            reader,
+            params: VoiceParams::from_clip(clip, &show.fade_defaults, self.rate),
         })
     }
 

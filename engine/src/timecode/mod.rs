@@ -8,6 +8,7 @@
 //!   each frame with the exact samples where it starts and ends, forward or
 //!   reverse, across speed changes, at any level, polarity and DC offset.
 
+pub mod chase;
 pub mod clock;
 pub mod cues;
 pub mod ltc;
