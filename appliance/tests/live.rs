@@ -822,10 +822,16 @@ fn sigterm_saves_an_emergency_point_of_the_running_session_and_problems_are_show
 /// seconds of nothing (the cable pulled), as interleaved stereo f32 bytes
 /// with the LTC on channel 1.
 fn ltc_capture(seconds: u32, silence: u32) -> Vec<u8> {
+    ltc_capture_at(RATE, seconds, silence)
+}
+
+/// [`ltc_capture`] of LTC encoded as if the card ran at `encoded_rate`:
+/// played at [`RATE`], timecode runs `RATE / encoded_rate` times fast.
+fn ltc_capture_at(encoded_rate: u32, seconds: u32, silence: u32) -> Vec<u8> {
     use cuebox_engine::timecode::ltc::Encoder;
     use cuebox_engine::timecode::FrameRate;
     let mut encoder = Encoder::new(
-        RATE,
+        encoded_rate,
         FrameRate::Fps25,
         "10:00:00:00".parse().unwrap(),
         -12.0,
@@ -972,6 +978,104 @@ fn ltc_on_the_capture_input_fires_a_timecode_cue_and_a_cut_flywheels_without_a_j
         .expect("a status while following LTC");
     let offset = ltc["sources"][0]["offset_us"].as_f64().unwrap();
     assert!(offset.abs() < 1_000.0, "LTC {offset} µs from the timebase");
+}
+
+/// Zero crossings upward per second in `x`: a tone's frequency.
+fn frequency(x: &[f32]) -> f64 {
+    let ups = x.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
+    ups as f64 * f64::from(RATE) / x.len() as f64
+}
+
+#[test]
+fn a_chasing_clip_joins_running_ltc_mid_way_varispeeds_with_it_and_stops_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    // The tone's cue start sits where the LTC begins: the box locks a few
+    // frames later and joins it mid-way; its 6 s outlast the 5 s of LTC.
+    let session = session_with(tmp.path(), |show| {
+        show.busses.ltc_input.input = LogicalChannel::new(1);
+        show.busses.ltc_input.enabled = true;
+        show.time_sources.priority = vec![TimeSourceKind::Ltc, TimeSourceKind::Mtc];
+        show.clips[0].timecode_trigger = Some("10:00:00:00".parse().unwrap());
+        show.clips[0].timecode_chase = true;
+    });
+    // LTC running 2 % fast for 5 s, then the cable pulled.
+    let encoded = 47_059;
+    let speed = f64::from(RATE) / f64::from(encoded);
+    std::fs::write(tmp.path().join("in.raw"), ltc_capture_at(encoded, 5, 4)).unwrap();
+    let live = Box_::start(
+        &card,
+        &session,
+        &[
+            CLOCK_RUN,
+            &[
+                "--capture",
+                "paced_in",
+                "--capture-channels",
+                "2",
+                "--seconds",
+                "8",
+            ],
+        ]
+        .concat(),
+    );
+    let events = live.finish();
+    let named =
+        |name: &str| -> Vec<&Value> { events.iter().filter(|e| e["event"] == name).collect() };
+    let starts = named("chase_start");
+    assert!(!starts.is_empty(), "no chase_start: {events:?}");
+    let first = starts[0];
+    assert_eq!(first["clip"], "c1");
+    let at = first["at_sample"].as_u64().unwrap();
+    // Joined mid-way where the LTC then was (at · speed samples in), within
+    // the LTC's capture-to-playback lag.
+    let from = first["from_frame"].as_u64().unwrap() as f64;
+    let expected = at as f64 * speed;
+    assert!(from > 0.0, "joined mid-way, not from the start");
+    assert!(
+        (from - expected).abs() < 4.0 * 1024.0,
+        "joined at sequence frame {from}, timecode says {expected}"
+    );
+    assert!(
+        (first["speed"].as_f64().unwrap() - speed).abs() < 0.02,
+        "{first}"
+    );
+    let started = named("started");
+    assert_eq!(started[0]["at_sample"].as_u64(), Some(at), "{started:?}");
+    // Locked: no jump ever made it relocate.
+    let stops = named("chase_stop");
+    assert!(
+        stops.iter().all(|s| s["reason"] != "timecode jumped"),
+        "{stops:?}"
+    );
+    // The cable pulled at 5 s: the clip stops with the timecode.
+    let last = stops.last().expect("a chase_stop when the LTC stopped");
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("timecode stopped"),
+        "{last}"
+    );
+    let stopped_at = last["at_sample"].as_u64().unwrap();
+    assert!(stopped_at > 5 * u64::from(RATE), "{last}");
+    // What the card played: the 440 Hz tone, 2 % sharp, as the LTC ran.
+    let played = card.played_f32(10);
+    let at = at as usize;
+    let window = &played[0][at + RATE as usize / 2..at + 3 * RATE as usize / 2];
+    let f = frequency(window);
+    assert!(
+        (f - 440.0 * speed).abs() < 3.0,
+        "the tone plays at {f} Hz; chasing LTC {speed}× fast it is {}",
+        440.0 * speed
+    );
+    let after = stopped_at as usize + RATE as usize / 10;
+    assert!(
+        played[0][after..after + RATE as usize / 2]
+            .iter()
+            .all(|&x| x == 0.0),
+        "silence once the timecode stopped"
+    );
 }
 
 /// A JACK server on the dummy driver (MIDI ports without a sound card),
