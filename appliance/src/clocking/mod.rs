@@ -150,7 +150,7 @@ impl Clocking {
             scale: Scale {
                 position,
                 frame_rate,
-                local_offset_s: local_offset_s(),
+                zone: jiff::tz::TimeZone::system(),
             },
             origin,
             ltc,
@@ -200,9 +200,9 @@ impl Drop for Clocking {
 struct Scale {
     position: PositionReader,
     frame_rate: FrameRate,
-    /// The local time zone's offset from UTC: the system clock's and PTP's
-    /// timecode is local time of day, as on a wall clock.
-    local_offset_s: i64,
+    /// The local time zone: the system clock's and PTP's timecode is local
+    /// time of day, as on a wall clock, through daylight-saving changes.
+    zone: jiff::tz::TimeZone,
 }
 
 impl Scale {
@@ -224,7 +224,10 @@ impl Scale {
 
     /// UTC (ns since the epoch) as local time of day, in frames.
     fn time_of_day_frames(&self, utc_ns: u64) -> f64 {
-        let seconds = utc_ns as f64 * 1e-9 + self.local_offset_s as f64;
+        let at = jiff::Timestamp::from_nanosecond(i128::from(utc_ns))
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let offset = self.zone.to_offset(at).seconds();
+        let seconds = utc_ns as f64 * 1e-9 + f64::from(offset);
         seconds.rem_euclid(86_400.0) * self.frame_rate.fps()
     }
 }
@@ -390,8 +393,28 @@ impl Run {
     }
 }
 
-/// The local time zone's offset from UTC now, seconds.
-fn local_offset_s() -> i64 {
-    let tz = jiff::tz::TimeZone::system();
-    i64::from(tz.to_offset(jiff::Timestamp::now()).seconds())
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wall_clock_timecode_follows_daylight_saving() {
+        let scale = Scale {
+            position: position::position().1,
+            frame_rate: FrameRate::Fps25,
+            zone: jiff::tz::TimeZone::get("Europe/Berlin").unwrap(),
+        };
+        let at = |utc: &str| {
+            let t: jiff::Timestamp = utc.parse().unwrap();
+            let frames = scale.time_of_day_frames(t.as_nanosecond() as u64);
+            Timecode::from_frames(frames.round() as u64, FrameRate::Fps25).to_string()
+        };
+        // Clocks go forward at 01:00 UTC on 29 March 2026.
+        assert_eq!(at("2026-03-29T00:59:59Z"), "01:59:59:00");
+        assert_eq!(at("2026-03-29T01:00:00Z"), "03:00:00:00");
+        // And back at 01:00 UTC on 25 October.
+        assert_eq!(at("2026-10-25T00:59:59Z"), "02:59:59:00");
+        assert_eq!(at("2026-10-25T01:00:00Z"), "02:00:00:00");
+    }
 }
