@@ -1069,6 +1069,13 @@ fn a_chasing_clip_joins_running_ltc_mid_way_varispeeds_with_it_and_stops_with_it
         "the tone plays at {f} Hz; chasing LTC {speed}× fast it is {}",
         440.0 * speed
     );
+    // rt-in's processing (decode and the LTC decoder) is timed per period.
+    let run = named("stopped_run");
+    let capture = &run[0]["summary"]["capture"];
+    let process = &capture["process"];
+    assert_eq!(process["count"], capture["cycles"], "{capture}");
+    let period_us = 1024 * 1_000_000 / u64::from(RATE);
+    assert!(process["p50_us"].as_u64().unwrap() < period_us, "{capture}");
     let after = stopped_at as usize + RATE as usize / 10;
     assert!(
         played[0][after..after + RATE as usize / 2]

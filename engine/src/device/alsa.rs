@@ -317,10 +317,12 @@ impl Stream {
                 }
                 let period = self.negotiated.period;
                 let cycle = self.clock.cycle(self.frame);
+                let t0 = monotonic();
                 self.negotiated
                     .format
                     .decode(&self.bytes, &mut self.samples);
                 record.record(&self.samples, period, &cycle);
+                self.stats.process.record(micros(monotonic() - t0));
                 self.frame += period as u64;
                 self.stats.cycles.fetch_add(1, Ordering::Relaxed);
                 avail -= period;
