@@ -393,7 +393,6 @@ impl Run {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
