@@ -1134,12 +1134,17 @@ impl Drop for Jack {
 /// An MTC stream from mido: `seconds` of 25 fps quarter frames from
 /// 01:00:00:00, joined as it runs (no full frame first), as MIDI messages.
 fn mido_mtc(seconds: u32) -> Vec<Vec<u8>> {
+    mido_mtc_from(25 * 3600, seconds)
+}
+
+/// [`mido_mtc`] from `start` (25 fps frames since midnight, even).
+fn mido_mtc_from(start: u64, seconds: u32) -> Vec<Vec<u8>> {
     let script = r#"
 import sys, mido
-seconds = int(sys.argv[1])
+seconds, start = int(sys.argv[1]), int(sys.argv[2])
 out = []
 for seq in range(seconds * 25 // 2):
-    total = 25 * 3600 + 2 * seq
+    total = start + 2 * seq
     hh, mm, ss, ff = total // 90000, total // 1500 % 60, total // 25 % 60, total % 25
     hours = 1 << 5 | hh
     values = [ff & 15, ff >> 4, ss & 15, ss >> 4, mm & 15, mm >> 4, hours & 15, hours >> 4]
@@ -1148,7 +1153,7 @@ for m in out:
     print(m.hex())
 "#;
     let out = Command::new("python3")
-        .args(["-c", script, &seconds.to_string()])
+        .args(["-c", script, &seconds.to_string(), &start.to_string()])
         .output()
         .unwrap();
     assert!(
@@ -1229,5 +1234,87 @@ fn mtc_through_a_real_jack_port_drives_the_clock_and_its_loss_flywheels() {
         (90_000.0..90_000.0 + 3.0 * 25.0).contains(&tc),
         "MTC's 01:00:00:00 onwards, got {}",
         during["timecode"]
+    );
+}
+
+#[test]
+fn ltc_cut_mid_stream_fails_over_to_mtc_on_the_same_timeline_without_a_jump() {
+    use midir::os::unix::VirtualOutput;
+    let tmp = tempfile::tempdir().unwrap();
+    let _jack = Jack::start(tmp.path());
+    let mut peer = midir::MidiOutput::new("mtc-peer")
+        .unwrap()
+        .create_virtual("out")
+        .expect("a JACK MIDI output port");
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session_with(tmp.path(), |show| {
+        show.busses.ltc_input.input = LogicalChannel::new(1);
+        show.busses.ltc_input.enabled = true;
+        show.time_sources.priority = vec![TimeSourceKind::Ltc, TimeSourceKind::Mtc];
+    });
+    // 5 s of LTC from 10:00:00:00, then the cable pulled.
+    std::fs::write(tmp.path().join("in.raw"), ltc_capture(5, 5)).unwrap();
+    let live = Box_::start(
+        &card,
+        &session,
+        &[
+            CLOCK_RUN,
+            &["--capture", "paced_in", "--capture-channels", "2"],
+            &["--mtc", "mtc-peer", "--seconds", "9"],
+        ]
+        .concat(),
+    );
+    // The box's first status on LTC tells the time of day the LTC carries
+    // now; the MTC peer then runs the same timeline, as a second timecode
+    // feed of the same show would, from a whole second on.
+    let end = Instant::now() + Duration::from_secs(20);
+    let (status, seen) = loop {
+        let on_ltc = live
+            .all("clock")
+            .into_iter()
+            .find(|e| e["status"]["source"] == "ltc");
+        if let Some(e) = on_ltc {
+            break (e["status"].clone(), Instant::now());
+        }
+        assert!(Instant::now() < end, "never locked to LTC");
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let tc_now = status["tc_frames"].as_f64().unwrap();
+    let start = ((tc_now / 25.0).floor() as u64 + 1) * 25;
+    let t0 = seen + Duration::from_secs_f64((start as f64 - tc_now) / 25.0);
+    for (k, m) in mido_mtc_from(start, 6).iter().enumerate() {
+        let due = t0 + Duration::from_millis(10 * k as u64);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        peer.send(m).unwrap();
+    }
+    let events = live.finish();
+    let switches: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "clock_switch")
+        .collect();
+    // LTC lost at 5 s: MTC takes over in the tick that finds the loss, and
+    // re-locks by slewing, never by a relocate.
+    let over = switches
+        .iter()
+        .find(|s| s["from"] == "ltc" && s["reason"].as_str().unwrap().starts_with("lost"))
+        .unwrap_or_else(|| panic!("no loss of LTC: {switches:?}"));
+    assert!(over["to"].as_str().unwrap().starts_with("mtc:"), "{over}");
+    assert_eq!(over["relock"]["how"], "slew", "{over}");
+    let cut_at = over["at_sample"].as_u64().unwrap();
+    let lost_by = 5 * u64::from(RATE) + u64::from(RATE) / 10 + 6 * 1024;
+    assert!(
+        (5 * u64::from(RATE)..lost_by).contains(&cut_at),
+        "LTC cut at 5 s was declared lost at sample {cut_at}"
+    );
+    for s in &switches[1..] {
+        assert_ne!(s["relock"]["how"], "relocate", "a jump: {switches:?}");
+    }
+    // One timeline before and after, and MTC carries it on.
+    let statuses = one_timeline(&events, cut_at);
+    assert!(
+        statuses
+            .iter()
+            .any(|s| s["source"] == "mtc" && s["at_sample"].as_u64().unwrap() > cut_at),
+        "{statuses:?}"
     );
 }
