@@ -847,6 +847,22 @@ fn ltc_capture_at(encoded_rate: u32, seconds: u32, silence: u32) -> Vec<u8> {
         .collect()
 }
 
+/// A session that reads LTC on capture channel 1 and follows timecode only
+/// (LTC, then MTC: with both gone the clock flywheels, where the system
+/// clock, at another time of day, would be a relocate), changed by `edit`.
+fn ltc_session(tmp: &Path, edit: impl FnOnce(&mut Show)) -> PathBuf {
+    session_with(tmp, |show| {
+        show.busses.ltc_input.input = LogicalChannel::new(1);
+        show.busses.ltc_input.enabled = true;
+        show.time_sources.priority = vec![TimeSourceKind::Ltc, TimeSourceKind::Mtc];
+        edit(show);
+    })
+}
+
+/// The capture arguments of the LTC tests: the paced card's input, the LTC
+/// on channel 1 of 2.
+const LTC_IN: &[&str] = &["--capture", "paced_in", "--capture-channels", "2"];
+
 /// The device settings of the clock tests: 1024-frame periods, so the
 /// clock thread's tick and the LTC cadence are well inside one.
 const CLOCK_RUN: &[&str] = &["--format", "FLOAT_LE", "--period", "1024", "--periods", "3"];
@@ -889,30 +905,14 @@ fn tc_frames(tc: &Value) -> f64 {
 fn ltc_on_the_capture_input_fires_a_timecode_cue_and_a_cut_flywheels_without_a_jump() {
     let tmp = tempfile::tempdir().unwrap();
     let card = Card::new(tmp.path(), 0.0);
-    // Timecode only: with LTC gone the clock flywheels (the system clock,
-    // at another time of day, would be a relocate).
-    let session = session_with(tmp.path(), |show| {
-        show.busses.ltc_input.input = LogicalChannel::new(1);
-        show.busses.ltc_input.enabled = true;
-        show.time_sources.priority = vec![TimeSourceKind::Ltc, TimeSourceKind::Mtc];
+    let session = ltc_session(tmp.path(), |show| {
         show.clips[0].timecode_trigger = Some("10:00:03:00".parse().unwrap());
     });
     std::fs::write(tmp.path().join("in.raw"), ltc_capture(5, 4)).unwrap();
     let live = Box_::start(
         &card,
         &session,
-        &[
-            CLOCK_RUN,
-            &[
-                "--capture",
-                "paced_in",
-                "--capture-channels",
-                "2",
-                "--seconds",
-                "8",
-            ],
-        ]
-        .concat(),
+        &[CLOCK_RUN, LTC_IN, &["--seconds", "8"]].concat(),
     );
     let events = live.finish();
     let named =
@@ -992,10 +992,7 @@ fn a_chasing_clip_joins_running_ltc_mid_way_varispeeds_with_it_and_stops_with_it
     let card = Card::new(tmp.path(), 0.0);
     // The tone's cue start sits where the LTC begins: the box locks a few
     // frames later and joins it mid-way; its 6 s outlast the 5 s of LTC.
-    let session = session_with(tmp.path(), |show| {
-        show.busses.ltc_input.input = LogicalChannel::new(1);
-        show.busses.ltc_input.enabled = true;
-        show.time_sources.priority = vec![TimeSourceKind::Ltc, TimeSourceKind::Mtc];
+    let session = ltc_session(tmp.path(), |show| {
         show.clips[0].timecode_trigger = Some("10:00:00:00".parse().unwrap());
         show.clips[0].timecode_chase = true;
     });
@@ -1006,18 +1003,7 @@ fn a_chasing_clip_joins_running_ltc_mid_way_varispeeds_with_it_and_stops_with_it
     let live = Box_::start(
         &card,
         &session,
-        &[
-            CLOCK_RUN,
-            &[
-                "--capture",
-                "paced_in",
-                "--capture-channels",
-                "2",
-                "--seconds",
-                "8",
-            ],
-        ]
-        .concat(),
+        &[CLOCK_RUN, LTC_IN, &["--seconds", "8"]].concat(),
     );
     let events = live.finish();
     let named =
@@ -1247,22 +1233,13 @@ fn ltc_cut_mid_stream_fails_over_to_mtc_on_the_same_timeline_without_a_jump() {
         .create_virtual("out")
         .expect("a JACK MIDI output port");
     let card = Card::new(tmp.path(), 0.0);
-    let session = session_with(tmp.path(), |show| {
-        show.busses.ltc_input.input = LogicalChannel::new(1);
-        show.busses.ltc_input.enabled = true;
-        show.time_sources.priority = vec![TimeSourceKind::Ltc, TimeSourceKind::Mtc];
-    });
+    let session = ltc_session(tmp.path(), |_| {});
     // 5 s of LTC from 10:00:00:00, then the cable pulled.
     std::fs::write(tmp.path().join("in.raw"), ltc_capture(5, 5)).unwrap();
     let live = Box_::start(
         &card,
         &session,
-        &[
-            CLOCK_RUN,
-            &["--capture", "paced_in", "--capture-channels", "2"],
-            &["--mtc", "mtc-peer", "--seconds", "9"],
-        ]
-        .concat(),
+        &[CLOCK_RUN, LTC_IN, &["--mtc", "mtc-peer", "--seconds", "9"]].concat(),
     );
     // The box's first status on LTC tells the time of day the LTC carries
     // now; the MTC peer then runs the same timeline, as a second timecode

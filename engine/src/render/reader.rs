@@ -365,15 +365,20 @@ mod tests {
         (0..n).map(|i| i as f32).collect()
     }
 
-    #[test]
-    fn a_memory_clip_yields_cue_then_loop_forever_in_any_chunking() {
-        let t = Timeline::new(
+    /// Ten frames played from 1, looping 3..6 inside a cue ending at 9.
+    fn cue_and_loop() -> Timeline {
+        Timeline::new(
             Frames(10),
             Frames(1),
             Some(Frames(9)),
             Some((Frames(3), Frames(6))),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn a_memory_clip_yields_cue_then_loop_forever_in_any_chunking() {
+        let t = cue_and_loop();
         let expected: Vec<f32> = (0..40)
             .map(|n| t.source_frame(n).unwrap().0 as f32)
             .collect();
@@ -393,13 +398,7 @@ mod tests {
 
     #[test]
     fn a_sequence_joined_mid_way_continues_as_the_whole_one_does() {
-        let t = Timeline::new(
-            Frames(10),
-            Frames(1),
-            Some(Frames(9)),
-            Some((Frames(3), Frames(6))),
-        )
-        .unwrap();
+        let t = cue_and_loop();
         for index in [0, 1, 3, 4, 7, 30] {
             let joined = t.from_index(index).unwrap();
             let mut clip = MemoryClip::new(ramp(10), Channels::Mono, joined).unwrap();
