@@ -1071,12 +1071,19 @@ fn a_chasing_clip_joins_running_ltc_mid_way_varispeeds_with_it_and_stops_with_it
     );
 }
 
-/// A JACK server on the dummy driver (MIDI ports without a sound card),
-/// named for this test; killed when dropped.
-struct Jack(Child);
+/// A JACK server on the dummy driver (MIDI ports without a sound card);
+/// killed when dropped. One at a time: the tests that need one take turns.
+struct Jack {
+    child: Child,
+    _turn: std::sync::MutexGuard<'static, ()>,
+}
+
+/// Held while a JACK server runs.
+static JACK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Jack {
     fn start(dir: &Path) -> Jack {
+        let turn = JACK.lock().unwrap_or_else(|e| e.into_inner());
         // One fixed name: jackd keeps a registry of server names in shared
         // memory, and a server that never cleaned up holds its slot.
         let name = "cuebox-test";
@@ -1093,10 +1100,10 @@ impl Jack {
         // Clients of this process find the server by name, and never start one.
         std::env::set_var("JACK_DEFAULT_SERVER", name);
         std::env::set_var("JACK_NO_START_SERVER", "1");
-        let mut jack = Jack(child);
+        let mut jack = Jack { child, _turn: turn };
         let deadline = Instant::now() + Duration::from_secs(30);
         while midir::MidiOutput::new("probe").is_err() {
-            let gone = jack.0.try_wait().unwrap();
+            let gone = jack.child.try_wait().unwrap();
             assert!(
                 gone.is_none() && Instant::now() < deadline,
                 "jackd did not come up ({gone:?}): {}",
@@ -1111,9 +1118,9 @@ impl Jack {
 impl Drop for Jack {
     /// SIGTERM, so jackd frees its shared memory (a killed one leaves it).
     fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let _ = self.0.wait();
+        let _ = self.child.wait();
     }
 }
 
@@ -1158,15 +1165,29 @@ for m in out:
         .collect()
 }
 
-#[test]
-fn mtc_through_a_real_jack_port_drives_the_clock_and_its_loss_flywheels() {
+/// An MTC output port, `mtc-peer:out`, on the running JACK server.
+fn mtc_peer() -> midir::MidiOutputConnection {
     use midir::os::unix::VirtualOutput;
-    let tmp = tempfile::tempdir().unwrap();
-    let _jack = Jack::start(tmp.path());
-    let mut peer = midir::MidiOutput::new("mtc-peer")
+    midir::MidiOutput::new("mtc-peer")
         .unwrap()
         .create_virtual("out")
-        .expect("a JACK MIDI output port");
+        .expect("a JACK MIDI output port")
+}
+
+/// Sends `messages` in real time from `t0`: a quarter frame every 10 ms.
+fn send_mtc(peer: &mut midir::MidiOutputConnection, messages: &[Vec<u8>], t0: Instant) {
+    for (k, m) in messages.iter().enumerate() {
+        let due = t0 + Duration::from_millis(10 * k as u64);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        peer.send(m).unwrap();
+    }
+}
+
+#[test]
+fn mtc_through_a_real_jack_port_drives_the_clock_and_its_loss_flywheels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let _jack = Jack::start(tmp.path());
+    let mut peer = mtc_peer();
     let card = Card::new(tmp.path(), 0.0);
     let session = session_with(tmp.path(), |show| {
         show.time_sources.priority = vec![TimeSourceKind::Mtc];
@@ -1178,13 +1199,7 @@ fn mtc_through_a_real_jack_port_drives_the_clock_and_its_loss_flywheels() {
     );
     live.wait_for("running", Duration::from_secs(20));
     // 3 s of MTC in real time: a quarter frame every 10 ms.
-    let messages = mido_mtc(3);
-    let t0 = Instant::now();
-    for (k, m) in messages.iter().enumerate() {
-        let due = t0 + Duration::from_millis(10 * k as u64);
-        std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        peer.send(m).unwrap();
-    }
+    send_mtc(&mut peer, &mido_mtc(3), Instant::now());
     let events = live.finish();
     let named =
         |name: &str| -> Vec<&Value> { events.iter().filter(|e| e["event"] == name).collect() };
@@ -1225,13 +1240,9 @@ fn mtc_through_a_real_jack_port_drives_the_clock_and_its_loss_flywheels() {
 
 #[test]
 fn ltc_cut_mid_stream_fails_over_to_mtc_on_the_same_timeline_without_a_jump() {
-    use midir::os::unix::VirtualOutput;
     let tmp = tempfile::tempdir().unwrap();
     let _jack = Jack::start(tmp.path());
-    let mut peer = midir::MidiOutput::new("mtc-peer")
-        .unwrap()
-        .create_virtual("out")
-        .expect("a JACK MIDI output port");
+    let mut peer = mtc_peer();
     let card = Card::new(tmp.path(), 0.0);
     let session = ltc_session(tmp.path(), |_| {});
     // 5 s of LTC from 10:00:00:00, then the cable pulled.
@@ -1259,11 +1270,7 @@ fn ltc_cut_mid_stream_fails_over_to_mtc_on_the_same_timeline_without_a_jump() {
     let tc_now = status["tc_frames"].as_f64().unwrap();
     let start = ((tc_now / 25.0).floor() as u64 + 1) * 25;
     let t0 = seen + Duration::from_secs_f64((start as f64 - tc_now) / 25.0);
-    for (k, m) in mido_mtc_from(start, 6).iter().enumerate() {
-        let due = t0 + Duration::from_millis(10 * k as u64);
-        std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        peer.send(m).unwrap();
-    }
+    send_mtc(&mut peer, &mido_mtc_from(start, 6), t0);
     let events = live.finish();
     let switches: Vec<&Value> = events
         .iter()
