@@ -863,6 +863,14 @@ fn ltc_session(tmp: &Path, edit: impl FnOnce(&mut Show)) -> PathBuf {
 /// on channel 1 of 2.
 const LTC_IN: &[&str] = &["--capture", "paced_in", "--capture-channels", "2"];
 
+/// Eight seconds of `cueboxd run` of `session` with `ltc` (interleaved
+/// stereo f32 bytes) on the capture input; every event it printed.
+fn run_with_ltc(tmp: &Path, card: &Card, session: &Path, ltc: Vec<u8>) -> Vec<Value> {
+    std::fs::write(tmp.join("in.raw"), ltc).unwrap();
+    let run = [CLOCK_RUN, LTC_IN, &["--seconds", "8"]].concat();
+    Box_::start(card, session, &run).finish()
+}
+
 /// The device settings of the clock tests: 1024-frame periods, so the
 /// clock thread's tick and the LTC cadence are well inside one.
 const CLOCK_RUN: &[&str] = &["--format", "FLOAT_LE", "--period", "1024", "--periods", "3"];
@@ -908,13 +916,7 @@ fn ltc_on_the_capture_input_fires_a_timecode_cue_and_a_cut_flywheels_without_a_j
     let session = ltc_session(tmp.path(), |show| {
         show.clips[0].timecode_trigger = Some("10:00:03:00".parse().unwrap());
     });
-    std::fs::write(tmp.path().join("in.raw"), ltc_capture(5, 4)).unwrap();
-    let live = Box_::start(
-        &card,
-        &session,
-        &[CLOCK_RUN, LTC_IN, &["--seconds", "8"]].concat(),
-    );
-    let events = live.finish();
+    let events = run_with_ltc(tmp.path(), &card, &session, ltc_capture(5, 4));
     let named =
         |name: &str| -> Vec<&Value> { events.iter().filter(|e| e["event"] == name).collect() };
     let switches = named("clock_switch");
@@ -999,13 +1001,7 @@ fn a_chasing_clip_joins_running_ltc_mid_way_varispeeds_with_it_and_stops_with_it
     // LTC running 2 % fast for 5 s, then the cable pulled.
     let encoded = 47_059;
     let speed = f64::from(RATE) / f64::from(encoded);
-    std::fs::write(tmp.path().join("in.raw"), ltc_capture_at(encoded, 5, 4)).unwrap();
-    let live = Box_::start(
-        &card,
-        &session,
-        &[CLOCK_RUN, LTC_IN, &["--seconds", "8"]].concat(),
-    );
-    let events = live.finish();
+    let events = run_with_ltc(tmp.path(), &card, &session, ltc_capture_at(encoded, 5, 4));
     let named =
         |name: &str| -> Vec<&Value> { events.iter().filter(|e| e["event"] == name).collect() };
     let starts = named("chase_start");
