@@ -51,6 +51,15 @@ enum State {
     Held { desired: f64, at: u64 },
 }
 
+impl State {
+    /// Held by someone else's doing; the next poll notes where timecode
+    /// points, so that a later jump re-arms it.
+    const HANDS_OFF: State = State::Held {
+        desired: f64::NAN,
+        at: 0,
+    };
+}
+
 /// A chasing voice and where it is, exactly.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Playing {
@@ -212,10 +221,7 @@ impl Chase {
     /// held rather than retried every poll.
     pub fn failed(&mut self, clip: &ClipId) {
         for c in self.clips.iter_mut().filter(|c| &c.clip == clip) {
-            c.state = State::Held {
-                desired: f64::NAN,
-                at: 0,
-            };
+            c.state = State::HANDS_OFF;
         }
     }
 
@@ -225,10 +231,7 @@ impl Chase {
         for c in &mut self.clips {
             if let State::Playing(p) = c.state {
                 if p.voice == Some(voice) {
-                    c.state = State::Held {
-                        desired: f64::NAN,
-                        at: 0,
-                    };
+                    c.state = State::HANDS_OFF;
                 }
             }
         }
