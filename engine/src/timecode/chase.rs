@@ -66,12 +66,11 @@ struct Playing {
     voice: Option<VoiceId>,
     /// Sequence frame it started at.
     index: u64,
-    /// Fixed-point advance from its start to frame `since`.
+    /// Fixed-point advance from its start to frame `since`, the last frame
+    /// its speed was set at.
     advance: u128,
     since: u64,
     speed: Speed,
-    /// The last frame its speed was set at.
-    steered: u64,
     /// Its audio underran: where it is is no longer known.
     lost: bool,
 }
@@ -314,8 +313,9 @@ impl Chase {
                 }
                 State::Playing(mut p) => {
                     let Some(voice) = p.voice else { continue };
-                    let error = desired - p.position(at);
-                    if c.length.is_some_and(|l| p.position(at) >= l as f64) {
+                    let position = p.position(at);
+                    let error = desired - position;
+                    if c.length.is_some_and(|l| position >= l as f64) {
                         // It ran to its end by itself.
                         c.state = State::Held { desired, at };
                         continue;
@@ -339,7 +339,7 @@ impl Chase {
                             }
                         }
                     } else {
-                        if at < p.steered + steer_every {
+                        if at < p.since + steer_every {
                             continue;
                         }
                         let correction = (error / (CORRECTION_S * f64::from(self.rate)))
@@ -347,7 +347,6 @@ impl Chase {
                         let speed = Speed::from_ratio(tc_speed * (1.0 + correction));
                         p.advance += p.speed.advance(at - p.since);
                         p.since = at;
-                        p.steered = at;
                         if speed != p.speed {
                             p.speed = speed;
                             actions.push(ChaseAction::Speed { voice, at, speed });
@@ -368,7 +367,6 @@ impl Chase {
                     advance: 0,
                     since: *at,
                     speed: *speed,
-                    steered: *at,
                     lost: false,
                 });
             }
