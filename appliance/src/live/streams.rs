@@ -66,12 +66,12 @@ impl ReaderSource for Streams {
             None => {
                 // A clip on a page not armed, or one joining its sequence
                 // mid-way (chase): load the head now, on the control thread —
-                // late, but never on the render thread. Only whole sequences
-                // are kept for the next GO.
+                // late, but never on the render thread. Only a whole
+                // sequence's head is kept, for the next GO.
                 let source = open(&self.media, clip, self.rate).map_err(|e| e.to_string())?;
                 let frames = (HEAD_SECONDS * f64::from(self.rate)) as u64;
                 let head = Head::load(source, &timeline, frames).map_err(|e| e.to_string())?;
-                if !self.heads.contains_key(&clip.id) {
+                if Timeline::from_clip(clip, self.rate).ok() == Some(timeline) {
                     self.heads.insert(clip.id.clone(), head.clone());
                 }
                 head
