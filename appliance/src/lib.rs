@@ -2,6 +2,7 @@
 //! the real-time system setup, live playback and (in later modules) network
 //! and show control.
 
+pub mod api;
 #[cfg(feature = "alsa")]
 pub mod clocking;
 #[cfg(feature = "alsa")]

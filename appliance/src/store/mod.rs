@@ -20,6 +20,7 @@ mod session;
 
 pub use autosave::{AutosaveConfig, Autosaver, Change, Retention};
 pub use error::{chain, Result, StoreError};
+pub(crate) use fs::write_atomic;
 pub use metadata::{MetadataDb, MetadataError, Usage};
 pub use recovery::{RecoveryPoint, Restored, SaveReason};
 pub use root::{check_session_name, DataRoot, SessionEntry};

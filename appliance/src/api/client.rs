@@ -1,0 +1,237 @@
+//! The host's side of the API: connect to a box with the host's key,
+//! check the box's key, and exchange frames.
+
+use std::io;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use rustls::{ClientConnection, StreamOwned};
+
+use super::keys::{Fingerprint, Identity, PublicKey, Role};
+use super::proto::{self, FrameError, Refusal, Request, Response};
+use super::tls::{self, Expect};
+
+/// Why talking to a box failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The address does not resolve.
+    #[error("cannot resolve {address}: {source}")]
+    Resolve {
+        /// The address.
+        address: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The box cannot be reached.
+    #[error("cannot reach {address}: {source}; is the box on and cueboxd running with --listen?")]
+    Connect {
+        /// The address.
+        address: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The box's key is not the one pinned at pairing.
+    #[error("the box at {address} is not the one paired as {expected}: its key changed. If the box was reinstalled, check its fingerprint on its console and run hostctl pair again; otherwise something is impersonating it")]
+    WrongBox {
+        /// The address.
+        address: String,
+        /// The pinned fingerprint.
+        expected: Fingerprint,
+    },
+    /// The TLS handshake failed for another reason.
+    #[error("secure connection to {address} failed: {reason}")]
+    Handshake {
+        /// The address.
+        address: String,
+        /// Why.
+        reason: String,
+    },
+    /// The connection broke or sent something that is not a message.
+    #[error("connection to the box failed: {0}")]
+    Frame(#[from] FrameError),
+    /// The box refused the request; nothing changed.
+    #[error("the box refused: {0}")]
+    Refused(Refusal),
+    /// The box answered something that does not fit the request.
+    #[error("the box answered {0} where it should not; are host and box the same version?")]
+    Unexpected(String),
+}
+
+/// What the box said to hello.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Welcome {
+    /// The box's name.
+    pub name: String,
+    /// Its software version.
+    pub software: String,
+    /// This host's role there, if authorized.
+    pub role: Option<Role>,
+    /// This host's key as the box saw it.
+    pub host_key: PublicKey,
+    /// The box's key.
+    pub box_key: PublicKey,
+}
+
+/// A connection to a box.
+pub struct Client {
+    stream: StreamOwned<ClientConnection, TcpStream>,
+    welcome: Welcome,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("welcome", &self.welcome)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `address` with the default port when it has none.
+pub fn with_port(address: &str) -> String {
+    let has_port = address.rsplit_once(':').is_some_and(|(host, port)| {
+        !host.is_empty() && !host.ends_with(':') && port.parse::<u16>().is_ok()
+    });
+    if has_port {
+        address.to_owned()
+    } else {
+        format!("{address}:{}", proto::DEFAULT_PORT)
+    }
+}
+
+impl Client {
+    /// Connects to the box at `address` (`host[:port]`) as `identity`,
+    /// accepting its key as `expect` says, and says hello.
+    pub fn connect(
+        address: &str,
+        identity: &Identity,
+        expect: Expect,
+        timeout: Duration,
+    ) -> Result<Client, ClientError> {
+        let address = with_port(address);
+        let addr = address
+            .to_socket_addrs()
+            .map_err(|source| ClientError::Resolve {
+                address: address.clone(),
+                source,
+            })?
+            .next()
+            .ok_or_else(|| ClientError::Resolve {
+                address: address.clone(),
+                source: io::Error::new(io::ErrorKind::NotFound, "no address"),
+            })?;
+        let mut tcp =
+            TcpStream::connect_timeout(&addr, timeout).map_err(|source| ClientError::Connect {
+                address: address.clone(),
+                source,
+            })?;
+        let _ = tcp.set_nodelay(true);
+        let _ = tcp.set_read_timeout(Some(timeout));
+        let _ = tcp.set_write_timeout(Some(timeout));
+        let pinned = match &expect {
+            Expect::Pinned(fp) => Some(*fp),
+            Expect::Learn(_) => None,
+        };
+        let config = tls::client_config(identity, expect).map_err(|e| ClientError::Handshake {
+            address: address.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut conn = ClientConnection::new(config, tls::server_name()).map_err(|e| {
+            ClientError::Handshake {
+                address: address.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        while conn.is_handshaking() {
+            if let Err(e) = conn.complete_io(&mut tcp) {
+                let bad_key = e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                    .is_some_and(|e| {
+                        matches!(
+                            e,
+                            rustls::Error::InvalidCertificate(
+                                rustls::CertificateError::ApplicationVerificationFailure
+                            )
+                        )
+                    });
+                return Err(match pinned {
+                    Some(expected) if bad_key => ClientError::WrongBox { address, expected },
+                    _ => ClientError::Handshake {
+                        address,
+                        reason: e.to_string(),
+                    },
+                });
+            }
+        }
+        let box_key = conn
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .and_then(tls::peer_key)
+            .ok_or_else(|| ClientError::Handshake {
+                address: address.clone(),
+                reason: "the box presented no Ed25519 key".into(),
+            })?;
+        let mut stream = StreamOwned::new(conn, tcp);
+        proto::write_frame(
+            &mut stream,
+            &Request::Hello {
+                version: proto::VERSION,
+            },
+        )
+        .map_err(FrameError::Io)?;
+        let welcome = match proto::decode::<Response>(&proto::read_frame(&mut stream)?)? {
+            Response::Welcome {
+                name,
+                software,
+                role,
+                key,
+            } => Welcome {
+                name,
+                software,
+                role,
+                host_key: key,
+                box_key,
+            },
+            Response::Refused(r) => return Err(ClientError::Refused(r)),
+            other => return Err(ClientError::Unexpected(format!("{other:?}"))),
+        };
+        Ok(Client { stream, welcome })
+    }
+
+    /// What the box said to hello.
+    pub fn welcome(&self) -> &Welcome {
+        &self.welcome
+    }
+
+    /// Sends a request without waiting for its answer (to pipeline chunks).
+    pub fn send(&mut self, request: &Request) -> Result<(), ClientError> {
+        proto::write_frame(&mut self.stream, request).map_err(|e| ClientError::Frame(e.into()))
+    }
+
+    /// The next answer; a refusal is an error.
+    pub fn receive(&mut self) -> Result<Response, ClientError> {
+        match proto::decode::<Response>(&proto::read_frame(&mut self.stream)?)? {
+            Response::Refused(r) => Err(ClientError::Refused(r)),
+            other => Ok(other),
+        }
+    }
+
+    /// Sends a request and waits for its answer.
+    pub fn call(&mut self, request: &Request) -> Result<Response, ClientError> {
+        self.send(request)?;
+        self.receive()
+    }
+
+    /// Sends bytes that may not be a frame at all (tests of the box's guards).
+    #[cfg(test)]
+    pub(crate) fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        self.stream.write_all(bytes)?;
+        self.stream.flush()
+    }
+
+    /// Sets how long to wait for an answer.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        let _ = self.stream.sock.set_read_timeout(Some(timeout));
+    }
+}

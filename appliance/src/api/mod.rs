@@ -1,0 +1,31 @@
+//! The box's network API for hostctl: TLS 1.3 with pinned Ed25519 keys on
+//! both sides, roles (view, control, edit) from the box's authorized hosts,
+//! bounded frames, rate limits, and a log of everything refused.
+//!
+//! ```text
+//! hostctl ──TLS (raw public keys)──▶ server (api threads, housekeeping cores)
+//!                                      │ role check, rate limit, refusal log
+//!                                      ▼
+//!                                    Service ──▶ store (staging, objects)
+//!                                      └──────▶ live requests (engine::control commands)
+//! ```
+//!
+//! Nothing here reaches the protected path except as `engine::control`
+//! commands through the live box's request queue. See docs/api.md.
+
+pub mod client;
+pub mod keys;
+pub mod proto;
+pub mod server;
+pub mod tls;
+
+pub use client::{Client, ClientError, Welcome};
+pub use keys::{
+    AuthorizedHost, AuthorizedHosts, Fingerprint, Identity, KeyError, KnownBox, KnownBoxes,
+    PublicKey, Role,
+};
+pub use server::{Limits, Peer, Server, Service};
+pub use tls::Expect;
+
+#[cfg(test)]
+mod tests;
