@@ -17,7 +17,9 @@ pub mod client;
 pub mod keys;
 pub mod proto;
 pub mod server;
+pub mod service;
 pub mod tls;
+pub mod transfer;
 
 pub use client::{Client, ClientError, Welcome};
 pub use keys::{

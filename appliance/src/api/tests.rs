@@ -285,3 +285,301 @@ fn replayed_traffic_changes_nothing() {
         "{closed:?}"
     );
 }
+
+mod sync {
+    //! Push, resume, activation and pull against a real box service on loopback.
+
+    use std::path::{Path, PathBuf};
+
+    use cuebox_engine::media::probe;
+    use cuebox_engine::show::*;
+
+    use super::super::service::{BoxService, Idle};
+    use super::super::transfer::{self, TransferError};
+    use super::*;
+    use crate::store::{activate, DataRoot, SessionDir};
+
+    struct SyncBox {
+        server: Server,
+        identity: Identity,
+        host: Identity,
+        root: DataRoot,
+        _dir: tempfile::TempDir,
+    }
+
+    fn sync_box() -> SyncBox {
+        let dir = tempfile::tempdir().unwrap();
+        let root = DataRoot::open(&dir.path().join("box")).unwrap();
+        let host = Identity::generate().unwrap();
+        let authorized = dir.path().join("authorized_hosts");
+        let mut hosts = AuthorizedHosts::default();
+        hosts.set(AuthorizedHost {
+            role: Role::Edit,
+            key: host.public(),
+            comment: "test host".into(),
+        });
+        hosts.save(&authorized).unwrap();
+        let identity = Identity::generate().unwrap();
+        let service = Arc::new(BoxService::new("box".into(), root.clone(), Idle).unwrap());
+        let (tx, _rx) = mpsc::channel();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = Server::start(
+            listener,
+            &identity,
+            authorized,
+            Limits::default(),
+            service,
+            tx,
+        )
+        .unwrap();
+        SyncBox {
+            server,
+            identity,
+            host,
+            root,
+            _dir: dir,
+        }
+    }
+
+    impl SyncBox {
+        fn client(&self) -> Client {
+            let pin = Expect::Pinned(self.identity.public().fingerprint());
+            Client::connect(
+                &self.server.local_addr().to_string(),
+                &self.host,
+                pin,
+                Duration::from_secs(5),
+            )
+            .unwrap()
+        }
+    }
+
+    /// A host session with two WAV clips of `seconds` each, hashed for real.
+    fn host_session(dir: &Path, seconds: u32) -> SessionDir {
+        let media = dir.join("media");
+        std::fs::create_dir_all(media.join("sub")).unwrap();
+        let mut show = Show::new(
+            "sync",
+            "media",
+            GridDims::new(2, 2).unwrap(),
+            jiff::Timestamp::UNIX_EPOCH,
+        );
+        for (n, file) in ["one.wav", "sub/two.wav"].into_iter().enumerate() {
+            let path = media.join(file);
+            let spec = hound::WavSpec {
+                channels: 1,
+                sample_rate: 48_000,
+                bits_per_sample: 16,
+                sample_format: hound::SampleFormat::Int,
+            };
+            let mut w = hound::WavWriter::create(&path, spec).unwrap();
+            for i in 0..48_000 * seconds {
+                w.write_sample(((i * (n as u32 + 3)) % 20_000) as i16)
+                    .unwrap();
+            }
+            w.finalize().unwrap();
+            let probed = probe(Box::new(std::fs::File::open(&path).unwrap()), Some("wav")).unwrap();
+            let audio = AudioRef {
+                path: MediaPath::try_from(file.to_owned()).unwrap(),
+                hash: ContentHash::of_reader(std::fs::File::open(&path).unwrap()).unwrap(),
+                format: probed.format,
+                metadata: RightsMetadata::default(),
+                extra: Extra::new(),
+            };
+            let at = Placement {
+                page: PageNo::FIRST,
+                tab: TabIndex::from_number(1).unwrap(),
+                pos: GridPos::new(1, n as u16 + 1).unwrap(),
+            };
+            show.add_clip(
+                NewClip {
+                    name: file.into(),
+                    group: Group::A,
+                    audio,
+                },
+                at,
+            )
+            .unwrap();
+        }
+        SessionDir::create(dir, &show).unwrap()
+    }
+
+    fn media_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        ["one.wav", "sub/two.wav"]
+            .iter()
+            .map(|f| {
+                (
+                    f.to_string(),
+                    std::fs::read(dir.join("media").join(f)).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn push_sends_only_what_is_missing_and_pull_brings_it_back() {
+        let b = sync_box();
+        let host = tempfile::tempdir().unwrap();
+        let session = host_session(&host.path().join("show"), 3);
+        let mut moved = 0;
+        let report = transfer::push(&mut b.client(), &session, "Tour", &mut |p| {
+            if let transfer::Progress::Moved(n) = p {
+                moved += n;
+            }
+        })
+        .unwrap();
+        assert_eq!((report.files_sent, report.files_present), (2, 0));
+        assert_eq!(report.bytes_sent, moved);
+        assert_eq!(report.activated.clips, 2);
+        assert_eq!(report.activated.media_bytes, moved);
+        assert_eq!(activate::active(&b.root).as_deref(), Some("Tour"));
+        let on_box = b.root.session_path("Tour").unwrap();
+        assert_eq!(media_of(&on_box), media_of(session.path()));
+
+        // Unchanged: nothing is sent, the activation is instant.
+        let again = transfer::push(&mut b.client(), &session, "Tour", &mut |_| {}).unwrap();
+        assert_eq!(
+            (again.files_sent, again.files_present, again.bytes_sent),
+            (0, 2, 0)
+        );
+        assert!(
+            b.root.sessions_dir().join(".previous-Tour").is_dir(),
+            "the replaced session is kept"
+        );
+
+        let out = tempfile::tempdir().unwrap();
+        let pulled = transfer::pull(
+            &mut b.client(),
+            "Tour",
+            &out.path().join("copy"),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!((pulled.clips, pulled.files), (2, 2));
+        assert_eq!(media_of(&out.path().join("copy")), media_of(session.path()));
+        let copy = SessionDir::open(&out.path().join("copy"))
+            .unwrap()
+            .load()
+            .unwrap()
+            .show;
+        let original = session.load().unwrap().show;
+        assert_eq!(copy.clips, original.clips);
+    }
+
+    #[test]
+    fn a_cut_transfer_resumes_where_it_stopped() {
+        let b = sync_box();
+        let host = tempfile::tempdir().unwrap();
+        let session = host_session(&host.path().join("show"), 10);
+        let manifest = session.read_manifest().unwrap();
+        let show = session.load().unwrap().show;
+        let first = &show.clips[0].audio;
+        let bytes = std::fs::read(host.path().join("show/media/one.wav")).unwrap();
+
+        // A push that dies after three chunks of the first file.
+        let mut c = b.client();
+        c.call(&Request::Stage {
+            session: "Tour".into(),
+            manifest: manifest.clone(),
+        })
+        .unwrap();
+        for k in 0..3 {
+            let at = k * proto::CHUNK;
+            let data = bytes[at..at + proto::CHUNK].to_vec();
+            c.call(&Request::Blob {
+                hash: first.hash,
+                offset: at as u64,
+                data,
+            })
+            .unwrap();
+        }
+        // Activation is refused while media is missing, naming what.
+        let e = c
+            .call(&Request::Activate {
+                session: "Tour".into(),
+                manifest: ContentHash::of_bytes(&manifest),
+            })
+            .unwrap_err();
+        let ClientError::Refused(r) = e else {
+            panic!("{e}")
+        };
+        assert_eq!(r.kind, RefusalKind::Media);
+        assert!(
+            r.message.contains("2 media file(s)") && r.message.contains("one.wav"),
+            "{}",
+            r.message
+        );
+        drop(c);
+        assert!(
+            !b.root.session_path("Tour").unwrap().exists(),
+            "nothing half-activated"
+        );
+        assert_eq!(activate::active(&b.root), None);
+
+        let report = transfer::push(&mut b.client(), &session, "Tour", &mut |_| {}).unwrap();
+        assert_eq!(report.bytes_resumed, 3 * proto::CHUNK as u64);
+        let total: u64 = media_of(session.path())
+            .iter()
+            .map(|(_, b)| b.len() as u64)
+            .sum();
+        assert_eq!(report.bytes_sent + report.bytes_resumed, total);
+        assert_eq!(
+            media_of(&b.root.session_path("Tour").unwrap()),
+            media_of(session.path())
+        );
+    }
+
+    #[test]
+    fn changed_or_missing_media_never_activates() {
+        let b = sync_box();
+        let host = tempfile::tempdir().unwrap();
+        let session = host_session(&host.path().join("show"), 1);
+        transfer::push(&mut b.client(), &session, "Tour", &mut |_| {}).unwrap();
+        let before =
+            std::fs::read(b.root.session_path("Tour").unwrap().join("session.json")).unwrap();
+
+        // A second session whose file changed on the host after it was added.
+        let other = tempfile::tempdir().unwrap();
+        let changed = host_session(&other.path().join("show"), 2);
+        std::fs::write(
+            other.path().join("show/media/sub/two.wav"),
+            b"not the file that was added",
+        )
+        .unwrap();
+        let e = transfer::push(&mut b.client(), &changed, "Tour", &mut |_| {}).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("changed on the host since it was added"),
+            "{e}"
+        );
+        let after =
+            std::fs::read(b.root.session_path("Tour").unwrap().join("session.json")).unwrap();
+        assert_eq!(before, after, "the active session is untouched");
+
+        std::fs::remove_file(other.path().join("show/media/sub/two.wav")).unwrap();
+        let e = transfer::push(&mut b.client(), &changed, "Tour", &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(&e, TransferError::LocalMedia(p) if p.len() == 1),
+            "{e}"
+        );
+        assert!(e.to_string().contains("two.wav is missing"), "{e}");
+    }
+
+    #[test]
+    fn a_locked_show_refuses_pushes_until_unlocked() {
+        let b = sync_box();
+        let host = tempfile::tempdir().unwrap();
+        let session = host_session(&host.path().join("show"), 1);
+        let mut c = b.client();
+        c.call(&Request::Lock { locked: true }).unwrap();
+        let e = transfer::push(&mut b.client(), &session, "Tour", &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(&e, TransferError::Box(ClientError::Refused(r)) if r.kind == RefusalKind::Locked),
+            "{e}"
+        );
+        assert!(!b.root.session_path("Tour").unwrap().exists());
+        c.call(&Request::Lock { locked: false }).unwrap();
+        transfer::push(&mut b.client(), &session, "Tour", &mut |_| {}).unwrap();
+        let _: PathBuf = b.root.session_path("Tour").unwrap();
+    }
+}

@@ -10,10 +10,12 @@
 //! [`SessionDir::save`]), so a crash or power loss at any instant leaves the
 //! old or the new file, never a torn one.
 
+pub mod activate;
 pub mod autosave;
 mod error;
 mod fs;
 pub mod metadata;
+pub mod objects;
 mod recovery;
 mod root;
 mod session;

@@ -154,6 +154,12 @@ impl ContentHash {
         ContentHash(*blake3::hash(bytes).as_bytes())
     }
 
+    /// The hash whose raw bytes are `bytes` (a hash computed elsewhere, such
+    /// as by an incremental hasher over a transfer).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        ContentHash(bytes)
+    }
+
     /// The raw 32 bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

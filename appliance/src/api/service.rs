@@ -1,0 +1,359 @@
+//! What the box does with API requests: session sync against the store
+//! (stage, media transfer, atomic activation, pull) and the show's controls
+//! through a [`ShowControl`] (the live box, or nothing while idle).
+
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use cuebox_engine::show::ContentHash;
+
+use super::proto::{
+    Activated, MediaEntry, Need, RefusalKind, Request, Response, SessionInfo, Status, CHUNK,
+};
+use super::server::{refuse, Peer, Service};
+use crate::store::activate::{self, ActivateError, Staged};
+use crate::store::objects::{ObjectError, ObjectStore, Upload};
+use crate::store::{chain, DataRoot, SessionDir};
+
+/// The show's side of the API: what plays, and commands to it.
+pub trait ShowControl: Send + Sync + 'static {
+    /// What the box is doing now (`name`, `session` and `locked` are filled
+    /// in by the service).
+    fn status(&self) -> Status;
+    /// Runs a command line (the control socket's JSON); the show sample it
+    /// is applied at, or why not.
+    fn command(&self, line: &str) -> Result<u64, (RefusalKind, String)>;
+    /// Makes `page` the one grid controllers play.
+    fn page(&self, page: u16) -> Result<(), (RefusalKind, String)>;
+    /// Whether a session may replace the playing one now (not while clips play).
+    fn may_replace(&self) -> Result<(), (RefusalKind, String)>;
+    /// `session` was activated: play it. Says whether it plays now.
+    fn activated(&self, session: &str) -> bool;
+}
+
+/// A box with no show running: status only, commands refused.
+#[derive(Debug, Default)]
+pub struct Idle;
+
+impl ShowControl for Idle {
+    fn status(&self) -> Status {
+        Status::default()
+    }
+    fn command(&self, _line: &str) -> Result<u64, (RefusalKind, String)> {
+        Err((
+            RefusalKind::NotFound,
+            "no session is playing on the box; push one with hostctl push".into(),
+        ))
+    }
+    fn page(&self, _page: u16) -> Result<(), (RefusalKind, String)> {
+        self.command("").map(drop)
+    }
+    fn may_replace(&self) -> Result<(), (RefusalKind, String)> {
+        Ok(())
+    }
+    fn activated(&self, _session: &str) -> bool {
+        false
+    }
+}
+
+/// The box's API service.
+pub struct BoxService<C> {
+    name: String,
+    root: DataRoot,
+    objects: ObjectStore,
+    show: C,
+    locked: Mutex<bool>,
+    /// Activations are one at a time: two hosts pushing the same session
+    /// must not interleave their exchanges.
+    activating: Mutex<()>,
+}
+
+/// What one connection keeps between requests.
+#[derive(Default)]
+pub struct Conn {
+    staged: Option<Staged>,
+    upload: Option<Upload>,
+    /// Files the last pull listed, by hash.
+    pulled: HashMap<ContentHash, PathBuf>,
+}
+
+impl<C: ShowControl> BoxService<C> {
+    /// A service for the box called `name` storing in `root`.
+    pub fn new(name: String, root: DataRoot, show: C) -> crate::store::Result<Self> {
+        activate::sweep_staging(&root)?;
+        let objects = activate::objects(&root)?;
+        Ok(BoxService {
+            name,
+            root,
+            objects,
+            show,
+            locked: Mutex::new(false),
+            activating: Mutex::new(()),
+        })
+    }
+
+    /// The show control.
+    pub fn show(&self) -> &C {
+        &self.show
+    }
+
+    /// Whether the show is locked.
+    pub fn locked(&self) -> bool {
+        *self.locked.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn status(&self) -> Response {
+        let mut status = self.show.status();
+        status.name = self.name.clone();
+        status.locked = self.locked();
+        if status.session.is_none() {
+            status.session = activate::active(&self.root);
+        }
+        Response::Status(Box::new(status))
+    }
+
+    fn sessions(&self) -> Response {
+        let active = activate::active(&self.root);
+        match self.root.sessions() {
+            Ok(list) => Response::Sessions(
+                list.into_iter()
+                    .filter_map(|e| {
+                        let dir = SessionDir::open(&e.path).ok()?;
+                        let manifest = ContentHash::of_bytes(&dir.read_manifest().ok()?);
+                        Some(SessionInfo {
+                            active: active.as_deref() == Some(e.name.as_str()),
+                            name: e.name,
+                            manifest,
+                        })
+                    })
+                    .collect(),
+            ),
+            Err(e) => refuse(RefusalKind::Failed, chain(&e)),
+        }
+    }
+
+    fn stage(&self, conn: &mut Conn, session: &str, manifest: &[u8]) -> Response {
+        let staged = match activate::stage(session, manifest) {
+            Ok(s) => s,
+            Err(e) => return refuse(RefusalKind::Invalid, e.to_string()),
+        };
+        let needs = activate::media_hashes(&staged.show)
+            .into_iter()
+            .filter(|h| !self.objects.has(h))
+            .map(|hash| Need {
+                hash,
+                have: self.objects.partial(&hash),
+            })
+            .collect();
+        conn.staged = Some(staged);
+        Response::Needs(needs)
+    }
+
+    fn blob(&self, conn: &mut Conn, hash: ContentHash, offset: u64, data: &[u8]) -> Response {
+        let wanted = conn
+            .staged
+            .as_ref()
+            .is_some_and(|s| s.show.clips.iter().any(|c| c.audio.hash == hash));
+        if !wanted {
+            return refuse(
+                RefusalKind::BadRequest,
+                format!("{hash} is not media of the staged session; stage first"),
+            );
+        }
+        if data.len() > CHUNK {
+            return refuse(
+                RefusalKind::BadRequest,
+                format!("a chunk is at most {CHUNK} bytes"),
+            );
+        }
+        let same = conn.upload.as_ref().is_some_and(|u| u.hash() == hash);
+        if !same {
+            match self.objects.receive(hash, offset) {
+                Ok(u) => conn.upload = Some(u),
+                Err(e) => return object_refusal(e),
+            }
+        }
+        let upload = conn.upload.as_mut().expect("an upload was just opened");
+        match upload.write(offset, data) {
+            Ok(received) => Response::Ack { received },
+            Err(e) => {
+                conn.upload = None;
+                object_refusal(e)
+            }
+        }
+    }
+
+    fn blob_end(&self, conn: &mut Conn, hash: ContentHash) -> Response {
+        if self.objects.has(&hash) && conn.upload.as_ref().is_none_or(|u| u.hash() != hash) {
+            return Response::Stored;
+        }
+        match conn.upload.take() {
+            Some(u) if u.hash() == hash => match u.finish() {
+                Ok(()) => Response::Stored,
+                Err(e) => object_refusal(e),
+            },
+            other => {
+                conn.upload = other;
+                refuse(
+                    RefusalKind::BadRequest,
+                    format!("no transfer of {hash} is open"),
+                )
+            }
+        }
+    }
+
+    fn activate(&self, conn: &mut Conn, session: &str, manifest: ContentHash) -> Response {
+        let Some(staged) = conn
+            .staged
+            .as_ref()
+            .filter(|s| s.name == session && s.manifest == manifest)
+        else {
+            return refuse(RefusalKind::BadRequest, format!("session {session:?} with manifest {manifest} was not staged on this connection"));
+        };
+        let _one = self.activating.lock().unwrap_or_else(|p| p.into_inner());
+        if activate::active(&self.root).as_deref() == Some(session) {
+            if let Err((kind, message)) = self.show.may_replace() {
+                return refuse(kind, message);
+            }
+        }
+        match activate::activate(&self.root, &self.objects, staged) {
+            Ok(dir) => {
+                let show = &staged.show;
+                let media_bytes =
+                    crate::media::media_bytes(show, &dir.path().join(activate::BOX_MEDIA));
+                let playing = self.show.activated(session);
+                Response::Activated(Activated {
+                    session: session.to_owned(),
+                    clips: show.clips.len() as u32,
+                    media_bytes,
+                    playing,
+                })
+            }
+            Err(e @ ActivateError::MissingMedia { .. }) => {
+                refuse(RefusalKind::Media, e.to_string())
+            }
+            Err(e @ (ActivateError::Name(_) | ActivateError::Invalid { .. })) => {
+                refuse(RefusalKind::Invalid, e.to_string())
+            }
+            Err(ActivateError::Store(e)) => refuse(RefusalKind::Failed, chain(&e)),
+        }
+    }
+
+    fn pull(&self, conn: &mut Conn, session: &str) -> Response {
+        let dir = match self.root.open_session(session) {
+            Ok(d) => d,
+            Err(e) => return refuse(RefusalKind::NotFound, chain(&e)),
+        };
+        let (manifest, show) = match dir
+            .read_manifest()
+            .and_then(|b| dir.load().map(|l| (b, l.show)))
+        {
+            Ok(x) => x,
+            Err(e) => return refuse(RefusalKind::Invalid, chain(&e)),
+        };
+        let media = dir.media_folder(&show);
+        conn.pulled.clear();
+        let mut entries = Vec::new();
+        for clip in &show.clips {
+            let file = media.join(clip.audio.path.as_path());
+            let Ok(meta) = std::fs::metadata(&file) else {
+                return refuse(
+                    RefusalKind::Media,
+                    format!(
+                        "{} of clip {:?} is missing on the box",
+                        file.display(),
+                        clip.name
+                    ),
+                );
+            };
+            if conn.pulled.insert(clip.audio.hash, file).is_none() {
+                entries.push(MediaEntry {
+                    path: clip.audio.path.as_str().to_owned(),
+                    hash: clip.audio.hash,
+                    size: meta.len(),
+                });
+            }
+        }
+        Response::Manifest {
+            manifest,
+            media: entries,
+        }
+    }
+
+    fn fetch(&self, conn: &Conn, hash: ContentHash, offset: u64, len: u32) -> Response {
+        let Some(path) = conn.pulled.get(&hash) else {
+            return refuse(
+                RefusalKind::BadRequest,
+                format!("{hash} is not media of the session pulled on this connection"),
+            );
+        };
+        let read = || -> std::io::Result<Vec<u8>> {
+            let mut f = std::fs::File::open(path)?;
+            f.seek(SeekFrom::Start(offset))?;
+            let mut buf = Vec::with_capacity((len as usize).min(CHUNK));
+            f.take(u64::from(len).min(CHUNK as u64))
+                .read_to_end(&mut buf)?;
+            Ok(buf)
+        };
+        match read() {
+            Ok(bytes) => Response::Data(bytes),
+            Err(e) => refuse(
+                RefusalKind::Failed,
+                format!("cannot read {}: {e}", path.display()),
+            ),
+        }
+    }
+}
+
+fn object_refusal(e: ObjectError) -> Response {
+    let kind = match &e {
+        ObjectError::Corrupt { .. } => RefusalKind::Media,
+        ObjectError::OutOfOrder { .. } => RefusalKind::BadRequest,
+        ObjectError::DiskFull { .. } | ObjectError::Store(_) => RefusalKind::Failed,
+    };
+    let message = match &e {
+        ObjectError::Store(s) => chain(s),
+        other => other.to_string(),
+    };
+    refuse(kind, message)
+}
+
+impl<C: ShowControl> Service for BoxService<C> {
+    type Conn = Conn;
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn handle(&self, _peer: &Peer, conn: &mut Conn, request: Request) -> Response {
+        if request.edits() && self.locked() {
+            return refuse(RefusalKind::Locked, "the show is locked for the performance; an edit host can unlock it (hostctl unlock BOX)");
+        }
+        match request {
+            // The server answers hello itself.
+            Request::Hello { .. } => Response::Done,
+            Request::Status => self.status(),
+            Request::Sessions => self.sessions(),
+            Request::Command { line } => match self.show.command(&line) {
+                Ok(at_sample) => Response::Accepted { at_sample },
+                Err((kind, message)) => refuse(kind, message),
+            },
+            Request::Page { page } => match self.show.page(page) {
+                Ok(()) => Response::Done,
+                Err((kind, message)) => refuse(kind, message),
+            },
+            Request::Lock { locked } => {
+                *self.locked.lock().unwrap_or_else(|p| p.into_inner()) = locked;
+                Response::Done
+            }
+            Request::Stage { session, manifest } => self.stage(conn, &session, &manifest),
+            Request::Blob { hash, offset, data } => self.blob(conn, hash, offset, &data),
+            Request::BlobEnd { hash } => self.blob_end(conn, hash),
+            Request::Activate { session, manifest } => self.activate(conn, &session, manifest),
+            Request::Pull { session } => self.pull(conn, &session),
+            Request::Fetch { hash, offset, len } => self.fetch(conn, hash, offset, len),
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The box's content-addressed media store: every media file a pushed
+//! session uses, once, named by its BLAKE3 hash.
+//!
+//! ```text
+//! <root>/Objects/<hex>               complete, verified, read-only
+//! <root>/Objects/incoming/<hex>.part  a transfer in progress (resumable)
+//! ```
+//!
+//! A file arrives in order into its `.part`; an interrupted transfer
+//! resumes at the part's length (its prefix re-hashed). Only a file whose
+//! hash matches is renamed into place, after an fsync, so a crash or a cut
+//! link never leaves a wrong object, only a part to resume.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use cuebox_engine::show::ContentHash;
+
+use super::error::{io, Result, StoreError};
+use super::fs;
+
+/// The store of one data root.
+#[derive(Debug, Clone)]
+pub struct ObjectStore {
+    dir: PathBuf,
+}
+
+/// Why a transfer into the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// The file system refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The box's disk is full; what arrived is kept for a resume.
+    #[error("the box's disk is full after {received} bytes of {hash}; free space (remove unused sessions) and push again: the transfer resumes")]
+    DiskFull {
+        /// The file.
+        hash: ContentHash,
+        /// Bytes kept.
+        received: u64,
+    },
+    /// Bytes came for the wrong place in the file.
+    #[error("{hash}: bytes for offset {offset} arrived, but {received} bytes are held; resume at {received}")]
+    OutOfOrder {
+        /// The file.
+        hash: ContentHash,
+        /// Where the bytes claimed to go.
+        offset: u64,
+        /// Where they should have gone.
+        received: u64,
+    },
+    /// The file arrived whole with another hash; it was discarded.
+    #[error("the file sent as {expected} arrived with hash {found}: it changed on the host since it was added to the session (re-add the clip), or was damaged on the way; it was discarded, push again")]
+    Corrupt {
+        /// The hash it should have.
+        expected: ContentHash,
+        /// The hash it has.
+        found: ContentHash,
+    },
+}
+
+impl ObjectStore {
+    /// The folder under the data root.
+    pub const DIR: &'static str = "Objects";
+    const INCOMING: &'static str = "incoming";
+
+    /// Opens (creating) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        fs::ensure_dir(&dir.join(Self::INCOMING))?;
+        Ok(ObjectStore {
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// Where the object `hash` is (or would be).
+    pub fn path(&self, hash: &ContentHash) -> PathBuf {
+        self.dir.join(hex(hash))
+    }
+
+    fn part(&self, hash: &ContentHash) -> PathBuf {
+        self.dir
+            .join(Self::INCOMING)
+            .join(format!("{}.part", hex(hash)))
+    }
+
+    /// Whether the store holds `hash`.
+    pub fn has(&self, hash: &ContentHash) -> bool {
+        self.path(hash).is_file()
+    }
+
+    /// The size of the object `hash`, if the store holds it.
+    pub fn size(&self, hash: &ContentHash) -> Option<u64> {
+        std::fs::metadata(self.path(hash)).ok().map(|m| m.len())
+    }
+
+    /// How many bytes of `hash` an interrupted transfer left.
+    pub fn partial(&self, hash: &ContentHash) -> u64 {
+        std::fs::metadata(self.part(hash)).map_or(0, |m| m.len())
+    }
+
+    /// Starts or resumes receiving `hash` at `offset`, which must be what
+    /// [`ObjectStore::partial`] says (0 starts over).
+    pub fn receive(
+        &self,
+        hash: ContentHash,
+        offset: u64,
+    ) -> std::result::Result<Upload, ObjectError> {
+        let part = self.part(&hash);
+        let held = self.partial(&hash);
+        let mut hasher = blake3::Hasher::new();
+        let file = if offset == 0 {
+            File::create(&part).map_err(io("create", &part))?
+        } else if offset == held {
+            // Resume: the prefix is re-hashed so the final check covers it.
+            let mut f = std::fs::OpenOptions::new()
+                .read(true)
+                .append(true)
+                .open(&part)
+                .map_err(io("open", &part))?;
+            let mut prefix = (&mut f).take(held);
+            io::copy(&mut prefix, &mut hasher).map_err(io("read", &part))?;
+            f
+        } else {
+            return Err(ObjectError::OutOfOrder {
+                hash,
+                offset,
+                received: held,
+            });
+        };
+        Ok(Upload {
+            hash,
+            file,
+            hasher,
+            received: offset,
+            part,
+            object: self.path(&hash),
+            dir: self.dir.clone(),
+        })
+    }
+
+    /// Opens the object `hash` for reading.
+    pub fn open_object(&self, hash: &ContentHash) -> Result<File> {
+        let path = self.path(hash);
+        File::open(&path).map_err(io("open", &path))
+    }
+
+    /// Removes parts no transfer can resume any more (older than `age`).
+    pub fn sweep_parts(&self, age: std::time::Duration) -> Result<usize> {
+        let dir = self.dir.join(Self::INCOMING);
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&dir).map_err(io("list", &dir))?.flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|e| e > age));
+            if old && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// A file arriving into the store.
+#[derive(Debug)]
+pub struct Upload {
+    hash: ContentHash,
+    file: File,
+    hasher: blake3::Hasher,
+    received: u64,
+    part: PathBuf,
+    object: PathBuf,
+    dir: PathBuf,
+}
+
+impl Upload {
+    /// The file's hash.
+    pub fn hash(&self) -> ContentHash {
+        self.hash
+    }
+
+    /// Bytes received so far (with what an earlier transfer left).
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// Appends `data`, which must be for `offset`; returns the bytes held.
+    pub fn write(&mut self, offset: u64, data: &[u8]) -> std::result::Result<u64, ObjectError> {
+        if offset != self.received {
+            return Err(ObjectError::OutOfOrder {
+                hash: self.hash,
+                offset,
+                received: self.received,
+            });
+        }
+        if let Err(e) = self.file.write_all(data) {
+            // A short write leaves the part longer than what we count;
+            // cut it back so a resume starts at a whole chunk.
+            let _ = self.file.set_len(self.received);
+            return Err(if e.raw_os_error() == Some(nix::libc::ENOSPC) {
+                ObjectError::DiskFull {
+                    hash: self.hash,
+                    received: self.received,
+                }
+            } else {
+                io("write", &self.part)(e).into()
+            });
+        }
+        self.hasher.update(data);
+        self.received += data.len() as u64;
+        Ok(self.received)
+    }
+
+    /// Verifies the whole file and puts it in the store. A file with the
+    /// wrong hash is discarded.
+    pub fn finish(self) -> std::result::Result<(), ObjectError> {
+        let found = ContentHash::from_bytes(*self.hasher.finalize().as_bytes());
+        if found != self.hash {
+            drop(self.file);
+            let _ = std::fs::remove_file(&self.part);
+            return Err(ObjectError::Corrupt {
+                expected: self.hash,
+                found,
+            });
+        }
+        self.file.sync_all().map_err(io("sync", &self.part))?;
+        // Objects are shared by every session that links them: read-only.
+        let _ = std::fs::set_permissions(&self.part, std::fs::Permissions::from_mode(0o444));
+        std::fs::rename(&self.part, &self.object).map_err(io("store", &self.object))?;
+        fs::sync_dir(&self.dir)?;
+        Ok(())
+    }
+}
+
+fn hex(hash: &ContentHash) -> String {
+    blake3::Hash::from_bytes(*hash.as_bytes())
+        .to_hex()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_arrives_resumes_and_is_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::open(dir.path()).unwrap();
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
+        let hash = ContentHash::of_bytes(&data);
+        assert!(!store.has(&hash));
+
+        let mut up = store.receive(hash, 0).unwrap();
+        up.write(0, &data[..30_000]).unwrap();
+        drop(up); // the link is cut
+        assert_eq!(store.partial(&hash), 30_000);
+        assert!(matches!(
+            store.receive(hash, 10),
+            Err(ObjectError::OutOfOrder {
+                received: 30_000,
+                ..
+            })
+        ));
+
+        let mut up = store.receive(hash, 30_000).unwrap();
+        assert!(matches!(
+            up.write(0, &data[..10]),
+            Err(ObjectError::OutOfOrder { .. })
+        ));
+        assert_eq!(up.write(30_000, &data[30_000..]).unwrap(), 100_000);
+        up.finish().unwrap();
+        assert!(store.has(&hash));
+        assert_eq!(std::fs::read(store.path(&hash)).unwrap(), data);
+        assert_eq!(store.partial(&hash), 0);
+    }
+
+    #[test]
+    fn a_file_with_the_wrong_hash_is_discarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::open(dir.path()).unwrap();
+        let claimed = ContentHash::of_bytes(b"the real file");
+        let mut up = store.receive(claimed, 0).unwrap();
+        up.write(0, b"something else").unwrap();
+        let e = up.finish().unwrap_err();
+        assert!(matches!(e, ObjectError::Corrupt { expected, .. } if expected == claimed));
+        assert!(!store.has(&claimed));
+        assert_eq!(store.partial(&claimed), 0, "nothing half-stored is kept");
+    }
+}
