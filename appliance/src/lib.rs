@@ -6,6 +6,8 @@ pub mod api;
 #[cfg(feature = "alsa")]
 pub mod clocking;
 #[cfg(feature = "alsa")]
+pub mod link;
+#[cfg(feature = "alsa")]
 pub mod live;
 pub mod media;
 pub mod offline;

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cuebox_engine::control::{parse_command, parse_events};
@@ -14,8 +15,11 @@ use cuebox_engine::device::{Access, SampleFormat};
 use cuebox_engine::show::Show;
 use serde_json::{json, Value};
 
+use crate::api::service::BoxService;
+use crate::api::{self, Identity};
 use crate::clocking::ptp::PtpConfig;
 use crate::clocking::ClockingConfig;
+use crate::link::{show_summary, Current, LiveLink};
 use crate::live::{clip_ids, CaptureConfig, Live, LiveConfig, Request};
 use crate::store::{chain, AutosaveConfig, Autosaver, DataRoot, Retention, SessionDir};
 use crate::system::{lock_memory, set_rttime_limit, IrqRouting, Monitor, Procfs, RtConfig};
@@ -23,9 +27,22 @@ use crate::system::{lock_memory, set_rttime_limit, IrqRouting, Monitor, Procfs, 
 /// The arguments of `cueboxd run`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// The session: its name under <root>/Sessions, or a session folder.
+    /// The session: its name under <root>/Sessions, or a session folder
+    /// (default: the session last activated by a push; without one the box
+    /// waits for a push).
     #[arg(long, value_name = "NAME|DIR")]
-    pub session: String,
+    pub session: Option<String>,
+    /// Serve the network API for hostctl on this address (`0.0.0.0` for
+    /// every interface; port 53100 unless given).
+    #[arg(long, value_name = "ADDR[:PORT]")]
+    pub listen: Option<String>,
+    /// The box's name, as hostctl shows it (default: the host name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Double-GO protection: a second GO of the same clip from the network
+    /// within this many milliseconds is refused.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=5_000))]
+    pub double_go_ms: u64,
     /// The playback PCM: `hw:1,0` on a box, any ALSA PCM name (default: the
     /// device map's, else `default`).
     #[arg(long, value_name = "PCM")]
@@ -101,10 +118,158 @@ pub struct Args {
 /// Why a run could not start or ended badly.
 pub type RunError = Box<dyn std::error::Error>;
 
-/// Runs a session until a signal (or `--seconds`); returns whether the
+/// Runs the box until a signal (or `--seconds`): plays the session, serves
+/// the API, and switches to a session a host activates. Returns whether the
 /// final save succeeded.
 pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
-    let (session, device_map) = open_session(root, &args.session)?;
+    let (events_tx, events_rx) = mpsc::channel::<Value>();
+    let json_out = args.json;
+    let printer = std::thread::Builder::new()
+        .name("events".into())
+        .spawn(move || {
+            for e in events_rx {
+                print_event(&e, json_out);
+            }
+        })?;
+    let deadline = args
+        .seconds
+        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let link = Arc::new(LiveLink::new(Duration::from_millis(args.double_go_ms)));
+    let server = match &args.listen {
+        Some(address) => Some(serve_api(root, address, args, link.clone(), &events_tx)?),
+        None => None,
+    };
+    let mut session = args.session.clone().or_else(|| {
+        DataRoot::open(root)
+            .ok()
+            .and_then(|r| crate::store::activate::active(&r))
+    });
+    let mut first = true;
+    let ok = loop {
+        let end = match session.take() {
+            Some(name) => match play(root, &name, args, deadline, &link, &events_tx) {
+                Ok(end) => end,
+                // The session asked for on the command line must start; one a
+                // host activated later is reported and the box waits for the next.
+                Err(e) if !first => {
+                    emit(
+                        &events_tx,
+                        json!({"event": "session_failed", "session": name,
+                        "detail": e.to_string()}),
+                    );
+                    idle(deadline, &link)?
+                }
+                Err(e) => return Err(e),
+            },
+            None => {
+                emit(
+                    &events_tx,
+                    json!({"event": "idle",
+                    "detail": "no session to play; waiting for a push"}),
+                );
+                idle(deadline, &link)?
+            }
+        };
+        first = false;
+        match end {
+            End::Switch(name) => {
+                emit(&events_tx, json!({"event": "switching", "session": name}));
+                session = Some(name);
+            }
+            End::Done(ok) => break ok,
+        }
+    };
+    drop(server);
+    drop(events_tx);
+    let _ = printer.join();
+    Ok(ok)
+}
+
+/// How one session's play ended.
+enum End {
+    /// A host activated this session: play it next.
+    Switch(String),
+    /// The run is over; whether the final save succeeded.
+    Done(bool),
+}
+
+/// Waits with no session for a signal, the deadline or an activation.
+fn idle(deadline: Option<Instant>, link: &LiveLink) -> Result<End, RunError> {
+    let term = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ids = [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT]
+        .into_iter()
+        .map(|sig| signal_hook::flag::register(sig, term.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let end = loop {
+        if term.load(std::sync::atomic::Ordering::Relaxed)
+            || deadline.is_some_and(|d| Instant::now() >= d)
+        {
+            break End::Done(true);
+        }
+        if let Some(name) = link.take_switch() {
+            break End::Switch(name);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    for id in ids {
+        signal_hook::low_level::unregister(id);
+    }
+    Ok(end)
+}
+
+/// Starts the API server with the box's key and authorized hosts.
+fn serve_api(
+    root: &Path,
+    address: &str,
+    args: &Args,
+    link: Arc<LiveLink>,
+    events: &Sender<Value>,
+) -> Result<api::Server, RunError> {
+    let data = DataRoot::open(root)?;
+    let (identity, made) = Identity::load_or_create(&api::box_key_path(&data))?;
+    let fingerprint = identity.public().fingerprint();
+    if made {
+        emit(
+            events,
+            json!({"event": "box_key_created", "fingerprint": fingerprint.to_string()}),
+        );
+    }
+    let address = api::client::with_port(address);
+    let listener = std::net::TcpListener::bind(&address)
+        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    let name = args.name.clone().unwrap_or_else(|| {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "cuebox".into())
+    });
+    let service = Arc::new(BoxService::new(name.clone(), data.clone(), link)?);
+    let server = api::Server::start(
+        listener,
+        &identity,
+        api::authorized_hosts_path(&data),
+        api::Limits::default(),
+        service,
+        events.clone(),
+    )?;
+    emit(
+        events,
+        json!({"event": "listening", "address": server.local_addr().to_string(),
+        "name": name, "fingerprint": fingerprint.to_string()}),
+    );
+    Ok(server)
+}
+
+/// Plays one session until a signal, the deadline or a switch.
+fn play(
+    root: &Path,
+    session_name: &str,
+    args: &Args,
+    deadline: Option<Instant>,
+    link: &LiveLink,
+    events_tx: &Sender<Value>,
+) -> Result<End, RunError> {
+    let (session, device_map) = open_session(root, session_name)?;
     let loaded = session.load()?;
     if let Some(old) = loaded.migrated_from {
         eprintln!(
@@ -134,16 +299,7 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
     )?;
     autosaver.install_panic_hook();
     let termination = autosaver.watch_termination_signals()?;
-
-    let (events_tx, events_rx) = mpsc::channel::<Value>();
-    let json_out = args.json;
-    let printer = std::thread::Builder::new()
-        .name("events".into())
-        .spawn(move || {
-            for e in events_rx {
-                print_event(&e, json_out);
-            }
-        })?;
+    let events_tx = events_tx.clone();
 
     let timed = match &args.events {
         Some(path) => {
@@ -204,12 +360,21 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
         },
         ..config
     };
+    let summary = Arc::new(show_summary(&show));
     let live = Live::start(show, media, config, events_tx.clone())?;
     let mut monitor = live.rt_out().thread.clone().map(|t| {
         let routes = irqs.as_ref().map_or_else(Vec::new, |r| r.routes().to_vec());
         Monitor::new(proc.clone(), t, core, routes)
     });
     let requests = live.requests();
+    link.attach(Current {
+        session: session_name.to_owned(),
+        requests: requests.clone(),
+        ids: ids.clone(),
+        rate: args.rate,
+        show: summary,
+        status: live.status_source(),
+    });
     for t in timed {
         let _ = requests.send(t.into());
     }
@@ -228,18 +393,17 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
         }),
     );
 
-    // Until a signal, or the time asked for.
-    let deadline = args
-        .seconds
-        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    // Until a signal, the time asked for, or a switch.
+    let mut switch = None;
     let mut next_sample = Instant::now();
     let mut violations = 0;
-    let report = loop {
-        if termination.is_finished() {
-            break termination.wait();
+    loop {
+        if termination.is_finished() || deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            break None;
+        if let Some(name) = link.take_switch() {
+            switch = Some(name);
+            break;
         }
         if let Some(m) = monitor.as_mut().filter(|_| Instant::now() >= next_sample) {
             // Once a second, re-verify the reservation from /proc.
@@ -251,8 +415,17 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
             next_sample += Duration::from_secs(1);
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+    let report = if termination.is_finished() {
+        termination.wait()
+    } else {
+        termination.close()
     };
+    if report.is_some() {
+        switch = None; // a signal ends the run, whatever else was asked
+    }
     let reservation = monitor.as_mut().map(Monitor::sample);
+    link.detach();
     let summary = live.stop();
     if let Some(r) = irqs.as_mut() {
         for e in r.restore() {
@@ -293,10 +466,10 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
                 "{e}; the last manual save and earlier recovery points are intact")}),
         },
     );
-    drop(events_tx);
-    drop(requests);
-    let _ = printer.join();
-    Ok(ok)
+    Ok(match switch {
+        Some(name) => End::Switch(name),
+        None => End::Done(ok),
+    })
 }
 
 /// The session named (a folder, or a name under the root) and the box's
@@ -383,7 +556,7 @@ fn live_config(args: &Args, map: Option<cuebox_engine::show::DeviceMap>) -> Live
 }
 
 /// A command line as a request; a bad one is answered with its error.
-fn request(
+pub(crate) fn request(
     line: &str,
     ids: &std::collections::HashSet<cuebox_engine::show::ClipId>,
     rate: u32,

@@ -31,6 +31,152 @@ pub enum Command {
     /// Resize tab grids and undo resizes.
     #[command(subcommand)]
     Grid(GridCmd),
+    /// Print this host's public key, to authorize on a box
+    /// (`cueboxd auth add KEY --role edit` on the box).
+    Key {
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Pair with a box: connect, show its key fingerprint to compare with
+    /// `cueboxd key` on its console, and remember it. Every later connection
+    /// refuses a box whose key differs.
+    Pair {
+        /// The box's address, HOST[:PORT] (port 53100 by default).
+        address: String,
+        /// The name to call it by (default: the name it gives).
+        #[arg(long)]
+        name: Option<String>,
+        /// The fingerprint you expect (from `cueboxd key`); pairs without asking when it matches.
+        #[arg(long, value_name = "SHA256:…")]
+        fingerprint: Option<String>,
+        /// Accept whatever key the box shows (only on a network you trust).
+        #[arg(long, conflicts_with = "fingerprint")]
+        yes: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List the paired boxes with their state (role, session, what plays).
+    Boxes {
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Push a session to one or more boxes and activate it there. Only media
+    /// a box lacks is sent; an interrupted push resumes where it stopped;
+    /// every file is verified on arrival, and the box activates the session
+    /// atomically only when all of its media is there.
+    Push {
+        /// The session folder.
+        dir: PathBuf,
+        /// The boxes, by name or address, comma-separated (a main/backup pair: main,backup).
+        #[arg(long, value_delimiter = ',', required = true)]
+        to: Vec<String>,
+        /// The session's name on the box (default: the folder's name).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Pull a session from a box into a new folder, every file verified.
+    Pull {
+        /// The box.
+        #[arg(value_name = "BOX")]
+        box_name: String,
+        /// The session (default: the box's active one).
+        #[arg(long)]
+        session: Option<String>,
+        /// The folder to create.
+        #[arg(long = "out", value_name = "DIR")]
+        out_dir: PathBuf,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Compare a session folder with the box's copy; exits 1 when they differ.
+    Diff {
+        /// The session folder.
+        dir: PathBuf,
+        /// The box.
+        #[arg(value_name = "BOX")]
+        box_name: String,
+        /// The session's name on the box (default: the folder's name).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Push a session, and with --watch push it again whenever it changes.
+    Sync {
+        /// The session folder.
+        dir: PathBuf,
+        /// The boxes, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        to: Vec<String>,
+        /// The session's name on the box (default: the folder's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Keep watching the folder and re-push on every change (Ctrl-C ends).
+        #[arg(long)]
+        watch: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Play a clip on a box now.
+    Go(ClipOnBox),
+    /// Stop a clip on a box (1 ms edge fade).
+    Stop(ClipOnBox),
+    /// Fade a clip out on a box.
+    Fade {
+        #[command(flatten)]
+        target: ClipOnBox,
+        /// Fade time, seconds (default: the clip's own fade out).
+        #[arg(long)]
+        time: Option<f64>,
+    },
+    /// Stop every clip of groups A–D on a box.
+    StopAll(OnBox),
+    /// Stop everything on a box at once, audition included.
+    Panic(OnBox),
+    /// Make PAGE the one the box's grid controllers play.
+    Page {
+        #[command(flatten)]
+        target: OnBox,
+        /// Page number, from 1.
+        page: u16,
+    },
+    /// Lock the show for the performance: the box refuses pushes and edits.
+    Lock(OnBox),
+    /// Unlock the show (needs the edit role).
+    Unlock(OnBox),
+    /// The box's status: session, playing clips with positions, meters, DSP
+    /// load, xruns, clock source and health.
+    Status {
+        #[command(flatten)]
+        target: OnBox,
+        /// Refresh every second (Ctrl-C ends); with --json one line each.
+        #[arg(long)]
+        watch: bool,
+    },
+}
+
+/// A box.
+#[derive(Debug, Args)]
+pub struct OnBox {
+    /// The box, by name or address.
+    #[arg(value_name = "BOX")]
+    pub box_name: String,
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// A clip on a box.
+#[derive(Debug, Args)]
+pub struct ClipOnBox {
+    /// The box, by name or address.
+    #[arg(value_name = "BOX")]
+    pub box_name: String,
+    /// The clip's id (hostctl session show lists them).
+    pub clip: String,
+    #[command(flatten)]
+    pub out: Output,
 }
 
 /// `hostctl session …`

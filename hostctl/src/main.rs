@@ -4,11 +4,14 @@ mod cli;
 mod clip;
 mod grid;
 mod output;
+mod remote;
 mod session;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use cuebox_appliance::api::proto::Request;
+use serde_json::json;
 
 use cli::{Cli, ClipCmd, Command, GridCmd, SessionCmd};
 
@@ -52,6 +55,67 @@ fn main() -> ExitCode {
             out,
         }) => grid::resize(&dir, &tab, rows, cols, &out),
         Command::Grid(GridCmd::Undo { dir, tab, out }) => grid::undo(&dir, &tab, &out),
+        Command::Key { out } => remote::key(&out),
+        Command::Pair {
+            address,
+            name,
+            fingerprint,
+            yes,
+            out,
+        } => remote::pair(&address, name, fingerprint, yes, &out),
+        Command::Boxes { out } => remote::boxes(&out),
+        Command::Push { dir, to, name, out } => remote::push(&dir, &to, name, &out),
+        Command::Pull {
+            box_name,
+            session,
+            out_dir,
+            out,
+        } => remote::pull(&box_name, session, &out_dir, &out),
+        Command::Diff {
+            dir,
+            box_name,
+            name,
+            out,
+        } => remote::diff(&dir, &box_name, name, &out),
+        Command::Sync {
+            dir,
+            to,
+            name,
+            watch,
+            out,
+        } => remote::sync(&dir, &to, name, watch, &out),
+        Command::Go(t) => {
+            remote::command(&t.box_name, json!({"cmd": "go", "clip": t.clip}), &t.out)
+        }
+        Command::Stop(t) => {
+            remote::command(&t.box_name, json!({"cmd": "stop", "clip": t.clip}), &t.out)
+        }
+        Command::Fade { target: t, time } => remote::command(
+            &t.box_name,
+            json!({"cmd": "fade_out", "clip": t.clip, "time": time}),
+            &t.out,
+        ),
+        Command::StopAll(b) => remote::command(&b.box_name, json!({"cmd": "stop_all"}), &b.out),
+        Command::Panic(b) => remote::command(&b.box_name, json!({"cmd": "panic"}), &b.out),
+        Command::Page { target: b, page } => remote::simple(
+            &b.box_name,
+            Request::Page { page },
+            &format!("page {page}"),
+            &b.out,
+        ),
+        Command::Lock(b) => remote::simple(
+            &b.box_name,
+            Request::Lock { locked: true },
+            "locked",
+            &b.out,
+        ),
+        Command::Unlock(b) => remote::simple(
+            &b.box_name,
+            Request::Lock { locked: false },
+            "unlocked",
+            &b.out,
+        ),
+        Command::Status { target: b, watch } => remote::status(&b.box_name, watch, &b.out),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -29,5 +29,19 @@ pub use keys::{
 pub use server::{Limits, Peer, Server, Service};
 pub use tls::Expect;
 
+use std::path::PathBuf;
+
+use crate::store::DataRoot;
+
+/// The box's private key, under the data root.
+pub fn box_key_path(root: &DataRoot) -> PathBuf {
+    root.path().join("api/box.key")
+}
+
+/// The box's authorized hosts, under the data root.
+pub fn authorized_hosts_path(root: &DataRoot) -> PathBuf {
+    root.path().join("api/authorized_hosts")
+}
+
 #[cfg(test)]
 mod tests;

@@ -276,6 +276,8 @@ pub enum RefusalKind {
     Media,
     /// A second GO came sooner than the session allows.
     TooSoon,
+    /// The box is busy with something that must finish first (clips playing).
+    Busy,
     /// The box could not do it (disk, device).
     Failed,
 }

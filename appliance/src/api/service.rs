@@ -213,10 +213,9 @@ impl<C: ShowControl> BoxService<C> {
             return refuse(RefusalKind::BadRequest, format!("session {session:?} with manifest {manifest} was not staged on this connection"));
         };
         let _one = self.activating.lock().unwrap_or_else(|p| p.into_inner());
-        if activate::active(&self.root).as_deref() == Some(session) {
-            if let Err((kind, message)) = self.show.may_replace() {
-                return refuse(kind, message);
-            }
+        // Activation switches what the box plays: never under a playing clip.
+        if let Err((kind, message)) = self.show.may_replace() {
+            return refuse(kind, message);
         }
         match activate::activate(&self.root, &self.objects, staged) {
             Ok(dir) => {

@@ -51,6 +51,43 @@ enum Command {
     /// Run one of the box's time sources on its own and watch it.
     #[command(subcommand)]
     Clock(cuebox_appliance::clocking::cli::ClockCmd),
+    /// Show the box's key fingerprint (made on first use), which `hostctl
+    /// pair` asks you to confirm.
+    Key {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Authorize hosts: the keys `hostctl key` prints, each with a role
+    /// (view: status; control: also run the show; edit: also push sessions).
+    #[command(subcommand)]
+    Auth(AuthCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuthCmd {
+    /// Authorize a host's key, or change its role.
+    Add {
+        /// The host's key (`ed25519:…`, from `hostctl key` or a refusal message).
+        key: cuebox_appliance::api::PublicKey,
+        /// view, control or edit.
+        #[arg(long)]
+        role: cuebox_appliance::api::Role,
+        /// A name for people ("sound desk laptop").
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Remove a host's authorization (applies from its next connection).
+    Remove {
+        /// The host's key.
+        key: cuebox_appliance::api::PublicKey,
+    },
+    /// List the authorized hosts.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,6 +154,8 @@ fn main() -> ExitCode {
         Command::Clock(cmd) => cuebox_appliance::clocking::cli::run(&cmd)
             .map(|()| Outcome::Ok)
             .map_err(|e| e.into()),
+        Command::Key { json } => key(&cli.root, json),
+        Command::Auth(cmd) => auth(&cli.root, cmd),
         Command::System(SystemCmd::Check(args)) => cuebox_appliance::system::check::run(&args)
             .map(|ok| if ok { Outcome::Ok } else { Outcome::Problems })
             .map_err(|e| e.into()),
@@ -132,6 +171,61 @@ fn main() -> ExitCode {
 }
 
 type CmdResult = Result<Outcome, Box<dyn std::error::Error>>;
+
+fn key(root: &std::path::Path, as_json: bool) -> CmdResult {
+    use cuebox_appliance::api::{box_key_path, Identity};
+    let root = DataRoot::open(root)?;
+    let (id, made) = Identity::load_or_create(&box_key_path(&root))?;
+    let fp = id.public().fingerprint();
+    if as_json {
+        println!(
+            "{}",
+            json!({"fingerprint": fp.to_string(), "key": id.public(), "created": made})
+        );
+    } else {
+        println!("{fp}");
+    }
+    Ok(Outcome::Ok)
+}
+
+fn auth(root: &std::path::Path, cmd: AuthCmd) -> CmdResult {
+    use cuebox_appliance::api::{authorized_hosts_path, AuthorizedHost, AuthorizedHosts};
+    let root = DataRoot::open(root)?;
+    let path = authorized_hosts_path(&root);
+    let mut hosts = AuthorizedHosts::load(&path)?;
+    match cmd {
+        AuthCmd::Add { key, role, comment } => {
+            hosts.set(AuthorizedHost { role, key, comment });
+            hosts.save(&path)?;
+            println!("authorized {} ({}) as {role}", key.fingerprint(), key);
+        }
+        AuthCmd::Remove { key } => {
+            if !hosts.remove(&key) {
+                return Err(
+                    format!("{key} is not authorized on this box (cueboxd auth list)").into(),
+                );
+            }
+            hosts.save(&path)?;
+            println!("removed {}", key.fingerprint());
+        }
+        AuthCmd::List { json: true } => println!("{}", json!({"hosts": hosts.hosts})),
+        AuthCmd::List { json: false } => {
+            if hosts.hosts.is_empty() {
+                println!("no hosts are authorized; add one with cueboxd auth add KEY --role edit");
+            }
+            for h in &hosts.hosts {
+                println!(
+                    "{:8} {}  {}  {}",
+                    h.role,
+                    h.key.fingerprint(),
+                    h.key,
+                    h.comment
+                );
+            }
+        }
+    }
+    Ok(Outcome::Ok)
+}
 
 /// A time as the tables show it.
 fn utc(t: jiff::Timestamp) -> String {

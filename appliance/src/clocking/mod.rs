@@ -184,6 +184,11 @@ impl Clocking {
     pub fn status(&self) -> ClockStatus {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
     }
+
+    /// The shared status the clock thread updates, for readers elsewhere.
+    pub fn status_handle(&self) -> Arc<Mutex<ClockStatus>> {
+        self.status.clone()
+    }
 }
 
 impl Drop for Clocking {

@@ -6,7 +6,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cuebox_engine::control::{At, Command, Dispatcher, TimedCommand};
@@ -60,6 +60,18 @@ pub(super) struct Control {
     pub cues: TimecodeCues,
     /// The show's chasing clips.
     pub chase: Chase,
+    /// What plays, for status.
+    pub board: Arc<Mutex<Board>>,
+}
+
+/// What plays, for status: kept by the control thread from the render
+/// thread's events, read by whoever reports (the API).
+#[derive(Debug, Default, Clone)]
+pub struct Board {
+    /// The show frame (render frame minus the origin) the control thread last saw.
+    pub now: u64,
+    /// Playing voices: (voice, clip index in the show, show frame it started).
+    pub voices: Vec<(u32, usize, u64)>,
 }
 
 /// A command waiting for its frame.
@@ -242,9 +254,20 @@ impl Control {
     /// Passes on what the render thread, the devices, the butler and the
     /// recorder reported, and frees finished readers.
     fn report(&mut self) {
+        let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        board.now = self.render.now().0.saturating_sub(self.origin);
         while let Some(event) = self.render.next_event() {
             match event {
+                Event::Started { voice, clip, at } => {
+                    board.voices.retain(|v| v.0 != voice.0 as u32);
+                    board.voices.push((
+                        voice.0 as u32,
+                        clip.0 as usize,
+                        at.0.saturating_sub(self.origin),
+                    ));
+                }
                 Event::Stopped { voice, .. } | Event::Refused { voice, .. } => {
+                    board.voices.retain(|v| v.0 != voice.0 as u32);
                     self.chase.stopped(voice)
                 }
                 Event::Underrun { voice, .. } => self.chase.underran(voice),
@@ -274,6 +297,7 @@ impl Control {
                 .events
                 .send(json!({"event": "stream_error", "detail": e.to_string()}));
         }
+        drop(board);
         self.render.drop_finished();
     }
 }

@@ -20,7 +20,7 @@ mod streams;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ use crate::clocking::{ClockStatus, Clocking, ClockingConfig, ClockingError};
 use crate::system::{spawn_rt, RtConfig, RtSetup};
 
 pub use capture::{Discontinuity, RecordSummary};
-pub use control::{clip_ids, Request};
+pub use control::{clip_ids, Board, Request};
 pub use patch::{Feed, Patch, Player};
 pub use streams::HEAD_SECONDS;
 
@@ -106,6 +106,22 @@ pub struct Live {
     in_stats: Option<Arc<DeviceStats>>,
     rt_out: RtSetup,
     clocking: Clocking,
+    board: Arc<Mutex<Board>>,
+}
+
+/// What a status reader needs of a live show.
+#[derive(Debug, Clone)]
+pub struct StatusSource {
+    /// What plays.
+    pub board: Arc<Mutex<Board>>,
+    /// Playback figures.
+    pub playback: Arc<DeviceStats>,
+    /// The clock's last status.
+    pub clock: Arc<Mutex<ClockStatus>>,
+    /// The engine rate.
+    pub rate: u32,
+    /// Frames per period.
+    pub period: u64,
 }
 
 /// What a live run reports at its end.
@@ -258,6 +274,7 @@ impl Live {
         )?;
         let (requests, requests_rx) = mpsc::channel();
         let period = playback.period as u64;
+        let board = Arc::new(Mutex::new(Board::default()));
         let control = control::Control {
             timebase: clocking.timebase(),
             cues: TimecodeCues::from_show(&show),
@@ -274,6 +291,7 @@ impl Live {
             origin: playback.first_audible_frame(),
             // A fifth of a second, and never less than two buffers.
             horizon: (u64::from(rate) / 5).max(2 * playback.buffer as u64),
+            board: board.clone(),
         };
         let control_stop = Arc::clone(&stop);
         threads.push(
@@ -295,7 +313,20 @@ impl Live {
             in_stats,
             rt_out,
             clocking,
+            board,
         })
+    }
+
+    /// Handles to what plays and how the devices and clock fare, for a
+    /// status reader on another thread.
+    pub fn status_source(&self) -> StatusSource {
+        StatusSource {
+            board: self.board.clone(),
+            playback: self.out_stats.clone(),
+            clock: self.clocking.status_handle(),
+            rate: self.playback.rate,
+            period: self.playback.period as u64,
+        }
     }
 
     /// The clock now: its source, every source's health and their offsets.

@@ -61,6 +61,8 @@ pub struct TerminationReport {
 #[derive(Debug)]
 pub struct Termination {
     thread: JoinHandle<Option<TerminationReport>>,
+    handle: signal_hook::iterator::Handle,
+    flags: Vec<signal_hook::SigId>,
 }
 
 impl Termination {
@@ -73,6 +75,16 @@ impl Termination {
     /// Whether the signal arrived and was handled.
     pub fn is_finished(&self) -> bool {
         self.thread.is_finished()
+    }
+
+    /// Stops watching (the session is closing while the process goes on):
+    /// the handlers are removed, so the next session's watcher is the only one.
+    pub fn close(self) -> Option<TerminationReport> {
+        for id in self.flags {
+            signal_hook::low_level::unregister(id);
+        }
+        self.handle.close();
+        self.thread.join().ok().flatten()
     }
 }
 
@@ -216,12 +228,18 @@ impl Autosaver {
     /// process at once with status 128 + signal.
     pub fn watch_termination_signals(&self) -> std::io::Result<Termination> {
         let armed = Arc::new(AtomicBool::new(false));
+        let mut flags = Vec::new();
         for sig in TERMINATION_SIGNALS {
             // Order matters: the shutdown check runs before the first signal arms it.
-            signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&armed))?;
-            signal_hook::flag::register(sig, Arc::clone(&armed))?;
+            flags.push(signal_hook::flag::register_conditional_shutdown(
+                sig,
+                128 + sig,
+                Arc::clone(&armed),
+            )?);
+            flags.push(signal_hook::flag::register(sig, Arc::clone(&armed))?);
         }
         let mut signals = signal_hook::iterator::Signals::new(TERMINATION_SIGNALS)?;
+        let handle = signals.handle();
         let weak = Arc::downgrade(&self.shared);
         let thread = std::thread::Builder::new()
             .name("termination".into())
@@ -236,7 +254,11 @@ impl Autosaver {
                 };
                 Some(TerminationReport { signal, saved })
             })?;
-        Ok(Termination { thread })
+        Ok(Termination {
+            thread,
+            handle,
+            flags,
+        })
     }
 
     /// Stops the thread (after any save in progress); unsaved changes stay

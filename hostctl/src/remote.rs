@@ -1,0 +1,602 @@
+//! The verbs that talk to boxes: pairing, session sync and show control.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use cuebox_appliance::api::proto::{Request, Response, Status};
+use cuebox_appliance::api::transfer::{self, Progress};
+use cuebox_appliance::api::{Client, Expect, Identity, KnownBox, KnownBoxes};
+use cuebox_appliance::store::{check_session_name, SessionDir};
+use cuebox_engine::show::{ContentHash, Show};
+use serde_json::{json, Value};
+
+use crate::cli::Output;
+use crate::output::{print_json, progress};
+use crate::Outcome;
+
+/// How long to wait for a box.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the host keeps its key and known boxes: `$CUEBOX_HOST_DIR`, else
+/// `$XDG_CONFIG_HOME/cuebox`, else `~/.config/cuebox`.
+fn config_dir() -> anyhow::Result<PathBuf> {
+    if let Some(d) = std::env::var_os("CUEBOX_HOST_DIR") {
+        return Ok(PathBuf::from(d));
+    }
+    if let Some(d) = std::env::var_os("XDG_CONFIG_HOME") {
+        return Ok(PathBuf::from(d).join("cuebox"));
+    }
+    let home = std::env::var_os("HOME")
+        .context("set HOME or CUEBOX_HOST_DIR: the host key lives there")?;
+    Ok(PathBuf::from(home).join(".config/cuebox"))
+}
+
+fn identity() -> anyhow::Result<Identity> {
+    let path = config_dir()?.join("host.key");
+    let (id, made) = Identity::load_or_create(&path)?;
+    if made {
+        eprintln!("made this host's key in {}", path.display());
+    }
+    Ok(id)
+}
+
+fn boxes_path() -> anyhow::Result<PathBuf> {
+    Ok(config_dir()?.join("boxes.json"))
+}
+
+/// The paired box called (or at) `name`.
+fn known(name: &str) -> anyhow::Result<KnownBox> {
+    let boxes = KnownBoxes::load(&boxes_path()?)?;
+    boxes.find(name).cloned().with_context(|| {
+        format!("{name:?} is not a paired box; pair it first: hostctl pair ADDRESS --name {name}")
+    })
+}
+
+/// Connects to a paired box.
+fn connect(name: &str) -> anyhow::Result<Client> {
+    let b = known(name)?;
+    let client = Client::connect(
+        &b.address,
+        &identity()?,
+        Expect::Pinned(b.fingerprint),
+        TIMEOUT,
+    )?;
+    if client.welcome().role.is_none() {
+        bail!(
+            "{} does not authorize this host yet; on the box run: cueboxd auth add {} --role edit",
+            b.name,
+            client.welcome().host_key
+        );
+    }
+    Ok(client)
+}
+
+/// `hostctl key`: this host's public key, to authorize on boxes.
+pub fn key(out: &Output) -> anyhow::Result<Outcome> {
+    let id = identity()?;
+    if out.json {
+        print_json(
+            &json!({"key": id.public(), "fingerprint": id.public().fingerprint().to_string()}),
+        );
+    } else {
+        println!("{}", id.public());
+        eprintln!("fingerprint {}", id.public().fingerprint());
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `hostctl pair ADDRESS`: learns the box's key, has it confirmed, and remembers the box.
+pub fn pair(
+    address: &str,
+    name: Option<String>,
+    fingerprint: Option<String>,
+    yes: bool,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let id = identity()?;
+    let cell = Arc::new(Mutex::new(None));
+    let client = Client::connect(address, &id, Expect::Learn(cell), TIMEOUT)?;
+    let w = client.welcome().clone();
+    let seen = w.box_key.fingerprint();
+    let confirmed = match fingerprint {
+        Some(expected) => {
+            let expected: cuebox_appliance::api::Fingerprint =
+                expected.parse().map_err(anyhow::Error::msg)?;
+            if expected != seen {
+                bail!("the box at {address} shows fingerprint {seen}, not {expected}: do not pair; check the address and the box's console (cueboxd key)");
+            }
+            true
+        }
+        None if yes => true,
+        None => {
+            if !std::io::stdin().is_terminal() {
+                bail!("the box at {address} shows fingerprint {seen}; compare it with `cueboxd key` on the box, then run again with --fingerprint {seen}");
+            }
+            eprint!("The box {:?} at {address} has the key fingerprint\n  {seen}\nCompare it with `cueboxd key` on the box's console. Is it the same? [y/N] ", w.name);
+            std::io::stderr().flush()?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            matches!(line.trim(), "y" | "Y" | "yes")
+        }
+    };
+    if !confirmed {
+        bail!("not paired: the fingerprint was not confirmed");
+    }
+    let name = name.unwrap_or_else(|| w.name.clone());
+    let path = boxes_path()?;
+    let mut boxes = KnownBoxes::load(&path)?;
+    boxes.set(KnownBox {
+        name: name.clone(),
+        address: cuebox_appliance::api::client::with_port(address),
+        fingerprint: seen,
+    });
+    boxes.save(&path)?;
+    if out.json {
+        print_json(
+            &json!({"name": name, "address": address, "fingerprint": seen.to_string(),
+            "role": w.role, "host_key": w.host_key}),
+        );
+    } else {
+        println!("paired {name} ({address}), fingerprint {seen}");
+        match w.role {
+            Some(role) => println!("this host has the {role} role there"),
+            None => println!(
+                "the box does not authorize this host yet; on the box run:\n  cueboxd auth add {} --role edit",
+                w.host_key
+            ),
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `hostctl boxes`: the paired boxes and what each is doing.
+pub fn boxes(out: &Output) -> anyhow::Result<Outcome> {
+    let list = KnownBoxes::load(&boxes_path()?)?;
+    let id = identity()?;
+    let rows: Vec<Value> = list
+        .boxes
+        .iter()
+        .map(|b| {
+            let state = Client::connect(
+                &b.address,
+                &id,
+                Expect::Pinned(b.fingerprint),
+                Duration::from_secs(2),
+            )
+            .map_err(|e| e.to_string())
+            .map(|mut c| {
+                let role = c.welcome().role;
+                let status = match role {
+                    Some(_) => match c.call(&Request::Status) {
+                        Ok(Response::Status(s)) => Some(*s),
+                        _ => None,
+                    },
+                    None => None,
+                };
+                (role, status)
+            });
+            match state {
+                Ok((role, status)) => json!({"name": b.name, "address": b.address,
+                    "fingerprint": b.fingerprint.to_string(), "reachable": true, "role": role,
+                    "session": status.as_ref().and_then(|s| s.session.clone()),
+                    "playing": status.as_ref().map(|s| s.playing.len()),
+                    "locked": status.as_ref().map(|s| s.locked)}),
+                Err(e) => json!({"name": b.name, "address": b.address,
+                    "fingerprint": b.fingerprint.to_string(), "reachable": false, "error": e}),
+            }
+        })
+        .collect();
+    if out.json {
+        print_json(&json!({"boxes": rows}));
+    } else if rows.is_empty() {
+        println!("no paired boxes; pair one with hostctl pair ADDRESS --name NAME");
+    } else {
+        for r in &rows {
+            let state = if r["reachable"] == true {
+                format!(
+                    "{} session {} playing {}{}",
+                    r["role"].as_str().unwrap_or("unauthorized"),
+                    r["session"].as_str().unwrap_or("-"),
+                    r["playing"].as_u64().unwrap_or(0),
+                    if r["locked"] == true { " LOCKED" } else { "" }
+                )
+            } else {
+                format!("unreachable: {}", r["error"].as_str().unwrap_or(""))
+            };
+            println!(
+                "{:16} {:24} {}",
+                r["name"].as_str().unwrap_or(""),
+                r["address"].as_str().unwrap_or(""),
+                state
+            );
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// The name a session gets on the box: given, else its folder's.
+fn session_name(dir: &Path, name: Option<String>) -> anyhow::Result<String> {
+    let name = match name {
+        Some(n) => n,
+        None => std::fs::canonicalize(dir)?
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .context("give the session a --name on the box")?,
+    };
+    check_session_name(&name)?;
+    Ok(name)
+}
+
+/// `hostctl push DIR --to BOX,…`: one result per box.
+pub fn push(
+    dir: &Path,
+    to: &[String],
+    name: Option<String>,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let session = SessionDir::open(dir)?;
+    let name = session_name(dir, name)?;
+    let bars = indicatif::MultiProgress::new();
+    let results: Vec<(String, anyhow::Result<transfer::PushReport>)> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = to
+                .iter()
+                .map(|b| {
+                    let bar = bars.add(progress(0, b, out.json));
+                    let (session, name) = (&session, &name);
+                    scope.spawn(move || {
+                        let result = connect(b).and_then(|mut c| {
+                            transfer::push(&mut c, session, name, &mut |p| match p {
+                                Progress::Total(n) => bar.set_length(n),
+                                Progress::Moved(n) => bar.inc(n),
+                            })
+                            .map_err(Into::into)
+                        });
+                        bar.finish_and_clear();
+                        (b.clone(), result)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a push thread does not panic"))
+                .collect()
+        });
+    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    if out.json {
+        let rows: Vec<Value> = results
+            .iter()
+            .map(|(b, r)| match r {
+                Ok(rep) => json!({"box": b, "ok": true, "report": rep}),
+                Err(e) => json!({"box": b, "ok": false, "error": format!("{e:#}")}),
+            })
+            .collect();
+        print_json(&json!({"session": name, "boxes": rows}));
+    } else {
+        for (b, r) in &results {
+            match r {
+                Ok(rep) => println!(
+                    "{b}: {name} active ({} clips, {} media files: {} sent, {} already there; {:.1} MB sent{}) in {:.2} s{}",
+                    rep.activated.clips,
+                    rep.files_sent + rep.files_present,
+                    rep.files_sent,
+                    rep.files_present,
+                    rep.bytes_sent as f64 / 1e6,
+                    if rep.bytes_resumed > 0 { format!(", {:.1} MB resumed", rep.bytes_resumed as f64 / 1e6) } else { String::new() },
+                    rep.seconds,
+                    if rep.activated.playing { "; the box plays it now" } else { "" },
+                ),
+                Err(e) => eprintln!("{b}: FAILED: {e:#}"),
+            }
+        }
+    }
+    if failed > 0 {
+        bail!(
+            "{failed} of {} box(es) did not take the session",
+            results.len()
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+/// The session a verb is about: given, else the box's active one.
+fn box_session(client: &mut Client, session: Option<String>) -> anyhow::Result<String> {
+    if let Some(s) = session {
+        return Ok(s);
+    }
+    match client.call(&Request::Status)? {
+        Response::Status(s) => s
+            .session
+            .context("the box has no active session; name one with --session"),
+        other => bail!("unexpected answer {other:?}"),
+    }
+}
+
+/// `hostctl pull BOX --out DIR`.
+pub fn pull(
+    box_name: &str,
+    session: Option<String>,
+    out_dir: &Path,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    if out_dir.join(SessionDir::MANIFEST).exists() {
+        bail!(
+            "{} already holds a session; pull into a new folder",
+            out_dir.display()
+        );
+    }
+    let mut client = connect(box_name)?;
+    let session = box_session(&mut client, session)?;
+    let bar = progress(0, &session, out.json);
+    let report = transfer::pull(&mut client, &session, out_dir, &mut |p| match p {
+        Progress::Total(n) => bar.set_length(n),
+        Progress::Moved(n) => bar.inc(n),
+    })?;
+    bar.finish_and_clear();
+    if out.json {
+        print_json(&json!({"session": session, "report": report}));
+    } else {
+        println!(
+            "pulled {session} into {} ({} clips, {} media files, {:.1} MB)",
+            report.dir.display(),
+            report.clips,
+            report.files,
+            report.bytes as f64 / 1e6
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+/// The show as JSON for comparing: the media folder is where each side
+/// keeps files, not part of the show.
+fn comparable(show: &Show) -> Value {
+    let mut v = serde_json::to_value(show).expect("a show serializes");
+    v["session"]["media_folder"] = Value::Null;
+    v
+}
+
+/// Every path where `a` and `b` differ; arrays of objects with ids are
+/// matched by id, so a moved clip is one difference, not many.
+fn differences(path: &str, a: &Value, b: &Value, out: &mut Vec<Value>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let p = format!("{path}.{k}");
+                match (x.get(k), y.get(k)) {
+                    (Some(u), Some(v)) => differences(&p, u, v, out),
+                    (Some(u), None) => out.push(json!({"path": p, "host": u, "box": null})),
+                    (None, Some(v)) => out.push(json!({"path": p, "host": null, "box": v})),
+                    (None, None) => {}
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.iter().chain(y).all(|e| e.get("id").is_some()) => {
+            let id = |e: &Value| e["id"].to_string();
+            for u in x {
+                let p = format!("{path}[id={}]", id(u));
+                match y.iter().find(|v| id(v) == id(u)) {
+                    Some(v) => differences(&p, u, v, out),
+                    None => out.push(json!({"path": p, "host": u, "box": null})),
+                }
+            }
+            for v in y.iter().filter(|v| !x.iter().any(|u| id(u) == id(v))) {
+                out.push(json!({"path": format!("{path}[id={}]", id(v)), "host": null, "box": v}));
+            }
+        }
+        _ if a != b => out.push(json!({"path": path, "host": a, "box": b})),
+        _ => {}
+    }
+}
+
+/// `hostctl diff DIR BOX`: what the box's copy of the session differs in.
+pub fn diff(
+    dir: &Path,
+    box_name: &str,
+    name: Option<String>,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let (_, host_show) = crate::session::open(dir)?;
+    let name = session_name(dir, name)?;
+    let mut client = connect(box_name)?;
+    let (manifest, _) = match transfer::manifest(&mut client, &name) {
+        Ok(m) => m,
+        Err(transfer::TransferError::Box(cuebox_appliance::api::ClientError::Refused(r)))
+            if r.kind == cuebox_appliance::api::proto::RefusalKind::NotFound =>
+        {
+            if out.json {
+                print_json(&json!({"session": name, "on_box": false}));
+            } else {
+                println!("{name} is not on {box_name}: everything differs (hostctl push sends it)");
+            }
+            return Ok(Outcome::Problems);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let box_show = Show::load(&manifest).context("the box's manifest")?.show;
+    let mut diffs = Vec::new();
+    differences(
+        "",
+        &comparable(&host_show),
+        &comparable(&box_show),
+        &mut diffs,
+    );
+    if out.json {
+        print_json(
+            &json!({"session": name, "on_box": true, "same": diffs.is_empty(), "differences": diffs}),
+        );
+    } else if diffs.is_empty() {
+        println!("{name}: the host and {box_name} have the same show");
+    } else {
+        for d in &diffs {
+            println!(
+                "{}\n  host: {}\n  box:  {}",
+                d["path"].as_str().unwrap_or(""),
+                d["host"],
+                d["box"]
+            );
+        }
+        println!(
+            "{} difference(s); hostctl push sends the host's version",
+            diffs.len()
+        );
+    }
+    Ok(if diffs.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    })
+}
+
+/// What a session folder holds now: its manifest's hash and each media
+/// file's size and modification time. A change means "push again".
+/// The state [`fingerprint`] takes of a session folder.
+type Snapshot = (ContentHash, Vec<(u64, Option<std::time::SystemTime>)>);
+
+fn fingerprint(dir: &Path) -> Option<Snapshot> {
+    let session = SessionDir::open(dir).ok()?;
+    let manifest = session.read_manifest().ok()?;
+    let show = session.load().ok()?.show;
+    let media = session.media_folder(&show);
+    let files = show
+        .clips
+        .iter()
+        .map(|c| {
+            let m = std::fs::metadata(media.join(c.audio.path.as_path())).ok();
+            (
+                m.as_ref().map_or(0, |m| m.len()),
+                m.and_then(|m| m.modified().ok()),
+            )
+        })
+        .collect();
+    Some((ContentHash::of_bytes(&manifest), files))
+}
+
+/// `hostctl sync DIR --to BOX [--watch]`: push, and with --watch push
+/// again whenever the session changes, until interrupted.
+pub fn sync(
+    dir: &Path,
+    to: &[String],
+    name: Option<String>,
+    watch: bool,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let mut last = None;
+    loop {
+        let now = fingerprint(dir);
+        if now.is_some() && now != last {
+            // A failed push (a box off, a file half-written) is reported
+            // and retried at the next change or tick.
+            match push(dir, to, name.clone(), out) {
+                Ok(_) => last = now,
+                Err(e) if watch => eprintln!("sync: {e:#}; retrying"),
+                Err(e) => return Err(e),
+            }
+        }
+        if !watch {
+            return Ok(Outcome::Ok);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Sends one command line to a box; prints the show sample it lands on.
+pub fn command(box_name: &str, line: Value, out: &Output) -> anyhow::Result<Outcome> {
+    let mut client = connect(box_name)?;
+    let sent = Instant::now();
+    let at = match client.call(&Request::Command {
+        line: line.to_string(),
+    })? {
+        Response::Accepted { at_sample } => at_sample,
+        other => bail!("unexpected answer {other:?}"),
+    };
+    if out.json {
+        print_json(&json!({"box": box_name, "command": line, "at_sample": at,
+            "round_trip_ms": sent.elapsed().as_secs_f64() * 1e3}));
+    } else {
+        println!(
+            "{box_name}: {} at show sample {at}",
+            line["cmd"].as_str().unwrap_or("command")
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Sends a request answered by Done.
+pub fn simple(
+    box_name: &str,
+    request: Request,
+    what: &str,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let mut client = connect(box_name)?;
+    match client.call(&request)? {
+        Response::Done => {}
+        other => bail!("unexpected answer {other:?}"),
+    }
+    if out.json {
+        print_json(&json!({"box": box_name, "done": what}));
+    } else {
+        println!("{box_name}: {what}");
+    }
+    Ok(Outcome::Ok)
+}
+
+fn print_status(s: &Status) {
+    println!(
+        "{}: session {}{}, page {}, show time {:.1} s",
+        s.name,
+        s.session.as_deref().unwrap_or("(none)"),
+        if s.locked { " LOCKED" } else { "" },
+        s.page,
+        s.show_seconds
+    );
+    if s.playing.is_empty() {
+        println!("  nothing playing");
+    }
+    for p in &s.playing {
+        println!(
+            "  {} {:24} {} {:7.2} s",
+            p.group, p.name, p.clip, p.position
+        );
+    }
+    for m in &s.meters {
+        println!("  meter {} {:6.1} dBFS", m.bus, m.peak_db);
+    }
+    println!(
+        "  xruns {}  DSP load p99 {:.1} %",
+        s.xruns,
+        s.dsp_load * 100.0
+    );
+    println!("  clock {}", s.clock_source.as_deref().unwrap_or("(none)"));
+    for h in &s.clock_health {
+        println!("    {h}");
+    }
+}
+
+/// `hostctl status BOX [--watch]`.
+pub fn status(box_name: &str, watch: bool, out: &Output) -> anyhow::Result<Outcome> {
+    let mut client = connect(box_name)?;
+    loop {
+        let s = match client.call(&Request::Status)? {
+            Response::Status(s) => *s,
+            other => bail!("unexpected answer {other:?}"),
+        };
+        if out.json {
+            let mut v = serde_json::to_value(&s)?;
+            v["detail"] = serde_json::from_str(&s.detail).unwrap_or(Value::Null);
+            println!("{v}");
+        } else {
+            print_status(&s);
+        }
+        if !watch {
+            return Ok(Outcome::Ok);
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
