@@ -154,6 +154,7 @@ impl ShowControl for Arc<LiveLink> {
             session: Some(c.session.clone()),
             page: self.page_now(),
             show_seconds: board.now as f64 / rate,
+            rate: c.rate,
             playing,
             xruns: stats.xruns,
             dsp_load: stats.process.p99_us as f64 / period_us,
@@ -180,7 +181,7 @@ impl ShowControl for Arc<LiveLink> {
         }
     }
 
-    fn command(&self, line: &str) -> Result<u64, (RefusalKind, String)> {
+    fn command(&self, line: &str) -> Result<(u64, u64), (RefusalKind, String)> {
         let (requests, request) = {
             let current = lock(&self.current);
             let Some(c) = current.as_ref() else {
@@ -213,7 +214,10 @@ impl ShowControl for Arc<LiveLink> {
                 "the show did not answer; it may be stopping".to_owned(),
             )
         })?;
-        Ok(accepted["at_sample"].as_u64().unwrap_or(0))
+        Ok((
+            accepted["at_sample"].as_u64().unwrap_or(0),
+            accepted["lead_samples"].as_u64().unwrap_or(0),
+        ))
     }
 
     fn page(&self, page: u16) -> Result<(), (RefusalKind, String)> {

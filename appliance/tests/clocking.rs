@@ -5,63 +5,15 @@
 //! The namespaces share the machine's clock, so the truth is known: the
 //! grandmaster's time is CLOCK_REALTIME.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../scripts/lib")
-        .join(name)
-}
+#[path = "common/netns.rs"]
+mod netns;
 
-/// The PTP namespaces, removed when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn up(tag: &str) -> Netns {
-        let ns = Netns(tag.to_string());
-        ns.run("down");
-        let status = ns.run("up");
-        assert!(
-            status,
-            "cannot create network namespaces (this test needs root)"
-        );
-        ns
-    }
-
-    fn run(&self, action: &str) -> bool {
-        Command::new(script("ptp-netns.sh"))
-            .args([action, &self.0])
-            .status()
-            .unwrap()
-            .success()
-    }
-
-    fn exec(&self, side: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &format!("{}-{side}", self.0)]);
-        c
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        self.run("down");
-    }
-}
-
-/// A child killed when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use netns::{script, Killed, Netns};
 
 /// ptp4l as grandmaster, logging to `log`, returned once it has taken the
 /// role.

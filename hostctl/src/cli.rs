@@ -146,6 +146,20 @@ pub enum Command {
     Lock(OnBox),
     /// Unlock the show (needs the edit role).
     Unlock(OnBox),
+    /// Measure how fast a box takes a GO over the network: sends GO and
+    /// STOP of CLIP COUNT times on one connection and prints the round trip
+    /// and the time from sending to the sample the GO is applied at
+    /// (p50/p99/max). Mind the box's double-GO protection (--interval).
+    Latency {
+        #[command(flatten)]
+        target: ClipOnBox,
+        /// How many GOs.
+        #[arg(long, default_value_t = 200)]
+        count: u32,
+        /// Milliseconds between GOs.
+        #[arg(long, default_value_t = 350)]
+        interval: u64,
+    },
     /// The box's status: session, playing clips with positions, meters, DSP
     /// load, xruns, clock source and health.
     Status {

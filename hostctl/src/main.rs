@@ -115,6 +115,11 @@ fn main() -> ExitCode {
             "unlocked",
             &b.out,
         ),
+        Command::Latency {
+            target: t,
+            count,
+            interval,
+        } => remote::latency(&t.box_name, &t.clip, count, interval, &t.out),
         Command::Status { target: b, watch } => remote::status(&b.box_name, watch, &b.out),
     };
     match result {

@@ -512,7 +512,7 @@ pub fn command(box_name: &str, line: Value, out: &Output) -> anyhow::Result<Outc
     let at = match client.call(&Request::Command {
         line: line.to_string(),
     })? {
-        Response::Accepted { at_sample } => at_sample,
+        Response::Accepted { at_sample, .. } => at_sample,
         other => bail!("unexpected answer {other:?}"),
     };
     if out.json {
@@ -599,4 +599,69 @@ pub fn status(box_name: &str, watch: bool, out: &Output) -> anyhow::Result<Outco
         }
         std::thread::sleep(Duration::from_secs(1));
     }
+}
+
+/// p50, p99 and max of `v` (sorted in place).
+fn percentiles(v: &mut [f64]) -> Value {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    json!({"p50": at(0.5), "p99": at(0.99), "max": at(1.0)})
+}
+
+/// `hostctl latency BOX CLIP`.
+pub fn latency(
+    box_name: &str,
+    clip: &str,
+    count: u32,
+    interval: u64,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    if count == 0 {
+        bail!("--count must be at least 1");
+    }
+    let mut client = connect(box_name)?;
+    let rate = match client.call(&Request::Status)? {
+        Response::Status(s) if s.rate > 0 => f64::from(s.rate),
+        _ => bail!("{box_name} plays no session; push one first"),
+    };
+    let go = Request::Command {
+        line: json!({"cmd": "go", "clip": clip}).to_string(),
+    };
+    let stop = Request::Command {
+        line: json!({"cmd": "stop", "clip": clip}).to_string(),
+    };
+    let (mut rtt, mut to_sample) = (Vec::new(), Vec::new());
+    for _ in 0..count {
+        let sent = Instant::now();
+        let lead = match client.call(&go)? {
+            Response::Accepted { lead_samples, .. } => lead_samples,
+            other => bail!("unexpected answer {other:?}"),
+        };
+        let round = sent.elapsed().as_secs_f64() * 1e3;
+        rtt.push(round);
+        // The command reaches the box in about half the round trip, then
+        // waits `lead` samples for its frame.
+        to_sample.push(round / 2.0 + lead as f64 * 1e3 / rate);
+        client.call(&stop)?;
+        std::thread::sleep(Duration::from_millis(interval));
+    }
+    let report = json!({"box": box_name, "count": count,
+        "round_trip_ms": percentiles(&mut rtt), "go_to_sample_ms": percentiles(&mut to_sample)});
+    if out.json {
+        print_json(&report);
+    } else {
+        for (what, key) in [
+            ("round trip", "round_trip_ms"),
+            ("GO to its sample", "go_to_sample_ms"),
+        ] {
+            let r = &report[key];
+            println!(
+                "{what:18} p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+                r["p50"].as_f64().unwrap_or(0.0),
+                r["p99"].as_f64().unwrap_or(0.0),
+                r["max"].as_f64().unwrap_or(0.0)
+            );
+        }
+    }
+    Ok(Outcome::Ok)
 }

@@ -168,6 +168,9 @@ pub enum Response {
     Accepted {
         /// The show sample it is applied at.
         at_sample: u64,
+        /// How far ahead of the render thread's position that sample was
+        /// when the box took the command.
+        lead_samples: u64,
     },
     /// Done, nothing more to say.
     Done,
@@ -295,6 +298,8 @@ pub struct Status {
     pub page: u16,
     /// Show time now, seconds.
     pub show_seconds: f64,
+    /// The engine rate, Hz (0 with no session playing).
+    pub rate: u32,
     /// What plays.
     pub playing: Vec<Playing>,
     /// Output peaks since the last status, per bus.

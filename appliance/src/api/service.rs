@@ -23,8 +23,8 @@ pub trait ShowControl: Send + Sync + 'static {
     /// in by the service).
     fn status(&self) -> Status;
     /// Runs a command line (the control socket's JSON); the show sample it
-    /// is applied at, or why not.
-    fn command(&self, line: &str) -> Result<u64, (RefusalKind, String)>;
+    /// is applied at and how far ahead that was, or why not.
+    fn command(&self, line: &str) -> Result<(u64, u64), (RefusalKind, String)>;
     /// Makes `page` the one grid controllers play.
     fn page(&self, page: u16) -> Result<(), (RefusalKind, String)>;
     /// Whether a session may replace the playing one now (not while clips play).
@@ -41,7 +41,7 @@ impl ShowControl for Idle {
     fn status(&self) -> Status {
         Status::default()
     }
-    fn command(&self, _line: &str) -> Result<u64, (RefusalKind, String)> {
+    fn command(&self, _line: &str) -> Result<(u64, u64), (RefusalKind, String)> {
         Err((
             RefusalKind::NotFound,
             "no session is playing on the box; push one with hostctl push".into(),
@@ -144,7 +144,7 @@ impl<C: ShowControl> BoxService<C> {
             .filter(|h| !self.objects.has(h))
             .map(|hash| Need {
                 hash,
-                have: self.objects.partial(&hash),
+                have: self.objects.claim(&hash),
             })
             .collect();
         conn.staged = Some(staged);
@@ -309,7 +309,7 @@ impl<C: ShowControl> BoxService<C> {
 fn object_refusal(e: ObjectError) -> Response {
     let kind = match &e {
         ObjectError::Corrupt { .. } => RefusalKind::Media,
-        ObjectError::OutOfOrder { .. } => RefusalKind::BadRequest,
+        ObjectError::OutOfOrder { .. } | ObjectError::Superseded(_) => RefusalKind::BadRequest,
         ObjectError::DiskFull { .. } | ObjectError::Store(_) => RefusalKind::Failed,
     };
     let message = match &e {
@@ -336,7 +336,10 @@ impl<C: ShowControl> Service for BoxService<C> {
             Request::Status => self.status(),
             Request::Sessions => self.sessions(),
             Request::Command { line } => match self.show.command(&line) {
-                Ok(at_sample) => Response::Accepted { at_sample },
+                Ok((at_sample, lead_samples)) => Response::Accepted {
+                    at_sample,
+                    lead_samples,
+                },
                 Err((kind, message)) => refuse(kind, message),
             },
             Request::Page { page } => match self.show.page(page) {

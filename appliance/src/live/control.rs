@@ -128,6 +128,7 @@ impl Control {
             "event": "accepted",
             "command": &request.command,
             "at_sample": frame.saturating_sub(self.origin),
+            "lead_samples": frame.saturating_sub(now),
         });
         if let Some(reply) = &request.reply {
             let _ = reply.send(answer.clone());

@@ -11,10 +11,12 @@
 //! hash matches is renamed into place, after an fsync, so a crash or a cut
 //! link never leaves a wrong object, only a part to resume.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use cuebox_engine::show::ContentHash;
 
@@ -25,6 +27,11 @@ use super::fs;
 #[derive(Debug, Clone)]
 pub struct ObjectStore {
     dir: PathBuf,
+    /// The newest transfer of each file. A link cut mid-transfer leaves the
+    /// old connection's transfer alive until its socket times out; a resume
+    /// on a new connection supersedes it, and every write checks, under
+    /// this lock, that it is still the newest, so two never interleave.
+    transfers: Arc<Mutex<HashMap<ContentHash, u64>>>,
 }
 
 /// Why a transfer into the store failed.
@@ -51,6 +58,10 @@ pub enum ObjectError {
         /// Where they should have gone.
         received: u64,
     },
+    /// A newer transfer of the same file (a resume on another connection)
+    /// took over.
+    #[error("a newer transfer of {0} took over (a resume from another connection)")]
+    Superseded(ContentHash),
     /// The file arrived whole with another hash; it was discarded.
     #[error("the file sent as {expected} arrived with hash {found}: it changed on the host since it was added to the session (re-add the clip), or was damaged on the way; it was discarded, push again")]
     Corrupt {
@@ -71,7 +82,12 @@ impl ObjectStore {
         fs::ensure_dir(&dir.join(Self::INCOMING))?;
         Ok(ObjectStore {
             dir: dir.to_owned(),
+            transfers: Arc::default(),
         })
+    }
+
+    fn transfers(&self) -> MutexGuard<'_, HashMap<ContentHash, u64>> {
+        self.transfers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Where the object `hash` is (or would be).
@@ -100,6 +116,16 @@ impl ObjectStore {
         std::fs::metadata(self.part(hash)).map_or(0, |m| m.len())
     }
 
+    /// Stops any transfer of `hash` still open (on a connection whose link
+    /// died) and says how many bytes it left: where a resume starts.
+    pub fn claim(&self, hash: &ContentHash) -> u64 {
+        let mut transfers = self.transfers();
+        if let Some(g) = transfers.get_mut(hash) {
+            *g += 1;
+        }
+        self.partial(hash)
+    }
+
     /// Starts or resumes receiving `hash` at `offset`, which must be what
     /// [`ObjectStore::partial`] says (0 starts over).
     pub fn receive(
@@ -107,6 +133,8 @@ impl ObjectStore {
         hash: ContentHash,
         offset: u64,
     ) -> std::result::Result<Upload, ObjectError> {
+        // Held until the new transfer is registered: no older one writes meanwhile.
+        let mut transfers = self.transfers();
         let part = self.part(&hash);
         let held = self.partial(&hash);
         let mut hasher = blake3::Hasher::new();
@@ -129,7 +157,11 @@ impl ObjectStore {
                 received: held,
             });
         };
+        let generation = transfers.get(&hash).map_or(0, |g| g + 1);
+        transfers.insert(hash, generation);
         Ok(Upload {
+            store: self.clone(),
+            generation,
             hash,
             file,
             hasher,
@@ -166,6 +198,8 @@ impl ObjectStore {
 /// A file arriving into the store.
 #[derive(Debug)]
 pub struct Upload {
+    store: ObjectStore,
+    generation: u64,
     hash: ContentHash,
     file: File,
     hasher: blake3::Hasher,
@@ -188,6 +222,8 @@ impl Upload {
 
     /// Appends `data`, which must be for `offset`; returns the bytes held.
     pub fn write(&mut self, offset: u64, data: &[u8]) -> std::result::Result<u64, ObjectError> {
+        let store = self.store.clone();
+        let _newest = newest(&store, self.hash, self.generation)?;
         if offset != self.received {
             return Err(ObjectError::OutOfOrder {
                 hash: self.hash,
@@ -216,6 +252,9 @@ impl Upload {
     /// Verifies the whole file and puts it in the store. A file with the
     /// wrong hash is discarded.
     pub fn finish(self) -> std::result::Result<(), ObjectError> {
+        let store = self.store.clone();
+        let mut transfers = newest(&store, self.hash, self.generation)?;
+        transfers.remove(&self.hash);
         let found = ContentHash::from_bytes(*self.hasher.finalize().as_bytes());
         if found != self.hash {
             drop(self.file);
@@ -232,6 +271,20 @@ impl Upload {
         fs::sync_dir(&self.dir)?;
         Ok(())
     }
+}
+
+/// The transfer registry, if `generation` is still the newest transfer of
+/// `hash`; holding it keeps it so.
+fn newest(
+    store: &ObjectStore,
+    hash: ContentHash,
+    generation: u64,
+) -> std::result::Result<MutexGuard<'_, HashMap<ContentHash, u64>>, ObjectError> {
+    let transfers = store.transfers();
+    if transfers.get(&hash) != Some(&generation) {
+        return Err(ObjectError::Superseded(hash));
+    }
+    Ok(transfers)
 }
 
 fn hex(hash: &ContentHash) -> String {
@@ -274,6 +327,27 @@ mod tests {
         assert!(store.has(&hash));
         assert_eq!(std::fs::read(store.path(&hash)).unwrap(), data);
         assert_eq!(store.partial(&hash), 0);
+    }
+
+    #[test]
+    fn a_resume_supersedes_a_transfer_left_open_by_a_dead_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::open(dir.path()).unwrap();
+        let data = vec![9u8; 1000];
+        let hash = ContentHash::of_bytes(&data);
+        let mut stale = store.receive(hash, 0).unwrap();
+        stale.write(0, &data[..400]).unwrap();
+        assert_eq!(store.claim(&hash), 400);
+        let mut resumed = store.receive(hash, 400).unwrap();
+        // The old connection's buffered bytes arrive late: refused, not appended.
+        assert!(matches!(
+            stale.write(400, &data[400..600]),
+            Err(ObjectError::Superseded(_))
+        ));
+        resumed.write(400, &data[400..]).unwrap();
+        assert!(matches!(stale.finish(), Err(ObjectError::Superseded(_))));
+        resumed.finish().unwrap();
+        assert_eq!(std::fs::read(store.path(&hash)).unwrap(), data);
     }
 
     #[test]

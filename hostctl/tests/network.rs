@@ -1,0 +1,343 @@
+//! hostctl and cueboxd on separate network stacks: the box in one network
+//! namespace, the host in another, joined by a veth pair. A push is killed
+//! mid-transfer and then cut by pulling the link; each time nothing is
+//! activated and nothing corrupt is stored, and the next push resumes.
+
+#[path = "../../appliance/tests/common/netns.rs"]
+mod netns;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use netns::{script, Killed, Netns};
+use serde_json::Value;
+
+fn hostctl() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hostctl"))
+}
+
+/// cueboxd, built beside hostctl by `cargo test --workspace`.
+fn cueboxd() -> PathBuf {
+    let path = hostctl().with_file_name("cueboxd");
+    assert!(
+        path.is_file(),
+        "build cueboxd first: cargo build -p cuebox-appliance"
+    );
+    path
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A stereo 16-bit WAV of `seconds` of a tone unlike any other file's.
+fn wav(path: &Path, seconds: u32, seed: u32) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..48_000 * seconds {
+        let v = ((i.wrapping_mul(seed) >> 3) % 16_000) as i16 - 8_000;
+        w.write_sample(v).unwrap();
+        w.write_sample(v / 2).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// The total size of the files in a folder.
+fn part_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Waits until `f` holds or `secs` pass.
+fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < until {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn a_push_cut_by_kill_and_by_link_down_resumes_and_never_half_activates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ns = Netns::up(&format!("cbh{}", std::process::id() % 100_000));
+    let box_ip = ns.address("gm");
+    let root = tmp.path().join("box");
+    let host_dir = tmp.path().join("host");
+
+    // The box: idle, listening on its veth, with a paced PCM to play into.
+    let so = ok(Command::new(script("../alsa/build-paced-pcm.sh"))
+        .output()
+        .unwrap());
+    let so = so.lines().last().unwrap();
+    let conf = tmp.path().join("asound.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "pcm_type.cuebox_paced {{ lib \"{so}\" }}\npcm.net {{ type cuebox_paced outfile \"/dev/null\" }}\n"
+        ),
+    )
+    .unwrap();
+    let _box = Killed(
+        ns.exec("gm")
+            .arg(cueboxd())
+            .args(["--root"])
+            .arg(&root)
+            .args([
+                "run", "--listen", &box_ip, "--name", "main", "--device", "net",
+            ])
+            .args([
+                "--format",
+                "FLOAT_LE",
+                "--channels",
+                "2",
+                "--no-irq-routing",
+                "--seconds",
+                "300",
+            ])
+            .env(
+                "ALSA_CONFIG_PATH",
+                format!("/usr/share/alsa/alsa.conf:{}", conf.display()),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let host = |args: &[&str]| {
+        let mut c = ns.exec("sl");
+        c.arg(hostctl())
+            .args(args)
+            .env("CUEBOX_HOST_DIR", &host_dir);
+        c
+    };
+    assert!(
+        wait_for(10, || root.join("api/box.key").exists()),
+        "cueboxd starts"
+    );
+    let fingerprint = ok(Command::new(cueboxd())
+        .arg("--root")
+        .arg(&root)
+        .arg("key")
+        .output()
+        .unwrap());
+    // Pairing refuses a wrong fingerprint, and accepts the box's.
+    let wrong = host(&[
+        "pair",
+        &box_ip,
+        "--name",
+        "main",
+        "--fingerprint",
+        "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ])
+    .output()
+    .unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("do not pair"));
+    ok(host(&[
+        "pair",
+        &box_ip,
+        "--name",
+        "main",
+        "--fingerprint",
+        fingerprint.trim(),
+    ])
+    .output()
+    .unwrap());
+    let key = ok(host(&["key"]).output().unwrap());
+    ok(Command::new(cueboxd())
+        .arg("--root")
+        .arg(&root)
+        .args([
+            "auth",
+            "add",
+            key.trim(),
+            "--role",
+            "edit",
+            "--comment",
+            "test host",
+        ])
+        .output()
+        .unwrap());
+
+    // A session of two 40 s files (15 MB in all).
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let show = tmp.path().join("Tour");
+    ok(Command::new(hostctl())
+        .arg("session")
+        .arg("new")
+        .arg(&show)
+        .args(["--media"])
+        .arg(show.join("media"))
+        .output()
+        .unwrap());
+    for (n, (file, group)) in [("one.wav", "A"), ("two.wav", "B")].into_iter().enumerate() {
+        wav(&src.join(file), 40, 7 + n as u32 * 6);
+        ok(Command::new(hostctl())
+            .arg("clip")
+            .arg("add")
+            .arg(&show)
+            .arg(src.join(file))
+            .args(["--at", &format!("1,{}", n + 1), "--group", group])
+            .env("CUEBOX_HOST_DIR", &host_dir)
+            .output()
+            .unwrap());
+    }
+    let show_arg = show.to_str().unwrap();
+    let incoming = root.join("Objects/incoming");
+    let activated = || root.join("Sessions/Tour").exists() || root.join("active-session").exists();
+
+    // A slow link (24 Mbit/s) so the push can be cut mid-way.
+    let veth = format!("{}-s", ns.0);
+    ok(ns
+        .exec("sl")
+        .args([
+            "tc", "qdisc", "add", "dev", &veth, "root", "tbf", "rate", "24mbit", "burst", "32kb",
+            "latency", "400ms",
+        ])
+        .output()
+        .unwrap());
+
+    // 1. hostctl killed mid-transfer.
+    let mut push = Killed(
+        host(&["push", show_arg, "--to", "main"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    assert!(
+        wait_for(30, || part_bytes(&incoming) > 2_000_000),
+        "the transfer starts"
+    );
+    push.0.kill().unwrap();
+    let _ = push.0.wait();
+    std::thread::sleep(Duration::from_millis(300));
+    let after_kill = part_bytes(&incoming);
+    assert!(
+        after_kill > 2_000_000 && after_kill < 15_000_000,
+        "{after_kill}"
+    );
+    assert!(!activated(), "nothing is activated by a killed push");
+    // What arrived is exactly the start of the file: whole chunks, nothing torn.
+    let part = std::fs::read_dir(&incoming)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let held = std::fs::read(&part).unwrap();
+    let one = std::fs::read(show.join("media/one.wav")).unwrap();
+    assert_eq!(held.len() % (256 * 1024), 0);
+    assert!(
+        one[..held.len()] == held[..],
+        "the part is the file's start"
+    );
+
+    // 2. The link pulled mid-transfer.
+    let push = host(&["push", show_arg, "--to", "main"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(30, || part_bytes(&incoming) > after_kill + 1_000_000),
+        "the second push resumes"
+    );
+    ok(ns
+        .exec("sl")
+        .args(["ip", "link", "set", &veth, "down"])
+        .output()
+        .unwrap());
+    let out = push.wait_with_output().unwrap();
+    assert!(!out.status.success(), "a push over a dead link fails");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("main: FAILED"), "{err}");
+    assert!(!activated(), "nothing is activated by a cut push");
+
+    // 3. The link back, full speed: the push resumes and activates.
+    ok(ns
+        .exec("sl")
+        .args(["ip", "link", "set", &veth, "up"])
+        .output()
+        .unwrap());
+    ok(ns
+        .exec("sl")
+        .args(["tc", "qdisc", "del", "dev", &veth, "root"])
+        .output()
+        .unwrap());
+    let report: Value =
+        serde_json::from_str(&ok(host(&["push", show_arg, "--to", "main", "--json"])
+            .output()
+            .unwrap()))
+        .unwrap();
+    let r = &report["boxes"][0]["report"];
+    assert_eq!(report["boxes"][0]["ok"], true, "{report}");
+    assert!(
+        r["bytes_resumed"].as_u64().unwrap() > after_kill,
+        "{report}"
+    );
+    for file in ["one.wav", "two.wav"] {
+        let on_box = std::fs::read(root.join("Sessions/Tour/media").join(file)).unwrap();
+        let on_host = std::fs::read(show.join("media").join(file)).unwrap();
+        assert!(
+            on_box == on_host,
+            "{file} arrived intact ({} bytes on the box, {} on the host)",
+            on_box.len(),
+            on_host.len()
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(root.join("active-session")).unwrap(),
+        "Tour"
+    );
+    assert_eq!(part_bytes(&incoming), 0, "no parts are left");
+
+    // 4. Unchanged: nothing sent, well under a second.
+    let again: Value =
+        serde_json::from_str(&ok(host(&["push", show_arg, "--to", "main", "--json"])
+            .output()
+            .unwrap()))
+        .unwrap();
+    let r = &again["boxes"][0]["report"];
+    assert_eq!(r["bytes_sent"], 0, "{again}");
+    assert!(r["seconds"].as_f64().unwrap() < 1.0, "{again}");
+
+    // The box plays it: status over the network, and a GO lands.
+    assert!(wait_for(10, || {
+        let s = host(&["status", "main", "--json"]).output().unwrap();
+        serde_json::from_slice::<Value>(&s.stdout)
+            .is_ok_and(|v| v["session"] == "Tour" && v["rate"] == 48_000)
+    }));
+    let go: Value =
+        serde_json::from_str(&ok(host(&["go", "main", "c1", "--json"]).output().unwrap())).unwrap();
+    assert!(go["at_sample"].as_u64().unwrap() > 0, "{go}");
+    let diff = host(&["diff", show_arg, "main"]).output().unwrap();
+    assert!(
+        diff.status.success(),
+        "{}",
+        String::from_utf8_lossy(&diff.stdout)
+    );
+}
