@@ -9,9 +9,10 @@ set -euo pipefail
 # PCM, the libltc LTC peer); linuxptp (the PTP peer), iproute2 (network
 # namespaces), strace (proof the system clock is never set), and JACK
 # (jackd2, libjack-jackd2-dev): the tests' MIDI ports on a machine without
-# an ALSA sequencer.
+# an ALSA sequencer; rsync, the peer scripts/compare-rsync.sh measures
+# session push against.
 packages=(build-essential pkg-config libasound2-dev libltc-dev sox ffmpeg curl ca-certificates
-  linuxptp iproute2 strace jackd2 libjack-jackd2-dev)
+  linuxptp iproute2 strace jackd2 libjack-jackd2-dev rsync)
 
 missing=()
 for p in "${packages[@]}"; do
