@@ -49,7 +49,10 @@ bytes=$(du -sb "$tmp/show/media" | cut -f1)
 box_start "$tmp/box" "$box_ip" "${in_box[@]}"
 box_pair "$tmp/box" "$box_ip" "${in_host[@]}"
 
-seconds() { python3 -c 'import sys,time; t=time.monotonic(); import subprocess; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); print(f"{time.monotonic()-t:.3f}")' "$@"; }
+# Wall time of a command, its output appended to $tmp/transfers.log.
+seconds() {
+  python3 -c 'import sys,time,subprocess; t=time.monotonic(); subprocess.run(sys.argv[2:], check=True, stdout=open(sys.argv[1], "a")); print(f"{time.monotonic()-t:.3f}")' "$tmp/transfers.log" "$@"
+}
 
 sync
 push1=$(seconds "${in_host[@]}" "$bin/hostctl" push "$tmp/show" --to bench)
@@ -68,9 +71,11 @@ CONF
 rsyncd=$!
 sleep 0.5
 sync
-rsync1=$(seconds "${in_host[@]}" rsync -a "$tmp/show/" "rsync://$box_ip:8730/box/show/")
+rsync1=$(seconds "${in_host[@]}" rsync -a --stats "$tmp/show/" "rsync://$box_ip:8730/box/show/")
 rsync2=$(seconds "${in_host[@]}" rsync -a "$tmp/show/" "rsync://$box_ip:8730/box/show/")
 
+echo "== what each push reported"
+cat "$tmp/transfers.log"
 python3 - "$bytes" "$push1" "$rsync1" "$push2" "$rsync2" <<'PY'
 import sys
 b, p1, r1, p2, r2 = int(sys.argv[1]), *map(float, sys.argv[2:])

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of engine/fuzz for SECONDS each (default 20): the
+# decoders that face untrusted input — media files (decode) and the API's
+# network frames (api_frame). CI runs it briefly; run it longer by hand
+# (see engine/fuzz/README.md). Installs cargo-fuzz when missing.
+#
+#   scripts/fuzz.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-20}
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "fuzz: installing cargo-fuzz"
+  cargo install -q cargo-fuzz --locked
+fi
+cd engine/fuzz
+# Stable rustc accepts the sanitizer flags cargo-fuzz passes with this.
+export RUSTC_BOOTSTRAP=1
+for target in $(cargo fuzz list); do
+  echo "fuzz: $target for ${seconds} s"
+  cargo fuzz run -s address "$target" -- -max_total_time="$seconds" -print_final_stats=1 2>&1 \
+    | grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|thread .* panicked)' || true
+  # cargo fuzz exits non-zero on a crash; grep above only shortens the log.
+  test "${PIPESTATUS[0]}" -eq 0
+done
