@@ -38,8 +38,10 @@ echo "== making a $gb GB session ($files files of 256 MB)"
 "$bin/hostctl" session new "$tmp/show" --media "$tmp/show/media" >/dev/null
 mkdir -p "$tmp/src"
 for i in $(seq "$files"); do
-  # 256 MB of 24-bit stereo noise: 932 s at 48 kHz.
-  sox -R -n -r 48000 -b 24 -c 2 "$tmp/src/take$i.wav" synth 932 whitenoise gain -20 2>/dev/null
+  # 256 MB of 24-bit stereo noise, 932 s at 48 kHz, unlike every other file
+  # (sox seeds its noise at random without -R: identical files would be
+  # stored and sent once).
+  sox -n -r 48000 -b 24 -c 2 "$tmp/src/take$i.wav" synth 932 whitenoise gain -20 2>/dev/null
   row=$(((i - 1) / 8 + 1)) col=$(((i - 1) % 8 + 1))
   "$bin/hostctl" clip add "$tmp/show" "$tmp/src/take$i.wav" --at "$row,$col" --group A >/dev/null
   rm "$tmp/src/take$i.wav"

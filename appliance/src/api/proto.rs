@@ -57,6 +57,7 @@ pub enum Request {
         /// The session's name on the box.
         session: String,
         /// Its manifest, as on the host.
+        #[serde(with = "serde_bytes")]
         manifest: Vec<u8>,
     },
     /// A piece of a media file the box needs, at `offset` into it.
@@ -66,6 +67,8 @@ pub enum Request {
         /// Where the bytes go in the file.
         offset: u64,
         /// The bytes (at most [`CHUNK`]).
+        // As one byte string: postcard would otherwise visit every byte.
+        #[serde(with = "serde_bytes")]
         data: Vec<u8>,
     },
     /// Every byte of `hash` was sent: verify and store it.
@@ -188,12 +191,13 @@ pub enum Response {
     /// A session's manifest and media.
     Manifest {
         /// The manifest bytes.
+        #[serde(with = "serde_bytes")]
         manifest: Vec<u8>,
         /// Every media file it uses.
         media: Vec<MediaEntry>,
     },
     /// Bytes of a stored file.
-    Data(Vec<u8>),
+    Data(#[serde(with = "serde_bytes")] Vec<u8>),
     /// Refused, with why; nothing changed.
     Refused(Refusal),
 }
@@ -354,11 +358,11 @@ pub enum FrameError {
 
 /// Writes one message as a frame.
 pub fn write_frame<T: Serialize>(out: &mut impl Write, message: &T) -> io::Result<()> {
-    let body = postcard::to_stdvec(message).map_err(io::Error::other)?;
-    debug_assert!(body.len() <= MAX_FRAME);
-    let mut frame = Vec::with_capacity(4 + body.len());
-    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    frame.extend_from_slice(&body);
+    // Encoded behind room for the length, so a media chunk is copied once.
+    let mut frame = postcard::to_extend(message, vec![0; 4]).map_err(io::Error::other)?;
+    let len = frame.len() - 4;
+    debug_assert!(len <= MAX_FRAME);
+    frame[..4].copy_from_slice(&(len as u32).to_be_bytes());
     out.write_all(&frame)?;
     out.flush()
 }

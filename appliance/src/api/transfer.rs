@@ -175,16 +175,18 @@ fn send_file(
     file.seek(SeekFrom::Start(offset)).map_err(io("read"))?;
     let mut at = offset;
     let mut in_flight = 0;
-    let mut buf = vec![0; CHUNK];
     while at < size {
-        let n = read_full(&mut file, &mut buf).map_err(io("read"))?;
+        // Read straight into the chunk the request owns: no copy.
+        let mut data = vec![0; CHUNK];
+        let n = read_full(&mut file, &mut data).map_err(io("read"))?;
         if n == 0 {
             break; // the file shrank: the box's hash check will say so
         }
+        data.truncate(n);
         client.send(&Request::Blob {
             hash,
             offset: at,
-            data: buf[..n].to_vec(),
+            data,
         })?;
         at += n as u64;
         in_flight += 1;

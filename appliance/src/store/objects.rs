@@ -163,6 +163,7 @@ impl ObjectStore {
             store: self.clone(),
             generation,
             hash,
+            flusher: Flusher::start(&file),
             file,
             hasher,
             received: offset,
@@ -207,6 +208,68 @@ pub struct Upload {
     part: PathBuf,
     object: PathBuf,
     dir: PathBuf,
+    flusher: Flusher,
+}
+
+/// Flushes a file arriving over the network to disk while more of it
+/// arrives, so the fsync that makes it durable at the end has little left
+/// to do: without it the page cache holds the whole file (the kernel's
+/// background writeback starts only at a tenth of RAM) and the transfer
+/// stalls on one long fsync per file.
+#[derive(Debug)]
+struct Flusher {
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    unflushed: u64,
+}
+
+impl Flusher {
+    /// Bytes written between flushes.
+    const EVERY: u64 = 16 << 20;
+
+    fn start(file: &File) -> Self {
+        let (wake, flushes) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = file.try_clone().ok().and_then(|f| {
+            std::thread::Builder::new()
+                .name("flush".into())
+                .spawn(move || {
+                    for () in flushes {
+                        // An error here shows again in the final sync.
+                        let _ = f.sync_data();
+                    }
+                })
+                .ok()
+        });
+        Flusher {
+            wake: Some(wake),
+            thread,
+            unflushed: 0,
+        }
+    }
+
+    fn wrote(&mut self, bytes: u64) {
+        self.unflushed += bytes;
+        if self.unflushed >= Self::EVERY {
+            self.unflushed = 0;
+            // A flush still running covers these bytes or the next one will.
+            if let Some(w) = &self.wake {
+                let _ = w.try_send(());
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        self.wake = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 impl Upload {
@@ -246,12 +309,14 @@ impl Upload {
         }
         self.hasher.update(data);
         self.received += data.len() as u64;
+        self.flusher.wrote(data.len() as u64);
         Ok(self.received)
     }
 
     /// Verifies the whole file and puts it in the store. A file with the
     /// wrong hash is discarded.
-    pub fn finish(self) -> std::result::Result<(), ObjectError> {
+    pub fn finish(mut self) -> std::result::Result<(), ObjectError> {
+        self.flusher.stop();
         let store = self.store.clone();
         let mut transfers = newest(&store, self.hash, self.generation)?;
         transfers.remove(&self.hash);
