@@ -27,10 +27,10 @@ use crate::system::{lock_memory, set_rttime_limit, IrqRouting, Monitor, Procfs, 
 /// The arguments of `cueboxd run`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// The session: its name under <root>/Sessions, or a session folder
-    /// (default: the session last activated by a push; without one the box
-    /// waits for a push).
-    #[arg(long, value_name = "NAME|DIR")]
+    /// The session: its name under <root>/Sessions, or a session folder.
+    /// With --listen it may be left out: the box plays the session last
+    /// activated by a push, or waits for one.
+    #[arg(long, value_name = "NAME|DIR", required_unless_present = "listen")]
     pub session: Option<String>,
     /// Serve the network API for hostctl on this address (`0.0.0.0` for
     /// every interface; port 53100 unless given).

@@ -1671,7 +1671,11 @@ mod cli {
         let out = cueboxd(tmp.path(), &["sessions", "frobnicate"]);
         assert_eq!(out.status.code(), Some(2));
         let out = cueboxd(tmp.path(), &["run"]);
-        assert_eq!(out.status.code(), Some(2), "--session is required");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "--session (or --listen) is required"
+        );
         let out = cueboxd(tmp.path(), &["run", "--session", "ghost"]);
         assert_eq!(out.status.code(), Some(1));
         assert!(

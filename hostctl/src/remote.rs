@@ -57,13 +57,14 @@ fn known(name: &str) -> anyhow::Result<KnownBox> {
 
 /// Connects to a paired box.
 fn connect(name: &str) -> anyhow::Result<Client> {
+    connect_as(&identity()?, name)
+}
+
+/// Connects to a paired box as `id` (loaded once when several boxes are
+/// reached at once, so their threads never race to create the key).
+fn connect_as(id: &Identity, name: &str) -> anyhow::Result<Client> {
     let b = known(name)?;
-    let client = Client::connect(
-        &b.address,
-        &identity()?,
-        Expect::Pinned(b.fingerprint),
-        TIMEOUT,
-    )?;
+    let client = Client::connect(&b.address, id, Expect::Pinned(b.fingerprint), TIMEOUT)?;
     if client.welcome().role.is_none() {
         bail!(
             "{} does not authorize this host yet; on the box run: cueboxd auth add {} --role edit",
@@ -239,6 +240,7 @@ pub fn push(
 ) -> anyhow::Result<Outcome> {
     let session = SessionDir::open(dir)?;
     let name = session_name(dir, name)?;
+    let id = identity()?;
     let bars = indicatif::MultiProgress::new();
     let results: Vec<(String, anyhow::Result<transfer::PushReport>)> =
         std::thread::scope(|scope| {
@@ -246,9 +248,9 @@ pub fn push(
                 .iter()
                 .map(|b| {
                     let bar = bars.add(progress(0, b, out.json));
-                    let (session, name) = (&session, &name);
+                    let (session, name, id) = (&session, &name, &id);
                     scope.spawn(move || {
-                        let result = connect(b).and_then(|mut c| {
+                        let result = connect_as(id, b).and_then(|mut c| {
                             transfer::push(&mut c, session, name, &mut |p| match p {
                                 Progress::Total(n) => bar.set_length(n),
                                 Progress::Moved(n) => bar.inc(n),
