@@ -4,6 +4,7 @@
 
 mod dispatch;
 mod events;
+pub mod msc;
 
 pub use dispatch::{DispatchError, Dispatcher, ReaderSource};
 pub use events::{parse_command, parse_events, At, EventsError, TimedCommand};
