@@ -14,7 +14,7 @@ use cuebox_engine::show::{ClipId, Show};
 use serde_json::json;
 
 use crate::api::proto::{Playing, RefusalKind, Status};
-use crate::api::service::ShowControl;
+use crate::api::service::{no_session, ShowControl};
 use crate::live::{Request, StatusSource};
 
 /// What status needs of the show: names and groups of its clips.
@@ -182,14 +182,9 @@ impl ShowControl for Arc<LiveLink> {
     }
 
     fn command(&self, line: &str) -> Result<(u64, u64), (RefusalKind, String)> {
-        let (requests, request) = {
+        let answer = {
             let current = lock(&self.current);
-            let Some(c) = current.as_ref() else {
-                return Err((
-                    RefusalKind::NotFound,
-                    "no session is playing on the box".into(),
-                ));
-            };
+            let c = current.as_ref().ok_or_else(no_session)?;
             let (tx, rx) = mpsc::channel();
             let request =
                 crate::run::request(line, &c.ids, c.rate, Some(tx)).map_err(|refusal| {
@@ -201,13 +196,12 @@ impl ShowControl for Arc<LiveLink> {
                             .to_owned(),
                     )
                 })?;
-            ((c.requests.clone(), rx), request)
+            self.double_go(&request.command)?;
+            c.requests
+                .send(request)
+                .map_err(|_| (RefusalKind::Failed, "the show is stopping".to_owned()))?;
+            rx
         };
-        self.double_go(&request.command)?;
-        let (queue, answer) = requests;
-        queue
-            .send(request)
-            .map_err(|_| (RefusalKind::Failed, "the show is stopping".to_owned()))?;
         let accepted = answer.recv_timeout(Duration::from_secs(2)).map_err(|_| {
             (
                 RefusalKind::Failed,
@@ -222,12 +216,7 @@ impl ShowControl for Arc<LiveLink> {
 
     fn page(&self, page: u16) -> Result<(), (RefusalKind, String)> {
         let current = lock(&self.current);
-        let Some(c) = current.as_ref() else {
-            return Err((
-                RefusalKind::NotFound,
-                "no session is playing on the box".into(),
-            ));
-        };
+        let c = current.as_ref().ok_or_else(no_session)?;
         if page == 0 || page > c.show.pages {
             return Err((
                 RefusalKind::NotFound,

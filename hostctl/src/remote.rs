@@ -2,7 +2,6 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -98,8 +97,7 @@ pub fn pair(
     out: &Output,
 ) -> anyhow::Result<Outcome> {
     let id = identity()?;
-    let cell = Arc::new(Mutex::new(None));
-    let client = Client::connect(address, &id, Expect::Learn(cell), TIMEOUT)?;
+    let client = Client::connect(address, &id, Expect::Any, TIMEOUT)?;
     let w = client.welcome().clone();
     let seen = w.box_key.fingerprint();
     let confirmed = match fingerprint {
@@ -462,8 +460,8 @@ type Snapshot = (ContentHash, Vec<(u64, Option<std::time::SystemTime>)>);
 
 fn fingerprint(dir: &Path) -> Option<Snapshot> {
     let session = SessionDir::open(dir).ok()?;
-    let manifest = session.read_manifest().ok()?;
-    let show = session.load().ok()?.show;
+    let (loaded, manifest) = session.load_with_manifest().ok()?;
+    let show = loaded.show;
     let media = session.media_folder(&show);
     let files = show
         .clips

@@ -129,7 +129,7 @@ impl Client {
         let _ = tcp.set_write_timeout(Some(timeout));
         let pinned = match &expect {
             Expect::Pinned(fp) => Some(*fp),
-            Expect::Learn(_) => None,
+            Expect::Any => None,
         };
         let config = tls::client_config(identity, expect).map_err(|e| ClientError::Handshake {
             address: address.clone(),
@@ -228,10 +228,5 @@ impl Client {
         use std::io::Write;
         self.stream.write_all(bytes)?;
         self.stream.flush()
-    }
-
-    /// Sets how long to wait for an answer.
-    pub fn set_timeout(&mut self, timeout: Duration) {
-        let _ = self.stream.sock.set_read_timeout(Some(timeout));
     }
 }

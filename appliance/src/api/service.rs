@@ -33,6 +33,14 @@ pub trait ShowControl: Send + Sync + 'static {
     fn activated(&self, session: &str) -> bool;
 }
 
+/// The refusal of a show command when no session plays.
+pub fn no_session() -> (RefusalKind, String) {
+    (
+        RefusalKind::NotFound,
+        "no session is playing on the box; push one with hostctl push".into(),
+    )
+}
+
 /// A box with no show running: status only, commands refused.
 #[derive(Debug, Default)]
 pub struct Idle;
@@ -42,13 +50,10 @@ impl ShowControl for Idle {
         Status::default()
     }
     fn command(&self, _line: &str) -> Result<(u64, u64), (RefusalKind, String)> {
-        Err((
-            RefusalKind::NotFound,
-            "no session is playing on the box; push one with hostctl push".into(),
-        ))
+        Err(no_session())
     }
     fn page(&self, _page: u16) -> Result<(), (RefusalKind, String)> {
-        self.command("").map(drop)
+        Err(no_session())
     }
     fn may_replace(&self) -> Result<(), (RefusalKind, String)> {
         Ok(())
@@ -92,11 +97,6 @@ impl<C: ShowControl> BoxService<C> {
             locked: Mutex::new(false),
             activating: Mutex::new(()),
         })
-    }
-
-    /// The show control.
-    pub fn show(&self) -> &C {
-        &self.show
     }
 
     /// Whether the show is locked.
@@ -245,11 +245,8 @@ impl<C: ShowControl> BoxService<C> {
             Ok(d) => d,
             Err(e) => return refuse(RefusalKind::NotFound, chain(&e)),
         };
-        let (manifest, show) = match dir
-            .read_manifest()
-            .and_then(|b| dir.load().map(|l| (b, l.show)))
-        {
-            Ok(x) => x,
+        let (show, manifest) = match dir.load_with_manifest() {
+            Ok((loaded, bytes)) => (loaded.show, bytes),
             Err(e) => return refuse(RefusalKind::Invalid, chain(&e)),
         };
         let media = dir.media_folder(&show);

@@ -149,16 +149,8 @@ fn a_host_only_talks_to_the_box_it_paired_with() {
     let host = Identity::generate().unwrap();
     let b = test_box(&[(Role::Edit, host.public())], Limits::default());
     // Pairing learns the key.
-    let cell = Arc::new(Mutex::new(None));
-    let c = Client::connect(
-        &b.address(),
-        &host,
-        Expect::Learn(cell.clone()),
-        Duration::from_secs(5),
-    )
-    .unwrap();
+    let c = Client::connect(&b.address(), &host, Expect::Any, Duration::from_secs(5)).unwrap();
     assert_eq!(c.welcome().box_key, b.identity.public());
-    assert_eq!(*cell.lock().unwrap(), Some(b.identity.public()));
     // Another key at the same address is refused before a byte of the API.
     let impostor = Identity::generate().unwrap().public().fingerprint();
     let e = Client::connect(

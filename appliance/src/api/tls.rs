@@ -7,10 +7,9 @@
 //! handshake: the request layer then refuses and logs everything it asks,
 //! which is how pairing shows a stranger's key without giving it anything.
 //! The host accepts only the fingerprint it pinned at pairing (or, while
-//! pairing, remembers whatever key the box shows, for the operator to
-//! confirm).
+//! pairing, any key, which the operator then confirms).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{
@@ -94,12 +93,13 @@ pub fn server_config(identity: &Identity) -> Result<Arc<rustls::ServerConfig>, E
 }
 
 /// What the host expects of the box's key.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub enum Expect {
     /// Exactly this fingerprint (a paired box).
     Pinned(Fingerprint),
-    /// Any key, remembered in the cell for the operator to confirm (pairing).
-    Learn(Arc<Mutex<Option<PublicKey>>>),
+    /// Any key (pairing): the operator confirms the one the connection
+    /// reports ([`super::Welcome::box_key`]).
+    Any,
 }
 
 /// A host's TLS configuration: its key, TLS 1.3 only, the box's key as
@@ -208,9 +208,7 @@ impl ServerCertVerifier for PinnedBox {
                     rustls::CertificateError::ApplicationVerificationFailure,
                 ))
             }
-            Expect::Learn(cell) => {
-                *cell.lock().unwrap_or_else(|p| p.into_inner()) = Some(key);
-            }
+            Expect::Any => {}
         }
         Ok(ServerCertVerified::assertion())
     }

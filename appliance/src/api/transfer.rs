@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::client::{Client, ClientError};
 use super::proto::{Activated, MediaEntry, Request, Response, CHUNK};
 use crate::media::{verify_media, MediaProblem};
-use crate::store::{chain, SessionDir, StoreError};
+use crate::store::{chain, io, SessionDir, StoreError};
 
 /// Media chunks in flight before the host waits for the box's first
 /// acknowledgement: enough to keep a fast link busy, few enough that a
@@ -32,16 +32,6 @@ pub enum TransferError {
     /// Media of the session is missing or unreadable on the host.
     #[error("{} media file(s) are missing on this host, so nothing was pushed:\n  {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
     LocalMedia(Vec<MediaProblem>),
-    /// A file could not be read or written on the host.
-    #[error("{what} {}: {source}", path.display())]
-    Io {
-        /// What was being done.
-        what: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
     /// A pulled file does not have the hash the box's session records.
     #[error("{} arrived with hash {found}, not {expected}; pull again", path.display())]
     Corrupt {
@@ -88,8 +78,8 @@ pub fn push(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<PushReport, TransferError> {
     let started = Instant::now();
-    let manifest = dir.read_manifest()?;
-    let show = dir.load()?.show;
+    let (loaded, manifest) = dir.load_with_manifest()?;
+    let show = loaded.show;
     let media = dir.media_folder(&show);
     // A missing file is a pre-show error on the host, not a show-time one.
     let missing = verify_media(&show, &media, false, &mut |_| {});
@@ -110,11 +100,7 @@ pub fn push(
             let path = file_of(&show, &media, &need.hash);
             let size = std::fs::metadata(&path)
                 .map(|m| m.len())
-                .map_err(|source| TransferError::Io {
-                    what: "read",
-                    path: path.clone(),
-                    source,
-                })?;
+                .map_err(io("read", &path))?;
             // A part longer than the file means the file changed: start over.
             let have = if need.have <= size { need.have } else { 0 };
             Ok((path, size, have, need.hash))
@@ -164,21 +150,16 @@ fn send_file(
     size: u64,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<u64, TransferError> {
-    let io = |what| {
-        move |source| TransferError::Io {
-            what,
-            path: path.to_owned(),
-            source,
-        }
-    };
-    let mut file = File::open(path).map_err(io("open"))?;
-    file.seek(SeekFrom::Start(offset)).map_err(io("read"))?;
+    let mut file = File::open(path).map_err(io("open", path))?;
+    file.seek(SeekFrom::Start(offset))
+        .map_err(io("read", path))?;
     let mut at = offset;
     let mut in_flight = 0;
     while at < size {
         // Read straight into the chunk the request owns: no copy.
         let mut data = vec![0; CHUNK];
-        let n = read_full(&mut file, &mut data).map_err(io("read"))?;
+        // The error (and its path) is built only on failure: this runs per chunk.
+        let n = read_full(&mut file, &mut data).map_err(|e| io("read", path)(e))?;
         if n == 0 {
             break; // the file shrank: the box's hash check will say so
         }
@@ -293,17 +274,10 @@ fn fetch_file(
     file: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), TransferError> {
-    let io = |what| {
-        move |source| TransferError::Io {
-            what,
-            path: file.to_owned(),
-            source,
-        }
-    };
     if let Some(parent) = file.parent() {
-        std::fs::create_dir_all(parent).map_err(io("create the folder of"))?;
+        std::fs::create_dir_all(parent).map_err(io("create folder", parent))?;
     }
-    let mut out = atomic_write_file::AtomicWriteFile::open(file).map_err(io("create"))?;
+    let mut out = atomic_write_file::AtomicWriteFile::open(file).map_err(io("create", file))?;
     let mut hasher = blake3::Hasher::new();
     let mut at = 0;
     while at < entry.size {
@@ -316,7 +290,7 @@ fn fetch_file(
             Response::Data(d) if !d.is_empty() => d,
             other => return Err(unexpected(&other)),
         };
-        std::io::Write::write_all(&mut out, &data).map_err(io("write"))?;
+        std::io::Write::write_all(&mut out, &data).map_err(|e| io("write", file)(e))?;
         hasher.update(&data);
         at += data.len() as u64;
         progress(Progress::Moved(data.len() as u64));
@@ -329,5 +303,5 @@ fn fetch_file(
             found,
         });
     }
-    out.commit().map_err(io("finish"))
+    Ok(out.commit().map_err(io("finish writing", file))?)
 }

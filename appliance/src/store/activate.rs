@@ -9,7 +9,7 @@
 //! crash at any instant leaves the old session or the new, and at worst a
 //! staging folder that the next start removes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cuebox_engine::show::{ContentHash, LoadError, Show};
 
@@ -118,9 +118,10 @@ pub fn activate(
     let target = root.session_path(&staged.name)?;
     let sessions = root.sessions_dir();
     let staging = sessions.join(format!(
-        ".staging-{}-{}",
+        ".staging-{}-{}-{}",
         staged.name,
-        std::process::id() as u128 * 1_000_000_000 + jiff::Timestamp::now().as_nanosecond() as u128
+        std::process::id(),
+        jiff::Timestamp::now().as_nanosecond()
     ));
     let built = build(&staging, objects, staged);
     if let Err(e) = built {
@@ -208,9 +209,4 @@ pub fn sweep_staging(root: &DataRoot) -> Result<()> {
 /// The object store of a data root.
 pub fn objects(root: &DataRoot) -> Result<ObjectStore> {
     ObjectStore::open(&root.path().join(ObjectStore::DIR))
-}
-
-/// Where a staged session would go (for messages).
-pub fn target(root: &DataRoot, name: &str) -> Result<PathBuf> {
-    root.session_path(name)
 }

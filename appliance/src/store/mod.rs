@@ -21,6 +21,7 @@ mod root;
 mod session;
 
 pub use autosave::{AutosaveConfig, Autosaver, Change, Retention};
+pub(crate) use error::io;
 pub use error::{chain, Result, StoreError};
 pub(crate) use fs::write_atomic;
 pub use metadata::{MetadataDb, MetadataError, Usage};

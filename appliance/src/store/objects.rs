@@ -106,11 +106,6 @@ impl ObjectStore {
         self.path(hash).is_file()
     }
 
-    /// The size of the object `hash`, if the store holds it.
-    pub fn size(&self, hash: &ContentHash) -> Option<u64> {
-        std::fs::metadata(self.path(hash)).ok().map(|m| m.len())
-    }
-
     /// How many bytes of `hash` an interrupted transfer left.
     pub fn partial(&self, hash: &ContentHash) -> u64 {
         std::fs::metadata(self.part(hash)).map_or(0, |m| m.len())
@@ -168,31 +163,7 @@ impl ObjectStore {
             hasher,
             received: offset,
             part,
-            object: self.path(&hash),
-            dir: self.dir.clone(),
         })
-    }
-
-    /// Opens the object `hash` for reading.
-    pub fn open_object(&self, hash: &ContentHash) -> Result<File> {
-        let path = self.path(hash);
-        File::open(&path).map_err(io("open", &path))
-    }
-
-    /// Removes parts no transfer can resume any more (older than `age`).
-    pub fn sweep_parts(&self, age: std::time::Duration) -> Result<usize> {
-        let dir = self.dir.join(Self::INCOMING);
-        let mut removed = 0;
-        for entry in std::fs::read_dir(&dir).map_err(io("list", &dir))?.flatten() {
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t.elapsed().is_ok_and(|e| e > age));
-            if old && std::fs::remove_file(entry.path()).is_ok() {
-                removed += 1;
-            }
-        }
-        Ok(removed)
     }
 }
 
@@ -206,8 +177,6 @@ pub struct Upload {
     hasher: blake3::Hasher,
     received: u64,
     part: PathBuf,
-    object: PathBuf,
-    dir: PathBuf,
     flusher: Flusher,
 }
 
@@ -278,15 +247,9 @@ impl Upload {
         self.hash
     }
 
-    /// Bytes received so far (with what an earlier transfer left).
-    pub fn received(&self) -> u64 {
-        self.received
-    }
-
     /// Appends `data`, which must be for `offset`; returns the bytes held.
     pub fn write(&mut self, offset: u64, data: &[u8]) -> std::result::Result<u64, ObjectError> {
-        let store = self.store.clone();
-        let _newest = newest(&store, self.hash, self.generation)?;
+        let _newest = newest(&self.store, self.hash, self.generation)?;
         if offset != self.received {
             return Err(ObjectError::OutOfOrder {
                 hash: self.hash,
@@ -317,8 +280,7 @@ impl Upload {
     /// wrong hash is discarded.
     pub fn finish(mut self) -> std::result::Result<(), ObjectError> {
         self.flusher.stop();
-        let store = self.store.clone();
-        let mut transfers = newest(&store, self.hash, self.generation)?;
+        let mut transfers = newest(&self.store, self.hash, self.generation)?;
         transfers.remove(&self.hash);
         let found = ContentHash::from_bytes(*self.hasher.finalize().as_bytes());
         if found != self.hash {
@@ -332,8 +294,9 @@ impl Upload {
         self.file.sync_all().map_err(io("sync", &self.part))?;
         // Objects are shared by every session that links them: read-only.
         let _ = std::fs::set_permissions(&self.part, std::fs::Permissions::from_mode(0o444));
-        std::fs::rename(&self.part, &self.object).map_err(io("store", &self.object))?;
-        fs::sync_dir(&self.dir)?;
+        let object = self.store.path(&self.hash);
+        std::fs::rename(&self.part, &object).map_err(io("store", &object))?;
+        fs::sync_dir(&self.store.dir)?;
         Ok(())
     }
 }

@@ -115,6 +115,13 @@ impl SessionDir {
         fs::load_manifest(&self.manifest_path()).map(|(loaded, _)| loaded)
     }
 
+    /// Reads the manifest once and returns its parse with its bytes: for
+    /// whoever needs both (a push sends the bytes and checks the show's
+    /// media), so the two can never come from different versions.
+    pub fn load_with_manifest(&self) -> Result<(Loaded, Vec<u8>)> {
+        fs::load_manifest(&self.manifest_path())
+    }
+
     /// The raw bytes of the manifest, bounded by the engine's limit.
     pub fn read_manifest(&self) -> Result<Vec<u8>> {
         fs::read_manifest(&self.manifest_path())
