@@ -1236,17 +1236,22 @@ fn mtc_through_a_real_jack_port_drives_the_clock_and_its_loss_flywheels() {
 
 #[test]
 fn ltc_cut_mid_stream_fails_over_to_mtc_on_the_same_timeline_without_a_jump() {
+    const CUT_S: u32 = 6;
     let tmp = tempfile::tempdir().unwrap();
     let _jack = Jack::start(tmp.path());
     let mut peer = mtc_peer();
     let card = Card::new(tmp.path(), 0.0);
     let session = ltc_session(tmp.path(), |_| {});
-    // 5 s of LTC from 10:00:00:00, then the cable pulled.
-    std::fs::write(tmp.path().join("in.raw"), ltc_capture(5, 5)).unwrap();
+    // 6 s of LTC from 10:00:00:00, then the cable pulled.
+    std::fs::write(tmp.path().join("in.raw"), ltc_capture(CUT_S, 5)).unwrap();
+    // MTC of the same timeline, made before the box starts so that python's
+    // start-up is never on the timing path: two frames per 8 quarter frames.
+    const LTC_START: u64 = 10 * 3600 * 25;
+    let mtc = mido_mtc_from(LTC_START, CUT_S + 6);
     let live = Box_::start(
         &card,
         &session,
-        &[CLOCK_RUN, LTC_IN, &["--mtc", "mtc-peer", "--seconds", "9"]].concat(),
+        &[CLOCK_RUN, LTC_IN, &["--mtc", "mtc-peer", "--seconds", "10"]].concat(),
     );
     // The box's first status on LTC tells the time of day the LTC carries
     // now; the MTC peer then runs the same timeline, as a second timecode
@@ -1266,25 +1271,30 @@ fn ltc_cut_mid_stream_fails_over_to_mtc_on_the_same_timeline_without_a_jump() {
     let tc_now = status["tc_frames"].as_f64().unwrap();
     let start = ((tc_now / 25.0).floor() as u64 + 1) * 25;
     let t0 = seen + Duration::from_secs_f64((start as f64 - tc_now) / 25.0);
-    send_mtc(&mut peer, &mido_mtc_from(start, 6), t0);
+    let skip = (start - LTC_START) as usize / 2 * 8;
+    send_mtc(&mut peer, &mtc[skip..], t0);
     let events = live.finish();
     let switches: Vec<&Value> = events
         .iter()
         .filter(|e| e["event"] == "clock_switch")
         .collect();
-    // LTC lost at 5 s: MTC takes over in the tick that finds the loss, and
+    // LTC lost at 6 s: MTC takes over in the tick that finds the loss, and
     // re-locks by slewing, never by a relocate.
     let over = switches
         .iter()
         .find(|s| s["from"] == "ltc" && s["reason"].as_str().unwrap().starts_with("lost"))
         .unwrap_or_else(|| panic!("no loss of LTC: {switches:?}"));
-    assert!(over["to"].as_str().unwrap().starts_with("mtc:"), "{over}");
+    assert!(
+        over["to"].as_str().is_some_and(|to| to.starts_with("mtc:")),
+        "MTC (sent from {start} frames, LTC seen at {tc_now}) did not take over: {over}"
+    );
     assert_eq!(over["relock"]["how"], "slew", "{over}");
     let cut_at = over["at_sample"].as_u64().unwrap();
-    let lost_by = 5 * u64::from(RATE) + u64::from(RATE) / 10 + 6 * 1024;
+    let cut = u64::from(CUT_S) * u64::from(RATE);
+    let lost_by = cut + u64::from(RATE) / 10 + 6 * 1024;
     assert!(
-        (5 * u64::from(RATE)..lost_by).contains(&cut_at),
-        "LTC cut at 5 s was declared lost at sample {cut_at}"
+        (cut..lost_by).contains(&cut_at),
+        "LTC cut at {CUT_S} s was declared lost at sample {cut_at}"
     );
     for s in &switches[1..] {
         assert_ne!(s["relock"]["how"], "relocate", "a jump: {switches:?}");
