@@ -137,13 +137,14 @@ impl ShowControl for Arc<LiveLink> {
         let playing = board
             .voices
             .iter()
-            .filter_map(|(_, index, started)| {
-                let (id, name, group) = c.show.clips.get(*index)?;
+            .filter_map(|v| {
+                let (id, name, group) = c.show.clips.get(v.clip)?;
                 Some(Playing {
                     clip: id.to_string(),
                     name: name.clone(),
                     group: group.clone(),
-                    position: board.now.saturating_sub(*started) as f64 / rate,
+                    position: v.position(board.now) as f64 / rate,
+                    paused: v.paused_at.is_some(),
                 })
             })
             .collect();

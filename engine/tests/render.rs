@@ -1017,6 +1017,110 @@ fn an_underrun_plays_silence_reports_once_and_resumes_where_it_left_off() {
 }
 
 #[test]
+fn a_pause_falls_silent_holds_its_place_and_resumes_exactly_where_it_paused() {
+    let audio: Arc<[f32]> = (0..20_000).map(|f| 1.0 + f as f32 / 65_536.0).collect();
+    let a = |f: usize| f64::from(audio[f]);
+    for period in [64, 100, 1024] {
+        let mut rig = Rig::standard();
+        let mut s = start(1, Group::A, reader(audio.clone(), Channels::Mono));
+        s.params.pan = Pan::Mono { pan: -1.0 };
+        rig.send(0, Command::Start(s));
+        rig.send(1000, Command::Pause(Target::Clip(ClipTag(1))));
+        rig.send(5000, Command::Resume(Target::Clip(ClipTag(1))));
+        rig.run_to(7000, period);
+        let left = &rig.out.group(Group::A)[0];
+        let what = |part: &str| format!("period {period}: {part}");
+        assert_close(&left[48..1000], |i| a(48 + i), &what("before"));
+        assert_close(
+            &left[1000..1048],
+            |i| edge_out(i) * a(1000 + i),
+            &what("pause edge"),
+        );
+        assert!(
+            left[1048..5000].iter().all(|x| *x == 0.0),
+            "{}",
+            what("silent while paused")
+        );
+        // The audio goes on from the frame after the pause edge.
+        assert_close(
+            &left[5000..5048],
+            |i| edge_in(i) * a(1048 + i),
+            &what("resume edge"),
+        );
+        assert_close(&left[5048..7000], |i| a(1096 + i), &what("after"));
+        let held: Vec<Event> = rig
+            .events
+            .iter()
+            .copied()
+            .filter(|e| matches!(e, Event::Paused { .. } | Event::Resumed { .. }))
+            .collect();
+        assert_eq!(
+            held,
+            [
+                Event::Paused {
+                    voice: VoiceId(1),
+                    at: SamplePos(1048)
+                },
+                Event::Resumed {
+                    voice: VoiceId(1),
+                    at: SamplePos(5000)
+                }
+            ],
+            "{}",
+            what("events")
+        );
+    }
+}
+
+#[test]
+fn a_paused_voice_stops_at_once_and_a_resume_within_the_edge_loses_nothing() {
+    let audio: Arc<[f32]> = (0..20_000).map(|f| 1.0 + f as f32 / 65_536.0).collect();
+    let mut rig = Rig::standard();
+    let left_only = |voice, group| {
+        let mut s = start(voice, group, reader(audio.clone(), Channels::Mono));
+        s.params.pan = Pan::Mono { pan: -1.0 };
+        Command::Start(s)
+    };
+    rig.send(0, left_only(1, Group::A));
+    rig.send(0, left_only(2, Group::B));
+    rig.send(1000, Command::PauseAll);
+    rig.send(3000, Command::Stop(Target::Voice(VoiceId(1))));
+    rig.send(
+        3000,
+        Command::FadeOut {
+            target: Target::Voice(VoiceId(2)),
+            fade: None,
+        },
+    );
+    rig.send(3500, left_only(3, Group::C));
+    rig.send(4000, Command::Pause(Target::Voice(VoiceId(3))));
+    rig.send(4020, Command::ResumeAll);
+    rig.run_to(6000, 256);
+    // Stopped and faded while paused: silent already, so they end at once.
+    for voice in [1, 2] {
+        assert_eq!(
+            rig.events_of(voice).last(),
+            Some(&Event::Stopped {
+                voice: VoiceId(voice),
+                clip: ClipTag(voice as u32),
+                at: SamplePos(3000),
+                cause: StopCause::Stopped,
+            })
+        );
+    }
+    assert!(rig.out.group(Group::A)[0][1048..].iter().all(|x| *x == 0.0));
+    // Resumed 20 frames into its pause edge: it rises from where it got to
+    // and never falls silent, and its audio never skipped a frame.
+    let c = &rig.out.group(Group::C)[0];
+    assert!(c[4000..4100].iter().all(|x| *x > 0.5), "no silent frame");
+    let at = |f: usize| f64::from(audio[f - 3500]);
+    assert_close(&c[4100..6000], |i| at(4100 + i), "continuous after");
+    assert!(!rig.events.iter().any(
+        |e| matches!(e, Event::Paused { voice, .. } | Event::Resumed { voice, .. } if voice.0 == 3)
+    ));
+}
+
+#[test]
 fn stop_all_fade_all_and_panic() {
     let mut rig = Rig::standard();
     for (v, g) in Group::ALL.into_iter().enumerate() {

@@ -131,6 +131,11 @@ pub enum Command {
         #[arg(long)]
         time: Option<f64>,
     },
+    /// Pause a clip on a box (every playing clip when none is named): it
+    /// falls silent over 1 ms and holds its place.
+    Pause(MaybeClipOnBox),
+    /// Resume a paused clip where it paused (every paused clip when none is named).
+    Resume(MaybeClipOnBox),
     /// Stop every clip of groups A–D on a box.
     StopAll(OnBox),
     /// Stop everything on a box at once, audition included.
@@ -189,6 +194,18 @@ pub struct ClipOnBox {
     pub box_name: String,
     /// The clip's id (hostctl session show lists them).
     pub clip: String,
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// A box, and perhaps one of its clips.
+#[derive(Debug, Args)]
+pub struct MaybeClipOnBox {
+    /// The box, by name or address.
+    #[arg(value_name = "BOX")]
+    pub box_name: String,
+    /// The clip's id; every clip of groups A–D when absent.
+    pub clip: Option<String>,
     #[command(flatten)]
     pub out: Output,
 }

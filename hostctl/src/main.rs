@@ -23,6 +23,14 @@ pub enum Outcome {
     Problems,
 }
 
+/// `{"cmd": CMD, "clip": CLIP}`, or `{"cmd": "CMD_all"}` without a clip.
+fn clip_or_all(cmd: &str, clip: &Option<String>) -> serde_json::Value {
+    match clip {
+        Some(clip) => json!({"cmd": cmd, "clip": clip}),
+        None => json!({"cmd": format!("{cmd}_all")}),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -95,6 +103,8 @@ fn main() -> ExitCode {
             json!({"cmd": "fade_out", "clip": t.clip, "time": time}),
             &t.out,
         ),
+        Command::Pause(t) => remote::command(&t.box_name, clip_or_all("pause", &t.clip), &t.out),
+        Command::Resume(t) => remote::command(&t.box_name, clip_or_all("resume", &t.clip), &t.out),
         Command::StopAll(b) => remote::command(&b.box_name, json!({"cmd": "stop_all"}), &b.out),
         Command::Panic(b) => remote::command(&b.box_name, json!({"cmd": "panic"}), &b.out),
         Command::Page { target: b, page } => remote::simple(

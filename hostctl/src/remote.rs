@@ -561,8 +561,12 @@ fn print_status(s: &Status) {
     }
     for p in &s.playing {
         println!(
-            "  {} {:24} {} {:7.2} s",
-            p.group, p.name, p.clip, p.position
+            "  {} {:24} {} {:7.2} s{}",
+            p.group,
+            p.name,
+            p.clip,
+            p.position,
+            if p.paused { "  PAUSED" } else { "" }
         );
     }
     for m in &s.meters {

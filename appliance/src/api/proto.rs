@@ -329,8 +329,10 @@ pub struct Playing {
     pub name: String,
     /// Its group (A–D, or audition).
     pub group: String,
-    /// Seconds since it started.
+    /// Seconds of its audio played (pauses excluded).
     pub position: f64,
+    /// Paused: silent, holding its place until resumed.
+    pub paused: bool,
 }
 
 /// A bus's output peak.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use cuebox_engine::control::{At, Command, Dispatcher, TimedCommand};
 use cuebox_engine::device::DeviceEvent;
 use cuebox_engine::render::{
-    Command as RenderCommand, Event, RenderControl, SamplePos, SendError, Target,
+    Command as RenderCommand, Event, RenderControl, SamplePos, SendError, Target, VoiceId,
 };
 use cuebox_engine::show::{ClipId, Show};
 use cuebox_engine::timecode::chase::{Chase, ChaseAction};
@@ -70,8 +70,39 @@ pub(super) struct Control {
 pub struct Board {
     /// The show frame (render frame minus the origin) the control thread last saw.
     pub now: u64,
-    /// Playing voices: (voice, clip index in the show, show frame it started).
-    pub voices: Vec<(u32, usize, u64)>,
+    /// Playing (or paused) voices.
+    pub voices: Vec<OnBoard>,
+}
+
+/// A voice on the board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnBoard {
+    /// Its id.
+    pub voice: u64,
+    /// Its clip's index in the show.
+    pub clip: usize,
+    /// The show frame it started.
+    pub started: u64,
+    /// The show frame it paused, while it is paused.
+    pub paused_at: Option<u64>,
+    /// Frames it spent paused before.
+    pub held: u64,
+}
+
+impl Board {
+    fn voice_mut(&mut self, voice: VoiceId) -> Option<&mut OnBoard> {
+        self.voices.iter_mut().find(|v| v.voice == voice.0)
+    }
+}
+
+impl OnBoard {
+    /// Frames of its audio played by show frame `now`.
+    pub fn position(&self, now: u64) -> u64 {
+        self.paused_at
+            .unwrap_or(now)
+            .saturating_sub(self.started)
+            .saturating_sub(self.held)
+    }
 }
 
 /// A command waiting for its frame.
@@ -258,18 +289,33 @@ impl Control {
         let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
         board.now = self.render.now().0.saturating_sub(self.origin);
         while let Some(event) = self.render.next_event() {
+            let show_frame = |at: SamplePos| at.0.saturating_sub(self.origin);
             match event {
                 Event::Started { voice, clip, at } => {
-                    board.voices.retain(|v| v.0 != voice.0 as u32);
-                    board.voices.push((
-                        voice.0 as u32,
-                        clip.0 as usize,
-                        at.0.saturating_sub(self.origin),
-                    ));
+                    board.voices.retain(|v| v.voice != voice.0);
+                    board.voices.push(OnBoard {
+                        voice: voice.0,
+                        clip: clip.0 as usize,
+                        started: show_frame(at),
+                        paused_at: None,
+                        held: 0,
+                    });
                 }
                 Event::Stopped { voice, .. } | Event::Refused { voice, .. } => {
-                    board.voices.retain(|v| v.0 != voice.0 as u32);
+                    board.voices.retain(|v| v.voice != voice.0);
                     self.chase.stopped(voice)
+                }
+                Event::Paused { voice, at } => {
+                    if let Some(v) = board.voice_mut(voice) {
+                        v.paused_at = Some(show_frame(at));
+                    }
+                }
+                Event::Resumed { voice, at } => {
+                    if let Some(v) = board.voice_mut(voice) {
+                        if let Some(p) = v.paused_at.take() {
+                            v.held += show_frame(at).saturating_sub(p);
+                        }
+                    }
                 }
                 Event::Underrun { voice, .. } => self.chase.underran(voice),
                 _ => {}
@@ -347,6 +393,12 @@ fn render_event(show: &Show, event: Event, origin: u64) -> Value {
         }),
         Event::Late { at, applied } => json!({
             "event": "late", "at_sample": t(at), "applied_sample": t(applied),
+        }),
+        Event::Paused { voice, at } => json!({
+            "event": "paused", "voice": voice.0, "at_sample": t(at),
+        }),
+        Event::Resumed { voice, at } => json!({
+            "event": "resumed", "voice": voice.0, "at_sample": t(at),
         }),
         Event::FadeDone { voice, fade, at } => json!({
             "event": "fade_done", "voice": voice.0, "fade": format!("{fade:?}"), "at_sample": t(at),

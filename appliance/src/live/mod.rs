@@ -39,7 +39,7 @@ use crate::clocking::{ClockStatus, Clocking, ClockingConfig, ClockingError};
 use crate::system::{spawn_rt, RtConfig, RtSetup};
 
 pub use capture::{Discontinuity, RecordSummary};
-pub use control::{clip_ids, Board, Request};
+pub use control::{clip_ids, Board, OnBoard, Request};
 pub use patch::{Feed, Patch, Player};
 pub use streams::HEAD_SECONDS;
 

@@ -35,6 +35,20 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         time: Option<f64>,
     },
+    /// Pause a clip: it falls silent over the 1 ms edge and holds its place.
+    Pause {
+        /// The clip.
+        clip: ClipId,
+    },
+    /// Resume a paused clip where it paused.
+    Resume {
+        /// The clip.
+        clip: ClipId,
+    },
+    /// Pause every playing clip of groups A–D.
+    PauseAll {},
+    /// Resume every paused clip of groups A–D.
+    ResumeAll {},
     /// Fade every playing clip of groups A–D out and stop it.
     FadeAll {
         /// Fade time in seconds; the session's default fade out when absent.
@@ -62,8 +76,12 @@ impl Command {
             Command::Go { clip }
             | Command::Stop { clip }
             | Command::FadeOut { clip, .. }
+            | Command::Pause { clip }
+            | Command::Resume { clip }
             | Command::Audition { clip } => Some(clip),
-            Command::FadeAll { .. }
+            Command::PauseAll {}
+            | Command::ResumeAll {}
+            | Command::FadeAll { .. }
             | Command::StopAll {}
             | Command::Panic {}
             | Command::StopAudition {} => None,

@@ -51,6 +51,15 @@ pub enum Command {
         /// The fade, or the voices' own.
         fade: Option<FadeSpec>,
     },
+    /// Pause voices: each falls silent over the 1 ms edge and holds its
+    /// place (its audio, fades and position wait) until resumed.
+    Pause(Target),
+    /// Resume paused voices where they paused, over the 1 ms edge.
+    Resume(Target),
+    /// Pause every voice of groups A–D.
+    PauseAll,
+    /// Resume every paused voice of groups A–D.
+    ResumeAll,
     /// Fade every voice of groups A–D out (`None`: each voice's own fade out).
     FadeAll(Option<FadeSpec>),
     /// Stop every voice of groups A–D with the 1 ms edge fade.
@@ -100,6 +109,10 @@ impl fmt::Debug for Command {
                 .field("target", target)
                 .field("fade", fade)
                 .finish(),
+            Command::Pause(t) => f.debug_tuple("Pause").field(t).finish(),
+            Command::Resume(t) => f.debug_tuple("Resume").field(t).finish(),
+            Command::PauseAll => f.write_str("PauseAll"),
+            Command::ResumeAll => f.write_str("ResumeAll"),
             Command::FadeAll(fade) => f.debug_tuple("FadeAll").field(fade).finish(),
             Command::StopAll => f.write_str("StopAll"),
             Command::Panic => f.write_str("Panic"),

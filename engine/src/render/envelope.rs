@@ -110,6 +110,17 @@ impl Edge {
     pub(crate) fn is_falling(&self) -> bool {
         matches!(self, Edge::Falling { .. })
     }
+
+    /// Rises again from where a fall has got to (a resume after, or during,
+    /// a pause): the gain never jumps.
+    pub(crate) fn rise(&mut self, len: u64) {
+        if self.is_falling() {
+            let pos = (self.level(len) * len as f32) as u64;
+            *self = Edge::Rising {
+                pos: pos.min(len - 1),
+            };
+        }
+    }
 }
 
 /// Frames between exact re-evaluations of a fade curve: in between, the

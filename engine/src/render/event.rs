@@ -61,6 +61,21 @@ pub enum Event {
         /// Why it ended.
         cause: StopCause,
     },
+    /// A voice paused: its edge fade reached silence, and `at` is the first
+    /// frame it no longer sounds. It holds its place until resumed.
+    Paused {
+        /// The voice.
+        voice: VoiceId,
+        /// First silent frame.
+        at: SamplePos,
+    },
+    /// A paused voice resumed: `at` is the first frame of its edge fade back in.
+    Resumed {
+        /// The voice.
+        voice: VoiceId,
+        /// First frame sounding again.
+        at: SamplePos,
+    },
     /// A voice's reader did not deliver in time: the voice plays silence
     /// until it does. Reported once per run of missing audio.
     Underrun {

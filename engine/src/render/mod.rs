@@ -301,6 +301,27 @@ impl Renderer {
                     sh.events.push(Event::Unmatched { target, at });
                 }
             }
+            Command::Pause(target) => {
+                if !self.pool.apply(target, |v| v.pause(r)) {
+                    sh.events.push(Event::Unmatched { target, at });
+                }
+            }
+            Command::Resume(target) => {
+                let resumed = |v: &mut voice::Voice<_>| {
+                    if v.resume(r) {
+                        sh.events.push(Event::Resumed { voice: v.id, at });
+                    }
+                };
+                if !self.pool.apply(target, resumed) {
+                    sh.events.push(Event::Unmatched { target, at });
+                }
+            }
+            Command::PauseAll => self.pool.all(|v| v.pause(r)),
+            Command::ResumeAll => self.pool.all(|v| {
+                if v.resume(r) {
+                    sh.events.push(Event::Resumed { voice: v.id, at });
+                }
+            }),
             Command::FadeAll(fade) => self.pool.all(|v| v.fade_out(fade, r)),
             Command::StopAll => self.pool.all(|v| v.stop(StopCause::StopAll, r)),
             Command::Panic => {

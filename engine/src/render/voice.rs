@@ -55,6 +55,8 @@ pub(crate) struct Voice<B> {
     cursor: Cursor,
     /// Why the edge is falling.
     cause: StopCause,
+    /// Playing, or on its way to (or at) a pause.
+    hold: Hold,
     underrun: bool,
     _side: PhantomData<fn() -> B>,
 }
@@ -101,6 +103,7 @@ impl<B: BusKind> Voice<B> {
             fade,
             cursor,
             cause: StopCause::Stopped,
+            hold: Hold::Playing,
             underrun: false,
             _side: PhantomData,
         }
@@ -124,24 +127,61 @@ impl<B: BusKind> Voice<B> {
     /// Leaving: stopping, or crossfading out. Such voices no longer count
     /// against a choke limit.
     pub(crate) fn is_leaving(&self) -> bool {
-        self.edge.is_falling() || self.fade.is_cross_out()
+        match self.hold {
+            Hold::Playing => self.edge.is_falling() || self.fade.is_cross_out(),
+            Hold::Pausing | Hold::Paused => self.fade.is_cross_out(),
+            Hold::Ending => true,
+        }
     }
 
-    /// Starts the 1 ms edge fade to silence (no-op if already stopping).
+    /// Starts the 1 ms edge fade to silence (no-op if already stopping). A
+    /// pausing voice's fall becomes the stop's; a paused one ends at once.
     pub(crate) fn stop(&mut self, cause: StopCause, ramps: Ramps) {
-        if !self.edge.is_falling() {
-            self.cause = cause;
+        match self.hold {
+            Hold::Playing if !self.edge.is_falling() => {
+                self.cause = cause;
+                self.edge.fall(ramps.edge);
+            }
+            Hold::Playing | Hold::Ending => {}
+            Hold::Pausing => {
+                self.cause = cause;
+                self.hold = Hold::Playing;
+            }
+            Hold::Paused => {
+                self.cause = cause;
+                self.hold = Hold::Ending;
+            }
+        }
+    }
+
+    /// Fades out with `spec`, or the voice's own fade out. A paused (or
+    /// pausing) voice is silent already: it stops.
+    pub(crate) fn fade_out(&mut self, spec: Option<FadeSpec>, ramps: Ramps) {
+        let spec = spec.unwrap_or(self.fade_out);
+        match spec.frames.0 {
+            n if n > 0 && self.hold == Hold::Playing => self.fade.fade_out(spec.shape, n),
+            _ => self.stop(StopCause::Stopped, ramps),
+        }
+    }
+
+    /// Starts the 1 ms edge fade to a pause (no-op unless playing).
+    pub(crate) fn pause(&mut self, ramps: Ramps) {
+        if self.hold == Hold::Playing && !self.edge.is_falling() {
+            self.hold = Hold::Pausing;
             self.edge.fall(ramps.edge);
         }
     }
 
-    /// Fades out with `spec`, or the voice's own fade out.
-    pub(crate) fn fade_out(&mut self, spec: Option<FadeSpec>, ramps: Ramps) {
-        let spec = spec.unwrap_or(self.fade_out);
-        match spec.frames.0 {
-            0 => self.stop(StopCause::Stopped, ramps),
-            n => self.fade.fade_out(spec.shape, n),
+    /// Resumes a paused or pausing voice over the 1 ms edge; true if it was
+    /// paused (a pausing voice just rises again, reporting nothing: it never
+    /// fell silent).
+    pub(crate) fn resume(&mut self, ramps: Ramps) -> bool {
+        let was = self.hold;
+        if matches!(was, Hold::Pausing | Hold::Paused) {
+            self.hold = Hold::Playing;
+            self.edge.rise(ramps.edge);
         }
+        was == Hold::Paused
     }
 
     /// Changes the speed of a varispeed voice; false (and nothing changes)
@@ -180,8 +220,17 @@ impl<B: BusKind> Voice<B> {
         let Some(reader) = self.reader.as_mut() else {
             return Some((self.cause, from));
         };
+        let edge_len = ctx.ramps.edge;
+        let mut want = (n as u64).min(self.cursor.remaining());
+        match self.hold {
+            Hold::Playing => {}
+            // Read no further than the pause: the voice resumes exactly there.
+            Hold::Pausing => want = want.min(self.edge.run(edge_len)),
+            Hold::Paused => return None,
+            Hold::Ending => return Some((self.cause, from)),
+        }
+        let want = want as usize;
         let ch = usize::from(self.channels.count());
-        let want = (n as u64).min(self.cursor.remaining()) as usize;
         let (got, ended) = match &mut self.varispeed {
             Some(v) => v.read(reader.as_mut(), &mut scratch[..want * ch]),
             None => (reader.read(&mut scratch[..want * ch]).min(want), false),
@@ -196,7 +245,6 @@ impl<B: BusKind> Voice<B> {
             self.underrun = false;
         }
         let (l, r) = bus.span_mut(from, n);
-        let edge_len = ctx.ramps.edge;
         let mut i = 0;
         while i < got {
             let left = (got - i) as u64;
@@ -248,6 +296,9 @@ impl<B: BusKind> Voice<B> {
             if let Some(end) = self.finish(ctx, from + i, faded, silent, ended) {
                 return Some(end);
             }
+            if self.hold == Hold::Paused {
+                return None;
+            }
         }
         if ended {
             // A varispeed sequence ran out (its final ramp is in the audio).
@@ -269,6 +320,9 @@ impl<B: BusKind> Voice<B> {
             i += run;
             if let Some(end) = self.finish(ctx, from + i, faded, silent, false) {
                 return Some(end);
+            }
+            if self.hold == Hold::Paused {
+                return None;
             }
         }
         None
@@ -303,11 +357,29 @@ impl<B: BusKind> Voice<B> {
                 }
             }
         }
+        if silent && self.hold == Hold::Pausing {
+            self.hold = Hold::Paused;
+            ctx.report::<B>(Event::Paused { voice: self.id, at });
+            return None;
+        }
         if silent {
             return Some((self.cause, end));
         }
         ended.then_some((StopCause::Ended, end))
     }
+}
+
+/// Where a voice is between playing and a pause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    /// Playing (or stopping: the edge says).
+    Playing,
+    /// The edge falls to a pause.
+    Pausing,
+    /// Silent, holding its place: nothing is read, nothing moves.
+    Paused,
+    /// Stopped while paused: ends on the next render, at its first frame.
+    Ending,
 }
 /// Adds the frames of `x` into `l`/`r` with coefficients `c` (a voice's
 /// gains at gain 1), in a loop the compiler can vectorise.
