@@ -103,7 +103,7 @@ impl LiveLink {
 
     /// Refuses a GO that comes too soon after the last GO of the same clip.
     fn double_go(&self, command: &Command) -> Result<(), (RefusalKind, String)> {
-        let Command::Go { clip } = command else {
+        let Command::Go { clip, .. } = command else {
             return Ok(());
         };
         let now = Instant::now();

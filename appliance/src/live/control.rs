@@ -182,7 +182,7 @@ impl Control {
                         "event": "timecode_cue", "clip": &clip, "timecode": at,
                         "at_sample": sample.saturating_sub(self.origin),
                     }));
-                    queue(pending, sample, Command::Go { clip });
+                    queue(pending, sample, Command::Go { clip, time: None });
                 }
                 CueFired::Skipped { clip, at } => {
                     let _ = self.events.send(json!({

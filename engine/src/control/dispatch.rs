@@ -73,18 +73,22 @@ impl Dispatcher {
         source: &mut impl ReaderSource,
     ) -> Result<RenderCommand, DispatchError> {
         let rate = self.rate;
-        let fade = |secs: Option<f64>| {
-            secs.map(|s| {
-                let d = &show.fade_defaults.fade_out;
-                FadeSpec::new(
-                    FrameCount((s * f64::from(rate)).round() as u64),
-                    d.curve,
-                    d.power,
-                )
-            })
+        let spec = |secs: f64, d: &crate::show::Fade| {
+            FadeSpec::new(
+                FrameCount((secs * f64::from(rate)).round() as u64),
+                d.curve,
+                d.power,
+            )
         };
+        let fade = |secs: Option<f64>| secs.map(|s| spec(s, &show.fade_defaults.fade_out));
         Ok(match command {
-            Command::Go { clip } => RenderCommand::Start(self.start(show, clip, 0, source)?),
+            Command::Go { clip, time } => {
+                let mut start = self.start(show, clip, 0, source)?;
+                if let Some(s) = time {
+                    start.params.fade_in = spec(*s, &show.fade_defaults.fade_in);
+                }
+                RenderCommand::Start(start)
+            }
             Command::Audition { clip } => {
                 let s = self.start(show, clip, 0, source)?;
                 RenderCommand::Audition(AuditionStart {

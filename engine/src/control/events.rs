@@ -287,7 +287,8 @@ mod tests {
             (
                 None,
                 Command::Go {
-                    clip: "c1".parse().unwrap()
+                    clip: "c1".parse().unwrap(),
+                    time: None,
                 }
             )
         );

@@ -2,6 +2,7 @@
 //! show to do, and when. Every transport (hostctl, OSC, MIDI, the backup link,
 //! an offline event list) only translates into these types.
 
+pub mod cues;
 mod dispatch;
 mod events;
 pub mod msc;
@@ -21,6 +22,9 @@ pub enum Command {
     Go {
         /// The clip.
         clip: ClipId,
+        /// Fade-in time in seconds (MSC's TIMED_GO); the clip's own when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time: Option<f64>,
     },
     /// Stop a clip at once (with the 1 ms edge fade).
     Stop {
@@ -73,7 +77,7 @@ impl Command {
     /// The clip the command names, if it names one.
     pub fn clip(&self) -> Option<&ClipId> {
         match self {
-            Command::Go { clip }
+            Command::Go { clip, .. }
             | Command::Stop { clip }
             | Command::FadeOut { clip, .. }
             | Command::Pause { clip }
@@ -91,7 +95,9 @@ impl Command {
     /// The fade time the command gives, if any.
     pub fn fade_time(&self) -> Option<f64> {
         match self {
-            Command::FadeOut { time, .. } | Command::FadeAll { time } => *time,
+            Command::Go { time, .. }
+            | Command::FadeOut { time, .. }
+            | Command::FadeAll { time } => *time,
             _ => None,
         }
     }
