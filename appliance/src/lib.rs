@@ -1,6 +1,6 @@
 //! cuebox-appliance: the box around the engine — storage, media folders,
-//! the real-time system setup, live playback and (in later modules) network
-//! and show control.
+//! the real-time system setup, live playback, the network API and show
+//! control.
 
 pub mod api;
 #[cfg(feature = "alsa")]
@@ -10,9 +10,12 @@ pub mod link;
 #[cfg(feature = "alsa")]
 pub mod live;
 pub mod media;
+#[cfg(feature = "alsa")]
+pub mod midi;
 pub mod offline;
 #[cfg(feature = "alsa")]
 pub mod run;
+pub mod showctl;
 pub mod store;
 pub mod system;
 pub mod tc;

@@ -4,26 +4,39 @@
 //! so every remote input gets it.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use cuebox_engine::control::Command;
-use cuebox_engine::show::{ClipId, Show};
+use cuebox_engine::control::cues::{Cue, CueMap, Place};
+use cuebox_engine::control::{At, Command};
+use cuebox_engine::show::{ClipId, PageNo, Show};
 use serde_json::json;
 
 use crate::api::proto::{Playing, RefusalKind, Status};
 use crate::api::service::{no_session, ShowControl};
 use crate::live::{Request, StatusSource};
 
-/// What status needs of the show: names and groups of its clips.
+/// What status and show controllers need of the show: its clips' names and
+/// groups, and its cue numbers.
 #[derive(Debug, Clone, Default)]
 pub struct ShowSummary {
     /// Every clip: id, name, group letter.
     pub clips: Vec<(ClipId, String, String)>,
     /// Its number of pages.
     pub pages: u16,
+    /// Its buttons by cue number.
+    pub cues: CueMap,
+}
+
+impl ShowSummary {
+    /// The name and group of `clip`.
+    pub fn clip(&self, clip: &ClipId) -> Option<(&str, &str)> {
+        self.clips
+            .iter()
+            .find(|(id, _, _)| id == clip)
+            .map(|(_, name, group)| (name.as_str(), group.as_str()))
+    }
 }
 
 /// The summary of `show`.
@@ -35,7 +48,31 @@ pub fn show_summary(show: &Show) -> ShowSummary {
             .map(|c| (c.id.clone(), c.name.clone(), c.group.to_string()))
             .collect(),
         pages: show.pages.len().min(usize::from(u16::MAX)) as u16,
+        cues: CueMap::new(show),
     }
+}
+
+/// A refusal: its kind and a message that says what to do.
+pub type Refusal = (RefusalKind, String);
+
+/// Where the box's show controllers are: the page and tab their numbers and
+/// grid buttons play, and the playhead — the cue the next GO starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deck {
+    /// Page and tab.
+    pub place: Place,
+    /// The playhead's button on that tab; none before the first GO is set.
+    pub playhead: Option<u32>,
+}
+
+/// A command the show accepted: the show sample it applies at, and how far
+/// ahead of the show's clock that was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    /// Show sample.
+    pub at_sample: u64,
+    /// Lead, in samples.
+    pub lead_samples: u64,
 }
 
 /// The session playing now, as the link reaches it.
@@ -58,7 +95,7 @@ pub struct Current {
 pub struct LiveLink {
     current: Mutex<Option<Current>>,
     switch: Mutex<Option<String>>,
-    page: AtomicU16,
+    deck: Mutex<Deck>,
     guard: Duration,
     last_go: Mutex<HashMap<ClipId, Instant>>,
 }
@@ -73,7 +110,7 @@ impl LiveLink {
         LiveLink {
             current: Mutex::new(None),
             switch: Mutex::new(None),
-            page: AtomicU16::new(1),
+            deck: Mutex::new(Deck::default()),
             guard,
             last_go: Mutex::new(HashMap::new()),
         }
@@ -82,7 +119,7 @@ impl LiveLink {
     /// A session started playing.
     pub fn attach(&self, current: Current) {
         *lock(&self.current) = Some(current);
-        self.page.store(1, Ordering::Relaxed);
+        *lock(&self.deck) = Deck::default();
         lock(&self.last_go).clear();
     }
 
@@ -98,7 +135,78 @@ impl LiveLink {
 
     /// The page grid controllers play.
     pub fn page_now(&self) -> u16 {
-        self.page.load(Ordering::Relaxed)
+        lock(&self.deck).place.page.0.get()
+    }
+
+    /// The shortest time between two GOs of one clip.
+    pub fn double_go_guard(&self) -> Duration {
+        self.guard
+    }
+
+    /// Where show controllers are.
+    pub fn deck(&self) -> Deck {
+        *lock(&self.deck)
+    }
+
+    /// The playing show's summary (cue numbers, clip names).
+    pub fn show(&self) -> Result<Arc<ShowSummary>, Refusal> {
+        let current = lock(&self.current);
+        Ok(current.as_ref().ok_or_else(no_session)?.show.clone())
+    }
+
+    /// Changes where show controllers are (a page's playhead starts at its top).
+    pub fn set_deck(&self, deck: Deck) {
+        *lock(&self.deck) = deck;
+    }
+
+    /// The cue at the playhead: the playhead's button, or the first cue of
+    /// the place when it has none (or its button was cleared).
+    pub fn playhead(&self) -> Result<Option<Cue>, Refusal> {
+        let show = self.show()?;
+        let deck = self.deck();
+        let at = deck.playhead.map(|b| b.saturating_sub(1));
+        Ok(show.cues.next(deck.place, at))
+    }
+
+    /// Sends `command` to the show at once, after double-GO protection;
+    /// waits for the control thread to stamp it with its sample.
+    pub fn send(&self, command: Command) -> Result<Accepted, Refusal> {
+        self.submit(None, command)
+    }
+
+    /// [`send`](Self::send) for a time, `None` meaning at once.
+    fn submit(&self, at: Option<At>, command: Command) -> Result<Accepted, Refusal> {
+        let answer = {
+            let current = lock(&self.current);
+            let c = current.as_ref().ok_or_else(no_session)?;
+            if let Some(clip) = command.clip().filter(|clip| !c.ids.contains(*clip)) {
+                return Err((
+                    RefusalKind::NotFound,
+                    format!("clip \"{clip}\" is not in the session"),
+                ));
+            }
+            self.double_go(&command)?;
+            let (tx, rx) = mpsc::channel();
+            let request = Request {
+                at,
+                command,
+                reply: Some(tx),
+            };
+            c.requests
+                .send(request)
+                .map_err(|_| (RefusalKind::Failed, "the show is stopping".to_owned()))?;
+            rx
+        };
+        let accepted = answer.recv_timeout(Duration::from_secs(2)).map_err(|_| {
+            (
+                RefusalKind::Failed,
+                "the show did not answer; it may be stopping".to_owned(),
+            )
+        })?;
+        Ok(Accepted {
+            at_sample: accepted["at_sample"].as_u64().unwrap_or(0),
+            lead_samples: accepted["lead_samples"].as_u64().unwrap_or(0),
+        })
     }
 
     /// Refuses a GO that comes too soon after the last GO of the same clip.
@@ -183,36 +291,21 @@ impl ShowControl for Arc<LiveLink> {
     }
 
     fn command(&self, line: &str) -> Result<(u64, u64), (RefusalKind, String)> {
-        let answer = {
+        let request = {
             let current = lock(&self.current);
             let c = current.as_ref().ok_or_else(no_session)?;
-            let (tx, rx) = mpsc::channel();
-            let request =
-                crate::run::request(line, &c.ids, c.rate, Some(tx)).map_err(|refusal| {
-                    (
-                        RefusalKind::BadRequest,
-                        refusal["reason"]
-                            .as_str()
-                            .unwrap_or("bad command")
-                            .to_owned(),
-                    )
-                })?;
-            self.double_go(&request.command)?;
-            c.requests
-                .send(request)
-                .map_err(|_| (RefusalKind::Failed, "the show is stopping".to_owned()))?;
-            rx
+            crate::run::request(line, &c.ids, c.rate, None).map_err(|refusal| {
+                (
+                    RefusalKind::BadRequest,
+                    refusal["reason"]
+                        .as_str()
+                        .unwrap_or("bad command")
+                        .to_owned(),
+                )
+            })?
         };
-        let accepted = answer.recv_timeout(Duration::from_secs(2)).map_err(|_| {
-            (
-                RefusalKind::Failed,
-                "the show did not answer; it may be stopping".to_owned(),
-            )
-        })?;
-        Ok((
-            accepted["at_sample"].as_u64().unwrap_or(0),
-            accepted["lead_samples"].as_u64().unwrap_or(0),
-        ))
+        let accepted = self.submit(request.at, request.command)?;
+        Ok((accepted.at_sample, accepted.lead_samples))
     }
 
     fn page(&self, page: u16) -> Result<(), (RefusalKind, String)> {
@@ -227,7 +320,10 @@ impl ShowControl for Arc<LiveLink> {
                 ),
             ));
         }
-        self.page.store(page, Ordering::Relaxed);
+        let page = PageNo::new(page).expect("page 0 was refused above");
+        let mut deck = lock(&self.deck);
+        deck.place.page = page;
+        deck.playhead = None;
         Ok(())
     }
 

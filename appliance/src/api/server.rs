@@ -317,7 +317,8 @@ pub fn refuse(kind: RefusalKind, message: impl Into<String>) -> Response {
 
 /// A token bucket: `burst` requests at once, `rate` a second after that.
 #[derive(Debug)]
-struct Bucket {
+/// A token bucket: `burst` requests at once, then `rate` per second.
+pub(crate) struct Bucket {
     tokens: f64,
     burst: f64,
     rate: f64,
@@ -325,7 +326,8 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn new(burst: f64, rate: f64) -> Self {
+    /// A full bucket.
+    pub(crate) fn new(burst: f64, rate: f64) -> Self {
         Bucket {
             tokens: burst,
             burst,
@@ -334,7 +336,8 @@ impl Bucket {
         }
     }
 
-    fn take(&mut self, now: Instant) -> bool {
+    /// Takes a token if there is one.
+    pub(crate) fn take(&mut self, now: Instant) -> bool {
         if let Some(last) = self.last {
             let refill = now.saturating_duration_since(last).as_secs_f64() * self.rate;
             self.tokens = (self.tokens + refill).min(self.burst);

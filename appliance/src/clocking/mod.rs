@@ -30,9 +30,10 @@ use cuebox_engine::timecode::{FrameRate, Timecode};
 use serde_json::{json, Value};
 
 use self::ltc::LtcSeen;
-use self::mtc::{MtcError, MtcInputs};
+use self::mtc::MtcInputs;
 use self::position::PositionReader;
 use self::ptp::{monotonic_ns, realtime_ns, Ptp, PtpConfig, PtpError, PtpStatus, PtpTime};
+use crate::midi::MidiError;
 
 /// Which sources the box runs besides the system clock.
 #[derive(Debug, Clone, Default)]
@@ -50,7 +51,7 @@ pub struct ClockingConfig {
 pub enum ClockingError {
     /// MTC input.
     #[error(transparent)]
-    Mtc(#[from] MtcError),
+    Mtc(#[from] MidiError),
     /// PTP.
     #[error(transparent)]
     Ptp(#[from] PtpError),

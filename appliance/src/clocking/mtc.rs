@@ -7,6 +7,8 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use cuebox_engine::timecode::mtc::{MtcEvent, MtcParser};
 use midir::{MidiInput, MidiInputConnection};
 
+use crate::midi::{open_input, MidiError};
+
 use super::ptp::monotonic_ns;
 
 /// A time an MTC port told.
@@ -23,33 +25,6 @@ pub struct MtcSeen {
     pub first_ns: u64,
 }
 
-/// Why MTC input could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum MtcError {
-    /// The MIDI system is unreachable.
-    #[error(
-        "cannot reach the MIDI system: {0}; the box needs the ALSA sequencer (/dev/snd/seq, \
-         `modprobe snd-seq`)"
-    )]
-    Init(#[from] midir::InitError),
-    /// No port matches.
-    #[error("no MIDI input port matches \"{pattern}\"; the ports are: {available}")]
-    NoPort {
-        /// What was asked.
-        pattern: String,
-        /// What there is.
-        available: String,
-    },
-    /// A port could not be opened.
-    #[error("cannot open MIDI port \"{port}\": {reason}")]
-    Connect {
-        /// The port.
-        port: String,
-        /// midir's reason.
-        reason: String,
-    },
-}
-
 /// Open MTC inputs; dropping them closes the ports.
 pub struct MtcInputs {
     names: Vec<String>,
@@ -58,7 +33,7 @@ pub struct MtcInputs {
 }
 
 /// The MIDI input ports there are.
-pub fn ports() -> Result<Vec<String>, MtcError> {
+pub fn ports() -> Result<Vec<String>, MidiError> {
     let input = MidiInput::new("cuebox")?;
     Ok(input
         .ports()
@@ -69,7 +44,7 @@ pub fn ports() -> Result<Vec<String>, MtcError> {
 
 impl MtcInputs {
     /// Opens, for each pattern, the first input port whose name contains it.
-    pub fn open(patterns: &[String]) -> Result<MtcInputs, MtcError> {
+    pub fn open(patterns: &[String]) -> Result<MtcInputs, MidiError> {
         let (tx, received) = mpsc::channel();
         let mut names = Vec::new();
         let mut connections = Vec::new();
@@ -100,54 +75,21 @@ fn connect(
     pattern: &str,
     index: usize,
     tx: Sender<MtcSeen>,
-) -> Result<(String, MidiInputConnection<()>), MtcError> {
-    let mut input = MidiInput::new("cuebox")?;
-    // Everything, SysEx included: full-frame messages are SysEx.
-    input.ignore(midir::Ignore::None);
-    let ports = input.ports();
-    let found = ports.iter().find_map(|p| {
-        let name = input.port_name(p).ok()?;
-        name.contains(pattern).then(|| (p.clone(), name))
-    });
-    let Some((port, name)) = found else {
-        let available: Vec<String> = ports
-            .iter()
-            .filter_map(|p| input.port_name(p).ok())
-            .collect();
-        return Err(MtcError::NoPort {
-            pattern: pattern.to_string(),
-            available: if available.is_empty() {
-                "none".into()
-            } else {
-                available.join(", ")
-            },
-        });
-    };
+) -> Result<(String, MidiInputConnection<()>), MidiError> {
     let mut parser = MtcParser::new();
     let mut first_ns = None;
-    let connection = input
-        .connect(
-            &port,
-            "cuebox-mtc",
-            move |_, message, _| {
-                let at_ns = monotonic_ns();
-                let first_ns = *first_ns.get_or_insert(at_ns);
-                for &byte in message {
-                    if let Some(event) = parser.feed(byte) {
-                        let _ = tx.send(MtcSeen {
-                            port: index,
-                            event,
-                            at_ns,
-                            first_ns,
-                        });
-                    }
-                }
-            },
-            (),
-        )
-        .map_err(|e| MtcError::Connect {
-            port: name.clone(),
-            reason: e.to_string(),
-        })?;
-    Ok((name, connection))
+    open_input(pattern, "cuebox-mtc", move |message| {
+        let at_ns = monotonic_ns();
+        let first_ns = *first_ns.get_or_insert(at_ns);
+        for &byte in message {
+            if let Some(event) = parser.feed(byte) {
+                let _ = tx.send(MtcSeen {
+                    port: index,
+                    event,
+                    at_ns,
+                    first_ns,
+                });
+            }
+        }
+    })
 }

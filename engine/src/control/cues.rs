@@ -345,7 +345,8 @@ mod tests {
     }
 
     fn clip(r: Result<Cue, CueError>) -> String {
-        r.map(|c| c.clip.to_string()).unwrap_or_else(|e| e.to_string())
+        r.map(|c| c.clip.to_string())
+            .unwrap_or_else(|e| e.to_string())
     }
 
     #[test]
@@ -354,10 +355,18 @@ mod tests {
         let here = place(1, 1);
         assert_eq!(clip(m.resolve("1", here)), "c1");
         assert_eq!(clip(m.resolve("3", here)), "c2");
-        assert_eq!(clip(m.resolve("6", here)), "c3", "row 2, column 2 of 4 columns");
+        assert_eq!(
+            clip(m.resolve("6", here)),
+            "c3",
+            "row 2, column 2 of 4 columns"
+        );
         assert_eq!(clip(m.resolve("2.3.2", here)), "c4");
         assert_eq!(clip(m.resolve("3.2", place(2, 1))), "c4");
-        assert_eq!(clip(m.resolve("c4", here)), "c4", "a clip id names its clip");
+        assert_eq!(
+            clip(m.resolve("c4", here)),
+            "c4",
+            "a clip id names its clip"
+        );
         assert_eq!(
             m.resolve("c4", here).unwrap().number.unwrap().to_string(),
             "2.3.2"
@@ -384,8 +393,17 @@ mod tests {
     fn hidden_buttons_play_nothing_and_the_playhead_walks_in_number_order() {
         let m = map(1);
         let here = place(1, 1);
-        assert!(m.resolve("6", here).is_err(), "c3 is hidden by the shrunk grid");
-        assert_eq!(m.at(here, GridPos::new(1, 3).unwrap()).unwrap().clip.as_str(), "c2");
+        assert!(
+            m.resolve("6", here).is_err(),
+            "c3 is hidden by the shrunk grid"
+        );
+        assert_eq!(
+            m.at(here, GridPos::new(1, 3).unwrap())
+                .unwrap()
+                .clip
+                .as_str(),
+            "c2"
+        );
         assert_eq!(m.at(here, GridPos::new(2, 2).unwrap()), None);
         let order: Vec<String> = m.cues(here).map(|c| c.clip.to_string()).collect();
         assert_eq!(order, ["c1", "c2"]);

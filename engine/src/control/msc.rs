@@ -20,7 +20,7 @@ pub const ALL_CALL: u8 = 0x7F;
 pub struct Message {
     /// The device id it is for: 0–0x6F a device, 0x70–0x7E a group, 0x7F all.
     pub device: u8,
-    /// The command format (0x10 lighting, 0x40–0x4F sound, 0x7F all types…).
+    /// The command format (0x01 lighting, 0x10–0x1F sound, 0x40 projection, 0x7F all types…).
     pub format: u8,
     /// What to do.
     pub command: Command,
@@ -181,7 +181,7 @@ impl Message {
     /// command format.
     pub fn is_for(&self, id: u8, group: Option<u8>) -> bool {
         let device = self.device == id || self.device == ALL_CALL || Some(self.device) == group;
-        let format = matches!(self.format, 0x40..=0x4F | 0x7F);
+        let format = matches!(self.format, 0x10..=0x1F | 0x7F);
         device && format
     }
 
@@ -252,7 +252,7 @@ mod tests {
     fn parses_the_commands_a_playback_box_acts_on() {
         // GO cue 12.5 in list 3, to device 1, sound format.
         let go = [
-            0xF0, 0x7F, 0x01, 0x02, 0x40, 0x01, b'1', b'2', b'.', b'5', 0, b'3', 0xF7,
+            0xF0, 0x7F, 0x01, 0x02, 0x10, 0x01, b'1', b'2', b'.', b'5', 0, b'3', 0xF7,
         ];
         let m = parse(&go).unwrap();
         assert_eq!(m.device, 1);
@@ -269,12 +269,12 @@ mod tests {
         let m = parse(&[0xF0, 0x7F, 0x7F, 0x02, 0x7F, 0x01, 0xF7]).unwrap();
         assert_eq!(m.command, Command::Go(Cue::default()));
         for (byte, command) in [(0x08, Command::AllOff), (0x0A, Command::Reset)] {
-            let m = parse(&[0xF0, 0x7F, 0, 0x02, 0x41, byte, 0xF7]).unwrap();
+            let m = parse(&[0xF0, 0x7F, 0, 0x02, 0x11, byte, 0xF7]).unwrap();
             assert_eq!(m.command, command);
         }
         let timed = Message {
             device: 2,
-            format: 0x40,
+            format: 0x10,
             command: Command::TimedGo(
                 Time {
                     hours: 0,
@@ -294,7 +294,7 @@ mod tests {
         assert!((t.seconds(25.0) - 2.5).abs() < 1e-9);
         let load = Message {
             device: 2,
-            format: 0x40,
+            format: 0x10,
             command: Command::Load(cue("4")),
         };
         assert_eq!(parse(&load.encode()).unwrap(), load);
@@ -307,12 +307,12 @@ mod tests {
             format,
             command: Command::AllOff,
         };
-        assert!(m(5, 0x40).is_for(5, None));
-        assert!(!m(6, 0x40).is_for(5, None));
-        assert!(m(ALL_CALL, 0x41).is_for(5, None));
-        assert!(m(0x70, 0x40).is_for(5, Some(0x70)));
+        assert!(m(5, 0x10).is_for(5, None));
+        assert!(!m(6, 0x10).is_for(5, None));
+        assert!(m(ALL_CALL, 0x11).is_for(5, None));
+        assert!(m(0x70, 0x10).is_for(5, Some(0x70)));
         assert!(
-            !m(5, 0x10).is_for(5, None),
+            !m(5, 0x01).is_for(5, None),
             "lighting commands are not for a sound box"
         );
         assert!(m(5, 0x7F).is_for(5, None));
@@ -321,29 +321,29 @@ mod tests {
     #[test]
     fn malformed_messages_are_refused_precisely() {
         assert_eq!(
-            parse(&[0xF0, 0x7E, 1, 2, 0x40, 1, 0xF7]),
+            parse(&[0xF0, 0x7E, 1, 2, 0x10, 1, 0xF7]),
             Err(MscError::NotMsc)
         );
-        assert_eq!(parse(&[0xF0, 0x7F, 1, 2, 0x40, 1]), Err(MscError::NotMsc));
+        assert_eq!(parse(&[0xF0, 0x7F, 1, 2, 0x10, 1]), Err(MscError::NotMsc));
         assert_eq!(
-            parse(&[0xF0, 0x7F, 1, 2, 0x40, 0x07, 0xF7]),
+            parse(&[0xF0, 0x7F, 1, 2, 0x10, 0x07, 0xF7]),
             Err(MscError::Unsupported(7))
         );
         assert_eq!(
-            parse(&[0xF0, 0x7F, 1, 2, 0x40, 1, b'x', 0xF7]),
+            parse(&[0xF0, 0x7F, 1, 2, 0x10, 1, b'x', 0xF7]),
             Err(MscError::BadCue(b'x'))
         );
         assert_eq!(
-            parse(&[0xF0, 0x7F, 1, 2, 0x40, 4, 0, 0, 0xF7]),
+            parse(&[0xF0, 0x7F, 1, 2, 0x10, 4, 0, 0, 0xF7]),
             Err(MscError::BadTime)
         );
         assert_eq!(
-            parse(&[0xF0, 0x7F, 1, 2, 0x40, 5, 0xF7]),
+            parse(&[0xF0, 0x7F, 1, 2, 0x10, 5, 0xF7]),
             Err(MscError::NoCue)
         );
         assert_eq!(parse(&[0; 200]), Err(MscError::TooLong(200)));
         assert_eq!(
-            parse(&[0xF0, 0x7F, 0x80, 2, 0x40, 1, 0xF7]),
+            parse(&[0xF0, 0x7F, 0x80, 2, 0x10, 1, 0xF7]),
             Err(MscError::NotMsc)
         );
     }

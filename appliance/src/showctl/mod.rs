@@ -1,0 +1,47 @@
+//! Show control: OSC (a QLab-compatible subset), MIDI notes and CCs on a
+//! grid controller, and MIDI Show Control over MIDI and UDP. Every input
+//! only translates into an [`Action`]; [`perform`] does it through the
+//! live link, so double-GO protection and the lock apply to all alike.
+
+pub mod config;
+pub mod grid;
+pub mod msc;
+pub mod osc;
+#[cfg(feature = "alsa")]
+pub mod perform;
+#[cfg(feature = "alsa")]
+pub mod service;
+pub mod slip;
+
+/// A show controller's request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Start a cue (`None`: the playhead's, which then moves to the next),
+    /// with a fade-in time instead of the clip's own, if given.
+    Start {
+        /// The cue number or clip id.
+        cue: Option<String>,
+        /// Fade-in seconds.
+        time: Option<f64>,
+    },
+    /// Stop a cue (`None`: every clip of groups A–D).
+    Stop(Option<String>),
+    /// Pause a cue (`None`: every playing clip).
+    Pause(Option<String>),
+    /// Resume a cue (`None`: every paused clip).
+    Resume(Option<String>),
+    /// Put the playhead on a cue (MSC LOAD, `/cue/N/load`, `/playhead/N`).
+    Load(String),
+    /// Play a cue on the audition bus.
+    Audition(String),
+    /// Move the playhead to the next cue.
+    Next,
+    /// Move the playhead to the previous cue.
+    Previous,
+    /// Fade every clip of groups A–D out over this many seconds.
+    FadeAll(f64),
+    /// Stop everything at once, audition included.
+    Panic,
+    /// Stop every clip and put the playhead back at the top (MSC RESET).
+    Reset,
+}

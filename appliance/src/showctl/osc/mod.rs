@@ -1,0 +1,209 @@
+//! OSC, the QLab-compatible subset, so Bitfocus Companion, Stream Deck and
+//! console macros drive the box unchanged: UDP on port 53000 with replies to
+//! port 53001 of the sender, and TCP on port 53000 with SLIP framing (OSC
+//! 1.1), replies on the same connection. Replies are `/reply/<address>`
+//! with one JSON string argument:
+//! `{"workspace_id", "address", "status": "ok"|"error"|"denied", "data"}`.
+//!
+//! Parsing ([`decode`], [`parse`]) is pure and bounded; the server around it
+//! checks the source address, the passcode and a per-source rate before
+//! anything reaches the show.
+
+#[cfg(feature = "alsa")]
+mod server;
+
+use rosc::{OscMessage, OscPacket, OscType};
+
+use super::Action;
+use crate::api::keys::Role;
+#[cfg(feature = "alsa")]
+pub use server::{start, Osc};
+
+/// The largest OSC packet taken, over UDP or in one SLIP frame.
+pub const MAX_PACKET: usize = 65_536;
+/// Messages one packet may carry (bundles included).
+const MAX_MESSAGES: usize = 64;
+/// How deep bundles may nest.
+const MAX_DEPTH: usize = 4;
+
+/// What an OSC message asks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OscRequest {
+    /// `/connect [passcode]`.
+    Connect(Option<String>),
+    /// `/updates 1|0`: push changes to this client.
+    Updates(bool),
+    /// `/alwaysReply 1|0`: reply over UDP to commands too, not only queries.
+    AlwaysReply(bool),
+    /// `/thump`: a heartbeat.
+    Thump,
+    /// `/workspaces`.
+    Workspaces,
+    /// `/runningOrPausedCues` (or `/runningCues`, `running` only).
+    Running {
+        /// Paused cues too.
+        paused: bool,
+    },
+    /// `/playhead` without an argument: where it is.
+    Playhead,
+    /// `/settings/general/minGoTime`.
+    MinGoTime,
+    /// Something the show does.
+    Act(Action),
+}
+
+impl OscRequest {
+    /// The role a client needs for it.
+    pub fn needs(&self) -> Option<Role> {
+        match self {
+            OscRequest::Connect(_) | OscRequest::Thump | OscRequest::Workspaces => None,
+            OscRequest::Act(_) => Some(Role::Control),
+            _ => Some(Role::View),
+        }
+    }
+
+    /// Whether a UDP client gets a reply without `/alwaysReply` (QLab
+    /// replies to queries; commands are fire and forget).
+    pub fn is_query(&self) -> bool {
+        !matches!(self, OscRequest::Act(_) | OscRequest::Updates(_))
+    }
+}
+
+/// The OSC messages of a packet, bundles flattened (bounded in count and depth).
+pub fn decode(packet: &[u8]) -> Result<Vec<OscMessage>, String> {
+    if packet.len() > MAX_PACKET {
+        return Err(format!(
+            "an OSC packet of {} bytes is over the {MAX_PACKET}-byte limit",
+            packet.len()
+        ));
+    }
+    let (_, packet) =
+        rosc::decoder::decode_udp(packet).map_err(|e| format!("not an OSC packet: {e}"))?;
+    let mut out = Vec::new();
+    flatten(packet, 0, &mut out)?;
+    Ok(out)
+}
+
+fn flatten(packet: OscPacket, depth: usize, out: &mut Vec<OscMessage>) -> Result<(), String> {
+    match packet {
+        OscPacket::Message(m) => {
+            if out.len() == MAX_MESSAGES {
+                return Err(format!("more than {MAX_MESSAGES} messages in one packet"));
+            }
+            out.push(m);
+        }
+        OscPacket::Bundle(b) => {
+            if depth == MAX_DEPTH {
+                return Err(format!("bundles nested deeper than {MAX_DEPTH}"));
+            }
+            for p in b.content {
+                flatten(p, depth + 1, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What `msg` asks, or why it is not understood.
+pub fn parse(msg: &OscMessage) -> Result<OscRequest, String> {
+    let mut parts: Vec<&str> = msg.addr.split('/').skip(1).collect();
+    if msg.addr.is_empty() || !msg.addr.starts_with('/') {
+        return Err(format!("OSC address {:?} does not start with /", msg.addr));
+    }
+    // `/workspace/<id>/…` addresses one workspace; the box has one.
+    if parts.len() > 2 && parts[0] == "workspace" {
+        parts.drain(..2);
+    }
+    let arg = msg.args.first();
+    let act = |a: Action| Ok(OscRequest::Act(a));
+    match parts[..] {
+        ["connect"] => Ok(OscRequest::Connect(arg.map(text).transpose()?)),
+        ["updates"] => Ok(OscRequest::Updates(flag(arg)?)),
+        ["alwaysReply"] => Ok(OscRequest::AlwaysReply(flag(arg)?)),
+        ["thump"] => Ok(OscRequest::Thump),
+        ["workspaces"] => Ok(OscRequest::Workspaces),
+        ["runningOrPausedCues"] => Ok(OscRequest::Running { paused: true }),
+        ["runningCues"] => Ok(OscRequest::Running { paused: false }),
+        ["settings", "general", "minGoTime"] => Ok(OscRequest::MinGoTime),
+        ["go"] => act(Action::Start {
+            cue: None,
+            time: None,
+        }),
+        ["stop"] => act(Action::Stop(None)),
+        ["pause"] => act(Action::Pause(None)),
+        ["resume"] => act(Action::Resume(None)),
+        ["panic"] | ["hardStop"] => act(Action::Panic),
+        ["panicInTime"] => {
+            let secs = number(arg.ok_or("/panicInTime needs a time in seconds")?)?;
+            if !(0.0..=600.0).contains(&secs) {
+                return Err(format!("/panicInTime {secs}: the time must be 0 to 600 s"));
+            }
+            act(Action::FadeAll(secs))
+        }
+        ["reset"] => act(Action::Reset),
+        ["playhead"] => match arg {
+            None => Ok(OscRequest::Playhead),
+            Some(a) => act(Action::Load(cue_text(a)?)),
+        },
+        ["playhead", "next"] | ["select", "next"] => act(Action::Next),
+        ["playhead", "previous"] | ["select", "previous"] => act(Action::Previous),
+        ["playhead", cue] => act(Action::Load(cue.to_owned())),
+        ["cue" | "cue_id", cue, verb] => {
+            let cue = cue.to_owned();
+            match verb {
+                "start" | "go" => act(Action::Start {
+                    cue: Some(cue),
+                    time: None,
+                }),
+                "stop" => act(Action::Stop(Some(cue))),
+                "pause" => act(Action::Pause(Some(cue))),
+                "resume" => act(Action::Resume(Some(cue))),
+                "load" => act(Action::Load(cue)),
+                "audition" | "preview" => act(Action::Audition(cue)),
+                other => Err(format!(
+                    "/cue/{cue}/{other}: the box knows start, stop, pause, resume, load and audition"
+                )),
+            }
+        }
+        _ => Err(format!("{} is not an address the box knows", msg.addr)),
+    }
+}
+
+fn text(a: &OscType) -> Result<String, String> {
+    match a {
+        OscType::String(s) => Ok(s.clone()),
+        other => Err(format!("expected a string argument, got {other:?}")),
+    }
+}
+
+fn number(a: &OscType) -> Result<f64, String> {
+    match a {
+        OscType::Int(i) => Ok(f64::from(*i)),
+        OscType::Long(i) => Ok(*i as f64),
+        OscType::Float(f) => Ok(f64::from(*f)),
+        OscType::Double(f) => Ok(*f),
+        OscType::String(s) => s.parse().map_err(|_| format!("{s:?} is not a number")),
+        other => Err(format!("expected a number, got {other:?}")),
+    }
+    .and_then(|x| {
+        x.is_finite()
+            .then_some(x)
+            .ok_or_else(|| format!("{x} is not a finite number"))
+    })
+}
+
+fn flag(a: Option<&OscType>) -> Result<bool, String> {
+    match a {
+        None => Ok(true),
+        Some(OscType::Bool(b)) => Ok(*b),
+        Some(other) => number(other).map(|x| x != 0.0),
+    }
+}
+
+fn cue_text(a: &OscType) -> Result<String, String> {
+    match a {
+        OscType::String(s) => Ok(s.clone()),
+        OscType::Int(i) => Ok(i.to_string()),
+        other => Err(format!("expected a cue number, got {other:?}")),
+    }
+}

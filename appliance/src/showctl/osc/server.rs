@@ -1,0 +1,571 @@
+//! The OSC service: UDP and TCP sockets, clients' passcodes and
+//! subscriptions, rate limits, and `/update` pushes.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rosc::{OscMessage, OscPacket, OscType};
+use serde_json::{json, Value};
+
+use super::{decode, parse, OscRequest, MAX_PACKET};
+use crate::api::keys::Role;
+use crate::api::proto::RefusalKind;
+use crate::api::server::Bucket;
+use crate::link::LiveLink;
+use crate::showctl::config::OscConfig;
+use crate::showctl::perform::{act_reported, playhead};
+use crate::showctl::slip::{self, Frame, SlipReader};
+
+/// TCP connections at once, and from one address.
+const MAX_TCP: usize = 16;
+const MAX_TCP_PER_SOURCE: usize = 4;
+/// A silent TCP connection is closed after this long.
+const TCP_IDLE: Duration = Duration::from_secs(300);
+/// A UDP sender's state (passcode, updates) is forgotten after this long
+/// without a message; clients send `/thump` to stay.
+const UDP_IDLE: Duration = Duration::from_secs(120);
+/// How many UDP senders are remembered at once.
+const MAX_UDP_PEERS: usize = 64;
+/// How often the show is looked at for `/updates` subscribers.
+const UPDATE_TICK: Duration = Duration::from_millis(50);
+
+/// Where replies to a client go.
+#[derive(Clone)]
+enum Route {
+    /// UDP: to the sender's address at the reply port.
+    Udp(SocketAddr),
+    /// TCP: SLIP frames on its connection.
+    Tcp(Arc<Mutex<TcpStream>>),
+}
+
+/// What the box remembers of one client.
+struct Peer {
+    role: Option<Role>,
+    updates: bool,
+    always_reply: bool,
+    route: Route,
+    last: Instant,
+    bucket: Bucket,
+    /// Messages dropped by the rate limit since the last report.
+    dropped: u64,
+}
+
+/// The OSC service: its sockets' threads run until it is dropped.
+pub struct Osc {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    udp_addr: SocketAddr,
+    tcp_addr: SocketAddr,
+}
+
+impl Osc {
+    /// The UDP address it listens on.
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.udp_addr
+    }
+
+    /// The TCP address it listens on.
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.tcp_addr
+    }
+}
+
+impl Drop for Osc {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The shared state of the OSC threads.
+struct Shared {
+    config: OscConfig,
+    workspace: String,
+    link: Arc<LiveLink>,
+    events: Sender<Value>,
+    udp: UdpSocket,
+    peers: Mutex<HashMap<SocketAddr, Peer>>,
+    tcp_count: AtomicUsize,
+    stop: Arc<AtomicBool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Starts the OSC service for `link`; `workspace` is the id replies carry
+/// (the box's name).
+pub fn start(
+    config: OscConfig,
+    workspace: String,
+    link: Arc<LiveLink>,
+    events: Sender<Value>,
+) -> std::io::Result<Osc> {
+    let bind = SocketAddr::new(config.bind, config.port);
+    let udp = UdpSocket::bind(bind)?;
+    udp.set_read_timeout(Some(Duration::from_millis(200)))?;
+    let tcp = TcpListener::bind(bind)?;
+    tcp.set_nonblocking(true)?;
+    let (udp_addr, tcp_addr) = (udp.local_addr()?, tcp.local_addr()?);
+    let stop = Arc::new(AtomicBool::new(false));
+    let shared = Arc::new(Shared {
+        config,
+        workspace,
+        link,
+        events,
+        udp,
+        peers: Mutex::new(HashMap::new()),
+        tcp_count: AtomicUsize::new(0),
+        stop: stop.clone(),
+    });
+    let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+        std::thread::Builder::new().name(name.into()).spawn(f)
+    };
+    let threads = vec![
+        spawn("osc-udp", {
+            let s = shared.clone();
+            Box::new(move || s.serve_udp())
+        })?,
+        spawn("osc-tcp", {
+            let s = shared.clone();
+            Box::new(move || s.serve_tcp(tcp))
+        })?,
+        spawn("osc-updates", {
+            let s = shared.clone();
+            Box::new(move || s.push_updates())
+        })?,
+    ];
+    Ok(Osc {
+        stop,
+        threads,
+        udp_addr,
+        tcp_addr,
+    })
+}
+
+impl Shared {
+    fn serve_udp(&self) {
+        let mut buf = vec![0u8; MAX_PACKET];
+        while !self.stop.load(Ordering::Relaxed) {
+            let Ok((n, from)) = self.udp.recv_from(&mut buf) else {
+                continue;
+            };
+            self.packet(&buf[..n], from, Route::Udp(from));
+        }
+    }
+
+    fn serve_tcp(self: Arc<Self>, listener: TcpListener) {
+        while !self.stop.load(Ordering::Relaxed) {
+            let (stream, from) = match listener.accept() {
+                Ok(c) => c,
+                Err(_) => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            };
+            let from_same = lock(&self.peers)
+                .iter()
+                .filter(|(a, p)| a.ip() == from.ip() && matches!(p.route, Route::Tcp(_)))
+                .count();
+            let refused = if !self.allowed(from.ip()) {
+                Some("its address is not in the OSC allow list".to_owned())
+            } else if self.tcp_count.load(Ordering::Relaxed) >= MAX_TCP {
+                Some(format!("{MAX_TCP} OSC connections are open already"))
+            } else if from_same >= MAX_TCP_PER_SOURCE {
+                Some(format!(
+                    "{MAX_TCP_PER_SOURCE} OSC connections from {} are open already",
+                    from.ip()
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = refused {
+                self.refused(from, "tcp", "(connection)", &reason);
+                continue;
+            }
+            self.tcp_count.fetch_add(1, Ordering::Relaxed);
+            let s = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name("osc-conn".into())
+                .spawn(move || {
+                    s.connection(stream, from);
+                    lock(&s.peers).remove(&from);
+                    s.tcp_count.fetch_sub(1, Ordering::Relaxed);
+                });
+            if spawned.is_err() {
+                self.tcp_count.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn connection(&self, stream: TcpStream, from: SocketAddr) {
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+        let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+        let _ = stream.set_nodelay(true);
+        let Ok(writer) = stream.try_clone() else {
+            return;
+        };
+        let route = Route::Tcp(Arc::new(Mutex::new(writer)));
+        let mut frames = SlipReader::new(stream, MAX_PACKET);
+        let mut last = Instant::now();
+        while !self.stop.load(Ordering::Relaxed) {
+            match frames.next_frame() {
+                Ok(Frame::Packet(p)) => {
+                    last = Instant::now();
+                    self.packet(&p, from, route.clone());
+                }
+                Ok(Frame::Malformed) => {
+                    self.refused(from, "tcp", "(frame)", "a SLIP frame with a bad escape");
+                }
+                Ok(Frame::Oversized) => {
+                    let reason = format!("a SLIP frame over {MAX_PACKET} bytes; closing");
+                    self.refused(from, "tcp", "(frame)", &reason);
+                    return;
+                }
+                Ok(Frame::End) => return,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    if last.elapsed() > TCP_IDLE {
+                        return;
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn allowed(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        self.config.allow.iter().any(|net| net.contains(&ip))
+    }
+
+    fn transport(route: &Route) -> &'static str {
+        match route {
+            Route::Udp(_) => "udp",
+            Route::Tcp(_) => "tcp",
+        }
+    }
+
+    /// Handles one packet from `from`.
+    fn packet(&self, bytes: &[u8], from: SocketAddr, route: Route) {
+        let transport = Self::transport(&route);
+        if !self.allowed(from.ip()) {
+            self.refused(
+                from,
+                transport,
+                "(packet)",
+                "its address is not in the OSC allow list",
+            );
+            return;
+        }
+        let messages = match decode(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                self.refused(from, transport, "(packet)", &e);
+                return;
+            }
+        };
+        for msg in messages {
+            if !self.admit(from, &route) {
+                return;
+            }
+            let reply = self.message(&msg, from);
+            let (is_query, status, data) = reply;
+            let always = lock(&self.peers).get(&from).is_some_and(|p| p.always_reply);
+            if matches!(route, Route::Tcp(_)) || is_query || always || status != "ok" {
+                let body = json!({
+                    "workspace_id": self.workspace, "address": msg.addr,
+                    "status": status, "data": data,
+                });
+                self.send(&route, &format!("/reply{}", msg.addr), body.to_string());
+            }
+        }
+    }
+
+    /// Remembers the client and takes a token from its bucket; false (and
+    /// one report per burst) when it is over its rate.
+    fn admit(&self, from: SocketAddr, route: &Route) -> bool {
+        let now = Instant::now();
+        let mut peers = lock(&self.peers);
+        if !peers.contains_key(&from) {
+            peers.retain(|_, p| matches!(p.route, Route::Tcp(_)) || now - p.last < UDP_IDLE);
+            if peers.len() >= MAX_UDP_PEERS + MAX_TCP {
+                drop(peers);
+                self.refused(
+                    from,
+                    Self::transport(route),
+                    "(packet)",
+                    "too many OSC clients",
+                );
+                return false;
+            }
+            let open = self
+                .config
+                .passcodes
+                .is_empty()
+                .then_some(self.config.open_role);
+            peers.insert(
+                from,
+                Peer {
+                    role: open,
+                    updates: false,
+                    always_reply: false,
+                    route: route.clone(),
+                    last: now,
+                    bucket: Bucket::new(self.config.burst, self.config.rate),
+                    dropped: 0,
+                },
+            );
+        }
+        let peer = peers.get_mut(&from).expect("inserted above");
+        peer.last = now;
+        if peer.bucket.take(now) {
+            if peer.dropped > 0 {
+                let dropped = std::mem::take(&mut peer.dropped);
+                drop(peers);
+                let reason = format!("{dropped} message(s) over the rate limit were dropped");
+                self.refused(from, Self::transport(route), "(rate)", &reason);
+            }
+            true
+        } else {
+            peer.dropped += 1;
+            false
+        }
+    }
+
+    /// Answers one message: whether it was a query, the status and the data.
+    fn message(&self, msg: &OscMessage, from: SocketAddr) -> (bool, &'static str, Value) {
+        let request = match parse(msg) {
+            Ok(r) => r,
+            Err(e) => {
+                self.refused(from, "osc", &msg.addr, &e);
+                return (true, "error", json!(e));
+            }
+        };
+        let role = lock(&self.peers).get(&from).and_then(|p| p.role);
+        if let Some(needs) = request.needs() {
+            if role.is_none_or(|r| r < needs) {
+                let why = match role {
+                    None => "send /connect with a passcode first".to_owned(),
+                    Some(r) => format!("the passcode given allows {r}, this needs {needs}"),
+                };
+                self.refused(from, "osc", &msg.addr, &why);
+                return (request.is_query(), "denied", json!(why));
+            }
+        }
+        let is_query = request.is_query();
+        let reported = matches!(request, OscRequest::Act(_));
+        match self.answer(request, from) {
+            Ok(data) => (is_query, "ok", data),
+            Err((kind, message)) => {
+                if !reported {
+                    self.refused(from, "osc", &msg.addr, &message);
+                }
+                let status = match kind {
+                    RefusalKind::Forbidden | RefusalKind::Unauthorized => "denied",
+                    _ => "error",
+                };
+                (is_query, status, json!(message))
+            }
+        }
+    }
+
+    fn answer(&self, request: OscRequest, from: SocketAddr) -> Result<Value, crate::link::Refusal> {
+        let set = |f: &dyn Fn(&mut Peer)| {
+            if let Some(p) = lock(&self.peers).get_mut(&from) {
+                f(p);
+            }
+        };
+        match request {
+            OscRequest::Connect(code) => {
+                let role = match (&code, self.config.passcodes.is_empty()) {
+                    (_, true) => Some(self.config.open_role),
+                    (Some(code), false) => self
+                        .config
+                        .passcodes
+                        .iter()
+                        .find(|p| p.code == *code)
+                        .map(|p| p.role),
+                    (None, false) => None,
+                };
+                set(&|p| p.role = role);
+                Ok(match role {
+                    // QLab's answers: the permissions granted, or badpass.
+                    Some(r) => json!(format!("ok:{}", granted(r))),
+                    None => {
+                        self.refused(from, "osc", "/connect", "wrong passcode");
+                        json!("badpass")
+                    }
+                })
+            }
+            OscRequest::Updates(on) => {
+                set(&|p| p.updates = on);
+                Ok(Value::Null)
+            }
+            OscRequest::AlwaysReply(on) => {
+                set(&|p| p.always_reply = on);
+                Ok(Value::Null)
+            }
+            OscRequest::Thump => Ok(json!("thump")),
+            OscRequest::Workspaces => Ok(json!([{
+                "uniqueID": self.workspace, "displayName": self.workspace,
+                "hasPasscode": !self.config.passcodes.is_empty(), "version": env!("CARGO_PKG_VERSION"),
+            }])),
+            OscRequest::Running { paused } => Ok(running(&self.link, paused)),
+            OscRequest::Playhead => playhead(&self.link),
+            OscRequest::MinGoTime => Ok(json!(self.link.double_go_guard().as_secs_f64())),
+            OscRequest::Act(action) => {
+                act_reported(&self.link, &self.events, "osc", &from.to_string(), action)
+            }
+        }
+    }
+
+    fn send(&self, route: &Route, address: &str, body: String) {
+        let packet = OscPacket::Message(OscMessage {
+            addr: address.to_owned(),
+            args: if body.is_empty() {
+                Vec::new()
+            } else {
+                vec![OscType::String(body)]
+            },
+        });
+        let Ok(bytes) = rosc::encoder::encode(&packet) else {
+            return;
+        };
+        match route {
+            Route::Udp(to) => {
+                let to = SocketAddr::new(to.ip(), self.config.reply_port);
+                let _ = self.udp.send_to(&bytes, to);
+            }
+            Route::Tcp(stream) => {
+                let _ = lock(stream).write_all(&slip::encode(&bytes));
+            }
+        }
+    }
+
+    fn refused(&self, from: SocketAddr, transport: &str, address: &str, reason: &str) {
+        let _ = self.events.send(json!({
+            "event": "showctl_refused", "via": transport, "from": from.to_string(),
+            "address": address, "reason": reason,
+        }));
+    }
+
+    /// Pushes `/update/…` messages to subscribed clients when cues start,
+    /// stop, pause or resume, and when the playhead moves.
+    fn push_updates(&self) {
+        let mut last: Option<(Value, Value)> = None;
+        while !self.stop.load(Ordering::Relaxed) {
+            std::thread::sleep(UPDATE_TICK);
+            let routes: Vec<Route> = lock(&self.peers)
+                .values()
+                .filter(|p| p.updates)
+                .map(|p| p.route.clone())
+                .collect();
+            let now = (
+                running(&self.link, true),
+                playhead(&self.link).unwrap_or(Value::Null),
+            );
+            let Some((cues, head)) = last.replace(now.clone()) else {
+                continue;
+            };
+            if routes.is_empty() {
+                continue;
+            }
+            let ws = &self.workspace;
+            let ids = |v: &Value| -> Vec<(String, bool)> {
+                v.as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| {
+                        (
+                            c["uniqueID"].as_str().unwrap_or_default().to_owned(),
+                            c["paused"] == true,
+                        )
+                    })
+                    .collect()
+            };
+            let (before, after) = (ids(&cues), ids(&now.0));
+            let mut changed: Vec<&String> = before
+                .iter()
+                .filter(|c| !after.contains(c))
+                .chain(after.iter().filter(|c| !before.contains(c)))
+                .map(|(id, _)| id)
+                .collect();
+            changed.dedup();
+            for id in changed {
+                for r in &routes {
+                    self.send(
+                        r,
+                        &format!("/update/workspace/{ws}/cue_id/{id}"),
+                        String::new(),
+                    );
+                }
+            }
+            if head != now.1 {
+                let list = format!("{}.{}", now.1["page"], now.1["tab"]);
+                let at = now.1["playhead"]["clip"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                for r in &routes {
+                    self.send(
+                        r,
+                        &format!("/update/workspace/{ws}/cueList/{list}/playbackPosition"),
+                        at.clone(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The permissions a role grants, as QLab names them.
+fn granted(role: Role) -> &'static str {
+    match role {
+        Role::View => "view",
+        Role::Control => "view|control",
+        Role::Edit => "view|edit|control",
+    }
+}
+
+/// The playing (and paused) cues, as `/runningOrPausedCues` answers.
+fn running(link: &Arc<LiveLink>, paused: bool) -> Value {
+    let status = crate::api::service::ShowControl::status(link);
+    let show = link.show().ok();
+    let cues: Vec<Value> = status
+        .playing
+        .iter()
+        .filter(|p| paused || !p.paused)
+        .map(|p| {
+            let number = show.as_ref().and_then(|s| {
+                let clip = p.clip.parse().ok()?;
+                let cue = s.cues.resolve(&p.clip, link.deck().place).ok();
+                cue.filter(|c| c.clip == clip)
+                    .and_then(|c| c.number)
+                    .map(|n| n.to_string())
+            });
+            json!({
+                "uniqueID": p.clip, "number": number, "name": p.name, "listName": p.group,
+                "type": "Audio", "running": !p.paused, "paused": p.paused,
+                "position": p.position,
+            })
+        })
+        .collect();
+    json!(cues)
+}

@@ -1,0 +1,209 @@
+//! How the box does what a show controller asks: cue numbers resolved at
+//! the controllers' page and tab, the playhead moved, and commands sent
+//! through the [`LiveLink`] (so double-GO protection applies to them all).
+
+use std::sync::mpsc::Sender;
+
+use cuebox_engine::control::cues::Cue;
+use cuebox_engine::control::Command;
+use serde_json::{json, Value};
+
+use super::Action;
+use crate::api::proto::RefusalKind;
+use crate::link::{Accepted, Deck, LiveLink, Refusal};
+
+/// Does `action` on the show; the reply's data, or why not.
+pub fn act(link: &LiveLink, action: Action) -> Result<Value, Refusal> {
+    match action {
+        Action::Start { cue: None, time } => {
+            let cue = link.playhead()?.ok_or_else(|| nothing_here(link))?;
+            let accepted = link.send(Command::Go {
+                clip: cue.clip.clone(),
+                time,
+            })?;
+            let show = link.show()?;
+            let deck = link.deck();
+            let after = cue.number.map(|n| n.button);
+            link.set_deck(Deck {
+                playhead: show.cues.next(deck.place, after).and_then(button),
+                ..deck
+            });
+            Ok(cue_reply(&cue, accepted))
+        }
+        Action::Start {
+            cue: Some(text),
+            time,
+        } => {
+            let cue = resolve(link, &text)?;
+            let accepted = link.send(Command::Go {
+                clip: cue.clip.clone(),
+                time,
+            })?;
+            Ok(cue_reply(&cue, accepted))
+        }
+        Action::Stop(cue) => on_clip(
+            link,
+            cue,
+            |clip| Command::Stop { clip },
+            || Command::StopAll {},
+        ),
+        Action::Pause(cue) => on_clip(
+            link,
+            cue,
+            |clip| Command::Pause { clip },
+            || Command::PauseAll {},
+        ),
+        Action::Resume(cue) => on_clip(
+            link,
+            cue,
+            |clip| Command::Resume { clip },
+            || Command::ResumeAll {},
+        ),
+        Action::Audition(text) => {
+            let cue = resolve(link, &text)?;
+            let accepted = link.send(Command::Audition {
+                clip: cue.clip.clone(),
+            })?;
+            Ok(cue_reply(&cue, accepted))
+        }
+        Action::Load(text) => {
+            let cue = resolve(link, &text)?;
+            let number = cue.number.ok_or_else(|| {
+                (
+                    RefusalKind::NotFound,
+                    format!(
+                        "clip {} has no button, so the playhead cannot stand on it",
+                        cue.clip
+                    ),
+                )
+            })?;
+            link.set_deck(Deck {
+                place: number.place(),
+                playhead: Some(number.button),
+            });
+            playhead(link)
+        }
+        Action::Next | Action::Previous => {
+            let show = link.show()?;
+            let deck = link.deck();
+            let here = link.playhead()?.and_then(button);
+            let moved = match action {
+                Action::Next => show.cues.next(deck.place, here),
+                _ => show.cues.previous(deck.place, here),
+            };
+            // At either end the playhead stays where it is.
+            if let Some(b) = moved.and_then(button) {
+                link.set_deck(Deck {
+                    playhead: Some(b),
+                    ..deck
+                });
+            }
+            playhead(link)
+        }
+        Action::FadeAll(seconds) => sent(link.send(Command::FadeAll {
+            time: Some(seconds),
+        })?),
+        Action::Panic => sent(link.send(Command::Panic {})?),
+        Action::Reset => {
+            let accepted = link.send(Command::StopAll {})?;
+            let deck = link.deck();
+            link.set_deck(Deck {
+                playhead: None,
+                ..deck
+            });
+            sent(accepted)
+        }
+    }
+}
+
+/// [`act`], reported as a `showctl` event (or `showctl_refused`) naming
+/// the input (`via`) and the sender.
+pub fn act_reported(
+    link: &LiveLink,
+    events: &Sender<Value>,
+    via: &str,
+    from: &str,
+    action: Action,
+) -> Result<Value, Refusal> {
+    let what = format!("{action:?}");
+    let result = act(link, action);
+    let event = match &result {
+        Ok(data) => json!({
+            "event": "showctl", "via": via, "from": from, "action": what, "data": data,
+        }),
+        Err((_, reason)) => json!({
+            "event": "showctl_refused", "via": via, "from": from, "action": what,
+            "reason": reason,
+        }),
+    };
+    let _ = events.send(event);
+    result
+}
+
+/// The playhead's cue as reply data.
+pub fn playhead(link: &LiveLink) -> Result<Value, Refusal> {
+    let deck = link.deck();
+    let cue = link.playhead()?;
+    Ok(json!({
+        "page": deck.place.page.0.get(),
+        "tab": deck.place.tab.number(),
+        "playhead": cue.map(|c| cue_json(&c)),
+    }))
+}
+
+fn button(cue: Cue) -> Option<u32> {
+    cue.number.map(|n| n.button)
+}
+
+fn resolve(link: &LiveLink, text: &str) -> Result<Cue, Refusal> {
+    let show = link.show()?;
+    show.cues
+        .resolve(text, link.deck().place)
+        .map_err(|e| (RefusalKind::NotFound, e.to_string()))
+}
+
+fn nothing_here(link: &LiveLink) -> Refusal {
+    let place = link.deck().place;
+    (
+        RefusalKind::NotFound,
+        format!(
+            "page {} tab {} has no cue to GO: choose another page (hostctl page) or assign buttons",
+            place.page,
+            place.tab.number()
+        ),
+    )
+}
+
+/// A command on one cue's clip, or on every clip without a cue.
+fn on_clip(
+    link: &LiveLink,
+    cue: Option<String>,
+    one: impl FnOnce(cuebox_engine::show::ClipId) -> Command,
+    all: impl FnOnce() -> Command,
+) -> Result<Value, Refusal> {
+    match cue {
+        Some(text) => {
+            let cue = resolve(link, &text)?;
+            let accepted = link.send(one(cue.clip.clone()))?;
+            Ok(cue_reply(&cue, accepted))
+        }
+        None => sent(link.send(all())?),
+    }
+}
+
+fn cue_json(cue: &Cue) -> Value {
+    json!({
+        "number": cue.number.map(|n| n.to_string()),
+        "clip": cue.clip,
+    })
+}
+
+fn cue_reply(cue: &Cue, accepted: Accepted) -> Value {
+    let mut v = cue_json(cue);
+    v["at_sample"] = json!(accepted.at_sample);
+    v
+}
+
+fn sent(accepted: Accepted) -> Result<Value, Refusal> {
+    Ok(json!({"at_sample": accepted.at_sample}))
+}
