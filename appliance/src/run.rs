@@ -36,9 +36,15 @@ pub struct Args {
     /// every interface; port 53100 unless given).
     #[arg(long, value_name = "ADDR[:PORT]")]
     pub listen: Option<String>,
-    /// The box's name, as hostctl shows it (default: the host name).
+    /// The box's name, as hostctl shows it and OSC replies carry it
+    /// (default: the host name).
     #[arg(long)]
     pub name: Option<String>,
+    /// Show control (OSC, MSC, MIDI grid controllers): a JSON file, see
+    /// docs/showctl.md (default: <root>/showctl.json when it exists; every
+    /// input is off without one).
+    #[arg(long, value_name = "FILE.json")]
+    pub showctl: Option<PathBuf>,
     /// Double-GO protection: a second GO of the same clip from the network
     /// within this many milliseconds is refused.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=5_000))]
@@ -139,6 +145,7 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
         Some(address) => Some(serve_api(root, address, args, link.clone(), &events_tx)?),
         None => None,
     };
+    let showctl = start_showctl(root, args, link.clone(), &events_tx)?;
     let mut session = args.session.clone().or_else(|| {
         DataRoot::open(root)
             .ok()
@@ -179,6 +186,7 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
             End::Done(ok) => break ok,
         }
     };
+    drop(showctl);
     drop(server);
     drop(events_tx);
     let _ = printer.join();
@@ -237,12 +245,7 @@ fn serve_api(
     let address = api::client::with_port(address);
     let listener = std::net::TcpListener::bind(&address)
         .map_err(|e| format!("cannot listen on {address}: {e}"))?;
-    let name = args.name.clone().unwrap_or_else(|| {
-        nix::unistd::gethostname()
-            .ok()
-            .and_then(|h| h.into_string().ok())
-            .unwrap_or_else(|| "cuebox".into())
-    });
+    let name = box_name(args);
     let service = Arc::new(BoxService::new(name.clone(), data.clone(), link)?);
     let server = api::Server::start(
         listener,
@@ -258,6 +261,47 @@ fn serve_api(
         "name": name, "fingerprint": fingerprint.to_string()}),
     );
     Ok(server)
+}
+
+/// The box's name: `--name`, else the host name.
+fn box_name(args: &Args) -> String {
+    args.name.clone().unwrap_or_else(|| {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_else(|| "cuebox".into())
+    })
+}
+
+/// Starts the show-control inputs `--showctl` (or `<root>/showctl.json`)
+/// turns on; none without a file.
+fn start_showctl(
+    root: &Path,
+    args: &Args,
+    link: Arc<LiveLink>,
+    events: &Sender<Value>,
+) -> Result<Option<crate::showctl::service::Showctl>, RunError> {
+    let path = match &args.showctl {
+        Some(p) => p.clone(),
+        None => {
+            let p = root.join("showctl.json");
+            if !p.exists() {
+                return Ok(None);
+            }
+            p
+        }
+    };
+    let config = crate::showctl::config::ShowctlConfig::load(&path)?;
+    let running = crate::showctl::service::start(&config, box_name(args), link, events.clone())?;
+    emit(
+        events,
+        json!({"event": "showctl_listening", "config": path,
+        "osc_udp": running.osc().map(|o| o.udp_addr().to_string()),
+        "osc_tcp": running.osc().map(|o| o.tcp_addr().to_string()),
+        "msc_udp": running.msc_addr().map(|a| a.to_string()),
+        "midi": config.midi.iter().map(|m| &m.port).collect::<Vec<_>>()}),
+    );
+    Ok(Some(running))
 }
 
 /// Plays one session until a signal, the deadline or a switch.

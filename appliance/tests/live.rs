@@ -1308,3 +1308,241 @@ fn ltc_cut_mid_stream_fails_over_to_mtc_on_the_same_timeline_without_a_jump() {
         "{statuses:?}"
     );
 }
+
+/// An OSC message as bytes.
+fn osc(addr: &str, args: Vec<rosc::OscType>) -> Vec<u8> {
+    rosc::encoder::encode(&rosc::OscPacket::Message(rosc::OscMessage {
+        addr: addr.into(),
+        args,
+    }))
+    .unwrap()
+}
+
+/// The address and JSON body of an OSC reply.
+fn reply(bytes: &[u8]) -> (String, Value) {
+    let (_, packet) = rosc::decoder::decode_udp(bytes).unwrap();
+    let rosc::OscPacket::Message(m) = packet else {
+        panic!("a bundle: {packet:?}")
+    };
+    let body = match m.args.first() {
+        Some(rosc::OscType::String(s)) => {
+            serde_json::from_str(s).unwrap_or(Value::String(s.clone()))
+        }
+        _ => Value::Null,
+    };
+    (m.addr, body)
+}
+
+#[test]
+fn osc_msc_and_a_grid_controller_play_the_show_with_passcodes_and_replies() {
+    use cuebox_appliance::showctl::slip::{self, Frame, SlipReader};
+    use midir::os::unix::VirtualOutput;
+    use rosc::OscType::{Float, Int, String as Str};
+    use std::io::Write;
+    use std::net::{TcpStream, UdpSocket};
+    let tmp = tempfile::tempdir().unwrap();
+    let _jack = Jack::start(tmp.path());
+    let mut grid = midir::MidiOutput::new("grid-peer")
+        .unwrap()
+        .create_virtual("out")
+        .expect("a JACK MIDI output port");
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session(tmp.path());
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let config = tmp.path().join("showctl.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "osc": {"bind": "127.0.0.1", "port": 0, "reply_port": udp.local_addr().unwrap().port(),
+                    "passcodes": [{"code": "4321", "role": "control"}, {"code": "1111", "role": "view"}]},
+            "msc": {"device_id": 1, "udp_port": 0},
+            "midi": [{"port": "grid-peer", "grid": {"notes": 36}, "msc": true}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let live = Box_::start(
+        &card,
+        &session,
+        &[
+            "--showctl",
+            config.to_str().unwrap(),
+            "--name",
+            "stage-left",
+            "--seconds",
+            "60",
+        ],
+    );
+    let listening = live.wait_for("showctl_listening", Duration::from_secs(20));
+    live.wait_for("running", Duration::from_secs(20));
+    let addr =
+        |k: &str| -> std::net::SocketAddr { listening[k].as_str().unwrap().parse().unwrap() };
+    let (osc_udp, osc_tcp, msc_udp) = (addr("osc_udp"), addr("osc_tcp"), addr("msc_udp"));
+    let mut buf = [0u8; 65_536];
+    let mut ask = |address: &str, args: Vec<rosc::OscType>| -> Value {
+        udp.send_to(&osc(address, args), osc_udp).unwrap();
+        let (n, _) = udp.recv_from(&mut buf).expect("a reply on the reply port");
+        let (at, body) = reply(&buf[..n]);
+        assert_eq!(at, format!("/reply{address}"));
+        assert_eq!(body["workspace_id"], "stage-left");
+        body
+    };
+    let started = |clip: &str, n: usize| {
+        let end = Instant::now() + Duration::from_secs(5);
+        while live
+            .all("started")
+            .iter()
+            .filter(|e| e["clip"] == clip)
+            .count()
+            < n
+        {
+            assert!(
+                Instant::now() < end,
+                "{clip} did not start {n} time(s): {:?}",
+                live.all("showctl_refused")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+
+    // Passcodes: nothing before /connect, queries only with the view code.
+    assert_eq!(ask("/go", vec![])["status"], "denied");
+    assert_eq!(ask("/connect", vec![Str("0000".into())])["data"], "badpass");
+    assert_eq!(ask("/connect", vec![Str("1111".into())])["data"], "ok:view");
+    assert_eq!(ask("/go", vec![])["status"], "denied");
+    assert!(live.all("started").is_empty(), "a denied GO starts nothing");
+    assert_eq!(
+        ask("/connect", vec![Str("4321".into())])["data"],
+        "ok:view|control"
+    );
+    // The playhead starts at button 1 (c1); /go moves it on to c2.
+    let head = ask("/playhead", vec![]);
+    assert_eq!(head["data"]["playhead"]["clip"], "c1", "{head}");
+    udp.send_to(&osc("/go", vec![]), osc_udp).unwrap();
+    started("c1", 1);
+    assert_eq!(
+        ask("/playhead", vec![])["data"]["playhead"]["number"],
+        "1.1.2"
+    );
+    let running = ask("/runningOrPausedCues", vec![]);
+    assert_eq!(running["data"][0]["uniqueID"], "c1", "{running}");
+    assert_eq!(running["data"][0]["running"], true);
+    assert_eq!(running["data"][0]["number"], "1.1.1");
+    udp.send_to(&osc("/pause", vec![]), osc_udp).unwrap();
+    live.wait_for("paused", Duration::from_secs(5));
+    assert_eq!(
+        ask("/runningOrPausedCues", vec![])["data"][0]["paused"],
+        true
+    );
+    assert_eq!(ask("/runningCues", vec![])["data"], serde_json::json!([]));
+    udp.send_to(&osc("/resume", vec![]), osc_udp).unwrap();
+    live.wait_for("resumed", Duration::from_secs(5));
+    let wrong = ask("/cue/9/start", vec![]);
+    assert_eq!(wrong["status"], "error");
+    assert!(
+        wrong["data"]
+            .as_str()
+            .unwrap()
+            .contains("button 1.1.9 has no clip"),
+        "{wrong}"
+    );
+    assert_eq!(ask("/settings/general/minGoTime", vec![])["data"], 0.3);
+
+    // TCP with SLIP: replies on the connection, and updates when subscribed.
+    let tcp = TcpStream::connect(osc_tcp).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut frames = SlipReader::new(tcp.try_clone().unwrap(), 65_536);
+    let mut writer = tcp;
+    let next = |frames: &mut SlipReader<TcpStream>| match frames.next_frame().unwrap() {
+        Frame::Packet(p) => reply(&p),
+        other => panic!("{other:?}"),
+    };
+    for (address, args) in [
+        ("/connect", vec![Str("4321".into())]),
+        ("/updates", vec![Int(1)]),
+        ("/cue/2/start", vec![]),
+    ] {
+        writer
+            .write_all(&slip::encode(&osc(address, args)))
+            .unwrap();
+        let (at, body) = next(&mut frames);
+        assert_eq!(
+            (at.as_str(), &body["status"]),
+            (format!("/reply{address}").as_str(), &Value::from("ok")),
+            "{body}"
+        );
+    }
+    started("c2", 1);
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (at, _) = next(&mut frames);
+        if at == "/update/workspace/stage-left/cue_id/c2" {
+            break;
+        }
+        assert!(Instant::now() < end, "no update for c2");
+    }
+    udp.send_to(&osc("/panicInTime", vec![Float(0.2)]), osc_udp)
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    while live.all("stopped").len() < 2 {
+        assert!(Instant::now() < end, "the panic did not stop both clips");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // MSC over UDP: GO of cue 2 for this device; another device's is ignored.
+    let msc = |device: u8, command: u8, data: &[u8]| -> Vec<u8> {
+        [&[0xF0, 0x7F, device, 0x02, 0x10, command], data, &[0xF7]].concat()
+    };
+    std::thread::sleep(Duration::from_millis(400)); // past double-GO protection
+    udp.send_to(&msc(2, 0x01, b"1"), msc_udp).unwrap();
+    udp.send_to(&msc(1, 0x01, b"2"), msc_udp).unwrap();
+    started("c2", 2);
+    // A grid controller's note 37 (base 36) is button 2; its MSC ALL_OFF stops all.
+    std::thread::sleep(Duration::from_millis(400)); // past double-GO protection
+    grid.send(&[0x90, 37, 100]).unwrap();
+    started("c2", 3);
+    grid.send(&msc(0x7F, 0x08, b"")).unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    while live.all("stopped").len() < 4 {
+        assert!(Instant::now() < end, "ALL_OFF over MIDI did not stop c2");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Hostile input is refused, named, and changes nothing.
+    udp.send_to(b"\x00garbage", osc_udp).unwrap();
+    udp.send_to(&[0xF0, 0x7F, 1, 2, 0x10, 0x01, b'x', 0xF7], msc_udp)
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    while live.all("showctl_refused").len() < 6 {
+        assert!(Instant::now() < end, "{:?}", live.all("showctl_refused"));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(live.child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let events = live.finish();
+    let refusals: Vec<String> = events
+        .iter()
+        .filter(|e| e["event"] == "showctl_refused")
+        .map(|e| e["reason"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        refusals.iter().any(|r| r.contains("not an OSC packet")),
+        "{refusals:?}"
+    );
+    assert!(
+        refusals.iter().any(|r| r.contains("ASCII digits and dots")),
+        "{refusals:?}"
+    );
+    assert!(
+        refusals.iter().any(|r| r.contains("wrong passcode")),
+        "{refusals:?}"
+    );
+    assert_eq!(
+        events.iter().filter(|e| e["event"] == "started").count(),
+        4,
+        "c1 once, c2 three times: nothing else started"
+    );
+}

@@ -54,6 +54,7 @@ pub enum ShowctlError {
 /// The running inputs; dropping it closes them.
 pub struct Showctl {
     osc: Option<Osc>,
+    msc: Option<SocketAddr>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     _midi: Vec<MidiInputConnection<()>>,
@@ -63,6 +64,11 @@ impl Showctl {
     /// The OSC service, if it runs.
     pub fn osc(&self) -> Option<&Osc> {
         self.osc.as_ref()
+    }
+
+    /// The address MSC over UDP listens on, if it does.
+    pub fn msc_addr(&self) -> Option<SocketAddr> {
+        self.msc
     }
 }
 
@@ -98,6 +104,7 @@ pub fn start(
         ),
         None => None,
     };
+    let mut msc_addr = None;
     if let Some(msc) = config.msc.clone().filter(|m| m.udp_port.is_some()) {
         let address = SocketAddr::new(IpAddr::from([0, 0, 0, 0]), msc.udp_port.unwrap_or(0));
         let socket = UdpSocket::bind(address)
@@ -110,6 +117,7 @@ pub fn start(
                 address,
                 source,
             })?;
+        msc_addr = socket.local_addr().ok();
         let (link, events, stop) = (link.clone(), events.clone(), stop.clone());
         threads.push(
             std::thread::Builder::new()
@@ -150,6 +158,7 @@ pub fn start(
     }
     Ok(Showctl {
         osc,
+        msc: msc_addr,
         stop,
         threads,
         _midi: midi,
