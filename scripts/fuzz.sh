@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target of engine/fuzz for SECONDS each (default 20): the
 # decoders that face untrusted input — media files (decode) and the API's
-# network frames (api_frame). CI runs it briefly; run it longer by hand
+# network frames (api_frame), MIDI Show Control (msc) and OSC with SLIP
+# framing (osc). CI runs it briefly; run it longer by hand
 # (see engine/fuzz/README.md). Installs cargo-fuzz when missing.
 #
 #   scripts/fuzz.sh [SECONDS]
