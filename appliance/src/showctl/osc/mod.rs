@@ -207,3 +207,100 @@ fn cue_text(a: &OscType) -> Result<String, String> {
         other => Err(format!("expected a cue number, got {other:?}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_addr(addr: &str, args: Vec<OscType>) -> Result<OscRequest, String> {
+        parse(&OscMessage {
+            addr: addr.into(),
+            args,
+        })
+    }
+
+    #[test]
+    fn qlab_addresses_parse_to_requests() {
+        let start = |cue: Option<&str>| {
+            Ok(OscRequest::Act(Action::Start {
+                cue: cue.map(Into::into),
+                time: None,
+            }))
+        };
+        assert_eq!(parse_addr("/go", vec![]), start(None));
+        assert_eq!(parse_addr("/workspace/box/go", vec![]), start(None));
+        assert_eq!(parse_addr("/cue/1.2.3/start", vec![]), start(Some("1.2.3")));
+        assert_eq!(parse_addr("/cue_id/c7/go", vec![]), start(Some("c7")));
+        assert_eq!(
+            parse_addr("/panicInTime", vec![OscType::Int(2)]),
+            Ok(OscRequest::Act(Action::FadeAll(2.0)))
+        );
+        assert_eq!(
+            parse_addr("/playhead", vec![OscType::Int(4)]),
+            Ok(OscRequest::Act(Action::Load("4".into())))
+        );
+        assert_eq!(parse_addr("/playhead", vec![]), Ok(OscRequest::Playhead));
+        assert_eq!(
+            parse_addr("/updates", vec![OscType::Int(0)]),
+            Ok(OscRequest::Updates(false))
+        );
+        assert_eq!(
+            parse_addr("/connect", vec![OscType::String("1".into())]),
+            Ok(OscRequest::Connect(Some("1".into())))
+        );
+    }
+
+    #[test]
+    fn what_the_box_does_not_know_is_refused_precisely() {
+        let err = |addr: &str, args| parse_addr(addr, args).unwrap_err();
+        assert!(
+            err("/cue/1/explode", vec![]).contains("start, stop, pause, resume, load and audition")
+        );
+        assert!(err("/panicInTime", vec![]).contains("needs a time"));
+        assert!(err("/panicInTime", vec![OscType::Float(f32::NAN)]).contains("not a finite"));
+        assert!(err("/panicInTime", vec![OscType::Int(-1)]).contains("0 to 600"));
+        assert!(err("/nope", vec![]).contains("not an address the box knows"));
+        assert!(err("go", vec![]).contains("does not start with /"));
+        assert!(err("/connect", vec![OscType::Int(4321)]).contains("expected a string"));
+    }
+
+    #[test]
+    fn packets_are_bounded() {
+        let go = rosc::encoder::encode(&OscPacket::Message(OscMessage {
+            addr: "/go".into(),
+            args: vec![],
+        }))
+        .unwrap();
+        assert_eq!(decode(&go).unwrap().len(), 1);
+        let mut bundle = OscPacket::Message(OscMessage {
+            addr: "/go".into(),
+            args: vec![],
+        });
+        for _ in 0..=MAX_DEPTH {
+            bundle = OscPacket::Bundle(rosc::OscBundle {
+                timetag: rosc::OscTime::from((0, 1)),
+                content: vec![bundle],
+            });
+        }
+        let deep = rosc::encoder::encode(&bundle).unwrap();
+        assert!(decode(&deep).unwrap_err().contains("nested deeper than 4"));
+        let wide = rosc::encoder::encode(&OscPacket::Bundle(rosc::OscBundle {
+            timetag: rosc::OscTime::from((0, 1)),
+            content: vec![
+                OscPacket::Message(OscMessage {
+                    addr: "/thump".into(),
+                    args: vec![],
+                });
+                MAX_MESSAGES + 1
+            ],
+        }))
+        .unwrap();
+        assert!(decode(&wide).unwrap_err().contains("more than 64 messages"));
+        assert!(decode(&[0, 1, 2])
+            .unwrap_err()
+            .contains("not an OSC packet"));
+        assert!(decode(&vec![0; MAX_PACKET + 1])
+            .unwrap_err()
+            .contains("over the 65536-byte limit"));
+    }
+}

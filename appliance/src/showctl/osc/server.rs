@@ -30,8 +30,9 @@ const TCP_IDLE: Duration = Duration::from_secs(300);
 /// A UDP sender's state (passcode, updates) is forgotten after this long
 /// without a message; clients send `/thump` to stay.
 const UDP_IDLE: Duration = Duration::from_secs(120);
-/// How many UDP senders are remembered at once.
+/// How many UDP senders are remembered at once, and from one address.
 const MAX_UDP_PEERS: usize = 64;
+const MAX_UDP_PEERS_PER_SOURCE: usize = 8;
 /// How often the show is looked at for `/updates` subscribers.
 const UPDATE_TICK: Duration = Duration::from_millis(50);
 
@@ -51,9 +52,15 @@ struct Peer {
     always_reply: bool,
     route: Route,
     last: Instant,
+}
+
+/// One source address's rate: every client (port, connection) from it
+/// shares the bucket, so opening more of them gains nothing.
+struct Rate {
     bucket: Bucket,
-    /// Messages dropped by the rate limit since the last report.
+    /// Messages dropped since the last report.
     dropped: u64,
+    last: Instant,
 }
 
 /// The OSC service: its sockets' threads run until it is dropped.
@@ -93,6 +100,7 @@ struct Shared {
     events: Sender<Value>,
     udp: UdpSocket,
     peers: Mutex<HashMap<SocketAddr, Peer>>,
+    rates: Mutex<HashMap<IpAddr, Rate>>,
     tcp_count: AtomicUsize,
     stop: Arc<AtomicBool>,
 }
@@ -123,6 +131,7 @@ pub fn start(
         events,
         udp,
         peers: Mutex::new(HashMap::new()),
+        rates: Mutex::new(HashMap::new()),
         tcp_count: AtomicUsize::new(0),
         stop: stop.clone(),
     });
@@ -298,21 +307,29 @@ impl Shared {
         }
     }
 
-    /// Remembers the client and takes a token from its bucket; false (and
-    /// one report per burst) when it is over its rate.
+    /// Remembers the client and takes a token from its address's bucket;
+    /// false (reported once per run of drops) when it is over its rate or
+    /// there is no room for it.
     fn admit(&self, from: SocketAddr, route: &Route) -> bool {
         let now = Instant::now();
+        let transport = Self::transport(route);
         let mut peers = lock(&self.peers);
         if !peers.contains_key(&from) {
             peers.retain(|_, p| matches!(p.route, Route::Tcp(_)) || now - p.last < UDP_IDLE);
-            if peers.len() >= MAX_UDP_PEERS + MAX_TCP {
+            let same = peers.keys().filter(|a| a.ip() == from.ip()).count();
+            let full = if peers.len() >= MAX_UDP_PEERS + MAX_TCP {
+                Some("too many OSC clients".to_owned())
+            } else if same >= MAX_UDP_PEERS_PER_SOURCE {
+                Some(format!(
+                    "{MAX_UDP_PEERS_PER_SOURCE} OSC clients from {} already",
+                    from.ip()
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = full {
                 drop(peers);
-                self.refused(
-                    from,
-                    Self::transport(route),
-                    "(packet)",
-                    "too many OSC clients",
-                );
+                self.refused(from, transport, "(packet)", &reason);
                 return false;
             }
             let open = self
@@ -328,25 +345,34 @@ impl Shared {
                     always_reply: false,
                     route: route.clone(),
                     last: now,
-                    bucket: Bucket::new(self.config.burst, self.config.rate),
-                    dropped: 0,
                 },
             );
         }
-        let peer = peers.get_mut(&from).expect("inserted above");
-        peer.last = now;
-        if peer.bucket.take(now) {
-            if peer.dropped > 0 {
-                let dropped = std::mem::take(&mut peer.dropped);
-                drop(peers);
-                let reason = format!("{dropped} message(s) over the rate limit were dropped");
-                self.refused(from, Self::transport(route), "(rate)", &reason);
-            }
-            true
-        } else {
-            peer.dropped += 1;
-            false
+        if let Some(peer) = peers.get_mut(&from) {
+            peer.last = now;
         }
+        drop(peers);
+        let mut rates = lock(&self.rates);
+        if rates.len() >= MAX_UDP_PEERS + MAX_TCP && !rates.contains_key(&from.ip()) {
+            rates.retain(|_, r| now - r.last < UDP_IDLE);
+        }
+        let rate = rates.entry(from.ip()).or_insert_with(|| Rate {
+            bucket: Bucket::new(self.config.burst, self.config.rate),
+            dropped: 0,
+            last: now,
+        });
+        rate.last = now;
+        if !rate.bucket.take(now) {
+            rate.dropped += 1;
+            return false;
+        }
+        let dropped = std::mem::take(&mut rate.dropped);
+        drop(rates);
+        if dropped > 0 {
+            let reason = format!("{dropped} message(s) over the rate limit were dropped");
+            self.refused(from, transport, "(rate)", &reason);
+        }
+        true
     }
 
     /// Answers one message: whether it was a query, the status and the data.
@@ -568,4 +594,167 @@ fn running(link: &Arc<LiveLink>, paused: bool) -> Value {
         })
         .collect();
     json!(cues)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::showctl::config::ShowctlConfig;
+
+    /// An OSC service on 127.0.0.1 with `config` (JSON of the `osc` key), no
+    /// session playing; its events.
+    fn service(osc: Value) -> (Osc, std::sync::mpsc::Receiver<Value>, UdpSocket, UdpSocket) {
+        let replies_a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut osc = osc;
+        osc["bind"] = json!("127.0.0.1");
+        osc["port"] = json!(0);
+        osc["reply_port"] = json!(replies_a.local_addr().unwrap().port());
+        let config: ShowctlConfig = serde_json::from_value(json!({ "osc": osc })).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let link = Arc::new(LiveLink::new(Duration::from_millis(300)));
+        let service = start(config.osc.unwrap(), "box".into(), link, tx).unwrap();
+        // A second client on another loopback address, replies at the same port number.
+        let port = replies_a.local_addr().unwrap().port();
+        let replies_b = UdpSocket::bind(("127.0.0.2", port)).unwrap();
+        for s in [&replies_a, &replies_b] {
+            s.set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
+        }
+        (service, rx, replies_a, replies_b)
+    }
+
+    fn message(addr: &str, args: Vec<OscType>) -> Vec<u8> {
+        rosc::encoder::encode(&OscPacket::Message(OscMessage {
+            addr: addr.into(),
+            args,
+        }))
+        .unwrap()
+    }
+
+    /// Sends `addr` from `socket` and returns the reply's JSON, if one came.
+    fn ask(socket: &UdpSocket, to: SocketAddr, addr: &str) -> Option<Value> {
+        socket.send_to(&message(addr, vec![]), to).unwrap();
+        let mut buf = [0u8; 4096];
+        let (n, _) = socket.recv_from(&mut buf).ok()?;
+        let (_, OscPacket::Message(m)) = rosc::decoder::decode_udp(&buf[..n]).ok()? else {
+            return None;
+        };
+        match m.args.first() {
+            Some(OscType::String(s)) => serde_json::from_str(s).ok(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_flooding_address_is_held_to_its_rate_and_others_are_still_served() {
+        let (osc, events, a, b) = service(json!({"burst": 5, "rate": 1}));
+        let to = osc.udp_addr();
+        // One address, two ports: they share one bucket.
+        let a2 = UdpSocket::bind("127.0.0.1:0").unwrap();
+        for _ in 0..100 {
+            a.send_to(&message("/thump", vec![]), to).unwrap();
+            a2.send_to(&message("/thump", vec![]), to).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let mut answered = 0;
+        let mut buf = [0u8; 4096];
+        while a.recv_from(&mut buf).is_ok() {
+            answered += 1;
+        }
+        assert!(
+            answered <= 6,
+            "{answered} of 200 answered with a burst of 5"
+        );
+        let b_reply = ask(&b, to, "/thump").expect("another address is served");
+        assert_eq!(b_reply["data"], "thump");
+        assert_eq!(b_reply["workspace_id"], "box");
+        // Once the address is back under its rate, the drops are reported.
+        std::thread::sleep(Duration::from_millis(1100));
+        assert!(ask(&a, to, "/thump").is_some());
+        let reported: Vec<Value> = events.try_iter().collect();
+        assert!(
+            reported.iter().any(|e| e["event"] == "showctl_refused"
+                && e["reason"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("over the rate limit")),
+            "{reported:?}"
+        );
+    }
+
+    #[test]
+    fn outside_the_allow_list_or_without_the_passcode_nothing_happens() {
+        let (osc, events, a, b) = service(json!({
+            "allow": ["127.0.0.2/32"],
+            "passcodes": [{"code": "7", "role": "view"}],
+        }));
+        let to = osc.udp_addr();
+        assert_eq!(ask(&a, to, "/thump"), None, "127.0.0.1 is not allowed");
+        assert_eq!(ask(&b, to, "/go").unwrap()["status"], "denied");
+        assert_eq!(ask(&b, to, "/runningCues").unwrap()["status"], "denied");
+        b.send_to(&message("/connect", vec![OscType::String("7".into())]), to)
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        b.recv_from(&mut buf).unwrap();
+        let view = ask(&b, to, "/runningCues").unwrap();
+        assert_eq!(view["status"], "ok", "{view}");
+        let go = ask(&b, to, "/go").unwrap();
+        assert_eq!(go["status"], "denied", "view cannot GO: {go}");
+        assert!(go["data"]
+            .as_str()
+            .unwrap()
+            .contains("allows view, this needs control"));
+        let bad = ask(&b, to, "/cue/1/explode").unwrap();
+        assert_eq!(bad["status"], "error");
+        assert!(
+            bad["data"].as_str().unwrap().contains("start, stop, pause"),
+            "{bad}"
+        );
+        let reasons: Vec<String> = events
+            .try_iter()
+            .filter(|e| e["event"] == "showctl_refused")
+            .map(|e| e["reason"].as_str().unwrap_or("").to_owned())
+            .collect();
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("not in the OSC allow list")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.iter().any(|r| r.contains("send /connect")),
+            "{reasons:?}"
+        );
+    }
+
+    #[test]
+    fn one_address_may_hold_only_a_few_tcp_connections() {
+        let (osc, events, _a, _b) = service(json!({}));
+        let conns: Vec<TcpStream> = (0..MAX_TCP_PER_SOURCE + 2)
+            .map(|_| {
+                let c = TcpStream::connect(osc.tcp_addr()).unwrap();
+                c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                // A message makes the box remember the connection.
+                let mut w = c.try_clone().unwrap();
+                w.write_all(&slip::encode(&message("/thump", vec![])))
+                    .unwrap();
+                std::thread::sleep(Duration::from_millis(150));
+                c
+            })
+            .collect();
+        let served = conns
+            .into_iter()
+            .filter(|c| {
+                matches!(
+                    SlipReader::new(c.try_clone().unwrap(), MAX_PACKET).next_frame(),
+                    Ok(Frame::Packet(_))
+                )
+            })
+            .count();
+        assert_eq!(served, MAX_TCP_PER_SOURCE);
+        assert!(events.try_iter().any(|e| e["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("OSC connections from 127.0.0.1 are open already")));
+    }
 }
