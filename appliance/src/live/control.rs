@@ -7,12 +7,12 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cuebox_engine::control::{At, Command, Dispatcher, TimedCommand};
 use cuebox_engine::device::DeviceEvent;
 use cuebox_engine::render::{
-    Command as RenderCommand, Event, RenderControl, SamplePos, SendError, Target,
+    Command as RenderCommand, Event, Meters, RenderControl, SamplePos, SendError, Target,
 };
 use cuebox_engine::show::{ClipId, Show};
 use cuebox_engine::timecode::chase::{Chase, ChaseAction};
@@ -72,6 +72,8 @@ pub struct Board {
     pub now: u64,
     /// Playing voices: (voice, clip index in the show, show frame it started).
     pub voices: Vec<(u32, usize, u64)>,
+    /// Every bus's meters, read from the render thread each tick.
+    pub meters: Meters,
 }
 
 /// A command waiting for its frame.
@@ -257,6 +259,7 @@ impl Control {
     fn report(&mut self) {
         let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
         board.now = self.render.now().0.saturating_sub(self.origin);
+        board.meters.update(&self.render.meters(), Instant::now());
         while let Some(event) = self.render.next_event() {
             match event {
                 Event::Started { voice, clip, at } => {
