@@ -1264,7 +1264,7 @@ fn levels_pans_widths_and_routing() {
 }
 
 /// Every bus's meters as read after rendering, by bus.
-fn read_meters(rig: &Rig) -> impl Fn(MeterBus) -> [ChannelLevels; 2] {
+fn read_meters(rig: &mut Rig) -> impl Fn(MeterBus) -> [ChannelLevels; 2] {
     let levels = rig.control.meters();
     move |bus| levels[MeterBus::ALL.iter().position(|b| *b == bus).unwrap()]
 }
@@ -1303,7 +1303,7 @@ fn bus_meters_read_each_bus_peak_and_rms_measured_under_the_allocation_guard() {
     );
     // Every block, metering included, runs under the allocation guard.
     rig.run_to(frames - RATE as usize / 10, 256);
-    let m = read_meters(&rig);
+    let m = read_meters(&mut rig);
     let db = |l: Level| l.dbfs().db();
     let near = |got: f32, want: f32, what: &str| {
         assert!(
@@ -1343,12 +1343,12 @@ fn bus_meters_read_each_bus_peak_and_rms_measured_under_the_allocation_guard() {
     // then (after they ended) nothing.
     rig.run_to(frames + RATE as usize / 10, 256);
     near(
-        db(read_meters(&rig)(MeterBus::Group(Group::B))[0].peak),
+        db(read_meters(&mut rig)(MeterBus::Group(Group::B))[0].peak),
         -6.02,
         "B's tail",
     );
     rig.run_to(frames + RATE as usize, 256);
-    let after = read_meters(&rig);
+    let after = read_meters(&mut rig);
     for bus in MeterBus::ALL {
         for (c, before) in after(bus).into_iter().zip(m(bus)) {
             assert_eq!(c.peak, Level::SILENCE, "{bus}: no peak since the last read");

@@ -90,9 +90,9 @@ impl RenderControl {
         n
     }
 
-    /// Every bus's levels: the highest peak since the last call (so call it
-    /// from one place) and the RMS now.
-    pub fn meters(&self) -> BusLevels {
+    /// Every bus's levels: the highest peak since the last call (this takes
+    /// them) and the RMS now.
+    pub fn meters(&mut self) -> BusLevels {
         self.meters.read()
     }
 

@@ -178,29 +178,22 @@ pub struct ChannelReading {
     pub rms: Dbfs,
 }
 
-/// Every bus's meters with their ballistics: fed by reads of the render
+/// Every bus's meters with the default ballistics (1.5 s hold, 20 dB/s
+/// fall): fed by reads of the render
 /// thread's levels, read by whoever shows them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Meters {
-    ballistics: Ballistics,
     peaks: [[PeakMeter; CHANNELS]; BUSSES],
     rms: [[Dbfs; CHANNELS]; BUSSES],
 }
 
 impl Meters {
-    /// Meters moving as `ballistics` say.
-    pub fn new(ballistics: Ballistics) -> Meters {
-        Meters {
-            ballistics,
-            ..Meters::default()
-        }
-    }
-
     /// Takes the levels read at `now`.
     pub fn update(&mut self, levels: &BusLevels, now: Instant) {
+        let ballistics = Ballistics::default();
         for (b, bus) in levels.iter().enumerate() {
             for (c, l) in bus.iter().enumerate() {
-                self.peaks[b][c].update(l.peak, now, &self.ballistics);
+                self.peaks[b][c].update(l.peak, now, &ballistics);
                 self.rms[b][c] = l.rms.dbfs();
             }
         }
