@@ -13,7 +13,7 @@ use cuebox_engine::control::{At, Command};
 use cuebox_engine::show::{ClipId, PageNo, Show};
 use serde_json::json;
 
-use crate::api::proto::{Playing, RefusalKind, Status};
+use crate::api::proto::{Meter, MeterChannel, Playing, RefusalKind, Status};
 use crate::api::service::{no_session, ShowControl};
 use crate::live::{Request, StatusSource};
 
@@ -256,6 +256,21 @@ impl ShowControl for Arc<LiveLink> {
                 })
             })
             .collect();
+        let meters = board
+            .meters
+            .readings()
+            .map(|(bus, channels)| Meter {
+                bus: bus.to_string(),
+                channels: channels
+                    .iter()
+                    .map(|r| MeterChannel {
+                        peak_dbfs: r.peak,
+                        hold_dbfs: r.hold,
+                        rms_dbfs: r.rms,
+                    })
+                    .collect(),
+            })
+            .collect();
         let stats = c.status.playback.snapshot();
         let clock = lock(&c.status.clock).clone();
         let period_us = c.status.period as f64 * 1e6 / rate;
@@ -265,6 +280,7 @@ impl ShowControl for Arc<LiveLink> {
             show_seconds: board.now as f64 / rate,
             rate: c.rate,
             playing,
+            meters,
             xruns: stats.xruns,
             dsp_load: stats.process.p99_us as f64 / period_us,
             clock_source: clock.source.map(|s| format!("{s:?}").to_lowercase()),

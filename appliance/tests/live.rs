@@ -14,10 +14,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
+use cuebox_appliance::api::proto::{MeterChannel, Request, Response, Status};
+use cuebox_appliance::api::{AuthorizedHost, AuthorizedHosts, Client, Expect, Identity, Role};
 use cuebox_appliance::clocking::ltc::LtcTap;
 use cuebox_appliance::store::SessionDir;
 use cuebox_engine::device::alsa::{PcmConfig, Record, Render, Stream};
 use cuebox_engine::device::{Access, Cycle, SampleFormat, StreamDir};
+use cuebox_engine::dsp::meter::Dbfs;
 use cuebox_engine::media::probe;
 use cuebox_engine::show::*;
 use serde_json::Value;
@@ -673,6 +676,122 @@ fn the_device_loops_never_allocate() {
         before,
         "the playback and capture loops allocated"
     );
+}
+
+/// The box's status over its API, as `hostctl status` gets it.
+fn api_status(client: &mut Client) -> Status {
+    match client.call(&Request::Status).unwrap() {
+        Response::Status(s) => *s,
+        other => panic!("not a status: {other:?}"),
+    }
+}
+
+#[test]
+fn status_meters_show_a_playing_clip_at_its_level_and_silence_at_the_floor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session(tmp.path());
+    let live = Box_::start(
+        &card,
+        &session,
+        &[
+            "--channels",
+            "2",
+            "--listen",
+            "127.0.0.1:0",
+            "--seconds",
+            "60",
+        ],
+    );
+    let address = live.wait_for("listening", Duration::from_secs(20))["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    live.wait_for("running", Duration::from_secs(20));
+    let host = Identity::generate().unwrap();
+    let mut hosts = AuthorizedHosts::default();
+    hosts.set(AuthorizedHost {
+        role: Role::Control,
+        key: host.public(),
+        comment: "meter test".into(),
+    });
+    hosts
+        .save(&card.dir.join("root/api/authorized_hosts"))
+        .unwrap();
+    let mut client = Client::connect(&address, &host, Expect::Any, Duration::from_secs(5)).unwrap();
+    let reading = |s: &Status, bus: &str| -> Vec<MeterChannel> {
+        let m = s.meters.iter().find(|m| m.bus == bus);
+        m.unwrap_or_else(|| panic!("no meter for {bus}: {:?}", s.meters))
+            .channels
+            .clone()
+    };
+
+    // Nothing has played: every bus reads the floor.
+    let quiet = api_status(&mut client);
+    let busses: Vec<&str> = quiet.meters.iter().map(|m| m.bus.as_str()).collect();
+    assert_eq!(busses, ["A", "B", "C", "D", "main", "audition"]);
+    for m in &quiet.meters {
+        assert_eq!(m.channels.len(), 2, "{m:?}");
+        for c in &m.channels {
+            assert!(
+                c.peak_dbfs.is_silent() && c.hold_dbfs.is_silent() && c.rms_dbfs.is_silent(),
+                "{m:?}"
+            );
+        }
+    }
+
+    // c1 is a 0.5 sine (−6.02 dBFS peak, −9.03 dBFS RMS) on both sides of
+    // group A. After two seconds (the RMS has settled) status shows it on A
+    // and the mains, and the floor everywhere else.
+    client
+        .call(&Request::Command {
+            line: r#"{"cmd": "go", "clip": "c1"}"#.into(),
+        })
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let playing = api_status(&mut client);
+    assert_eq!(playing.playing.len(), 1, "{playing:?}");
+    let near = |got: Dbfs, want: f32, within: f32, what: &str| {
+        assert!(
+            (got.db() - want).abs() < within,
+            "{what}: {got} dBFS, expected {want}"
+        );
+    };
+    for bus in ["A", "main"] {
+        for c in reading(&playing, bus) {
+            // The bar falls 20 dB/s between the control thread's reads (every 5 ms).
+            near(c.peak_dbfs, -6.02, 0.5, bus);
+            near(c.hold_dbfs, -6.02, 0.05, bus);
+            near(c.rms_dbfs, -9.03, 0.1, bus);
+        }
+    }
+    for bus in ["B", "C", "D", "audition"] {
+        for c in reading(&playing, bus) {
+            assert!(
+                c.peak_dbfs.is_silent() && c.rms_dbfs.is_silent(),
+                "{bus}: {c:?}"
+            );
+        }
+    }
+    // `hostctl status --json` prints this; the meters are plain numbers.
+    let json = serde_json::to_value(&playing).unwrap();
+    let a_left = json["meters"][0]["channels"][0]["peak_dbfs"]
+        .as_f64()
+        .unwrap();
+    assert!((a_left + 6.02).abs() < 0.5, "{json}");
+
+    // Stopped: the bar falls at 20 dB/s, under the hold.
+    client
+        .call(&Request::Command {
+            line: r#"{"cmd": "stop_all"}"#.into(),
+        })
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    let stopped = api_status(&mut client);
+    for c in reading(&stopped, "A") {
+        assert!(c.peak_dbfs.db() < -12.0, "{c:?}");
+        assert!(c.rms_dbfs.db() < -12.0, "{c:?}");
+    }
 }
 
 #[test]

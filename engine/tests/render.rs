@@ -6,6 +6,7 @@ use std::f64::consts::PI;
 use std::sync::Arc;
 
 use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
+use cuebox_engine::dsp::meter::Level;
 use cuebox_engine::render::*;
 use cuebox_engine::show::{
     Busses, Channels, Curve, Extra, Frames, Group, GroupMode, LogicalChannel, OutputBus, Protection,
@@ -1364,6 +1365,110 @@ fn levels_pans_widths_and_routing() {
     );
     // Muting D ramps over 1 ms, then it is silent.
     assert_close(&gd[0][1000..1100], edge_out, "group mute ramp");
+}
+
+/// Every bus's meters as read after rendering, by bus.
+fn read_meters(rig: &mut Rig) -> impl Fn(MeterBus) -> [ChannelLevels; 2] {
+    let levels = rig.control.meters();
+    move |bus| levels[MeterBus::ALL.iter().position(|b| *b == bus).unwrap()]
+}
+
+#[test]
+fn bus_meters_read_each_bus_peak_and_rms_measured_under_the_allocation_guard() {
+    let mut busses = Busses::default();
+    busses.groups.c.bus.level_db = -6.0;
+    let mut rig = Rig::new(config(busses));
+    let seconds = 2;
+    let frames = seconds * RATE as usize;
+    let tau = std::f32::consts::TAU;
+    // B: a 1 kHz sine, 0.5 left and 0.25 right (−6 and −12 dBFS).
+    let sine: Arc<[f32]> = (0..frames)
+        .flat_map(|i| {
+            let x = (tau * 1000.0 * i as f32 / RATE as f32).sin();
+            [0.5 * x, 0.25 * x]
+        })
+        .collect();
+    rig.send(0, go(1, Group::B, reader(sine, Channels::Stereo)));
+    // C: full-scale DC through its −6 dB bus; the audition: DC at 0.125.
+    rig.send(
+        0,
+        go(
+            2,
+            Group::C,
+            reader(dc(Channels::Stereo, frames, 1.0), Channels::Stereo),
+        ),
+    );
+    rig.send(
+        0,
+        audition(
+            3,
+            reader(dc(Channels::Stereo, frames, 0.125), Channels::Stereo),
+        ),
+    );
+    // Every block, metering included, runs under the allocation guard.
+    rig.run_to(frames - RATE as usize / 10, 256);
+    let m = read_meters(&mut rig);
+    let db = |l: Level| l.dbfs().db();
+    let near = |got: f32, want: f32, what: &str| {
+        assert!(
+            (got - want).abs() < 0.05,
+            "{what}: {got} dBFS, expected {want}"
+        );
+    };
+    let [bl, br] = m(MeterBus::Group(Group::B));
+    near(db(bl.peak), -6.02, "B left peak");
+    near(db(br.peak), -12.04, "B right peak");
+    // A sine's RMS is 3 dB under its peak (after 6 time constants).
+    near(db(bl.rms), -9.03, "B left RMS");
+    near(db(br.rms), -15.05, "B right RMS");
+    for c in m(MeterBus::Group(Group::C)) {
+        near(db(c.peak), -6.0, "C peak, after its bus level");
+        near(db(c.rms), -6.0, "C RMS");
+    }
+    // The mains carry B plus C; the audition bus is metered on its own.
+    let [ml, _] = m(MeterBus::Main);
+    near(
+        db(ml.peak),
+        20.0 * (0.5f32 + 10f32.powf(-6.0 / 20.0)).log10(),
+        "main left",
+    );
+    for c in m(MeterBus::Audition) {
+        near(db(c.peak), -18.06, "audition");
+    }
+    for g in [Group::A, Group::D] {
+        assert_eq!(
+            m(MeterBus::Group(g)),
+            [ChannelLevels::default(); 2],
+            "{g} is silent"
+        );
+    }
+
+    // A read holds the peaks since the last one: the clips' last 0.1 s,
+    // then (after they ended) nothing.
+    rig.run_to(frames + RATE as usize / 10, 256);
+    near(
+        db(read_meters(&mut rig)(MeterBus::Group(Group::B))[0].peak),
+        -6.02,
+        "B's tail",
+    );
+    rig.run_to(frames + RATE as usize, 256);
+    let after = read_meters(&mut rig);
+    for bus in MeterBus::ALL {
+        for (c, before) in after(bus).into_iter().zip(m(bus)) {
+            assert_eq!(c.peak, Level::SILENCE, "{bus}: no peak since the last read");
+            // A second of silence after the clips end is 3.3 of the RMS's
+            // 300 ms time constants: e^(−1/0.3) of the power, 14.5 dB down.
+            if before.rms == Level::SILENCE {
+                assert_eq!(c.rms, Level::SILENCE, "{bus}");
+            } else {
+                near(
+                    db(c.rms) - db(before.rms),
+                    -14.48,
+                    &format!("{bus}: RMS decay"),
+                );
+            }
+        }
+    }
 }
 
 #[test]

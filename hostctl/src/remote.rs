@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use cuebox_appliance::api::proto::{Request, Response, Status};
+use cuebox_appliance::api::proto::{MeterChannel, Request, Response, Status};
 use cuebox_appliance::api::transfer::{self, Progress};
 use cuebox_appliance::api::{Client, Expect, Identity, KnownBox, KnownBoxes};
 use cuebox_appliance::store::{check_session_name, SessionDir};
+use cuebox_engine::dsp::meter::Dbfs;
 use cuebox_engine::show::{ContentHash, Show};
 use serde_json::{json, Value};
 
@@ -547,6 +548,44 @@ pub fn simple(
     Ok(Outcome::Ok)
 }
 
+/// Cells of a meter bar.
+const METER_WIDTH: usize = 24;
+/// The bottom of a meter bar, dBFS: a console meter's usual range.
+const METER_FLOOR: f32 = -60.0;
+
+/// One meter channel as text: peak, hold and RMS in dBFS, a bar of the
+/// peak with the hold marked, and `CLIP` when the hold reached full scale.
+fn meter_line(c: &MeterChannel) -> String {
+    let clip = if c.hold_dbfs.db() >= 0.0 { " CLIP" } else { "" };
+    format!(
+        "{:>6} {:>6} {:>6}  {}{clip}",
+        c.peak_dbfs,
+        c.hold_dbfs,
+        c.rms_dbfs,
+        meter_bar(c.peak_dbfs, c.hold_dbfs)
+    )
+}
+
+/// A bar from −60 to 0 dBFS in eighths of a cell, the hold as `|`.
+fn meter_bar(peak: Dbfs, hold: Dbfs) -> String {
+    const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    let cells =
+        |db: Dbfs| ((db.db() - METER_FLOOR) / -METER_FLOOR).clamp(0.0, 1.0) * METER_WIDTH as f32;
+    let eighths = (cells(peak) * 8.0).round() as usize;
+    let mut bar: Vec<char> = (0..METER_WIDTH)
+        .map(|i| match eighths.saturating_sub(i * 8) {
+            0 => ' ',
+            n if n >= 8 => '█',
+            n => EIGHTHS[n],
+        })
+        .collect();
+    let h = cells(hold).ceil() as usize;
+    if hold > peak && h > 0 && h * 8 > eighths {
+        bar[h - 1] = '|';
+    }
+    bar.into_iter().collect()
+}
+
 fn print_status(s: &Status) {
     println!(
         "{}: session {}{}, page {}, show time {:.1} s",
@@ -569,8 +608,18 @@ fn print_status(s: &Status) {
             if p.paused { "  PAUSED" } else { "" }
         );
     }
+    if !s.meters.is_empty() {
+        println!(
+            "  meters, dBFS     peak   hold    rms  {}|0",
+            " ".repeat(METER_WIDTH - 1)
+        );
+    }
     for m in &s.meters {
-        println!("  meter {} {:6.1} dBFS", m.bus, m.peak_db);
+        for (n, c) in m.channels.iter().enumerate() {
+            let bus = if n == 0 { m.bus.as_str() } else { "" };
+            let side = ["L", "R"].get(n).copied().unwrap_or("");
+            println!("    {bus:9} {side} {}", meter_line(c));
+        }
     }
     println!(
         "  xruns {}  DSP load p99 {:.1} %",
@@ -668,4 +717,42 @@ pub fn latency(
         }
     }
     Ok(Outcome::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(peak: f32, hold: f32, rms: f32) -> MeterChannel {
+        MeterChannel {
+            peak_dbfs: Dbfs::new(peak),
+            hold_dbfs: Dbfs::new(hold),
+            rms_dbfs: Dbfs::new(rms),
+        }
+    }
+
+    #[test]
+    fn a_meter_shows_levels_a_bar_and_the_hold() {
+        let line = meter_line(&channel(-6.02, -3.0, -9.03));
+        assert!(line.starts_with("  -6.0   -3.0   -9.0  "), "{line:?}");
+        // −6 dBFS is 90 % of the −60…0 bar: 21.6 cells (21 and 5/8); the
+        // hold at −3 dBFS (22.8 cells) marks the 23rd.
+        let bar = meter_bar(Dbfs::new(-6.0), Dbfs::new(-3.0));
+        assert_eq!(bar.chars().count(), METER_WIDTH);
+        assert_eq!(bar, format!("{}▋| ", "█".repeat(21)));
+        assert_eq!(
+            meter_bar(Dbfs::new(0.0), Dbfs::new(0.0)),
+            "█".repeat(METER_WIDTH)
+        );
+        assert!(meter_line(&channel(0.0, 0.0, -3.0)).ends_with("CLIP"));
+    }
+
+    #[test]
+    fn silence_reads_minus_infinity_with_an_empty_bar() {
+        let silent = channel(-144.0, -144.0, -144.0);
+        assert_eq!(
+            meter_line(&silent),
+            format!("  -inf   -inf   -inf  {}", " ".repeat(METER_WIDTH))
+        );
+    }
 }

@@ -334,6 +334,29 @@ fn a_push_cut_by_kill_and_by_link_down_resumes_and_never_half_activates() {
     let go: Value =
         serde_json::from_str(&ok(host(&["go", "main", "c1", "--json"]).output().unwrap())).unwrap();
     assert!(go["at_sample"].as_u64().unwrap() > 0, "{go}");
+    // Paused, status says so and its position holds; resumed, it plays on.
+    let playing = |want_paused: bool| {
+        let mut position = 0.0;
+        let seen = wait_for(5, || {
+            let s = host(&["status", "main", "--json"]).output().unwrap();
+            let v: Value = serde_json::from_slice(&s.stdout).unwrap_or_default();
+            let p = &v["playing"][0];
+            position = p["position"].as_f64().unwrap_or(-1.0);
+            p["clip"] == "c1" && p["paused"] == want_paused
+        });
+        assert!(
+            seen,
+            "c1 {} in status",
+            if want_paused { "paused" } else { "playing" }
+        );
+        position
+    };
+    ok(host(&["pause", "main", "c1"]).output().unwrap());
+    let held = playing(true);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(playing(true), held, "a paused clip's position holds");
+    ok(host(&["resume", "main"]).output().unwrap());
+    playing(false);
     let diff = host(&["diff", show_arg, "main"]).output().unwrap();
     assert!(
         diff.status.success(),

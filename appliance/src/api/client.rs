@@ -38,6 +38,13 @@ pub enum ClientError {
         /// The pinned fingerprint.
         expected: Fingerprint,
     },
+    /// The box closed the connection before the handshake: it serves only
+    /// so many connections, in all and from one address.
+    #[error("the box at {address} closed the connection before the handshake: it limits the connections it serves, in all and from one address (16 and 4 unless configured otherwise); close other connections to it (its log says which limit, as api_refused)")]
+    Closed {
+        /// The address.
+        address: String,
+    },
     /// The TLS handshake failed for another reason.
     #[error("secure connection to {address} failed: {reason}")]
     Handshake {
@@ -119,11 +126,62 @@ impl Client {
                 address: address.clone(),
                 source: io::Error::new(io::ErrorKind::NotFound, "no address"),
             })?;
-        let mut tcp =
+        let tcp =
             TcpStream::connect_timeout(&addr, timeout).map_err(|source| ClientError::Connect {
                 address: address.clone(),
                 source,
             })?;
+        Client::over(tcp, address, identity, expect, timeout)
+    }
+
+    /// Connects to the box at `address` from the local address `local`, so
+    /// tests can be several hosts on one machine (127.0.0.1, 127.0.0.2, …).
+    #[cfg(test)]
+    pub(crate) fn connect_from(
+        local: std::net::Ipv4Addr,
+        address: std::net::SocketAddrV4,
+        identity: &Identity,
+        expect: Expect,
+    ) -> Result<Client, ClientError> {
+        use nix::sys::socket::{
+            bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrIn,
+        };
+        use std::os::fd::AsRawFd;
+        let failed = |e: nix::Error| ClientError::Connect {
+            address: address.to_string(),
+            source: e.into(),
+        };
+        let fd = socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )
+        .map_err(failed)?;
+        bind(
+            fd.as_raw_fd(),
+            &SockaddrIn::from(std::net::SocketAddrV4::new(local, 0)),
+        )
+        .map_err(failed)?;
+        connect(fd.as_raw_fd(), &SockaddrIn::from(address)).map_err(failed)?;
+        let timeout = Duration::from_secs(5);
+        Client::over(
+            TcpStream::from(fd),
+            address.to_string(),
+            identity,
+            expect,
+            timeout,
+        )
+    }
+
+    /// The handshake and hello over a connected socket.
+    fn over(
+        mut tcp: TcpStream,
+        address: String,
+        identity: &Identity,
+        expect: Expect,
+        timeout: Duration,
+    ) -> Result<Client, ClientError> {
         let _ = tcp.set_nodelay(true);
         let _ = tcp.set_read_timeout(Some(timeout));
         let _ = tcp.set_write_timeout(Some(timeout));
@@ -154,8 +212,18 @@ impl Client {
                             )
                         )
                     });
+                // The box closes a connection over its limits before a byte
+                // of TLS.
+                let closed = matches!(
+                    e.kind(),
+                    io::ErrorKind::UnexpectedEof
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::BrokenPipe
+                );
                 return Err(match pinned {
                     Some(expected) if bad_key => ClientError::WrongBox { address, expected },
+                    _ if closed => ClientError::Closed { address },
                     _ => ClientError::Handshake {
                         address,
                         reason: e.to_string(),

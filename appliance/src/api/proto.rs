@@ -5,6 +5,7 @@
 
 use std::io::{self, Read, Write};
 
+use cuebox_engine::dsp::meter::Dbfs;
 use cuebox_engine::show::ContentHash;
 use serde::{Deserialize, Serialize};
 
@@ -306,7 +307,7 @@ pub struct Status {
     pub rate: u32,
     /// What plays.
     pub playing: Vec<Playing>,
-    /// Output peaks since the last status, per bus.
+    /// Every bus's meter: A–D, main, audition (none while no session plays).
     pub meters: Vec<Meter>,
     /// Playback device: xruns so far.
     pub xruns: u64,
@@ -335,13 +336,25 @@ pub struct Playing {
     pub paused: bool,
 }
 
-/// A bus's output peak.
+/// A bus's meter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Meter {
-    /// The bus (A–D, audition).
+    /// The bus: `A`–`D` (each group after its level, mute and balance),
+    /// `main` (A–D summed) or `audition`.
     pub bus: String,
-    /// Peak, dBFS (−inf for silence is sent as −144).
-    pub peak_db: f32,
+    /// Its channels, left then right.
+    pub channels: Vec<MeterChannel>,
+}
+
+/// One channel of a bus meter, in dBFS; silence reads −144 (the floor).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeterChannel {
+    /// The peak bar: rises at once to every sample peak, falls 20 dB/s.
+    pub peak_dbfs: Dbfs,
+    /// The peak hold: the highest peak, held 1.5 s.
+    pub hold_dbfs: Dbfs,
+    /// The RMS level over 300 ms (a sine reads 3 dB under its peak).
+    pub rms_dbfs: Dbfs,
 }
 
 /// Why a frame could not be read.

@@ -1,14 +1,16 @@
 //! The box's side of the API: a TLS listener, one thread per connection
-//! (bounded), the role check, rate limits and the refusal log. What a
+//! (bounded in all and per source address), the role check, rate limits
+//! (per connection and per source address) and the refusal log. What a
 //! request does is the [`Service`]'s business; this module only decides
 //! whether it may be asked.
 
+use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -45,11 +47,21 @@ pub trait Service: Send + Sync + 'static {
 pub struct Limits {
     /// Connections served at once; more are closed at once.
     pub connections: usize,
+    /// Connections served at once from one source address, so one host
+    /// cannot take every slot; more are closed at once.
+    pub connections_per_address: usize,
     /// Requests per second a connection may make (media chunks excepted:
     /// their rate is the link's).
     pub requests_per_second: f64,
     /// Requests a connection may make in a burst.
     pub burst: f64,
+    /// Requests per second one source address may make over all its
+    /// connections (media chunks excepted), so opening more connections
+    /// buys no more requests.
+    pub address_requests_per_second: f64,
+    /// Requests one source address may make in a burst, over all its
+    /// connections.
+    pub address_burst: f64,
     /// A connection idle this long is closed.
     pub idle: Duration,
     /// A handshake must finish within this.
@@ -60,8 +72,11 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             connections: 16,
+            connections_per_address: 4,
             requests_per_second: 50.0,
             burst: 100.0,
+            address_requests_per_second: 100.0,
+            address_burst: 200.0,
             idle: Duration::from_secs(300),
             handshake: Duration::from_secs(10),
         }
@@ -93,7 +108,7 @@ impl Server {
         let addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
-        let open = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(Gate::new(limits.clone()));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("api".into())
@@ -107,26 +122,29 @@ impl Server {
                         }
                         Err(_) => continue,
                     };
-                    if open.load(Ordering::Relaxed) >= limits.connections {
-                        let _ = log.send(json!({"event": "api_refused", "peer": peer.to_string(),
-                            "reason": "too many connections"}));
-                        drop(tcp);
-                        continue;
-                    }
-                    open.fetch_add(1, Ordering::Relaxed);
+                    let address = match gate.admit(peer.ip(), Instant::now()) {
+                        Ok(bucket) => bucket,
+                        Err((reason, detail)) => {
+                            let _ = log.send(json!({"event": "api_refused",
+                                "peer": peer.to_string(), "reason": reason, "detail": detail}));
+                            drop(tcp);
+                            continue;
+                        }
+                    };
                     let conn = Connection {
                         config: config.clone(),
                         authorized: authorized.clone(),
                         limits: limits.clone(),
                         service: service.clone(),
                         log: log.clone(),
-                        open: open.clone(),
+                        gate: gate.clone(),
+                        address,
                     };
                     let spawned = std::thread::Builder::new()
                         .name("api-client".into())
                         .spawn(move || conn.serve(tcp, peer));
                     if spawned.is_err() {
-                        open.fetch_sub(1, Ordering::Relaxed);
+                        gate.leave(peer.ip());
                     }
                 }
             })?;
@@ -152,6 +170,85 @@ impl Drop for Server {
     }
 }
 
+/// One source address: its open connections and the request bucket they
+/// share.
+#[derive(Debug)]
+struct Source {
+    open: usize,
+    bucket: Arc<Mutex<Bucket>>,
+}
+
+/// Who may connect: counts connections in all and per source address.
+#[derive(Debug)]
+struct Gate {
+    limits: Limits,
+    /// Connections open in all, and every source with connections open or
+    /// a bucket not yet refilled (so closing and reopening connections
+    /// does not refill it).
+    state: Mutex<(usize, HashMap<IpAddr, Source>)>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Gate {
+    fn new(limits: Limits) -> Self {
+        Gate {
+            limits,
+            state: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    /// Counts a new connection from `ip` and hands it its address's
+    /// bucket, or says why not: a reason for scripts and a detail for people.
+    fn admit(
+        &self,
+        ip: IpAddr,
+        now: Instant,
+    ) -> Result<Arc<Mutex<Bucket>>, (&'static str, String)> {
+        let l = &self.limits;
+        let mut state = lock(&self.state);
+        let (open, sources) = &mut *state;
+        sources.retain(|_, s| s.open > 0 || !lock(&s.bucket).full(now));
+        if *open >= l.connections {
+            return Err((
+                "too many connections",
+                format!("{open} connections are open, the most the box serves at once"),
+            ));
+        }
+        let source = sources.entry(ip).or_insert_with(|| Source {
+            open: 0,
+            bucket: Arc::new(Mutex::new(Bucket::new(
+                l.address_burst,
+                l.address_requests_per_second,
+            ))),
+        });
+        if source.open >= l.connections_per_address {
+            return Err((
+                "too many connections from this address",
+                format!(
+                    "{ip} has {} connections open, the most one address may have",
+                    source.open
+                ),
+            ));
+        }
+        source.open += 1;
+        *open += 1;
+        Ok(source.bucket.clone())
+    }
+
+    /// A connection from `ip` ended.
+    fn leave(&self, ip: IpAddr) {
+        let mut state = lock(&self.state);
+        let (open, sources) = &mut *state;
+        *open = open.saturating_sub(1);
+        if let Some(s) = sources.get_mut(&ip) {
+            s.open = s.open.saturating_sub(1);
+        }
+    }
+}
+
 /// One connection's server side.
 struct Connection<S> {
     config: Arc<rustls::ServerConfig>,
@@ -159,7 +256,9 @@ struct Connection<S> {
     limits: Limits,
     service: Arc<S>,
     log: Sender<Value>,
-    open: Arc<AtomicUsize>,
+    gate: Arc<Gate>,
+    /// The request bucket this connection's address shares.
+    address: Arc<Mutex<Bucket>>,
 }
 
 impl<S: Service> Connection<S> {
@@ -171,7 +270,7 @@ impl<S: Service> Connection<S> {
                 .send(json!({"event": "api_closed", "peer": addr.to_string(),
                 "reason": reason}));
         }
-        self.open.fetch_sub(1, Ordering::Relaxed);
+        self.gate.leave(addr.ip());
     }
 
     /// Handshake, then requests until the peer leaves; the error is why
@@ -226,8 +325,9 @@ impl<S: Service> Connection<S> {
             let response = match proto::decode::<Request>(&body) {
                 Ok(request) => self.answer(&peer, &mut conn, &mut bucket, request),
                 Err(e) => {
-                    self.refused(&peer, "undecodable", RefusalKind::BadRequest);
-                    refuse(RefusalKind::BadRequest, e.to_string())
+                    let response = refuse(RefusalKind::BadRequest, e.to_string());
+                    self.refused(&peer, "undecodable", &response);
+                    response
                 }
             };
             proto::write_frame(&mut stream, &response).map_err(|e| e.to_string())?;
@@ -243,15 +343,27 @@ impl<S: Service> Connection<S> {
     ) -> Response {
         let kind = request.kind();
         let chunk = matches!(request, Request::Blob { .. } | Request::Fetch { .. });
-        if !chunk && !bucket.take(Instant::now()) {
-            self.refused(peer, kind, RefusalKind::RateLimited);
-            return refuse(
-                RefusalKind::RateLimited,
-                format!(
-                    "more than {} requests a second; slow down",
+        if !chunk {
+            let now = Instant::now();
+            let limited = if !bucket.take(now) {
+                Some(format!(
+                    "more than {} requests a second on this connection; slow down",
                     self.limits.requests_per_second
-                ),
-            );
+                ))
+            } else if !lock(&self.address).take(now) {
+                Some(format!(
+                    "more than {} requests a second from {} over all its connections; slow down",
+                    self.limits.address_requests_per_second,
+                    peer.addr.ip()
+                ))
+            } else {
+                None
+            };
+            if let Some(message) = limited {
+                let response = refuse(RefusalKind::RateLimited, message);
+                self.refused(peer, kind, &response);
+                return response;
+            }
         }
         if let Request::Hello { version } = request {
             if version != proto::VERSION {
@@ -271,39 +383,34 @@ impl<S: Service> Connection<S> {
             };
         }
         let needs = request.needs().unwrap_or(Role::View);
-        match peer.role {
-            None => {
-                self.refused(peer, kind, RefusalKind::Unauthorized);
-                refuse(
-                    RefusalKind::Unauthorized,
-                    format!(
-                        "this host is not authorized on the box; on the box run: cueboxd auth add {} --role {needs}",
-                        peer.key
-                    ),
-                )
-            }
-            Some(role) if role < needs => {
-                self.refused(peer, kind, RefusalKind::Forbidden);
-                refuse(
-                    RefusalKind::Forbidden,
-                    format!("{kind} needs the {needs} role; this host has {role}"),
-                )
-            }
-            Some(_) => {
-                let response = self.service.handle(peer, conn, request);
-                if let Response::Refused(r) = &response {
-                    self.refused(peer, kind, r.kind);
-                }
-                response
-            }
-        }
+        let response = match peer.role {
+            None => refuse(
+                RefusalKind::Unauthorized,
+                format!(
+                    "this host is not authorized on the box; on the box run: cueboxd auth add {} --role {needs}",
+                    peer.key
+                ),
+            ),
+            Some(role) if role < needs => refuse(
+                RefusalKind::Forbidden,
+                format!("{kind} needs the {needs} role; this host has {role}"),
+            ),
+            Some(_) => self.service.handle(peer, conn, request),
+        };
+        self.refused(peer, kind, &response);
+        response
     }
 
-    fn refused(&self, peer: &Peer, request: &str, kind: RefusalKind) {
-        let _ = self.log.send(json!({
-            "event": "api_refused", "peer": peer.addr.to_string(),
-            "key": peer.key.fingerprint().to_string(), "request": request, "reason": kind,
-        }));
+    /// Logs `response` if it is a refusal: its kind as the reason, its
+    /// message as the detail.
+    fn refused(&self, peer: &Peer, request: &str, response: &Response) {
+        if let Response::Refused(r) = response {
+            let _ = self.log.send(json!({
+                "event": "api_refused", "peer": peer.addr.to_string(),
+                "key": peer.key.fingerprint().to_string(), "request": request,
+                "reason": r.kind, "detail": r.message,
+            }));
+        }
     }
 }
 
@@ -316,8 +423,8 @@ pub fn refuse(kind: RefusalKind, message: impl Into<String>) -> Response {
 }
 
 /// A token bucket: `burst` requests at once, `rate` a second after that.
-#[derive(Debug)]
 /// A token bucket: `burst` requests at once, then `rate` per second.
+#[derive(Debug)]
 pub(crate) struct Bucket {
     tokens: f64,
     burst: f64,
@@ -334,6 +441,14 @@ impl Bucket {
             rate,
             last: None,
         }
+    }
+
+    /// Whether it would be back to its full burst at `now`.
+    fn full(&self, now: Instant) -> bool {
+        let refill = self.last.map_or(0.0, |last| {
+            now.saturating_duration_since(last).as_secs_f64() * self.rate
+        });
+        self.tokens + refill >= self.burst
     }
 
     /// Takes a token if there is one.
@@ -367,5 +482,43 @@ mod tests {
         // Refill never exceeds the burst.
         let later = t0 + Duration::from_secs(60);
         assert_eq!((0..10).filter(|_| b.take(later)).count(), 3);
+        assert!(b.full(later + Duration::from_secs(1)));
+        assert!(!b.full(later));
+    }
+
+    #[test]
+    fn the_gate_bounds_connections_in_all_and_per_address() {
+        let gate = Gate::new(Limits {
+            connections: 3,
+            connections_per_address: 2,
+            ..Limits::default()
+        });
+        let t0 = Instant::now();
+        let (a, b, c): (IpAddr, IpAddr, IpAddr) = (
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+            "10.0.0.3".parse().unwrap(),
+        );
+        let first = gate.admit(a, t0).unwrap();
+        let second = gate.admit(a, t0).unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "one bucket per address");
+        let (reason, detail) = gate.admit(a, t0).unwrap_err();
+        assert_eq!(reason, "too many connections from this address");
+        assert_eq!(
+            detail,
+            "10.0.0.1 has 2 connections open, the most one address may have"
+        );
+        gate.admit(b, t0).unwrap();
+        assert_eq!(gate.admit(c, t0).unwrap_err().0, "too many connections");
+        gate.leave(a);
+        gate.admit(c, t0).unwrap();
+        // An address that closed every connection keeps its bucket until it
+        // has refilled: reconnecting buys no fresh burst.
+        gate.leave(b);
+        let spent = gate.admit(b, t0).unwrap();
+        while lock(&spent).take(t0) {}
+        gate.leave(b);
+        let again = gate.admit(b, t0).unwrap();
+        assert!(!lock(&again).take(t0), "the bucket is still empty");
     }
 }

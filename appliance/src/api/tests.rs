@@ -75,6 +75,16 @@ impl TestBox {
         Client::connect(&self.address(), host, pin, Duration::from_secs(5))
     }
 
+    /// Connects as a host at the local address `ip` (127.0.0.x: every
+    /// loopback address is this machine's, and the box tells them apart).
+    fn connect_from(&self, ip: &str, host: &Identity) -> Result<Client, ClientError> {
+        let std::net::SocketAddr::V4(box_addr) = self.server.local_addr() else {
+            panic!("the test box listens on IPv4");
+        };
+        let pin = Expect::Pinned(self.identity.public().fingerprint());
+        Client::connect_from(ip.parse().unwrap(), box_addr, host, pin)
+    }
+
     fn refusals(&self) -> Vec<Value> {
         std::thread::sleep(Duration::from_millis(50));
         self.log
@@ -182,6 +192,92 @@ fn a_flood_is_rate_limited_per_connection() {
     assert!(b.refusals().iter().all(|e| e["reason"] == "rate_limited"));
     // Another client is not starved by the flooding one.
     let mut other = b.connect(&host).unwrap();
+    assert_eq!(other.call(&Request::Status).unwrap(), Response::Done);
+}
+
+#[test]
+fn one_address_cannot_take_every_connection_and_another_is_still_served() {
+    let host = Identity::generate().unwrap();
+    let b = test_box(&[(Role::View, host.public())], Limits::default());
+    let mut mine: Vec<Client> = (0..4)
+        .map(|_| b.connect_from("127.0.0.1", &host).unwrap())
+        .collect();
+    let fifth = b.connect_from("127.0.0.1", &host).unwrap_err();
+    assert!(matches!(fifth, ClientError::Closed { .. }), "{fifth}");
+    assert!(
+        fifth
+            .to_string()
+            .contains("closed the connection before the handshake"),
+        "{fifth}"
+    );
+    let refused = b.refusals();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(
+        refused[0]["reason"],
+        "too many connections from this address"
+    );
+    assert_eq!(
+        refused[0]["detail"],
+        "127.0.0.1 has 4 connections open, the most one address may have"
+    );
+    assert!(refused[0]["peer"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
+    // Another host still gets in, and is served.
+    let mut other = b.connect_from("127.0.0.2", &host).unwrap();
+    assert_eq!(other.call(&Request::Status).unwrap(), Response::Done);
+    // The first host's four are served too.
+    for c in &mut mine {
+        assert_eq!(c.call(&Request::Status).unwrap(), Response::Done);
+    }
+    // A closed connection frees its address's slot.
+    drop(mine.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let again = loop {
+        match b.connect_from("127.0.0.1", &host) {
+            Ok(c) => break c,
+            Err(e) if std::time::Instant::now() > deadline => panic!("never freed: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    drop(again);
+}
+
+#[test]
+fn connections_from_one_address_share_its_request_rate() {
+    let host = Identity::generate().unwrap();
+    let limits = Limits {
+        address_burst: 6.0,
+        address_requests_per_second: 0.1,
+        ..Limits::default()
+    };
+    let b = test_box(&[(Role::View, host.public())], limits);
+    let mut flood: Vec<Client> = (0..3)
+        .map(|_| b.connect_from("127.0.0.1", &host).unwrap())
+        .collect();
+    // Three hellos took three of the address's six tokens: three more
+    // requests are served, whichever connection sends them.
+    let answers: Vec<_> = (0..12)
+        .map(|i| flood[i % 3].call(&Request::Status))
+        .collect();
+    let served = answers.iter().filter(|a| a.is_ok()).count();
+    assert_eq!(served, 3, "{answers:?}");
+    let Some(Err(ClientError::Refused(r))) = answers.last() else {
+        panic!("{answers:?}")
+    };
+    assert_eq!(r.kind, RefusalKind::RateLimited);
+    assert_eq!(
+        r.message,
+        "more than 0.1 requests a second from 127.0.0.1 over all its connections; slow down"
+    );
+    let refused = b.refusals();
+    assert_eq!(refused.len(), 9);
+    assert!(refused
+        .iter()
+        .all(|e| e["reason"] == "rate_limited" && e["detail"] == r.message.as_str()));
+    // Another address has its own bucket.
+    let mut other = b.connect_from("127.0.0.2", &host).unwrap();
     assert_eq!(other.call(&Request::Status).unwrap(), Response::Done);
 }
 

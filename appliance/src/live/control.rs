@@ -7,12 +7,12 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cuebox_engine::control::{At, Command, Dispatcher, TimedCommand};
 use cuebox_engine::device::DeviceEvent;
 use cuebox_engine::render::{
-    Command as RenderCommand, Event, RenderControl, SamplePos, SendError, Target, VoiceId,
+    Command as RenderCommand, Event, Meters, RenderControl, SamplePos, SendError, Target, VoiceId,
 };
 use cuebox_engine::show::{ClipId, Show};
 use cuebox_engine::timecode::chase::{Chase, ChaseAction};
@@ -72,6 +72,8 @@ pub struct Board {
     pub now: u64,
     /// Playing (or paused) voices.
     pub voices: Vec<OnBoard>,
+    /// Every bus's meters, read from the render thread each tick.
+    pub meters: Meters,
 }
 
 /// A voice on the board.
@@ -288,6 +290,7 @@ impl Control {
     fn report(&mut self) {
         let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
         board.now = self.render.now().0.saturating_sub(self.origin);
+        board.meters.update(&self.render.meters(), Instant::now());
         while let Some(event) = self.render.next_event() {
             let show_frame = |at: SamplePos| at.0.saturating_sub(self.origin);
             match event {

@@ -7,6 +7,9 @@
 //!   linear protection ramps.
 //! - [`gain`]: dB to linear gain, the constant-power pan law, stereo width and
 //!   balance, and the per-voice mixing matrices built from them.
+//! - [`meter`]: dBFS, a block's peak and energy, the RMS integrator and peak
+//!   ballistics (fall, hold).
 
 pub mod fade;
 pub mod gain;
+pub mod meter;

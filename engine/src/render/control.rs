@@ -8,6 +8,7 @@ use rtrb::{Consumer, Producer};
 
 use super::command::{Command, Scheduled};
 use super::event::Event;
+use super::meter::{BusLevels, MeterReader};
 use super::reader::BoxedReader;
 use super::time::SamplePos;
 
@@ -39,6 +40,7 @@ pub struct RenderControl {
     pub(crate) finished: Consumer<BoxedReader>,
     pub(crate) clock: Arc<AtomicU64>,
     pub(crate) last: SamplePos,
+    pub(crate) meters: MeterReader,
 }
 
 impl RenderControl {
@@ -86,6 +88,12 @@ impl RenderControl {
             n += 1;
         }
         n
+    }
+
+    /// Every bus's levels: the highest peak since the last call (this takes
+    /// them) and the RMS now.
+    pub fn meters(&mut self) -> BusLevels {
+        self.meters.read()
     }
 
     /// The first frame the renderer has not rendered yet, as of its last

@@ -28,6 +28,7 @@ mod config;
 mod control;
 mod envelope;
 mod event;
+mod meter;
 mod pool;
 mod reader;
 mod time;
@@ -51,6 +52,7 @@ pub use command::{
 pub use config::{QueueSizes, RenderConfig, RenderConfigError, MAX_BLOCK};
 pub use control::{RenderControl, SendError};
 pub use event::{Event, FadeKind, RefuseReason, StopCause};
+pub use meter::{BusLevels, ChannelLevels, ChannelReading, MeterBus, Meters};
 pub use reader::{
     scale_frames, scale_length, BoxedReader, ClipReader, MemoryClip, MemoryClipError, Timeline,
     TimelineError,
@@ -62,6 +64,7 @@ use audition::AuditionChannel;
 use bus::{group_index, BusGain};
 use envelope::Ramps;
 use event::EventSink;
+use meter::MeterWriter;
 use pool::MainPool;
 use trash::Trash;
 
@@ -112,6 +115,7 @@ pub struct Renderer {
     group_gains: [BusGain; 4],
     config: RenderConfig,
     clock: Arc<AtomicU64>,
+    meters: MeterWriter,
 }
 
 impl Renderer {
@@ -132,6 +136,7 @@ impl Renderer {
         let (ev_tx, ev_rx) = RingBuffer::new(q.events);
         let (fin_tx, fin_rx) = RingBuffer::new(q.finished);
         let clock = Arc::new(AtomicU64::new(0));
+        let (meters, meter_reader) = MeterWriter::new(rate);
         let group = |i: usize| config.busses.groups.get(Group::ALL[i]);
         let group_gains: [BusGain; 4] = std::array::from_fn(|i| {
             let bus = &group(i).bus;
@@ -156,6 +161,7 @@ impl Renderer {
             group_gains,
             clock: Arc::clone(&clock),
             config,
+            meters,
         };
         let control = RenderControl {
             commands: cmd_tx,
@@ -163,6 +169,7 @@ impl Renderer {
             finished: fin_rx,
             clock,
             last: SamplePos(0),
+            meters: meter_reader,
         };
         Ok((renderer, control))
     }
@@ -261,6 +268,7 @@ impl Renderer {
         }
         main.finish(frames);
         audition.finish(frames);
+        self.meters.write(main, audition);
         self.now = end;
         self.clock.store(end.0, Ordering::Release);
         Ok(())
