@@ -5,6 +5,7 @@
 pub mod api;
 #[cfg(feature = "alsa")]
 pub mod clocking;
+pub mod limit;
 #[cfg(feature = "alsa")]
 pub mod link;
 #[cfg(feature = "alsa")]

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::limit::Bucket;
+
 use rustls::{ServerConnection, StreamOwned};
 use serde_json::{json, Value};
 
@@ -420,51 +422,6 @@ pub fn refuse(kind: RefusalKind, message: impl Into<String>) -> Response {
         kind,
         message: message.into(),
     })
-}
-
-/// A token bucket: `burst` requests at once, `rate` a second after that.
-/// A token bucket: `burst` requests at once, then `rate` per second.
-#[derive(Debug)]
-pub(crate) struct Bucket {
-    tokens: f64,
-    burst: f64,
-    rate: f64,
-    last: Option<Instant>,
-}
-
-impl Bucket {
-    /// A full bucket.
-    pub(crate) fn new(burst: f64, rate: f64) -> Self {
-        Bucket {
-            tokens: burst,
-            burst,
-            rate,
-            last: None,
-        }
-    }
-
-    /// Whether it would be back to its full burst at `now`.
-    fn full(&self, now: Instant) -> bool {
-        let refill = self.last.map_or(0.0, |last| {
-            now.saturating_duration_since(last).as_secs_f64() * self.rate
-        });
-        self.tokens + refill >= self.burst
-    }
-
-    /// Takes a token if there is one.
-    pub(crate) fn take(&mut self, now: Instant) -> bool {
-        if let Some(last) = self.last {
-            let refill = now.saturating_duration_since(last).as_secs_f64() * self.rate;
-            self.tokens = (self.tokens + refill).min(self.burst);
-        }
-        self.last = Some(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
 }
 
 #[cfg(test)]

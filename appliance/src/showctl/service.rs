@@ -18,7 +18,7 @@ use super::grid::{press, Press};
 use super::osc::{self, Osc};
 use super::perform::act_reported;
 use super::{msc, Action};
-use crate::api::server::Bucket;
+use crate::limit::Bucket;
 use crate::link::{Deck, LiveLink};
 use crate::midi::{open_input, MidiError};
 

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::{decode, parse, OscRequest, MAX_PACKET};
 use crate::api::keys::Role;
 use crate::api::proto::RefusalKind;
-use crate::api::server::Bucket;
+use crate::limit::Bucket;
 use crate::link::LiveLink;
 use crate::showctl::config::OscConfig;
 use crate::showctl::perform::{act_reported, playhead};
