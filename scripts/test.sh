@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets the machine up, then checks formatting, lints, the
-# host CLI's freedom from ALSA, and runs every test of the workspace.
+# host CLI's freedom from ALSA, runs every test of the workspace, and fuzzes
+# each decoder of untrusted input for a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -20,5 +21,8 @@ fi
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== fuzz every decoder that faces the network or media, briefly"
+bash scripts/fuzz.sh 10
 
 echo "== all tests passed"
