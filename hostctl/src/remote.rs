@@ -531,7 +531,7 @@ pub fn command(box_name: &str, line: Value, out: &Output) -> anyhow::Result<Outc
 /// Sends a request answered by Done.
 pub fn simple(
     box_name: &str,
-    request: Request,
+    request: Request<'_>,
     what: &str,
     out: &Output,
 ) -> anyhow::Result<Outcome> {

@@ -272,7 +272,7 @@ impl Client {
     }
 
     /// Sends a request without waiting for its answer (to pipeline chunks).
-    pub fn send(&mut self, request: &Request) -> Result<(), ClientError> {
+    pub fn send(&mut self, request: &Request<'_>) -> Result<(), ClientError> {
         proto::write_frame(&mut self.stream, request).map_err(|e| ClientError::Frame(e.into()))
     }
 
@@ -285,7 +285,7 @@ impl Client {
     }
 
     /// Sends a request and waits for its answer.
-    pub fn call(&mut self, request: &Request) -> Result<Response, ClientError> {
+    pub fn call(&mut self, request: &Request<'_>) -> Result<Response, ClientError> {
         self.send(request)?;
         self.receive()
     }

@@ -24,9 +24,10 @@ pub const CHUNK: usize = 256 * 1024;
 /// (the engine caps manifests well below this) plus room for the envelope.
 pub const MAX_FRAME: usize = 8 << 20;
 
-/// What a host asks the box.
+/// What a host asks the box. Media chunks borrow the frame they arrive in
+/// (and the buffer they are sent from): a chunk is never copied to decode it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Request {
+pub enum Request<'a> {
     /// The first request: who is the box, and what may I do.
     Hello {
         /// The host's [`VERSION`].
@@ -69,8 +70,8 @@ pub enum Request {
         offset: u64,
         /// The bytes (at most [`CHUNK`]).
         // As one byte string: postcard would otherwise visit every byte.
-        #[serde(with = "serde_bytes")]
-        data: Vec<u8>,
+        #[serde(with = "serde_bytes", borrow)]
+        data: &'a [u8],
     },
     /// Every byte of `hash` was sent: verify and store it.
     BlobEnd {
@@ -101,7 +102,7 @@ pub enum Request {
     },
 }
 
-impl Request {
+impl Request<'_> {
     /// The role a request needs; `None` for what anyone may ask.
     pub fn needs(&self) -> Option<Role> {
         match self {
@@ -384,15 +385,23 @@ pub fn write_frame<T: Serialize>(out: &mut impl Write, message: &T) -> io::Resul
 
 /// Reads one frame's bytes, refusing an oversized one before reading it.
 pub fn read_frame(input: &mut impl Read) -> Result<Vec<u8>, FrameError> {
+    let mut body = Vec::new();
+    read_frame_into(input, &mut body)?;
+    Ok(body)
+}
+
+/// [`read_frame`] into `body`, whose room is reused from frame to frame
+/// (a stream of media chunks then allocates and zeroes nothing).
+pub fn read_frame_into(input: &mut impl Read, body: &mut Vec<u8>) -> Result<(), FrameError> {
     let mut len = [0; 4];
     input.read_exact(&mut len)?;
     let len = u32::from_be_bytes(len);
     if len as usize > MAX_FRAME {
         return Err(FrameError::TooLarge(len));
     }
-    let mut body = vec![0; len as usize];
-    input.read_exact(&mut body)?;
-    Ok(body)
+    body.resize(len as usize, 0);
+    input.read_exact(body)?;
+    Ok(())
 }
 
 /// Decodes a message from a frame's bytes; trailing bytes are an error.
@@ -421,7 +430,7 @@ mod tests {
             Request::Blob {
                 hash,
                 offset: 7,
-                data: vec![1, 2, 3],
+                data: &[1, 2, 3],
             },
             Request::Activate {
                 session: "Show".into(),
@@ -435,7 +444,7 @@ mod tests {
         let mut input = &wire[..];
         for r in &requests {
             let body = read_frame(&mut input).unwrap();
-            assert_eq!(&decode::<Request>(&body).unwrap(), r);
+            assert_eq!(&decode::<Request<'_>>(&body).unwrap(), r);
         }
         assert!(matches!(read_frame(&mut input), Err(FrameError::Io(_))));
     }
@@ -447,10 +456,10 @@ mod tests {
             read_frame(&mut huge),
             Err(FrameError::TooLarge(u32::MAX))
         ));
-        assert!(decode::<Request>(&[200, 1, 2]).is_err());
+        assert!(decode::<Request<'_>>(&[200, 1, 2]).is_err());
         let mut body = postcard::to_stdvec(&Request::Status).unwrap();
         body.push(0);
-        assert!(decode::<Request>(&body).is_err(), "trailing bytes");
+        assert!(decode::<Request<'_>>(&body).is_err(), "trailing bytes");
     }
 
     #[test]

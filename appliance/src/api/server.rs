@@ -41,7 +41,7 @@ pub trait Service: Send + Sync + 'static {
     /// The box's name, for [`Response::Welcome`].
     fn name(&self) -> String;
     /// Answers a request the peer's role allows.
-    fn handle(&self, peer: &Peer, conn: &mut Self::Conn, request: Request) -> Response;
+    fn handle(&self, peer: &Peer, conn: &mut Self::Conn, request: Request<'_>) -> Response;
 }
 
 /// How the server guards itself.
@@ -311,9 +311,10 @@ impl<S: Service> Connection<S> {
         let mut stream = StreamOwned::new(tls, tcp);
         let mut conn = S::Conn::default();
         let mut bucket = Bucket::new(self.limits.burst, self.limits.requests_per_second);
+        let mut body = Vec::new();
         loop {
-            let body = match proto::read_frame(&mut stream) {
-                Ok(b) => b,
+            match proto::read_frame_into(&mut stream, &mut body) {
+                Ok(()) => {}
                 Err(FrameError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
                 Err(e) => {
                     // The stream may be out of step: answer once and close.
@@ -324,7 +325,7 @@ impl<S: Service> Connection<S> {
                     return Err(e.to_string());
                 }
             };
-            let response = match proto::decode::<Request>(&body) {
+            let response = match proto::decode::<Request<'_>>(&body) {
                 Ok(request) => self.answer(&peer, &mut conn, &mut bucket, request),
                 Err(e) => {
                     let response = refuse(RefusalKind::BadRequest, e.to_string());
@@ -341,7 +342,7 @@ impl<S: Service> Connection<S> {
         peer: &Peer,
         conn: &mut S::Conn,
         bucket: &mut Bucket,
-        request: Request,
+        request: Request<'_>,
     ) -> Response {
         let kind = request.kind();
         let chunk = matches!(request, Request::Blob { .. } | Request::Fetch { .. });

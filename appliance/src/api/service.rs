@@ -323,7 +323,7 @@ impl<C: ShowControl> Service for BoxService<C> {
         self.name.clone()
     }
 
-    fn handle(&self, _peer: &Peer, conn: &mut Conn, request: Request) -> Response {
+    fn handle(&self, _peer: &Peer, conn: &mut Conn, request: Request<'_>) -> Response {
         if request.edits() && self.locked() {
             return refuse(RefusalKind::Locked, "the show is locked for the performance; an edit host can unlock it (hostctl unlock BOX)");
         }
@@ -348,7 +348,7 @@ impl<C: ShowControl> Service for BoxService<C> {
                 Response::Done
             }
             Request::Stage { session, manifest } => self.stage(conn, &session, &manifest),
-            Request::Blob { hash, offset, data } => self.blob(conn, hash, offset, &data),
+            Request::Blob { hash, offset, data } => self.blob(conn, hash, offset, data),
             Request::BlobEnd { hash } => self.blob_end(conn, hash),
             Request::Activate { session, manifest } => self.activate(conn, &session, manifest),
             Request::Pull { session } => self.pull(conn, &session),

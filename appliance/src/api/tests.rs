@@ -573,11 +573,10 @@ mod sync {
         .unwrap();
         for k in 0..3 {
             let at = k * proto::CHUNK;
-            let data = bytes[at..at + proto::CHUNK].to_vec();
             c.call(&Request::Blob {
                 hash: first.hash,
                 offset: at as u64,
-                data,
+                data: &bytes[at..at + proto::CHUNK],
             })
             .unwrap();
         }

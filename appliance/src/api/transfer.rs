@@ -155,19 +155,18 @@ fn send_file(
         .map_err(io("read", path))?;
     let mut at = offset;
     let mut in_flight = 0;
+    // One buffer for every chunk: the request borrows it, nothing is copied.
+    let mut data = vec![0; CHUNK];
     while at < size {
-        // Read straight into the chunk the request owns: no copy.
-        let mut data = vec![0; CHUNK];
         // The error (and its path) is built only on failure: this runs per chunk.
         let n = read_full(&mut file, &mut data).map_err(|e| io("read", path)(e))?;
         if n == 0 {
             break; // the file shrank: the box's hash check will say so
         }
-        data.truncate(n);
         client.send(&Request::Blob {
             hash,
             offset: at,
-            data,
+            data: &data[..n],
         })?;
         at += n as u64;
         in_flight += 1;

@@ -14,7 +14,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             let mut wire = Vec::new();
             proto::write_frame(&mut wire, &request).expect("a decoded request encodes");
             let mut wire = &wire[..];
-            let again: Request = proto::decode(&proto::read_frame(&mut wire).unwrap()).unwrap();
+            let frame = proto::read_frame(&mut wire).unwrap();
+            let again: Request = proto::decode(&frame).unwrap();
             assert_eq!(again, request);
         }
         let _ = proto::decode::<Response>(&body);
