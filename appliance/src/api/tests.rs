@@ -24,7 +24,7 @@ impl Service for Counting {
     fn name(&self) -> String {
         "test box".into()
     }
-    fn handle(&self, _peer: &Peer, _conn: &mut (), _request: Request) -> Response {
+    fn handle(&self, _peer: &Peer, _conn: &mut (), _request: Request<'_>) -> Response {
         self.handled.fetch_add(1, Ordering::SeqCst);
         Response::Done
     }
