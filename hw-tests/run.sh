@@ -124,13 +124,13 @@ if [[ -z $box ]]; then
   run="/bin/sh -c 'mount LABEL=CUEBOX-TEST /mnt && exec /mnt/guest.sh /mnt qemu >/dev/ttyS0 2>&1'"
   append="$(cat "$image/cmdline") console=ttyS0 systemd.run=\"$run\" systemd.run_success_action=poweroff systemd.run_failure_action=poweroff"
   step "booting the image under QEMU (TCG, 2 CPUs; API forwarded to $api)"
-  qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 1536 \
+  qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 1536 -nodefaults \
     -display none -monitor none -serial "file:$log" -no-reboot \
     -kernel "$image/vmlinuz" -initrd "$image/initrd.img" -append "$append" \
     -drive "file=$out/disk.qcow2,if=virtio,format=qcow2" \
     -drive "file=$out/test.img,if=virtio,format=raw" \
     -netdev "user,id=n0,hostfwd=tcp:$api-:53100" -device virtio-net-pci,netdev=n0 \
-    -device intel-hda -device hda-duplex &
+    -audiodev none,id=snd0 -device intel-hda -device hda-duplex,audiodev=snd0 &
   runner=$!
 else
   api=$box

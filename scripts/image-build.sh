@@ -87,6 +87,7 @@ fi
 
 # ---- stage 1: the base root file system, cached by the recipe's hash ----------
 mkdir -p "$cache/apt" "$out"
+out=$(realpath "$out")
 recipe_hash=$( (cat images/base/packages images/base/hook.sh; echo "$mirror") | sha256sum | cut -c1-16)
 base=$cache/base-$recipe_hash.tar
 part=$cache/base-$recipe_hash.part.tar # mmdebstrap picks the format by the name's ending
@@ -130,12 +131,14 @@ cp "$work/root/boot/$kernel" "$out/vmlinuz"
 cp "$work/root/boot/initrd.img-$version" "$out/initrd.img"
 chroot "$work/root" dpkg-query -W -f='${Package} ${Version}\n' > "$out/packages.txt"
 
-# The kernel command line: the real-time settings for the default
-# AUDIO_CORES=auto (the last CPU: N in the kernel's CPU-list syntax); the box
-# rewrites it from its cuebox.conf when the cores are set explicitly.
+# The kernel command line: CPU 1 isolated for audio, IRQs on CPU 0 (right for
+# a 2-core box). The box rewrites it from its cuebox.conf at first boot
+# (AUDIO_CORES=auto: the last CPU) and reboots once if the isolation changes.
+# Not the kernel's "N" (last CPU): at isolcpus= parse time N is NR_CPUS-1,
+# which no box has, and the kernel silently isolates nothing.
 # shellcheck source=../images/rootfs/usr/lib/cuebox/cmdline.sh
 source images/rootfs/usr/lib/cuebox/cmdline.sh
-cmdline="root=PARTUUID=$root_partuuid ro $(cuebox_rt_cmdline N 0)"
+cmdline="root=PARTUUID=$root_partuuid ro $(cuebox_rt_cmdline 1 0)"
 echo "$cmdline" > "$out/cmdline"
 
 # ---- stage 3: the partitions and the disk --------------------------------------
