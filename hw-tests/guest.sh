@@ -70,11 +70,20 @@ systemctl set-environment CUEBOX_CONF="$res/cuebox.conf"
 if [[ $mode == qemu ]]; then
   # systemd.run= booted only as far as this script: now the rest of the box
   # (network, cueboxd) comes up as it would have.
-  systemctl start multi-user.target
+  systemctl start --no-block multi-user.target
 else
-  systemctl restart cueboxd.service
+  systemctl restart --no-block cueboxd.service
 fi
-result setup PASS "$(cueboxd --version)"
+for _ in $(seq 180); do
+  systemctl is-active -q cueboxd.service && break
+  sleep 1
+done
+if systemctl is-active -q cueboxd.service; then
+  result setup PASS "$(cueboxd --version), cueboxd.service up"
+else
+  systemctl list-jobs --no-pager > "$res/jobs.txt" 2>&1
+  result setup FAIL "cueboxd.service is $(systemctl is-active cueboxd.service) after 180 s; jobs: $(systemctl list-jobs --no-legend --no-pager | awk '{print $2}' | paste -sd, -)"
+fi
 
 # ---- boot: what the image promises -----------------------------------------------
 t=$(date +%s.%N)

@@ -32,10 +32,11 @@ done
 systemctl --root="$root" enable cuebox-data.service cuebox-boot.service cueboxd.service \
   systemd-networkd.service >/dev/null 2>&1
 # Not on a show box: background package updates, timers that wake the disk or
-# TRIM it mid-show, and sshd unless cuebox.conf asks for it (cuebox-boot starts it).
+# TRIM it mid-show, login session tracking (logind needs D-Bus, which a box
+# does not run), and sshd unless cuebox.conf asks for it (cuebox-boot starts it).
 systemctl --root="$root" disable ssh.service ssh.socket >/dev/null 2>&1 || true
 for unit in apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service \
   dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer \
-  systemd-networkd-wait-online.service; do
+  systemd-networkd-wait-online.service systemd-logind.service; do
   systemctl --root="$root" mask "$unit" >/dev/null 2>&1
 done
