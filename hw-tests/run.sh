@@ -122,7 +122,9 @@ if [[ -z $box ]]; then
   # The image's own kernel command line, plus a serial console and the test:
   # systemd's run generator mounts the test drive and runs guest.sh, then powers off.
   run="/bin/sh -c 'mount LABEL=CUEBOX-TEST /mnt && exec /mnt/guest.sh /mnt qemu >/dev/ttyS0 2>&1'"
-  append="$(cat "$image/cmdline") console=ttyS0 systemd.run=\"$run\" systemd.run_success_action=poweroff systemd.run_failure_action=poweroff"
+  # The serial console carries the test's output: no login prompt there (agetty
+  # hangs up every other user of the tty).
+  append="$(cat "$image/cmdline") console=ttyS0 systemd.mask=serial-getty@ttyS0.service systemd.run=\"$run\" systemd.run_success_action=poweroff systemd.run_failure_action=poweroff"
   step "booting the image under QEMU (TCG, 2 CPUs; API forwarded to $api)"
   qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m 1536 -nodefaults \
     -display none -monitor none -serial "file:$log" -no-reboot \
@@ -145,6 +147,17 @@ else
 fi
 cleanup() { kill "$runner" 2> /dev/null || true; }
 trap cleanup EXIT
+
+# The box switches to a pushed session when nothing plays: GO once it has
+# (for up to a minute; a refusal before that says "no session is playing").
+go_when_playing() {
+  local i
+  for ((i = 0; i < 60; i++)); do
+    "$hostctl" go hwtest-box c1 && return 0
+    sleep 1
+  done
+  return 1
+}
 
 # Follow the console: print the test lines, do the host's step when asked.
 host_step_done=0
@@ -174,11 +187,7 @@ while kill -0 "$runner" 2> /dev/null; do
       {
         "$hostctl" pair "$api" --name hwtest-box --fingerprint "$fp" &&
           "$hostctl" push "$bundle/sessions/play" --to hwtest-box --name hwtest-net &&
-          for _ in $(seq 60); do
-            "$hostctl" status hwtest-box --json 2> /dev/null | grep -q '"hwtest-net"' && break
-            sleep 0.5
-          done &&
-          "$hostctl" go hwtest-box c1
+          go_when_playing
       } > "$out/host-step.txt" 2>&1 || echo "   host step failed: $(tail -n 3 "$out/host-step.txt" | paste -sd' ' -)"
     fi
   done

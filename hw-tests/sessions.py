@@ -64,14 +64,16 @@ def timecode(kind):
 session("play")
 session("mtc", timecode("mtc"))
 session("ltc", timecode("ltc"))
+# The first command 2.5 s in: under emulation cueboxd needs more than the
+# 200 ms it hands commands ahead to be ready (an earlier one plays "late").
 (out / "play-events.json").write_text(json.dumps([
-    {"at": 0.5, "cmd": "go", "clip": "c1"},
-    {"at": 1.25, "cmd": "go", "clip": "c2"},
-    {"at": 3.0, "cmd": "fade_out", "clip": "c1", "time": 1.5},
-    {"at": 5.0, "cmd": "stop", "clip": "c2"},
-    {"at": 6.5, "cmd": "go", "clip": "c2"},
-    {"at": 7.25, "cmd": "go", "clip": "c1"},
-    {"at": 9.0, "cmd": "fade_all", "time": 0.5},
+    {"at": 2.5, "cmd": "go", "clip": "c1"},
+    {"at": 3.25, "cmd": "go", "clip": "c2"},
+    {"at": 5.0, "cmd": "fade_out", "clip": "c1", "time": 1.5},
+    {"at": 7.0, "cmd": "stop", "clip": "c2"},
+    {"at": 8.5, "cmd": "go", "clip": "c2"},
+    {"at": 9.25, "cmd": "go", "clip": "c1"},
+    {"at": 11.0, "cmd": "fade_all", "time": 0.5},
 ]))
 run(cueboxd, "tc", "generate", "--fps", "25", "--start", "10:00:00:00", "--seconds", "10",
     "--out", out / "ltc.wav")

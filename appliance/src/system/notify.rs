@@ -29,7 +29,8 @@ impl Notifier {
             Some((UnixDatagram::unbound().ok()?, addr))
         });
         let for_us = std::env::var("WATCHDOG_PID")
-            .map_or(true, |pid| pid.parse() == Ok(std::process::id()));
+            .ok()
+            .is_none_or(|pid| pid.parse() == Ok(std::process::id()));
         let watchdog_every = std::env::var("WATCHDOG_USEC")
             .ok()
             .and_then(|us| us.parse::<u64>().ok())
