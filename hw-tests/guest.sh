@@ -173,7 +173,7 @@ locked=$(grep -c '"event":"mtc_locked"' "$res/mtc.events")
 switch=$(grep '"event":"clock_switch"' "$res/mtc.events" | grep -c '"to":"mtc:')
 cue=$(grep -c '"event":"timecode_cue"' "$res/mtc.events")
 # The timecode the clock followed while MTC ran.
-tc=$(grep '"event":"clock"' "$res/mtc.events" | grep '"source":"mtc"' | tail -n 1 | grep -o '"timecode":"[^"]*"')
+tc=$(grep '"event":"clock"' "$res/mtc.events" | grep '"ptp":null,"source":"mtc' | tail -n 1 | grep -o '"timecode":"[^"]*"')
 if ((locked >= 1 && switch >= 1 && cue >= 1)); then
   result mtc PASS "mtc_locked, clock switched to mtc, timecode cue fired; last $tc"
 else
@@ -193,7 +193,7 @@ fi
 wait "$box"
 switch=$(grep '"event":"clock_switch"' "$res/ltc.events" | grep -c '"to":"ltc"')
 cue=$(grep -c '"event":"timecode_cue"' "$res/ltc.events")
-tc=$(grep '"event":"clock"' "$res/ltc.events" | grep '"source":"ltc"' | tail -n 1 | grep -o '"timecode":"[^"]*"')
+tc=$(grep '"event":"clock"' "$res/ltc.events" | grep '"ptp":null,"source":"ltc"' | tail -n 1 | grep -o '"timecode":"[^"]*"')
 if ((switch >= 1 && cue >= 1)); then
   result ltc PASS "clock switched to ltc, timecode cue fired; last $tc"
 else

@@ -14,6 +14,7 @@ Usage: scripts/hw-test.sh [--rebuild-image]
      (images/, scripts/image-build.sh); the tests bring their own cueboxd, so a
      new cueboxd alone never rebuilds the image. --rebuild-image forces it.
   4. hw-tests/run.sh against build/image with the release binaries
+  5. hw-tests/uefi-boot.sh: the same disk booted by OVMF and systemd-boot answers hostctl
 USAGE
   exit 0
 fi
@@ -37,4 +38,6 @@ else
 fi
 mark "running hw-tests"
 bash hw-tests/run.sh --bin "$bin"
+mark "booting the disk through UEFI firmware and systemd-boot"
+bash hw-tests/uefi-boot.sh --bin "$bin"
 mark "hw-tests passed"
