@@ -97,6 +97,11 @@ isolated=$(cat /sys/devices/system/cpu/isolated)
 touch /.hwtest-rw 2>/dev/null && problems+=("the root file system took a write")
 [[ $(findmnt -no OPTIONS /data) == rw,* ]] || problems+=("/data is not mounted read-write")
 [[ -d /var/lib/cuebox/Sessions ]] || problems+=("/var/lib/cuebox/Sessions missing: the data layout was not made")
+# The image's data partition is 512 MiB; the disk under test is 1 GiB larger.
+data_mib=$(df -m --output=size /data | tail -n 1 | tr -d ' ')
+if [[ $mode == qemu ]] && ((data_mib < 1200)); then
+  problems+=("/data is $data_mib MiB: first boot did not grow it to the disk's end")
+fi
 fp=$(cueboxd --root /data/cuebox key)
 journalctl -b -u cuebox-data.service -o cat | grep -qF "box key fingerprint: $fp" ||
   problems+=("the console did not show the key fingerprint $fp")
@@ -117,7 +122,7 @@ fi
 if ((${#problems[@]})); then
   result boot FAIL "$(IFS=';'; echo "${problems[*]}")"
 else
-  result boot PASS "isolated CPU(s) $isolated; fingerprint on the console; cueboxd $status (watchdog $watchdog); sound IRQ threads ${irq_threads:-none}"
+  result boot PASS "isolated CPU(s) $isolated; /data $data_mib MiB; fingerprint on the console; cueboxd $status (watchdog $watchdog); sound IRQ threads ${irq_threads:-none}"
 fi
 
 # ---- cueboxd system check: no FAIL --------------------------------------------------

@@ -116,7 +116,9 @@ log=$out/console.log
 if [[ -z $box ]]; then
   step "test drive and a copy-on-write overlay of the image"
   mkfs.ext4 -q -L CUEBOX-TEST -d "$bundle" "$out/test.img" 512M
-  qemu-img create -q -f qcow2 -F qcow2 -b "$(realpath "$image/cuebox.qcow2")" "$out/disk.qcow2"
+  # 1 GiB larger than the image, as a box's disk is: first boot grows /data into it.
+  size=$(($(qemu-img info --output=json "$image/cuebox.qcow2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])') + (1 << 30)))
+  qemu-img create -q -f qcow2 -F qcow2 -b "$(realpath "$image/cuebox.qcow2")" "$out/disk.qcow2" "$size"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   api=127.0.0.1:$port
   # The image's own kernel command line, plus a serial console and the test:
