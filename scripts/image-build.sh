@@ -124,6 +124,9 @@ cp -a images/rootfs/. "$work/root/"
 objcopy --strip-debug "$cueboxd" "$work/root/usr/bin/cueboxd"
 chmod 755 "$work/root/usr/bin/cueboxd"
 bash images/customize.sh "$work/root"
+# File times from the checkout and this build are clamped to SOURCE_DATE_EPOCH,
+# so mkfs.ext4 -d writes the same inodes from any clone.
+find "$work/root" -newermt "@$SOURCE_DATE_EPOCH" -print0 | xargs -0r touch --no-dereference -d "@$SOURCE_DATE_EPOCH"
 
 kernel=$(cd "$work/root/boot" && ls vmlinuz-* | sort -V | tail -n 1)
 version=${kernel#vmlinuz-}
