@@ -187,6 +187,7 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
         }
     };
     drop(showctl);
+    crate::system::notify::stopping();
     drop(server);
     drop(events_tx);
     let _ = printer.join();
@@ -217,6 +218,7 @@ fn idle(deadline: Option<Instant>, link: &LiveLink) -> Result<End, RunError> {
         if let Some(name) = link.take_switch() {
             break End::Switch(name);
         }
+        crate::system::notify::alive("idle: waiting for a push");
         std::thread::sleep(Duration::from_millis(20));
     };
     for id in ids {
@@ -458,6 +460,7 @@ fn play(
             violations = status.violations.len();
             next_sample += Duration::from_secs(1);
         }
+        crate::system::notify::alive("playing");
         std::thread::sleep(Duration::from_millis(20));
     }
     let report = if termination.is_finished() {

@@ -6,6 +6,7 @@
 pub mod check;
 mod irq;
 mod monitor;
+pub mod notify;
 mod procfs;
 mod rt;
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Turns the base root (unpacked at $1) into the box's root: cuebox's units
+# enabled, what a show box does not need masked, per-box secrets removed (each
+# box makes its own on first boot), read-only-root fix-ups. Run by
+# scripts/image-build.sh after the overlay (images/rootfs) is copied in.
+set -euo pipefail
+root=$1
+here=$(cd "$(dirname "$0")" && pwd)
+
+mkdir -p "$root/data" "$root/boot/efi" "$root/usr/share/cuebox"
+cp "$here/cuebox.conf" "$root/usr/share/cuebox/cuebox.conf"
+rm -rf "$root/var/lib/cuebox"
+ln -s /data/cuebox "$root/var/lib/cuebox"
+
+# Per-box identities: made on first boot, never shipped in the image.
+rm -f "$root"/etc/ssh/ssh_host_*
+: > "$root/etc/machine-id" # empty: systemd makes one at boot (the root is read-only)
+rm -f "$root/var/lib/dbus/machine-id"
+
+# The physical console is the box's trusted interface (cueboxd key, cueboxd
+# auth add): root is logged in there; there is no password to log in elsewhere.
+usermod -R "$root" -p '*' root
+for tty in getty@tty1 serial-getty@ttyS0; do
+  mkdir -p "$root/etc/systemd/system/$tty.service.d"
+  cat > "$root/etc/systemd/system/$tty.service.d/autologin.conf" <<'CONF'
+[Service]
+ExecStart=
+ExecStart=-/sbin/agetty --autologin root --noclear %I $TERM
+CONF
+done
+
+systemctl --root="$root" enable cuebox-data.service cuebox-boot.service cueboxd.service \
+  systemd-networkd.service >/dev/null 2>&1
+# Not on a show box: background package updates, timers that wake the disk or
+# TRIM it mid-show, login session tracking (logind needs D-Bus, which a box
+# does not run), and sshd unless cuebox.conf asks for it (cuebox-boot starts it).
+systemctl --root="$root" disable ssh.service ssh.socket >/dev/null 2>&1 || true
+for unit in apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service \
+  dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer \
+  systemd-networkd-wait-online.service systemd-logind.service; do
+  systemctl --root="$root" mask "$unit" >/dev/null 2>&1
+done
