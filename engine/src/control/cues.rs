@@ -269,7 +269,7 @@ impl CueMap {
     }
 
     /// The first button playing `clip`, in page, tab and number order.
-    fn number_of(&self, clip: &ClipId) -> Option<CueNumber> {
+    pub fn number_of(&self, clip: &ClipId) -> Option<CueNumber> {
         self.pages.iter().enumerate().find_map(|(p, tabs)| {
             tabs.iter().enumerate().find_map(|(t, cues)| {
                 let (button, _) = cues.buttons.iter().find(|(_, c)| *c == clip)?;

@@ -527,13 +527,13 @@ impl Shared {
                     .collect()
             };
             let (before, after) = (ids(&cues), ids(&now.0));
-            let mut changed: Vec<&String> = before
+            // A clip that started, stopped, paused or resumed: once each.
+            let changed: std::collections::BTreeSet<&String> = before
                 .iter()
                 .filter(|c| !after.contains(c))
                 .chain(after.iter().filter(|c| !before.contains(c)))
                 .map(|(id, _)| id)
                 .collect();
-            changed.dedup();
             for id in changed {
                 for r in &routes {
                     self.send(
@@ -580,11 +580,8 @@ fn running(link: &Arc<LiveLink>, paused: bool) -> Value {
         .filter(|p| paused || !p.paused)
         .map(|p| {
             let number = show.as_ref().and_then(|s| {
-                let clip = p.clip.parse().ok()?;
-                let cue = s.cues.resolve(&p.clip, link.deck().place).ok();
-                cue.filter(|c| c.clip == clip)
-                    .and_then(|c| c.number)
-                    .map(|n| n.to_string())
+                let number = s.cues.number_of(&p.clip.parse().ok()?)?;
+                Some(number.to_string())
             });
             json!({
                 "uniqueID": p.clip, "number": number, "name": p.name, "listName": p.group,
