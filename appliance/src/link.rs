@@ -61,8 +61,20 @@ pub type Refusal = (RefusalKind, String);
 pub struct Deck {
     /// Page and tab.
     pub place: Place,
-    /// The playhead's button on that tab; none before the first GO is set.
-    pub playhead: Option<u32>,
+    /// Where the playhead stands on that tab.
+    pub playhead: Playhead,
+}
+
+/// Where the playhead stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Playhead {
+    /// At the tab's first cue.
+    #[default]
+    Top,
+    /// At this button, or the first assigned one after it (if it was cleared).
+    At(u32),
+    /// Past the last cue: a bare GO starts nothing (it never wraps to the top).
+    End,
 }
 
 /// A command the show accepted: the show sample it applies at, and how far
@@ -159,13 +171,15 @@ impl LiveLink {
         *lock(&self.deck) = deck;
     }
 
-    /// The cue at the playhead: the playhead's button, or the first cue of
-    /// the place when it has none (or its button was cleared).
+    /// The cue at the playhead, if it stands on one.
     pub fn playhead(&self) -> Result<Option<Cue>, Refusal> {
         let show = self.show()?;
         let deck = self.deck();
-        let at = deck.playhead.map(|b| b.saturating_sub(1));
-        Ok(show.cues.next(deck.place, at))
+        Ok(match deck.playhead {
+            Playhead::Top => show.cues.next(deck.place, None),
+            Playhead::At(b) => show.cues.next(deck.place, Some(b.saturating_sub(1))),
+            Playhead::End => None,
+        })
     }
 
     /// Sends `command` to the show at once, after double-GO protection;
@@ -339,7 +353,7 @@ impl ShowControl for Arc<LiveLink> {
         let page = PageNo::new(page).expect("page 0 was refused above");
         let mut deck = lock(&self.deck);
         deck.place.page = page;
-        deck.playhead = None;
+        deck.playhead = Playhead::Top;
         Ok(())
     }
 

@@ -1544,6 +1544,19 @@ fn osc_msc_and_a_grid_controller_play_the_show_with_passcodes_and_replies() {
         ask("/playhead", vec![])["data"]["playhead"]["number"],
         "1.1.2"
     );
+    // Past the last cue a bare GO starts nothing: it never wraps to the top.
+    udp.send_to(&osc("/playhead/next", vec![]), osc_udp)
+        .unwrap();
+    assert_eq!(ask("/playhead", vec![])["data"]["playhead"], Value::Null);
+    let past = ask("/go", vec![]);
+    assert_eq!(past["status"], "error", "{past}");
+    assert!(
+        past["data"].as_str().unwrap().contains("never wraps"),
+        "{past}"
+    );
+    udp.send_to(&osc("/playhead/previous", vec![]), osc_udp)
+        .unwrap();
+    assert_eq!(ask("/playhead", vec![])["data"]["playhead"]["clip"], "c2");
     let running = ask("/runningOrPausedCues", vec![]);
     assert_eq!(running["data"][0]["uniqueID"], "c1", "{running}");
     assert_eq!(running["data"][0]["running"], true);

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::Action;
 use crate::api::proto::RefusalKind;
-use crate::link::{Accepted, Deck, LiveLink, Refusal};
+use crate::link::{Accepted, Deck, LiveLink, Playhead, Refusal};
 
 /// Does `action` on the show; the reply's data, or why not.
 pub fn act(link: &LiveLink, action: Action) -> Result<Value, Refusal> {
@@ -24,8 +24,9 @@ pub fn act(link: &LiveLink, action: Action) -> Result<Value, Refusal> {
             let show = link.show()?;
             let deck = link.deck();
             let after = cue.number.map(|n| n.button);
+            let next = show.cues.next(deck.place, after).and_then(button);
             link.set_deck(Deck {
-                playhead: show.cues.next(deck.place, after).and_then(button),
+                playhead: next.map_or(Playhead::End, Playhead::At),
                 ..deck
             });
             Ok(cue_reply(&cue, accepted))
@@ -79,7 +80,7 @@ pub fn act(link: &LiveLink, action: Action) -> Result<Value, Refusal> {
             })?;
             link.set_deck(Deck {
                 place: number.place(),
-                playhead: Some(number.button),
+                playhead: Playhead::At(number.button),
             });
             playhead(link)
         }
@@ -87,17 +88,21 @@ pub fn act(link: &LiveLink, action: Action) -> Result<Value, Refusal> {
             let show = link.show()?;
             let deck = link.deck();
             let here = link.playhead()?.and_then(button);
-            let moved = match action {
-                Action::Next => show.cues.next(deck.place, here),
-                _ => show.cues.previous(deck.place, here),
+            let at = |cue: Option<Cue>| cue.and_then(button).map(Playhead::At);
+            // Next from the last cue goes past the end; previous from past
+            // the end is the last cue; at the top it stays.
+            let moved = match (action, deck.playhead) {
+                (Action::Next, Playhead::End) => Playhead::End,
+                (Action::Next, _) => at(show.cues.next(deck.place, here)).unwrap_or(Playhead::End),
+                (_, Playhead::End) => {
+                    at(show.cues.previous(deck.place, None)).unwrap_or(Playhead::End)
+                }
+                (_, now) => at(show.cues.previous(deck.place, here)).unwrap_or(now),
             };
-            // At either end the playhead stays where it is.
-            if let Some(b) = moved.and_then(button) {
-                link.set_deck(Deck {
-                    playhead: Some(b),
-                    ..deck
-                });
-            }
+            link.set_deck(Deck {
+                playhead: moved,
+                ..deck
+            });
             playhead(link)
         }
         Action::FadeAll(seconds) => sent(link.send(Command::FadeAll {
@@ -108,7 +113,7 @@ pub fn act(link: &LiveLink, action: Action) -> Result<Value, Refusal> {
             let accepted = link.send(Command::StopAll {})?;
             let deck = link.deck();
             link.set_deck(Deck {
-                playhead: None,
+                playhead: Playhead::Top,
                 ..deck
             });
             sent(accepted)
@@ -163,15 +168,18 @@ fn resolve(link: &LiveLink, text: &str) -> Result<Cue, Refusal> {
 }
 
 fn nothing_here(link: &LiveLink) -> Refusal {
-    let place = link.deck().place;
-    (
-        RefusalKind::NotFound,
-        format!(
-            "page {} tab {} has no cue to GO: choose another page (hostctl page) or assign buttons",
-            place.page,
-            place.tab.number()
+    let deck = link.deck();
+    let (page, tab) = (deck.place.page, deck.place.tab.number());
+    let message = match deck.playhead {
+        Playhead::End => format!(
+            "the playhead is past the last cue of page {page} tab {tab}: a GO never wraps to the \
+             top; move it (/playhead/previous, /reset, MSC LOAD) first"
         ),
-    )
+        _ => format!(
+            "page {page} tab {tab} has no cue to GO: choose another page (hostctl page) or assign buttons"
+        ),
+    };
+    (RefusalKind::NotFound, message)
 }
 
 /// A command on one cue's clip, or on every clip without a cue.

@@ -19,7 +19,7 @@ use super::osc::{self, Osc};
 use super::perform::act_reported;
 use super::{msc, Action};
 use crate::limit::Bucket;
-use crate::link::{Deck, LiveLink};
+use crate::link::{Deck, LiveLink, Playhead};
 use crate::midi::{open_input, MidiError};
 
 /// MIDI messages waiting for the worker; more are dropped (a controller
@@ -228,7 +228,7 @@ impl Midi {
                 let deck = self.link.deck();
                 self.link.set_deck(Deck {
                     place: cuebox_engine::control::cues::Place { tab, ..deck.place },
-                    playhead: None,
+                    playhead: Playhead::Top,
                 });
                 let _ = self.events.send(json!({
                     "event": "showctl", "via": "midi", "from": name,
