@@ -4,6 +4,7 @@
 //! so every remote input gets it.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -107,6 +108,8 @@ pub struct Current {
 pub struct LiveLink {
     current: Mutex<Option<Current>>,
     switch: Mutex<Option<String>>,
+    /// Sessions attached so far: an activation waits for the next one.
+    attached: AtomicU64,
     deck: Mutex<Deck>,
     guard: Duration,
     last_go: Mutex<HashMap<ClipId, Instant>>,
@@ -122,6 +125,7 @@ impl LiveLink {
         LiveLink {
             current: Mutex::new(None),
             switch: Mutex::new(None),
+            attached: AtomicU64::new(0),
             deck: Mutex::new(Deck::default()),
             guard,
             last_go: Mutex::new(HashMap::new()),
@@ -133,6 +137,7 @@ impl LiveLink {
         *lock(&self.current) = Some(current);
         *lock(&self.deck) = Deck::default();
         lock(&self.last_go).clear();
+        self.attached.fetch_add(1, Ordering::Release);
     }
 
     /// The session stopped playing.
@@ -371,8 +376,21 @@ impl ShowControl for Arc<LiveLink> {
         Ok(())
     }
 
+    /// Asks the run to switch, and waits (up to 20 s) until the new session
+    /// plays: when a push returns, commands reach the new show, never the
+    /// old one on its way out or a box between the two.
     fn activated(&self, session: &str) -> bool {
+        let before = self.attached.load(Ordering::Acquire);
         *lock(&self.switch) = Some(session.to_owned());
-        true
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.attached.load(Ordering::Acquire) > before {
+                return lock(&self.current)
+                    .as_ref()
+                    .is_some_and(|c| c.session == session);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
     }
 }

@@ -290,6 +290,20 @@ impl Client {
         self.receive()
     }
 
+    /// [`call`](Self::call) for a request the box may take up to `wait` to
+    /// answer (an activation waits for the new session to play).
+    pub fn call_within(
+        &mut self,
+        request: &Request<'_>,
+        wait: Duration,
+    ) -> Result<Response, ClientError> {
+        let usual = self.stream.sock.read_timeout().ok().flatten();
+        let _ = self.stream.sock.set_read_timeout(Some(wait));
+        let answer = self.call(request);
+        let _ = self.stream.sock.set_read_timeout(usual);
+        answer
+    }
+
     /// Sends bytes that may not be a frame at all (tests of the box's guards).
     #[cfg(test)]
     pub(crate) fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {

@@ -20,6 +20,10 @@ use crate::store::{chain, io, SessionDir, StoreError};
 /// refusal (disk full) stops the transfer within a few MiB.
 const WINDOW: usize = 16;
 
+/// How long the box may take to answer an activation: it answers once the
+/// new session plays (it gives up waiting after 20 s).
+const ACTIVATION_WAIT: std::time::Duration = std::time::Duration::from_secs(25);
+
 /// Why a push or pull failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
@@ -115,10 +119,11 @@ pub fn push(
         bytes_resumed += have;
         bytes_sent += send_file(client, path, *hash, *have, *size, progress)?;
     }
-    let activated = match client.call(&Request::Activate {
+    let activate = Request::Activate {
         session: name.to_owned(),
         manifest: ContentHash::of_bytes(&manifest),
-    })? {
+    };
+    let activated = match client.call_within(&activate, ACTIVATION_WAIT)? {
         Response::Activated(a) => a,
         other => return Err(unexpected(&other)),
     };
