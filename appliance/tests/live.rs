@@ -1030,6 +1030,7 @@ fn tc_frames(tc: &Value) -> f64 {
 
 #[test]
 fn ltc_on_the_capture_input_fires_a_timecode_cue_and_a_cut_flywheels_without_a_jump() {
+    let _turn = timecode_turn();
     let tmp = tempfile::tempdir().unwrap();
     let card = Card::new(tmp.path(), 0.0);
     let session = ltc_session(tmp.path(), |show| {
@@ -1101,6 +1102,15 @@ fn ltc_on_the_capture_input_fires_a_timecode_cue_and_a_cut_flywheels_without_a_j
     assert!(offset.abs() < 1_000.0, "LTC {offset} µs from the timebase");
 }
 
+/// Held by each timecode test: their clocks judge sources by how steadily
+/// timecode arrives, and two real-time boxes decoding LTC or MTC at once on
+/// a 2-core machine starve each other's clock threads into false losses.
+static TIMECODE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn timecode_turn() -> std::sync::MutexGuard<'static, ()> {
+    TIMECODE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Zero crossings upward per second in `x`: a tone's frequency.
 fn frequency(x: &[f32]) -> f64 {
     let ups = x.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
@@ -1109,6 +1119,7 @@ fn frequency(x: &[f32]) -> f64 {
 
 #[test]
 fn a_chasing_clip_joins_running_ltc_mid_way_varispeeds_with_it_and_stops_with_it() {
+    let _turn = timecode_turn();
     let tmp = tempfile::tempdir().unwrap();
     let card = Card::new(tmp.path(), 0.0);
     // The tone's cue start sits where the LTC begins: the box locks a few
@@ -1300,6 +1311,7 @@ fn send_mtc(peer: &mut midir::MidiOutputConnection, messages: &[Vec<u8>], t0: In
 
 #[test]
 fn mtc_through_a_real_jack_port_drives_the_clock_and_its_loss_flywheels() {
+    let _turn = timecode_turn();
     let tmp = tempfile::tempdir().unwrap();
     let _jack = Jack::start(tmp.path());
     let mut peer = mtc_peer();
@@ -1355,6 +1367,7 @@ fn mtc_through_a_real_jack_port_drives_the_clock_and_its_loss_flywheels() {
 
 #[test]
 fn ltc_cut_mid_stream_fails_over_to_mtc_on_the_same_timeline_without_a_jump() {
+    let _turn = timecode_turn();
     const CUT_S: u32 = 6;
     let tmp = tempfile::tempdir().unwrap();
     let _jack = Jack::start(tmp.path());
