@@ -11,6 +11,7 @@
 
 #[cfg(feature = "alsa")]
 mod server;
+mod shape;
 
 use rosc::{OscMessage, OscPacket, OscType};
 
@@ -23,7 +24,7 @@ pub use server::{start, Osc};
 pub const MAX_PACKET: usize = 65_536;
 /// Messages one packet may carry (bundles included).
 const MAX_MESSAGES: usize = 64;
-/// How deep bundles may nest.
+/// How deep bundles may nest, and arrays within one message.
 const MAX_DEPTH: usize = 4;
 
 /// What an OSC message asks.
@@ -70,6 +71,9 @@ impl OscRequest {
 }
 
 /// The OSC messages of a packet, bundles flattened (bounded in count and depth).
+///
+/// The packet's shape is walked first without recursion ([`shape`]): rosc
+/// decodes bundles recursively, so depth must be refused before it reads.
 pub fn decode(packet: &[u8]) -> Result<Vec<OscMessage>, String> {
     if packet.len() > MAX_PACKET {
         return Err(format!(
@@ -77,31 +81,25 @@ pub fn decode(packet: &[u8]) -> Result<Vec<OscMessage>, String> {
             packet.len()
         ));
     }
+    let limits = shape::Limits {
+        depth: MAX_DEPTH,
+        array_depth: MAX_DEPTH,
+        messages: MAX_MESSAGES,
+    };
+    shape::check(packet, limits).map_err(|e| e.to_string())?;
     let (_, packet) =
         rosc::decoder::decode_udp(packet).map_err(|e| format!("not an OSC packet: {e}"))?;
     let mut out = Vec::new();
-    flatten(packet, 0, &mut out)?;
+    flatten(packet, &mut out);
     Ok(out)
 }
 
-fn flatten(packet: OscPacket, depth: usize, out: &mut Vec<OscMessage>) -> Result<(), String> {
+/// The messages of `packet` in order; its depth is bounded by [`shape::check`].
+fn flatten(packet: OscPacket, out: &mut Vec<OscMessage>) {
     match packet {
-        OscPacket::Message(m) => {
-            if out.len() == MAX_MESSAGES {
-                return Err(format!("more than {MAX_MESSAGES} messages in one packet"));
-            }
-            out.push(m);
-        }
-        OscPacket::Bundle(b) => {
-            if depth == MAX_DEPTH {
-                return Err(format!("bundles nested deeper than {MAX_DEPTH}"));
-            }
-            for p in b.content {
-                flatten(p, depth + 1, out)?;
-            }
-        }
+        OscPacket::Message(m) => out.push(m),
+        OscPacket::Bundle(b) => b.content.into_iter().for_each(|p| flatten(p, out)),
     }
-    Ok(())
 }
 
 /// What `msg` asks, or why it is not understood.

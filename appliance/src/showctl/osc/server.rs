@@ -754,4 +754,82 @@ mod tests {
             .unwrap_or("")
             .contains("OSC connections from 127.0.0.1 are open already")));
     }
+
+    /// The refusal reasons reported so far.
+    fn refusals(events: &std::sync::mpsc::Receiver<Value>) -> Vec<String> {
+        events
+            .try_iter()
+            .filter(|e| e["event"] == "showctl_refused")
+            .map(|e| e["reason"].as_str().unwrap_or("").to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_bundle_nested_thousands_deep_is_refused_over_udp_and_the_box_lives() {
+        let (osc, events, a, _b) = service(json!({}));
+        let to = osc.udp_addr();
+        let go = message("/go", vec![]);
+        // 3,000 levels fill 60 KB, one datagram; 3,274 are the most a
+        // datagram holds. 100,000 levels are 2 MB: a datagram carries the
+        // first 65,507 bytes (the most UDP takes), whose sizes run past it.
+        let deeper = super::super::shape::nested_bundles(100_000, &go);
+        for depth in [3_000, 3_274] {
+            a.send_to(&super::super::shape::nested_bundles(depth, &go), to)
+                .unwrap();
+        }
+        a.send_to(&deeper[..65_507], to).unwrap();
+        let thump = ask(&a, to, "/thump").expect("the box still answers");
+        assert_eq!(thump["data"], "thump");
+        let reasons = refusals(&events);
+        assert_eq!(reasons.len(), 3, "{reasons:?}");
+        assert!(reasons[..2]
+            .iter()
+            .all(|r| r == "bundles nested deeper than 4"));
+        assert_eq!(
+            reasons[2],
+            "a bundle element at byte 16 declares 1999988 bytes; its bundle has 65487 left"
+        );
+    }
+
+    #[test]
+    fn a_bundle_nested_thousands_deep_is_refused_over_tcp_and_the_box_lives() {
+        let (osc, events, _a, _b) = service(json!({}));
+        let go = message("/go", vec![]);
+        let thump = slip::encode(&message("/thump", vec![]));
+        let conn = TcpStream::connect(osc.tcp_addr()).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut w = conn.try_clone().unwrap();
+        w.write_all(&slip::encode(&super::super::shape::nested_bundles(
+            3_000, &go,
+        )))
+        .unwrap();
+        // The connection stays usable after a refused frame.
+        w.write_all(&thump).unwrap();
+        let reply = SlipReader::new(conn.try_clone().unwrap(), MAX_PACKET).next_frame();
+        assert!(matches!(reply, Ok(Frame::Packet(_))), "{reply:?}");
+        // 100,000 levels are a 2 MB frame: refused for its size, and closed.
+        let big = TcpStream::connect(osc.tcp_addr()).unwrap();
+        let _ = (&big).write_all(&slip::encode(&super::super::shape::nested_bundles(
+            100_000, &go,
+        )));
+        std::thread::sleep(Duration::from_millis(300));
+        let again = TcpStream::connect(osc.tcp_addr()).unwrap();
+        again
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        (&again).write_all(&thump).unwrap();
+        let reply = SlipReader::new(again, MAX_PACKET).next_frame();
+        assert!(matches!(reply, Ok(Frame::Packet(_))), "{reply:?}");
+        let reasons = refusals(&events);
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("bundles nested deeper than 4")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.iter().any(|r| r.contains("SLIP frame over 65536")),
+            "{reasons:?}"
+        );
+    }
 }
