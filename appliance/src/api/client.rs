@@ -38,10 +38,18 @@ pub enum ClientError {
         /// The pinned fingerprint.
         expected: Fingerprint,
     },
-    /// The box closed the connection before the handshake: it serves only
-    /// so many connections, in all and from one address.
-    #[error("the box at {address} closed the connection before the handshake: it limits the connections it serves, in all and from one address (16 and 4 unless configured otherwise); close other connections to it (its log says which limit, as api_refused)")]
+    /// The box closed the connection before the handshake: it limits how
+    /// many connections one address may have waiting and how often it may
+    /// open them.
+    #[error("the box at {address} closed the connection before the handshake: it limits how many connections one address may have waiting (2) and how often it may open them (20 at once, 5 a second); wait a few seconds and retry (the box's log says which limit, as api_refused)")]
     Closed {
+        /// The address.
+        address: String,
+    },
+    /// The connection was taken, then nothing answered: the box's cueboxd
+    /// stopped (or restarts) while it was opening.
+    #[error("nothing answers at {address}: cueboxd there stopped while the connection was opening, and nothing listens now; on the box's console, `systemctl status cueboxd` and `journalctl -u cueboxd -b` say why")]
+    Down {
         /// The address.
         address: String,
     },
@@ -131,7 +139,20 @@ impl Client {
                 address: address.clone(),
                 source,
             })?;
-        Client::over(tcp, address, identity, expect, timeout)
+        match Client::over(tcp, address, identity, expect, timeout) {
+            // Closed before the handshake: a limit, or a box going down with
+            // the connection in its queue. Nothing listening now says which.
+            Err(ClientError::Closed { address }) => {
+                std::thread::sleep(Duration::from_millis(200));
+                match TcpStream::connect_timeout(&addr, timeout) {
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                        Err(ClientError::Down { address })
+                    }
+                    _ => Err(ClientError::Closed { address }),
+                }
+            }
+            other => other,
+        }
     }
 
     /// Connects to the box at `address` from the local address `local`, so
@@ -143,35 +164,12 @@ impl Client {
         identity: &Identity,
         expect: Expect,
     ) -> Result<Client, ClientError> {
-        use nix::sys::socket::{
-            bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrIn,
-        };
-        use std::os::fd::AsRawFd;
-        let failed = |e: nix::Error| ClientError::Connect {
+        let tcp = tcp_from(local, address).map_err(|source| ClientError::Connect {
             address: address.to_string(),
-            source: e.into(),
-        };
-        let fd = socket(
-            AddressFamily::Inet,
-            SockType::Stream,
-            SockFlag::SOCK_CLOEXEC,
-            None,
-        )
-        .map_err(failed)?;
-        bind(
-            fd.as_raw_fd(),
-            &SockaddrIn::from(std::net::SocketAddrV4::new(local, 0)),
-        )
-        .map_err(failed)?;
-        connect(fd.as_raw_fd(), &SockaddrIn::from(address)).map_err(failed)?;
+            source,
+        })?;
         let timeout = Duration::from_secs(5);
-        Client::over(
-            TcpStream::from(fd),
-            address.to_string(),
-            identity,
-            expect,
-            timeout,
-        )
+        Client::over(tcp, address.to_string(), identity, expect, timeout)
     }
 
     /// The handshake and hello over a connected socket.
@@ -311,4 +309,26 @@ impl Client {
         self.stream.write_all(bytes)?;
         self.stream.flush()
     }
+}
+
+/// A TCP connection to `address` from the local address `local`.
+#[cfg(test)]
+pub(crate) fn tcp_from(
+    local: std::net::Ipv4Addr,
+    address: std::net::SocketAddrV4,
+) -> io::Result<TcpStream> {
+    use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
+    use std::os::fd::AsRawFd;
+    let fd = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    bind(
+        fd.as_raw_fd(),
+        &SockaddrIn::from(std::net::SocketAddrV4::new(local, 0)),
+    )?;
+    connect(fd.as_raw_fd(), &SockaddrIn::from(address))?;
+    Ok(TcpStream::from(fd))
 }

@@ -1,11 +1,18 @@
-//! The box's side of the API: a TLS listener, one thread per connection
-//! (bounded in all and per source address), the role check, rate limits
-//! (per connection and per source address) and the refusal log. What a
-//! request does is the [`Service`]'s business; this module only decides
-//! whether it may be asked.
+//! The box's side of the API: a TLS listener, one thread per connection,
+//! the role check, rate limits (per connection and per source address) and
+//! the refusal log. What a request does is the [`Service`]'s business; this
+//! module only decides whether it may be asked.
+//!
+//! Connections are held in two pools so strangers cannot crowd out the
+//! hosts the box knows. A new connection is *pending* until its handshake
+//! proves an authorized key: pending ones have an absolute deadline (the
+//! handshake, then a short lifetime for unknown keys, however slowly their
+//! bytes drip), a small cap of their own with the oldest closed to make
+//! room, and a per-address rate of new connections. Once its key is
+//! authorized a connection is *known* and counts against the known caps.
 
-use std::collections::HashMap;
-use std::io;
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,10 +71,23 @@ pub struct Limits {
     /// Requests one source address may make in a burst, over all its
     /// connections.
     pub address_burst: f64,
-    /// A connection idle this long is closed.
+    /// A known host's connection idle this long is closed.
     pub idle: Duration,
-    /// A handshake must finish within this.
+    /// A handshake must finish within this of the connection, however
+    /// slowly its bytes arrive.
     pub handshake: Duration,
+    /// Connections not yet known to be from an authorized key (handshaking,
+    /// or an unknown key); when full, the oldest is closed for a new one.
+    pub pending: usize,
+    /// Pending connections from one source address; more are closed at once.
+    pub pending_per_address: usize,
+    /// How long an unknown key's connection lives, from its first byte: long
+    /// enough to say hello and learn its fingerprint for pairing.
+    pub unknown_lifetime: Duration,
+    /// New connections one source address may open per second.
+    pub connects_per_second: f64,
+    /// New connections one source address may open in a burst.
+    pub connect_burst: f64,
 }
 
 impl Default for Limits {
@@ -80,7 +100,12 @@ impl Default for Limits {
             address_requests_per_second: 100.0,
             address_burst: 200.0,
             idle: Duration::from_secs(300),
-            handshake: Duration::from_secs(10),
+            handshake: Duration::from_secs(5),
+            pending: 8,
+            pending_per_address: 2,
+            unknown_lifetime: Duration::from_secs(10),
+            connects_per_second: 5.0,
+            connect_burst: 20.0,
         }
     }
 }
@@ -124,8 +149,12 @@ impl Server {
                         }
                         Err(_) => continue,
                     };
-                    let address = match gate.admit(peer.ip(), Instant::now()) {
-                        Ok(bucket) => bucket,
+                    let admitted = tcp
+                        .try_clone()
+                        .map_err(|e| ("cannot serve", e.to_string()))
+                        .and_then(|handle| gate.admit(peer, handle, Instant::now()));
+                    let (slot, evicted) = match admitted {
+                        Ok(admitted) => admitted,
                         Err((reason, detail)) => {
                             let _ = log.send(json!({"event": "api_refused",
                                 "peer": peer.to_string(), "reason": reason, "detail": detail}));
@@ -133,21 +162,21 @@ impl Server {
                             continue;
                         }
                     };
+                    if let Some(evicted) = evicted {
+                        let _ = log.send(json!({"event": "api_closed", "peer": evicted.to_string(),
+                            "reason": format!("{} connections were waiting for a handshake or an authorized key; the oldest made room for {peer}", limits.pending)}));
+                    }
                     let conn = Connection {
                         config: config.clone(),
                         authorized: authorized.clone(),
                         limits: limits.clone(),
                         service: service.clone(),
                         log: log.clone(),
-                        gate: gate.clone(),
-                        address,
                     };
-                    let spawned = std::thread::Builder::new()
+                    // A failed spawn drops the slot, which frees it.
+                    let _ = std::thread::Builder::new()
                         .name("api-client".into())
-                        .spawn(move || conn.serve(tcp, peer));
-                    if spawned.is_err() {
-                        gate.leave(peer.ip());
-                    }
+                        .spawn(move || conn.serve(tcp, peer, slot));
                 }
             })?;
         Ok(Server {
@@ -172,82 +201,239 @@ impl Drop for Server {
     }
 }
 
-/// One source address: its open connections and the request bucket they
-/// share.
+/// One source address: its connections in each pool, the request bucket
+/// they share and the bucket of new connections it may open.
 #[derive(Debug)]
 struct Source {
-    open: usize,
-    bucket: Arc<Mutex<Bucket>>,
+    pending: usize,
+    known: usize,
+    requests: Arc<Mutex<Bucket>>,
+    connects: Bucket,
 }
 
-/// Who may connect: counts connections in all and per source address.
+/// A pending connection: its id and a handle to close it from the gate.
+#[derive(Debug)]
+struct Waiting {
+    id: u64,
+    peer: SocketAddr,
+    handle: TcpStream,
+}
+
+/// The gate's books.
+#[derive(Debug, Default)]
+struct Books {
+    next_id: u64,
+    /// Known connections open in all.
+    known: usize,
+    /// Pending connections, oldest first.
+    pending: VecDeque<Waiting>,
+    /// Every source with connections open or a bucket not yet refilled (so
+    /// closing and reopening connections refills nothing).
+    sources: HashMap<IpAddr, Source>,
+}
+
+/// Who may connect: the pending and known pools, in all and per address.
 #[derive(Debug)]
 struct Gate {
     limits: Limits,
-    /// Connections open in all, and every source with connections open or
-    /// a bucket not yet refilled (so closing and reopening connections
-    /// does not refill it).
-    state: Mutex<(usize, HashMap<IpAddr, Source>)>,
+    books: Mutex<Books>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A refusal at the gate: a reason for scripts and a detail for people.
+type Turned = (&'static str, String);
+
 impl Gate {
     fn new(limits: Limits) -> Self {
         Gate {
             limits,
-            state: Mutex::new((0, HashMap::new())),
+            books: Mutex::new(Books::default()),
         }
     }
 
-    /// Counts a new connection from `ip` and hands it its address's
-    /// bucket, or says why not: a reason for scripts and a detail for people.
+    /// Takes a new connection from `peer` into the pending pool, closing
+    /// the oldest pending one (whose address it returns) when the pool is
+    /// full; or says why not. `handle` is how the gate closes it if it must.
     fn admit(
-        &self,
-        ip: IpAddr,
+        self: &Arc<Self>,
+        peer: SocketAddr,
+        handle: TcpStream,
         now: Instant,
-    ) -> Result<Arc<Mutex<Bucket>>, (&'static str, String)> {
+    ) -> Result<(Slot, Option<SocketAddr>), Turned> {
         let l = &self.limits;
-        let mut state = lock(&self.state);
-        let (open, sources) = &mut *state;
-        sources.retain(|_, s| s.open > 0 || !lock(&s.bucket).full(now));
-        if *open >= l.connections {
-            return Err((
-                "too many connections",
-                format!("{open} connections are open, the most the box serves at once"),
-            ));
-        }
-        let source = sources.entry(ip).or_insert_with(|| Source {
-            open: 0,
-            bucket: Arc::new(Mutex::new(Bucket::new(
+        let ip = peer.ip();
+        let mut books = lock(&self.books);
+        let books = &mut *books;
+        books.sources.retain(|_, s| {
+            s.pending + s.known > 0 || !lock(&s.requests).full(now) || !s.connects.full(now)
+        });
+        let source = books.sources.entry(ip).or_insert_with(|| Source {
+            pending: 0,
+            known: 0,
+            requests: Arc::new(Mutex::new(Bucket::new(
                 l.address_burst,
                 l.address_requests_per_second,
             ))),
+            connects: Bucket::new(l.connect_burst, l.connects_per_second),
         });
-        if source.open >= l.connections_per_address {
+        if source.pending >= l.pending_per_address {
             return Err((
-                "too many connections from this address",
+                "too many handshakes from this address",
                 format!(
-                    "{ip} has {} connections open, the most one address may have",
-                    source.open
+                    "{ip} has {} connections waiting for a handshake or an authorized key, the most one address may have",
+                    source.pending
                 ),
             ));
         }
-        source.open += 1;
-        *open += 1;
-        Ok(source.bucket.clone())
+        if !source.connects.take(now) {
+            return Err((
+                "connecting too often",
+                format!(
+                    "{ip} opened more than {} connections in a burst, {} a second after that; wait and retry",
+                    l.connect_burst, l.connects_per_second
+                ),
+            ));
+        }
+        source.pending += 1;
+        let requests = source.requests.clone();
+        let mut evicted = None;
+        if books.pending.len() >= l.pending {
+            if let Some(oldest) = books.pending.pop_front() {
+                let _ = oldest.handle.shutdown(std::net::Shutdown::Both);
+                if let Some(s) = books.sources.get_mut(&oldest.peer.ip()) {
+                    s.pending = s.pending.saturating_sub(1);
+                }
+                evicted = Some(oldest.peer);
+            }
+        }
+        let id = books.next_id;
+        books.next_id += 1;
+        books.pending.push_back(Waiting { id, peer, handle });
+        let slot = Slot {
+            gate: self.clone(),
+            id,
+            ip,
+            known: false,
+            requests,
+        };
+        Ok((slot, evicted))
+    }
+}
+
+/// A connection's place at the gate; dropping it frees the place.
+#[derive(Debug)]
+struct Slot {
+    gate: Arc<Gate>,
+    id: u64,
+    ip: IpAddr,
+    known: bool,
+    /// The request bucket its address shares.
+    requests: Arc<Mutex<Bucket>>,
+}
+
+impl Slot {
+    /// Moves the connection of an authorized key to the known pool, or
+    /// says why it cannot have a place there (or that it was closed to make
+    /// room while it waited).
+    fn promote(&mut self) -> Result<(), Turned> {
+        let l = &self.gate.limits;
+        let mut books = lock(&self.gate.books);
+        let books = &mut *books;
+        let Some(at) = books.pending.iter().position(|w| w.id == self.id) else {
+            return Err((
+                "closed while waiting",
+                "the connection was closed to make room for newer ones".into(),
+            ));
+        };
+        let known_here = books.sources.get(&self.ip).map_or(0, |s| s.known);
+        if books.known >= l.connections {
+            return Err((
+                "too many connections",
+                format!(
+                    "{} connections are open, the most the box serves at once; close one",
+                    books.known
+                ),
+            ));
+        }
+        if known_here >= l.connections_per_address {
+            return Err((
+                "too many connections from this address",
+                format!(
+                    "{} has {known_here} connections open, the most one address may have; close one",
+                    self.ip
+                ),
+            ));
+        }
+        books.pending.remove(at);
+        books.known += 1;
+        if let Some(s) = books.sources.get_mut(&self.ip) {
+            s.pending = s.pending.saturating_sub(1);
+            s.known += 1;
+        }
+        self.known = true;
+        Ok(())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut books = lock(&self.gate.books);
+        let books = &mut *books;
+        if self.known {
+            books.known = books.known.saturating_sub(1);
+            if let Some(s) = books.sources.get_mut(&self.ip) {
+                s.known = s.known.saturating_sub(1);
+            }
+        } else if let Some(at) = books.pending.iter().position(|w| w.id == self.id) {
+            // Not found: the gate closed it and settled the books then.
+            books.pending.remove(at);
+            if let Some(s) = books.sources.get_mut(&self.ip) {
+                s.pending = s.pending.saturating_sub(1);
+            }
+        }
+    }
+}
+
+/// A TCP stream whose reads and writes fail once `deadline` has passed,
+/// however slowly the peer sends, with an error that says which deadline;
+/// without a deadline, the socket's own per-operation timeouts apply.
+struct Clocked {
+    tcp: TcpStream,
+    deadline: Option<(Instant, String)>,
+}
+
+impl Clocked {
+    /// The time left, set as the socket's timeout for the next operation.
+    fn left(&self, set: fn(&TcpStream, Option<Duration>) -> io::Result<()>) -> io::Result<()> {
+        let Some((deadline, why)) = &self.deadline else {
+            return Ok(());
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, why.clone()));
+        }
+        set(&self.tcp, Some(left))
+    }
+}
+
+impl Read for Clocked {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.left(TcpStream::set_read_timeout)?;
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for Clocked {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.left(TcpStream::set_write_timeout)?;
+        self.tcp.write(buf)
     }
 
-    /// A connection from `ip` ended.
-    fn leave(&self, ip: IpAddr) {
-        let mut state = lock(&self.state);
-        let (open, sources) = &mut *state;
-        *open = open.saturating_sub(1);
-        if let Some(s) = sources.get_mut(&ip) {
-            s.open = s.open.saturating_sub(1);
-        }
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
     }
 }
 
@@ -258,29 +444,31 @@ struct Connection<S> {
     limits: Limits,
     service: Arc<S>,
     log: Sender<Value>,
-    gate: Arc<Gate>,
-    /// The request bucket this connection's address shares.
-    address: Arc<Mutex<Bucket>>,
 }
 
 impl<S: Service> Connection<S> {
-    fn serve(self, tcp: TcpStream, addr: SocketAddr) {
-        let outcome = self.session(tcp, addr);
+    fn serve(self, tcp: TcpStream, addr: SocketAddr, mut slot: Slot) {
+        let outcome = self.session(tcp, addr, &mut slot);
         if let Err(reason) = outcome {
             let _ = self
                 .log
                 .send(json!({"event": "api_closed", "peer": addr.to_string(),
                 "reason": reason}));
         }
-        self.gate.leave(addr.ip());
     }
 
     /// Handshake, then requests until the peer leaves; the error is why
     /// the connection ended badly.
-    fn session(&self, mut tcp: TcpStream, addr: SocketAddr) -> Result<(), String> {
+    fn session(&self, tcp: TcpStream, addr: SocketAddr, slot: &mut Slot) -> Result<(), String> {
         let _ = tcp.set_nodelay(true);
-        tcp.set_read_timeout(Some(self.limits.handshake))
-            .map_err(|e| e.to_string())?;
+        let opened = Instant::now();
+        let mut tcp = Clocked {
+            tcp,
+            deadline: Some((
+                opened + self.limits.handshake,
+                format!("the handshake's {:?} were up", self.limits.handshake),
+            )),
+        };
         let mut tls = ServerConnection::new(self.config.clone()).map_err(|e| e.to_string())?;
         while tls.is_handshaking() {
             tls.complete_io(&mut tcp)
@@ -301,9 +489,31 @@ impl<S: Service> Connection<S> {
                 None
             }
         };
-        tcp.set_read_timeout(Some(self.limits.idle))
-            .map_err(|e| e.to_string())?;
         let peer = Peer { addr, key, role };
+        if role.is_some() {
+            if let Err((reason, detail)) = slot.promote() {
+                let response = refuse(RefusalKind::Busy, detail.clone());
+                let _ = self.log.send(json!({
+                    "event": "api_refused", "peer": addr.to_string(),
+                    "key": key.fingerprint().to_string(), "reason": reason, "detail": detail,
+                }));
+                let mut stream = StreamOwned::new(tls, tcp);
+                let _ = proto::write_frame(&mut stream, &response);
+                return Ok(());
+            }
+            tcp.deadline = None;
+            for set in [TcpStream::set_read_timeout, TcpStream::set_write_timeout] {
+                set(&tcp.tcp, Some(self.limits.idle)).map_err(|e| e.to_string())?;
+            }
+        } else {
+            tcp.deadline = Some((
+                opened + self.limits.unknown_lifetime,
+                format!(
+                    "an unauthorized key's {:?} were up",
+                    self.limits.unknown_lifetime
+                ),
+            ));
+        }
         let _ = self
             .log
             .send(json!({"event": "api_connected", "peer": addr.to_string(),
@@ -316,6 +526,17 @@ impl<S: Service> Connection<S> {
             match proto::read_frame_into(&mut stream, &mut body) {
                 Ok(()) => {}
                 Err(FrameError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+                Err(FrameError::Io(e))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                    ) =>
+                {
+                    return Err(match role {
+                        Some(_) => format!("idle for {:?}", self.limits.idle),
+                        None => e.to_string(),
+                    });
+                }
                 Err(e) => {
                     // The stream may be out of step: answer once and close.
                     let _ = proto::write_frame(
@@ -326,7 +547,7 @@ impl<S: Service> Connection<S> {
                 }
             };
             let response = match proto::decode::<Request<'_>>(&body) {
-                Ok(request) => self.answer(&peer, &mut conn, &mut bucket, request),
+                Ok(request) => self.answer(&peer, &mut conn, &mut bucket, &slot.requests, request),
                 Err(e) => {
                     let response = refuse(RefusalKind::BadRequest, e.to_string());
                     self.refused(&peer, "undecodable", &response);
@@ -342,6 +563,7 @@ impl<S: Service> Connection<S> {
         peer: &Peer,
         conn: &mut S::Conn,
         bucket: &mut Bucket,
+        address: &Mutex<Bucket>,
         request: Request<'_>,
     ) -> Response {
         let kind = request.kind();
@@ -353,7 +575,7 @@ impl<S: Service> Connection<S> {
                     "more than {} requests a second on this connection; slow down",
                     self.limits.requests_per_second
                 ))
-            } else if !lock(&self.address).take(now) {
+            } else if !lock(address).take(now) {
                 Some(format!(
                     "more than {} requests a second from {} over all its connections; slow down",
                     self.limits.address_requests_per_second,
@@ -444,39 +666,108 @@ mod tests {
         assert!(!b.full(later));
     }
 
+    /// `n` connected sockets (the box's ends), from 127.0.0.1.
+    fn sockets(n: usize) -> Vec<(TcpStream, SocketAddr, TcpStream)> {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        (0..n)
+            .map(|_| {
+                let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+                let (server, peer) = listener.accept().unwrap();
+                (server, peer, client)
+            })
+            .collect()
+    }
+
+    /// `peer` as if it came from `ip`.
+    fn from(ip: &str, peer: SocketAddr) -> SocketAddr {
+        SocketAddr::new(ip.parse().unwrap(), peer.port())
+    }
+
     #[test]
-    fn the_gate_bounds_connections_in_all_and_per_address() {
-        let gate = Gate::new(Limits {
+    fn the_gate_keeps_known_hosts_apart_from_strangers() {
+        let gate = Arc::new(Gate::new(Limits {
             connections: 3,
             connections_per_address: 2,
+            pending: 3,
+            pending_per_address: 2,
             ..Limits::default()
-        });
+        }));
         let t0 = Instant::now();
-        let (a, b, c): (IpAddr, IpAddr, IpAddr) = (
-            "10.0.0.1".parse().unwrap(),
-            "10.0.0.2".parse().unwrap(),
-            "10.0.0.3".parse().unwrap(),
+        let socks = sockets(8);
+        let admit = |ip: &str, i: usize| {
+            let (server, peer, _) = &socks[i];
+            gate.admit(from(ip, *peer), server.try_clone().unwrap(), t0)
+        };
+        // Known hosts: promoted out of the pending pool.
+        let (mut a1, _) = admit("10.0.0.1", 0).unwrap();
+        let (mut a2, _) = admit("10.0.0.1", 1).unwrap();
+        assert!(
+            Arc::ptr_eq(&a1.requests, &a2.requests),
+            "one bucket per address"
         );
-        let first = gate.admit(a, t0).unwrap();
-        let second = gate.admit(a, t0).unwrap();
-        assert!(Arc::ptr_eq(&first, &second), "one bucket per address");
-        let (reason, detail) = gate.admit(a, t0).unwrap_err();
-        assert_eq!(reason, "too many connections from this address");
+        a1.promote().unwrap();
+        a2.promote().unwrap();
+        // Their address's pending room is free again, but its known room is full.
+        let (mut a3, _) = admit("10.0.0.1", 2).unwrap();
+        assert_eq!(
+            a3.promote().unwrap_err(),
+            (
+                "too many connections from this address",
+                "10.0.0.1 has 2 connections open, the most one address may have; close one".into()
+            )
+        );
+        drop(a3);
+        // Strangers fill the pending pool, two per address at most…
+        let (s1, _) = admit("10.0.0.2", 3).unwrap();
+        let (_s2, _) = admit("10.0.0.2", 4).unwrap();
+        assert_eq!(
+            admit("10.0.0.2", 5).unwrap_err().0,
+            "too many handshakes from this address"
+        );
+        let (_s3, _) = admit("10.0.0.3", 5).unwrap();
+        // …and when it is full the oldest makes room, closed at once.
+        let (mut b, evicted) = admit("10.0.0.4", 6).unwrap();
+        assert_eq!(evicted, Some(from("10.0.0.2", socks[3].1)));
+        let mut byte = [0u8; 1];
+        assert_eq!((&socks[3].2).read(&mut byte).unwrap(), 0, "closed");
+        assert_eq!(
+            s1.gate.books.lock().unwrap().pending.len(),
+            3,
+            "the evicted one left the pool"
+        );
+        drop(s1); // its thread ends later; the books are already settled
+        assert_eq!(gate.books.lock().unwrap().pending.len(), 3);
+        // A known host still finds its room whatever strangers do.
+        b.promote().unwrap();
+        assert_eq!(gate.books.lock().unwrap().known, 3);
+        drop(a1);
+        assert_eq!(gate.books.lock().unwrap().known, 2);
+    }
+
+    #[test]
+    fn an_address_may_open_only_so_many_connections_a_second() {
+        let gate = Arc::new(Gate::new(Limits {
+            connect_burst: 3.0,
+            connects_per_second: 1.0,
+            ..Limits::default()
+        }));
+        let t0 = Instant::now();
+        let socks = sockets(5);
+        let admit = |ip: &str, i: usize, at: Instant| {
+            let (server, peer, _) = &socks[i];
+            gate.admit(from(ip, *peer), server.try_clone().unwrap(), at)
+                .map(|(slot, _)| drop(slot))
+        };
+        for i in 0..3 {
+            admit("10.0.0.1", i, t0).unwrap();
+        }
+        let (reason, detail) = admit("10.0.0.1", 3, t0).unwrap_err();
+        assert_eq!(reason, "connecting too often");
         assert_eq!(
             detail,
-            "10.0.0.1 has 2 connections open, the most one address may have"
+            "10.0.0.1 opened more than 3 connections in a burst, 1 a second after that; wait and retry"
         );
-        gate.admit(b, t0).unwrap();
-        assert_eq!(gate.admit(c, t0).unwrap_err().0, "too many connections");
-        gate.leave(a);
-        gate.admit(c, t0).unwrap();
-        // An address that closed every connection keeps its bucket until it
-        // has refilled: reconnecting buys no fresh burst.
-        gate.leave(b);
-        let spent = gate.admit(b, t0).unwrap();
-        while lock(&spent).take(t0) {}
-        gate.leave(b);
-        let again = gate.admit(b, t0).unwrap();
-        assert!(!lock(&again).take(t0), "the bucket is still empty");
+        admit("10.0.0.2", 3, t0).unwrap();
+        admit("10.0.0.1", 4, t0 + Duration::from_secs(1)).unwrap();
     }
 }

@@ -202,13 +202,15 @@ fn one_address_cannot_take_every_connection_and_another_is_still_served() {
     let mut mine: Vec<Client> = (0..4)
         .map(|_| b.connect_from("127.0.0.1", &host).unwrap())
         .collect();
+    // The fifth is told why, once its key shows it is a known host.
     let fifth = b.connect_from("127.0.0.1", &host).unwrap_err();
-    assert!(matches!(fifth, ClientError::Closed { .. }), "{fifth}");
-    assert!(
-        fifth
-            .to_string()
-            .contains("closed the connection before the handshake"),
-        "{fifth}"
+    let ClientError::Refused(r) = &fifth else {
+        panic!("{fifth}")
+    };
+    assert_eq!(r.kind, RefusalKind::Busy);
+    assert_eq!(
+        r.message,
+        "127.0.0.1 has 4 connections open, the most one address may have; close one"
     );
     let refused = b.refusals();
     assert_eq!(refused.len(), 1, "{refused:?}");
@@ -216,10 +218,7 @@ fn one_address_cannot_take_every_connection_and_another_is_still_served() {
         refused[0]["reason"],
         "too many connections from this address"
     );
-    assert_eq!(
-        refused[0]["detail"],
-        "127.0.0.1 has 4 connections open, the most one address may have"
-    );
+    assert_eq!(refused[0]["detail"], r.message.as_str());
     assert!(refused[0]["peer"]
         .as_str()
         .unwrap()
@@ -242,6 +241,119 @@ fn one_address_cannot_take_every_connection_and_another_is_still_served() {
         }
     };
     drop(again);
+}
+
+/// Slow-loris handshakes: sixteen connections from four addresses drip a
+/// TLS record one byte at a time and reconnect whenever closed. Each is
+/// closed at its absolute handshake deadline or to make room, and a known
+/// host is served throughout.
+#[test]
+fn dripping_handshakes_never_lock_out_an_authorized_host() {
+    let host = Identity::generate().unwrap();
+    let limits = Limits {
+        handshake: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let b = test_box(&[(Role::View, host.public())], limits);
+    let std::net::SocketAddr::V4(box_addr) = b.server.local_addr() else {
+        panic!("IPv4")
+    };
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let drippers: Vec<_> = (0..16)
+        .map(|i| {
+            let stop = stop.clone();
+            let ip: std::net::Ipv4Addr = format!("127.0.0.{}", 10 + i % 4).parse().unwrap();
+            std::thread::spawn(move || {
+                // A TLS handshake record header announcing 512 bytes, then
+                // one byte every 200 ms: under any per-read timeout.
+                let mut dripped = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok(mut c) = client::tcp_from(ip, box_addr) else {
+                        std::thread::sleep(Duration::from_millis(100));
+                        continue;
+                    };
+                    for byte in [0x16u8, 3, 1, 2, 0].into_iter().chain(std::iter::repeat(0)) {
+                        if stop.load(Ordering::Relaxed) || c.write_all(&[byte]).is_err() {
+                            break;
+                        }
+                        dripped += 1;
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                }
+                dripped
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let mut served = 0;
+    while started.elapsed() < Duration::from_secs(4) {
+        let mut c = b
+            .connect_from("127.0.0.2", &host)
+            .expect("a known host gets in while strangers drip");
+        assert_eq!(c.call(&Request::Status).unwrap(), Response::Done);
+        served += 1;
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let dripped: usize = drippers.into_iter().map(|d| d.join().unwrap()).sum();
+    assert!(served >= 10, "{served}");
+    assert!(dripped > 16, "the drippers dripped: {dripped}");
+    let closed: Vec<Value> = b
+        .log
+        .try_iter()
+        .filter(|e| e["event"] == "api_closed")
+        .collect();
+    assert!(
+        closed.iter().any(|e| e["reason"]
+            .as_str()
+            .is_some_and(|r| r == "TLS handshake failed: the handshake's 1s were up")),
+        "a dripper met its absolute deadline: {closed:?}"
+    );
+}
+
+/// A key the box does not know may say hello and learn its fingerprint,
+/// then its connection ends however busy it keeps it; a known host's stays.
+#[test]
+fn an_unknown_key_has_a_short_life() {
+    let host = Identity::generate().unwrap();
+    let stranger = Identity::generate().unwrap();
+    let limits = Limits {
+        unknown_lifetime: Duration::from_millis(1500),
+        ..Limits::default()
+    };
+    let b = test_box(&[(Role::View, host.public())], limits);
+    let mut known = b.connect(&host).unwrap();
+    let mut unknown = b.connect(&stranger).unwrap();
+    assert_eq!(unknown.welcome().role, None);
+    let started = std::time::Instant::now();
+    let ended = loop {
+        // Refused, but every request resets no clock.
+        match unknown.call(&Request::Status) {
+            Err(ClientError::Refused(r)) => assert_eq!(r.kind, RefusalKind::Unauthorized),
+            Err(e) => break e,
+            Ok(r) => panic!("{r:?}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still open after 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert!(matches!(ended, ClientError::Frame(_)), "{ended}");
+    assert!(started.elapsed() >= Duration::from_millis(1000));
+    assert_eq!(known.call(&Request::Status).unwrap(), Response::Done);
+    let closed: Vec<Value> = b
+        .log
+        .try_iter()
+        .filter(|e| e["event"] == "api_closed")
+        .collect();
+    assert!(
+        closed
+            .iter()
+            .any(|e| e["reason"] == "an unauthorized key's 1.5s were up"),
+        "{closed:?}"
+    );
 }
 
 #[test]
@@ -669,4 +781,24 @@ mod sync {
         transfer::push(&mut b.client(), &session, "Tour", &mut |_| {}).unwrap();
         let _: PathBuf = b.root.session_path("Tour").unwrap();
     }
+}
+
+/// A box that dies with the connection in its queue is told apart from one
+/// that refuses it for a limit: nothing listens when the host looks again.
+#[test]
+fn a_box_gone_down_mid_connection_is_reported_as_down() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let dying = std::thread::spawn(move || {
+        let (c, _) = listener.accept().unwrap();
+        drop(listener);
+        drop(c);
+    });
+    let host = Identity::generate().unwrap();
+    let e = Client::connect(&address, &host, Expect::Any, Duration::from_secs(2)).unwrap_err();
+    dying.join().unwrap();
+    assert!(matches!(e, ClientError::Down { .. }), "{e}");
+    assert!(e
+        .to_string()
+        .starts_with(&format!("nothing answers at {address}")));
 }

@@ -191,7 +191,7 @@ mod tests {
         addr.extend(std::iter::repeat_n(b'[', depth));
         addr.extend(std::iter::repeat_n(b']', depth));
         addr.push(0);
-        while addr.len() % 4 != 0 {
+        while !addr.len().is_multiple_of(4) {
             addr.push(0);
         }
         addr
@@ -285,7 +285,7 @@ mod tests {
             check(&cut, LIMITS),
             Err(ShapeError::BadElement { at: 16, .. })
         ));
-        assert_eq!(check(&BUNDLE[..], LIMITS), Err(ShapeError::ShortBundle(0)));
+        assert_eq!(check(BUNDLE, LIMITS), Err(ShapeError::ShortBundle(0)));
         // An empty bundle is a bundle of no messages.
         assert_eq!(check(&nested_bundles(1, &[])[..16], LIMITS), Ok(()));
     }
