@@ -19,6 +19,11 @@ rm -f "$root/var/lib/dbus/machine-id"
 
 # The physical console is the box's trusted interface (cueboxd key, cueboxd
 # auth add): root is logged in there; there is no password to log in elsewhere.
+# The screen's getty@tty1 is enabled by systemd itself; the serial console's
+# serial-getty@ttyS0 is started by systemd's getty generator because
+# console=ttyS0 is on the kernel command line (cmdline.sh), and only when the
+# box has that port (a static getty.target.wants link would start agetty on
+# ttyS0 also on a box without one).
 usermod -R "$root" -p '*' root
 for tty in getty@tty1 serial-getty@ttyS0; do
   mkdir -p "$root/etc/systemd/system/$tty.service.d"
@@ -27,6 +32,13 @@ for tty in getty@tty1 serial-getty@ttyS0; do
 ExecStart=
 ExecStart=-/sbin/agetty --autologin root --noclear %I $TERM
 CONF
+done
+
+# poweroff, reboot, halt, shutdown typed at the box: without the "Failed to
+# connect to bus" systemd's own print when there is no logind (see power).
+mkdir -p "$root/usr/local/sbin"
+for cmd in poweroff reboot halt shutdown; do
+  ln -sf /usr/lib/cuebox/power "$root/usr/local/sbin/$cmd"
 done
 
 systemctl --root="$root" enable cuebox-data.service cuebox-boot.service cueboxd.service \
