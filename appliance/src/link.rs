@@ -15,7 +15,7 @@ use cuebox_engine::show::{ClipId, PageNo, Show};
 use serde_json::json;
 
 use crate::api::proto::{Meter, MeterChannel, Playing, RefusalKind, Status};
-use crate::api::service::{no_session, ShowControl};
+use crate::api::service::{no_session, ShowControl, Started};
 use crate::live::{Request, StatusSource};
 
 /// What status and show controllers need of the show: its clips' names and
@@ -108,8 +108,11 @@ pub struct Current {
 pub struct LiveLink {
     current: Mutex<Option<Current>>,
     switch: Mutex<Option<String>>,
-    /// Sessions attached so far: an activation waits for the next one.
-    attached: AtomicU64,
+    /// Why nothing plays, when a session should: the last failure to start.
+    problem: Mutex<Option<String>>,
+    /// Sessions attached, and starts that failed, so far: an activation
+    /// waits for the next of either.
+    starts: AtomicU64,
     deck: Mutex<Deck>,
     guard: Duration,
     last_go: Mutex<HashMap<ClipId, Instant>>,
@@ -125,7 +128,8 @@ impl LiveLink {
         LiveLink {
             current: Mutex::new(None),
             switch: Mutex::new(None),
-            attached: AtomicU64::new(0),
+            problem: Mutex::new(None),
+            starts: AtomicU64::new(0),
             deck: Mutex::new(Deck::default()),
             guard,
             last_go: Mutex::new(HashMap::new()),
@@ -135,9 +139,34 @@ impl LiveLink {
     /// A session started playing.
     pub fn attach(&self, current: Current) {
         *lock(&self.current) = Some(current);
+        *lock(&self.problem) = None;
         *lock(&self.deck) = Deck::default();
         lock(&self.last_go).clear();
-        self.attached.fetch_add(1, Ordering::Release);
+        self.starts.fetch_add(1, Ordering::Release);
+    }
+
+    /// A session could not start: `problem` says why, for status and the
+    /// host that activated it. The run retries it.
+    pub fn failed(&self, problem: String) {
+        *lock(&self.problem) = Some(problem);
+        self.starts.fetch_add(1, Ordering::Release);
+    }
+
+    /// Why nothing plays, if a session failed to start.
+    pub fn problem(&self) -> Option<String> {
+        lock(&self.problem).clone()
+    }
+
+    /// The refusal of a show command while nothing plays: why, when a
+    /// session failed to start.
+    fn no_session(&self) -> Refusal {
+        match self.problem() {
+            Some(problem) => (
+                RefusalKind::Failed,
+                format!("the box plays no session: it {problem}; it tries again every few seconds (hostctl status BOX shows the problem)"),
+            ),
+            None => no_session(),
+        }
     }
 
     /// The session stopped playing.
@@ -168,7 +197,11 @@ impl LiveLink {
     /// The playing show's summary (cue numbers, clip names).
     pub fn show(&self) -> Result<Arc<ShowSummary>, Refusal> {
         let current = lock(&self.current);
-        Ok(current.as_ref().ok_or_else(no_session)?.show.clone())
+        Ok(current
+            .as_ref()
+            .ok_or_else(|| self.no_session())?
+            .show
+            .clone())
     }
 
     /// Changes where show controllers are (a page's playhead starts at its top).
@@ -197,7 +230,7 @@ impl LiveLink {
     fn submit(&self, at: Option<At>, command: Command) -> Result<Accepted, Refusal> {
         let answer = {
             let current = lock(&self.current);
-            let c = current.as_ref().ok_or_else(no_session)?;
+            let c = current.as_ref().ok_or_else(|| self.no_session())?;
             if let Some(clip) = command.clip().filter(|clip| !c.ids.contains(*clip)) {
                 return Err((
                     RefusalKind::NotFound,
@@ -257,7 +290,10 @@ impl ShowControl for Arc<LiveLink> {
     fn status(&self) -> Status {
         let current = lock(&self.current);
         let Some(c) = current.as_ref() else {
-            return Status::default();
+            return Status {
+                problem: self.problem(),
+                ..Status::default()
+            };
         };
         let board = lock(&c.status.board).clone();
         let rate = f64::from(c.rate);
@@ -321,6 +357,7 @@ impl ShowControl for Arc<LiveLink> {
                 })
                 .collect(),
             detail: json!({"playback": stats, "clock": clock}).to_string(),
+            device: Some(c.status.device.clone()),
             ..Status::default()
         }
     }
@@ -328,7 +365,7 @@ impl ShowControl for Arc<LiveLink> {
     fn command(&self, line: &str) -> Result<(u64, u64), (RefusalKind, String)> {
         let request = {
             let current = lock(&self.current);
-            let c = current.as_ref().ok_or_else(no_session)?;
+            let c = current.as_ref().ok_or_else(|| self.no_session())?;
             crate::run::request(line, &c.ids, c.rate, None).map_err(|refusal| {
                 (
                     RefusalKind::BadRequest,
@@ -345,7 +382,7 @@ impl ShowControl for Arc<LiveLink> {
 
     fn page(&self, page: u16) -> Result<(), (RefusalKind, String)> {
         let current = lock(&self.current);
-        let c = current.as_ref().ok_or_else(no_session)?;
+        let c = current.as_ref().ok_or_else(|| self.no_session())?;
         if page == 0 || page > c.show.pages {
             return Err((
                 RefusalKind::NotFound,
@@ -377,20 +414,26 @@ impl ShowControl for Arc<LiveLink> {
     }
 
     /// Asks the run to switch, and waits (up to 20 s) until the new session
-    /// plays: when a push returns, commands reach the new show, never the
-    /// old one on its way out or a box between the two.
-    fn activated(&self, session: &str) -> bool {
-        let before = self.attached.load(Ordering::Acquire);
+    /// plays or fails to start: when a push returns, commands reach the new
+    /// show, never the old one on its way out or a box between the two, and
+    /// a session that cannot play says why.
+    fn activated(&self, session: &str) -> Started {
+        let before = self.starts.load(Ordering::Acquire);
         *lock(&self.switch) = Some(session.to_owned());
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if self.attached.load(Ordering::Acquire) > before {
-                return lock(&self.current)
+            if self.starts.load(Ordering::Acquire) > before {
+                let playing = lock(&self.current)
                     .as_ref()
                     .is_some_and(|c| c.session == session);
+                return match (playing, self.problem()) {
+                    (true, _) => Started::Playing,
+                    (false, Some(problem)) => Started::Failed(problem),
+                    (false, None) => Started::NotYet,
+                };
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        false
+        Started::NotYet
     }
 }

@@ -20,7 +20,7 @@ use crate::api::{self, Identity};
 use crate::clocking::ptp::PtpConfig;
 use crate::clocking::ClockingConfig;
 use crate::link::{show_summary, Current, LiveLink};
-use crate::live::{clip_ids, CaptureConfig, Live, LiveConfig, Request};
+use crate::live::{clip_ids, CaptureConfig, Live, LiveConfig, Output, Request, Settings};
 use crate::store::{chain, AutosaveConfig, Autosaver, DataRoot, Retention, SessionDir};
 use crate::system::{lock_memory, set_rttime_limit, IrqRouting, Monitor, Procfs, RtConfig};
 
@@ -49,10 +49,17 @@ pub struct Args {
     /// within this many milliseconds is refused.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=5_000))]
     pub double_go_ms: u64,
-    /// The playback PCM: `hw:1,0` on a box, any ALSA PCM name (default: the
-    /// device map's, else `default`).
-    #[arg(long, value_name = "PCM")]
+    /// The playback PCM by name (`hw:1,0`, a plugin), used as named. Without
+    /// it the box plays on the device map's PCM, else on a card it finds
+    /// itself (see --card): never ALSA's `default`.
+    #[arg(long, value_name = "PCM", conflicts_with = "card")]
     pub device: Option<String>,
+    /// The card to play on, by index (`1`), id (`Intel`) or part of its
+    /// name (`usb audio`); its first playback device's `hw:` PCM is opened
+    /// with the channels, format and period sizes it offers. Default: the
+    /// first card that plays.
+    #[arg(long, value_name = "CARD")]
+    pub card: Option<String>,
     /// Engine and device rate, Hz.
     #[arg(long, default_value_t = 48_000)]
     pub rate: u32,
@@ -68,7 +75,8 @@ pub struct Args {
     /// Access: rw (read/write) or mmap.
     #[arg(long, default_value = "rw")]
     pub access: Access,
-    /// Playback channels (default: as many as the session's outputs use).
+    /// Playback channels (default: as many as the session's outputs use,
+    /// within what the device has; outputs past them fold onto them).
     #[arg(long)]
     pub channels: Option<u16>,
     /// The capture PCM (LTC input, Record A/B); no capture without it.
@@ -152,21 +160,36 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
             .and_then(|r| crate::store::activate::active(&r))
     });
     let mut first = true;
+    let mut said: Option<String> = None;
     let ok = loop {
-        let end = match session.take() {
+        let end = match session.clone() {
             Some(name) => match play(root, &name, args, deadline, &link, &events_tx) {
-                Ok(end) => end,
-                // The session asked for on the command line must start; one a
-                // host activated later is reported and the box waits for the next.
-                Err(e) if !first => {
-                    emit(
-                        &events_tx,
-                        json!({"event": "session_failed", "session": name,
-                        "detail": e.to_string()}),
-                    );
-                    idle(deadline, &link)?
+                Ok(end) => {
+                    said = None;
+                    end
                 }
-                Err(e) => return Err(e),
+                // Without the API, the session asked for on the command line
+                // must start: nothing else could fix it.
+                Err(e) if first && args.listen.is_none() => return Err(e),
+                // A box stays up, says why once, and tries again: a card
+                // plugged in, a device freed or a new push fixes it.
+                Err(e) => {
+                    let problem = format!("cannot play session {name}: {e}");
+                    link.failed(problem.clone());
+                    if said.as_ref() != Some(&problem) {
+                        emit(
+                            &events_tx,
+                            json!({"event": "cannot_play", "session": name, "detail": e.to_string(),
+                                "retry_seconds": RETRY.as_secs()}),
+                        );
+                        eprintln!(
+                            "cueboxd: {problem}; trying again every {} s",
+                            RETRY.as_secs()
+                        );
+                        said = Some(problem);
+                    }
+                    idle(deadline, &link, Some(RETRY))?
+                }
             },
             None => {
                 emit(
@@ -174,7 +197,7 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
                     json!({"event": "idle",
                     "detail": "no session to play; waiting for a push"}),
                 );
-                idle(deadline, &link)?
+                idle(deadline, &link, None)?
             }
         };
         first = false;
@@ -183,6 +206,7 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
                 emit(&events_tx, json!({"event": "switching", "session": name}));
                 session = Some(name);
             }
+            End::Retry => {}
             End::Done(ok) => break ok,
         }
     };
@@ -194,16 +218,27 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
     Ok(ok)
 }
 
+/// How often a session that cannot play is tried again.
+const RETRY: Duration = Duration::from_secs(5);
+
 /// How one session's play ended.
 enum End {
     /// A host activated this session: play it next.
     Switch(String),
+    /// Time to try the same session again.
+    Retry,
     /// The run is over; whether the final save succeeded.
     Done(bool),
 }
 
-/// Waits with no session for a signal, the deadline or an activation.
-fn idle(deadline: Option<Instant>, link: &LiveLink) -> Result<End, RunError> {
+/// Waits with no session for a signal, the deadline, an activation or
+/// (with `retry`) the time to try again.
+fn idle(
+    deadline: Option<Instant>,
+    link: &LiveLink,
+    retry: Option<Duration>,
+) -> Result<End, RunError> {
+    let retry_at = retry.map(|r| Instant::now() + r);
     let term = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let ids = [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT]
         .into_iter()
@@ -217,6 +252,9 @@ fn idle(deadline: Option<Instant>, link: &LiveLink) -> Result<End, RunError> {
         }
         if let Some(name) = link.take_switch() {
             break End::Switch(name);
+        }
+        if retry_at.is_some_and(|t| Instant::now() >= t) {
+            break End::Retry;
         }
         crate::system::notify::alive("idle: waiting for a push");
         std::thread::sleep(Duration::from_millis(20));
@@ -559,25 +597,32 @@ fn report_problems(show: &Show) {
 }
 
 fn live_config(args: &Args, map: Option<cuebox_engine::show::DeviceMap>) -> LiveConfig {
-    let device = args
-        .device
-        .clone()
-        .or_else(|| map.as_ref().map(|m| m.playback_pcm.clone()))
-        .unwrap_or_else(|| "default".into());
-    let pcm = |name: String, channels: u16| PcmConfig {
-        name,
-        rate: args.rate,
-        period: args.period as usize,
-        periods: args.periods,
-        format: args.format,
-        access: args.access,
-        channels,
+    let output = match (&args.device, &map) {
+        (Some(pcm), _) => Output::Pcm(pcm.clone()),
+        (None, Some(m)) if args.card.is_none() => Output::Pcm(m.playback_pcm.clone()),
+        _ => Output::Card(args.card.clone()),
     };
     let core = args.core;
     LiveConfig {
-        playback: pcm(device, args.channels.unwrap_or(0)),
+        output,
+        playback: Settings {
+            rate: args.rate,
+            period: args.period as usize,
+            periods: args.periods,
+            format: args.format,
+            access: args.access,
+            channels: args.channels,
+        },
         capture: args.capture.clone().map(|name| CaptureConfig {
-            pcm: pcm(name, args.capture_channels),
+            pcm: PcmConfig {
+                name,
+                rate: args.rate,
+                period: args.period as usize,
+                periods: args.periods,
+                format: args.format,
+                access: args.access,
+                channels: args.capture_channels,
+            },
             record: args.record.clone(),
         }),
         rt_out: RtConfig {

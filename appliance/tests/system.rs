@@ -226,6 +226,7 @@ fn the_readiness_check_reports_every_item_with_a_fix() {
         "memlock limit",
         "irq placement",
         "sound irq thread",
+        "playback device",
     ] {
         assert!(
             names.contains(&expected),
@@ -243,6 +244,23 @@ fn the_readiness_check_reports_every_item_with_a_fix() {
         fails == 0,
         "exit 0 exactly when nothing fails"
     );
+    // With no sound card (this machine has no /dev/snd), the box cannot play
+    // and says so, with what to do.
+    if !std::path::Path::new("/dev/snd").exists() {
+        let device = items
+            .iter()
+            .find(|i| i["name"] == "playback device")
+            .unwrap();
+        assert_eq!(device["status"], "fail", "{device}");
+        assert!(
+            device["observed"]
+                .as_str()
+                .unwrap()
+                .starts_with("no sound card with a playback device was found"),
+            "{device}"
+        );
+        assert!(!out.status.success());
+    }
     // As root, the limits pass.
     let limit = items.iter().find(|i| i["name"] == "rtprio limit").unwrap();
     assert_eq!(limit["status"], "pass");

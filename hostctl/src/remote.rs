@@ -266,7 +266,13 @@ pub fn push(
                 .map(|h| h.join().expect("a push thread does not panic"))
                 .collect()
         });
-    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    let failed = results
+        .iter()
+        .filter(|(_, r)| {
+            r.as_ref()
+                .map_or(true, |rep| rep.activated.problem.is_some())
+        })
+        .count();
     if out.json {
         let rows: Vec<Value> = results
             .iter()
@@ -288,7 +294,11 @@ pub fn push(
                     rep.bytes_sent as f64 / 1e6,
                     if rep.bytes_resumed > 0 { format!(", {:.1} MB resumed", rep.bytes_resumed as f64 / 1e6) } else { String::new() },
                     rep.seconds,
-                    if rep.activated.playing { "; the box plays it now" } else { "" },
+                    match (&rep.activated.problem, rep.activated.playing) {
+                        (Some(problem), _) => format!("; but the box {problem}"),
+                        (None, true) => "; the box plays it now".into(),
+                        (None, false) => String::new(),
+                    },
                 ),
                 Err(e) => eprintln!("{b}: FAILED: {e:#}"),
             }
@@ -296,7 +306,7 @@ pub fn push(
     }
     if failed > 0 {
         bail!(
-            "{failed} of {} box(es) did not take the session",
+            "{failed} of {} box(es) did not take the session or cannot play it (hostctl status BOX says why)",
             results.len()
         );
     }
@@ -595,6 +605,27 @@ fn print_status(s: &Status) {
         s.page,
         s.show_seconds
     );
+    if let Some(problem) = &s.problem {
+        println!("  CANNOT PLAY: the box {problem}");
+    }
+    if let Some(d) = &s.device {
+        println!(
+            "  device {}{}: {} ch {} {} Hz, period {} x {}",
+            d.pcm,
+            d.card
+                .as_ref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default(),
+            d.channels,
+            d.format,
+            d.rate,
+            d.period,
+            d.periods
+        );
+        for w in &d.warnings {
+            println!("    warning: {w}");
+        }
+    }
     if s.playing.is_empty() {
         println!("  nothing playing");
     }

@@ -364,3 +364,164 @@ fn a_push_cut_by_kill_and_by_link_down_resumes_and_never_half_activates() {
         String::from_utf8_lossy(&diff.stdout)
     );
 }
+
+/// A box whose device cannot play: the push says why and fails, status
+/// names the device and the ALSA error, commands are refused with the
+/// reason, the API stays up, and the box plays by itself once the device
+/// exists (it tries again every few seconds).
+#[test]
+fn a_box_that_cannot_play_says_why_stays_up_and_plays_when_the_device_comes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("box");
+    let host_dir = tmp.path().join("host");
+    // The PCM "later" plays into a folder that does not exist yet: the
+    // device cannot open until it does (a card not yet plugged in).
+    let so = ok(Command::new(script("../alsa/build-paced-pcm.sh"))
+        .output()
+        .unwrap());
+    let card = tmp.path().join("card");
+    let conf = tmp.path().join("asound.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "pcm_type.cuebox_paced {{ lib \"{}\" }}\npcm.later {{ type cuebox_paced outfile \"{}/out.raw\" }}\n",
+            so.lines().last().unwrap(),
+            card.display()
+        ),
+    )
+    .unwrap();
+    let log = tmp.path().join("cueboxd.err");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let _cueboxd_run = Killed(
+        Command::new(cueboxd())
+            .arg("--root")
+            .arg(&root)
+            .args([
+                "run", "--listen", &address, "--name", "late", "--device", "later",
+            ])
+            .args([
+                "--format",
+                "FLOAT_LE",
+                "--channels",
+                "2",
+                "--no-irq-routing",
+            ])
+            .args(["--seconds", "120"])
+            .env(
+                "ALSA_CONFIG_PATH",
+                format!("/usr/share/alsa/alsa.conf:{}", conf.display()),
+            )
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let said_by_box = || std::fs::read_to_string(&log).unwrap_or_default();
+    let host = |args: &[&str]| {
+        Command::new(hostctl())
+            .args(args)
+            .env("CUEBOX_HOST_DIR", &host_dir)
+            .output()
+            .unwrap()
+    };
+    assert!(wait_for(10, || root.join("api/box.key").exists()));
+    let cueboxd_cmd = |args: &[&str]| {
+        ok(Command::new(cueboxd())
+            .arg("--root")
+            .arg(&root)
+            .args(args)
+            .output()
+            .unwrap())
+    };
+    let fingerprint = cueboxd_cmd(&["key"]);
+    assert!(wait_for(10, || host(&[
+        "pair",
+        &address,
+        "--name",
+        "late",
+        "--fingerprint",
+        fingerprint.trim()
+    ])
+    .status
+    .success()));
+    let key = ok(host(&["key"]));
+    cueboxd_cmd(&["auth", "add", key.trim(), "--role", "edit"]);
+    let show = tmp.path().join("Late");
+    ok(Command::new(hostctl())
+        .args(["session", "new"])
+        .arg(&show)
+        .arg("--media")
+        .arg(show.join("media"))
+        .output()
+        .unwrap());
+    wav(&tmp.path().join("one.wav"), 2, 5);
+    ok(Command::new(hostctl())
+        .args(["clip", "add"])
+        .arg(&show)
+        .arg(tmp.path().join("one.wav"))
+        .args(["--page", "1", "--tab", "1", "--at", "1,1", "--group", "A"])
+        .output()
+        .unwrap());
+
+    let push = host(&["push", show.to_str().unwrap(), "--to", "late"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&push.stdout),
+        String::from_utf8_lossy(&push.stderr)
+    );
+    assert!(!push.status.success(), "{said}");
+    assert!(
+        said.contains("the box cannot play session Late: cannot open ALSA PCM \"later\""),
+        "{said}"
+    );
+    let status: Value = serde_json::from_str(&ok(host(&["status", "late", "--json"]))).unwrap();
+    let problem = status["problem"].as_str().unwrap();
+    // The PCM's own words come with alsa-lib's error code.
+    assert!(problem.contains("\"later\""), "{status}");
+    assert!(
+        problem.contains("(alsa-lib: _snd_pcm_cuebox_paced_open: cuebox_paced: outfile")
+            && problem.contains("No such file or directory"),
+        "{status}"
+    );
+    assert_eq!(status["device"], Value::Null);
+    let go = host(&["go", "late", "c1"]);
+    assert!(!go.status.success());
+    assert!(
+        String::from_utf8_lossy(&go.stderr).contains("the box plays no session: it cannot play"),
+        "{}",
+        String::from_utf8_lossy(&go.stderr)
+    );
+
+    // The device appears: within a retry the box plays, with no push.
+    std::fs::create_dir(&card).unwrap();
+    let mut status = Value::Null;
+    assert!(
+        wait_for(15, || {
+            std::thread::sleep(Duration::from_millis(200));
+            status = serde_json::from_str(&ok(host(&["status", "late", "--json"]))).unwrap();
+            status["device"]["pcm"] == "later"
+        }),
+        "{status}\n{}",
+        said_by_box()
+    );
+    assert_eq!(status["problem"], Value::Null);
+    assert_eq!(status["device"]["channels"], 2);
+    ok(host(&["go", "late", "c1"]));
+    assert!(
+        wait_for(5, || std::fs::metadata(card.join("out.raw"))
+            .is_ok_and(|m| m.len() > 48_000)),
+        "the device plays"
+    );
+    // The problem was said once on stderr, not at every retry.
+    let stderr = said_by_box();
+    assert_eq!(
+        stderr.matches("cueboxd: cannot play session Late").count(),
+        1,
+        "{stderr}"
+    );
+}

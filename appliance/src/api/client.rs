@@ -41,7 +41,7 @@ pub enum ClientError {
     /// The box closed the connection before the handshake: it limits how
     /// many connections one address may have waiting and how often it may
     /// open them.
-    #[error("the box at {address} closed the connection before the handshake: it limits how many connections one address may have waiting (2) and how often it may open them (20 at once, 5 a second); wait a few seconds and retry (the box's log says which limit, as api_refused)")]
+    #[error("the box at {address} closed the connection before the handshake: it limits how many connections one address may have waiting (2) and how often it may open them (50 at once, 20 a second); wait a few seconds and retry (the box's log says which limit, as api_refused)")]
     Closed {
         /// The address.
         address: String,

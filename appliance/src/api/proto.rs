@@ -246,6 +246,9 @@ pub struct Activated {
     pub media_bytes: u64,
     /// Whether the box now plays it (false: stored, played at the next run).
     pub playing: bool,
+    /// Why the box cannot play it, when it cannot (no card, a device that
+    /// refuses, a session that does not load); it retries by itself.
+    pub problem: Option<String>,
 }
 
 /// Why a request was refused.
@@ -320,6 +323,33 @@ pub struct Status {
     pub clock_health: Vec<String>,
     /// The device and clock figures in full, as JSON text.
     pub detail: String,
+    /// The playback device, as chosen and opened (none while nothing plays).
+    pub device: Option<Device>,
+    /// Why the box plays nothing, when it should: the session and device
+    /// it tried and the error (it retries every few seconds).
+    pub problem: Option<String>,
+}
+
+/// The playback device a session plays on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    /// The ALSA PCM (`hw:CARD=Intel,DEV=0`).
+    pub pcm: String,
+    /// The card's name, when the box chose the card.
+    pub card: Option<String>,
+    /// Channels open.
+    pub channels: u16,
+    /// Sample format (`S32_LE`).
+    pub format: String,
+    /// Frames per second.
+    pub rate: u32,
+    /// Frames per period.
+    pub period: u32,
+    /// Periods in the buffer.
+    pub periods: u32,
+    /// Each compromise: settings the device changed, groups that share
+    /// outputs, an audition bus without outputs.
+    pub warnings: Vec<String>,
 }
 
 /// A playing clip.

@@ -104,8 +104,8 @@ impl Default for Limits {
             pending: 8,
             pending_per_address: 2,
             unknown_lifetime: Duration::from_secs(10),
-            connects_per_second: 5.0,
-            connect_burst: 20.0,
+            connects_per_second: 20.0,
+            connect_burst: 50.0,
         }
     }
 }

@@ -30,7 +30,18 @@ pub trait ShowControl: Send + Sync + 'static {
     /// Whether a session may replace the playing one now (not while clips play).
     fn may_replace(&self) -> Result<(), (RefusalKind, String)>;
     /// `session` was activated: play it. Says whether it plays now.
-    fn activated(&self, session: &str) -> bool;
+    fn activated(&self, session: &str) -> Started;
+}
+
+/// What became of an activated session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    /// It plays.
+    Playing,
+    /// It cannot play, and why; the box keeps trying.
+    Failed(String),
+    /// Not yet, or not on this box (stored, played at the next run).
+    NotYet,
 }
 
 /// The refusal of a show command when no session plays.
@@ -58,8 +69,8 @@ impl ShowControl for Idle {
     fn may_replace(&self) -> Result<(), (RefusalKind, String)> {
         Ok(())
     }
-    fn activated(&self, _session: &str) -> bool {
-        false
+    fn activated(&self, _session: &str) -> Started {
+        Started::NotYet
     }
 }
 
@@ -222,12 +233,16 @@ impl<C: ShowControl> BoxService<C> {
                 let show = &staged.show;
                 let media_bytes =
                     crate::media::media_bytes(show, &dir.path().join(activate::BOX_MEDIA));
-                let playing = self.show.activated(session);
+                let started = self.show.activated(session);
                 Response::Activated(Activated {
                     session: session.to_owned(),
                     clips: show.clips.len() as u32,
                     media_bytes,
-                    playing,
+                    playing: started == Started::Playing,
+                    problem: match started {
+                        Started::Failed(problem) => Some(problem),
+                        Started::Playing | Started::NotYet => None,
+                    },
                 })
             }
             Err(e @ ActivateError::MissingMedia { .. }) => {

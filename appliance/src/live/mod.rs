@@ -14,6 +14,7 @@
 
 mod capture;
 mod control;
+mod device;
 mod patch;
 mod streams;
 
@@ -40,14 +41,17 @@ use crate::system::{spawn_rt, RtConfig, RtSetup};
 
 pub use capture::{Discontinuity, RecordSummary};
 pub use control::{clip_ids, Board, OnBoard, Request};
+pub use device::{choose, ChoiceError, Chosen, Output, Settings};
 pub use patch::{Feed, Patch, Player};
 pub use streams::HEAD_SECONDS;
 
 /// How to play a session live.
 #[derive(Debug, Clone)]
 pub struct LiveConfig {
-    /// The playback PCM; `channels` 0 takes the patch's channel count.
-    pub playback: PcmConfig,
+    /// The playback device.
+    pub output: Output,
+    /// What the show asks of it.
+    pub playback: Settings,
     /// The capture PCM and where to record it, if capture runs.
     pub capture: Option<CaptureConfig>,
     /// rt-out's scheduling.
@@ -79,6 +83,9 @@ pub enum LiveError {
     /// A device could not be opened or configured.
     #[error(transparent)]
     Device(#[from] DeviceError),
+    /// No playback device could be chosen, or it cannot play the show.
+    #[error(transparent)]
+    Choice(#[from] ChoiceError),
     /// A clip's head could not be preloaded.
     #[error("cannot arm the show: {0}")]
     Arm(String),
@@ -102,6 +109,7 @@ pub struct Live {
     threads: Vec<JoinHandle<()>>,
     recorder: Option<capture::Recorder>,
     playback: Negotiated,
+    device: crate::api::proto::Device,
     out_stats: Arc<DeviceStats>,
     in_stats: Option<Arc<DeviceStats>>,
     rt_out: RtSetup,
@@ -122,6 +130,8 @@ pub struct StatusSource {
     pub rate: u32,
     /// Frames per period.
     pub period: u64,
+    /// The playback device, as chosen and opened.
+    pub device: crate::api::proto::Device,
 }
 
 /// What a live run reports at its end.
@@ -144,18 +154,27 @@ impl Live {
     pub fn start(
         show: Show,
         media: PathBuf,
-        mut config: LiveConfig,
+        config: LiveConfig,
         events: Sender<Value>,
     ) -> Result<Live, LiveError> {
-        let pb = &mut config.playback;
         let patch = Patch::new(&show, config.device_map.as_ref());
-        if pb.channels == 0 {
-            pb.channels = patch.channels();
-        }
-        let patch = patch.fit(pb.channels);
+        let chosen = device::choose(&config.output, &config.playback, patch.channels())?;
+        let pb = &chosen.pcm;
+        let (patch, folds) = patch.fit(pb.channels, &pb.name);
         let (renderer, render) = Renderer::new(RenderConfig::from_show(&show, pb.rate, pb.period))?;
         let (mut out_stream, out_events) = Stream::open(pb, StreamDir::Playback)?;
         let playback = out_stream.negotiated().clone();
+        let device = crate::api::proto::Device {
+            pcm: playback.name.clone(),
+            card: chosen.card.as_ref().map(|c| c.name.clone()),
+            channels: playback.channels,
+            format: playback.format.name().into(),
+            rate: playback.rate,
+            period: playback.period as u32,
+            periods: playback.periods,
+            warnings: chosen.notes.iter().chain(&folds).cloned().collect(),
+        };
+        let _ = events.send(json!({"event": "device_chosen", "device": &device}));
         let out_stats = out_stream.stats();
         let rate = playback.rate;
         let pages = show.page_view.pages();
@@ -309,6 +328,7 @@ impl Live {
             threads,
             recorder,
             playback,
+            device,
             out_stats,
             in_stats,
             rt_out,
@@ -326,6 +346,7 @@ impl Live {
             clock: self.clocking.status_handle(),
             rate: self.playback.rate,
             period: self.playback.period as u64,
+            device: self.device.clone(),
         }
     }
 

@@ -6,23 +6,29 @@ use crate::clocking::position::PositionWriter;
 use cuebox_engine::device::alsa::Render;
 use cuebox_engine::device::Cycle;
 use cuebox_engine::render::{AuditionOut, MainOut, Renderer};
-use cuebox_engine::show::{DeviceMap, LogicalChannel, Show};
+use cuebox_engine::show::{DeviceMap, Group, LogicalChannel, Show};
 
-/// Where one physical channel's audio comes from.
+/// One source of a physical channel's audio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Feed {
-    /// Nothing: silence.
-    Silent,
     /// A logical output of groups A–D.
     Main(LogicalChannel),
     /// A logical output of the audition bus.
     Audition(LogicalChannel),
 }
 
-/// Physical channel → source, for every channel of the device.
+/// One physical channel: the sources summed into it (none: silence) and
+/// the groups they carry, for reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Channel {
+    feeds: Vec<Feed>,
+    groups: Vec<Group>,
+}
+
+/// Physical channel → sources, for every channel of the device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Patch {
-    feeds: Vec<Feed>,
+    channels: Vec<Channel>,
 }
 
 impl Patch {
@@ -41,65 +47,156 @@ impl Patch {
             }
         };
         let busses = &show.busses;
-        let mut routed: Vec<(u16, Feed)> = Vec::new();
-        for group in cuebox_engine::show::Group::ALL {
+        let mut routed: Vec<(u16, Feed, Option<Group>)> = Vec::new();
+        for group in Group::ALL {
             for &l in &busses.groups.get(group).bus.outputs {
-                routed.push((physical(l), Feed::Main(l)));
+                routed.push((physical(l), Feed::Main(l), Some(group)));
             }
         }
         for &l in &busses.audition.outputs {
-            routed.push((physical(l), Feed::Audition(l)));
+            routed.push((physical(l), Feed::Audition(l), None));
         }
-        let channels = routed.iter().map(|(p, _)| *p).max().unwrap_or(2).max(1);
-        let mut feeds = vec![Feed::Silent; usize::from(channels)];
-        for (p, feed) in routed {
-            // A logical channel the map leaves out is not played (0).
-            if p > 0 && feeds[usize::from(p) - 1] == Feed::Silent {
-                feeds[usize::from(p) - 1] = feed;
+        let count = routed.iter().map(|(p, _, _)| *p).max().unwrap_or(2).max(1);
+        let mut channels = vec![Channel::default(); usize::from(count)];
+        for (p, feed, group) in routed {
+            // A logical channel the map leaves out is not played (0). The
+            // main mix of a logical channel already sums every group on it:
+            // it is fed once, and the audition never shares a main channel.
+            let Some(ch) = usize::from(p).checked_sub(1).map(|i| &mut channels[i]) else {
+                continue;
+            };
+            let audition = |f: &Feed| matches!(f, Feed::Audition(_));
+            if ch
+                .feeds
+                .first()
+                .is_none_or(|f| audition(f) == audition(&feed))
+            {
+                if !ch.feeds.contains(&feed) {
+                    ch.feeds.push(feed);
+                }
+                ch.groups.extend(group.filter(|g| !ch.groups.contains(g)));
             }
         }
-        Patch { feeds }
+        Patch { channels }
     }
 
     /// Physical channels the device needs.
     pub fn channels(&self) -> u16 {
-        self.feeds.len() as u16
+        self.channels.len() as u16
     }
 
-    /// Each physical channel's source, channel 1 first.
-    pub fn feeds(&self) -> &[Feed] {
-        &self.feeds
+    /// Each physical channel's sources, channel 1 first.
+    pub fn feeds(&self) -> impl Iterator<Item = &[Feed]> {
+        self.channels.iter().map(|c| c.feeds.as_slice())
     }
 
-    /// A patch for a device with `channels` channels: the feeds beyond it are
-    /// cut, missing ones are silent.
-    pub fn fit(mut self, channels: u16) -> Self {
-        self.feeds.resize(usize::from(channels), Feed::Silent);
-        self
+    /// The patch for a device with `channels` channels, and a warning for
+    /// each compromise. Missing channels are silent. Channels past the
+    /// device fold onto it as a stereo card folds a desk's outputs (physical
+    /// channel n plays on n modulo the device's count), summed; the
+    /// audition bus never folds onto the show's outputs: without channels
+    /// of its own it is silent. `device` names the device in the warnings.
+    pub fn fit(self, channels: u16, device: &str) -> (Self, Vec<String>) {
+        let n = usize::from(channels.max(1));
+        if self.channels.len() <= n {
+            let mut patch = self;
+            patch.channels.resize(n, Channel::default());
+            return (patch, Vec::new());
+        }
+        let mut folded = vec![Channel::default(); n];
+        let mut audition_lost = false;
+        for (i, ch) in self.channels.into_iter().enumerate() {
+            let to = &mut folded[i % n];
+            for feed in ch.feeds {
+                match feed {
+                    Feed::Audition(_)
+                        if i >= n || to.feeds.iter().any(|f| matches!(f, Feed::Main(_))) =>
+                    {
+                        audition_lost = true;
+                    }
+                    _ if to.feeds.contains(&feed) => {}
+                    _ => to.feeds.push(feed),
+                }
+            }
+            to.groups.extend(ch.groups);
+        }
+        // An audition feed that landed first on a channel the main mix
+        // folded onto later is dropped too.
+        for ch in &mut folded {
+            if ch.feeds.iter().any(|f| matches!(f, Feed::Main(_)))
+                && ch.feeds.iter().any(|f| matches!(f, Feed::Audition(_)))
+            {
+                ch.feeds.retain(|f| matches!(f, Feed::Main(_)));
+                audition_lost = true;
+            }
+            ch.groups.sort();
+            ch.groups.dedup();
+        }
+        let mut warnings = shared_outputs(&folded, device);
+        if audition_lost {
+            warnings.push(format!(
+                "the audition bus has no outputs of its own on the {n}-channel device {device}: it is silent (it never plays on the show's outputs)"
+            ));
+        }
+        (Patch { channels: folded }, warnings)
     }
 
-    /// Interleaves `frames` frames of the rendered busses into `out`.
-    pub fn interleave(
+    /// Interleaves `frames` frames into `out`, each physical channel the
+    /// sum of its feeds' audio as `source` gives it (silence for none).
+    pub fn interleave<'a>(
         &self,
-        main: &MainOut,
-        audition: &AuditionOut,
+        source: impl Fn(Feed) -> Option<&'a [f32]>,
         out: &mut [f32],
         frames: usize,
     ) {
-        let n = self.feeds.len();
-        for (ch, feed) in self.feeds.iter().enumerate() {
-            let src = match *feed {
-                Feed::Silent => None,
-                Feed::Main(l) => main.output(l),
-                Feed::Audition(l) => audition.output(l),
-            };
-            let lane = out[..frames * n].iter_mut().skip(ch).step_by(n);
-            match src {
-                Some(src) => lane.zip(src).for_each(|(o, s)| *o = *s),
-                None => lane.for_each(|o| *o = 0.0),
+        let n = self.channels.len();
+        let out = &mut out[..frames * n];
+        // One physical channel's samples in the interleaved buffer.
+        fn lane(out: &mut [f32], ch: usize, n: usize) -> impl Iterator<Item = &mut f32> {
+            out.iter_mut().skip(ch).step_by(n)
+        }
+        for (ch, channel) in self.channels.iter().enumerate() {
+            let mut sources = channel.feeds.iter().filter_map(|feed| source(*feed));
+            match sources.next() {
+                Some(first) => {
+                    lane(out, ch, n).zip(first).for_each(|(o, s)| *o = *s);
+                    for src in sources {
+                        lane(out, ch, n).zip(src).for_each(|(o, s)| *o += *s);
+                    }
+                }
+                None => lane(out, ch, n).for_each(|o| *o = 0.0),
             }
         }
     }
+}
+
+/// One warning per set of groups that share physical outputs.
+fn shared_outputs(channels: &[Channel], device: &str) -> Vec<String> {
+    let mut sets: Vec<(&[Group], Vec<usize>)> = Vec::new();
+    for (i, ch) in channels
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.groups.len() > 1)
+    {
+        match sets.iter_mut().find(|(g, _)| *g == ch.groups.as_slice()) {
+            Some((_, outs)) => outs.push(i + 1),
+            None => sets.push((&ch.groups, vec![i + 1])),
+        }
+    }
+    sets.into_iter()
+        .map(|(groups, outs)| {
+            let names: Vec<String> = groups.iter().map(ToString::to_string).collect();
+            let (last, rest) = names.split_last().expect("two groups or more");
+            let outs: Vec<String> = outs.iter().map(ToString::to_string).collect();
+            format!(
+                "groups {} and {last} share output{} {} of the {}-channel device {device}: it plays their sum",
+                rest.join(", "),
+                if outs.len() > 1 { "s" } else { "" },
+                outs.join(", "),
+                channels.len()
+            )
+        })
+        .collect()
 }
 
 /// The renderer with its output buffers and patch: what rt-out runs.
@@ -134,9 +231,14 @@ impl Render for Player {
             .renderer
             .process(&mut self.main, &mut self.audition, frames)
         {
-            Ok(()) => self
-                .patch
-                .interleave(&self.main, &self.audition, out, frames),
+            Ok(()) => {
+                let (main, audition) = (&self.main, &self.audition);
+                let source = |feed| match feed {
+                    Feed::Main(l) => main.output(l),
+                    Feed::Audition(l) => audition.output(l),
+                };
+                self.patch.interleave(source, out, frames);
+            }
             // Only a period longer than the renderer was built for fails,
             // and the device was opened with the renderer's period.
             Err(_) => out.iter_mut().for_each(|s| *s = 0.0),
@@ -158,14 +260,19 @@ mod tests {
         LogicalChannel::new(n).unwrap()
     }
 
+    fn feeds(patch: &Patch) -> Vec<Vec<Feed>> {
+        patch.feeds().map(<[Feed]>::to_vec).collect()
+    }
+
     #[test]
     fn without_a_map_logical_channels_play_on_their_own_numbers() {
         let show = show();
         let patch = Patch::new(&show, None);
         assert_eq!(patch.channels(), 10);
-        assert_eq!(patch.feeds()[0], Feed::Main(ch(1)));
-        assert_eq!(patch.feeds()[7], Feed::Main(ch(8)));
-        assert_eq!(patch.feeds()[9], Feed::Audition(ch(10)));
+        let f = feeds(&patch);
+        assert_eq!(f[0], [Feed::Main(ch(1))]);
+        assert_eq!(f[7], [Feed::Main(ch(8))]);
+        assert_eq!(f[9], [Feed::Audition(ch(10))]);
     }
 
     #[test]
@@ -180,14 +287,56 @@ mod tests {
         map.outputs = vec![route(1, 3), route(2, 4), route(9, 1), route(10, 2)];
         let patch = Patch::new(&show, Some(&map));
         assert_eq!(
-            patch.feeds(),
+            feeds(&patch),
             [
-                Feed::Audition(ch(9)),
-                Feed::Audition(ch(10)),
-                Feed::Main(ch(1)),
-                Feed::Main(ch(2))
+                vec![Feed::Audition(ch(9))],
+                vec![Feed::Audition(ch(10))],
+                vec![Feed::Main(ch(1))],
+                vec![Feed::Main(ch(2))]
             ]
         );
-        assert_eq!(patch.clone().fit(6).feeds()[5], Feed::Silent);
+        let (wider, warnings) = patch.fit(6, "hw:1,0");
+        assert_eq!(feeds(&wider)[5], []);
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn a_stereo_card_folds_the_groups_and_silences_the_audition() {
+        let show = show();
+        let (patch, warnings) = Patch::new(&show, None).fit(2, "hw:CARD=Intel,DEV=0");
+        assert_eq!(
+            feeds(&patch),
+            [
+                [1, 3, 5, 7].map(|n| Feed::Main(ch(n))).to_vec(),
+                [2, 4, 6, 8].map(|n| Feed::Main(ch(n))).to_vec(),
+            ]
+        );
+        assert_eq!(
+            warnings,
+            [
+                "groups A, B, C and D share outputs 1, 2 of the 2-channel device hw:CARD=Intel,DEV=0: it plays their sum",
+                "the audition bus has no outputs of its own on the 2-channel device hw:CARD=Intel,DEV=0: it is silent (it never plays on the show's outputs)"
+            ]
+        );
+        // Eight channels: the groups keep theirs, the audition is lost.
+        let (patch, warnings) = Patch::new(&show, None).fit(8, "usb");
+        assert!(feeds(&patch).iter().all(|f| f.len() == 1));
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].starts_with("the audition bus has no outputs"));
+    }
+
+    #[test]
+    fn folded_channels_play_the_sum() {
+        let show = show();
+        let (patch, _) = Patch::new(&show, None).fit(2, "stereo");
+        let audio: Vec<[f32; 4]> = (0..=10).map(|l| [l as f32; 4]).collect();
+        let source = |feed| match feed {
+            Feed::Main(l) => Some(&audio[usize::from(l.0.get())][..]),
+            Feed::Audition(_) => panic!("the audition is not patched"),
+        };
+        let mut out = [-1.0f32; 8];
+        patch.interleave(source, &mut out, 4);
+        // Left: 1 + 3 + 5 + 7; right: 2 + 4 + 6 + 8.
+        assert_eq!(out, [16.0, 20.0, 16.0, 20.0, 16.0, 20.0, 16.0, 20.0]);
     }
 }

@@ -18,6 +18,9 @@ pub struct Args {
     /// Print JSON: `{"items": [{"name", "status", "observed", "fix"}], "fails": N, "warns": N}`.
     #[arg(long)]
     pub json: bool,
+    /// The card `cueboxd run --card` would play on (default: the first that plays).
+    #[arg(long, value_name = "CARD")]
+    pub card: Option<String>,
 }
 
 /// An item's verdict.
@@ -245,9 +248,60 @@ pub fn items(proc: &Procfs, rt_priority: u8) -> Vec<Item> {
     out
 }
 
+/// The playback device `cueboxd run` would choose with its defaults (48
+/// kHz, 256 x 3, the ten outputs of the default routing) on `card`: FAIL
+/// when none can play, WARN for each compromise.
+#[cfg(feature = "alsa")]
+pub fn playback(card: Option<&str>) -> Item {
+    use crate::live::{choose, Output, Settings};
+    use cuebox_engine::device::Access;
+    let settings = Settings {
+        rate: 48_000,
+        period: 256,
+        periods: 3,
+        format: None,
+        access: Access::ReadWrite,
+        channels: None,
+    };
+    match choose(&Output::Card(card.map(Into::into)), &settings, 10) {
+        Ok(chosen) => {
+            let pcm = &chosen.pcm;
+            let mut observed = format!(
+                "{}{}: {} ch, {}, period {} x {} at {} Hz",
+                pcm.name,
+                chosen.card.map(|c| format!(" ({})", c.name)).unwrap_or_default(),
+                pcm.channels,
+                pcm.format.map_or("?", |f| f.name()),
+                pcm.period,
+                pcm.periods,
+                pcm.rate
+            );
+            for note in &chosen.notes {
+                observed.push_str("; ");
+                observed.push_str(note);
+            }
+            item(
+                "playback device",
+                if chosen.notes.is_empty() { Status::Pass } else { Status::Warn },
+                observed,
+                "fewer channels than the session's outputs fold them together: route the session to the channels the card has (device map), or use a card with more outputs",
+            )
+        }
+        Err(e) => item(
+            "playback device",
+            Status::Fail,
+            e.to_string(),
+            "connect a sound card or USB audio interface (aplay -l lists what the kernel sees); name it with CARD= in cuebox.conf (cueboxd run --card), or stop the program that holds it",
+        ),
+    }
+}
+
 /// Prints the report; `Ok(true)` when nothing fails.
 pub fn run(args: &Args) -> anyhow::Result<bool> {
-    let items = items(&Procfs::default(), RtConfig::default().priority);
+    #[allow(unused_mut)] // without ALSA there is no device to add
+    let mut items = items(&Procfs::default(), RtConfig::default().priority);
+    #[cfg(feature = "alsa")]
+    items.push(playback(args.card.as_deref()));
     let fails = items.iter().filter(|i| i.status == Status::Fail).count();
     let warns = items.iter().filter(|i| i.status == Status::Warn).count();
     if args.json {

@@ -89,8 +89,9 @@ impl Negotiated {
 pub enum DeviceError {
     /// The PCM could not be opened.
     #[error(
-        "cannot open ALSA PCM \"{pcm}\" for {dir}: {source}; check the name (`aplay -L` lists \
-         them) and that no other program holds the device"
+        "cannot open ALSA PCM \"{pcm}\" for {dir}: {source}{}; check the name (`aplay -L` lists \
+         them) and that no other program holds the device",
+        said_by_alsa(.said)
     )]
     Open {
         /// The PCM.
@@ -99,6 +100,8 @@ pub enum DeviceError {
         dir: StreamDir,
         /// alsa-lib's reason.
         source: alsa::Error,
+        /// What alsa-lib (or the PCM's plugin) said about it, if anything.
+        said: String,
     },
     /// A setting the device refuses.
     #[error("ALSA PCM \"{pcm}\" refuses {what} {value}: {source}")]
@@ -143,6 +146,33 @@ pub enum DeviceError {
         /// alsa-lib's reason.
         source: alsa::Error,
     },
+}
+
+fn said_by_alsa(said: &str) -> String {
+    match said.trim() {
+        "" => String::new(),
+        said => format!(
+            " (alsa-lib: {})",
+            said.lines().collect::<Vec<_>>().join("; ")
+        ),
+    }
+}
+
+/// Opens the PCM `name` for `dir`. What alsa-lib says while it opens goes
+/// into the error instead of to stderr, where a box retrying every few
+/// seconds would repeat it for ever.
+pub(crate) fn open(name: &str, dir: StreamDir) -> Result<PCM, DeviceError> {
+    let alsa_dir = match dir {
+        StreamDir::Playback => Direction::Playback,
+        StreamDir::Capture => Direction::Capture,
+    };
+    let said = alsa::Output::local_error_handler().ok();
+    PCM::new(name, alsa_dir, false).map_err(|source| DeviceError::Open {
+        pcm: name.to_owned(),
+        dir,
+        source,
+        said: said.map(|s| s.borrow().to_string()).unwrap_or_default(),
+    })
 }
 
 /// Fills each period of playback: `out` holds `frames` interleaved frames
@@ -533,15 +563,7 @@ fn open_pcm(
     config: &PcmConfig,
     dir: StreamDir,
 ) -> Result<(PCM, Negotiated, Vec<pollfd>), DeviceError> {
-    let alsa_dir = match dir {
-        StreamDir::Playback => Direction::Playback,
-        StreamDir::Capture => Direction::Capture,
-    };
-    let pcm = PCM::new(&config.name, alsa_dir, false).map_err(|source| DeviceError::Open {
-        pcm: config.name.clone(),
-        dir,
-        source,
-    })?;
+    let pcm = open(&config.name, dir)?;
     let negotiated = configure(&pcm, config)?;
     let mut fds = vec![
         pollfd {
@@ -667,7 +689,8 @@ fn configure(pcm: &PCM, config: &PcmConfig) -> Result<Negotiated, DeviceError> {
     })
 }
 
-fn alsa_format(f: SampleFormat) -> Format {
+/// ALSA's format for `f`.
+pub(crate) fn alsa_format(f: SampleFormat) -> Format {
     match f {
         SampleFormat::S16Le => Format::S16LE,
         SampleFormat::S24_3Le => Format::S243LE,

@@ -1,6 +1,7 @@
 //! Sound devices: the sample formats they speak, the card clock filter, the
-//! live figures of a device loop, and (feature `alsa`) the ALSA device that
-//! drives the renderer in real time.
+//! live figures of a device loop, the choice of a playback device and its
+//! settings ([`choice`]), and (feature `alsa`) the ALSA device that drives
+//! the renderer in real time and the cards it reads ([`cards`]).
 //!
 //! ```text
 //!   rt-out:  poll ─▶ status (card position, timestamp) ─▶ DLL ─▶ Render::render ─▶ encode ─▶ write
@@ -10,6 +11,9 @@
 
 #[cfg(feature = "alsa")]
 pub mod alsa;
+#[cfg(feature = "alsa")]
+pub mod cards;
+pub mod choice;
 pub mod dll;
 pub mod format;
 pub mod stats;

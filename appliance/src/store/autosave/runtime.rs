@@ -58,9 +58,11 @@ pub struct TerminationReport {
 }
 
 /// Watches for SIGTERM and SIGINT; see [`Autosaver::watch_termination_signals`].
+/// Dropping it stops watching, as [`close`](Self::close) does: a session
+/// that fails to start leaves no handler or thread behind.
 #[derive(Debug)]
 pub struct Termination {
-    thread: JoinHandle<Option<TerminationReport>>,
+    thread: Option<JoinHandle<Option<TerminationReport>>>,
     handle: signal_hook::iterator::Handle,
     flags: Vec<signal_hook::SigId>,
 }
@@ -68,23 +70,33 @@ pub struct Termination {
 impl Termination {
     /// Blocks until a termination signal arrived and its emergency save is
     /// done. `None` if the watcher ended without a signal.
-    pub fn wait(self) -> Option<TerminationReport> {
-        self.thread.join().ok().flatten()
+    pub fn wait(mut self) -> Option<TerminationReport> {
+        self.thread.take()?.join().ok().flatten()
     }
 
     /// Whether the signal arrived and was handled.
     pub fn is_finished(&self) -> bool {
-        self.thread.is_finished()
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
     /// Stops watching (the session is closing while the process goes on):
     /// the handlers are removed, so the next session's watcher is the only one.
-    pub fn close(self) -> Option<TerminationReport> {
-        for id in self.flags {
+    pub fn close(mut self) -> Option<TerminationReport> {
+        self.release()
+    }
+
+    fn release(&mut self) -> Option<TerminationReport> {
+        for id in self.flags.drain(..) {
             signal_hook::low_level::unregister(id);
         }
         self.handle.close();
-        self.thread.join().ok().flatten()
+        self.thread.take()?.join().ok().flatten()
+    }
+}
+
+impl Drop for Termination {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -255,7 +267,7 @@ impl Autosaver {
                 Some(TerminationReport { signal, saved })
             })?;
         Ok(Termination {
-            thread,
+            thread: Some(thread),
             handle,
             flags,
         })
