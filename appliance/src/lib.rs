@@ -5,6 +5,8 @@
 pub mod api;
 #[cfg(feature = "alsa")]
 pub mod clocking;
+#[cfg(feature = "alsa")]
+pub mod events;
 pub mod limit;
 #[cfg(feature = "alsa")]
 pub mod link;
@@ -14,6 +16,8 @@ pub mod media;
 #[cfg(feature = "alsa")]
 pub mod midi;
 pub mod offline;
+#[cfg(feature = "alsa")]
+pub mod printer;
 #[cfg(feature = "alsa")]
 pub mod run;
 pub mod showctl;

@@ -366,15 +366,8 @@ impl ShowControl for Arc<LiveLink> {
         let request = {
             let current = lock(&self.current);
             let c = current.as_ref().ok_or_else(|| self.no_session())?;
-            crate::run::request(line, &c.ids, c.rate, None).map_err(|refusal| {
-                (
-                    RefusalKind::BadRequest,
-                    refusal["reason"]
-                        .as_str()
-                        .unwrap_or("bad command")
-                        .to_owned(),
-                )
-            })?
+            crate::run::request(line, &c.ids, c.rate, None)
+                .map_err(|reason| (RefusalKind::BadRequest, reason))?
         };
         let accepted = self.submit(request.at, request.command)?;
         Ok((accepted.at_sample, accepted.lead_samples))

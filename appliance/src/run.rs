@@ -2,6 +2,8 @@
 //! emergency save on SIGTERM/SIGINT), plays it live through ALSA and takes
 //! commands from stdin, an event file and a local socket.
 
+use crate::events::{BoxEvent, Publisher};
+use crate::printer;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -136,15 +138,13 @@ pub type RunError = Box<dyn std::error::Error>;
 /// the API, and switches to a session a host activates. Returns whether the
 /// final save succeeded.
 pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
-    let (events_tx, events_rx) = mpsc::channel::<Value>();
-    let json_out = args.json;
-    let printer = std::thread::Builder::new()
-        .name("events".into())
-        .spawn(move || {
-            for e in events_rx {
-                print_event(&e, json_out);
-            }
-        })?;
+    let events_tx = Publisher::new();
+    let format = if args.json {
+        printer::Format::Json
+    } else {
+        printer::Format::Human
+    };
+    let printer = printer::start(&events_tx, format)?;
     let deadline = args
         .seconds
         .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
@@ -177,11 +177,11 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
                     let problem = format!("cannot play session {name}: {e}");
                     link.failed(problem.clone());
                     if said.as_ref() != Some(&problem) {
-                        emit(
-                            &events_tx,
-                            json!({"event": "cannot_play", "session": name, "detail": e.to_string(),
-                                "retry_seconds": RETRY.as_secs()}),
-                        );
+                        events_tx.send(BoxEvent::CannotPlay {
+                            session: name.clone(),
+                            detail: e.to_string(),
+                            retry_seconds: RETRY.as_secs(),
+                        });
                         eprintln!(
                             "cueboxd: {problem}; trying again every {} s",
                             RETRY.as_secs()
@@ -192,18 +192,18 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
                 }
             },
             None => {
-                emit(
-                    &events_tx,
-                    json!({"event": "idle",
-                    "detail": "no session to play; waiting for a push"}),
-                );
+                events_tx.send(BoxEvent::Idle {
+                    detail: "no session to play; waiting for a push".into(),
+                });
                 idle(deadline, &link, None)?
             }
         };
         first = false;
         match end {
             End::Switch(name) => {
-                emit(&events_tx, json!({"event": "switching", "session": name}));
+                events_tx.send(BoxEvent::Switching {
+                    session: name.clone(),
+                });
                 session = Some(name);
             }
             End::Retry => {}
@@ -214,7 +214,7 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
     crate::system::notify::stopping();
     drop(server);
     drop(events_tx);
-    let _ = printer.join();
+    printer.finish();
     Ok(ok)
 }
 
@@ -271,16 +271,15 @@ fn serve_api(
     address: &str,
     args: &Args,
     link: Arc<LiveLink>,
-    events: &Sender<Value>,
+    events: &Publisher,
 ) -> Result<api::Server, RunError> {
     let data = DataRoot::open(root)?;
     let (identity, made) = Identity::load_or_create(&api::box_key_path(&data))?;
     let fingerprint = identity.public().fingerprint();
     if made {
-        emit(
-            events,
-            json!({"event": "box_key_created", "fingerprint": fingerprint.to_string()}),
-        );
+        events.send(BoxEvent::BoxKeyCreated {
+            fingerprint: fingerprint.to_string(),
+        });
     }
     let address = api::client::with_port(address);
     let listener = std::net::TcpListener::bind(&address)
@@ -295,11 +294,11 @@ fn serve_api(
         service,
         events.clone(),
     )?;
-    emit(
-        events,
-        json!({"event": "listening", "address": server.local_addr().to_string(),
-        "name": name, "fingerprint": fingerprint.to_string()}),
-    );
+    events.send(BoxEvent::Listening {
+        address: server.local_addr().to_string(),
+        name,
+        fingerprint: fingerprint.to_string(),
+    });
     Ok(server)
 }
 
@@ -319,7 +318,7 @@ fn start_showctl(
     root: &Path,
     args: &Args,
     link: Arc<LiveLink>,
-    events: &Sender<Value>,
+    events: &Publisher,
 ) -> Result<Option<crate::showctl::service::Showctl>, RunError> {
     let path = match &args.showctl {
         Some(p) => p.clone(),
@@ -333,14 +332,13 @@ fn start_showctl(
     };
     let config = crate::showctl::config::ShowctlConfig::load(&path)?;
     let running = crate::showctl::service::start(&config, box_name(args), link, events.clone())?;
-    emit(
-        events,
-        json!({"event": "showctl_listening", "config": path,
-        "osc_udp": running.osc().map(|o| o.udp_addr().to_string()),
-        "osc_tcp": running.osc().map(|o| o.tcp_addr().to_string()),
-        "msc_udp": running.msc_addr().map(|a| a.to_string()),
-        "midi": config.midi.iter().map(|m| &m.port).collect::<Vec<_>>()}),
-    );
+    events.send(BoxEvent::ShowctlListening {
+        config: path,
+        osc_udp: running.osc().map(|o| o.udp_addr().to_string()),
+        osc_tcp: running.osc().map(|o| o.tcp_addr().to_string()),
+        msc_udp: running.msc_addr().map(|a| a.to_string()),
+        midi: config.midi.iter().map(|m| m.port.clone()).collect(),
+    });
     Ok(Some(running))
 }
 
@@ -351,7 +349,7 @@ fn play(
     args: &Args,
     deadline: Option<Instant>,
     link: &LiveLink,
-    events_tx: &Sender<Value>,
+    events_tx: &Publisher,
 ) -> Result<End, RunError> {
     let (session, device_map) = open_session(root, session_name)?;
     let loaded = session.load()?;
@@ -402,11 +400,11 @@ fn play(
     // The protected path's system side: locked memory, the RTTIME safety
     // valve, IRQs off the audio core. Each failure is reported; the show
     // still plays.
-    if let Err(e) = lock_memory() {
-        emit(&events_tx, json!({"event": "rt_problem", "detail": e}));
+    if let Err(detail) = lock_memory() {
+        events_tx.send(BoxEvent::RtProblem { detail });
     }
-    if let Err(e) = set_rttime_limit(config.rt_out.rttime) {
-        emit(&events_tx, json!({"event": "rt_problem", "detail": e}));
+    if let Err(detail) = set_rttime_limit(config.rt_out.rttime) {
+        events_tx.send(BoxEvent::RtProblem { detail });
     }
     let core = config.rt_out.core.unwrap_or_else(crate::system::audio_core);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -423,19 +421,18 @@ fn play(
         ) {
             Ok(r) => Some(r),
             Err(e) => {
-                emit(
-                    &events_tx,
-                    json!({"event": "rt_problem", "detail": e.to_string()}),
-                );
+                events_tx.send(BoxEvent::RtProblem {
+                    detail: e.to_string(),
+                });
                 None
             }
         }
     };
     if let Some(r) = &irqs {
-        emit(
-            &events_tx,
-            json!({"event": "irq_routing", "core": core, "routes": r.routes()}),
-        );
+        events_tx.send(BoxEvent::IrqRouting {
+            core,
+            routes: r.routes().to_vec(),
+        });
     }
     let config = LiveConfig {
         rt_out: RtConfig {
@@ -468,14 +465,14 @@ fn play(
         None => None,
     };
     let pb = live.playback();
-    emit(
-        &events_tx,
-        json!({
-            "event": "running", "session": name, "clips": clips, "path": session.path(),
-            "device": pb, "autosave_seconds": interval.as_secs(),
-            "latency_ms": pb.buffer as f64 * 1000.0 / f64::from(pb.rate),
-        }),
-    );
+    events_tx.send(BoxEvent::Running {
+        session: name,
+        clips,
+        path: session.path().to_owned(),
+        device: pb.clone(),
+        autosave_seconds: interval.as_secs(),
+        latency_ms: pb.buffer as f64 * 1000.0 / f64::from(pb.rate),
+    });
 
     // Until a signal, the time asked for, or a switch.
     let mut switch = None;
@@ -493,7 +490,9 @@ fn play(
             // Once a second, re-verify the reservation from /proc.
             let status = m.sample();
             for v in status.violations.iter().skip(violations) {
-                emit(&events_tx, json!({"event": "violation", "violation": v}));
+                events_tx.send(BoxEvent::Violation {
+                    violation: v.clone(),
+                });
             }
             violations = status.violations.len();
             next_sample += Duration::from_secs(1);
@@ -513,8 +512,8 @@ fn play(
     link.detach();
     let summary = live.stop();
     if let Some(r) = irqs.as_mut() {
-        for e in r.restore() {
-            emit(&events_tx, json!({"event": "rt_problem", "detail": e}));
+        for detail in r.restore() {
+            events_tx.send(BoxEvent::RtProblem { detail });
         }
     }
     if let Some(path) = &args.control_socket {
@@ -538,19 +537,17 @@ fn play(
             .map_err(|e| chain(&e)),
     };
     autosaver.stop();
-    emit(
-        &events_tx,
-        json!({"event": "stopped_run", "summary": summary, "reservation": reservation}),
-    );
+    events_tx.send(BoxEvent::StoppedRun {
+        summary,
+        reservation,
+    });
     let ok = saved.is_ok();
-    emit(
-        &events_tx,
-        match saved {
-            Ok(m) => json!({"event": "saved", "detail": m}),
-            Err(e) => json!({"event": "save_failed", "detail": format!(
-                "{e}; the last manual save and earlier recovery points are intact")}),
+    events_tx.send(match saved {
+        Ok(detail) => BoxEvent::Saved { detail },
+        Err(e) => BoxEvent::SaveFailed {
+            detail: format!("{e}; the last manual save and earlier recovery points are intact"),
         },
-    );
+    });
     Ok(match switch {
         Some(name) => End::Switch(name),
         None => End::Done(ok),
@@ -647,18 +644,16 @@ fn live_config(args: &Args, map: Option<cuebox_engine::show::DeviceMap>) -> Live
     }
 }
 
-/// A command line as a request; a bad one is answered with its error.
+/// A command line as a request, or why it cannot be read.
 pub(crate) fn request(
     line: &str,
     ids: &std::collections::HashSet<cuebox_engine::show::ClipId>,
     rate: u32,
     reply: Option<Sender<Value>>,
-) -> Result<Request, Value> {
+) -> Result<Request, String> {
     let refs = ids.iter().collect();
-    match parse_command(line.as_bytes(), &refs, rate) {
-        Ok((at, command)) => Ok(Request { at, command, reply }),
-        Err(e) => Err(json!({"event": "command_refused", "line": line, "reason": e.to_string()})),
-    }
+    let (at, command) = parse_command(line.as_bytes(), &refs, rate).map_err(|e| e.to_string())?;
+    Ok(Request { at, command, reply })
 }
 
 /// Reads commands from stdin, one JSON object per line, until it closes.
@@ -666,7 +661,7 @@ fn spawn_stdin(
     requests: Sender<Request>,
     ids: std::collections::HashSet<cuebox_engine::show::ClipId>,
     rate: u32,
-    events: Sender<Value>,
+    events: Publisher,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("stdin".into())
@@ -682,7 +677,10 @@ fn spawn_stdin(
                             break;
                         }
                     }
-                    Err(refusal) => emit(&events, refusal),
+                    Err(reason) => events.send(BoxEvent::CommandRefused {
+                        line: line.clone(),
+                        reason,
+                    }),
                 }
             }
         })?;
@@ -764,7 +762,7 @@ fn serve_client(
                     .unwrap_or_else(|_| json!({"ok": false, "reason": "the box is stopping"})),
                 Err(_) => json!({"ok": false, "reason": "the box is stopping"}),
             },
-            Err(refusal) => json!({"ok": false, "reason": refusal["reason"]}),
+            Err(reason) => json!({"ok": false, "reason": reason}),
         };
         if writeln!(out, "{answer}").is_err() {
             break;
@@ -774,26 +772,3 @@ fn serve_client(
 
 /// The longest command line a socket client may send.
 const MAX_LINE: u64 = 64 * 1024;
-
-fn emit(events: &Sender<Value>, event: Value) {
-    let _ = events.send(event);
-}
-
-/// Prints one event: a JSON line, or a line for a person.
-fn print_event(e: &Value, json_out: bool) {
-    let mut out = std::io::stdout().lock();
-    if json_out {
-        let _ = writeln!(out, "{e}");
-    } else {
-        let name = e["event"].as_str().unwrap_or("event");
-        let fields: Vec<String> = e
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| k.as_str() != "event")
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let _ = writeln!(out, "cueboxd: {name} {}", fields.join(" "));
-    }
-    let _ = out.flush();
-}

@@ -16,7 +16,9 @@
 pub mod client;
 pub mod keys;
 pub mod proto;
+#[cfg(feature = "alsa")]
 pub mod server;
+#[cfg(feature = "alsa")]
 pub mod service;
 pub mod tls;
 pub mod transfer;
@@ -26,6 +28,7 @@ pub use keys::{
     AuthorizedHost, AuthorizedHosts, Fingerprint, Identity, KeyError, KnownBox, KnownBoxes,
     PublicKey, Role,
 };
+#[cfg(feature = "alsa")]
 pub use server::{Limits, Peer, Server, Service};
 pub use tls::Expect;
 
@@ -43,5 +46,5 @@ pub fn authorized_hosts_path(root: &DataRoot) -> PathBuf {
     root.path().join("api/authorized_hosts")
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "alsa"))]
 mod tests;

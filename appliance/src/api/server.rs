@@ -11,12 +11,12 @@
 //! room, and a per-address rate of new connections. Once its key is
 //! authorized a connection is *known* and counts against the known caps.
 
+use crate::events::{BoxEvent, Publisher};
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 use crate::limit::Bucket;
 
 use rustls::{ServerConnection, StreamOwned};
-use serde_json::{json, Value};
 
 use super::keys::{AuthorizedHosts, Identity, PublicKey, Role};
 use super::proto::{self, FrameError, Refusal, RefusalKind, Request, Response};
@@ -129,7 +128,7 @@ impl Server {
         authorized: PathBuf,
         limits: Limits,
         service: Arc<S>,
-        log: Sender<Value>,
+        log: Publisher,
     ) -> io::Result<Server> {
         let config = tls::server_config(identity).map_err(io::Error::other)?;
         let addr = listener.local_addr()?;
@@ -156,15 +155,22 @@ impl Server {
                     let (slot, evicted) = match admitted {
                         Ok(admitted) => admitted,
                         Err((reason, detail)) => {
-                            let _ = log.send(json!({"event": "api_refused",
-                                "peer": peer.to_string(), "reason": reason, "detail": detail}));
+                            log.send(BoxEvent::ApiRefused {
+                                peer: peer.to_string(),
+                                key: None,
+                                request: None,
+                                reason: reason.into(),
+                                detail,
+                            });
                             drop(tcp);
                             continue;
                         }
                     };
                     if let Some(evicted) = evicted {
-                        let _ = log.send(json!({"event": "api_closed", "peer": evicted.to_string(),
-                            "reason": format!("{} connections were waiting for a handshake or an authorized key; the oldest made room for {peer}", limits.pending)}));
+                        log.send(BoxEvent::ApiClosed {
+                            peer: evicted.to_string(),
+                            reason: format!("{} connections were waiting for a handshake or an authorized key; the oldest made room for {peer}", limits.pending),
+                        });
                     }
                     let conn = Connection {
                         config: config.clone(),
@@ -443,17 +449,17 @@ struct Connection<S> {
     authorized: PathBuf,
     limits: Limits,
     service: Arc<S>,
-    log: Sender<Value>,
+    log: Publisher,
 }
 
 impl<S: Service> Connection<S> {
     fn serve(self, tcp: TcpStream, addr: SocketAddr, mut slot: Slot) {
         let outcome = self.session(tcp, addr, &mut slot);
         if let Err(reason) = outcome {
-            let _ = self
-                .log
-                .send(json!({"event": "api_closed", "peer": addr.to_string(),
-                "reason": reason}));
+            self.log.send(BoxEvent::ApiClosed {
+                peer: addr.to_string(),
+                reason,
+            });
         }
     }
 
@@ -483,9 +489,9 @@ impl<S: Service> Connection<S> {
         let role = match AuthorizedHosts::load(&self.authorized) {
             Ok(hosts) => hosts.role(&key),
             Err(e) => {
-                let _ = self
-                    .log
-                    .send(json!({"event": "api_problem", "detail": e.to_string()}));
+                self.log.send(BoxEvent::ApiProblem {
+                    detail: e.to_string(),
+                });
                 None
             }
         };
@@ -493,10 +499,13 @@ impl<S: Service> Connection<S> {
         if role.is_some() {
             if let Err((reason, detail)) = slot.promote() {
                 let response = refuse(RefusalKind::Busy, detail.clone());
-                let _ = self.log.send(json!({
-                    "event": "api_refused", "peer": addr.to_string(),
-                    "key": key.fingerprint().to_string(), "reason": reason, "detail": detail,
-                }));
+                self.log.send(BoxEvent::ApiRefused {
+                    peer: addr.to_string(),
+                    key: Some(key.fingerprint().to_string()),
+                    request: None,
+                    reason: reason.into(),
+                    detail,
+                });
                 let mut stream = StreamOwned::new(tls, tcp);
                 let _ = proto::write_frame(&mut stream, &response);
                 return Ok(());
@@ -514,10 +523,11 @@ impl<S: Service> Connection<S> {
                 ),
             ));
         }
-        let _ = self
-            .log
-            .send(json!({"event": "api_connected", "peer": addr.to_string(),
-            "key": key.fingerprint().to_string(), "role": role}));
+        self.log.send(BoxEvent::ApiConnected {
+            peer: addr.to_string(),
+            key: key.fingerprint().to_string(),
+            role,
+        });
         let mut stream = StreamOwned::new(tls, tcp);
         let mut conn = S::Conn::default();
         let mut bucket = Bucket::new(self.limits.burst, self.limits.requests_per_second);
@@ -630,11 +640,16 @@ impl<S: Service> Connection<S> {
     /// message as the detail.
     fn refused(&self, peer: &Peer, request: &str, response: &Response) {
         if let Response::Refused(r) = response {
-            let _ = self.log.send(json!({
-                "event": "api_refused", "peer": peer.addr.to_string(),
-                "key": peer.key.fingerprint().to_string(), "request": request,
-                "reason": r.kind, "detail": r.message,
-            }));
+            self.log.send(BoxEvent::ApiRefused {
+                peer: peer.addr.to_string(),
+                key: Some(peer.key.fingerprint().to_string()),
+                request: Some(request.into()),
+                reason: serde_json::to_value(r.kind)
+                    .ok()
+                    .and_then(|k| k.as_str().map(String::from))
+                    .unwrap_or_default(),
+                detail: r.message.clone(),
+            });
         }
     }
 }

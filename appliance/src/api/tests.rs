@@ -4,11 +4,12 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
+
+use crate::events::{Publisher, Subscription, QUEUE};
 
 use super::proto::{RefusalKind, Request, Response};
 use super::*;
@@ -34,7 +35,7 @@ struct TestBox {
     server: Server,
     service: Arc<Counting>,
     identity: Identity,
-    log: Receiver<Value>,
+    log: Subscription,
     _dir: tempfile::TempDir,
 }
 
@@ -52,7 +53,8 @@ fn test_box(hosts: &[(Role, PublicKey)], limits: Limits) -> TestBox {
     list.save(&authorized).unwrap();
     let identity = Identity::generate().unwrap();
     let service = Arc::new(Counting::default());
-    let (tx, log) = mpsc::channel();
+    let tx = Publisher::new();
+    let log = tx.subscribe(QUEUE);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let server =
         Server::start(listener, &identity, authorized, limits, service.clone(), tx).unwrap();
@@ -88,7 +90,7 @@ impl TestBox {
     fn refusals(&self) -> Vec<Value> {
         std::thread::sleep(Duration::from_millis(50));
         self.log
-            .try_iter()
+            .json()
             .filter(|e| e["event"] == "api_refused")
             .collect()
     }
@@ -301,7 +303,7 @@ fn dripping_handshakes_never_lock_out_an_authorized_host() {
     assert!(dripped > 16, "the drippers dripped: {dripped}");
     let closed: Vec<Value> = b
         .log
-        .try_iter()
+        .json()
         .filter(|e| e["event"] == "api_closed")
         .collect();
     assert!(
@@ -345,7 +347,7 @@ fn an_unknown_key_has_a_short_life() {
     assert_eq!(known.call(&Request::Status).unwrap(), Response::Done);
     let closed: Vec<Value> = b
         .log
-        .try_iter()
+        .json()
         .filter(|e| e["event"] == "api_closed")
         .collect();
     assert!(
@@ -475,7 +477,7 @@ fn replayed_traffic_changes_nothing() {
     );
     let closed: Vec<_> = b
         .log
-        .try_iter()
+        .json()
         .filter(|e| e["event"] == "api_closed")
         .collect();
     assert!(
@@ -521,7 +523,7 @@ mod sync {
         hosts.save(&authorized).unwrap();
         let identity = Identity::generate().unwrap();
         let service = Arc::new(BoxService::new("box".into(), root.clone(), Idle).unwrap());
-        let (tx, _rx) = mpsc::channel();
+        let tx = Publisher::new();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let server = Server::start(
             listener,

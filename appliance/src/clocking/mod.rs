@@ -16,8 +16,8 @@ pub mod mtc;
 pub mod position;
 pub mod ptp;
 
+use crate::events::{BoxEvent, Publisher};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -27,7 +27,6 @@ use cuebox_engine::timecode::clock::{Health, MasterClock, Observation, Threshold
 use cuebox_engine::timecode::mtc::{Direction, MtcEvent};
 use cuebox_engine::timecode::timebase::{timebase, Mapping, Source, TimebaseReader};
 use cuebox_engine::timecode::{FrameRate, Timecode};
-use serde_json::{json, Value};
 
 use self::ltc::LtcSeen;
 use self::mtc::MtcInputs;
@@ -103,7 +102,7 @@ impl Clocking {
         origin: u64,
         position: PositionReader,
         ltc: Option<rtrb::Consumer<LtcSeen>>,
-        events: Sender<Value>,
+        events: Publisher,
     ) -> Result<Clocking, ClockingError> {
         let frame_rate = config.time_sources.frame_rate;
         let fps = frame_rate.fps();
@@ -250,7 +249,7 @@ struct Run {
     mtc_locked: Vec<usize>,
     ptp: Option<(usize, Ptp, PtpTime)>,
     system: usize,
-    events: Sender<Value>,
+    events: Publisher,
     status: Arc<Mutex<ClockStatus>>,
     switches: u64,
 }
@@ -283,18 +282,20 @@ impl Run {
             );
             if let Some(switch) = self.clock.tick(now) {
                 self.switches += 1;
-                let _ = self.events.send(json!({
-                    "event": "clock_switch",
-                    "at_sample": switch.sample.saturating_sub(self.origin), "from": switch.from,
-                    "to": switch.to, "reason": switch.reason, "relock": switch.relock,
-                }));
+                self.events.send(BoxEvent::ClockSwitch {
+                    at_sample: switch.sample.saturating_sub(self.origin),
+                    from: switch.from,
+                    to: switch.to,
+                    reason: switch.reason,
+                    relock: switch.relock,
+                });
             }
             if status_due {
                 next_status += Duration::from_secs(1);
                 let status = self.status(now, ptp_state.clone());
-                let _ = self
-                    .events
-                    .send(json!({"event": "clock", "status": &status}));
+                self.events.send(BoxEvent::Clock {
+                    status: status.clone(),
+                });
                 if let Ok(mut s) = self.status.lock() {
                     *s = status;
                 }
@@ -335,11 +336,11 @@ impl Run {
                 } => {
                     if !self.mtc_locked.contains(&s.port) {
                         self.mtc_locked.push(s.port);
-                        let _ = self.events.send(json!({
-                            "event": "mtc_locked", "port": inputs.names()[s.port],
-                            "after_ms": (s.at_ns - s.first_ns) as f64 / 1e6,
-                            "frame_ms": 1e3 / rate.fps(),
-                        }));
+                        self.events.send(BoxEvent::MtcLocked {
+                            port: inputs.names()[s.port].to_string(),
+                            after_ms: (s.at_ns - s.first_ns) as f64 / 1e6,
+                            frame_ms: 1e3 / rate.fps(),
+                        });
                     }
                     let q = f64::from(quarter) / 4.0;
                     let within = match direction {

@@ -18,6 +18,7 @@ mod device;
 mod patch;
 mod streams;
 
+use crate::events::{BoxEvent, Publisher};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
@@ -32,7 +33,7 @@ use cuebox_engine::render::{RenderConfig, Renderer};
 use cuebox_engine::show::{DeviceMap, Show};
 use cuebox_engine::timecode::chase::Chase;
 use cuebox_engine::timecode::cues::TimecodeCues;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::clocking::ltc::LtcTap;
 use crate::clocking::position::position;
@@ -155,7 +156,7 @@ impl Live {
         show: Show,
         media: PathBuf,
         config: LiveConfig,
-        events: Sender<Value>,
+        events: Publisher,
     ) -> Result<Live, LiveError> {
         let patch = Patch::new(&show, config.device_map.as_ref());
         let chosen = device::choose(&config.output, &config.playback, patch.channels())?;
@@ -174,15 +175,18 @@ impl Live {
             periods: playback.periods,
             warnings: chosen.notes.iter().chain(&folds).cloned().collect(),
         };
-        let _ = events.send(json!({"event": "device_chosen", "device": &device}));
+        events.send(BoxEvent::DeviceChosen {
+            device: device.clone(),
+        });
         let out_stats = out_stream.stats();
         let rate = playback.rate;
         let pages = show.page_view.pages();
         let streams = streams::Streams::arm(&show, media, &pages, rate).map_err(LiveError::Arm)?;
-        let _ = events.send(json!({
-            "event": "armed", "clips": streams.armed(), "pages": pages,
-            "head_seconds": HEAD_SECONDS,
-        }));
+        events.send(BoxEvent::Armed {
+            clips: streams.armed(),
+            pages: pages.iter().map(|p| p.0.get()).collect(),
+            head_seconds: HEAD_SECONDS,
+        });
 
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
@@ -203,17 +207,19 @@ impl Live {
         )?);
 
         let mut device_events = vec![out_events];
-        let (gap_tx, gaps) = mpsc::channel();
+        // The control thread still reports in JSON (and forwards capture
+        // gaps, now published directly): a bridge carries its lines on.
+        let (_, gaps) = mpsc::channel();
+        let (control_events, bridged) = mpsc::channel::<Value>();
         let mut recorder = None;
         let mut in_stats = None;
         let mut ltc = None;
         let ltc_input = &show.busses.ltc_input;
         let ltc_channel = ltc_input.input.filter(|_| ltc_input.enabled);
         if ltc_channel.is_some() && config.capture.is_none() {
-            let _ = events.send(json!({
-                "event": "ltc_unavailable",
-                "reason": "the session reads LTC but no capture device is open (--capture)",
-            }));
+            events.send(BoxEvent::LtcUnavailable {
+                reason: "the session reads LTC but no capture device is open (--capture)".into(),
+            });
         }
         if let Some(capture) = &config.capture {
             let (mut in_stream, in_events) = Stream::open(&capture.pcm, StreamDir::Capture)?;
@@ -227,13 +233,12 @@ impl Live {
                     Some(tap)
                 }
                 Some(ch) => {
-                    let _ = events.send(json!({
-                        "event": "ltc_unavailable",
-                        "reason": format!(
+                    events.send(BoxEvent::LtcUnavailable {
+                        reason: format!(
                             "the LTC input is {ch} but the capture device has {} channels",
                             n.channels
                         ),
-                    }));
+                    });
                     None
                 }
                 None => None,
@@ -242,11 +247,13 @@ impl Live {
                 .record
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("/dev/null"));
+            let gap_events = events.clone();
             let (mut capturer, rec) =
                 capture::Recorder::start(path.clone(), n.channels, n.rate, 2.0, tap, move |gap| {
-                    let _ = gap_tx.send(
-                        json!({"event": "discontinuity", "at": gap.at, "frames": gap.frames}),
-                    );
+                    gap_events.send(BoxEvent::Discontinuity {
+                        at: gap.at,
+                        frames: gap.frames,
+                    });
                 })
                 .map_err(|source| LiveError::Io {
                     what: format!("cannot record to {}", path.display()),
@@ -271,7 +278,10 @@ impl Live {
         drop(setup_tx);
         let mut rt_out = None;
         for (name, setup) in setups.iter().take(threads.len()) {
-            let _ = events.send(json!({"event": "rt_thread", "thread": name, "setup": &setup}));
+            events.send(BoxEvent::RtThread {
+                thread: name.clone(),
+                setup: setup.clone(),
+            });
             if name == "rt-out" {
                 rt_out = Some(setup);
             }
@@ -304,7 +314,7 @@ impl Live {
             streams,
             device_events,
             gaps,
-            events,
+            events: control_events,
             rate,
             period,
             origin: playback.first_audible_frame(),
@@ -313,6 +323,16 @@ impl Live {
             board: board.clone(),
         };
         let control_stop = Arc::clone(&stop);
+        let bridge = events.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("events-bridge".into())
+                .spawn(move || bridged.iter().for_each(|e| bridge.send(e)))
+                .map_err(|source| LiveError::Io {
+                    what: "cannot start the event bridge".into(),
+                    source,
+                })?,
+        );
         threads.push(
             std::thread::Builder::new()
                 .name("control".into())
@@ -404,14 +424,16 @@ impl Drop for Live {
 /// is reopened every second until it comes back, so the outputs never stop
 /// for good.
 fn run_device(
-    report: &Sender<Value>,
+    report: &Publisher,
     stop: &AtomicBool,
     stream: &mut Stream,
     mut run: impl FnMut(&mut Stream, &AtomicBool) -> Result<(), DeviceError>,
 ) {
     let mut result = run(stream, stop);
     while let Err(e) = result {
-        let _ = report.send(json!({"event": "device_failed", "error": e.to_string()}));
+        report.send(BoxEvent::DeviceFailed {
+            error: e.to_string(),
+        });
         loop {
             if stop.load(Ordering::Relaxed) {
                 return;
@@ -419,12 +441,12 @@ fn run_device(
             std::thread::sleep(Duration::from_secs(1));
             match stream.reopen() {
                 Ok(()) => break,
-                Err(e) => {
-                    let _ = report.send(json!({"event": "device_failed", "error": e.to_string()}));
-                }
+                Err(e) => report.send(BoxEvent::DeviceFailed {
+                    error: e.to_string(),
+                }),
             }
         }
-        let _ = report.send(json!({"event": "device_reopened"}));
+        report.send(BoxEvent::DeviceReopened);
         result = run(stream, stop);
     }
 }

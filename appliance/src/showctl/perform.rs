@@ -2,7 +2,7 @@
 //! the controllers' page and tab, the playhead moved, and commands sent
 //! through the [`LiveLink`] (so double-GO protection applies to them all).
 
-use std::sync::mpsc::Sender;
+use crate::events::{BoxEvent, Publisher};
 
 use cuebox_engine::control::cues::Cue;
 use cuebox_engine::control::Command;
@@ -125,23 +125,27 @@ pub fn act(link: &LiveLink, action: Action) -> Result<Value, Refusal> {
 /// the input (`via`) and the sender.
 pub fn act_reported(
     link: &LiveLink,
-    events: &Sender<Value>,
+    events: &Publisher,
     via: &str,
     from: &str,
     action: Action,
 ) -> Result<Value, Refusal> {
     let what = format!("{action:?}");
     let result = act(link, action);
-    let event = match &result {
-        Ok(data) => json!({
-            "event": "showctl", "via": via, "from": from, "action": what, "data": data,
-        }),
-        Err((_, reason)) => json!({
-            "event": "showctl_refused", "via": via, "from": from, "action": what,
-            "reason": reason,
-        }),
-    };
-    let _ = events.send(event);
+    events.send(match &result {
+        Ok(data) => BoxEvent::Showctl {
+            via: via.into(),
+            from: from.into(),
+            action: what,
+            data: data.clone(),
+        },
+        Err((_, reason)) => BoxEvent::ShowctlRefused {
+            via: via.into(),
+            from: from.into(),
+            what,
+            reason: reason.clone(),
+        },
+    });
     result
 }
 

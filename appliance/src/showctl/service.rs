@@ -2,16 +2,17 @@
 //! (grid controllers and MSC). They live for the whole run — across session
 //! switches — and reach the show only through the live link.
 
+use crate::events::{BoxEvent, Publisher};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use midir::MidiInputConnection;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::config::{MidiInput, MscConfig, ShowctlConfig};
 use super::grid::{press, Press};
@@ -88,7 +89,7 @@ pub fn start(
     config: &ShowctlConfig,
     workspace: String,
     link: Arc<LiveLink>,
-    events: Sender<Value>,
+    events: Publisher,
 ) -> Result<Showctl, ShowctlError> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
@@ -132,8 +133,11 @@ pub fn start(
         let mut names = Vec::new();
         for (index, input) in config.midi.iter().enumerate() {
             let (name, connection) = open_midi(input, index, tx.clone())?;
-            let _ = events.send(json!({"event": "showctl_midi", "port": name,
-                "grid": input.grid.map(|g| format!("{g:?}")), "msc": input.msc}));
+            events.send(BoxEvent::ShowctlMidi {
+                port: name.clone(),
+                grid: input.grid.map(|g| format!("{g:?}")),
+                msc: input.msc,
+            });
             names.push(name);
             midi.push(connection);
         }
@@ -185,7 +189,7 @@ struct Midi {
     names: Vec<String>,
     msc: Option<MscConfig>,
     link: Arc<LiveLink>,
-    events: Sender<Value>,
+    events: Publisher,
 }
 
 impl Midi {
@@ -201,9 +205,12 @@ impl Midi {
     fn message(&self, index: usize, bytes: &[u8]) {
         let (input, name) = (&self.inputs[index], self.names[index].as_str());
         let refuse = |reason: String| {
-            let _ = self.events.send(json!({
-                "event": "showctl_refused", "via": "midi", "from": name, "reason": reason,
-            }));
+            self.events.send(BoxEvent::ShowctlRefused {
+                via: "midi".into(),
+                from: name.into(),
+                what: "(message)".into(),
+                reason,
+            });
         };
         if bytes.first() == Some(&0xF0) {
             match (&self.msc, input.msc) {
@@ -230,10 +237,12 @@ impl Midi {
                     place: cuebox_engine::control::cues::Place { tab, ..deck.place },
                     playhead: Playhead::Top,
                 });
-                let _ = self.events.send(json!({
-                    "event": "showctl", "via": "midi", "from": name,
-                    "action": format!("Tab({})", tab.number()),
-                }));
+                self.events.send(BoxEvent::Showctl {
+                    via: "midi".into(),
+                    from: name.into(),
+                    action: format!("Tab({})", tab.number()),
+                    data: Value::Null,
+                });
             }
             Some(Press::Button(n)) => self.start(name, n.to_string()),
             Some(Press::Pad(pos)) => {
@@ -273,7 +282,7 @@ fn serve_msc_udp(
     socket: &UdpSocket,
     config: &MscConfig,
     link: &LiveLink,
-    events: &Sender<Value>,
+    events: &Publisher,
     stop: &AtomicBool,
 ) {
     let mut buf = [0u8; 1024];
@@ -283,10 +292,12 @@ fn serve_msc_udp(
             continue;
         };
         let refuse = |reason: String| {
-            let _ = events.send(json!({
-                "event": "showctl_refused", "via": "msc-udp", "from": from.to_string(),
-                "reason": reason,
-            }));
+            events.send(BoxEvent::ShowctlRefused {
+                via: "msc-udp".into(),
+                from: from.to_string(),
+                what: "(packet)".into(),
+                reason,
+            });
         };
         if !config.allow.iter().any(|net| net.contains(&from.ip())) {
             refuse("its address is not in the MSC allow list".into());

@@ -1,11 +1,11 @@
 //! The OSC service: UDP and TCP sockets, clients' passcodes and
 //! subscriptions, rate limits, and `/update` pushes.
 
+use crate::events::{BoxEvent, Publisher};
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -97,7 +97,7 @@ struct Shared {
     config: OscConfig,
     workspace: String,
     link: Arc<LiveLink>,
-    events: Sender<Value>,
+    events: Publisher,
     udp: UdpSocket,
     peers: Mutex<HashMap<SocketAddr, Peer>>,
     rates: Mutex<HashMap<IpAddr, Rate>>,
@@ -115,7 +115,7 @@ pub fn start(
     config: OscConfig,
     workspace: String,
     link: Arc<LiveLink>,
-    events: Sender<Value>,
+    events: Publisher,
 ) -> std::io::Result<Osc> {
     let bind = SocketAddr::new(config.bind, config.port);
     let udp = UdpSocket::bind(bind)?;
@@ -486,10 +486,12 @@ impl Shared {
     }
 
     fn refused(&self, from: SocketAddr, transport: &str, address: &str, reason: &str) {
-        let _ = self.events.send(json!({
-            "event": "showctl_refused", "via": transport, "from": from.to_string(),
-            "address": address, "reason": reason,
-        }));
+        self.events.send(BoxEvent::ShowctlRefused {
+            via: transport.into(),
+            from: from.to_string(),
+            what: address.into(),
+            reason: reason.into(),
+        });
     }
 
     /// Pushes `/update/…` messages to subscribed clients when cues start,
@@ -596,18 +598,20 @@ fn running(link: &Arc<LiveLink>, paused: bool) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::Subscription;
     use crate::showctl::config::ShowctlConfig;
 
     /// An OSC service on 127.0.0.1 with `config` (JSON of the `osc` key), no
     /// session playing; its events.
-    fn service(osc: Value) -> (Osc, std::sync::mpsc::Receiver<Value>, UdpSocket, UdpSocket) {
+    fn service(osc: Value) -> (Osc, Subscription, UdpSocket, UdpSocket) {
         let replies_a = UdpSocket::bind("127.0.0.1:0").unwrap();
         let mut osc = osc;
         osc["bind"] = json!("127.0.0.1");
         osc["port"] = json!(0);
         osc["reply_port"] = json!(replies_a.local_addr().unwrap().port());
         let config: ShowctlConfig = serde_json::from_value(json!({ "osc": osc })).unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
+        let tx = Publisher::new();
+        let rx = tx.subscribe(crate::events::QUEUE);
         let link = Arc::new(LiveLink::new(Duration::from_millis(300)));
         let service = start(config.osc.unwrap(), "box".into(), link, tx).unwrap();
         // A second client on another loopback address, replies at the same port number.
@@ -668,7 +672,7 @@ mod tests {
         // Once the address is back under its rate, the drops are reported.
         std::thread::sleep(Duration::from_millis(1100));
         assert!(ask(&a, to, "/thump").is_some());
-        let reported: Vec<Value> = events.try_iter().collect();
+        let reported: Vec<Value> = events.json().collect();
         assert!(
             reported.iter().any(|e| e["event"] == "showctl_refused"
                 && e["reason"]
@@ -708,7 +712,7 @@ mod tests {
             "{bad}"
         );
         let reasons: Vec<String> = events
-            .try_iter()
+            .json()
             .filter(|e| e["event"] == "showctl_refused")
             .map(|e| e["reason"].as_str().unwrap_or("").to_owned())
             .collect();
@@ -749,16 +753,16 @@ mod tests {
             })
             .count();
         assert_eq!(served, MAX_TCP_PER_SOURCE);
-        assert!(events.try_iter().any(|e| e["reason"]
+        assert!(events.json().any(|e| e["reason"]
             .as_str()
             .unwrap_or("")
             .contains("OSC connections from 127.0.0.1 are open already")));
     }
 
     /// The refusal reasons reported so far.
-    fn refusals(events: &std::sync::mpsc::Receiver<Value>) -> Vec<String> {
+    fn refusals(events: &Subscription) -> Vec<String> {
         events
-            .try_iter()
+            .json()
             .filter(|e| e["event"] == "showctl_refused")
             .map(|e| e["reason"].as_str().unwrap_or("").to_owned())
             .collect()

@@ -1,0 +1,430 @@
+//! What the box reports: one typed stream of [`BoxEvent`]s, and the
+//! [`Publisher`] that hands each to every subscriber — the printer, OSC
+//! `/update`s, and (to come) the play log and the pair link.
+//!
+//! Subscribers read at their own pace from bounded queues: one that falls
+//! behind loses events, counted, and never slows the box or grows its
+//! memory (every byte of which is locked).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use cuebox_engine::device::alsa::Negotiated;
+use cuebox_engine::device::DeviceEvent;
+use cuebox_engine::timecode::clock::Relock;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::api::keys::Role;
+use crate::api::proto::Device;
+use crate::clocking::ClockStatus;
+use crate::live::LiveSummary;
+use crate::system::{IrqRoute, ReservationStatus, RtSetup, Violation};
+
+/// Everything the box reports, as its JSON lines name it (`event`).
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum BoxEvent {
+    /// The API listens.
+    Listening {
+        /// Where.
+        address: String,
+        /// The box's name.
+        name: String,
+        /// Its key's fingerprint, to compare when pairing.
+        fingerprint: String,
+    },
+    /// The box made its key (first start).
+    BoxKeyCreated {
+        /// Its fingerprint.
+        fingerprint: String,
+    },
+    /// Show control listens.
+    ShowctlListening {
+        /// The configuration file.
+        config: PathBuf,
+        /// OSC over UDP.
+        osc_udp: Option<String>,
+        /// OSC over TCP.
+        osc_tcp: Option<String>,
+        /// MSC over UDP.
+        msc_udp: Option<String>,
+        /// MIDI ports asked for.
+        midi: Vec<String>,
+    },
+    /// A MIDI show-control port opened.
+    ShowctlMidi {
+        /// The port.
+        port: String,
+        /// The grid layout it plays, if any.
+        grid: Option<String>,
+        /// Whether it takes MSC.
+        msc: bool,
+    },
+    /// Nothing to play.
+    Idle {
+        /// Why.
+        detail: String,
+    },
+    /// A session cannot play; the box tries again.
+    CannotPlay {
+        /// The session.
+        session: String,
+        /// Why.
+        detail: String,
+        /// Seconds until the next try.
+        retry_seconds: u64,
+    },
+    /// A host activated another session: it plays next.
+    Switching {
+        /// The session.
+        session: String,
+    },
+    /// Part of the protected path's setup failed; the show plays on.
+    RtProblem {
+        /// What.
+        detail: String,
+    },
+    /// IRQs moved off the audio core.
+    IrqRouting {
+        /// The audio core.
+        core: usize,
+        /// Each IRQ, before and after.
+        routes: Vec<IrqRoute>,
+    },
+    /// A real-time thread started, as the kernel set it up.
+    RtThread {
+        /// `rt-out` or `rt-in`.
+        thread: String,
+        /// Its scheduling, read back from /proc.
+        setup: RtSetup,
+    },
+    /// The playback device chosen and opened.
+    DeviceChosen {
+        /// It, with every compromise.
+        device: Device,
+    },
+    /// Clip heads preloaded.
+    Armed {
+        /// Clips armed.
+        clips: usize,
+        /// Pages in view.
+        pages: Vec<u16>,
+        /// Seconds of each head.
+        head_seconds: f64,
+    },
+    /// A session plays.
+    Running {
+        /// Its name.
+        session: String,
+        /// Its clips.
+        clips: usize,
+        /// Its folder.
+        path: PathBuf,
+        /// The playback device as negotiated.
+        device: Negotiated,
+        /// Seconds between auto-saves.
+        autosave_seconds: u64,
+        /// Output latency.
+        latency_ms: f64,
+    },
+    /// The reservation of the audio core was breached.
+    Violation {
+        /// What was seen.
+        violation: Violation,
+    },
+    /// The session stopped playing.
+    StoppedRun {
+        /// Devices, recording and clock at the end.
+        summary: LiveSummary,
+        /// The audio core's reservation at the end.
+        reservation: Option<ReservationStatus>,
+    },
+    /// The session was saved at the end.
+    Saved {
+        /// Where.
+        detail: String,
+    },
+    /// The final save failed.
+    SaveFailed {
+        /// Why, and what is intact.
+        detail: String,
+    },
+    /// A command line could not be read.
+    CommandRefused {
+        /// The line.
+        line: String,
+        /// Why.
+        reason: String,
+    },
+    /// The session reads LTC and cannot.
+    LtcUnavailable {
+        /// Why.
+        reason: String,
+    },
+    /// Frames missing from the capture recording.
+    Discontinuity {
+        /// Before this frame.
+        at: u64,
+        /// How many.
+        frames: u64,
+    },
+    /// A device failed beyond recovery; it is reopened every second.
+    DeviceFailed {
+        /// Why.
+        error: String,
+    },
+    /// A failed device is back.
+    DeviceReopened,
+    /// The clock changed source.
+    ClockSwitch {
+        /// The show sample it happened at.
+        at_sample: u64,
+        /// From (`None`: the flywheel).
+        from: Option<String>,
+        /// To.
+        to: Option<String>,
+        /// Why.
+        reason: String,
+        /// How it re-locked.
+        relock: Relock,
+    },
+    /// The clock, once a second.
+    Clock {
+        /// Its state.
+        status: ClockStatus,
+    },
+    /// An MTC port gave its first whole time.
+    MtcLocked {
+        /// The port.
+        port: String,
+        /// From its first message.
+        after_ms: f64,
+        /// One frame.
+        frame_ms: f64,
+    },
+    /// Show control did something.
+    Showctl {
+        /// OSC, MSC or MIDI.
+        via: String,
+        /// The sender.
+        from: String,
+        /// What.
+        action: String,
+        /// The answer.
+        data: Value,
+    },
+    /// Show control refused something.
+    ShowctlRefused {
+        /// The transport.
+        via: String,
+        /// The sender.
+        from: String,
+        /// What was refused: an address, an action, a packet.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// A host connected to the API.
+    ApiConnected {
+        /// From where.
+        peer: String,
+        /// Its key's fingerprint.
+        key: String,
+        /// Its role, if authorized.
+        role: Option<Role>,
+    },
+    /// The API refused a connection or a request.
+    ApiRefused {
+        /// From where.
+        peer: String,
+        /// Its key's fingerprint, once known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+        /// The request, once read.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
+        /// Why, for scripts.
+        reason: String,
+        /// Why, for people.
+        detail: String,
+    },
+    /// An API connection ended badly.
+    ApiClosed {
+        /// From where.
+        peer: String,
+        /// Why.
+        reason: String,
+    },
+    /// The API's configuration has a problem (the authorized hosts file).
+    ApiProblem {
+        /// What.
+        detail: String,
+    },
+    /// A device loop's report: (re)started or recovered an xrun.
+    #[serde(untagged)]
+    Device(DeviceEvent),
+    /// An event of the live control thread, still carried as JSON.
+    #[serde(untagged)]
+    Live(Value),
+}
+
+impl From<Value> for BoxEvent {
+    fn from(v: Value) -> Self {
+        BoxEvent::Live(v)
+    }
+}
+
+impl BoxEvent {
+    /// The event as a JSON object (its `event` field names it).
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_else(
+            |e| serde_json::json!({"event": "unreportable", "detail": e.to_string()}),
+        )
+    }
+}
+
+/// How many events a subscriber may have waiting before it loses some.
+pub const QUEUE: usize = 4096;
+
+struct Subscriber {
+    tx: SyncSender<Arc<BoxEvent>>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// Hands every event to every subscriber; cheap to clone.
+#[derive(Clone, Default)]
+pub struct Publisher {
+    subscribers: Arc<Mutex<Vec<Subscriber>>>,
+}
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher").finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Publisher {
+    /// A publisher with no subscribers.
+    pub fn new() -> Self {
+        Publisher::default()
+    }
+
+    /// Publishes `event`: queued for every subscriber with room, counted
+    /// as lost for the others. Never blocks.
+    pub fn send(&self, event: impl Into<BoxEvent>) {
+        let event = Arc::new(event.into());
+        lock(&self.subscribers).retain(|s| match s.tx.try_send(event.clone()) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                s.dropped.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        });
+    }
+
+    /// A new subscriber, with room for `capacity` events.
+    pub fn subscribe(&self, capacity: usize) -> Subscription {
+        let (tx, rx) = mpsc::sync_channel(capacity);
+        let dropped = Arc::new(AtomicU64::new(0));
+        lock(&self.subscribers).push(Subscriber {
+            tx,
+            dropped: dropped.clone(),
+        });
+        Subscription { rx, dropped }
+    }
+}
+
+/// One subscriber's queue. Dropping it unsubscribes.
+#[derive(Debug)]
+pub struct Subscription {
+    rx: Receiver<Arc<BoxEvent>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Subscription {
+    /// The next event; `None` once every publisher is gone.
+    pub fn recv(&self) -> Option<Arc<BoxEvent>> {
+        self.rx.recv().ok()
+    }
+
+    /// The next event within `timeout`; an error when none came, or
+    /// every publisher is gone.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Arc<BoxEvent>, RecvTimeoutError> {
+        self.rx.recv_timeout(timeout)
+    }
+
+    /// The events waiting now.
+    pub fn try_iter(&self) -> impl Iterator<Item = Arc<BoxEvent>> + '_ {
+        self.rx.try_iter()
+    }
+
+    /// The events waiting now, as their JSON objects.
+    pub fn json(&self) -> impl Iterator<Item = Value> + '_ {
+        self.try_iter().map(|e| e.to_json())
+    }
+
+    /// Events lost since the last call, because the queue was full.
+    pub fn take_dropped(&self) -> u64 {
+        self.dropped.swap(0, Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_subscriber_gets_every_event_in_the_same_json() {
+        let publisher = Publisher::new();
+        let a = publisher.subscribe(8);
+        let b = publisher.subscribe(8);
+        publisher.send(BoxEvent::Switching {
+            session: "Hamlet".into(),
+        });
+        for s in [&a, &b] {
+            let e = s.try_iter().next().unwrap();
+            assert_eq!(
+                e.to_json(),
+                serde_json::json!({"event": "switching", "session": "Hamlet"})
+            );
+        }
+        let device = BoxEvent::Device(DeviceEvent::Started {
+            dir: cuebox_engine::device::StreamDir::Playback,
+            frame: 7,
+        });
+        assert_eq!(
+            device.to_json(),
+            serde_json::json!({"event": "device_started", "dir": "playback", "frame": 7})
+        );
+    }
+
+    #[test]
+    fn a_slow_subscriber_loses_events_counted_and_never_blocks() {
+        let publisher = Publisher::new();
+        let slow = publisher.subscribe(4);
+        let fast = publisher.subscribe(QUEUE);
+        for _ in 0..100 {
+            publisher.send(BoxEvent::DeviceReopened);
+        }
+        assert_eq!(slow.try_iter().count(), 4);
+        assert_eq!(slow.take_dropped(), 96);
+        assert_eq!(slow.take_dropped(), 0);
+        assert_eq!(fast.try_iter().count(), 100);
+        drop(slow);
+        publisher.send(BoxEvent::DeviceReopened);
+        assert_eq!(
+            lock(&publisher.subscribers).len(),
+            1,
+            "the dropped one left"
+        );
+    }
+}

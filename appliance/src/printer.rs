@@ -1,0 +1,346 @@
+//! The printer: a subscriber that writes the box's events to stdout — one
+//! short line a person reads on a terminal, or (`--json`, as the image runs
+//! it into the journal) one JSON object per line with every field.
+//!
+//! On a terminal, what repeats is said only when it changes: the clock's
+//! once-a-second status prints when its source or a source's health does.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::events::{BoxEvent, Publisher, Subscription, QUEUE};
+
+/// How events are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One line for a person.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The printer thread.
+#[derive(Debug)]
+pub struct Printer {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+/// Starts the printer thread.
+pub fn start(events: &Publisher, format: Format) -> std::io::Result<Printer> {
+    let subscription = events.subscribe(QUEUE);
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("events".into())
+        .spawn(move || print(&subscription, format, &flag))?;
+    Ok(Printer { stop, thread })
+}
+
+impl Printer {
+    /// Prints what is queued, then stops: threads that outlive the run (an
+    /// API connection ending at its idle timeout) do not hold it up.
+    pub fn finish(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
+}
+
+fn print(events: &Subscription, format: Format, stop: &AtomicBool) {
+    let mut lines = Lines::default();
+    loop {
+        let event = match events.recv_timeout(Duration::from_millis(100)) {
+            Ok(e) => Some(e),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let dropped = events.take_dropped();
+        let mut out = std::io::stdout().lock();
+        if dropped > 0 {
+            let _ = writeln!(
+                out,
+                "cueboxd: {dropped} event(s) not printed: the output was too slow"
+            );
+        }
+        let Some(event) = event else {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            continue;
+        };
+        let line = match format {
+            Format::Json => Some(event.to_json().to_string()),
+            Format::Human => lines.human(&event),
+        };
+        if let Some(line) = line {
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    }
+}
+
+/// The human lines, with what they remember to say only changes.
+#[derive(Default)]
+struct Lines {
+    /// The clock's source and each source's health, as last printed.
+    clock: Option<String>,
+}
+
+impl Lines {
+    /// The line for `event`, or `None` when it says nothing new.
+    fn human(&mut self, event: &BoxEvent) -> Option<String> {
+        let line = match event {
+            BoxEvent::Listening {
+                address,
+                name,
+                fingerprint,
+            } => format!("\"{name}\" listens on {address} (box key {fingerprint})"),
+            BoxEvent::BoxKeyCreated { fingerprint } => {
+                format!("made the box's key: {fingerprint}")
+            }
+            BoxEvent::ShowctlListening {
+                config,
+                osc_udp,
+                osc_tcp,
+                msc_udp,
+                midi,
+            } => {
+                let mut on: Vec<String> = Vec::new();
+                on.extend(osc_udp.iter().map(|a| format!("OSC udp {a}")));
+                on.extend(osc_tcp.iter().map(|a| format!("OSC tcp {a}")));
+                on.extend(msc_udp.iter().map(|a| format!("MSC udp {a}")));
+                on.extend(midi.iter().map(|p| format!("MIDI \"{p}\"")));
+                format!("show control ({}): {}", config.display(), on.join(", "))
+            }
+            BoxEvent::ShowctlMidi { port, grid, msc } => format!(
+                "MIDI port \"{port}\" open{}{}",
+                grid.as_ref()
+                    .map(|g| format!(", grid {g}"))
+                    .unwrap_or_default(),
+                if *msc { ", MSC" } else { "" }
+            ),
+            BoxEvent::Idle { detail } => detail.clone(),
+            BoxEvent::CannotPlay {
+                session,
+                detail,
+                retry_seconds,
+            } => format!("CANNOT PLAY {session}: {detail}; trying again every {retry_seconds} s"),
+            BoxEvent::Switching { session } => format!("switching to {session}"),
+            BoxEvent::RtProblem { detail } => format!("real-time problem: {detail}"),
+            BoxEvent::IrqRouting { core, routes } => format!(
+                "{} IRQ(s) moved off audio core {core} while the show runs",
+                routes.len()
+            ),
+            BoxEvent::RtThread { thread, setup } => format!(
+                "{thread}: SCHED_FIFO {} on CPU {}, {} MB locked{}",
+                setup.priority,
+                setup.core,
+                setup.locked_kb / 1024,
+                problems(&setup.problems)
+            ),
+            BoxEvent::DeviceChosen { device } => {
+                let mut line = format!(
+                    "device {}{}: {} ch {} {} Hz, period {} x {}",
+                    device.pcm,
+                    device
+                        .card
+                        .as_ref()
+                        .map(|c| format!(" ({c})"))
+                        .unwrap_or_default(),
+                    device.channels,
+                    device.format,
+                    device.rate,
+                    device.period,
+                    device.periods
+                );
+                for w in &device.warnings {
+                    line.push_str("\ncueboxd:   warning: ");
+                    line.push_str(w);
+                }
+                line
+            }
+            BoxEvent::Armed {
+                clips,
+                pages,
+                head_seconds,
+            } => format!("{clips} clip(s) armed on page(s) {pages:?} ({head_seconds} s heads)"),
+            BoxEvent::Running {
+                session,
+                clips,
+                latency_ms,
+                ..
+            } => format!("playing {session} ({clips} clips), output latency {latency_ms:.1} ms"),
+            BoxEvent::Violation { violation } => format!(
+                "RESERVATION BREACHED ({}): {}",
+                violation.what, violation.detail
+            ),
+            BoxEvent::StoppedRun { summary, .. } => format!(
+                "stopped: {} periods played, {} xrun(s), wake-up p99 {} µs",
+                summary.playback.cycles, summary.playback.xruns, summary.playback.wakeup.p99_us
+            ),
+            BoxEvent::Saved { detail } => detail.clone(),
+            BoxEvent::SaveFailed { detail } => format!("SAVE FAILED: {detail}"),
+            BoxEvent::CommandRefused { line, reason } => format!("refused {line}: {reason}"),
+            BoxEvent::LtcUnavailable { reason } => format!("no LTC: {reason}"),
+            BoxEvent::Discontinuity { at, frames } => {
+                format!("capture lost {frames} frame(s) before frame {at}")
+            }
+            BoxEvent::DeviceFailed { error } => format!("DEVICE FAILED: {error}; reopening"),
+            BoxEvent::DeviceReopened => "device reopened".into(),
+            BoxEvent::ClockSwitch {
+                from, to, reason, ..
+            } => format!(
+                "clock: {} -> {} ({reason})",
+                from.as_deref().unwrap_or("flywheel"),
+                to.as_deref().unwrap_or("flywheel")
+            ),
+            BoxEvent::Clock { status } => {
+                let now = format!(
+                    "clock: {} ({})",
+                    status
+                        .source
+                        .map(|s| format!("{s:?}").to_lowercase())
+                        .unwrap_or_else(|| "free".into()),
+                    status
+                        .sources
+                        .iter()
+                        .map(|h| format!(
+                            "{} {}",
+                            h.name,
+                            if h.healthy { "healthy" } else { "unhealthy" }
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                if self.clock.as_ref() == Some(&now) {
+                    return None;
+                }
+                self.clock = Some(now.clone());
+                now
+            }
+            BoxEvent::MtcLocked { port, after_ms, .. } => {
+                format!("MTC locked on \"{port}\" after {after_ms:.0} ms")
+            }
+            BoxEvent::Showctl {
+                via, from, action, ..
+            } => format!("{via} from {from}: {action}"),
+            BoxEvent::ShowctlRefused {
+                via,
+                from,
+                what,
+                reason,
+            } => format!("{via} from {from} refused ({what}): {reason}"),
+            BoxEvent::ApiConnected { peer, role, .. } => format!(
+                "host {peer} connected ({})",
+                role.map_or("not authorized".into(), |r| r.to_string())
+            ),
+            BoxEvent::ApiRefused {
+                peer,
+                reason,
+                detail,
+                ..
+            } => format!("API refused {peer}: {reason}: {detail}"),
+            BoxEvent::ApiClosed { peer, reason } => {
+                format!("API connection {peer} closed: {reason}")
+            }
+            BoxEvent::ApiProblem { detail } => format!("API problem: {detail}"),
+            BoxEvent::Device(e) => fields(&serde_json::to_value(e).unwrap_or_default()),
+            BoxEvent::Live(v) => fields(v),
+        };
+        Some(
+            line.lines()
+                .map(|l| {
+                    if l.starts_with("cueboxd:") {
+                        l.to_owned()
+                    } else {
+                        format!("cueboxd: {l}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    }
+}
+
+fn problems(p: &[String]) -> String {
+    if p.is_empty() {
+        String::new()
+    } else {
+        format!("; PROBLEMS: {}", p.join("; "))
+    }
+}
+
+/// An event without a line of its own: its name and fields.
+fn fields(e: &Value) -> String {
+    let name = e["event"].as_str().unwrap_or("event");
+    let fields: Vec<String> = e
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.as_str() != "event")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!("{name} {}", fields.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_is_said_only_when_it_changes() {
+        let mut lines = Lines::default();
+        let clock = |healthy| {
+            let mut status = crate::clocking::ClockStatus::default();
+            status.sources.push(cuebox_engine::timecode::clock::Health {
+                source: cuebox_engine::timecode::timebase::Source::System,
+                name: "system".into(),
+                healthy,
+                note: None,
+                offset_us: 0.0,
+                jitter_us: 0.0,
+                stability: 1.0,
+            });
+            BoxEvent::Clock { status }
+        };
+        assert_eq!(
+            lines.human(&clock(false)).as_deref(),
+            Some("cueboxd: clock: free (system unhealthy)")
+        );
+        assert_eq!(lines.human(&clock(false)), None);
+        assert_eq!(lines.human(&clock(false)), None);
+        assert_eq!(
+            lines.human(&clock(true)).as_deref(),
+            Some("cueboxd: clock: free (system healthy)")
+        );
+    }
+
+    #[test]
+    fn a_device_with_compromises_says_each_on_its_own_line() {
+        let mut lines = Lines::default();
+        let line = lines
+            .human(&BoxEvent::DeviceChosen {
+                device: crate::api::proto::Device {
+                    pcm: "hw:CARD=Intel,DEV=0".into(),
+                    card: Some("HDA Intel".into()),
+                    channels: 2,
+                    format: "S32_LE".into(),
+                    rate: 48_000,
+                    period: 256,
+                    periods: 3,
+                    warnings: vec!["groups A and B share outputs 1, 2".into()],
+                },
+            })
+            .unwrap();
+        assert_eq!(
+            line,
+            "cueboxd: device hw:CARD=Intel,DEV=0 (HDA Intel): 2 ch S32_LE 48000 Hz, period 256 x 3\ncueboxd:   warning: groups A and B share outputs 1, 2"
+        );
+    }
+}
