@@ -138,22 +138,31 @@ pub type RunError = Box<dyn std::error::Error>;
 /// the API, and switches to a session a host activates. Returns whether the
 /// final save succeeded.
 pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
-    let events_tx = Publisher::new();
+    let events = Publisher::new();
     let format = if args.json {
         printer::Format::Json
     } else {
         printer::Format::Human
     };
-    let printer = printer::start(&events_tx, format)?;
+    let printer = printer::start(&events, format)?;
+    let result = serve(root, args, &events);
+    drop(events);
+    // Everything the run reported is out before its error is.
+    printer.finish();
+    result
+}
+
+/// The run itself, reporting to `events_tx`.
+fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunError> {
     let deadline = args
         .seconds
         .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     let link = Arc::new(LiveLink::new(Duration::from_millis(args.double_go_ms)));
     let server = match &args.listen {
-        Some(address) => Some(serve_api(root, address, args, link.clone(), &events_tx)?),
+        Some(address) => Some(serve_api(root, address, args, link.clone(), events_tx)?),
         None => None,
     };
-    let showctl = start_showctl(root, args, link.clone(), &events_tx)?;
+    let showctl = start_showctl(root, args, link.clone(), events_tx)?;
     let mut session = args.session.clone().or_else(|| {
         DataRoot::open(root)
             .ok()
@@ -163,7 +172,7 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
     let mut said: Option<String> = None;
     let ok = loop {
         let end = match session.clone() {
-            Some(name) => match play(root, &name, args, deadline, &link, &events_tx) {
+            Some(name) => match play(root, &name, args, deadline, &link, events_tx) {
                 Ok(end) => {
                     said = None;
                     end
@@ -213,8 +222,6 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
     drop(showctl);
     crate::system::notify::stopping();
     drop(server);
-    drop(events_tx);
-    printer.finish();
     Ok(ok)
 }
 
@@ -474,8 +481,10 @@ fn play(
         latency_ms: pb.buffer as f64 * 1000.0 / f64::from(pb.rate),
     });
 
-    // Until a signal, the time asked for, or a switch.
+    // Until a signal, the time asked for, a switch, or a device that cannot
+    // go on.
     let mut switch = None;
+    let mut failure = None;
     let mut next_sample = Instant::now();
     let mut violations = 0;
     loop {
@@ -484,6 +493,10 @@ fn play(
         }
         if let Some(name) = link.take_switch() {
             switch = Some(name);
+            break;
+        }
+        if let Some(f) = live.failure() {
+            failure = Some(f);
             break;
         }
         if let Some(m) = monitor.as_mut().filter(|_| Instant::now() >= next_sample) {
@@ -506,7 +519,9 @@ fn play(
         termination.close()
     };
     if report.is_some() {
-        switch = None; // a signal ends the run, whatever else was asked
+        // A signal ends the run, whatever else was asked or went wrong.
+        switch = None;
+        failure = None;
     }
     let reservation = monitor.as_mut().map(Monitor::sample);
     link.detach();
@@ -548,6 +563,9 @@ fn play(
             detail: format!("{e}; the last manual save and earlier recovery points are intact"),
         },
     });
+    if let Some(failure) = failure {
+        return Err(failure.into());
+    }
     Ok(match switch {
         Some(name) => End::Switch(name),
         None => End::Done(ok),

@@ -70,7 +70,8 @@ impl Card {
             format!(
                 "pcm_type.cuebox_paced {{ lib \"{so}\" }}\n\
                  pcm.paced_out {{ type cuebox_paced outfile \"{d}/out.raw\" ppm {ppm} control \"{d}/out.ctl\" }}\n\
-                 pcm.paced_in {{ type cuebox_paced infile \"{d}/in.raw\" ppm {ppm} control \"{d}/in.ctl\" }}\n",
+                 pcm.paced_in {{ type cuebox_paced infile \"{d}/in.raw\" ppm {ppm} control \"{d}/in.ctl\" }}\n\
+                 pcm.spin {{ type file slave.pcm \"null\" file \"/dev/null\" format \"raw\" }}\n",
                 so = plugin().display()
             ),
         )
@@ -906,9 +907,9 @@ fn sigterm_saves_an_emergency_point_of_the_running_session_and_problems_are_show
     let running = lines
         .by_ref()
         .map(Result::unwrap)
-        .find(|l| l.starts_with("cueboxd: running"))
-        .expect("cueboxd says it runs");
-    assert!(running.contains("clips=2"), "{running}");
+        .find(|l| l.starts_with("cueboxd: playing"))
+        .expect("cueboxd says it plays");
+    assert!(running.contains("(2 clips)"), "{running}");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -924,7 +925,7 @@ fn sigterm_saves_an_emergency_point_of_the_running_session_and_problems_are_show
     );
     assert!(
         rest.iter()
-            .any(|l| l.starts_with("cueboxd: saved") && l.contains("SIGTERM")),
+            .any(|l| l.starts_with("cueboxd: SIGTERM: session saved as recovery point")),
         "{rest:?}"
     );
     let points = folder.recovery_points().unwrap();
@@ -934,6 +935,72 @@ fn sigterm_saves_an_emergency_point_of_the_running_session_and_problems_are_show
         points[0].load().unwrap().show,
         show,
         "the point is the session as it ran"
+    );
+}
+
+/// A PCM that takes audio as fast as it is written (alsa-lib's file plugin
+/// over null) never blocks rt-out: the box stops with an error naming it,
+/// before RLIMIT_RTTIME's SIGXCPU could kill it, and saves the session; a
+/// box serving the API stays up and says why.
+#[test]
+fn a_device_that_does_not_pace_is_refused_by_name_and_never_kills_the_box() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let dir = session(tmp.path());
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cueboxd"))
+            .arg("--root")
+            .arg(tmp.path().join("root"))
+            .args([
+                "run",
+                "--device",
+                "spin",
+                "--channels",
+                "2",
+                "--format",
+                "FLOAT_LE",
+            ])
+            .args(["--no-irq-routing", "--session"])
+            .arg(&dir)
+            .args(extra)
+            .env("ALSA_CONFIG_PATH", card.alsa_config_path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--seconds", "20"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "exit 1, not killed: {stderr}");
+    assert!(
+        stderr.contains("cueboxd: error: ALSA PCM \"spin\" does not pace playback"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("session saved as recovery point"),
+        "{stdout}"
+    );
+    // With the API: the box stays up, says why, and tries again.
+    let out = run(&["--listen", "127.0.0.1:0", "--json", "--seconds", "3"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let cannot = events
+        .iter()
+        .find(|e| e["event"] == "cannot_play")
+        .expect("cannot_play");
+    assert!(
+        cannot["detail"]
+            .as_str()
+            .unwrap()
+            .contains("\"spin\" does not pace playback"),
+        "{cannot}"
     );
 }
 

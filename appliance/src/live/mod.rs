@@ -116,6 +116,8 @@ pub struct Live {
     rt_out: RtSetup,
     clocking: Clocking,
     board: Arc<Mutex<Board>>,
+    /// A device's failure the show cannot survive.
+    fatal: Arc<Mutex<Option<String>>>,
 }
 
 /// What a status reader needs of a live show.
@@ -189,10 +191,12 @@ impl Live {
         });
 
         let stop = Arc::new(AtomicBool::new(false));
+        let fatal = Arc::new(Mutex::new(None));
         let mut threads = Vec::new();
         let (position, card) = position();
         let mut player = Player::new(renderer, patch, position);
         let out_stop = Arc::clone(&stop);
+        let out_fatal = Arc::clone(&fatal);
         let out_report = events.clone();
         let (setup_tx, setups) = mpsc::channel();
         threads.push(spawn(
@@ -200,9 +204,13 @@ impl Live {
             "rt-out",
             setup_tx.clone(),
             move || {
-                run_device(&out_report, &out_stop, &mut out_stream, |s, stop| {
-                    s.play(&mut player, stop)
-                });
+                run_device(
+                    &out_report,
+                    &out_stop,
+                    &out_fatal,
+                    &mut out_stream,
+                    |s, stop| s.play(&mut player, stop),
+                );
             },
         )?);
 
@@ -261,15 +269,20 @@ impl Live {
                 })?;
             recorder = Some(rec);
             let in_stop = Arc::clone(&stop);
+            let in_fatal = Arc::clone(&fatal);
             let in_report = events.clone();
             threads.push(spawn(
                 &config.rt_in,
                 "rt-in",
                 setup_tx.clone(),
                 move || {
-                    run_device(&in_report, &in_stop, &mut in_stream, |s, stop| {
-                        s.capture(&mut capturer, stop)
-                    });
+                    run_device(
+                        &in_report,
+                        &in_stop,
+                        &in_fatal,
+                        &mut in_stream,
+                        |s, stop| s.capture(&mut capturer, stop),
+                    );
                 },
             )?);
         }
@@ -354,6 +367,7 @@ impl Live {
             rt_out,
             clocking,
             board,
+            fatal,
         })
     }
 
@@ -395,6 +409,11 @@ impl Live {
         self.out_stats.snapshot()
     }
 
+    /// Why the show cannot go on, if a device failed for good.
+    pub fn failure(&self) -> Option<String> {
+        self.fatal.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Stops every thread, closes the recording and reports the figures.
     pub fn stop(mut self) -> LiveSummary {
         self.halt();
@@ -422,15 +441,21 @@ impl Drop for Live {
 
 /// Runs a device loop until stopped; a device that fails beyond recovery
 /// is reopened every second until it comes back, so the outputs never stop
-/// for good.
+/// for good. A device that cannot play at all (it does not pace) is not
+/// reopened: its error goes to `fatal`, for the run to act on.
 fn run_device(
     report: &Publisher,
     stop: &AtomicBool,
+    fatal: &Mutex<Option<String>>,
     stream: &mut Stream,
     mut run: impl FnMut(&mut Stream, &AtomicBool) -> Result<(), DeviceError>,
 ) {
     let mut result = run(stream, stop);
     while let Err(e) = result {
+        if matches!(e, DeviceError::NotPacing { .. }) {
+            *fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+            return;
+        }
         report.send(BoxEvent::DeviceFailed {
             error: e.to_string(),
         });

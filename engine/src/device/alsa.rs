@@ -136,6 +136,22 @@ pub enum DeviceError {
         /// The PCM.
         pcm: String,
     },
+    /// The device takes audio faster than real time: it never blocks, so
+    /// the loop would spin on the audio core (a misconfigured PCM: a file
+    /// plugin over `null`, a device without a clock).
+    #[error(
+        "ALSA PCM \"{pcm}\" does not pace playback: it took {seconds_of_audio:.1} s of audio in \
+         {wall_ms:.0} ms; it is not a sound card's clock (a file or null plugin?): check the \
+         device name and its ALSA configuration (`aplay -L`)"
+    )]
+    NotPacing {
+        /// The PCM.
+        pcm: String,
+        /// Audio taken, seconds.
+        seconds_of_audio: f64,
+        /// In this much wall time, ms.
+        wall_ms: f64,
+    },
     /// A call failed while running, and recovery failed too.
     #[error("ALSA PCM \"{pcm}\": {op} failed: {source}")]
     Io {
@@ -173,6 +189,35 @@ pub(crate) fn open(name: &str, dir: StreamDir) -> Result<PCM, DeviceError> {
         source,
         said: said.map(|s| s.borrow().to_string()).unwrap_or_default(),
     })
+}
+
+/// A watch on a device's pace: a card plays a second of audio in about a
+/// second. One that takes a whole second of audio in a quarter of that (a
+/// buffer's prefill included) is not pacing at all.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    frame: u64,
+    at: f64,
+    rate: u32,
+}
+
+impl Pace {
+    fn new(frame: u64, at: f64, rate: u32) -> Self {
+        Pace { frame, at, rate }
+    }
+
+    /// Once a second of audio has gone since the last look: the audio
+    /// seconds and the wall seconds it took, if that was far too fast.
+    fn check(&mut self, frame: u64, now: f64) -> Option<(f64, f64)> {
+        let frames = frame.saturating_sub(self.frame);
+        if frames < u64::from(self.rate) {
+            return None;
+        }
+        let audio = frames as f64 / f64::from(self.rate);
+        let wall = now - self.at;
+        *self = Pace::new(frame, now, self.rate);
+        (wall < audio / 4.0).then_some((audio, wall))
+    }
 }
 
 /// Fills each period of playback: `out` holds `frames` interleaved frames
@@ -292,9 +337,20 @@ impl Stream {
             self.render_period(render);
         }
         self.start_playback(render)?;
+        let mut pace = Pace::new(self.frame, monotonic(), self.negotiated.rate);
         while !stop.load(Ordering::Relaxed) {
+            if let Some((seconds_of_audio, wall)) = pace.check(self.frame, monotonic()) {
+                let _ = self.pcm.drop();
+                return Err(DeviceError::NotPacing {
+                    pcm: self.config.name.clone(),
+                    seconds_of_audio,
+                    wall_ms: wall * 1e3,
+                });
+            }
             let Some(avail) = self.wait()? else {
                 self.recover(|s, _| s.start_playback(render))?;
+                // A recovery's prefill is not a device running fast.
+                pace = Pace::new(self.frame, monotonic(), self.negotiated.rate);
                 continue;
             };
             let mut avail = avail;
@@ -303,6 +359,7 @@ impl Stream {
                 if let Err(e) = self.transfer_period() {
                     if is_xrun(&e) {
                         self.recover(|s, _| s.start_playback(render))?;
+                        pace = Pace::new(self.frame, monotonic(), self.negotiated.rate);
                         break;
                     }
                     return Err(self.io("write", e));
@@ -809,4 +866,22 @@ fn seconds(t: alsa::timespec) -> f64 {
 
 fn micros(seconds: f64) -> u64 {
     (seconds.max(0.0) * 1e6).round() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pace;
+
+    #[test]
+    fn a_card_paces_and_a_null_device_does_not() {
+        // A card: a second of audio per second, with a buffer's prefill.
+        let mut card = Pace::new(0, 10.0, 48_000);
+        assert_eq!(card.check(47_999, 10.9), None, "less than a second yet");
+        assert_eq!(card.check(48_000 + 768, 10.99), None);
+        assert_eq!(card.check(2 * 48_000 + 768, 11.99), None);
+        // A device that never blocks: a second of audio in 3 ms.
+        let mut null = Pace::new(0, 10.0, 48_000);
+        let (audio, wall) = null.check(48_128, 10.003).unwrap();
+        assert!((audio - 1.0027).abs() < 1e-3 && (wall - 0.003).abs() < 1e-9);
+    }
 }
