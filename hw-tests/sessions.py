@@ -7,7 +7,9 @@
                     follows MTC (mtc/) or the LTC on capture input 1 (ltc/)
   ltc.wav           10 s of 25 fps LTC from 10:00:00:00 (cueboxd tc generate)
 
-Usage: sessions.py HOSTCTL CUEBOXD OUT_DIR
+Usage: sessions.py HOSTCTL CUEBOXD OUT_DIR [NAME...]
+  NAME...  only these of play, mtc, ltc (default: all three, with their
+           events and LTC files)
 """
 import json
 import subprocess
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 
 hostctl, cueboxd, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+wanted = set(sys.argv[4:]) or {"play", "mtc", "ltc"}
 media = out / "source"
 media.mkdir(parents=True, exist_ok=True)
 
@@ -61,19 +64,22 @@ def timecode(kind):
     return edit
 
 
-session("play")
-session("mtc", timecode("mtc"))
-session("ltc", timecode("ltc"))
-# The first command 2.5 s in: under emulation cueboxd needs more than the
-# 200 ms it hands commands ahead to be ready (an earlier one plays "late").
-(out / "play-events.json").write_text(json.dumps([
-    {"at": 2.5, "cmd": "go", "clip": "c1"},
-    {"at": 3.25, "cmd": "go", "clip": "c2"},
-    {"at": 5.0, "cmd": "fade_out", "clip": "c1", "time": 1.5},
-    {"at": 7.0, "cmd": "stop", "clip": "c2"},
-    {"at": 8.5, "cmd": "go", "clip": "c2"},
-    {"at": 9.25, "cmd": "go", "clip": "c1"},
-    {"at": 11.0, "cmd": "fade_all", "time": 0.5},
-]))
-run(cueboxd, "tc", "generate", "--fps", "25", "--start", "10:00:00:00", "--seconds", "10",
-    "--out", out / "ltc.wav")
+if "play" in wanted:
+    session("play")
+    # The first command 2.5 s in: under emulation cueboxd needs more than the
+    # 200 ms it hands commands ahead to be ready (an earlier one plays "late").
+    (out / "play-events.json").write_text(json.dumps([
+        {"at": 2.5, "cmd": "go", "clip": "c1"},
+        {"at": 3.25, "cmd": "go", "clip": "c2"},
+        {"at": 5.0, "cmd": "fade_out", "clip": "c1", "time": 1.5},
+        {"at": 7.0, "cmd": "stop", "clip": "c2"},
+        {"at": 8.5, "cmd": "go", "clip": "c2"},
+        {"at": 9.25, "cmd": "go", "clip": "c1"},
+        {"at": 11.0, "cmd": "fade_all", "time": 0.5},
+    ]))
+if "mtc" in wanted:
+    session("mtc", timecode("mtc"))
+if "ltc" in wanted:
+    session("ltc", timecode("ltc"))
+    run(cueboxd, "tc", "generate", "--fps", "25", "--start", "10:00:00:00", "--seconds", "10",
+        "--out", out / "ltc.wav")
