@@ -61,8 +61,9 @@ cueboxd render --session "$session" --events "$out/events.json" --out "$out/demo
 echo "== playing the demo show live through ALSA"
 live=()
 if grep -qE '^ *[0-9]+ ' /proc/asound/cards 2>/dev/null; then
-  device=default
-  where="the sound card (ALSA PCM \"default\")"
+  # The box chooses the first card that plays and fits itself to it.
+  device=
+  where="the first sound card (cueboxd chooses it: see the device line above)"
 else
   # No card: a file-backed PCM paced like a card by the real-time clock.
   so=$(scripts/alsa/build-paced-pcm.sh | tail -n 1)
@@ -75,7 +76,7 @@ CONF
   live=(--format FLOAT_LE)
   where="$PWD/$out/demo-live.wav (no sound card: played through the paced file PCM)"
 fi
-cueboxd --root "$root" run --session demo --device "$device" "${live[@]}" \
+cueboxd --root "$root" run --session demo ${device:+--device "$device"} "${live[@]}" \
   --events "$out/events.json" --seconds 12
 if [[ $device == cuebox_demo ]]; then
   # Outputs 1-8 are groups A-D, 9-10 the audition bus (the default routing).

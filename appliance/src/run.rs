@@ -23,7 +23,7 @@ use crate::clocking::ptp::PtpConfig;
 use crate::clocking::ClockingConfig;
 use crate::link::{show_summary, Current, LiveLink};
 use crate::live::{clip_ids, CaptureConfig, Live, LiveConfig, Output, Request, Settings};
-use crate::store::{chain, AutosaveConfig, Autosaver, DataRoot, Retention, SessionDir};
+use crate::store::{chain, AutosaveConfig, Autosaver, DataRoot, Retention, SaveReason, SessionDir};
 use crate::system::{lock_memory, set_rttime_limit, IrqRouting, Monitor, Procfs, RtConfig};
 
 /// The arguments of `cueboxd run`.
@@ -100,7 +100,8 @@ pub struct Args {
     #[arg(long)]
     pub core: Option<usize>,
     /// Leave the IRQs where they are (by default every IRQ that can move
-    /// leaves the audio core while the show runs, and comes back after).
+    /// leaves the audio core while the show runs, and comes back when the run
+    /// ends, or at the next start after a run that died).
     #[arg(long)]
     pub no_irq_routing: bool,
     /// Timed commands to schedule at start (the `cueboxd render --events` format).
@@ -113,7 +114,8 @@ pub struct Args {
     /// Stop after this many seconds, as if SIGTERM arrived (demos, tests).
     #[arg(long)]
     pub seconds: Option<f64>,
-    /// Seconds between periodic auto-saves (made only when something changed).
+    /// Seconds between periodic auto-saves (made only when something changed;
+    /// a live run reports no changes yet, issue 14).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub autosave_interval: u64,
     /// An MTC input: the first MIDI input port whose name contains this
@@ -154,6 +156,24 @@ pub fn run(root: &Path, args: &Args) -> Result<bool, RunError> {
 
 /// The run itself, reporting to `events_tx`.
 fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunError> {
+    // No core sleeps deeper than polling while the box runs.
+    let _zero_latency =
+        match crate::system::pmqos::ZeroLatency::hold(Path::new(crate::system::pmqos::DEVICE)) {
+            Ok(held) => Some(held),
+            Err(detail) => {
+                events_tx.send(BoxEvent::RtProblem { detail });
+                None
+            }
+        };
+    // A run that died holding the IRQs left their masks: put them back.
+    for outcome in IrqRouting::recover(&Procfs::default(), Path::new(IRQ_JOURNAL)) {
+        events_tx.send(BoxEvent::RtProblem {
+            detail: match outcome {
+                Ok(done) => format!("a run that died moved IRQs: {done}"),
+                Err(e) => e,
+            },
+        });
+    }
     let deadline = args
         .seconds
         .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
@@ -180,6 +200,8 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
                 // Without the API, the session asked for on the command line
                 // must start: nothing else could fix it.
                 Err(e) if first && args.listen.is_none() => return Err(e),
+                // The kernel no longer trusts a real-time thread: end the run.
+                Err(e) if e.is::<Runaway>() => return Err(e),
                 // A box stays up, says why once, and tries again: a card
                 // plugged in, a device freed or a new push fixes it.
                 Err(e) => {
@@ -224,6 +246,16 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
     drop(server);
     Ok(ok)
 }
+
+/// Where the IRQ masks a run moves are kept until it puts them back, so
+/// the next start restores them after any death.
+const IRQ_JOURNAL: &str = "/run/cuebox/irq-map.json";
+
+/// The kernel stopped a real-time thread that ran too long without
+/// blocking (SIGXCPU): the run ends, whatever else it serves.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Runaway(String);
 
 /// How often a session that cannot play is tried again.
 const RETRY: Duration = Duration::from_secs(5);
@@ -388,6 +420,10 @@ fn play(
     )?;
     autosaver.install_panic_hook();
     let termination = autosaver.watch_termination_signals()?;
+    // RLIMIT_RTTIME's soft limit: a real-time thread ran too long without
+    // blocking. Caught, it is a second before the hard limit kills the box.
+    let xcpu = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let xcpu_id = signal_hook::flag::register(signal_hook::consts::SIGXCPU, xcpu.clone())?;
     let events_tx = events_tx.clone();
 
     let timed = match &args.events {
@@ -410,6 +446,7 @@ fn play(
     if let Err(detail) = lock_memory() {
         events_tx.send(BoxEvent::RtProblem { detail });
     }
+    let config_rttime_ms = config.rt_out.rttime.as_millis();
     if let Err(detail) = set_rttime_limit(config.rt_out.rttime) {
         events_tx.send(BoxEvent::RtProblem { detail });
     }
@@ -425,6 +462,7 @@ fn play(
             core,
             &housekeeping,
             &crate::system::sound_irqs(&proc),
+            Some(Path::new(IRQ_JOURNAL)),
         ) {
             Ok(r) => Some(r),
             Err(e) => {
@@ -485,6 +523,7 @@ fn play(
     // go on.
     let mut switch = None;
     let mut failure = None;
+    let mut runaway = None;
     let mut next_sample = Instant::now();
     let mut violations = 0;
     loop {
@@ -493,6 +532,25 @@ fn play(
         }
         if let Some(name) = link.take_switch() {
             switch = Some(name);
+            break;
+        }
+        if xcpu.load(std::sync::atomic::Ordering::Relaxed) {
+            let left = live.demote();
+            let detail = format!(
+                "a real-time thread ran {} ms without blocking (SIGXCPU from RLIMIT_RTTIME): \
+                 every real-time thread is back at SCHED_OTHER{}; the session is saved and \
+                 cueboxd stops (a device that never blocks, or a bug: see the journal)",
+                config_rttime_ms,
+                if left.is_empty() {
+                    String::new()
+                } else {
+                    format!(" except: {}", left.join("; "))
+                }
+            );
+            events_tx.send(BoxEvent::RtProblem {
+                detail: detail.clone(),
+            });
+            runaway = Some(detail);
             break;
         }
         if let Some(f) = live.failure() {
@@ -546,10 +604,19 @@ fn play(
                 .saved
                 .map(|p| format!("{signal}: session saved as recovery point {}", p.id))
         }
-        None => autosaver
-            .emergency_save()
-            .map(|p| format!("end of run: session saved as recovery point {}", p.id))
-            .map_err(|e| chain(&e)),
+        None => {
+            // Named for why: a switch by push is a risky step, not an emergency.
+            let (reason, why) = match (&switch, &failure, &runaway) {
+                (Some(next), _, _) => (SaveReason::BeforeRisky, format!("switching to {next}")),
+                (None, Some(_), _) => (SaveReason::Emergency, "the device failed".into()),
+                (None, None, Some(_)) => (SaveReason::Emergency, "SIGXCPU".into()),
+                (None, None, None) => (SaveReason::EndOfRun, "end of run".into()),
+            };
+            autosaver
+                .save_latest(reason)
+                .map(|p| format!("{why}: session saved as recovery point {}", p.id))
+                .map_err(|e| chain(&e))
+        }
     };
     autosaver.stop();
     events_tx.send(BoxEvent::StoppedRun {
@@ -563,6 +630,10 @@ fn play(
             detail: format!("{e}; the last manual save and earlier recovery points are intact"),
         },
     });
+    signal_hook::low_level::unregister(xcpu_id);
+    if let Some(runaway) = runaway {
+        return Err(Box::new(Runaway(runaway)));
+    }
     if let Some(failure) = failure {
         return Err(failure.into());
     }

@@ -910,6 +910,15 @@ fn sigterm_saves_an_emergency_point_of_the_running_session_and_problems_are_show
         .find(|l| l.starts_with("cueboxd: playing"))
         .expect("cueboxd says it plays");
     assert!(running.contains("(2 clips)"), "{running}");
+    // While it runs, no CPU may sleep deeper than polling: the PM QoS
+    // request it holds reads back as 0 µs.
+    if let Ok(latency) = std::fs::read("/dev/cpu_dma_latency") {
+        assert_eq!(
+            latency,
+            0i32.to_ne_bytes(),
+            "cueboxd holds cpu_dma_latency at 0"
+        );
+    }
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -1002,6 +1011,47 @@ fn a_device_that_does_not_pace_is_refused_by_name_and_never_kills_the_box() {
             .contains("\"spin\" does not pace playback"),
         "{cannot}"
     );
+}
+
+/// SIGXCPU (RLIMIT_RTTIME's soft limit: a real-time thread ran too long
+/// without blocking) is caught: the threads go back to SCHED_OTHER, the run
+/// says why, saves and exits non-zero — never killed by the hard limit.
+#[test]
+fn sigxcpu_demotes_the_real_time_threads_saves_and_exits_non_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let dir = session(tmp.path());
+    let mut live = Box_::start(&card, &dir, &["--channels", "2", "--no-irq-routing"]);
+    live.wait_for("running", Duration::from_secs(20));
+    let pid = live.child.id();
+    const SCHED_FIFO: i64 = 1;
+    assert_eq!(
+        proc_thread(pid, "rt-out").map(|t| t.2),
+        Some(SCHED_FIFO),
+        "rt-out runs at SCHED_FIFO"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGXCPU,
+    )
+    .unwrap();
+    let status = live.child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{status}");
+    if let Some(reader) = live.reader.take() {
+        reader.join().unwrap();
+    }
+    let events = live.events.lock().unwrap().clone();
+    let problem = events
+        .iter()
+        .find(|e| e["event"] == "rt_problem")
+        .expect("the run says why");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("SIGXCPU"), "{detail}");
+    assert!(
+        detail.contains("every real-time thread is back at SCHED_OTHER;"),
+        "demoted, none left: {detail}"
+    );
+    assert!(events.iter().any(|e| e["event"] == "saved"), "{events:?}");
 }
 
 /// `seconds` of 25 fps LTC from 10:00:00:00 at −12 dBFS, then `silence`

@@ -143,7 +143,7 @@ fn irq_routing_moves_what_can_move_keeps_the_card_and_restores_every_mask() {
         std::fs::read_to_string(tmp.path().join(format!("irq/{irq}/smp_affinity_list"))).unwrap()
     };
     {
-        let routing = IrqRouting::apply(&proc, 1, &[0], &sound_irqs(&proc)).unwrap();
+        let routing = IrqRouting::apply(&proc, 1, &[0], &sound_irqs(&proc), None).unwrap();
         let outcome = |irq: &str| {
             routing
                 .routes()
@@ -175,6 +175,39 @@ fn irq_routing_moves_what_can_move_keeps_the_card_and_restores_every_mask() {
     assert_eq!(read("12"), "0\n");
 }
 
+/// A run that dies holding the IRQs (SIGKILL: no destructor runs) leaves
+/// its journal; the next start puts every mask back from it.
+#[test]
+fn irq_masks_moved_by_a_run_that_died_come_back_at_the_next_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    fake_proc(tmp.path());
+    let proc = Procfs::at(tmp.path());
+    let journal = tmp.path().join("run/cuebox/irq-map.json");
+    let read = |irq: &str| {
+        std::fs::read_to_string(tmp.path().join(format!("irq/{irq}/smp_affinity_list"))).unwrap()
+    };
+    let routing = IrqRouting::apply(&proc, 1, &[0], &sound_irqs(&proc), Some(&journal)).unwrap();
+    assert_eq!((read("10"), read("11")), ("0".into(), "0".into()));
+    std::mem::forget(routing); // died: nothing restored
+    assert!(journal.exists());
+    let restored = IrqRouting::recover(&proc, &journal);
+    assert_eq!(
+        restored,
+        [
+            Ok("IRQ 10 back on CPUs 0-1".to_string()),
+            Ok("IRQ 11 back on CPUs 1".to_string())
+        ]
+    );
+    assert_eq!((read("10"), read("11")), ("0-1".into(), "1".into()));
+    assert!(!journal.exists());
+    assert!(IrqRouting::recover(&proc, &journal).is_empty(), "once only");
+    // A clean end removes the journal itself.
+    IrqRouting::apply(&proc, 1, &[0], &sound_irqs(&proc), Some(&journal))
+        .unwrap()
+        .restore();
+    assert!(!journal.exists());
+}
+
 #[test]
 fn irq_routing_reports_an_irq_the_kernel_will_not_move() {
     let tmp = tempfile::tempdir().unwrap();
@@ -195,7 +228,7 @@ fn irq_routing_reports_an_irq_the_kernel_will_not_move() {
         "chattr +i needs ext4 or similar under the temp dir"
     );
     let proc = Procfs::at(tmp.path());
-    let routing = IrqRouting::apply(&proc, 1, &[0], &[]);
+    let routing = IrqRouting::apply(&proc, 1, &[0], &[], None);
     chattr("-i");
     let routing = routing.unwrap();
     let r15 = routing.routes().iter().find(|r| r.irq == "15").unwrap();

@@ -8,7 +8,7 @@ use cuebox_engine::show::{GridPos, Group};
 /// Author, validate and push cuebox sessions from a host.
 ///
 /// A session is a folder holding `session.json` (the show), `metadata.sqlite`
-/// (clip information and usage history), `autosave/` and `backups/`. Its media
+/// (clip information and markers, indexed from the manifest), `autosave/` and `backups/`. Its media
 /// live in the media folder chosen when it was created. Pages, tabs, rows and
 /// columns are numbered from 1, as the box shows them.
 #[derive(Debug, Parser)]
@@ -67,7 +67,7 @@ pub enum Command {
     Push {
         /// The session folder.
         dir: PathBuf,
-        /// The boxes, by name or address, comma-separated (a main/backup pair: main,backup).
+        /// The boxes, by name or address, comma-separated; each is pushed on its own.
         #[arg(long, value_delimiter = ',', required = true)]
         to: Vec<String>,
         /// The session's name on the box (default: the folder's name).

@@ -14,7 +14,7 @@ use serde_json::json;
 #[derive(Debug, Parser)]
 #[command(name = "cueboxd", version)]
 struct Cli {
-    /// The data root holding Sessions/, Exports/, Logs/ and Media/.
+    /// The data root: Sessions/, Objects/, api/, device-map.json (Exports/, Logs/ and Media/ are made empty for later issues).
     #[arg(long, global = true, env = DataRoot::ENV, default_value = DataRoot::DEFAULT_PATH)]
     root: PathBuf,
     #[command(subcommand)]
@@ -26,10 +26,11 @@ enum Command {
     /// List, inspect and recover the sessions under <root>/Sessions.
     #[command(subcommand)]
     Sessions(SessionsCmd),
-    /// Play a session live through ALSA: validate it, arm it, run the
-    /// real-time threads, take commands (stdin, --events, --control-socket),
-    /// auto-save it, and on SIGTERM or SIGINT write an emergency recovery
-    /// point and exit.
+    /// Play a session live through ALSA on the card the box finds (or the
+    /// one named): validate it, arm it, run the real-time threads, take
+    /// commands (stdin, --events, --control-socket; with --listen the
+    /// network API), and on SIGTERM or SIGINT, at the end of the run or on a
+    /// switch, write a recovery point and exit.
     ///
     /// Commands are JSON objects, one per line, in the EVENTS.json vocabulary
     /// with the time optional: `{"cmd": "go", "clip": "c1"}` plays now,

@@ -114,6 +114,8 @@ pub struct Live {
     out_stats: Arc<DeviceStats>,
     in_stats: Option<Arc<DeviceStats>>,
     rt_out: RtSetup,
+    /// Every real-time thread, as the kernel set it up.
+    rt: Vec<(String, RtSetup)>,
     clocking: Clocking,
     board: Arc<Mutex<Board>>,
     /// A device's failure the show cannot survive.
@@ -289,16 +291,17 @@ impl Live {
 
         // Each thread reports what the kernel gave it before it plays.
         drop(setup_tx);
-        let mut rt_out = None;
-        for (name, setup) in setups.iter().take(threads.len()) {
+        let rt: Vec<(String, RtSetup)> = setups.iter().take(threads.len()).collect();
+        for (name, setup) in &rt {
             events.send(BoxEvent::RtThread {
                 thread: name.clone(),
                 setup: setup.clone(),
             });
-            if name == "rt-out" {
-                rt_out = Some(setup);
-            }
         }
+        let rt_out = rt
+            .iter()
+            .find(|(name, _)| name == "rt-out")
+            .map(|(_, s)| s.clone());
         let rt_out = rt_out.ok_or_else(|| LiveError::Io {
             what: "rt-out ended before it started".into(),
             source: std::io::Error::other("no setup report"),
@@ -365,6 +368,7 @@ impl Live {
             out_stats,
             in_stats,
             rt_out,
+            rt,
             clocking,
             board,
             fatal,
@@ -407,6 +411,18 @@ impl Live {
     /// Playback figures now.
     pub fn playback_stats(&self) -> Snapshot {
         self.out_stats.snapshot()
+    }
+
+    /// Puts every real-time thread back to SCHED_OTHER; what could not be.
+    pub fn demote(&self) -> Vec<String> {
+        self.rt
+            .iter()
+            .filter_map(|(name, setup)| {
+                crate::system::demote(setup)
+                    .err()
+                    .map(|e| format!("{name}: {e}"))
+            })
+            .collect()
     }
 
     /// Why the show cannot go on, if a device failed for good.

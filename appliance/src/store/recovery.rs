@@ -25,16 +25,19 @@ pub enum SaveReason {
     Emergency,
     /// The session as it was before a recovery point was restored over it.
     BeforeRestore,
+    /// The run ended as asked (its time was up): nothing went wrong.
+    EndOfRun,
 }
 
 impl SaveReason {
     /// Every reason.
-    pub const ALL: [SaveReason; 5] = [
+    pub const ALL: [SaveReason; 6] = [
         SaveReason::Periodic,
         SaveReason::Change,
         SaveReason::BeforeRisky,
         SaveReason::Emergency,
         SaveReason::BeforeRestore,
+        SaveReason::EndOfRun,
     ];
 
     /// The reason as it appears in file names.
@@ -45,6 +48,7 @@ impl SaveReason {
             SaveReason::BeforeRisky => "before-risky",
             SaveReason::Emergency => "emergency",
             SaveReason::BeforeRestore => "before-restore",
+            SaveReason::EndOfRun => "end-of-run",
         }
     }
 

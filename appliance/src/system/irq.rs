@@ -1,5 +1,9 @@
 //! IRQ routing: every interrupt that can move leaves the audio core, except
-//! the sound card's own; the previous masks come back on exit.
+//! the sound card's own; the previous masks come back on exit — and, kept
+//! in a journal under /run before anything moves, at the next start after
+//! any death (SIGKILL, a panic that aborts, the power button).
+
+use std::path::{Path, PathBuf};
 
 use super::procfs::{format_cpu_list, parse_cpu_list, ProcError, Procfs};
 
@@ -38,6 +42,14 @@ pub struct IrqRouting {
     proc: Procfs,
     routes: Vec<IrqRoute>,
     restored: bool,
+    journal: Option<PathBuf>,
+}
+
+/// One IRQ's mask as it was, in the journal.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Saved {
+    irq: String,
+    mask: String,
 }
 
 /// Whether an IRQ description or IRQ thread name is sound hardware's
@@ -60,13 +72,45 @@ pub fn sound_irqs(proc: &Procfs) -> Vec<String> {
 }
 
 impl IrqRouting {
+    /// Puts back the masks a `journal` left by a run that died holding
+    /// them, and removes it: the IRQs restored, or why one was not. Nothing
+    /// when there is no journal.
+    pub fn recover(proc: &Procfs, journal: &Path) -> Vec<Result<String, String>> {
+        let Ok(text) = std::fs::read_to_string(journal) else {
+            return Vec::new();
+        };
+        let saved: Vec<Saved> = match serde_json::from_str(&text) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = std::fs::remove_file(journal);
+                return vec![Err(format!(
+                    "{} is unreadable ({e}); removed",
+                    journal.display()
+                ))];
+            }
+        };
+        let done = saved
+            .iter()
+            .map(|s| {
+                std::fs::write(proc.irq_mask(&s.irq), &s.mask)
+                    .map(|()| format!("IRQ {} back on CPUs {}", s.irq, s.mask))
+                    .map_err(|e| format!("IRQ {} stays moved: {e}", s.irq))
+            })
+            .collect();
+        let _ = std::fs::remove_file(journal);
+        done
+    }
+
     /// Moves every IRQ under `proc`/irq that runs on `audio_core` to the
-    /// `housekeeping` CPUs, except those in `keep`.
+    /// `housekeeping` CPUs, except those in `keep`. With a `journal`, the
+    /// masks about to move are written there first (atomically), so
+    /// [`recover`](Self::recover) can put them back after any death.
     pub fn apply(
         proc: &Procfs,
         audio_core: usize,
         housekeeping: &[usize],
         keep: &[String],
+        journal: Option<&Path>,
     ) -> Result<IrqRouting, ProcError> {
         let names: std::collections::HashMap<String, String> = proc
             .interrupts()
@@ -75,8 +119,23 @@ impl IrqRouting {
             .map(|(irq, _, desc)| (irq, desc))
             .collect();
         let target = format_cpu_list(housekeeping);
+        let affinities = proc.irq_affinities()?;
+        let moving: Vec<Saved> = affinities
+            .iter()
+            .filter(|(irq, mask)| !keep.contains(irq) && parse_cpu_list(mask).contains(&audio_core))
+            .map(|(irq, mask)| Saved {
+                irq: irq.clone(),
+                mask: mask.clone(),
+            })
+            .collect();
+        if let Some(path) = journal {
+            write_journal(path, &moving).map_err(|e| ProcError {
+                path: path.to_owned(),
+                reason: format!("cannot keep the IRQ map to restore after a crash: {e}"),
+            })?;
+        }
         let mut routes = Vec::new();
-        for (irq, before) in proc.irq_affinities()? {
+        for (irq, before) in affinities {
             let cpus = parse_cpu_list(&before);
             let mut route = IrqRoute {
                 name: names.get(&irq).cloned().unwrap_or_default(),
@@ -104,6 +163,7 @@ impl IrqRouting {
             proc: proc.clone(),
             routes,
             restored: false,
+            journal: journal.map(Path::to_owned),
         })
     }
 
@@ -112,10 +172,12 @@ impl IrqRouting {
         &self.routes
     }
 
-    /// Puts every moved IRQ back; returns the ones that would not go back.
+    /// Puts every moved IRQ back and removes the journal; returns the ones
+    /// that would not go back.
     pub fn restore(&mut self) -> Vec<String> {
         self.restored = true;
-        self.routes
+        let failed = self
+            .routes
             .iter()
             .filter(|r| r.outcome == IrqOutcome::Moved)
             .filter_map(|r| {
@@ -123,8 +185,23 @@ impl IrqRouting {
                     .err()
                     .map(|e| format!("IRQ {} stays on CPUs {}: {e}", r.irq, r.after))
             })
-            .collect()
+            .collect();
+        if let Some(journal) = &self.journal {
+            let _ = std::fs::remove_file(journal);
+        }
+        failed
     }
+}
+
+/// Writes the masks about to move to `path`, atomically and durably.
+fn write_journal(path: &Path, saved: &[Saved]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = atomic_write_file::AtomicWriteFile::open(path)?;
+    file.write_all(&serde_json::to_vec(saved).map_err(std::io::Error::other)?)?;
+    file.commit()
 }
 
 impl Drop for IrqRouting {

@@ -7,6 +7,7 @@ pub mod check;
 mod irq;
 mod monitor;
 pub mod notify;
+pub mod pmqos;
 mod procfs;
 mod rt;
 
@@ -14,5 +15,6 @@ pub use irq::{sound_irqs, IrqOutcome, IrqRoute, IrqRouting};
 pub use monitor::{Monitor, ReservationStatus, Violation};
 pub use procfs::{format_cpu_list, parse_cpu_list, Policy, ProcError, Procfs, ThreadState};
 pub use rt::{
-    audio_core, denormals_flushed, lock_memory, set_rttime_limit, spawn_rt, RtConfig, RtSetup,
+    audio_core, demote, denormals_flushed, lock_memory, set_rttime_limit, spawn_rt, RtConfig,
+    RtSetup,
 };

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use thread_priority::{
-    set_thread_priority_and_policy, thread_native_id, RealtimeThreadSchedulePolicy, ThreadPriority,
-    ThreadPriorityValue, ThreadSchedulePolicy,
+    set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+    RealtimeThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
 };
 
 use super::procfs::{Policy, Procfs, ThreadState};
@@ -25,7 +25,8 @@ pub struct RtConfig {
     pub stack_bytes: usize,
     /// CPU time a real-time thread may use without blocking before the
     /// kernel sends SIGXCPU (the soft RLIMIT_RTTIME); the hard limit, one
-    /// second more, kills it. A thread that spins is stopped, not the box.
+    /// second more, kills the process. `cueboxd run` catches SIGXCPU, demotes
+    /// its real-time threads, saves and exits non-zero before that.
     pub rttime: Duration,
 }
 
@@ -68,6 +69,24 @@ pub struct RtSetup {
     pub denormals_flushed: bool,
     /// What is not as asked, each with its fix. Empty: fully protected.
     pub problems: Vec<String>,
+    /// The thread, to demote it from another (see [`demote`]).
+    #[serde(skip)]
+    pub native: Option<thread_priority::ThreadId>,
+}
+
+/// Puts the thread `setup` describes back to SCHED_OTHER: what the box does
+/// when the kernel says (SIGXCPU) a real-time thread ran too long without
+/// blocking, before the hard limit kills the whole process.
+pub fn demote(setup: &RtSetup) -> Result<(), String> {
+    let native = setup
+        .native
+        .ok_or("the thread's id was not recorded at its start")?;
+    set_thread_priority_and_policy(
+        native,
+        ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other),
+    )
+    .map_err(|e| format!("cannot put the thread back to SCHED_OTHER: {e:?}"))
 }
 
 /// Locks every page of the process, now and future (mlockall), so no page
@@ -187,6 +206,7 @@ fn make_realtime(config: &RtConfig) -> RtSetup {
         locked_kb,
         denormals_flushed: false,
         problems,
+        native: Some(thread_native_id()),
     }
 }
 

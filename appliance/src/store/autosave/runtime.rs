@@ -207,6 +207,18 @@ impl Autosaver {
         self.shared.emergency()
     }
 
+    /// Writes the latest snapshot now as a recovery point named for
+    /// `reason`: a session closing for a switch (before-risky: the push that
+    /// replaces it), or at the end of its run.
+    pub fn save_latest(&self, reason: SaveReason) -> Result<RecoveryPoint> {
+        let written = self.shared.write(reason);
+        match &written {
+            Ok(_) => lock(&self.shared.state).policy.saved(),
+            Err(_) => lock(&self.shared.state).policy.failed(),
+        }
+        written
+    }
+
     /// The last auto-save failure, until a later save succeeds.
     pub fn last_error(&self) -> Option<String> {
         lock(&self.shared.state).last_error.clone()
