@@ -116,6 +116,8 @@ pub struct LiveLink {
     deck: Mutex<Deck>,
     guard: Duration,
     last_go: Mutex<HashMap<ClipId, Instant>>,
+    /// The last bare GO (of the playhead's cue), from any input.
+    last_bare_go: Mutex<Option<Instant>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -133,6 +135,7 @@ impl LiveLink {
             deck: Mutex::new(Deck::default()),
             guard,
             last_go: Mutex::new(HashMap::new()),
+            last_bare_go: Mutex::new(None),
         }
     }
 
@@ -226,8 +229,79 @@ impl LiveLink {
         self.submit(None, command)
     }
 
+    /// A bare GO, from any input: starts the cue at the playhead (which
+    /// then moves past it, as every GO moves it). A second bare GO within
+    /// the minimum GO time is refused, whatever cue it would start.
+    pub fn go_next(&self, time: Option<f64>) -> Result<(Cue, Accepted), Refusal> {
+        let mut last = lock(&self.last_bare_go);
+        let cue = self.playhead()?.ok_or_else(|| self.nothing_here())?;
+        let now = Instant::now();
+        if let Some(since) = last.map(|t| now.saturating_duration_since(t)) {
+            if since < self.guard {
+                return Err((
+                    RefusalKind::TooSoon,
+                    format!(
+                        "GO {} ms after the last GO: within the minimum GO time of {} ms a \
+                         second GO is refused, whatever cue it would start",
+                        since.as_millis(),
+                        self.guard.as_millis()
+                    ),
+                ));
+            }
+        }
+        let accepted = self.send(Command::Go {
+            clip: cue.clip.clone(),
+            time,
+        })?;
+        *last = Some(now);
+        Ok((cue, accepted))
+    }
+
+    /// Why a bare GO has nothing to start.
+    fn nothing_here(&self) -> Refusal {
+        let deck = self.deck();
+        let (page, tab) = (deck.place.page, deck.place.tab.number());
+        let message = match deck.playhead {
+            Playhead::End => format!(
+                "the playhead is past the last cue of page {page} tab {tab}: a GO never wraps to \
+                 the top; move it (/playhead/previous, /reset, MSC LOAD) first"
+            ),
+            _ => format!(
+                "page {page} tab {tab} has no cue to GO: choose another page (hostctl page) or \
+                 assign buttons"
+            ),
+        };
+        (RefusalKind::NotFound, message)
+    }
+
+    /// After a GO of `clip`, from any input: the playhead stands on the cue
+    /// after its button, when its button is on the controllers' page and tab
+    /// (past the last cue: at the end).
+    fn advance_past(&self, clip: &ClipId) {
+        let Ok(show) = self.show() else { return };
+        let Some(number) = show.cues.number_of(clip) else {
+            return;
+        };
+        let mut deck = lock(&self.deck);
+        if number.place() != deck.place {
+            return;
+        }
+        deck.playhead = show
+            .cues
+            .next(deck.place, Some(number.button))
+            .and_then(|c| c.number)
+            .map_or(Playhead::End, |n| Playhead::At(n.button));
+    }
+
+    /// `command` scheduled at `at` (a show timeline's entry): no double-GO
+    /// protection, which is for commands sent for "now".
+    pub fn submit_at(&self, at: At, command: Command) -> Result<Accepted, Refusal> {
+        self.submit(Some(at), command)
+    }
+
     /// [`send`](Self::send) for a time, `None` meaning at once.
     fn submit(&self, at: Option<At>, command: Command) -> Result<Accepted, Refusal> {
+        let went;
         let answer = {
             let current = lock(&self.current);
             let c = current.as_ref().ok_or_else(|| self.no_session())?;
@@ -237,7 +311,13 @@ impl LiveLink {
                     format!("clip \"{clip}\" is not in the session"),
                 ));
             }
-            self.double_go(&command)?;
+            if at.is_none() {
+                self.double_go(&command)?;
+            }
+            went = match &command {
+                Command::Go { clip, .. } => Some(clip.clone()),
+                _ => None,
+            };
             let (tx, rx) = mpsc::channel();
             let request = Request {
                 at,
@@ -255,6 +335,9 @@ impl LiveLink {
                 "the show did not answer; it may be stopping".to_owned(),
             )
         })?;
+        if let Some(clip) = went {
+            self.advance_past(&clip);
+        }
         Ok(Accepted {
             at_sample: accepted["at_sample"].as_u64().unwrap_or(0),
             lead_samples: accepted["lead_samples"].as_u64().unwrap_or(0),
@@ -428,5 +511,131 @@ impl ShowControl for Arc<LiveLink> {
             std::thread::sleep(Duration::from_millis(10));
         }
         Started::NotYet
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cuebox_engine::show::{
+        AudioFormat, AudioRef, Channels, ContentHash, Extra, Frames, GridDims, GridPos, Group,
+        MediaPath, NewClip, PageNo, Placement, RightsMetadata, TabIndex,
+    };
+
+    /// A link to a show of three clips on buttons 1–3 of page 1 tab 1, with
+    /// a control thread that stamps each request and counts the GOs.
+    fn linked(guard_ms: u64) -> (LiveLink, Arc<Mutex<Vec<ClipId>>>) {
+        let mut show = Show::new(
+            "link",
+            "media",
+            GridDims::new(2, 4).unwrap(),
+            jiff::Timestamp::UNIX_EPOCH,
+        );
+        for n in 1..=3u16 {
+            let file = format!("c{n}.wav");
+            show.add_clip(
+                NewClip {
+                    name: file.clone(),
+                    group: Group::A,
+                    audio: AudioRef {
+                        path: MediaPath::try_from(file.clone()).unwrap(),
+                        hash: ContentHash::of_bytes(file.as_bytes()),
+                        format: AudioFormat {
+                            channels: Channels::Stereo,
+                            sample_rate: 48_000,
+                            bit_depth: Some(16),
+                            frames: Frames(48_000),
+                            codec: "pcm_s16le".into(),
+                            trim: Default::default(),
+                            extra: Extra::new(),
+                        },
+                        metadata: RightsMetadata::default(),
+                        extra: Extra::new(),
+                    },
+                },
+                Placement {
+                    page: PageNo::FIRST,
+                    tab: TabIndex::from_number(1).unwrap(),
+                    pos: GridPos::new(1, n).unwrap(),
+                },
+            )
+            .unwrap();
+        }
+        let (requests, taken) = mpsc::channel::<Request>();
+        let gone = Arc::new(Mutex::new(Vec::new()));
+        let log = gone.clone();
+        std::thread::spawn(move || {
+            for (n, r) in taken.iter().enumerate() {
+                if let Command::Go { clip, .. } = &r.command {
+                    lock(&log).push(clip.clone());
+                }
+                if let Some(reply) = r.reply {
+                    let _ = reply.send(json!({"at_sample": n, "lead_samples": 256}));
+                }
+            }
+        });
+        let link = LiveLink::new(Duration::from_millis(guard_ms));
+        let status = crate::live::StatusSource {
+            board: Default::default(),
+            playback: Default::default(),
+            clock: Default::default(),
+            rate: 48_000,
+            period: 256,
+            device: Default::default(),
+        };
+        link.attach(Current {
+            session: "link".into(),
+            requests,
+            ids: show.clips.iter().map(|c| c.id.clone()).collect(),
+            rate: 48_000,
+            show: Arc::new(show_summary(&show)),
+            status,
+        });
+        (link, gone)
+    }
+
+    fn clip(n: u16) -> ClipId {
+        format!("c{n}").parse().unwrap()
+    }
+
+    #[test]
+    fn a_second_bare_go_within_the_minimum_go_time_is_refused_whatever_it_would_start() {
+        let (link, gone) = linked(300);
+        let (cue, _) = link.go_next(None).unwrap();
+        assert_eq!(cue.clip, clip(1));
+        // 176 ms later, as an operator's double tap: the next cue is c2, a
+        // different clip, and still nothing starts.
+        std::thread::sleep(Duration::from_millis(176));
+        let (kind, why) = link.go_next(None).unwrap_err();
+        assert_eq!(kind, RefusalKind::TooSoon);
+        assert!(why.contains("minimum GO time of 300 ms"), "{why}");
+        assert_eq!(*lock(&gone), [clip(1)]);
+        std::thread::sleep(Duration::from_millis(150));
+        assert_eq!(link.go_next(None).unwrap().0.clip, clip(2));
+        assert_eq!(*lock(&gone), [clip(1), clip(2)]);
+    }
+
+    #[test]
+    fn a_go_of_a_clip_from_any_input_moves_the_playhead_past_it() {
+        let (link, _) = linked(0);
+        assert_eq!(link.playhead().unwrap().unwrap().clip, clip(1));
+        link.send(Command::Go {
+            clip: clip(2),
+            time: None,
+        })
+        .unwrap();
+        assert_eq!(link.playhead().unwrap().unwrap().clip, clip(3));
+        link.send(Command::Go {
+            clip: clip(3),
+            time: None,
+        })
+        .unwrap();
+        assert_eq!(link.deck().playhead, Playhead::End);
+        let (_, why) = link.go_next(None).unwrap_err();
+        assert!(why.contains("never wraps"), "{why}");
+        // Stops do not move it.
+        link.set_deck(Deck::default());
+        link.send(Command::Stop { clip: clip(1) }).unwrap();
+        assert_eq!(link.playhead().unwrap().unwrap().clip, clip(1));
     }
 }

@@ -7,7 +7,7 @@ use crate::printer;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use cuebox_engine::device::{Access, SampleFormat};
 use cuebox_engine::show::Show;
 use serde_json::{json, Value};
 
-use crate::api::service::BoxService;
+use crate::api::service::{BoxService, ShowControl};
 use crate::api::{self, Identity};
 use crate::clocking::ptp::PtpConfig;
 use crate::clocking::ClockingConfig;
@@ -183,6 +183,12 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
         None => None,
     };
     let showctl = start_showctl(root, args, link.clone(), events_tx)?;
+    // Every local input goes through the link, for the whole run.
+    spawn_stdin(link.clone(), events_tx.clone())?;
+    let _socket = match &args.control_socket {
+        Some(path) => Some(serve_socket(path, link.clone())?),
+        None => None,
+    };
     let mut session = args.session.clone().or_else(|| {
         DataRoot::open(root)
             .ok()
@@ -244,6 +250,9 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
     drop(showctl);
     crate::system::notify::stopping();
     drop(server);
+    if let Some(path) = &args.control_socket {
+        let _ = std::fs::remove_file(path);
+    }
     Ok(ok)
 }
 
@@ -492,23 +501,24 @@ fn play(
         let routes = irqs.as_ref().map_or_else(Vec::new, |r| r.routes().to_vec());
         Monitor::new(proc.clone(), t, core, routes)
     });
-    let requests = live.requests();
     link.attach(Current {
         session: session_name.to_owned(),
-        requests: requests.clone(),
-        ids: ids.clone(),
+        requests: live.requests(),
+        ids,
         rate: args.rate,
         show: summary,
         status: live.status_source(),
     });
+    // The timeline of --events, through the link like every input (as a
+    // timeline, not presses: double-GO protection is for commands "now").
     for t in timed {
-        let _ = requests.send(t.into());
+        if let Err((_, reason)) = link.submit_at(t.at, t.command.clone()) {
+            events_tx.send(BoxEvent::CommandRefused {
+                line: serde_json::to_string(&t.command).unwrap_or_default(),
+                reason,
+            });
+        }
     }
-    spawn_stdin(requests.clone(), ids.clone(), args.rate, events_tx.clone())?;
-    let socket = match &args.control_socket {
-        Some(path) => Some(serve_socket(path, requests.clone(), ids, args.rate)?),
-        None => None,
-    };
     let pb = live.playback();
     events_tx.send(BoxEvent::Running {
         session: name,
@@ -589,10 +599,6 @@ fn play(
             events_tx.send(BoxEvent::RtProblem { detail });
         }
     }
-    if let Some(path) = &args.control_socket {
-        let _ = std::fs::remove_file(path);
-    }
-    drop(socket);
     let saved = match report {
         Some(report) => {
             let signal = match report.signal {
@@ -745,13 +751,9 @@ pub(crate) fn request(
     Ok(Request { at, command, reply })
 }
 
-/// Reads commands from stdin, one JSON object per line, until it closes.
-fn spawn_stdin(
-    requests: Sender<Request>,
-    ids: std::collections::HashSet<cuebox_engine::show::ClipId>,
-    rate: u32,
-    events: Publisher,
-) -> std::io::Result<()> {
+/// Reads commands from stdin, one JSON object per line, until it closes;
+/// each goes through the link like every other input's.
+fn spawn_stdin(link: Arc<LiveLink>, events: Publisher) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
@@ -760,30 +762,22 @@ fn spawn_stdin(
                 if line.trim().is_empty() {
                     continue;
                 }
-                match request(&line, &ids, rate, None) {
-                    Ok(r) => {
-                        if requests.send(r).is_err() {
-                            break;
-                        }
-                    }
-                    Err(reason) => events.send(BoxEvent::CommandRefused {
-                        line: line.clone(),
-                        reason,
-                    }),
+                if let Err((_, reason)) = ShowControl::command(&link, &line) {
+                    events.send(BoxEvent::CommandRefused { line, reason });
                 }
             }
         })?;
     Ok(())
 }
 
-/// Listens on a Unix socket; each connection sends command lines and gets
-/// one JSON answer line per command.
-fn serve_socket(
-    path: &Path,
-    requests: Sender<Request>,
-    ids: std::collections::HashSet<cuebox_engine::show::ClipId>,
-    rate: u32,
-) -> Result<std::thread::JoinHandle<()>, RunError> {
+/// Connections the control socket serves at once.
+const MAX_SOCKET_CLIENTS: usize = 16;
+
+/// Listens on a Unix socket (mode 0600: root's, or cueboxd's user's, only);
+/// each connection sends command lines and gets one JSON answer line per
+/// command, through the link like every other input.
+fn serve_socket(path: &Path, link: Arc<LiveLink>) -> Result<std::thread::JoinHandle<()>, RunError> {
+    use std::os::unix::fs::PermissionsExt;
     // A socket left by a killed run would make bind fail.
     if std::fs::symlink_metadata(path).is_ok_and(|m| {
         use std::os::unix::fs::FileTypeExt;
@@ -791,27 +785,40 @@ fn serve_socket(
     }) {
         std::fs::remove_file(path)?;
     }
-    let listener = UnixListener::bind(path)
+    // Bound under a temporary name, closed to others, then renamed into
+    // place: the socket is never reachable with the umask's mode.
+    let staging = path.with_extension(format!("{}.tmp", std::process::id()));
+    let listener = UnixListener::bind(&staging)
         .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
+    std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::rename(&staging, path)?;
+    let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     Ok(std::thread::Builder::new()
         .name("socket".into())
         .spawn(move || {
-            for conn in listener.incoming().flatten() {
-                let requests = requests.clone();
-                let ids = ids.clone();
-                let _ = std::thread::Builder::new()
+            for mut conn in listener.incoming().flatten() {
+                if open.load(std::sync::atomic::Ordering::Relaxed) >= MAX_SOCKET_CLIENTS {
+                    let refusal = json!({"ok": false, "reason": format!(
+                        "{MAX_SOCKET_CLIENTS} control socket connections are open; close one")});
+                    let _ = writeln!(conn, "{refusal}");
+                    continue;
+                }
+                open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let (link, served) = (link.clone(), open.clone());
+                let spawned = std::thread::Builder::new()
                     .name("socket-client".into())
-                    .spawn(move || serve_client(conn, &requests, &ids, rate));
+                    .spawn(move || {
+                        serve_client(conn, &link);
+                        served.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                    });
+                if spawned.is_err() {
+                    open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                }
             }
         })?)
 }
 
-fn serve_client(
-    conn: UnixStream,
-    requests: &Sender<Request>,
-    ids: &std::collections::HashSet<cuebox_engine::show::ClipId>,
-    rate: u32,
-) {
+fn serve_client(conn: UnixStream, link: &Arc<LiveLink>) {
     let Ok(mut out) = conn.try_clone() else {
         return;
     };
@@ -842,16 +849,10 @@ fn serve_client(
         if line.is_empty() {
             continue;
         }
-        let (tx, rx) = mpsc::channel();
-        let answer = match request(line, ids, rate, Some(tx)) {
-            Ok(r) => match requests.send(r) {
-                Ok(()) => rx
-                    .recv_timeout(Duration::from_secs(2))
-                    .map(|v| json!({"ok": true, "accepted": v}))
-                    .unwrap_or_else(|_| json!({"ok": false, "reason": "the box is stopping"})),
-                Err(_) => json!({"ok": false, "reason": "the box is stopping"}),
-            },
-            Err(reason) => json!({"ok": false, "reason": reason}),
+        let answer = match ShowControl::command(link, line) {
+            Ok((at_sample, lead_samples)) => json!({"ok": true,
+                "accepted": {"at_sample": at_sample, "lead_samples": lead_samples}}),
+            Err((_, reason)) => json!({"ok": false, "reason": reason}),
         };
         if writeln!(out, "{answer}").is_err() {
             break;

@@ -425,17 +425,37 @@ impl Clocked {
     }
 }
 
+impl Clocked {
+    /// A timeout of the socket's own, while a deadline is set, is that
+    /// deadline passing: say which.
+    fn named<T>(&self, result: io::Result<T>) -> io::Result<T> {
+        match (result, &self.deadline) {
+            (Err(e), Some((_, why)))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Err(io::Error::new(io::ErrorKind::TimedOut, why.clone()))
+            }
+            (result, _) => result,
+        }
+    }
+}
+
 impl Read for Clocked {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.left(TcpStream::set_read_timeout)?;
-        self.tcp.read(buf)
+        let read = self.tcp.read(buf);
+        self.named(read)
     }
 }
 
 impl Write for Clocked {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.left(TcpStream::set_write_timeout)?;
-        self.tcp.write(buf)
+        let written = self.tcp.write(buf);
+        self.named(written)
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -16,19 +16,7 @@ use crate::link::{Accepted, Deck, LiveLink, Playhead, Refusal};
 pub fn act(link: &LiveLink, action: Action) -> Result<Value, Refusal> {
     match action {
         Action::Start { cue: None, time } => {
-            let cue = link.playhead()?.ok_or_else(|| nothing_here(link))?;
-            let accepted = link.send(Command::Go {
-                clip: cue.clip.clone(),
-                time,
-            })?;
-            let show = link.show()?;
-            let deck = link.deck();
-            let after = cue.number.map(|n| n.button);
-            let next = show.cues.next(deck.place, after).and_then(button);
-            link.set_deck(Deck {
-                playhead: next.map_or(Playhead::End, Playhead::At),
-                ..deck
-            });
+            let (cue, accepted) = link.go_next(time)?;
             Ok(cue_reply(&cue, accepted))
         }
         Action::Start {
@@ -169,21 +157,6 @@ fn resolve(link: &LiveLink, text: &str) -> Result<Cue, Refusal> {
     show.cues
         .resolve(text, link.deck().place)
         .map_err(|e| (RefusalKind::NotFound, e.to_string()))
-}
-
-fn nothing_here(link: &LiveLink) -> Refusal {
-    let deck = link.deck();
-    let (page, tab) = (deck.place.page, deck.place.tab.number());
-    let message = match deck.playhead {
-        Playhead::End => format!(
-            "the playhead is past the last cue of page {page} tab {tab}: a GO never wraps to the \
-             top; move it (/playhead/previous, /reset, MSC LOAD) first"
-        ),
-        _ => format!(
-            "page {page} tab {tab} has no cue to GO: choose another page (hostctl page) or assign buttons"
-        ),
-    };
-    (RefusalKind::NotFound, message)
 }
 
 /// A command on one cue's clip, or on every clip without a cue.
