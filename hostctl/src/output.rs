@@ -1,11 +1,11 @@
 //! Printing for people and for scripts.
 
-/// Prints `value` as pretty JSON on stdout.
+/// Prints `value` as pretty JSON on stdout. A reader that went away (`|
+/// head`) ends the output quietly, not with a panic.
 pub fn print_json(value: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).expect("a JSON value always serialises")
-    );
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(value).expect("a JSON value always serialises");
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
 /// A progress bar on stderr for reading `bytes` bytes; hidden when stderr is

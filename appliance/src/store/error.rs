@@ -186,9 +186,42 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
+        // An error that already says its cause is not made to say it twice.
+        let said = c.to_string();
+        if !out.contains(&said) {
+            out.push_str(": ");
+            out.push_str(&said);
+        }
         cause = c.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chain;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("events[0].clip: {0}")]
+    struct Says(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Quiet(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("clip \"x\" is not in the session")]
+    struct Inner;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        assert_eq!(
+            chain(&Says(Inner)),
+            "events[0].clip: clip \"x\" is not in the session"
+        );
+        assert_eq!(
+            chain(&Quiet(Inner)),
+            "outer: clip \"x\" is not in the session"
+        );
+    }
 }
