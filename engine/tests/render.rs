@@ -698,6 +698,106 @@ fn free_mode_refuses_a_start_when_the_pool_is_full_and_says_why() {
 }
 
 #[test]
+fn a_choke_group_always_gets_its_voices_however_many_a_free_group_wants() {
+    // A free group asks for the whole pool; choke groups B (3), C (1) and
+    // D (2) keep, each, stereo room for their limit plus one voice retiring
+    // under its 1 ms edge: 8 + 4 + 6 mono voices that A never takes.
+    let mut busses = Busses::default();
+    busses.groups.a.mode = free();
+    busses.groups.b.mode = choke(3);
+    busses.groups.c.mode = choke(1);
+    busses.groups.d.mode = choke(2);
+    let mut rig = Rig::new(config(busses));
+    let stereo = |level: f32| reader(dc(Channels::Stereo, 96_000, level), Channels::Stereo);
+    for v in 0..24 {
+        rig.send(v, go(v as u64, Group::A, stereo(1.0 / 64.0)));
+    }
+    // D: three GOs at one frame, the third retiring the first.
+    for k in 0..3 {
+        rig.send(1000, go(300 + k, Group::D, stereo(0.5)));
+    }
+    // C: a retrigger inside the retired voice's edge fade still fits.
+    rig.send(1000, go(200, Group::C, stereo(0.25)));
+    rig.send(1010, go(201, Group::C, stereo(0.25)));
+    // B: four GOs, the fourth retiring the first, all at full reservation.
+    for (k, at) in [1020, 1100, 1200, 1300].into_iter().enumerate() {
+        rig.send(at, go(100 + k as u64, Group::B, stereo(0.125)));
+    }
+    rig.run_to(2000, 256);
+
+    let started = |group: std::ops::Range<u64>| {
+        rig.events
+            .iter()
+            .filter(|e| matches!(e, Event::Started { voice, .. } if group.contains(&voice.0)))
+            .count()
+    };
+    assert_eq!(started(0..24), 15, "A gets 48 - 18 mono voices");
+    assert_eq!(
+        rig.events_of(15),
+        [Event::Refused {
+            voice: VoiceId(15),
+            clip: ClipTag(15),
+            at: SamplePos(15),
+            reason: RefuseReason::Reserved {
+                needed: 2,
+                free: 18,
+                reserved: 18
+            },
+        }]
+    );
+    assert_eq!(
+        RefuseReason::Reserved {
+            needed: 2,
+            free: 18,
+            reserved: 18
+        }
+        .to_string(),
+        "the voice pool is full for this group: the clip needs 2 mono voice(s); 18 of 48 are \
+         free but 18 of those are reserved for the choke groups' guaranteed voices"
+    );
+    assert_eq!(started(100..104), 4, "B: every GO plays");
+    assert_eq!(started(200..202), 2, "C: every GO plays");
+    assert_eq!(started(300..303), 3, "D: every GO plays");
+    let refused: Vec<Event> = rig
+        .events
+        .iter()
+        .copied()
+        .filter(|e| matches!(e, Event::Refused { voice, .. } if voice.0 >= 100))
+        .collect();
+    assert_eq!(refused, [], "no choke group GO is refused");
+    for (voice, by, at) in [(100, 103, 1300), (200, 201, 1010), (300, 302, 1000)] {
+        assert!(
+            rig.events.contains(&Event::Retired {
+                voice: VoiceId(voice),
+                by: VoiceId(by),
+                at: SamplePos(at),
+            }),
+            "{voice} retired by {by}"
+        );
+    }
+    // What plays once the edges are over, sample-exact: 15 voices in A,
+    // three in B, one in C, two in D.
+    let level = |g: Group| f64::from(rig.out.group(g)[0][1500]);
+    let want = [
+        (Group::A, 15.0 / 64.0),
+        (Group::B, 3.0 * 0.125),
+        (Group::C, 0.25),
+        (Group::D, 2.0 * 0.5),
+    ];
+    for (g, w) in want {
+        assert!((level(g) - w).abs() < 1e-6, "{g:?}: {} not {w}", level(g));
+    }
+    // The retired B voice's edge fade, under the new one rising.
+    let b = &rig.out.group(Group::B)[0][1300..1300 + EDGE];
+    assert_close(
+        b,
+        |i| 0.125 * (2.0 + edge_out(i) + edge_in(i)),
+        "B's retire edge",
+    );
+    assert_eq!(rig.renderer.usage().mono_voices, 30 + 6 + 2 + 4);
+}
+
+#[test]
 fn mono_clips_pack_two_per_stereo_voice() {
     let mut rig = Rig::new(config(all_free()));
     let v = 1.0 / 64.0;
@@ -1783,7 +1883,7 @@ fn any_period_from_16_to_4096_gives_bit_identical_output() {
         count(|e| matches!(
             e,
             Event::Refused {
-                reason: RefuseReason::PoolFull { .. },
+                reason: RefuseReason::PoolFull { .. } | RefuseReason::Reserved { .. },
                 ..
             }
         )) > 0

@@ -126,6 +126,20 @@ pub enum RefuseReason {
         /// Mono voices free.
         free: u8,
     },
+    /// Enough mono voices are free, but not for this group: they are the
+    /// choke groups' guaranteed voices (a free group never takes them).
+    #[error(
+        "the voice pool is full for this group: the clip needs {needed} mono voice(s); {free} of \
+         48 are free but {reserved} of those are reserved for the choke groups' guaranteed voices"
+    )]
+    Reserved {
+        /// Mono voices the clip needs (1 mono, 2 stereo).
+        needed: u8,
+        /// Mono voices free.
+        free: u8,
+        /// Of those, the ones other groups' reserves hold.
+        reserved: u8,
+    },
     /// Another playing voice has the same id.
     #[error("a voice with this id is already playing")]
     DuplicateVoice,

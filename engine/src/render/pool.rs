@@ -7,6 +7,10 @@
 //! than in fixed stereo slots means the pool never fragments: a stereo start
 //! is refused only when fewer than two mono voices are free anywhere. The
 //! table has 48 entries (the most voices that can fit), allocated once.
+//!
+//! Choke groups are guaranteed their voices: each holds a reserve of
+//! [`reserve`] mono voices that no other group may take, so a free group
+//! running the pool dry can never refuse a choke group's GO.
 
 use crate::show::{GroupMode, VoicePool};
 
@@ -25,25 +29,47 @@ pub(crate) struct MainPool {
     voices: Vec<Option<Voice<Main>>>,
     /// Mono voices in use.
     used: u16,
+    /// Mono voices in use per group, leaving voices included.
+    held: [u16; 4],
     next_order: u64,
     /// Choke limit per group; `None` in free mode.
     limits: [Option<u8>; 4],
+    /// Mono voices kept for each group whatever the others play.
+    reserves: [u16; 4],
     /// Where each voice's audio lands before mixing (stereo, max block).
     scratch: Vec<f32>,
     /// Each voice's per-frame gains while it ramps (max block).
     gains: Vec<f32>,
 }
 
+/// The mono voices a group keeps for itself: for a choke group of
+/// `max_voices`, that many stereo voices plus one more stereo voice for the
+/// one it retires, which holds its place through its 1 ms edge fade while
+/// its replacement starts. A free group keeps none.
+///
+/// Four choke groups of 3 keep 32 of the 48, so every reserve always fits.
+pub(crate) fn reserve(limit: Option<u8>) -> u16 {
+    limit.map_or(0, |max| 2 * (u16::from(max) + 1))
+}
+
 impl MainPool {
     pub(crate) fn new(modes: [&GroupMode; 4], max_block: usize) -> Self {
+        let limits = modes.map(|m| match m {
+            GroupMode::Choke { max_voices, .. } => Some(*max_voices),
+            GroupMode::Free { .. } => None,
+        });
+        let reserves = limits.map(reserve);
+        debug_assert!(
+            reserves.iter().sum::<u16>() <= MONO_VOICES,
+            "the configuration check keeps choke limits within 1 to 3"
+        );
         MainPool {
             voices: (0..MONO_VOICES).map(|_| None).collect(),
             used: 0,
+            held: [0; 4],
             next_order: 0,
-            limits: modes.map(|m| match m {
-                GroupMode::Choke { max_voices, .. } => Some(*max_voices),
-                GroupMode::Free { .. } => None,
-            }),
+            limits,
+            reserves,
             scratch: vec![0.0; 2 * max_block],
             gains: vec![0.0; max_block],
         }
@@ -71,7 +97,13 @@ impl MainPool {
     ) {
         let channels = s.reader.channels();
         let need = channels.count();
+        let group = group_index(s.group);
         let free = MONO_VOICES - self.used;
+        // What the other groups' reserves still lack is not this group's to take.
+        let reserved: u16 = (0..4)
+            .filter(|&g| g != group)
+            .map(|g| self.reserves[g].saturating_sub(self.held[g]))
+            .sum();
         let refusal = if s.params.pan.channels() != channels {
             Some(RefuseReason::PanningMismatch {
                 pan: s.params.pan.channels().count(),
@@ -83,6 +115,12 @@ impl MainPool {
             Some(RefuseReason::PoolFull {
                 needed: need as u8,
                 free: free as u8,
+            })
+        } else if need > free - reserved.min(free) {
+            Some(RefuseReason::Reserved {
+                needed: need as u8,
+                free: free as u8,
+                reserved: reserved.min(free) as u8,
             })
         } else {
             None
@@ -97,7 +135,6 @@ impl MainPool {
             sh.trash.put(s.reader);
             return;
         }
-        let group = group_index(s.group);
         let fade = match cross_from {
             Some(from) => {
                 let x = s.params.crossfade;
@@ -140,6 +177,7 @@ impl MainPool {
             s.voice, s.clip, group, order, s.reader, &s.params, fade, ramps,
         ));
         self.used += need;
+        self.held[group] += need;
         sh.events.push(Event::Started {
             voice: s.voice,
             clip: s.clip,
@@ -205,6 +243,7 @@ impl MainPool {
             let stopped = voice.conclude(&mut sh.trash, cause, block_start.offset(end));
             sh.events.push(stopped);
             self.used -= voice.channels.count();
+            self.held[voice.group] -= voice.channels.count();
             *entry = None;
         }
     }
