@@ -92,8 +92,10 @@ fn rich_show() -> Show {
         },
     ];
     c.processing.fades.fade_out = Some(Fade::new(5_000.0, Curve::SCurve, false));
+    // A mode and a setting that round-trip; a rate other than 1 would be
+    // a problem until time/pitch is built.
     c.processing.time_pitch.mode = WarpMode::Basic;
-    c.processing.time_pitch.rate = 1.25;
+    c.processing.time_pitch.preserve_pitch = false;
     c.analysis = ClipAnalysis::Done {
         tempo_bpm: 120.0,
         confidence: 0.9,
@@ -129,6 +131,29 @@ fn rich_show() -> Show {
         vec!["2026-12-01".parse().unwrap(), "2026-12-02".parse().unwrap()];
     show.show_info.reporting.pros = vec!["PRS".into()];
     show
+}
+
+#[test]
+fn a_clip_asking_for_time_or_pitch_is_a_problem_until_it_is_built() {
+    let mut doc = json_of(&rich_show());
+    doc["clips"][0]["processing"]["time_pitch"] = json!({"rate": 1.25});
+    doc["clips"][1]["processing"]["time_pitch"] =
+        json!({"mode": "full", "rate": 1.0, "pitch_semitones": -2.0});
+    let show = load(&doc).unwrap().show;
+    let problems: Vec<String> = show.validate().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        problems,
+        [
+            "clips[0].processing.time_pitch: clip \"c1\" asks for rate 1.25x and pitch +0 st, \
+             but time/pitch is not built yet: it plays at 1.0x and its own pitch",
+            "clips[1].processing.time_pitch: clip \"c2\" asks for rate 1x and pitch -2 st, \
+             but time/pitch is not built yet: it plays at 1.0x and its own pitch",
+        ]
+    );
+    // A mode with nothing to change plays as asked: no problem.
+    doc["clips"][0]["processing"]["time_pitch"] = json!({"mode": "basic", "rate": 1.0});
+    doc["clips"][1]["processing"]["time_pitch"] = json!({});
+    assert_eq!(load(&doc).unwrap().show.validate(), vec![]);
 }
 
 fn load(v: &Value) -> Result<Loaded, LoadError> {

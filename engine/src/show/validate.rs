@@ -102,6 +102,16 @@ pub enum Issue {
     ChannelTooHigh(LogicalChannel),
     /// A timecode that does not exist at the session's frame rate.
     Timecode(String),
+    /// A clip asks for time-stretch or pitch-shift, which the engine does
+    /// not have yet: it plays at its native speed and pitch.
+    TimePitchNotBuilt {
+        /// The clip.
+        clip: ClipId,
+        /// The rate it asks for.
+        rate: f64,
+        /// The pitch shift it asks for, semitones.
+        pitch_semitones: f64,
+    },
 }
 
 impl fmt::Display for Issue {
@@ -115,6 +125,15 @@ impl fmt::Display for Issue {
             } => write!(f, "{value}{unit} is out of range ({min}{unit} to {max}{unit})"),
             Issue::UnknownClip(id) => write!(f, "clip \"{id}\" is not in the session"),
             Issue::Timecode(reason) => write!(f, "{reason}"),
+            Issue::TimePitchNotBuilt {
+                clip,
+                rate,
+                pitch_semitones,
+            } => write!(
+                f,
+                "clip \"{clip}\" asks for rate {rate}x and pitch {pitch_semitones:+} st, but \
+                 time/pitch is not built yet: it plays at 1.0x and its own pitch"
+            ),
             Issue::DuplicateClipId(id) => {
                 write!(f, "clip id \"{id}\" is used by more than one clip")
             }
@@ -601,6 +620,18 @@ fn check_clip(c: &mut Checker, path: &str, clip: &Clip) {
         (-24.0, 24.0),
         " st",
     );
+    // Whatever the mode: a rate or pitch the box cannot play must not pass
+    // as if it could (mode `off` is also what a clip gets when it names none).
+    if tp.rate != 1.0 || tp.pitch_semitones != 0.0 {
+        c.report(
+            format!("{pp}.time_pitch"),
+            Issue::TimePitchNotBuilt {
+                clip: clip.id.clone(),
+                rate: tp.rate,
+                pitch_semitones: tp.pitch_semitones,
+            },
+        );
+    }
 
     let start = p.cue.start;
     let end = p.cue.end.unwrap_or(frames);
