@@ -1429,6 +1429,7 @@ fn levels_pans_widths_and_routing() {
             level_db: 0.0,
             mute: true,
             balance: 0.0,
+            ramp: FrameCount(0),
         },
     );
     rig.run_to(2000, 256);
@@ -1793,6 +1794,8 @@ fn busy_show(with_audition: bool) -> Vec<(usize, Command)> {
                     level_db: -(rng.below(12) as f64),
                     mute: rng.below(5) == 0,
                     balance: rng.below(3) as f64 - 1.0,
+                    // Edge-length and long ramps, some overlapping the next change.
+                    ramp: FrameCount((k as u64 % 3) * 9_000),
                 },
             ));
         }
@@ -2009,4 +2012,159 @@ fn the_renderer_moves_to_the_render_thread_and_its_control_anywhere() {
     send::<RenderControl>();
     send::<Scheduled>();
     send::<Event>();
+}
+
+// ---------------------------------------------------------------- show commands, heard
+
+/// A show of constant-level stereo clips: c1 (1.0) and c3 (0.25) in group
+/// A, c2 (0.5) in group B, each 2 s long.
+fn dc_show() -> cuebox_engine::show::Show {
+    let mut show = cuebox_engine::show::Show::new(
+        "dc",
+        "media",
+        cuebox_engine::show::GridDims::new(4, 8).unwrap(),
+        "2026-01-01T00:00:00Z".parse().unwrap(),
+    );
+    for (id, group) in [("c1", "A"), ("c2", "B"), ("c3", "A")] {
+        let clip = serde_json::from_value(serde_json::json!({
+            "id": id, "name": id, "group": group,
+            "audio": {
+                "path": format!("{id}.wav"),
+                "hash": format!("blake3:{}", "0".repeat(64)),
+                "format": {"channels": 2, "sample_rate": 48000, "bit_depth": 24,
+                           "frames": 96000, "codec": "pcm_s24le"}
+            },
+            "processing": {"panning": {"mode": "stereo", "width": 1.0, "balance": 0.0}}
+        }))
+        .expect("a valid clip");
+        show.clips.push(clip);
+    }
+    show
+}
+
+/// Each clip's audio: constant, at the level its id gives.
+struct DcAudio;
+
+impl cuebox_engine::control::ReaderSource for DcAudio {
+    fn reader(
+        &mut self,
+        clip: &cuebox_engine::show::Clip,
+        timeline: Timeline,
+    ) -> Result<BoxedReader, String> {
+        let level = match clip.id.as_str() {
+            "c1" => 1.0,
+            "c2" => 0.5,
+            _ => 0.25,
+        };
+        let audio = dc(Channels::Stereo, 96_000, level);
+        Ok(Box::new(
+            MemoryClip::new(audio, Channels::Stereo, timeline).map_err(|e| e.to_string())?,
+        ))
+    }
+}
+
+/// Plays an event list (as `cueboxd render --events` reads it) on `show`
+/// through the dispatcher, every block under the allocation guard.
+fn play_events(show: &cuebox_engine::show::Show, events: serde_json::Value, until: usize) -> Rig {
+    use cuebox_engine::control::{parse_events, Dispatcher};
+    let ids = show.clips.iter().map(|c| &c.id).collect();
+    let events = parse_events(events.to_string().as_bytes(), &ids, RATE).expect("valid events");
+    let mut rig = Rig::new(RenderConfig::from_show(show, RATE, 4096));
+    let mut dispatcher = Dispatcher::new(show, RATE);
+    for e in &events {
+        let command = dispatcher
+            .translate(show, &e.command, &mut DcAudio)
+            .expect("a command the show can play");
+        rig.send(e.at.frame(RATE) as usize, command);
+    }
+    rig.run_to(until, 256);
+    rig
+}
+
+#[test]
+fn a_crossfade_command_fades_one_clip_into_another_over_its_time() {
+    let show = dc_show();
+    let (m, len) = (2_000, 960);
+    let rig = play_events(
+        &show,
+        serde_json::json!([
+            {"at_sample": 0, "cmd": "go", "clip": "c1"},
+            {"at_sample": m, "cmd": "crossfade", "from": "c1", "to": "c2", "time": 0.02},
+        ]),
+        m + 2 * len,
+    );
+    // The session's crossfade curve (an S-curve), power-complementary.
+    let x = |i: usize| curve(Curve::SCurve, ((i + 1) as f64 / len as f64).min(1.0));
+    let a = &rig.out.group(Group::A)[0];
+    let b = &rig.out.group(Group::B)[0];
+    assert_close(&a[EDGE..m], |_| 1.0, "c1 before");
+    assert_close(&b[..m], |_| 0.0, "c2 before");
+    assert_close(&a[m..], |i| (1.0 - x(i)).sqrt(), "c1 crossfading out");
+    assert_close(
+        &b[m..],
+        |i| 0.5 * edge_in(i) * x(i).sqrt(),
+        "c2 crossfading in",
+    );
+    assert!(rig.events.contains(&Event::Stopped {
+        voice: VoiceId(1),
+        clip: ClipTag(0),
+        at: SamplePos((m + len) as u64),
+        cause: StopCause::Faded,
+    }));
+
+    // Without a time, the incoming clip's own crossfade: the session's 1 s.
+    let rig = play_events(
+        &show,
+        serde_json::json!([
+            {"at_sample": 0, "cmd": "go", "clip": "c1"},
+            {"at_sample": m, "cmd": "crossfade", "from": "c1", "to": "c3"},
+        ]),
+        m + 48_000 + 100,
+    );
+    let len = 48_000;
+    let x = |i: usize| curve(Curve::SCurve, ((i + 1) as f64 / len as f64).min(1.0));
+    let a = &rig.out.group(Group::A)[0][m..];
+    assert_close(
+        a,
+        |i| (1.0 - x(i)).sqrt() + 0.25 * edge_in(i) * x(i).sqrt(),
+        "c1 into c3 on one bus",
+    );
+}
+
+#[test]
+fn a_group_level_command_ramps_the_bus_and_keeps_its_mute() {
+    let mut show = dc_show();
+    show.busses.groups.b.bus.mute = true;
+    let db = |x: f64| 10f64.powf(x / 20.0) as f32;
+    let rig = play_events(
+        &show,
+        serde_json::json!([
+            {"at_sample": 0, "cmd": "go", "clip": "c1"},
+            {"at_sample": 0, "cmd": "go", "clip": "c2"},
+            {"at_sample": 1_000, "cmd": "group_level", "group": "A", "level_db": -6, "time": 0.01},
+            {"at_sample": 1_000, "cmd": "group_level", "group": "B", "level_db": 0},
+            {"at_sample": 3_000, "cmd": "group_level", "group": "A", "level_db": 0},
+        ]),
+        4_000,
+    );
+    let a = &rig.out.group(Group::A)[0];
+    // Linear in gain over 480 frames, as the renderer computes it (in f32).
+    let g = db(-6.0);
+    let ramp = |from: f32, to: f32, len: usize| {
+        move |i: usize| f64::from(from + (to - from) * ((i + 1).min(len) as f32 / len as f32))
+    };
+    assert_close(&a[EDGE..1_000], |_| 1.0, "A before");
+    assert_close(&a[1_000..1_480], ramp(1.0, g, 480), "A ramping to -6 dB");
+    assert!(
+        a[1_480..3_000].iter().all(|x| *x == g),
+        "A at -6 dB, exactly"
+    );
+    // No time: the 1 ms edge.
+    assert_close(&a[3_000..3_048], ramp(g, 1.0, EDGE), "A back over the edge");
+    assert!(a[3_048..].iter().all(|x| *x == 1.0), "A at 0 dB, exactly");
+    // B's level changed, but it stays muted.
+    assert!(
+        rig.out.group(Group::B)[0].iter().all(|x| *x == 0.0),
+        "a level change does not unmute"
+    );
 }

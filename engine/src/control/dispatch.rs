@@ -9,7 +9,7 @@ use crate::render::{
     AuditionStart, BoxedReader, ClipTag, Command as RenderCommand, FadeSpec, FrameCount, Speed,
     Start, Target, Timeline, VoiceId, VoiceParams,
 };
-use crate::show::{Clip, ClipId, Show};
+use crate::show::{Clip, ClipId, Group, Show};
 
 /// Where a starting voice's audio comes from: decoded memory offline, a
 /// preloaded head and the butler's stream live.
@@ -36,12 +36,24 @@ pub enum DispatchError {
 }
 
 /// Turns show commands into render commands for one show at one rate:
-/// numbers the voices and tags each clip for the render thread.
+/// numbers the voices, tags each clip for the render thread and remembers
+/// each group bus's gain settings.
 #[derive(Debug)]
 pub struct Dispatcher {
     rate: u32,
     tags: HashMap<ClipId, ClipTag>,
     next_voice: u64,
+    /// What each group bus was last set to, A–D: the render command sets
+    /// level, mute and balance together, so a level change repeats the rest.
+    busses: [BusSetting; 4],
+}
+
+/// A group bus's gain settings as last sent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct BusSetting {
+    level_db: f64,
+    mute: bool,
+    balance: f64,
 }
 
 impl Dispatcher {
@@ -53,10 +65,20 @@ impl Dispatcher {
             .enumerate()
             .map(|(i, c)| (c.id.clone(), ClipTag(i as u32)))
             .collect();
+        // As the renderer starts them: the show's level and mute, centred.
+        let busses = Group::ALL.map(|g| {
+            let bus = &show.busses.groups.get(g).bus;
+            BusSetting {
+                level_db: bus.level_db,
+                mute: bus.mute,
+                balance: 0.0,
+            }
+        });
         Dispatcher {
             rate,
             tags,
             next_voice: 0,
+            busses,
         }
     }
 
@@ -73,13 +95,8 @@ impl Dispatcher {
         source: &mut impl ReaderSource,
     ) -> Result<RenderCommand, DispatchError> {
         let rate = self.rate;
-        let spec = |secs: f64, d: &crate::show::Fade| {
-            FadeSpec::new(
-                FrameCount((secs * f64::from(rate)).round() as u64),
-                d.curve,
-                d.power,
-            )
-        };
+        let frames = |secs: f64| FrameCount((secs * f64::from(rate)).round() as u64);
+        let spec = |secs: f64, d: &crate::show::Fade| FadeSpec::new(frames(secs), d.curve, d.power);
         let fade = |secs: Option<f64>| secs.map(|s| spec(s, &show.fade_defaults.fade_out));
         Ok(match command {
             Command::Go { clip, time } => {
@@ -111,6 +128,31 @@ impl Dispatcher {
             Command::StopAll {} => RenderCommand::StopAll,
             Command::Panic {} => RenderCommand::Panic,
             Command::StopAudition {} => RenderCommand::StopAudition,
+            Command::Crossfade { from, to, time } => {
+                // The outgoing clip is checked first: a bad one costs no reader.
+                let from = Target::Clip(self.tag(from)?);
+                let mut start = self.start(show, to, 0, source)?;
+                if let Some(s) = time {
+                    start.params.crossfade.frames = frames(*s);
+                }
+                RenderCommand::Crossfade { start, from }
+            }
+            Command::GroupLevel {
+                group,
+                level_db,
+                time,
+            } => {
+                // Group's discriminants are its place in `Group::ALL`.
+                let bus = &mut self.busses[*group as usize];
+                bus.level_db = *level_db;
+                RenderCommand::GroupGain {
+                    group: *group,
+                    level_db: bus.level_db,
+                    mute: bus.mute,
+                    balance: bus.balance,
+                    ramp: time.map_or(FrameCount(0), frames),
+                }
+            }
         })
     }
 

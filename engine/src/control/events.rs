@@ -133,19 +133,33 @@ fn check_event(
         (None, None) => None,
         (Some(_), Some(_)) => return Err(bad("", "give \"at\" or \"at_sample\", not both".into())),
     };
-    if let Some(clip) = raw.command.clip() {
+    for (field, clip) in raw.command.clips() {
         if !clips.contains(clip) {
             return Err(bad(
-                ".clip",
+                &format!(".{field}"),
                 format!("clip \"{clip}\" is not in the session"),
             ));
         }
     }
     if let Some(t) = raw.command.fade_time() {
         if !(0.0..=crate::show::Fade::MAX_MS / 1000.0).contains(&t) {
+            let what = match raw.command {
+                Command::Crossfade { .. } => "a crossfade",
+                Command::GroupLevel { .. } => "a ramp",
+                _ => "a fade",
+            };
             return Err(bad(
                 ".time",
-                format!("a fade of {t} s is outside 0 to 600 s"),
+                format!("{what} of {t} s is outside 0 to 600 s"),
+            ));
+        }
+    }
+    if let Command::GroupLevel { level_db, .. } = raw.command {
+        let (min, max) = crate::show::OutputBus::LEVEL_DB;
+        if !(min..=max).contains(&level_db) {
+            return Err(bad(
+                ".level_db",
+                format!("{level_db} dB is outside {min} to +{max} dB"),
             ));
         }
     }
@@ -207,14 +221,63 @@ mod tests {
             {"at": 4.5, "cmd": "fade_all", "time": 1},
             {"at": 6.0, "cmd": "audition", "clip": "c2"},
             {"at": 6.5, "cmd": "stop_audition"},
-            {"at": 7.0, "cmd": "panic"}
+            {"at": 7.0, "cmd": "panic"},
+            {"at": 8.0, "cmd": "crossfade", "from": "c1", "to": "c2", "time": 1.5},
+            {"at": 8.5, "cmd": "crossfade", "from": "c2", "to": "c2"},
+            {"at": 9.0, "cmd": "group_level", "group": "B", "level_db": -6.5, "time": 2},
+            {"at": 9.5, "cmd": "group_level", "group": "D", "level_db": -144}
         ]"#,
         )
         .unwrap();
         let frames: Vec<u64> = events.iter().map(|e| e.at.frame(48_000)).collect();
         assert_eq!(
             frames,
-            [72_000, 144_000, 144_000, 192_000, 216_000, 240_000, 288_000, 312_000, 336_000]
+            [
+                72_000, 144_000, 144_000, 192_000, 216_000, 240_000, 288_000, 312_000, 336_000,
+                384_000, 408_000, 432_000, 456_000
+            ]
+        );
+        let c = |s: &str| s.parse::<ClipId>().unwrap();
+        assert_eq!(
+            events[9].command,
+            Command::Crossfade {
+                from: c("c1"),
+                to: c("c2"),
+                time: Some(1.5)
+            }
+        );
+        assert_eq!(
+            events[10].command,
+            Command::Crossfade {
+                from: c("c2"),
+                to: c("c2"),
+                time: None
+            }
+        );
+        assert_eq!(
+            events[11].command,
+            Command::GroupLevel {
+                group: crate::show::Group::B,
+                level_db: -6.5,
+                time: Some(2.0)
+            }
+        );
+        assert_eq!(
+            events[12].command,
+            Command::GroupLevel {
+                group: crate::show::Group::D,
+                level_db: -144.0,
+                time: None
+            }
+        );
+        // What goes in comes out: the commands write back as they were read.
+        assert_eq!(
+            serde_json::to_value(&events[9].command).unwrap(),
+            serde_json::json!({"cmd": "crossfade", "from": "c1", "to": "c2", "time": 1.5})
+        );
+        assert_eq!(
+            serde_json::to_value(&events[12].command).unwrap(),
+            serde_json::json!({"cmd": "group_level", "group": "D", "level_db": -144.0})
         );
         assert_eq!(
             events[1].command,
@@ -270,6 +333,46 @@ mod tests {
                 r#"[{"at": 1, "cmd": "stop_all", "volume": 3}]"#,
                 "unknown field `volume`",
             ),
+            (
+                r#"[{"at": 1, "cmd": "crossfade", "from": "c9", "to": "c1"}]"#,
+                "events[0].from: clip \"c9\" is not in the session",
+            ),
+            (
+                r#"[{"at": 1, "cmd": "crossfade", "from": "c1", "to": "c9"}]"#,
+                "events[0].to: clip \"c9\" is not in the session",
+            ),
+            (
+                r#"[{"at": 1, "cmd": "crossfade", "from": "c1"}]"#,
+                "missing field `to`",
+            ),
+            (
+                r#"[{"at": 1, "cmd": "crossfade", "from": "c1", "to": "c2", "time": 601}]"#,
+                "events[0].time: a crossfade of 601 s is outside 0 to 600 s",
+            ),
+            (
+                r#"[{"at": 1, "cmd": "crossfade", "clip": "c1", "to": "c2"}]"#,
+                "unknown field `clip`",
+            ),
+            (
+                r#"[{"at": 1, "cmd": "group_level", "group": "E", "level_db": 0}]"#,
+                "events[0]: group \"E\" does not exist: use A, B, C or D",
+            ),
+            (
+                r#"[{"at": 1, "cmd": "group_level", "group": "A"}]"#,
+                "missing field `level_db`",
+            ),
+            (
+                r#"[{"at": 1, "cmd": "group_level", "group": "A", "level_db": 20}]"#,
+                "events[0].level_db: 20 dB is outside -144 to +12 dB",
+            ),
+            (
+                r#"[{"at": 1, "cmd": "group_level", "group": "A", "level_db": -6, "time": -1}]"#,
+                "events[0].time: a ramp of -1 s is outside 0 to 600 s",
+            ),
+            (
+                r#"[{"at": 1, "cmd": "group_level", "group": "A", "level_db": "loud"}]"#,
+                "events[0]: invalid type: string \"loud\", expected f64",
+            ),
         ];
         for (json, want) in cases {
             let err = parse(json).unwrap_err().to_string();
@@ -296,6 +399,19 @@ mod tests {
         assert_eq!(
             later.unwrap(),
             (Some(At::Sample(96_000)), Command::Panic {})
+        );
+        let level = br#"{"cmd": "group_level", "group": "b", "level_db": -3}"#;
+        assert_eq!(
+            parse_command(level, &ids, 48_000).unwrap(),
+            (
+                None,
+                Command::GroupLevel {
+                    group: crate::show::Group::B,
+                    level_db: -3.0,
+                    time: None
+                }
+            ),
+            "a group's letter in lower case is taken"
         );
         let unknown = parse_command(br#"{"cmd": "go", "clip": "c9"}"#, &ids, 48_000).unwrap_err();
         assert_eq!(

@@ -338,8 +338,8 @@ pub(crate) fn group_index(group: Group) -> usize {
     }
 }
 
-/// A bus's left/right gain, ramped linearly over the edge length when it
-/// changes so level, mute and balance changes never click.
+/// A bus's left/right gain, ramped linearly when it changes so level, mute
+/// and balance changes never click.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BusGain {
     to: [f32; 2],
@@ -350,12 +350,12 @@ pub(crate) struct BusGain {
 }
 
 impl BusGain {
-    pub(crate) fn new(gain: [f32; 2], len: u64) -> Self {
+    pub(crate) fn new(gain: [f32; 2]) -> Self {
         BusGain {
             to: gain,
             from: gain,
-            pos: len,
-            len,
+            pos: 0,
+            len: 0,
         }
     }
 
@@ -368,8 +368,9 @@ impl BusGain {
         ]
     }
 
-    /// Ramps to `gain` from the gain of the last frame rendered.
-    pub(crate) fn set(&mut self, gain: [f32; 2]) {
+    /// Ramps to `gain` over `len` frames (at least one) from the gain of
+    /// the last frame rendered, so a change during a ramp turns smoothly.
+    pub(crate) fn set(&mut self, gain: [f32; 2], len: u64) {
         let now = if self.pos == 0 {
             self.from
         } else if self.pos < self.len {
@@ -381,7 +382,7 @@ impl BusGain {
             to: gain,
             from: now,
             pos: 0,
-            len: self.len,
+            len: len.max(1),
         };
     }
 
@@ -460,11 +461,11 @@ mod tests {
 
     #[test]
     fn a_bus_gain_change_ramps_over_the_edge_length() {
-        let mut g = BusGain::new([1.0, 1.0], 4);
+        let mut g = BusGain::new([1.0, 1.0]);
         let mut bus = BusBuffer::<Main>::new(8);
         bus.l.fill(1.0);
         bus.r.fill(1.0);
-        g.set([0.0, 1.0]);
+        g.set([0.0, 1.0], 4);
         g.apply(&mut bus, 0, 3);
         g.apply(&mut bus, 3, 5);
         assert_eq!(bus.l, [0.75, 0.5, 0.25, 0.0, 0.0, 0.0, 0.0, 0.0]);

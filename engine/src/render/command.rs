@@ -80,8 +80,9 @@ pub enum Command {
         /// Its new speed.
         speed: Speed,
     },
-    /// Change a group bus's level, mute and balance; the change is ramped
-    /// over the 1 ms edge length so it never clicks.
+    /// Change a group bus's level, mute and balance, ramped linearly in
+    /// gain over `ramp` frames and never fewer than the 1 ms edge length, so
+    /// it never clicks. A change during a ramp starts from the gain reached.
     GroupGain {
         /// The group.
         group: Group,
@@ -91,6 +92,9 @@ pub enum Command {
         mute: bool,
         /// Balance, −1 (left only) to +1 (right only).
         balance: f64,
+        /// The ramp's length; shorter than the edge fade (0 included) is
+        /// the edge fade.
+        ramp: FrameCount,
     },
 }
 
@@ -128,12 +132,14 @@ impl fmt::Debug for Command {
                 level_db,
                 mute,
                 balance,
+                ramp,
             } => f
                 .debug_struct("GroupGain")
                 .field("group", group)
                 .field("level_db", level_db)
                 .field("mute", mute)
                 .field("balance", balance)
+                .field("ramp", ramp)
                 .finish(),
         }
     }

@@ -140,10 +140,10 @@ impl Renderer {
         let group = |i: usize| config.busses.groups.get(Group::ALL[i]);
         let group_gains: [BusGain; 4] = std::array::from_fn(|i| {
             let bus = &group(i).bus;
-            BusGain::new(gain::bus(bus.level_db, bus.mute, 0.0), ramps.edge)
+            BusGain::new(gain::bus(bus.level_db, bus.mute, 0.0))
         });
         let aud = &config.busses.audition;
-        let audition_gain = BusGain::new(gain::bus(aud.level_db, aud.mute, 0.0), ramps.edge);
+        let audition_gain = BusGain::new(gain::bus(aud.level_db, aud.mute, 0.0));
         // Readers that find the queue full wait here: room for every voice
         // plus a queue's worth of refused starts.
         let spare = usize::from(pool::MONO_VOICES) + 1 + q.commands;
@@ -351,7 +351,12 @@ impl Renderer {
                 level_db,
                 mute,
                 balance,
-            } => self.group_gains[group_index(group)].set(gain::bus(level_db, mute, balance)),
+                ramp,
+            } => {
+                // Never shorter than the edge fade: a jump in gain clicks.
+                let len = ramp.0.max(r.edge);
+                self.group_gains[group_index(group)].set(gain::bus(level_db, mute, balance), len);
+            }
         }
     }
 }

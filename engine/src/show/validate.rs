@@ -185,8 +185,13 @@ impl fmt::Display for Issue {
 /// The largest number of pages a show may have.
 pub const MAX_PAGES: usize = 99;
 
-const LEVEL_DB: (f64, f64) = (-144.0, 12.0);
+const LEVEL_DB: (f64, f64) = OutputBus::LEVEL_DB;
 const TEMPO_BPM: (f64, f64) = (20.0, 400.0);
+
+impl OutputBus {
+    /// The levels a bus or a clip may have, in dB: −144 (silence) to +12.
+    pub const LEVEL_DB: (f64, f64) = (-144.0, 12.0);
+}
 
 /// Collects problems as it walks a show.
 struct Checker {
