@@ -139,9 +139,9 @@ pub enum BoxEvent {
     /// The session stopped playing.
     StoppedRun {
         /// Devices, recording and clock at the end.
-        summary: LiveSummary,
+        summary: Box<LiveSummary>,
         /// The audio core's reservation at the end.
-        reservation: Option<ReservationStatus>,
+        reservation: Option<Box<ReservationStatus>>,
     },
     /// The session was saved at the end.
     Saved {

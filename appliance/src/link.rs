@@ -14,6 +14,7 @@ use cuebox_engine::control::{At, Command};
 use cuebox_engine::show::{ClipId, PageNo, Show};
 use serde_json::json;
 
+pub use crate::api::proto::Refusal;
 use crate::api::proto::{Meter, MeterChannel, Playing, RefusalKind, Status};
 use crate::api::service::{no_session, ShowControl, Started};
 use crate::live::{Request, StatusSource};
@@ -52,9 +53,6 @@ pub fn show_summary(show: &Show) -> ShowSummary {
         cues: CueMap::new(show),
     }
 }
-
-/// A refusal: its kind and a message that says what to do.
-pub type Refusal = (RefusalKind, String);
 
 /// Where the box's show controllers are: the page and tab their numbers and
 /// grid buttons play, and the playhead — the cue the next GO starts.
@@ -164,7 +162,7 @@ impl LiveLink {
     /// session failed to start.
     fn no_session(&self) -> Refusal {
         match self.problem() {
-            Some(problem) => (
+            Some(problem) => Refusal::new(
                 RefusalKind::Failed,
                 format!("the box plays no session: it {problem}; it tries again every few seconds (hostctl status BOX shows the problem)"),
             ),
@@ -238,7 +236,7 @@ impl LiveLink {
         let now = Instant::now();
         if let Some(since) = last.map(|t| now.saturating_duration_since(t)) {
             if since < self.guard {
-                return Err((
+                return Err(Refusal::new(
                     RefusalKind::TooSoon,
                     format!(
                         "GO {} ms after the last GO: within the minimum GO time of {} ms a \
@@ -271,7 +269,7 @@ impl LiveLink {
                  assign buttons"
             ),
         };
-        (RefusalKind::NotFound, message)
+        Refusal::new(RefusalKind::NotFound, message)
     }
 
     /// After a GO of `clip`, from any input: the playhead stands on the cue
@@ -306,7 +304,7 @@ impl LiveLink {
             let current = lock(&self.current);
             let c = current.as_ref().ok_or_else(|| self.no_session())?;
             if let Some(clip) = command.clip().filter(|clip| !c.ids.contains(*clip)) {
-                return Err((
+                return Err(Refusal::new(
                     RefusalKind::NotFound,
                     format!("clip \"{clip}\" is not in the session"),
                 ));
@@ -326,13 +324,13 @@ impl LiveLink {
             };
             c.requests
                 .send(request)
-                .map_err(|_| (RefusalKind::Failed, "the show is stopping".to_owned()))?;
+                .map_err(|_| Refusal::new(RefusalKind::Failed, "the show is stopping"))?;
             rx
         };
         let accepted = answer.recv_timeout(Duration::from_secs(2)).map_err(|_| {
-            (
+            Refusal::new(
                 RefusalKind::Failed,
-                "the show did not answer; it may be stopping".to_owned(),
+                "the show did not answer; it may be stopping",
             )
         })?;
         if let Some(clip) = went {
@@ -345,7 +343,7 @@ impl LiveLink {
     }
 
     /// Refuses a GO that comes too soon after the last GO of the same clip.
-    fn double_go(&self, command: &Command) -> Result<(), (RefusalKind, String)> {
+    fn double_go(&self, command: &Command) -> Result<(), Refusal> {
         let Command::Go { clip, .. } = command else {
             return Ok(());
         };
@@ -354,7 +352,7 @@ impl LiveLink {
         if let Some(t) = last.get(clip) {
             let since = now.saturating_duration_since(*t);
             if since < self.guard {
-                return Err((
+                return Err(Refusal::new(
                     RefusalKind::TooSoon,
                     format!(
                         "GO of {clip} {} ms after the last one: double-GO protection ignores GOs within {} ms",
@@ -445,22 +443,22 @@ impl ShowControl for Arc<LiveLink> {
         }
     }
 
-    fn command(&self, line: &str) -> Result<(u64, u64), (RefusalKind, String)> {
+    fn command(&self, line: &str) -> Result<(u64, u64), Refusal> {
         let request = {
             let current = lock(&self.current);
             let c = current.as_ref().ok_or_else(|| self.no_session())?;
             crate::run::request(line, &c.ids, c.rate, None)
-                .map_err(|reason| (RefusalKind::BadRequest, reason))?
+                .map_err(|reason| Refusal::new(RefusalKind::BadRequest, reason))?
         };
         let accepted = self.submit(request.at, request.command)?;
         Ok((accepted.at_sample, accepted.lead_samples))
     }
 
-    fn page(&self, page: u16) -> Result<(), (RefusalKind, String)> {
+    fn page(&self, page: u16) -> Result<(), Refusal> {
         let current = lock(&self.current);
         let c = current.as_ref().ok_or_else(|| self.no_session())?;
         if page == 0 || page > c.show.pages {
-            return Err((
+            return Err(Refusal::new(
                 RefusalKind::NotFound,
                 format!(
                     "page {page} is not in the session (it has pages 1 to {})",
@@ -475,13 +473,13 @@ impl ShowControl for Arc<LiveLink> {
         Ok(())
     }
 
-    fn may_replace(&self) -> Result<(), (RefusalKind, String)> {
+    fn may_replace(&self) -> Result<(), Refusal> {
         let current = lock(&self.current);
         let playing = current
             .as_ref()
             .map_or(0, |c| lock(&c.status.board).voices.len());
         if playing > 0 {
-            return Err((
+            return Err(Refusal::new(
                 RefusalKind::Busy,
                 format!("{playing} clip(s) are playing; the box switches sessions only when nothing plays: stop them (hostctl stop-all BOX) and push again"),
             ));
@@ -606,7 +604,7 @@ mod tests {
         // 176 ms later, as an operator's double tap: the next cue is c2, a
         // different clip, and still nothing starts.
         std::thread::sleep(Duration::from_millis(176));
-        let (kind, why) = link.go_next(None).unwrap_err();
+        let Refusal { kind, message: why } = link.go_next(None).unwrap_err();
         assert_eq!(kind, RefusalKind::TooSoon);
         assert!(why.contains("minimum GO time of 300 ms"), "{why}");
         assert_eq!(*lock(&gone), [clip(1)]);
@@ -631,7 +629,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(link.deck().playhead, Playhead::End);
-        let (_, why) = link.go_next(None).unwrap_err();
+        let Refusal { message: why, .. } = link.go_next(None).unwrap_err();
         assert!(why.contains("never wraps"), "{why}");
         // Stops do not move it.
         link.set_deck(Deck::default());

@@ -17,6 +17,7 @@ use cuebox_engine::device::{Access, SampleFormat};
 use cuebox_engine::show::Show;
 use serde_json::{json, Value};
 
+use crate::api::proto::Refusal;
 use crate::api::service::{BoxService, ShowControl};
 use crate::api::{self, Identity};
 use crate::clocking::ptp::PtpConfig;
@@ -512,7 +513,10 @@ fn play(
     // The timeline of --events, through the link like every input (as a
     // timeline, not presses: double-GO protection is for commands "now").
     for t in timed {
-        if let Err((_, reason)) = link.submit_at(t.at, t.command.clone()) {
+        if let Err(Refusal {
+            message: reason, ..
+        }) = link.submit_at(t.at, t.command.clone())
+        {
             events_tx.send(BoxEvent::CommandRefused {
                 line: serde_json::to_string(&t.command).unwrap_or_default(),
                 reason,
@@ -626,8 +630,8 @@ fn play(
     };
     autosaver.stop();
     events_tx.send(BoxEvent::StoppedRun {
-        summary,
-        reservation,
+        summary: Box::new(summary),
+        reservation: reservation.map(Box::new),
     });
     let ok = saved.is_ok();
     events_tx.send(match saved {
@@ -762,7 +766,10 @@ fn spawn_stdin(link: Arc<LiveLink>, events: Publisher) -> std::io::Result<()> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                if let Err((_, reason)) = ShowControl::command(&link, &line) {
+                if let Err(Refusal {
+                    message: reason, ..
+                }) = ShowControl::command(&link, &line)
+                {
                     events.send(BoxEvent::CommandRefused { line, reason });
                 }
             }
@@ -852,7 +859,9 @@ fn serve_client(conn: UnixStream, link: &Arc<LiveLink>) {
         let answer = match ShowControl::command(link, line) {
             Ok((at_sample, lead_samples)) => json!({"ok": true,
                 "accepted": {"at_sample": at_sample, "lead_samples": lead_samples}}),
-            Err((_, reason)) => json!({"ok": false, "reason": reason}),
+            Err(Refusal {
+                message: reason, ..
+            }) => json!({"ok": false, "reason": reason}),
         };
         if writeln!(out, "{answer}").is_err() {
             break;

@@ -260,6 +260,16 @@ pub struct Refusal {
     pub message: String,
 }
 
+impl Refusal {
+    /// A refusal of `kind` that says what to do in `message`.
+    pub fn new(kind: RefusalKind, message: impl Into<String>) -> Self {
+        Refusal {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)

@@ -10,7 +10,8 @@ use std::sync::Mutex;
 use cuebox_engine::show::ContentHash;
 
 use super::proto::{
-    Activated, MediaEntry, Need, RefusalKind, Request, Response, SessionInfo, Status, CHUNK,
+    Activated, MediaEntry, Need, Refusal, RefusalKind, Request, Response, SessionInfo, Status,
+    CHUNK,
 };
 use super::server::{refuse, Peer, Service};
 use crate::store::activate::{self, ActivateError, Staged};
@@ -24,11 +25,11 @@ pub trait ShowControl: Send + Sync + 'static {
     fn status(&self) -> Status;
     /// Runs a command line (the control socket's JSON); the show sample it
     /// is applied at and how far ahead that was, or why not.
-    fn command(&self, line: &str) -> Result<(u64, u64), (RefusalKind, String)>;
+    fn command(&self, line: &str) -> Result<(u64, u64), Refusal>;
     /// Makes `page` the one grid controllers play.
-    fn page(&self, page: u16) -> Result<(), (RefusalKind, String)>;
+    fn page(&self, page: u16) -> Result<(), Refusal>;
     /// Whether a session may replace the playing one now (not while clips play).
-    fn may_replace(&self) -> Result<(), (RefusalKind, String)>;
+    fn may_replace(&self) -> Result<(), Refusal>;
     /// `session` was activated: play it. Says whether it plays now.
     fn activated(&self, session: &str) -> Started;
 }
@@ -45,10 +46,10 @@ pub enum Started {
 }
 
 /// The refusal of a show command when no session plays.
-pub fn no_session() -> (RefusalKind, String) {
-    (
+pub fn no_session() -> Refusal {
+    Refusal::new(
         RefusalKind::NotFound,
-        "no session is playing on the box; push one with hostctl push".into(),
+        "no session is playing on the box; push one with hostctl push",
     )
 }
 
@@ -60,13 +61,13 @@ impl ShowControl for Idle {
     fn status(&self) -> Status {
         Status::default()
     }
-    fn command(&self, _line: &str) -> Result<(u64, u64), (RefusalKind, String)> {
+    fn command(&self, _line: &str) -> Result<(u64, u64), Refusal> {
         Err(no_session())
     }
-    fn page(&self, _page: u16) -> Result<(), (RefusalKind, String)> {
+    fn page(&self, _page: u16) -> Result<(), Refusal> {
         Err(no_session())
     }
-    fn may_replace(&self) -> Result<(), (RefusalKind, String)> {
+    fn may_replace(&self) -> Result<(), Refusal> {
         Ok(())
     }
     fn activated(&self, _session: &str) -> Started {
@@ -225,7 +226,7 @@ impl<C: ShowControl> BoxService<C> {
         };
         let _one = self.activating.lock().unwrap_or_else(|p| p.into_inner());
         // Activation switches what the box plays: never under a playing clip.
-        if let Err((kind, message)) = self.show.may_replace() {
+        if let Err(Refusal { kind, message }) = self.show.may_replace() {
             return refuse(kind, message);
         }
         match activate::activate(&self.root, &self.objects, staged) {
@@ -352,11 +353,11 @@ impl<C: ShowControl> Service for BoxService<C> {
                     at_sample,
                     lead_samples,
                 },
-                Err((kind, message)) => refuse(kind, message),
+                Err(Refusal { kind, message }) => refuse(kind, message),
             },
             Request::Page { page } => match self.show.page(page) {
                 Ok(()) => Response::Done,
-                Err((kind, message)) => refuse(kind, message),
+                Err(Refusal { kind, message }) => refuse(kind, message),
             },
             Request::Lock { locked } => {
                 *self.locked.lock().unwrap_or_else(|p| p.into_inner()) = locked;

@@ -58,7 +58,7 @@ pub fn act(link: &LiveLink, action: Action) -> Result<Value, Refusal> {
         Action::Load(text) => {
             let cue = resolve(link, &text)?;
             let number = cue.number.ok_or_else(|| {
-                (
+                Refusal::new(
                     RefusalKind::NotFound,
                     format!(
                         "clip {} has no button, so the playhead cannot stand on it",
@@ -127,7 +127,9 @@ pub fn act_reported(
             action: what,
             data: data.clone(),
         },
-        Err((_, reason)) => BoxEvent::ShowctlRefused {
+        Err(Refusal {
+            message: reason, ..
+        }) => BoxEvent::ShowctlRefused {
             via: via.into(),
             from: from.into(),
             what,
@@ -156,7 +158,7 @@ fn resolve(link: &LiveLink, text: &str) -> Result<Cue, Refusal> {
     let show = link.show()?;
     show.cues
         .resolve(text, link.deck().place)
-        .map_err(|e| (RefusalKind::NotFound, e.to_string()))
+        .map_err(|e| Refusal::new(RefusalKind::NotFound, e.to_string()))
 }
 
 /// A command on one cue's clip, or on every clip without a cue.

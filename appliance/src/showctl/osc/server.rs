@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::{decode, parse, OscRequest, MAX_PACKET};
 use crate::api::keys::Role;
-use crate::api::proto::RefusalKind;
+use crate::api::proto::{Refusal, RefusalKind};
 use crate::limit::Bucket;
 use crate::link::LiveLink;
 use crate::showctl::config::OscConfig;
@@ -399,7 +399,7 @@ impl Shared {
         let reported = matches!(request, OscRequest::Act(_));
         match self.answer(request, from) {
             Ok(data) => (is_query, "ok", data),
-            Err((kind, message)) => {
+            Err(Refusal { kind, message }) => {
                 if !reported {
                     self.refused(from, "osc", &msg.addr, &message);
                 }
@@ -412,7 +412,7 @@ impl Shared {
         }
     }
 
-    fn answer(&self, request: OscRequest, from: SocketAddr) -> Result<Value, crate::link::Refusal> {
+    fn answer(&self, request: OscRequest, from: SocketAddr) -> Result<Value, Refusal> {
         let set = |f: &dyn Fn(&mut Peer)| {
             if let Some(p) = lock(&self.peers).get_mut(&from) {
                 f(p);
