@@ -3,7 +3,7 @@
 //! before its frame, and turns what the render thread and the devices
 //! report into events for the operator.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use cuebox_engine::control::{At, Command, Dispatcher, TimedCommand};
 use cuebox_engine::device::DeviceEvent;
 use cuebox_engine::render::{
-    Command as RenderCommand, Event, Meters, RenderControl, SamplePos, SendError, Target, VoiceId,
+    Command as RenderCommand, Event, FrameCount, Meters, RenderControl, SamplePos, SendError,
+    Target, VoiceId,
 };
 use cuebox_engine::show::{ClipId, Show};
 use cuebox_engine::timecode::chase::{Chase, ChaseAction};
@@ -20,6 +21,7 @@ use cuebox_engine::timecode::cues::{CueFired, TimecodeCues};
 use cuebox_engine::timecode::timebase::TimebaseReader;
 use serde_json::{json, Value};
 
+use super::schedule::{Schedule, Timing};
 use super::streams::Streams;
 
 /// A command for the live box, and where its answer goes.
@@ -36,6 +38,10 @@ pub struct Request {
 /// How long the control thread sleeps when nothing arrives: the bound on
 /// how late a scheduled command can be handed over.
 const TICK: Duration = Duration::from_millis(5);
+
+/// Commands the schedule holds before its queue first grows (a long
+/// `--events` list, all queued at start, is the usual reason it does).
+const PENDING: usize = 1024;
 
 /// The parts the control thread drives.
 pub(super) struct Control {
@@ -107,40 +113,34 @@ impl OnBoard {
     }
 }
 
-/// A command waiting for its frame.
-struct Pending {
-    frame: u64,
-    command: Command,
-}
-
 impl Control {
     /// Runs until `stop` is set; commands still waiting then are dropped
     /// (the show is over).
     pub fn run(mut self, requests: Receiver<Request>, stop: Arc<AtomicBool>) {
-        let mut pending: VecDeque<Pending> = VecDeque::new();
-        let mut last_sent = 0u64;
+        let mut schedule = Schedule::with_capacity(
+            Timing {
+                rate: self.rate,
+                period: FrameCount(self.period),
+                origin: SamplePos(self.origin),
+                horizon: FrameCount(self.horizon),
+            },
+            PENDING,
+        );
         loop {
             let stopping = stop.load(Ordering::Relaxed);
             if let Ok(request) = requests.recv_timeout(TICK) {
-                self.accept(request, &mut pending, last_sent);
+                self.accept(request, &mut schedule);
             }
             // Everything queued behind it at once, so a burst is one round.
             while let Ok(request) = requests.try_recv() {
-                self.accept(request, &mut pending, last_sent);
+                self.accept(request, &mut schedule);
             }
-            let now = self.render.now().0;
-            self.timecode_cues(now, &mut pending);
-            while let Some(p) = pending.front() {
-                if p.frame > now + self.horizon {
-                    break;
-                }
-                let frame = p.frame.max(last_sent);
-                if let Some(p) = pending.pop_front() {
-                    self.hand_over(frame, &p.command);
-                }
-                last_sent = frame;
+            let now = self.render.now();
+            self.timecode_cues(now, &mut schedule);
+            while let Some(due) = schedule.next_due(now) {
+                self.hand_over(due.frame, &due.command);
             }
-            self.chase(now, &mut last_sent);
+            self.chase(now, &mut schedule);
             self.report();
             if stopping {
                 break;
@@ -148,43 +148,39 @@ impl Control {
         }
     }
 
-    /// Stamps a request with its frame and queues it in time order.
-    fn accept(&mut self, request: Request, pending: &mut VecDeque<Pending>, last_sent: u64) {
-        let now = self.render.now().0;
-        let frame = match request.at {
-            // As soon as possible: the next block, after anything already
-            // handed over (the render queue is a timeline).
-            None => (now + self.period).max(last_sent),
-            Some(at) => self.origin + at.frame(self.rate),
-        };
+    /// Stamps a request with its frame, queues it and says so.
+    fn accept(&mut self, request: Request, schedule: &mut Schedule<Command>) {
+        // Written out before the command moves into the queue.
+        let command = json!(&request.command);
+        let stamp = schedule.accept(self.render.now(), request.at, request.command);
         let answer = json!({
             "event": "accepted",
-            "command": &request.command,
-            "at_sample": frame.saturating_sub(self.origin),
-            "lead_samples": frame.saturating_sub(now),
+            "command": command,
+            "at_sample": stamp.show_frame,
+            "lead_samples": stamp.lead.0,
         });
         if let Some(reply) = &request.reply {
             let _ = reply.send(answer.clone());
         }
         let _ = self.events.send(answer);
-        queue(pending, frame, request.command);
     }
 
     /// Queues the clips whose timecode cues come due within the horizon,
     /// each at the sample the timebase reaches its trigger.
-    fn timecode_cues(&mut self, now: u64, pending: &mut VecDeque<Pending>) {
+    fn timecode_cues(&mut self, now: SamplePos, schedule: &mut Schedule<Command>) {
         if self.cues.is_empty() {
             return;
         }
         let mapping = self.timebase.read();
-        for fired in self.cues.poll(&mapping, now, self.horizon) {
+        let horizon = schedule.timing().horizon.0;
+        for fired in self.cues.poll(&mapping, now.0, horizon) {
             match fired {
                 CueFired::Due { clip, at, sample } => {
                     let _ = self.events.send(json!({
                         "event": "timecode_cue", "clip": &clip, "timecode": at,
                         "at_sample": sample.saturating_sub(self.origin),
                     }));
-                    queue(pending, sample, Command::Go { clip, time: None });
+                    schedule.insert(SamplePos(sample), Command::Go { clip, time: None });
                 }
                 CueFired::Skipped { clip, at } => {
                     let _ = self.events.send(json!({
@@ -199,13 +195,11 @@ impl Control {
     /// Steers the chasing clips: their starts, speeds and stops go to the
     /// render thread at once, at frames after everything already sent (the
     /// chaser is told that frame, so it knows exactly where its voices are).
-    fn chase(&mut self, now: u64, last_sent: &mut u64) {
+    fn chase(&mut self, now: SamplePos, schedule: &mut Schedule<Command>) {
         if self.chase.is_empty() {
             return;
         }
-        // Two periods and 10 ms: time to load a head from where a voice joins.
-        let lead = 2 * self.period + u64::from(self.rate / 100);
-        let at = (now + lead).max(*last_sent);
+        let at = schedule.chase_frame(now).0;
         let mapping = self.timebase.read();
         for action in self.chase.poll(&mapping, at) {
             let t = |frame: u64| frame.saturating_sub(self.origin);
@@ -254,7 +248,7 @@ impl Control {
             if let Err(e) = self.render.send(SamplePos(frame), command) {
                 self.failed(&json!({"chase": "steering"}), frame, e.to_string());
             }
-            *last_sent = (*last_sent).max(frame);
+            schedule.sent(SamplePos(frame));
         }
     }
 
@@ -269,19 +263,19 @@ impl Control {
     }
 
     /// Translates and sends one command; a refusal becomes an event.
-    fn hand_over(&mut self, frame: u64, command: &Command) {
+    fn hand_over(&mut self, frame: SamplePos, command: &Command) {
         let translated = self
             .dispatcher
             .translate(&self.show, command, &mut self.streams);
         let result = match translated {
-            Ok(c) => self.render.send(SamplePos(frame), c).map_err(|e| match e {
+            Ok(c) => self.render.send(frame, c).map_err(|e| match e {
                 SendError::Full(_) => "the render queue is full".to_string(),
                 other => other.to_string(),
             }),
             Err(e) => Err(e.to_string()),
         };
         if let Err(reason) = result {
-            self.failed(command, frame, reason);
+            self.failed(command, frame.0, reason);
         }
     }
 
@@ -350,12 +344,6 @@ impl Control {
         drop(board);
         self.render.drop_finished();
     }
-}
-
-/// Queues `command` at `frame`; equal frames keep their arrival order.
-fn queue(pending: &mut VecDeque<Pending>, frame: u64, command: Command) {
-    let i = pending.partition_point(|p| p.frame <= frame);
-    pending.insert(i, Pending { frame, command });
 }
 
 /// A render event for the operator, with clip ids for clip tags and

@@ -16,6 +16,7 @@ mod capture;
 mod control;
 mod device;
 mod patch;
+mod schedule;
 mod streams;
 
 use crate::events::{BoxEvent, Publisher};
