@@ -126,6 +126,7 @@ impl Control {
             },
             PENDING,
         );
+        self.report_unplayable();
         loop {
             let stopping = stop.load(Ordering::Relaxed);
             if let Ok(request) = requests.recv_timeout(TICK) {
@@ -145,6 +146,17 @@ impl Control {
             if stopping {
                 break;
             }
+        }
+    }
+
+    /// Says which clips in view could not be armed, before any command is
+    /// taken: each plays nothing, everything else plays.
+    fn report_unplayable(&self) {
+        for bad in self.streams.unplayable() {
+            let _ = self.events.send(json!({
+                "event": "clip_unplayable", "clip": &bad.clip, "path": &bad.file,
+                "reason": &bad.reason,
+            }));
         }
     }
 

@@ -2,13 +2,12 @@
 //! the butler's stream of its file.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use cuebox_engine::control::ReaderSource;
-use cuebox_engine::media::{
-    arm_heads, Butler, ButlerConfig, ClipDecoder, FrameSource, Head, StreamError,
-};
+use cuebox_engine::media::{Butler, ButlerConfig, ClipDecoder, FrameSource, Head, StreamError};
 use cuebox_engine::render::{BoxedReader, Timeline};
 use cuebox_engine::show::{Clip, ClipId, PageNo, Show};
 
@@ -16,32 +15,79 @@ use cuebox_engine::show::{Clip, ClipId, PageNo, Show};
 /// butler has this long to fill the voice's ring.
 pub const HEAD_SECONDS: f64 = 2.0;
 
+/// A clip on a page in view that could not be armed: its file is missing
+/// or cannot be decoded, or its markers do not fit its audio. The show
+/// plays without it; a GO of it is refused with this reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unplayable {
+    /// The clip.
+    pub clip: ClipId,
+    /// Its file, as the box looked for it.
+    pub file: PathBuf,
+    /// Why it cannot play.
+    pub reason: String,
+}
+
+impl fmt::Display for Unplayable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not playable: {}: {}", self.file.display(), self.reason)
+    }
+}
+
 /// Heads of the armed clips and the butler streaming the rest.
 pub struct Streams {
     media: PathBuf,
     rate: u32,
     heads: HashMap<ClipId, Head>,
+    /// Clips in view that failed to arm, in the order the pages show them.
+    unplayable: Vec<Unplayable>,
     butler: Butler,
 }
 
 impl Streams {
     /// Preloads the heads of every clip on `pages` and starts the butler.
+    /// A clip that cannot be armed is set aside as [`Unplayable`] and the
+    /// rest arm: one bad file never stops the show. Fails only if the
+    /// butler cannot start.
     pub fn arm(show: &Show, media: PathBuf, pages: &[PageNo], rate: u32) -> Result<Self, String> {
-        let heads = arm_heads(show, pages, rate, HEAD_SECONDS, |clip| {
-            open(&media, clip, rate)
-        })
-        .map_err(|e| e.to_string())?;
         let butler = Butler::spawn(ButlerConfig {
             ring_frames: 5 * rate as usize,
             ..ButlerConfig::default()
         })
         .map_err(|e| format!("cannot start the butler thread: {e}"))?;
-        Ok(Streams {
+        let mut streams = Streams {
             media,
             rate,
-            heads,
+            heads: HashMap::new(),
+            unplayable: Vec::new(),
             butler,
-        })
+        };
+        for (page, _, _, button) in show.buttons() {
+            let armed = |id: &ClipId| {
+                streams.heads.contains_key(id) || streams.unplayable.iter().any(|u| &u.clip == id)
+            };
+            if !pages.contains(&page) || armed(&button.clip) {
+                continue;
+            }
+            // A button naming no clip is a validation problem, reported at start.
+            let Some(clip) = show.clip(&button.clip) else {
+                continue;
+            };
+            let head = Timeline::from_clip(clip, rate)
+                .map_err(|e| format!("its markers do not fit its audio: {e}"))
+                .and_then(|timeline| streams.load_head(clip, &timeline));
+            match head {
+                Ok(head) => {
+                    streams.heads.insert(clip.id.clone(), head);
+                }
+                Err(reason) => streams.unplayable.push(Unplayable {
+                    clip: clip.id.clone(),
+                    file: streams.file(clip),
+                    reason,
+                }),
+            }
+        }
+        Ok(streams)
     }
 
     /// Clips armed.
@@ -49,14 +95,38 @@ impl Streams {
         self.heads.len()
     }
 
+    /// The clips in view that could not be armed, in page order.
+    pub fn unplayable(&self) -> &[Unplayable] {
+        &self.unplayable
+    }
+
     /// Streaming errors since the last call (a damaged file, a lost disk).
     pub fn take_errors(&self) -> Vec<StreamError> {
         self.butler.take_errors()
+    }
+
+    /// Where `clip`'s file is.
+    fn file(&self, clip: &Clip) -> PathBuf {
+        self.media.join(clip.audio.path.as_path())
+    }
+
+    /// Preloads the head of `timeline` from `clip`'s file.
+    fn load_head(&self, clip: &Clip, timeline: &Timeline) -> Result<Head, String> {
+        let frames = (HEAD_SECONDS * f64::from(self.rate)).round() as u64;
+        let source = open(&self.file(clip), self.rate)?;
+        Head::load(source, timeline, frames).map_err(|e| e.to_string())
     }
 }
 
 impl ReaderSource for Streams {
     fn reader(&mut self, clip: &Clip, timeline: Timeline) -> Result<BoxedReader, String> {
+        // Refused as it was found at arm time, without touching the disk:
+        // a GO never waits on a file already known to be bad.
+        if let Some(bad) = self.unplayable.iter().find(|u| u.clip == clip.id) {
+            return Err(bad.to_string());
+        }
+        let file = self.file(clip);
+        let at_file = |reason: String| format!("{}: {reason}", file.display());
         let preloaded = self
             .heads
             .get(&clip.id)
@@ -68,32 +138,149 @@ impl ReaderSource for Streams {
                 // mid-way (chase): load the head now, on the control thread —
                 // late, but never on the render thread. Only a whole
                 // sequence's head is kept, for the next GO.
-                let source = open(&self.media, clip, self.rate).map_err(|e| e.to_string())?;
-                let frames = (HEAD_SECONDS * f64::from(self.rate)) as u64;
-                let head = Head::load(source, &timeline, frames).map_err(|e| e.to_string())?;
+                let head = self.load_head(clip, &timeline).map_err(at_file)?;
                 if Timeline::from_clip(clip, self.rate).ok() == Some(timeline) {
                     self.heads.insert(clip.id.clone(), head.clone());
                 }
                 head
             }
         };
-        let source = open(&self.media, clip, self.rate).map_err(|e| e.to_string())?;
+        let source = open(&file, self.rate).map_err(at_file)?;
         Ok(Box::new(self.butler.stream(&head, source, timeline)))
     }
 }
 
-/// A decoder on `clip`'s file at `rate`.
-fn open(
-    media: &std::path::Path,
-    clip: &Clip,
-    rate: u32,
-) -> Result<Box<dyn FrameSource>, StreamError> {
-    let file = media.join(clip.audio.path.as_path());
-    let fail = |reason: String| StreamError { frame: 0, reason };
-    let source =
-        File::open(&file).map_err(|e| fail(format!("cannot open {}: {e}", file.display())))?;
+/// A decoder on `file` at `rate`, or why there is none (the file is not
+/// named: callers say which it is).
+fn open(file: &Path, rate: u32) -> Result<Box<dyn FrameSource>, String> {
+    let source = File::open(file).map_err(|e| format!("cannot open it: {e}"))?;
     let ext = file.extension().and_then(|e| e.to_str());
     let decoder = ClipDecoder::open(Box::new(source), ext, rate)
-        .map_err(|e| fail(format!("{}: {e}", file.display())))?;
+        .map_err(|e| format!("cannot decode it: {e}"))?;
     Ok(Box::new(decoder))
+}
+
+#[cfg(test)]
+mod tests {
+    use cuebox_engine::control::{Command, Dispatcher};
+    use cuebox_engine::show::{
+        AudioFormat, AudioRef, Channels, ContentHash, Extra, Frames, GridDims, GridPos, Group,
+        MediaPath, NewClip, Placement, RightsMetadata, TabIndex, Trim,
+    };
+
+    use super::*;
+
+    const RATE: u32 = 48_000;
+
+    /// A show whose first page plays one stereo clip per file name, 1 s each.
+    fn show(files: &[&str]) -> (Show, Vec<ClipId>) {
+        let mut show = Show::new(
+            "t",
+            "media",
+            GridDims::new(4, 8).unwrap(),
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        );
+        let ids = files
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let audio = AudioRef {
+                    path: MediaPath::try_from(name.to_string()).unwrap(),
+                    hash: ContentHash::of_bytes(name.as_bytes()),
+                    format: AudioFormat {
+                        channels: Channels::Stereo,
+                        sample_rate: RATE,
+                        bit_depth: Some(16),
+                        frames: Frames(u64::from(RATE)),
+                        codec: "pcm_s16le".into(),
+                        trim: Trim::default(),
+                        extra: Extra::new(),
+                    },
+                    metadata: RightsMetadata::default(),
+                    extra: Extra::new(),
+                };
+                let at = Placement {
+                    page: PageNo::FIRST,
+                    tab: TabIndex::from_number(1).unwrap(),
+                    pos: GridPos::new(1, i as u16 + 1).unwrap(),
+                };
+                let new = NewClip {
+                    name: name.to_string(),
+                    group: Group::A,
+                    audio,
+                };
+                show.add_clip(new, at).unwrap()
+            })
+            .collect();
+        (show, ids)
+    }
+
+    fn write_wav(path: &Path) {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: RATE,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for i in 0..2 * RATE {
+            w.write_sample((i % 100) as i16).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+
+    #[test]
+    fn a_missing_or_undecodable_file_leaves_its_clip_unplayable_and_the_rest_armed() {
+        let dir = tempfile::tempdir().unwrap();
+        write_wav(&dir.path().join("good.wav"));
+        std::fs::write(dir.path().join("junk.wav"), "not audio at all, just text\n").unwrap();
+        let (show, ids) = show(&["good.wav", "missing.wav", "junk.wav"]);
+        let (good, missing, junk) = (&ids[0], &ids[1], &ids[2]);
+        let mut streams = Streams::arm(&show, dir.path().to_path_buf(), &[PageNo::FIRST], RATE)
+            .expect("the show arms without its bad clips");
+        assert_eq!(streams.armed(), 1, "the good clip is armed");
+        let bad = streams.unplayable().to_vec();
+        let clips: Vec<&ClipId> = bad.iter().map(|u| &u.clip).collect();
+        assert_eq!(clips, [missing, junk], "both bad clips, in page order");
+        let missing_file = dir.path().join("missing.wav");
+        assert_eq!(bad[0].file, missing_file);
+        assert_eq!(
+            bad[0].reason,
+            "cannot open it: No such file or directory (os error 2)"
+        );
+        assert_eq!(bad[1].file, dir.path().join("junk.wav"));
+        assert!(
+            bad[1].reason.starts_with("cannot decode it: "),
+            "{}",
+            bad[1].reason
+        );
+
+        // A GO of the good clip plays; of a bad one, it is refused with the
+        // clip, its file and why.
+        let mut dispatcher = Dispatcher::new(&show, RATE);
+        let go = |clip: &ClipId| Command::Go {
+            clip: clip.clone(),
+            time: None,
+        };
+        assert!(dispatcher.translate(&show, &go(good), &mut streams).is_ok());
+        let refusal = |d: &mut Dispatcher, s: &mut Streams, clip: &ClipId| {
+            d.translate(&show, &go(clip), s).unwrap_err().to_string()
+        };
+        assert_eq!(
+            refusal(&mut dispatcher, &mut streams, missing),
+            format!(
+                "clip \"{missing}\": not playable: {}: cannot open it: No such file or \
+                 directory (os error 2)",
+                missing_file.display()
+            )
+        );
+        assert_eq!(
+            refusal(&mut dispatcher, &mut streams, junk),
+            format!("clip \"{junk}\": {}", bad[1])
+        );
+        // The verdict stands until the show is armed again, even if the
+        // file turns up: a GO never waits on the disk for a known bad clip.
+        write_wav(&missing_file);
+        assert!(refusal(&mut dispatcher, &mut streams, missing).contains("not playable"));
+    }
 }
