@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use cuebox_engine::control::cues::{Cue, CueMap, Place};
-use cuebox_engine::control::{At, Command};
+use cuebox_engine::control::{parse_command, At, Command};
 use cuebox_engine::show::{ClipId, PageNo, Show};
 use serde_json::json;
 
@@ -227,6 +227,21 @@ impl LiveLink {
         self.submit(None, command)
     }
 
+    /// A command line as the local inputs write it (stdin, the control
+    /// socket: `{"cmd": "go", "clip": "c1"}`, with `at` or `at_sample` for a
+    /// show time), checked against the playing session, then as
+    /// [`ShowControl::command`].
+    pub fn command_line(&self, line: &str) -> Result<Accepted, Refusal> {
+        let (at, command) = {
+            let current = lock(&self.current);
+            let c = current.as_ref().ok_or_else(|| self.no_session())?;
+            let ids = c.ids.iter().collect();
+            parse_command(line.as_bytes(), &ids, c.rate)
+                .map_err(|e| Refusal::new(RefusalKind::BadRequest, e.to_string()))?
+        };
+        self.submit(at, command)
+    }
+
     /// A bare GO, from any input: starts the cue at the playhead (which
     /// then moves past it, as every GO moves it). A second bare GO within
     /// the minimum GO time is refused, whatever cue it would start.
@@ -303,10 +318,13 @@ impl LiveLink {
         let answer = {
             let current = lock(&self.current);
             let c = current.as_ref().ok_or_else(|| self.no_session())?;
-            if let Some(clip) = command.clip().filter(|clip| !c.ids.contains(*clip)) {
+            command.check_ranges().map_err(|(field, why)| {
+                Refusal::new(RefusalKind::BadRequest, format!("{field}: {why}"))
+            })?;
+            if let Some((field, clip)) = command.clips().find(|(_, clip)| !c.ids.contains(*clip)) {
                 return Err(Refusal::new(
                     RefusalKind::NotFound,
-                    format!("clip \"{clip}\" is not in the session"),
+                    format!("{field}: clip \"{clip}\" is not in the session"),
                 ));
             }
             if at.is_none() {
@@ -443,15 +461,12 @@ impl ShowControl for Arc<LiveLink> {
         }
     }
 
-    fn command(&self, line: &str) -> Result<(u64, u64), Refusal> {
-        let request = {
-            let current = lock(&self.current);
-            let c = current.as_ref().ok_or_else(|| self.no_session())?;
-            crate::run::request(line, &c.ids, c.rate, None)
-                .map_err(|reason| Refusal::new(RefusalKind::BadRequest, reason))?
-        };
-        let accepted = self.submit(request.at, request.command)?;
-        Ok((accepted.at_sample, accepted.lead_samples))
+    fn command(&self, at: Option<At>, command: Command) -> Result<Accepted, Refusal> {
+        self.submit(at, command)
+    }
+
+    fn go_next(&self, time: Option<f64>) -> Result<(Cue, Accepted), Refusal> {
+        LiveLink::go_next(self, time)
     }
 
     fn page(&self, page: u16) -> Result<(), Refusal> {
@@ -635,5 +650,33 @@ mod tests {
         link.set_deck(Deck::default());
         link.send(Command::Stop { clip: clip(1) }).unwrap();
         assert_eq!(link.playhead().unwrap().unwrap().clip, clip(1));
+    }
+
+    #[test]
+    fn every_clip_a_command_names_and_every_range_is_checked_on_every_path() {
+        let (link, gone) = linked(0);
+        let refused = link
+            .send(Command::Crossfade {
+                from: clip(9),
+                to: clip(1),
+                time: None,
+            })
+            .unwrap_err();
+        assert_eq!(refused.kind, RefusalKind::NotFound);
+        assert_eq!(refused.message, "from: clip \"c9\" is not in the session");
+        let refused = link
+            .send(Command::GroupLevel {
+                group: Group::B,
+                level_db: 40.0,
+                time: None,
+            })
+            .unwrap_err();
+        assert_eq!(refused.kind, RefusalKind::BadRequest);
+        assert!(refused.message.starts_with(".level_db: 40 dB is outside"), "{refused}");
+        let line = link
+            .command_line(r#"{"cmd": "fade_out", "clip": "c1", "time": 9999}"#)
+            .unwrap_err();
+        assert!(line.message.contains("a fade of 9999 s"), "{line}");
+        assert!(lock(&gone).is_empty(), "nothing reached the show");
     }
 }

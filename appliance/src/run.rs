@@ -7,23 +7,22 @@ use crate::printer;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cuebox_engine::control::{parse_command, parse_events};
+use cuebox_engine::control::parse_events;
 use cuebox_engine::device::alsa::PcmConfig;
 use cuebox_engine::device::{Access, SampleFormat};
 use cuebox_engine::show::Show;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::api::proto::Refusal;
-use crate::api::service::{BoxService, ShowControl};
+use crate::api::service::BoxService;
 use crate::api::{self, Identity};
 use crate::clocking::ptp::PtpConfig;
 use crate::clocking::ClockingConfig;
 use crate::link::{show_summary, Current, LiveLink};
-use crate::live::{clip_ids, CaptureConfig, Live, LiveConfig, Output, Request, Settings};
+use crate::live::{clip_ids, CaptureConfig, Live, LiveConfig, Output, Settings};
 use crate::store::{chain, AutosaveConfig, Autosaver, DataRoot, Retention, SaveReason, SessionDir};
 use crate::system::{lock_memory, set_rttime_limit, IrqRouting, Monitor, Procfs, RtConfig};
 
@@ -518,7 +517,7 @@ fn play(
         }) = link.submit_at(t.at, t.command.clone())
         {
             events_tx.send(BoxEvent::CommandRefused {
-                line: serde_json::to_string(&t.command).unwrap_or_default(),
+                line: t.command.to_json().to_string(),
                 reason,
             });
         }
@@ -743,18 +742,6 @@ fn live_config(args: &Args, map: Option<cuebox_engine::show::DeviceMap>) -> Live
     }
 }
 
-/// A command line as a request, or why it cannot be read.
-pub(crate) fn request(
-    line: &str,
-    ids: &std::collections::HashSet<cuebox_engine::show::ClipId>,
-    rate: u32,
-    reply: Option<Sender<Value>>,
-) -> Result<Request, String> {
-    let refs = ids.iter().collect();
-    let (at, command) = parse_command(line.as_bytes(), &refs, rate).map_err(|e| e.to_string())?;
-    Ok(Request { at, command, reply })
-}
-
 /// Reads commands from stdin, one JSON object per line, until it closes;
 /// each goes through the link like every other input's.
 fn spawn_stdin(link: Arc<LiveLink>, events: Publisher) -> std::io::Result<()> {
@@ -768,7 +755,7 @@ fn spawn_stdin(link: Arc<LiveLink>, events: Publisher) -> std::io::Result<()> {
                 }
                 if let Err(Refusal {
                     message: reason, ..
-                }) = ShowControl::command(&link, &line)
+                }) = link.command_line(&line)
                 {
                     events.send(BoxEvent::CommandRefused { line, reason });
                 }
@@ -856,9 +843,9 @@ fn serve_client(conn: UnixStream, link: &Arc<LiveLink>) {
         if line.is_empty() {
             continue;
         }
-        let answer = match ShowControl::command(link, line) {
-            Ok((at_sample, lead_samples)) => json!({"ok": true,
-                "accepted": {"at_sample": at_sample, "lead_samples": lead_samples}}),
+        let answer = match link.command_line(line) {
+            Ok(a) => json!({"ok": true,
+                "accepted": {"at_sample": a.at_sample, "lead_samples": a.lead_samples}}),
             Err(Refusal {
                 message: reason, ..
             }) => json!({"ok": false, "reason": reason}),

@@ -746,7 +746,11 @@ fn status_meters_show_a_playing_clip_at_its_level_and_silence_at_the_floor() {
     // and the mains, and the floor everywhere else.
     client
         .call(&Request::Command {
-            line: r#"{"cmd": "go", "clip": "c1"}"#.into(),
+            at: None,
+            command: cuebox_engine::control::Command::Go {
+                clip: "c1".parse().unwrap(),
+                time: None,
+            },
         })
         .unwrap();
     std::thread::sleep(Duration::from_secs(2));
@@ -784,7 +788,8 @@ fn status_meters_show_a_playing_clip_at_its_level_and_silence_at_the_floor() {
     // Stopped: the bar falls at 20 dB/s, under the hold.
     client
         .call(&Request::Command {
-            line: r#"{"cmd": "stop_all"}"#.into(),
+            at: None,
+            command: cuebox_engine::control::Command::StopAll {},
         })
         .unwrap();
     std::thread::sleep(Duration::from_millis(600));

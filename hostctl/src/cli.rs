@@ -119,8 +119,10 @@ pub enum Command {
         #[command(flatten)]
         out: Output,
     },
-    /// Play a clip on a box now.
-    Go(ClipOnBox),
+    /// GO on a box: the clip named, or without one the cue at the box's
+    /// playhead (a bare GO, as OSC /go and MSC GO); either moves the
+    /// playhead past the clip's button. Double-GO protection applies.
+    Go(MaybeClipOnBox),
     /// Stop a clip on a box (1 ms edge fade).
     Stop(ClipOnBox),
     /// Fade a clip out on a box.
@@ -130,6 +132,38 @@ pub enum Command {
         /// Fade time, seconds (default: the clip's own fade out).
         #[arg(long)]
         time: Option<f64>,
+    },
+    /// Crossfade on a box: TO starts while every voice of FROM fades out
+    /// under it with the complementary gain.
+    Crossfade {
+        /// The box, by name or address.
+        #[arg(value_name = "BOX")]
+        box_name: String,
+        /// The clip fading out.
+        from: String,
+        /// The clip starting.
+        to: String,
+        /// Crossfade time, seconds (default: TO's own crossfade; 0 is a cut).
+        #[arg(long)]
+        time: Option<f64>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Set a group bus's level on a box (live; the session keeps its own).
+    GroupLevel {
+        /// The box, by name or address.
+        #[arg(value_name = "BOX")]
+        box_name: String,
+        /// The group: A, B, C or D.
+        group: String,
+        /// The level, dB (−144 is silence, +12 the most).
+        #[arg(allow_hyphen_values = true)]
+        level_db: f64,
+        /// Ramp time, seconds (default: the 1 ms edge).
+        #[arg(long)]
+        time: Option<f64>,
+        #[command(flatten)]
+        out: Output,
     },
     /// Pause a clip on a box (every playing clip when none is named): it
     /// falls silent over 1 ms and holds its place.

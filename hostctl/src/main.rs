@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use cuebox_appliance::api::proto::Request;
-use serde_json::json;
+use cuebox_engine::control::Command as EngineCommand;
+use cuebox_engine::show::ClipId;
 
 use cli::{Cli, ClipCmd, Command, GridCmd, SessionCmd};
 
@@ -24,11 +25,24 @@ pub enum Outcome {
 }
 
 /// `{"cmd": CMD, "clip": CLIP}`, or `{"cmd": "CMD_all"}` without a clip.
-fn clip_or_all(cmd: &str, clip: &Option<String>) -> serde_json::Value {
-    match clip {
-        Some(clip) => json!({"cmd": cmd, "clip": clip}),
-        None => json!({"cmd": format!("{cmd}_all")}),
-    }
+/// A clip id from the command line, or why it is not one.
+fn clip(id: &str) -> anyhow::Result<ClipId> {
+    id.parse().map_err(|e| {
+        anyhow::anyhow!("{id:?} is not a clip id ({e}); hostctl session show lists them")
+    })
+}
+
+/// Sends `one` of the clip named, or `all` without one.
+fn clip_or_all(
+    t: &cli::MaybeClipOnBox,
+    one: impl FnOnce(ClipId) -> EngineCommand,
+    all: EngineCommand,
+) -> anyhow::Result<Outcome> {
+    let command = match &t.clip {
+        Some(id) => one(clip(id)?),
+        None => all,
+    };
+    remote::command(&t.box_name, command, &t.out)
 }
 
 fn main() -> ExitCode {
@@ -92,21 +106,56 @@ fn main() -> ExitCode {
             watch,
             out,
         } => remote::sync(&dir, &to, name, watch, &out),
-        Command::Go(t) => {
-            remote::command(&t.box_name, json!({"cmd": "go", "clip": t.clip}), &t.out)
-        }
-        Command::Stop(t) => {
-            remote::command(&t.box_name, json!({"cmd": "stop", "clip": t.clip}), &t.out)
-        }
-        Command::Fade { target: t, time } => remote::command(
-            &t.box_name,
-            json!({"cmd": "fade_out", "clip": t.clip, "time": time}),
-            &t.out,
+        Command::Go(t) => match &t.clip {
+            Some(id) => clip(id).and_then(|clip| {
+                remote::command(&t.box_name, EngineCommand::Go { clip, time: None }, &t.out)
+            }),
+            None => remote::go_next(&t.box_name, &t.out),
+        },
+        Command::Stop(t) => clip(&t.clip)
+            .and_then(|clip| remote::command(&t.box_name, EngineCommand::Stop { clip }, &t.out)),
+        Command::Fade { target: t, time } => clip(&t.clip).and_then(|clip| {
+            remote::command(&t.box_name, EngineCommand::FadeOut { clip, time }, &t.out)
+        }),
+        Command::Crossfade {
+            box_name,
+            from,
+            to,
+            time,
+            out,
+        } => clip(&from).and_then(|from| {
+            let to = clip(&to)?;
+            remote::command(&box_name, EngineCommand::Crossfade { from, to, time }, &out)
+        }),
+        Command::GroupLevel {
+            box_name,
+            group,
+            level_db,
+            time,
+            out,
+        } => group
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .and_then(|group| {
+                let command = EngineCommand::GroupLevel {
+                    group,
+                    level_db,
+                    time,
+                };
+                remote::command(&box_name, command, &out)
+            }),
+        Command::Pause(t) => clip_or_all(
+            &t,
+            |clip| EngineCommand::Pause { clip },
+            EngineCommand::PauseAll {},
         ),
-        Command::Pause(t) => remote::command(&t.box_name, clip_or_all("pause", &t.clip), &t.out),
-        Command::Resume(t) => remote::command(&t.box_name, clip_or_all("resume", &t.clip), &t.out),
-        Command::StopAll(b) => remote::command(&b.box_name, json!({"cmd": "stop_all"}), &b.out),
-        Command::Panic(b) => remote::command(&b.box_name, json!({"cmd": "panic"}), &b.out),
+        Command::Resume(t) => clip_or_all(
+            &t,
+            |clip| EngineCommand::Resume { clip },
+            EngineCommand::ResumeAll {},
+        ),
+        Command::StopAll(b) => remote::command(&b.box_name, EngineCommand::StopAll {}, &b.out),
+        Command::Panic(b) => remote::command(&b.box_name, EngineCommand::Panic {}, &b.out),
         Command::Page { target: b, page } => remote::simple(
             &b.box_name,
             Request::Page { page },

@@ -9,8 +9,9 @@ use cuebox_appliance::api::proto::{MeterChannel, Request, Response, Status};
 use cuebox_appliance::api::transfer::{self, Progress};
 use cuebox_appliance::api::{Client, Expect, Identity, KnownBox, KnownBoxes};
 use cuebox_appliance::store::{check_session_name, SessionDir};
+use cuebox_engine::control::Command;
 use cuebox_engine::dsp::meter::Dbfs;
-use cuebox_engine::show::{ContentHash, Show};
+use cuebox_engine::show::{ClipId, ContentHash, Show};
 use serde_json::{json, Value};
 
 use crate::cli::Output;
@@ -516,23 +517,46 @@ pub fn sync(
     }
 }
 
-/// Sends one command line to a box; prints the show sample it lands on.
-pub fn command(box_name: &str, line: Value, out: &Output) -> anyhow::Result<Outcome> {
+/// Sends one command to a box, for now; prints the show sample it lands on.
+pub fn command(box_name: &str, command: Command, out: &Output) -> anyhow::Result<Outcome> {
     let mut client = connect(box_name)?;
     let sent = Instant::now();
-    let at = match client.call(&Request::Command {
-        line: line.to_string(),
-    })? {
+    let written = command.to_json();
+    let at = match client.call(&Request::Command { at: None, command })? {
         Response::Accepted { at_sample, .. } => at_sample,
         other => bail!("unexpected answer {other:?}"),
     };
     if out.json {
-        print_json(&json!({"box": box_name, "command": line, "at_sample": at,
-            "round_trip_ms": sent.elapsed().as_secs_f64() * 1e3}));
+        print_json(
+            &json!({"box": box_name, "command": written, "at_sample": at,
+            "round_trip_ms": sent.elapsed().as_secs_f64() * 1e3}),
+        );
     } else {
         println!(
             "{box_name}: {} at show sample {at}",
-            line["cmd"].as_str().unwrap_or("command")
+            written["cmd"].as_str().unwrap_or("command")
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+/// A bare GO on a box: the cue at its playhead, which moves past it.
+pub fn go_next(box_name: &str, out: &Output) -> anyhow::Result<Outcome> {
+    let mut client = connect(box_name)?;
+    let (clip, cue, at) = match client.call(&Request::GoNext { time: None })? {
+        Response::Went {
+            clip,
+            cue,
+            at_sample,
+        } => (clip, cue, at_sample),
+        other => bail!("unexpected answer {other:?}"),
+    };
+    if out.json {
+        print_json(&json!({"box": box_name, "clip": clip, "cue": cue, "at_sample": at}));
+    } else {
+        println!(
+            "{box_name}: GO {clip}{} at show sample {at}",
+            cue.map(|c| format!(" (cue {c})")).unwrap_or_default()
         );
     }
     Ok(Outcome::Ok)
@@ -708,11 +732,19 @@ pub fn latency(
         Response::Status(s) if s.rate > 0 => f64::from(s.rate),
         _ => bail!("{box_name} plays no session; push one first"),
     };
+    let clip: ClipId = clip
+        .parse()
+        .with_context(|| format!("{clip:?} is not a clip id"))?;
     let go = Request::Command {
-        line: json!({"cmd": "go", "clip": clip}).to_string(),
+        at: None,
+        command: Command::Go {
+            clip: clip.clone(),
+            time: None,
+        },
     };
     let stop = Request::Command {
-        line: json!({"cmd": "stop", "clip": clip}).to_string(),
+        at: None,
+        command: Command::Stop { clip },
     };
     let (mut rtt, mut to_sample) = (Vec::new(), Vec::new());
     for _ in 0..count {

@@ -5,6 +5,7 @@
 
 use std::io::{self, Read, Write};
 
+use cuebox_engine::control::{At, Command};
 use cuebox_engine::dsp::meter::Dbfs;
 use cuebox_engine::show::ContentHash;
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,7 @@ use super::keys::{PublicKey, Role};
 pub const DEFAULT_PORT: u16 = 53_100;
 
 /// The protocol version a host and a box must share.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The largest media chunk a [`Request::Blob`] or [`Response::Data`] carries.
 pub const CHUNK: usize = 256 * 1024;
@@ -37,12 +38,17 @@ pub enum Request<'a> {
     Status,
     /// The sessions on the box.
     Sessions,
-    /// A show command, written as a line of the box's control socket
-    /// (`{"cmd":"go","clip":"…"}`, optionally with `"at"`), so every input
-    /// shares one parser.
+    /// A show command, typed, for now or for a show time.
     Command {
-        /// The command line (JSON).
-        line: String,
+        /// When (show time); `None`: at once.
+        at: Option<At>,
+        /// What.
+        command: Command,
+    },
+    /// A bare GO: the cue at the playhead, which then moves past it.
+    GoNext {
+        /// A fade-in time instead of the clip's own, in seconds.
+        time: Option<f64>,
     },
     /// Makes `page` the one the grid controllers (MIDI, OSC) play.
     Page {
@@ -110,7 +116,9 @@ impl Request<'_> {
             Request::Status | Request::Sessions | Request::Pull { .. } | Request::Fetch { .. } => {
                 Some(Role::View)
             }
-            Request::Command { .. } | Request::Page { .. } => Some(Role::Control),
+            Request::Command { .. } | Request::GoNext { .. } | Request::Page { .. } => {
+                Some(Role::Control)
+            }
             // Locking is the operator's; unlocking changes what may be edited.
             Request::Lock { locked: true } => Some(Role::Control),
             Request::Lock { locked: false }
@@ -139,6 +147,7 @@ impl Request<'_> {
             Request::Status => "status",
             Request::Sessions => "sessions",
             Request::Command { .. } => "command",
+            Request::GoNext { .. } => "go_next",
             Request::Page { .. } => "page",
             Request::Lock { .. } => "lock",
             Request::Stage { .. } => "stage",
@@ -202,6 +211,17 @@ pub enum Response {
     Data(#[serde(with = "serde_bytes")] Vec<u8>),
     /// Refused, with why; nothing changed.
     Refused(Refusal),
+    // New variants go last: a host of another version must still read a
+    // refusal (the hello's answer) at its index.
+    /// A bare GO started the playhead's cue.
+    Went {
+        /// The clip it started.
+        clip: String,
+        /// Its cue number (`PAGE.TAB.BUTTON`), when it has a button.
+        cue: Option<String>,
+        /// The show sample it is applied at.
+        at_sample: u64,
+    },
 }
 
 /// A media file a staged session lacks.
@@ -465,8 +485,25 @@ mod tests {
         let requests = [
             Request::Hello { version: VERSION },
             Request::Command {
-                line: r#"{"cmd":"go","clip":"a"}"#.into(),
+                at: None,
+                command: Command::Go {
+                    clip: "a".parse().unwrap(),
+                    time: Some(0.5),
+                },
             },
+            Request::Command {
+                at: Some(At::Sample(96_000)),
+                command: Command::GroupLevel {
+                    group: cuebox_engine::show::Group::C,
+                    level_db: -6.0,
+                    time: None,
+                },
+            },
+            Request::Command {
+                at: Some(At::Seconds(1.5)),
+                command: Command::StopAll {},
+            },
+            Request::GoNext { time: None },
             Request::Blob {
                 hash,
                 offset: 7,
@@ -506,21 +543,17 @@ mod tests {
     fn roles_order_what_requests_need() {
         assert_eq!(Request::Hello { version: 1 }.needs(), None);
         assert_eq!(Request::Status.needs(), Some(Role::View));
-        assert_eq!(
-            Request::Command {
-                line: String::new()
-            }
-            .needs(),
-            Some(Role::Control)
-        );
+        let stop = || Request::Command {
+            at: None,
+            command: Command::StopAll {},
+        };
+        assert_eq!(stop().needs(), Some(Role::Control));
+        assert_eq!(Request::GoNext { time: None }.needs(), Some(Role::Control));
         assert_eq!(Request::Lock { locked: true }.needs(), Some(Role::Control));
         assert_eq!(Request::Lock { locked: false }.needs(), Some(Role::Edit));
         let hash = ContentHash::of_bytes(b"");
         assert_eq!(Request::BlobEnd { hash }.needs(), Some(Role::Edit));
         assert!(Request::BlobEnd { hash }.edits());
-        assert!(!Request::Command {
-            line: String::new()
-        }
-        .edits());
+        assert!(!stop().edits());
     }
 }

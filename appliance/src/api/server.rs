@@ -622,10 +622,15 @@ impl<S: Service> Connection<S> {
         }
         if let Request::Hello { version } = request {
             if version != proto::VERSION {
+                let update = if version < proto::VERSION {
+                    "update hostctl on this host"
+                } else {
+                    "update the box (its image, or cueboxd)"
+                };
                 return refuse(
                     RefusalKind::BadRequest,
                     format!(
-                        "this box speaks API version {}, the host {version}; update the older one",
+                        "this box speaks API version {}, the host {version}: {update}",
                         proto::VERSION
                     ),
                 );

@@ -7,6 +7,8 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use cuebox_engine::control::cues::Cue;
+use cuebox_engine::control::{At, Command};
 use cuebox_engine::show::ContentHash;
 
 use super::proto::{
@@ -14,6 +16,7 @@ use super::proto::{
     CHUNK,
 };
 use super::server::{refuse, Peer, Service};
+use crate::link::Accepted;
 use crate::store::activate::{self, ActivateError, Staged};
 use crate::store::objects::{ObjectError, ObjectStore, Upload};
 use crate::store::{chain, DataRoot, SessionDir};
@@ -23,9 +26,11 @@ pub trait ShowControl: Send + Sync + 'static {
     /// What the box is doing now (`name`, `session` and `locked` are filled
     /// in by the service).
     fn status(&self) -> Status;
-    /// Runs a command line (the control socket's JSON); the show sample it
-    /// is applied at and how far ahead that was, or why not.
-    fn command(&self, line: &str) -> Result<(u64, u64), Refusal>;
+    /// Runs a command, at once or at a show time: the show sample it is
+    /// applied at and how far ahead that was, or why not.
+    fn command(&self, at: Option<At>, command: Command) -> Result<Accepted, Refusal>;
+    /// A bare GO: the cue at the playhead and where it landed, or why not.
+    fn go_next(&self, time: Option<f64>) -> Result<(Cue, Accepted), Refusal>;
     /// Makes `page` the one grid controllers play.
     fn page(&self, page: u16) -> Result<(), Refusal>;
     /// Whether a session may replace the playing one now (not while clips play).
@@ -61,7 +66,10 @@ impl ShowControl for Idle {
     fn status(&self) -> Status {
         Status::default()
     }
-    fn command(&self, _line: &str) -> Result<(u64, u64), Refusal> {
+    fn command(&self, _at: Option<At>, _command: Command) -> Result<Accepted, Refusal> {
+        Err(no_session())
+    }
+    fn go_next(&self, _time: Option<f64>) -> Result<(Cue, Accepted), Refusal> {
         Err(no_session())
     }
     fn page(&self, _page: u16) -> Result<(), Refusal> {
@@ -348,10 +356,18 @@ impl<C: ShowControl> Service for BoxService<C> {
             Request::Hello { .. } => Response::Done,
             Request::Status => self.status(),
             Request::Sessions => self.sessions(),
-            Request::Command { line } => match self.show.command(&line) {
-                Ok((at_sample, lead_samples)) => Response::Accepted {
-                    at_sample,
-                    lead_samples,
+            Request::Command { at, command } => match self.show.command(at, command) {
+                Ok(a) => Response::Accepted {
+                    at_sample: a.at_sample,
+                    lead_samples: a.lead_samples,
+                },
+                Err(Refusal { kind, message }) => refuse(kind, message),
+            },
+            Request::GoNext { time } => match self.show.go_next(time) {
+                Ok((cue, a)) => Response::Went {
+                    clip: cue.clip.to_string(),
+                    cue: cue.number.map(|n| n.to_string()),
+                    at_sample: a.at_sample,
                 },
                 Err(Refusal { kind, message }) => refuse(kind, message),
             },

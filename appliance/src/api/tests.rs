@@ -116,7 +116,8 @@ fn roles_decide_what_a_host_may_ask() {
         Limits::default(),
     );
     let go = Request::Command {
-        line: r#"{"cmd":"stop_all"}"#.into(),
+        at: None,
+        command: cuebox_engine::control::Command::StopAll {},
     };
 
     let mut c = b.connect(&stranger).unwrap();
@@ -454,7 +455,8 @@ fn replayed_traffic_changes_nothing() {
     let pin = Expect::Pinned(b.identity.public().fingerprint());
     let mut c = Client::connect(&proxy_addr, &host, pin, Duration::from_secs(5)).unwrap();
     c.call(&Request::Command {
-        line: r#"{"cmd":"stop_all"}"#.into(),
+        at: None,
+        command: cuebox_engine::control::Command::StopAll {},
     })
     .unwrap();
     drop(c);

@@ -44,4 +44,23 @@ pub enum Action {
     Panic,
     /// Stop every clip and put the playhead back at the top (MSC RESET).
     Reset,
+    /// Crossfade from one cue's clip to another's, over a time (or the
+    /// starting clip's own crossfade).
+    Crossfade {
+        /// The cue fading out.
+        from: String,
+        /// The cue starting.
+        to: String,
+        /// Seconds.
+        time: Option<f64>,
+    },
+    /// Set a group bus's level, in dB, over a ramp time.
+    GroupLevel {
+        /// The group.
+        group: cuebox_engine::show::Group,
+        /// dB.
+        level_db: f64,
+        /// Ramp seconds.
+        time: Option<f64>,
+    },
 }

@@ -97,6 +97,24 @@ pub fn act(link: &LiveLink, action: Action) -> Result<Value, Refusal> {
             time: Some(seconds),
         })?),
         Action::Panic => sent(link.send(Command::Panic {})?),
+        Action::Crossfade { from, to, time } => {
+            let (from, to) = (resolve(link, &from)?, resolve(link, &to)?);
+            let accepted = link.send(Command::Crossfade {
+                from: from.clip,
+                to: to.clip.clone(),
+                time,
+            })?;
+            Ok(cue_reply(&to, accepted))
+        }
+        Action::GroupLevel {
+            group,
+            level_db,
+            time,
+        } => sent(link.send(Command::GroupLevel {
+            group,
+            level_db,
+            time,
+        })?),
         Action::Reset => {
             let accepted = link.send(Command::StopAll {})?;
             let deck = link.deck();

@@ -9,14 +9,14 @@
 
 use std::collections::HashSet;
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::Command;
 use crate::show::{check_size, ClipId};
 
 /// When a command applies.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum At {
     /// Seconds from the start of the render.
     Seconds(f64),
@@ -76,17 +76,6 @@ pub enum EventsError {
 /// typo like `1e12` is caught rather than rendered for centuries.
 const MAX_SECONDS: f64 = 86_400.0;
 
-/// An event as written. Unknown fields are refused by [`Command`], which
-/// receives every field but the time (serde's `deny_unknown_fields` does not
-/// combine with `flatten` here).
-#[derive(Deserialize)]
-struct RawEvent {
-    at: Option<f64>,
-    at_sample: Option<u64>,
-    #[serde(flatten)]
-    command: Command,
-}
-
 /// Reads one command as a live box takes it (a line on its control input):
 /// an event whose time is optional — `None` means "as soon as possible".
 pub fn parse_command(
@@ -109,16 +98,23 @@ fn check_event(
     rate: u32,
 ) -> Result<(Option<At>, Command), (String, String)> {
     let bad = |path: &str, message: String| (path.to_owned(), message);
-    let raw: RawEvent = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." {
-            String::new()
-        } else {
-            format!(".{path}")
-        };
-        bad(&path, e.into_inner().to_string())
-    })?;
-    let at = match (raw.at, raw.at_sample) {
+    let Value::Object(mut fields) = value else {
+        return Err(bad("", "an event is a JSON object".into()));
+    };
+    /// Takes the time field `key` out of the event, read as a `T`.
+    fn take<T: serde::de::DeserializeOwned>(
+        fields: &mut serde_json::Map<String, Value>,
+        key: &str,
+    ) -> Result<Option<T>, (String, String)> {
+        fields
+            .remove(key)
+            .map(|v| serde_json::from_value(v).map_err(|e| (format!(".{key}"), e.to_string())))
+            .transpose()
+    }
+    let at_seconds: Option<f64> = take(&mut fields, "at")?;
+    let at_sample: Option<u64> = take(&mut fields, "at_sample")?;
+    let command = Command::from_json(fields.into())?;
+    let at = match (at_seconds, at_sample) {
         (Some(s), None) if (0.0..=MAX_SECONDS).contains(&s) => Some(At::Seconds(s)),
         (Some(s), None) => {
             return Err(bad(".at", format!("{s} s is outside 0 to {MAX_SECONDS} s")))
@@ -133,7 +129,7 @@ fn check_event(
         (None, None) => None,
         (Some(_), Some(_)) => return Err(bad("", "give \"at\" or \"at_sample\", not both".into())),
     };
-    for (field, clip) in raw.command.clips() {
+    for (field, clip) in command.clips() {
         if !clips.contains(clip) {
             return Err(bad(
                 &format!(".{field}"),
@@ -141,29 +137,8 @@ fn check_event(
             ));
         }
     }
-    if let Some(t) = raw.command.fade_time() {
-        if !(0.0..=crate::show::Fade::MAX_MS / 1000.0).contains(&t) {
-            let what = match raw.command {
-                Command::Crossfade { .. } => "a crossfade",
-                Command::GroupLevel { .. } => "a ramp",
-                _ => "a fade",
-            };
-            return Err(bad(
-                ".time",
-                format!("{what} of {t} s is outside 0 to 600 s"),
-            ));
-        }
-    }
-    if let Command::GroupLevel { level_db, .. } = raw.command {
-        let (min, max) = crate::show::OutputBus::LEVEL_DB;
-        if !(min..=max).contains(&level_db) {
-            return Err(bad(
-                ".level_db",
-                format!("{level_db} dB is outside {min} to +{max} dB"),
-            ));
-        }
-    }
-    Ok((at, raw.command))
+    command.check_ranges()?;
+    Ok((at, command))
 }
 
 /// Reads an event list, checking every event and that every clip it names
@@ -272,11 +247,11 @@ mod tests {
         );
         // What goes in comes out: the commands write back as they were read.
         assert_eq!(
-            serde_json::to_value(&events[9].command).unwrap(),
+            events[9].command.to_json(),
             serde_json::json!({"cmd": "crossfade", "from": "c1", "to": "c2", "time": 1.5})
         );
         assert_eq!(
-            serde_json::to_value(&events[12].command).unwrap(),
+            events[12].command.to_json(),
             serde_json::json!({"cmd": "group_level", "group": "D", "level_db": -144.0})
         );
         assert_eq!(
@@ -355,7 +330,7 @@ mod tests {
             ),
             (
                 r#"[{"at": 1, "cmd": "group_level", "group": "E", "level_db": 0}]"#,
-                "events[0]: group \"E\" does not exist: use A, B, C or D",
+                "events[0].group: group \"E\" does not exist: use A, B, C or D",
             ),
             (
                 r#"[{"at": 1, "cmd": "group_level", "group": "A"}]"#,
@@ -371,7 +346,7 @@ mod tests {
             ),
             (
                 r#"[{"at": 1, "cmd": "group_level", "group": "A", "level_db": "loud"}]"#,
-                "events[0]: invalid type: string \"loud\", expected f64",
+                "events[0].level_db: invalid type: string \"loud\", expected f64",
             ),
         ];
         for (json, want) in cases {

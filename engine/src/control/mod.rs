@@ -15,8 +15,14 @@ use serde::{Deserialize, Serialize};
 use crate::show::{ClipId, Group};
 
 /// Something to do to the show.
+///
+/// Written (JSON lines, event lists, events) with its name in `cmd`:
+/// `{"cmd": "go", "clip": "c1"}` — [`Command::to_json`] and
+/// [`Command::from_json`]. Its serde form is externally tagged
+/// (`{"go": {"clip": "c1"}}`), which binary formats such as the API's
+/// postcard frames carry as they are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
     /// Start a clip from its cue start (with its fade in).
     Go {
@@ -137,6 +143,78 @@ impl Command {
             other => (other.clip().map(|c| ("clip", c)), None),
         };
         first.into_iter().chain(second)
+    }
+
+    /// The command as it is written: its fields and its name in `cmd`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let tagged = serde_json::to_value(self).expect("a command always serialises");
+        let Some((name, fields)) = tagged.as_object().and_then(|o| o.iter().next()) else {
+            return tagged;
+        };
+        let mut out = serde_json::Map::new();
+        out.insert("cmd".into(), name.clone().into());
+        if let Some(fields) = fields.as_object() {
+            out.extend(fields.clone());
+        }
+        out.into()
+    }
+
+    /// Reads a command as it is written (`{"cmd": "go", "clip": "c1"}`);
+    /// the error is the JSON path of what is wrong (`.clip`, or empty) and
+    /// what is wrong with it.
+    pub fn from_json(value: serde_json::Value) -> Result<Command, (String, String)> {
+        let serde_json::Value::Object(mut fields) = value else {
+            return Err((String::new(), "a command is a JSON object".into()));
+        };
+        let name = match fields.remove("cmd") {
+            Some(serde_json::Value::String(name)) => name,
+            Some(other) => {
+                return Err((
+                    ".cmd".into(),
+                    format!("expected a command name, got {other}"),
+                ))
+            }
+            None => return Err((String::new(), "missing field `cmd`".into())),
+        };
+        let tagged = serde_json::json!({ name: fields });
+        serde_path_to_error::deserialize(tagged).map_err(|e| {
+            // The path starts at the command's name; report it from the
+            // command's own fields, as they are written.
+            let path = e.path().to_string();
+            let path = path
+                .split_once('.')
+                .map_or(String::new(), |(_, rest)| format!(".{rest}"));
+            (path, e.into_inner().to_string())
+        })
+    }
+
+    /// The ranges a command's numbers must keep: a fade, crossfade or ramp
+    /// of 0 to 600 s, a group level within the bus's range. The error is
+    /// the field and what is wrong with it.
+    pub fn check_ranges(&self) -> Result<(), (String, String)> {
+        if let Some(t) = self.fade_time() {
+            if !(0.0..=crate::show::Fade::MAX_MS / 1000.0).contains(&t) {
+                let what = match self {
+                    Command::Crossfade { .. } => "a crossfade",
+                    Command::GroupLevel { .. } => "a ramp",
+                    _ => "a fade",
+                };
+                return Err((
+                    ".time".into(),
+                    format!("{what} of {t} s is outside 0 to 600 s"),
+                ));
+            }
+        }
+        if let Command::GroupLevel { level_db, .. } = *self {
+            let (min, max) = crate::show::OutputBus::LEVEL_DB;
+            if !(min..=max).contains(&level_db) {
+                return Err((
+                    ".level_db".into(),
+                    format!("{level_db} dB is outside {min} to +{max} dB"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The time the command gives (a fade, crossfade or ramp), if any.

@@ -146,6 +146,32 @@ pub fn parse(msg: &OscMessage) -> Result<OscRequest, String> {
         ["playhead", "next"] | ["select", "next"] => act(Action::Next),
         ["playhead", "previous"] | ["select", "previous"] => act(Action::Previous),
         ["playhead", cue] => act(Action::Load(cue.to_owned())),
+        ["crossfade"] => {
+            let from = cue_text(
+                msg.args
+                    .first()
+                    .ok_or("/crossfade needs FROM TO [seconds]")?,
+            )?;
+            let to = cue_text(
+                msg.args
+                    .get(1)
+                    .ok_or("/crossfade needs FROM TO [seconds]")?,
+            )?;
+            let time = msg.args.get(2).map(number).transpose()?;
+            act(Action::Crossfade { from, to, time })
+        }
+        ["group", group, "level"] => {
+            let group = group
+                .parse()
+                .map_err(|e| format!("/group/{group}/level: {e}"))?;
+            let level_db = number(arg.ok_or("/group/<A-D>/level needs a level in dB")?)?;
+            let time = msg.args.get(1).map(number).transpose()?;
+            act(Action::GroupLevel {
+                group,
+                level_db,
+                time,
+            })
+        }
         ["cue" | "cue_id", cue, verb] => {
             let cue = cue.to_owned();
             match verb {
@@ -238,6 +264,32 @@ mod tests {
             Ok(OscRequest::Act(Action::Load("4".into())))
         );
         assert_eq!(parse_addr("/playhead", vec![]), Ok(OscRequest::Playhead));
+        assert_eq!(
+            parse_addr(
+                "/crossfade",
+                vec![
+                    OscType::String("1".into()),
+                    OscType::Int(2),
+                    OscType::Float(1.5)
+                ]
+            ),
+            Ok(OscRequest::Act(Action::Crossfade {
+                from: "1".into(),
+                to: "2".into(),
+                time: Some(1.5)
+            }))
+        );
+        assert_eq!(
+            parse_addr("/group/b/level", vec![OscType::Float(-6.0)]),
+            Ok(OscRequest::Act(Action::GroupLevel {
+                group: cuebox_engine::show::Group::B,
+                level_db: -6.0,
+                time: None
+            }))
+        );
+        assert!(parse_addr("/group/E/level", vec![OscType::Int(0)])
+            .unwrap_err()
+            .contains("/group/E/level"));
         assert_eq!(
             parse_addr("/updates", vec![OscType::Int(0)]),
             Ok(OscRequest::Updates(false))
