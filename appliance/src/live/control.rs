@@ -162,8 +162,8 @@ impl Control {
 
     /// Stamps a request with its frame, queues it and says so.
     fn accept(&mut self, request: Request, schedule: &mut Schedule<Command>) {
-        // Written out before the command moves into the queue.
-        let command = json!(&request.command);
+        // As the operator writes it (`cmd`), before it moves into the queue.
+        let command = request.command.to_json();
         let stamp = schedule.accept(self.render.now(), request.at, request.command);
         let answer = json!({
             "event": "accepted",
@@ -287,7 +287,7 @@ impl Control {
             Err(e) => Err(e.to_string()),
         };
         if let Err(reason) = result {
-            self.failed(command, frame.0, reason);
+            self.failed(&command.to_json(), frame.0, reason);
         }
     }
 
