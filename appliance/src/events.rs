@@ -12,9 +12,12 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use cuebox_engine::control::Command;
 use cuebox_engine::device::alsa::Negotiated;
 use cuebox_engine::device::DeviceEvent;
+use cuebox_engine::show::ClipId;
 use cuebox_engine::timecode::clock::Relock;
+use cuebox_engine::timecode::Timecode;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -264,18 +267,164 @@ pub enum BoxEvent {
         /// What.
         detail: String,
     },
+    /// A clip in view could not be armed: it plays nothing, the rest plays.
+    ClipUnplayable {
+        /// The clip.
+        clip: ClipId,
+        /// Its file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A command was taken, for this show sample.
+    Accepted {
+        /// The command, as it is written.
+        #[serde(serialize_with = "written")]
+        command: Command,
+        /// The show sample it applies at.
+        at_sample: u64,
+        /// How far ahead of the render thread that was.
+        lead_samples: u64,
+    },
+    /// A command could not be handed to the render thread.
+    CommandFailed {
+        /// The command as written, or what the chaser was doing.
+        command: Value,
+        /// The show sample it was for.
+        at_sample: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A clip's timecode trigger came due.
+    TimecodeCue {
+        /// The clip.
+        clip: ClipId,
+        /// Its trigger.
+        timecode: Timecode,
+        /// The show sample it starts at.
+        at_sample: u64,
+    },
+    /// Timecode jumped past a clip's trigger: it did not play.
+    TimecodeCueSkipped {
+        /// The clip.
+        clip: ClipId,
+        /// Its trigger.
+        timecode: Timecode,
+        /// Why.
+        reason: String,
+    },
+    /// A chasing clip joined the timecode.
+    ChaseStart {
+        /// The clip.
+        clip: ClipId,
+        /// Its voice.
+        voice: u64,
+        /// Its trigger.
+        timecode: Option<Timecode>,
+        /// The show sample it joins at.
+        at_sample: u64,
+        /// The clip's frame it joins at.
+        from_frame: u64,
+        /// Its speed, as a ratio.
+        speed: f64,
+    },
+    /// A chasing clip stopped.
+    ChaseStop {
+        /// The clip.
+        clip: ClipId,
+        /// Its voice.
+        voice: u64,
+        /// The show sample.
+        at_sample: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A voice started.
+    Started {
+        /// Its clip.
+        clip: Option<ClipId>,
+        /// The voice.
+        voice: u64,
+        /// The show sample.
+        at_sample: u64,
+    },
+    /// A voice stopped.
+    Stopped {
+        /// Its clip.
+        clip: Option<ClipId>,
+        /// The voice.
+        voice: u64,
+        /// The show sample.
+        at_sample: u64,
+        /// Why (ended, faded, stopped, choked, panic).
+        cause: String,
+    },
+    /// The renderer refused a start.
+    Refused {
+        /// The clip.
+        clip: Option<ClipId>,
+        /// The voice it would have been.
+        voice: u64,
+        /// The show sample.
+        at_sample: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A voice ran out of decoded audio.
+    Underrun {
+        /// The voice.
+        voice: u64,
+        /// The show sample.
+        at_sample: u64,
+    },
+    /// A command reached the renderer after its sample.
+    Late {
+        /// The sample it was for.
+        at_sample: u64,
+        /// The sample it was applied at.
+        applied_sample: u64,
+    },
+    /// A voice paused.
+    Paused {
+        /// The voice.
+        voice: u64,
+        /// The show sample.
+        at_sample: u64,
+    },
+    /// A voice resumed.
+    Resumed {
+        /// The voice.
+        voice: u64,
+        /// The show sample.
+        at_sample: u64,
+    },
+    /// A voice's fade finished.
+    FadeDone {
+        /// The voice.
+        voice: u64,
+        /// Which fade.
+        fade: String,
+        /// The show sample.
+        at_sample: u64,
+    },
+    /// Anything else the renderer reported.
+    Render {
+        /// What.
+        detail: String,
+    },
+    /// A clip's stream could not be read.
+    StreamError {
+        /// Why.
+        detail: String,
+    },
     /// A device loop's report: (re)started or recovered an xrun.
     #[serde(untagged)]
     Device(DeviceEvent),
-    /// An event of the live control thread, still carried as JSON.
-    #[serde(untagged)]
-    Live(Value),
 }
 
-impl From<Value> for BoxEvent {
-    fn from(v: Value) -> Self {
-        BoxEvent::Live(v)
-    }
+/// A command in the form it is written (`{"cmd": "go", …}`).
+fn written<S: serde::Serializer>(command: &Command, s: S) -> Result<S::Ok, S::Error> {
+    command.to_json().serialize(s)
 }
 
 impl BoxEvent {

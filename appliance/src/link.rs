@@ -17,6 +17,7 @@ use serde_json::json;
 pub use crate::api::proto::Refusal;
 use crate::api::proto::{Meter, MeterChannel, Playing, RefusalKind, Status};
 use crate::api::service::{no_session, ShowControl, Started};
+pub use crate::live::Accepted;
 use crate::live::{Request, StatusSource};
 
 /// What status and show controllers need of the show: its clips' names and
@@ -74,16 +75,6 @@ pub enum Playhead {
     At(u32),
     /// Past the last cue: a bare GO starts nothing (it never wraps to the top).
     End,
-}
-
-/// A command the show accepted: the show sample it applies at, and how far
-/// ahead of the show's clock that was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Accepted {
-    /// Show sample.
-    pub at_sample: u64,
-    /// Lead, in samples.
-    pub lead_samples: u64,
 }
 
 /// The session playing now, as the link reaches it.
@@ -354,10 +345,7 @@ impl LiveLink {
         if let Some(clip) = went {
             self.advance_past(&clip);
         }
-        Ok(Accepted {
-            at_sample: accepted["at_sample"].as_u64().unwrap_or(0),
-            lead_samples: accepted["lead_samples"].as_u64().unwrap_or(0),
-        })
+        Ok(accepted)
     }
 
     /// Refuses a GO that comes too soon after the last GO of the same clip.
@@ -583,7 +571,10 @@ mod tests {
                     lock(&log).push(clip.clone());
                 }
                 if let Some(reply) = r.reply {
-                    let _ = reply.send(json!({"at_sample": n, "lead_samples": 256}));
+                    let _ = reply.send(Accepted {
+                        at_sample: n as u64,
+                        lead_samples: 256,
+                    });
                 }
             }
         });
@@ -672,7 +663,10 @@ mod tests {
             })
             .unwrap_err();
         assert_eq!(refused.kind, RefusalKind::BadRequest);
-        assert!(refused.message.starts_with(".level_db: 40 dB is outside"), "{refused}");
+        assert!(
+            refused.message.starts_with(".level_db: 40 dB is outside"),
+            "{refused}"
+        );
         let line = link
             .command_line(r#"{"cmd": "fade_out", "clip": "c1", "time": 9999}"#)
             .unwrap_err();

@@ -90,11 +90,22 @@ fn print(events: &Subscription, format: Format, stop: &AtomicBool) {
 struct Lines {
     /// The clock's source and each source's health, as last printed.
     clock: Option<String>,
+    /// The show's rate, once a device is chosen: show samples read as seconds.
+    rate: Option<u32>,
 }
 
 impl Lines {
     /// The line for `event`, or `None` when it says nothing new.
     fn human(&mut self, event: &BoxEvent) -> Option<String> {
+        if let BoxEvent::DeviceChosen { device } = event {
+            self.rate = Some(device.rate).filter(|r| *r > 0);
+        }
+        let rate = self.rate;
+        // A show sample as a person reads it: seconds, once the rate is known.
+        let seconds = |sample: u64| match rate {
+            Some(rate) => format!("{:.3} s", sample as f64 / f64::from(rate)),
+            None => format!("sample {sample}"),
+        };
         let line = match event {
             BoxEvent::Listening {
                 address,
@@ -250,8 +261,78 @@ impl Lines {
                 format!("API connection {peer} closed: {reason}")
             }
             BoxEvent::ApiProblem { detail } => format!("API problem: {detail}"),
+            BoxEvent::ClipUnplayable { clip, path, reason } => format!(
+                "CLIP {clip} CANNOT PLAY ({}): {reason}; everything else plays",
+                path.display()
+            ),
+            BoxEvent::Accepted {
+                command, at_sample, ..
+            } => format!("{} at {}", summary(&command.to_json()), seconds(*at_sample)),
+            BoxEvent::CommandFailed {
+                command, reason, ..
+            } => format!("{} FAILED: {reason}", summary(command)),
+            BoxEvent::TimecodeCue {
+                clip,
+                timecode,
+                at_sample,
+            } => format!("timecode {timecode}: {clip} at {}", seconds(*at_sample)),
+            BoxEvent::TimecodeCueSkipped {
+                clip,
+                timecode,
+                reason,
+            } => format!("timecode {timecode} for {clip} skipped: {reason}"),
+            BoxEvent::ChaseStart {
+                clip,
+                at_sample,
+                speed,
+                ..
+            } => format!(
+                "{clip} chases timecode from {} at {:.4}x",
+                seconds(*at_sample),
+                speed
+            ),
+            BoxEvent::ChaseStop {
+                clip,
+                at_sample,
+                reason,
+                ..
+            } => format!("{clip} stops chasing at {}: {reason}", seconds(*at_sample)),
+            BoxEvent::Started {
+                clip, at_sample, ..
+            } => format!("started {} at {}", name(clip), seconds(*at_sample)),
+            BoxEvent::Stopped {
+                clip,
+                at_sample,
+                cause,
+                ..
+            } => format!(
+                "stopped {} at {} ({})",
+                name(clip),
+                seconds(*at_sample),
+                cause.to_lowercase()
+            ),
+            BoxEvent::Refused { clip, reason, .. } => format!("REFUSED {}: {reason}", name(clip)),
+            BoxEvent::Underrun { voice, at_sample } => {
+                format!("UNDERRUN: voice {voice} ran dry at {}", seconds(*at_sample))
+            }
+            BoxEvent::Late {
+                at_sample,
+                applied_sample,
+            } => format!(
+                "late: a command for {} applied at {}",
+                seconds(*at_sample),
+                seconds(*applied_sample)
+            ),
+            BoxEvent::Paused { voice, at_sample } => {
+                format!("paused voice {voice} at {}", seconds(*at_sample))
+            }
+            BoxEvent::Resumed { voice, at_sample } => {
+                format!("resumed voice {voice} at {}", seconds(*at_sample))
+            }
+            BoxEvent::FadeDone { .. } => return None,
+            BoxEvent::Render { detail } => format!("renderer: {detail}"),
+            BoxEvent::StreamError { detail } => format!("STREAM ERROR: {detail}"),
             BoxEvent::Device(e) => fields(&serde_json::to_value(e).unwrap_or_default()),
-            BoxEvent::Live(v) => fields(v),
         };
         Some(
             line.lines()
@@ -265,6 +346,29 @@ impl Lines {
                 .collect::<Vec<_>>()
                 .join("\n"),
         )
+    }
+}
+
+/// A clip id, or what stands for none.
+fn name(clip: &Option<cuebox_engine::show::ClipId>) -> String {
+    clip.as_ref()
+        .map_or("(no clip)".into(), ToString::to_string)
+}
+
+/// A command as written, on one line: its name and its fields.
+fn summary(command: &Value) -> String {
+    let name = command["cmd"].as_str().unwrap_or("command");
+    let fields: Vec<String> = command
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.as_str() != "cmd")
+        .map(|(k, v)| format!("{k} {}", v.as_str().map_or(v.to_string(), String::from)))
+        .collect();
+    if fields.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name} {}", fields.join(" "))
     }
 }
 
@@ -341,6 +445,43 @@ mod tests {
         assert_eq!(
             line,
             "cueboxd: device hw:CARD=Intel,DEV=0 (HDA Intel): 2 ch S32_LE 48000 Hz, period 256 x 3\ncueboxd:   warning: groups A and B share outputs 1, 2"
+        );
+    }
+
+    #[test]
+    fn commands_and_voices_read_in_seconds_once_the_rate_is_known() {
+        let mut lines = Lines::default();
+        let go = || BoxEvent::Accepted {
+            command: cuebox_engine::control::Command::Go {
+                clip: "c1".parse().unwrap(),
+                time: None,
+            },
+            at_sample: 24_000,
+            lead_samples: 256,
+        };
+        assert_eq!(
+            lines.human(&go()).as_deref(),
+            Some("cueboxd: go clip c1 at sample 24000")
+        );
+        lines.human(&BoxEvent::DeviceChosen {
+            device: crate::api::proto::Device {
+                rate: 48_000,
+                ..Default::default()
+            },
+        });
+        assert_eq!(
+            lines.human(&go()).as_deref(),
+            Some("cueboxd: go clip c1 at 0.500 s")
+        );
+        let stopped = BoxEvent::Stopped {
+            clip: Some("c1".parse().unwrap()),
+            voice: 3,
+            at_sample: 96_000,
+            cause: "Faded".into(),
+        };
+        assert_eq!(
+            lines.human(&stopped).as_deref(),
+            Some("cueboxd: stopped c1 at 2.000 s (faded)")
         );
     }
 }

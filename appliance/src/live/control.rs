@@ -6,11 +6,13 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
+
+use crate::events::{BoxEvent, Publisher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cuebox_engine::control::{At, Command, Dispatcher, TimedCommand};
-use cuebox_engine::device::DeviceEvent;
+use cuebox_engine::control::{At, Command, Dispatcher};
+use cuebox_engine::device::{DeviceEvent, StreamDir};
 use cuebox_engine::render::{
     Command as RenderCommand, Event, FrameCount, Meters, RenderControl, SamplePos, SendError,
     Target, VoiceId,
@@ -19,7 +21,7 @@ use cuebox_engine::show::{ClipId, Show};
 use cuebox_engine::timecode::chase::{Chase, ChaseAction};
 use cuebox_engine::timecode::cues::{CueFired, TimecodeCues};
 use cuebox_engine::timecode::timebase::TimebaseReader;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::schedule::{Schedule, Timing};
 use super::streams::Streams;
@@ -32,7 +34,17 @@ pub struct Request {
     /// What.
     pub command: Command,
     /// Where the answer goes (an event is emitted either way).
-    pub reply: Option<Sender<Value>>,
+    pub reply: Option<Sender<Accepted>>,
+}
+
+/// A command the show accepted: the show sample it applies at, and how far
+/// ahead of the render thread that was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    /// Show sample.
+    pub at_sample: u64,
+    /// Lead, in samples.
+    pub lead_samples: u64,
 }
 
 /// How long the control thread sleeps when nothing arrives: the bound on
@@ -50,8 +62,7 @@ pub(super) struct Control {
     pub dispatcher: Dispatcher,
     pub streams: Streams,
     pub device_events: Vec<rtrb::Consumer<DeviceEvent>>,
-    pub gaps: Receiver<Value>,
-    pub events: Sender<Value>,
+    pub events: Publisher,
     pub rate: u32,
     pub period: u64,
     /// The render frame the card's first frame plays (after the dry runs):
@@ -153,28 +164,30 @@ impl Control {
     /// taken: each plays nothing, everything else plays.
     fn report_unplayable(&self) {
         for bad in self.streams.unplayable() {
-            let _ = self.events.send(json!({
-                "event": "clip_unplayable", "clip": &bad.clip, "path": &bad.file,
-                "reason": &bad.reason,
-            }));
+            self.events.send(BoxEvent::ClipUnplayable {
+                clip: bad.clip.clone(),
+                path: bad.file.clone(),
+                reason: bad.reason.clone(),
+            });
         }
     }
 
     /// Stamps a request with its frame, queues it and says so.
     fn accept(&mut self, request: Request, schedule: &mut Schedule<Command>) {
-        // As the operator writes it (`cmd`), before it moves into the queue.
-        let command = request.command.to_json();
+        let command = request.command.clone();
         let stamp = schedule.accept(self.render.now(), request.at, request.command);
-        let answer = json!({
-            "event": "accepted",
-            "command": command,
-            "at_sample": stamp.show_frame,
-            "lead_samples": stamp.lead.0,
-        });
+        let accepted = Accepted {
+            at_sample: stamp.show_frame,
+            lead_samples: stamp.lead.0,
+        };
         if let Some(reply) = &request.reply {
-            let _ = reply.send(answer.clone());
+            let _ = reply.send(accepted);
         }
-        let _ = self.events.send(answer);
+        self.events.send(BoxEvent::Accepted {
+            command,
+            at_sample: accepted.at_sample,
+            lead_samples: accepted.lead_samples,
+        });
     }
 
     /// Queues the clips whose timecode cues come due within the horizon,
@@ -188,17 +201,19 @@ impl Control {
         for fired in self.cues.poll(&mapping, now.0, horizon) {
             match fired {
                 CueFired::Due { clip, at, sample } => {
-                    let _ = self.events.send(json!({
-                        "event": "timecode_cue", "clip": &clip, "timecode": at,
-                        "at_sample": sample.saturating_sub(self.origin),
-                    }));
+                    self.events.send(BoxEvent::TimecodeCue {
+                        clip: clip.clone(),
+                        timecode: at,
+                        at_sample: sample.saturating_sub(self.origin),
+                    });
                     schedule.insert(SamplePos(sample), Command::Go { clip, time: None });
                 }
                 CueFired::Skipped { clip, at } => {
-                    let _ = self.events.send(json!({
-                        "event": "timecode_cue_skipped", "clip": clip, "timecode": at,
-                        "reason": "timecode jumped past the trigger",
-                    }));
+                    self.events.send(BoxEvent::TimecodeCueSkipped {
+                        clip,
+                        timecode: at,
+                        reason: "timecode jumped past the trigger".into(),
+                    });
                 }
             }
         }
@@ -229,16 +244,19 @@ impl Control {
                         Ok(start) => start,
                         Err(e) => {
                             self.chase.failed(&clip);
-                            self.failed(&json!({"chase": clip}), at, e.to_string());
+                            self.failed(json!({"chase": clip}), at, e.to_string());
                             continue;
                         }
                     };
                     self.chase.bind(&clip, start.voice);
-                    let _ = self.events.send(json!({
-                        "event": "chase_start", "clip": clip, "voice": start.voice.0,
-                        "timecode": self.chase.trigger(&clip), "at_sample": t(at),
-                        "from_frame": index, "speed": speed.ratio(),
-                    }));
+                    self.events.send(BoxEvent::ChaseStart {
+                        timecode: self.chase.trigger(&clip),
+                        clip,
+                        voice: start.voice.0,
+                        at_sample: t(at),
+                        from_frame: index,
+                        speed: speed.ratio(),
+                    });
                     (at, RenderCommand::Start(start))
                 }
                 ChaseAction::Speed { voice, at, speed } => {
@@ -250,28 +268,30 @@ impl Control {
                     at,
                     reason,
                 } => {
-                    let _ = self.events.send(json!({
-                        "event": "chase_stop", "clip": clip, "voice": voice.0,
-                        "at_sample": t(at), "reason": reason.to_string(),
-                    }));
+                    self.events.send(BoxEvent::ChaseStop {
+                        clip,
+                        voice: voice.0,
+                        at_sample: t(at),
+                        reason: reason.to_string(),
+                    });
                     (at, RenderCommand::Stop(Target::Voice(voice)))
                 }
             };
             if let Err(e) = self.render.send(SamplePos(frame), command) {
-                self.failed(&json!({"chase": "steering"}), frame, e.to_string());
+                self.failed(json!({"chase": "steering"}), frame, e.to_string());
             }
             schedule.sent(SamplePos(frame));
         }
     }
 
-    /// Reports a command that could not be handed over.
-    fn failed(&self, command: &impl serde::Serialize, frame: u64, reason: String) {
-        let _ = self.events.send(json!({
-            "event": "command_failed",
-            "command": command,
-            "at_sample": frame.saturating_sub(self.origin),
-            "reason": reason,
-        }));
+    /// Reports a command (as written, or what the chaser did) that could
+    /// not be handed over.
+    fn failed(&self, command: serde_json::Value, frame: u64, reason: String) {
+        self.events.send(BoxEvent::CommandFailed {
+            command,
+            at_sample: frame.saturating_sub(self.origin),
+            reason,
+        });
     }
 
     /// Translates and sends one command; a refusal becomes an event.
@@ -287,7 +307,7 @@ impl Control {
             Err(e) => Err(e.to_string()),
         };
         if let Err(reason) = result {
-            self.failed(&command.to_json(), frame.0, reason);
+            self.failed(command.to_json(), frame.0, reason);
         }
     }
 
@@ -329,40 +349,57 @@ impl Control {
                 Event::Underrun { voice, .. } => self.chase.underran(voice),
                 _ => {}
             }
-            let _ = self
-                .events
+            self.events
                 .send(render_event(&self.show, event, self.origin));
         }
         for queue in &mut self.device_events {
             while let Ok(event) = queue.pop() {
-                let mut event = json!(event);
-                // Playback frames are render frames: show them in show time.
-                if event["dir"] == "playback" {
-                    if let Some(f) = event["frame"].as_u64() {
-                        event["frame"] = json!(f.saturating_sub(self.origin));
-                    }
-                }
-                let _ = self.events.send(event);
+                self.events
+                    .send(BoxEvent::Device(in_show_time(event, self.origin)));
             }
         }
-        while let Ok(gap) = self.gaps.try_recv() {
-            let _ = self.events.send(gap);
-        }
         for e in self.streams.take_errors() {
-            let _ = self
-                .events
-                .send(json!({"event": "stream_error", "detail": e.to_string()}));
+            self.events.send(BoxEvent::StreamError {
+                detail: e.to_string(),
+            });
         }
         drop(board);
         self.render.drop_finished();
     }
 }
 
+/// A device event with playback frames (render frames) in show time.
+fn in_show_time(event: DeviceEvent, origin: u64) -> DeviceEvent {
+    let show = |dir: StreamDir, frame: u64| match dir {
+        StreamDir::Playback => frame.saturating_sub(origin),
+        StreamDir::Capture => frame,
+    };
+    match event {
+        DeviceEvent::Started { dir, frame } => DeviceEvent::Started {
+            dir,
+            frame: show(dir, frame),
+        },
+        DeviceEvent::Xrun {
+            dir,
+            frame,
+            late_us,
+            lost_frames,
+            recovery_us,
+        } => DeviceEvent::Xrun {
+            dir,
+            frame: show(dir, frame),
+            late_us,
+            lost_frames,
+            recovery_us,
+        },
+    }
+}
+
 /// A render event for the operator, with clip ids for clip tags and
 /// frames in show time (from `origin`).
-fn render_event(show: &Show, event: Event, origin: u64) -> Value {
-    let clip = |tag: cuebox_engine::render::ClipTag| -> Option<&ClipId> {
-        show.clips.get(tag.0 as usize).map(|c| &c.id)
+fn render_event(show: &Show, event: Event, origin: u64) -> BoxEvent {
+    let clip = |tag: cuebox_engine::render::ClipTag| -> Option<ClipId> {
+        show.clips.get(tag.0 as usize).map(|c| c.id.clone())
     };
     let t = |at: SamplePos| at.0.saturating_sub(origin);
     match event {
@@ -370,58 +407,61 @@ fn render_event(show: &Show, event: Event, origin: u64) -> Value {
             voice,
             clip: tag,
             at,
-        } => json!({
-            "event": "started", "clip": clip(tag), "voice": voice.0, "at_sample": t(at),
-        }),
+        } => BoxEvent::Started {
+            clip: clip(tag),
+            voice: voice.0,
+            at_sample: t(at),
+        },
         Event::Stopped {
             voice,
             clip: tag,
             at,
             cause,
-        } => json!({
-            "event": "stopped", "clip": clip(tag), "voice": voice.0, "at_sample": t(at),
-            "cause": format!("{cause:?}"),
-        }),
+        } => BoxEvent::Stopped {
+            clip: clip(tag),
+            voice: voice.0,
+            at_sample: t(at),
+            cause: format!("{cause:?}"),
+        },
         Event::Refused {
             voice,
             clip: tag,
             at,
             reason,
-        } => json!({
-            "event": "refused", "clip": clip(tag), "voice": voice.0, "at_sample": t(at),
-            "reason": reason.to_string(),
-        }),
-        Event::Underrun { voice, at } => json!({
-            "event": "underrun", "voice": voice.0, "at_sample": t(at),
-        }),
-        Event::Late { at, applied } => json!({
-            "event": "late", "at_sample": t(at), "applied_sample": t(applied),
-        }),
-        Event::Paused { voice, at } => json!({
-            "event": "paused", "voice": voice.0, "at_sample": t(at),
-        }),
-        Event::Resumed { voice, at } => json!({
-            "event": "resumed", "voice": voice.0, "at_sample": t(at),
-        }),
-        Event::FadeDone { voice, fade, at } => json!({
-            "event": "fade_done", "voice": voice.0, "fade": format!("{fade:?}"), "at_sample": t(at),
-        }),
-        other => json!({"event": "render", "detail": format!("{other:?}")}),
+        } => BoxEvent::Refused {
+            clip: clip(tag),
+            voice: voice.0,
+            at_sample: t(at),
+            reason: reason.to_string(),
+        },
+        Event::Underrun { voice, at } => BoxEvent::Underrun {
+            voice: voice.0,
+            at_sample: t(at),
+        },
+        Event::Late { at, applied } => BoxEvent::Late {
+            at_sample: t(at),
+            applied_sample: t(applied),
+        },
+        Event::Paused { voice, at } => BoxEvent::Paused {
+            voice: voice.0,
+            at_sample: t(at),
+        },
+        Event::Resumed { voice, at } => BoxEvent::Resumed {
+            voice: voice.0,
+            at_sample: t(at),
+        },
+        Event::FadeDone { voice, fade, at } => BoxEvent::FadeDone {
+            voice: voice.0,
+            fade: format!("{fade:?}"),
+            at_sample: t(at),
+        },
+        other => BoxEvent::Render {
+            detail: format!("{other:?}"),
+        },
     }
 }
 
 /// The clips an event list may name: every clip of the show.
 pub fn clip_ids(show: &Show) -> HashSet<&ClipId> {
     show.clips.iter().map(|c| &c.id).collect()
-}
-
-/// A timed command as a request without a reply.
-impl From<TimedCommand> for Request {
-    fn from(c: TimedCommand) -> Self {
-        Request {
-            at: Some(c.at),
-            command: c.command,
-            reply: None,
-        }
-    }
 }

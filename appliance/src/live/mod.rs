@@ -34,7 +34,6 @@ use cuebox_engine::render::{RenderConfig, Renderer};
 use cuebox_engine::show::{DeviceMap, Show};
 use cuebox_engine::timecode::chase::Chase;
 use cuebox_engine::timecode::cues::TimecodeCues;
-use serde_json::Value;
 
 use crate::clocking::ltc::LtcTap;
 use crate::clocking::position::position;
@@ -42,7 +41,7 @@ use crate::clocking::{ClockStatus, Clocking, ClockingConfig, ClockingError};
 use crate::system::{spawn_rt, RtConfig, RtSetup};
 
 pub use capture::{Discontinuity, RecordSummary};
-pub use control::{clip_ids, Board, OnBoard, Request};
+pub use control::{clip_ids, Accepted, Board, OnBoard, Request};
 pub use device::{choose, ChoiceError, Chosen, Output, Settings};
 pub use patch::{Feed, Patch, Player};
 pub use streams::HEAD_SECONDS;
@@ -218,10 +217,6 @@ impl Live {
         )?);
 
         let mut device_events = vec![out_events];
-        // The control thread still reports in JSON (and forwards capture
-        // gaps, now published directly): a bridge carries its lines on.
-        let (_, gaps) = mpsc::channel();
-        let (control_events, bridged) = mpsc::channel::<Value>();
         let mut recorder = None;
         let mut in_stats = None;
         let mut ltc = None;
@@ -330,8 +325,7 @@ impl Live {
             render,
             streams,
             device_events,
-            gaps,
-            events: control_events,
+            events,
             rate,
             period,
             origin: playback.first_audible_frame(),
@@ -340,16 +334,6 @@ impl Live {
             board: board.clone(),
         };
         let control_stop = Arc::clone(&stop);
-        let bridge = events.clone();
-        threads.push(
-            std::thread::Builder::new()
-                .name("events-bridge".into())
-                .spawn(move || bridged.iter().for_each(|e| bridge.send(e)))
-                .map_err(|source| LiveError::Io {
-                    what: "cannot start the event bridge".into(),
-                    source,
-                })?,
-        );
         threads.push(
             std::thread::Builder::new()
                 .name("control".into())

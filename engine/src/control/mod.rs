@@ -19,8 +19,8 @@ use crate::show::{ClipId, Group};
 /// Written (JSON lines, event lists, events) with its name in `cmd`:
 /// `{"cmd": "go", "clip": "c1"}` — [`Command::to_json`] and
 /// [`Command::from_json`]. Its serde form is externally tagged
-/// (`{"go": {"clip": "c1"}}`), which binary formats such as the API's
-/// postcard frames carry as they are.
+/// (`{"go": {"clip": "c1", "time": null}}`, every field present, as binary
+/// formats such as the API's postcard frames need), carried as it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
@@ -29,7 +29,7 @@ pub enum Command {
         /// The clip.
         clip: ClipId,
         /// Fade-in time in seconds (MSC's TIMED_GO); the clip's own when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         time: Option<f64>,
     },
     /// Stop a clip at once (with the 1 ms edge fade).
@@ -42,7 +42,7 @@ pub enum Command {
         /// The clip.
         clip: ClipId,
         /// Fade time in seconds; the clip's own (or the session's) fade out when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         time: Option<f64>,
     },
     /// Pause a clip: it falls silent over the 1 ms edge and holds its place.
@@ -62,7 +62,7 @@ pub enum Command {
     /// Fade every playing clip of groups A–D out and stop it.
     FadeAll {
         /// Fade time in seconds; the session's default fade out when absent.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         time: Option<f64>,
     },
     /// Stop every clip of groups A–D (with the 1 ms edge fade).
@@ -87,21 +87,27 @@ pub enum Command {
         to: ClipId,
         /// Crossfade time in seconds; `to`'s own (or the session's)
         /// crossfade when absent. 0 is a cut with the 1 ms edge fades.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         time: Option<f64>,
     },
     /// Set a group bus's level (its mute and balance stay).
     GroupLevel {
         /// The group: `"A"` to `"D"` (lower case is taken too).
-        #[serde(deserialize_with = "group_named")]
+        #[serde(deserialize_with = "group_named", serialize_with = "group_letter")]
         group: Group,
         /// The level in dB, −144 (silence) to +12.
         level_db: f64,
         /// Ramp time in seconds, linear in gain; the 1 ms edge fade when
         /// absent (or shorter).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         time: Option<f64>,
     },
+}
+
+/// A group written as its letter, in every format (so binary formats read
+/// back what [`group_named`] reads).
+fn group_letter<S: serde::Serializer>(group: &Group, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(group)
 }
 
 /// A group by its letter, refused with the groups there are (serde's own
@@ -154,7 +160,13 @@ impl Command {
         let mut out = serde_json::Map::new();
         out.insert("cmd".into(), name.clone().into());
         if let Some(fields) = fields.as_object() {
-            out.extend(fields.clone());
+            // What is absent is left out, as it is written.
+            out.extend(
+                fields
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
         }
         out.into()
     }
