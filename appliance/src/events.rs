@@ -267,6 +267,17 @@ pub enum BoxEvent {
         /// What.
         detail: String,
     },
+    /// The show controllers' playhead moved (or their page or tab).
+    Playhead {
+        /// The page.
+        page: u16,
+        /// The tab, from 1.
+        tab: usize,
+        /// The cue number at the playhead, when it stands on a button.
+        cue: Option<String>,
+        /// The clip at the playhead; none past the last cue.
+        clip: Option<ClipId>,
+    },
     /// A clip in view could not be armed: it plays nothing, the rest plays.
     ClipUnplayable {
         /// The clip.

@@ -17,6 +17,7 @@ use serde_json::json;
 pub use crate::api::proto::Refusal;
 use crate::api::proto::{Meter, MeterChannel, Playing, RefusalKind, Status};
 use crate::api::service::{no_session, ShowControl, Started};
+use crate::events::{BoxEvent, Publisher};
 pub use crate::live::Accepted;
 use crate::live::{Request, StatusSource};
 
@@ -107,6 +108,8 @@ pub struct LiveLink {
     last_go: Mutex<HashMap<ClipId, Instant>>,
     /// The last bare GO (of the playhead's cue), from any input.
     last_bare_go: Mutex<Option<Instant>>,
+    /// Where playhead moves are published.
+    events: Publisher,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -114,8 +117,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl LiveLink {
-    /// A link refusing a second GO of a clip within `guard`.
-    pub fn new(guard: Duration) -> Self {
+    /// A link refusing a second GO of a clip within `guard`, publishing
+    /// the playhead's moves to `events`.
+    pub fn new(guard: Duration, events: Publisher) -> Self {
         LiveLink {
             current: Mutex::new(None),
             switch: Mutex::new(None),
@@ -125,6 +129,7 @@ impl LiveLink {
             guard,
             last_go: Mutex::new(HashMap::new()),
             last_bare_go: Mutex::new(None),
+            events,
         }
     }
 
@@ -132,9 +137,9 @@ impl LiveLink {
     pub fn attach(&self, current: Current) {
         *lock(&self.current) = Some(current);
         *lock(&self.problem) = None;
-        *lock(&self.deck) = Deck::default();
         lock(&self.last_go).clear();
         self.starts.fetch_add(1, Ordering::Release);
+        self.move_deck(|deck| *deck = Deck::default());
     }
 
     /// A session could not start: `problem` says why, for status and the
@@ -198,7 +203,28 @@ impl LiveLink {
 
     /// Changes where show controllers are (a page's playhead starts at its top).
     pub fn set_deck(&self, deck: Deck) {
-        *lock(&self.deck) = deck;
+        self.move_deck(|d| *d = deck);
+    }
+
+    /// Changes the deck through `change`; a move is published as a
+    /// `playhead` event (page, tab and the cue now at the playhead).
+    fn move_deck(&self, change: impl FnOnce(&mut Deck)) {
+        let (before, after) = {
+            let mut deck = lock(&self.deck);
+            let before = *deck;
+            change(&mut deck);
+            (before, *deck)
+        };
+        if before == after {
+            return;
+        }
+        let cue = self.playhead().ok().flatten();
+        self.events.send(BoxEvent::Playhead {
+            page: after.place.page.0.get(),
+            tab: after.place.tab.number(),
+            cue: cue.as_ref().and_then(|c| c.number).map(|n| n.to_string()),
+            clip: cue.map(|c| c.clip),
+        });
     }
 
     /// The cue at the playhead, if it stands on one.
@@ -286,15 +312,15 @@ impl LiveLink {
         let Some(number) = show.cues.number_of(clip) else {
             return;
         };
-        let mut deck = lock(&self.deck);
-        if number.place() != deck.place {
-            return;
-        }
-        deck.playhead = show
-            .cues
-            .next(deck.place, Some(number.button))
-            .and_then(|c| c.number)
-            .map_or(Playhead::End, |n| Playhead::At(n.button));
+        self.move_deck(|deck| {
+            if number.place() == deck.place {
+                deck.playhead = show
+                    .cues
+                    .next(deck.place, Some(number.button))
+                    .and_then(|c| c.number)
+                    .map_or(Playhead::End, |n| Playhead::At(n.button));
+            }
+        });
     }
 
     /// `command` scheduled at `at` (a show timeline's entry): no double-GO
@@ -470,9 +496,11 @@ impl ShowControl for Arc<LiveLink> {
             ));
         }
         let page = PageNo::new(page).expect("page 0 was refused above");
-        let mut deck = lock(&self.deck);
-        deck.place.page = page;
-        deck.playhead = Playhead::Top;
+        drop(current);
+        self.move_deck(|deck| {
+            deck.place.page = page;
+            deck.playhead = Playhead::Top;
+        });
         Ok(())
     }
 
@@ -578,7 +606,7 @@ mod tests {
                 }
             }
         });
-        let link = LiveLink::new(Duration::from_millis(guard_ms));
+        let link = LiveLink::new(Duration::from_millis(guard_ms), Publisher::new());
         let status = crate::live::StatusSource {
             board: Default::default(),
             playback: Default::default(),

@@ -330,6 +330,19 @@ impl Lines {
                 format!("resumed voice {voice} at {}", seconds(*at_sample))
             }
             BoxEvent::FadeDone { .. } => return None,
+            BoxEvent::Playhead {
+                page,
+                tab,
+                cue,
+                clip,
+            } => format!(
+                "playhead: page {page} tab {tab}, {}",
+                match (cue, clip) {
+                    (Some(cue), Some(clip)) => format!("cue {cue} ({clip})"),
+                    (None, Some(clip)) => clip.to_string(),
+                    _ => "past the last cue".into(),
+                }
+            ),
             BoxEvent::Render { detail } => format!("renderer: {detail}"),
             BoxEvent::StreamError { detail } => format!("STREAM ERROR: {detail}"),
             BoxEvent::Device(e) => fields(&serde_json::to_value(e).unwrap_or_default()),

@@ -177,7 +177,10 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
     let deadline = args
         .seconds
         .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
-    let link = Arc::new(LiveLink::new(Duration::from_millis(args.double_go_ms)));
+    let link = Arc::new(LiveLink::new(
+        Duration::from_millis(args.double_go_ms),
+        events_tx.clone(),
+    ));
     let server = match &args.listen {
         Some(address) => Some(serve_api(root, address, args, link.clone(), events_tx)?),
         None => None,

@@ -1,7 +1,7 @@
 //! The OSC service: UDP and TCP sockets, clients' passcodes and
 //! subscriptions, rate limits, and `/update` pushes.
 
-use crate::events::{BoxEvent, Publisher};
+use crate::events::{BoxEvent, Publisher, Subscription};
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use cuebox_engine::show::ClipId;
 use rosc::{OscMessage, OscPacket, OscType};
 use serde_json::{json, Value};
 
@@ -33,8 +34,9 @@ const UDP_IDLE: Duration = Duration::from_secs(120);
 /// How many UDP senders are remembered at once, and from one address.
 const MAX_UDP_PEERS: usize = 64;
 const MAX_UDP_PEERS_PER_SOURCE: usize = 8;
-/// How often the show is looked at for `/updates` subscribers.
-const UPDATE_TICK: Duration = Duration::from_millis(50);
+/// How often the updates thread looks up from its events to see whether
+/// the service is stopping.
+const UPDATE_TICK: Duration = Duration::from_millis(100);
 
 /// Where replies to a client go.
 #[derive(Clone)]
@@ -124,6 +126,7 @@ pub fn start(
     tcp.set_nonblocking(true)?;
     let (udp_addr, tcp_addr) = (udp.local_addr()?, tcp.local_addr()?);
     let stop = Arc::new(AtomicBool::new(false));
+    let updates = events.subscribe(crate::events::QUEUE);
     let shared = Arc::new(Shared {
         config,
         workspace,
@@ -149,7 +152,7 @@ pub fn start(
         })?,
         spawn("osc-updates", {
             let s = shared.clone();
-            Box::new(move || s.push_updates())
+            Box::new(move || s.push_updates(&updates))
         })?,
     ];
     Ok(Osc {
@@ -494,70 +497,65 @@ impl Shared {
         });
     }
 
-    /// Pushes `/update/…` messages to subscribed clients when cues start,
-    /// stop, pause or resume, and when the playhead moves.
-    fn push_updates(&self) {
-        let mut last: Option<(Value, Value)> = None;
+    /// Pushes `/update/…` messages to subscribed clients as the box's
+    /// events say cues start, stop, pause or resume, and the playhead moves.
+    fn push_updates(&self, events: &Subscription) {
+        // Pauses and resumes name a voice: the clip is the one it started.
+        let mut voices: HashMap<u64, ClipId> = HashMap::new();
+        let ws = &self.workspace;
         while !self.stop.load(Ordering::Relaxed) {
-            std::thread::sleep(UPDATE_TICK);
+            let event = match events.recv_timeout(UPDATE_TICK) {
+                Ok(event) => event,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+            };
+            let (address, body) = match &*event {
+                BoxEvent::Started {
+                    clip: Some(clip),
+                    voice,
+                    ..
+                } => {
+                    voices.insert(*voice, clip.clone());
+                    (
+                        format!("/update/workspace/{ws}/cue_id/{clip}"),
+                        String::new(),
+                    )
+                }
+                BoxEvent::Stopped {
+                    clip: Some(clip),
+                    voice,
+                    ..
+                } => {
+                    voices.remove(voice);
+                    (
+                        format!("/update/workspace/{ws}/cue_id/{clip}"),
+                        String::new(),
+                    )
+                }
+                BoxEvent::Paused { voice, .. } | BoxEvent::Resumed { voice, .. } => {
+                    let Some(clip) = voices.get(voice) else {
+                        continue;
+                    };
+                    (
+                        format!("/update/workspace/{ws}/cue_id/{clip}"),
+                        String::new(),
+                    )
+                }
+                BoxEvent::Playhead {
+                    page, tab, clip, ..
+                } => (
+                    format!("/update/workspace/{ws}/cueList/{page}.{tab}/playbackPosition"),
+                    clip.as_ref().map(ToString::to_string).unwrap_or_default(),
+                ),
+                _ => continue,
+            };
             let routes: Vec<Route> = lock(&self.peers)
                 .values()
                 .filter(|p| p.updates)
                 .map(|p| p.route.clone())
                 .collect();
-            let now = (
-                running(&self.link, true),
-                playhead(&self.link).unwrap_or(Value::Null),
-            );
-            let Some((cues, head)) = last.replace(now.clone()) else {
-                continue;
-            };
-            if routes.is_empty() {
-                continue;
-            }
-            let ws = &self.workspace;
-            let ids = |v: &Value| -> Vec<(String, bool)> {
-                v.as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|c| {
-                        (
-                            c["uniqueID"].as_str().unwrap_or_default().to_owned(),
-                            c["paused"] == true,
-                        )
-                    })
-                    .collect()
-            };
-            let (before, after) = (ids(&cues), ids(&now.0));
-            // A clip that started, stopped, paused or resumed: once each.
-            let changed: std::collections::BTreeSet<&String> = before
-                .iter()
-                .filter(|c| !after.contains(c))
-                .chain(after.iter().filter(|c| !before.contains(c)))
-                .map(|(id, _)| id)
-                .collect();
-            for id in changed {
-                for r in &routes {
-                    self.send(
-                        r,
-                        &format!("/update/workspace/{ws}/cue_id/{id}"),
-                        String::new(),
-                    );
-                }
-            }
-            if head != now.1 {
-                let list = format!("{}.{}", now.1["page"], now.1["tab"]);
-                let at = now.1["playhead"]["clip"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                for r in &routes {
-                    self.send(
-                        r,
-                        &format!("/update/workspace/{ws}/cueList/{list}/playbackPosition"),
-                        at.clone(),
-                    );
-                }
+            for r in &routes {
+                self.send(r, &address, body.clone());
             }
         }
     }
@@ -612,7 +610,7 @@ mod tests {
         let config: ShowctlConfig = serde_json::from_value(json!({ "osc": osc })).unwrap();
         let tx = Publisher::new();
         let rx = tx.subscribe(crate::events::QUEUE);
-        let link = Arc::new(LiveLink::new(Duration::from_millis(300)));
+        let link = Arc::new(LiveLink::new(Duration::from_millis(300), tx.clone()));
         let service = start(config.osc.unwrap(), "box".into(), link, tx).unwrap();
         // A second client on another loopback address, replies at the same port number.
         let port = replies_a.local_addr().unwrap().port();
