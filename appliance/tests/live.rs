@@ -958,6 +958,8 @@ fn sigterm_saves_an_emergency_point_of_the_running_session_and_problems_are_show
 /// box serving the API stays up and says why.
 #[test]
 fn a_device_that_does_not_pace_is_refused_by_name_and_never_kills_the_box() {
+    // It spins a real-time thread until caught: never beside a timecode test.
+    let _turn = timecode_turn();
     let tmp = tempfile::tempdir().unwrap();
     let card = Card::new(tmp.path(), 0.0);
     let dir = session(tmp.path());
