@@ -31,8 +31,10 @@ larger, as a box's disk is) through OVMF and systemd-boot once per CASE
                    typed on the console must power off cleanly, and QEMU's
                    recording of the card must hold sound (sound.py). multi
                    also checks the guest sees 8 channels and the box uses them;
-                   hda also sets CARD= on the console: a card that is not
-                   there must be named in status's problem, CARD=0 plays again.
+                   hda also reads the screen (tty1's text, /dev/vcs1) for the
+                   fingerprint, and sets CARD= on the console: a card that is
+                   not there must be named in status's problem, CARD=0 plays
+                   again.
   none             the push must fail saying "cannot play"; status names the
                    problem; the console shows "cueboxd: cannot play"; the API
                    answers for 30 s; `reboot` typed on the console reboots;
@@ -344,6 +346,9 @@ play_case() { # play_case NAME CHANNELS-EXPECTED QEMU-AUDIO-ARGS...
   elif ! authorize; then
     fails+=("cueboxd auth add typed on the console did not answer 0")
   else
+    # The screen (tty1) got the fingerprint too: its text is /dev/vcs1.
+    r=$(ask SCREEN "grep -ac 'box key fingerprint: $fp' /dev/vcs1" || true)
+    if [[ $r == 1 ]]; then notes+=("fingerprint on the screen (tty1) too"); else fails+=("the fingerprint is not on the screen (/dev/vcs1: ${r:-?})"); fi
     ask CARDS "cat /proc/asound/cards | grep -a '^ *[0-9]' | paste -sd' '" > "$dir/cards.txt" || true
     notes+=("cards: $(tr -s ' ' < "$dir/cards.txt")")
     if [[ $name == multi ]]; then
