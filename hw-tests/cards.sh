@@ -77,7 +77,7 @@ firmware=/usr/share/OVMF/OVMF_CODE_4M.fd
 vars=/usr/share/OVMF/OVMF_VARS_4M.fd
 [[ -r $firmware ]] || { echo "cards: $firmware missing: apt-get install ovmf (scripts/image-setup.sh)" >&2; exit 1; }
 for b in hostctl cueboxd; do
-  [[ -x $bin/$b ]] || { echo "cards: $bin/$b missing: cargo build --release --locked -p cuebox-appliance -p hostctl (or --bin DIR)" >&2; exit 1; }
+  [[ -x $bin/$b ]] || { echo "cards: $bin/$b missing: cargo build --release --locked -p cueboxd -p hostctl (or --bin DIR)" >&2; exit 1; }
 done
 [[ -e $image/cuebox.qcow2 ]] || { echo "cards: $image/cuebox.qcow2 missing: scripts/image-build.sh" >&2; exit 1; }
 command -v sox > /dev/null || { echo "cards: sox missing (apt-get install sox): it makes the test session's media" >&2; exit 1; }

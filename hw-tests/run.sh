@@ -74,7 +74,7 @@ step() { echo "== hw-tests: $* (+$(($(date +%s) - t0)) s)"; }
 
 for b in cueboxd hostctl; do
   [[ -x $bin/$b ]] || {
-    echo "hw-tests: $bin/$b missing: cargo build --release --locked -p cuebox-appliance -p hostctl (or --bin DIR)" >&2
+    echo "hw-tests: $bin/$b missing: cargo build --release --locked -p cueboxd -p hostctl (or --bin DIR)" >&2
     exit 1
   }
 done

@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-500}
-cargo build --release -q -p cuebox-appliance -p hostctl
+cargo build --release -q -p cueboxd -p hostctl
 bin=$PWD/target/release
 tmp=$(mktemp -d)
 box_pid=

@@ -18,7 +18,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 lib="$root/scripts/lib"
 tag=cbcmp
 cueboxd=${CUEBOXD:-$root/target/release/cueboxd}
-[[ -x $cueboxd ]] || cargo build --release -q -p cuebox-appliance --bin cueboxd
+[[ -x $cueboxd ]] || cargo build --release -q -p cueboxd --bin cueboxd
 tmp=$(mktemp -d)
 cleanup() { pkill -f "ptp4l.*$tag-" 2>/dev/null || true; "$lib/ptp-netns.sh" down $tag; rm -rf "$tmp"; }
 trap cleanup EXIT

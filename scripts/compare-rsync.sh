@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gb=${1:-2}
-cargo build --release -q -p cuebox-appliance -p hostctl
+cargo build --release -q -p cueboxd -p hostctl
 bin=$PWD/target/release
 tmp=$(mktemp -d -p /var/tmp)
 tag=cbr$$

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
-cargo build --release --locked -q -p hostctl -p cuebox-appliance
+cargo build --release --locked -q -p hostctl -p cueboxd
 bin=$PWD/target/release
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 
-cargo build --release --locked -p hostctl -p cuebox-appliance
+cargo build --release --locked -p hostctl -p cueboxd
 bin=target/release
 hostctl() { "$bin/hostctl" "$@"; }
 cueboxd() { "$bin/cueboxd" "$@"; }

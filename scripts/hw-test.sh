@@ -9,7 +9,7 @@ if [[ ${1:-} == -h || ${1:-} == --help ]]; then
 Usage: scripts/hw-test.sh [--rebuild-image]
 
   1. scripts/image-setup.sh (mmdebstrap, qemu-system-x86, ... from bookworm)
-  2. cargo build --release --locked -p cuebox-appliance -p hostctl
+  2. cargo build --release --locked -p cueboxd -p hostctl
   3. scripts/image-build.sh, unless build/image was built from the same recipe
      (images/, scripts/image-build.sh) and the same cueboxd: run.sh brings its
      own cueboxd, but uefi-boot.sh and cards.sh test the image as built, its
@@ -33,7 +33,7 @@ mark() { echo "== hw-test: $* (+$(($(date +%s) - t0)) s)"; }
 
 bash scripts/image-setup.sh
 mark "building release binaries"
-cargo build --release --locked -p cuebox-appliance -p hostctl
+cargo build --release --locked -p cueboxd -p hostctl
 bin=${CARGO_TARGET_DIR:-target}/release
 
 # The recipe and the cueboxd the image carries (uefi-boot.sh and cards.sh

@@ -21,7 +21,7 @@ Options:
   --cache DIR     cache: apt archives and the base root tarball, keyed by the
                   recipe's hash (default: $CUEBOX_IMAGE_CACHE or ~/.cache/cuebox-image)
   --cueboxd FILE  the cueboxd binary to install (default: build it with
-                  cargo build --release --locked -p cuebox-appliance)
+                  cargo build --release --locked -p cueboxd)
   --mirror URL    Debian mirror (default: http://deb.debian.org/debian; a
                   snapshot.debian.org URL pins every package for a bit-for-bit rebuild)
   --no-setup      do not apt-get install the build tools (mmdebstrap, mtools, ...)
@@ -80,7 +80,7 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$repo" log -1 --format=%
 if [[ -z $cueboxd ]]; then
   step "building cueboxd"
   export PATH="$HOME/.cargo/bin:$PATH"
-  cargo build --release --locked -p cuebox-appliance
+  cargo build --release --locked -p cueboxd
   cueboxd=${CARGO_TARGET_DIR:-target}/release/cueboxd
 fi
 [[ -x $cueboxd ]] || { echo "image-build: $cueboxd is not an executable cueboxd (build it, or pass --cueboxd)" >&2; exit 1; }

@@ -14,9 +14,10 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== hostctl never compiles ALSA"
-if cargo tree -p hostctl -e normal --locked | grep -E '\balsa(-sys)?\b'; then
-  echo "hostctl's dependency tree contains ALSA; build cuebox-engine with default-features = false" >&2
+echo "== hostctl never compiles the box's dependencies"
+# hostctl is engine + session + proto: no ALSA, real-time, OSC, PTP or MIDI.
+if cargo tree -p hostctl -e normal --locked --prefix none | grep -E '^(alsa|alsa-sys|thread-priority|rosc|statime|midir) '; then
+  echo "hostctl's dependency tree holds a crate of the box's (above); it must depend on cuebox-engine (default features off), cuebox-session and cuebox-proto only" >&2
   exit 1
 fi
 

@@ -4,9 +4,9 @@ use std::fs::File;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use cuebox_appliance::media::{hash_file, import_file};
 use cuebox_engine::media::probe;
 use cuebox_engine::show::{AudioRef, Extra, GridPos, Group, NewClip, Placement};
+use cuebox_session::media::{hash_file, import_file};
 use serde_json::json;
 
 use crate::cli::{Output, TabArg};

@@ -10,9 +10,9 @@ mod session;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cuebox_appliance::api::proto::Request;
 use cuebox_engine::control::Command as EngineCommand;
 use cuebox_engine::show::ClipId;
+use cuebox_proto::messages::Request;
 
 use cli::{Cli, ClipCmd, Command, GridCmd, SessionCmd};
 

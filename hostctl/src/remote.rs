@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use cuebox_appliance::api::proto::{MeterChannel, Request, Response, Status};
-use cuebox_appliance::api::transfer::{self, Progress};
-use cuebox_appliance::api::{Client, Expect, Identity, KnownBox, KnownBoxes};
-use cuebox_appliance::store::{check_session_name, SessionDir};
 use cuebox_engine::control::Command;
 use cuebox_engine::dsp::meter::Dbfs;
 use cuebox_engine::show::{ClipId, ContentHash, Show};
+use cuebox_proto::messages::{MeterChannel, Request, Response, Status};
+use cuebox_proto::transfer::{self, Progress};
+use cuebox_proto::{Client, Expect, Identity, KnownBox, KnownBoxes};
+use cuebox_session::store::{check_session_name, SessionDir};
 use serde_json::{json, Value};
 
 use crate::cli::Output;
@@ -104,7 +104,7 @@ pub fn pair(
     let seen = w.box_key.fingerprint();
     let confirmed = match fingerprint {
         Some(expected) => {
-            let expected: cuebox_appliance::api::Fingerprint =
+            let expected: cuebox_proto::Fingerprint =
                 expected.parse().map_err(anyhow::Error::msg)?;
             if expected != seen {
                 bail!("the box at {address} shows fingerprint {seen}, not {expected}: do not pair; check the address and the box's console (cueboxd key)");
@@ -131,7 +131,7 @@ pub fn pair(
     let mut boxes = KnownBoxes::load(&path)?;
     boxes.set(KnownBox {
         name: name.clone(),
-        address: cuebox_appliance::api::client::with_port(address),
+        address: cuebox_proto::client::with_port(address),
         fingerprint: seen,
     });
     boxes.save(&path)?;
@@ -418,8 +418,8 @@ pub fn diff(
     let mut client = connect(box_name)?;
     let (manifest, _) = match transfer::manifest(&mut client, &name) {
         Ok(m) => m,
-        Err(transfer::TransferError::Box(cuebox_appliance::api::ClientError::Refused(r)))
-            if r.kind == cuebox_appliance::api::proto::RefusalKind::NotFound =>
+        Err(transfer::TransferError::Box(cuebox_proto::ClientError::Refused(r)))
+            if r.kind == cuebox_proto::messages::RefusalKind::NotFound =>
         {
             if out.json {
                 print_json(&json!({"session": name, "on_box": false}));

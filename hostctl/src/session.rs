@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use cuebox_appliance::media::{self as media, FolderReport};
-use cuebox_appliance::store::SessionDir;
 use cuebox_engine::show::{GridDims, PageNo, Show, TabIndex};
+use cuebox_session::media::{self as media, FolderReport};
+use cuebox_session::store::SessionDir;
 use serde_json::json;
 
 use crate::cli::{Output, TabArg};

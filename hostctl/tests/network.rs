@@ -3,7 +3,7 @@
 //! mid-transfer and then cut by pulling the link; each time nothing is
 //! activated and nothing corrupt is stored, and the next push resumes.
 
-#[path = "../../appliance/tests/common/netns.rs"]
+#[path = "../../appliance/cueboxd/tests/common/netns.rs"]
 mod netns;
 
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ fn cueboxd() -> PathBuf {
     let path = hostctl().with_file_name("cueboxd");
     assert!(
         path.is_file(),
-        "build cueboxd first: cargo build -p cuebox-appliance"
+        "build cueboxd first: cargo build -p cueboxd"
     );
     path
 }

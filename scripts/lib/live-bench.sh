@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 
-cargo build --release --locked -q -p hostctl -p cuebox-appliance
+cargo build --release --locked -q -p hostctl -p cueboxd
 so=$(scripts/alsa/build-paced-pcm.sh | tail -n 1)
 bench=$(mktemp -d /tmp/cuebox-bench.XXXXXX)
 trap 'rm -rf "$bench"' EXIT

@@ -1,0 +1,20 @@
+//! cueboxd: the box around the engine — the real-time system setup, live
+//! playback, clocking, the box's events, the network API server and show
+//! control. Sessions on disk are cuebox-session's; the protocols hosts and
+//! controllers speak are cuebox-proto's.
+
+pub mod api;
+pub mod clocking;
+pub mod events;
+pub mod limit;
+pub mod link;
+pub mod live;
+pub mod midi;
+pub mod offline;
+pub mod printer;
+pub mod run;
+pub mod showctl;
+pub mod system;
+pub mod tc;
+
+pub use cuebox_session::{media, store};

@@ -1,0 +1,416 @@
+//! cueboxd: the cuebox daemon.
+//!
+//! Exit status: 0 done, 1 problems (an error, a damaged session or recovery
+//! point), 2 usage (clap's own status for a command line it cannot parse).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use cueboxd::store::{chain, DataRoot, RecoveryPoint, SessionDir, SessionEntry};
+use serde_json::json;
+
+/// The cuebox daemon: plays a session and keeps it safe on disk.
+#[derive(Debug, Parser)]
+#[command(name = "cueboxd", version)]
+struct Cli {
+    /// The data root: Sessions/, Objects/, api/, device-map.json (Exports/, Logs/ and Media/ are made empty for later issues).
+    #[arg(long, global = true, env = DataRoot::ENV, default_value = DataRoot::DEFAULT_PATH)]
+    root: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List, inspect and recover the sessions under <root>/Sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCmd),
+    /// Play a session live through ALSA on the card the box finds (or the
+    /// one named): validate it, arm it, run the real-time threads, take
+    /// commands (stdin, --events, --control-socket; with --listen the
+    /// network API), and on SIGTERM or SIGINT, at the end of the run or on a
+    /// switch, write a recovery point and exit.
+    ///
+    /// Commands are JSON objects, one per line, in the EVENTS.json vocabulary
+    /// with the time optional: `{"cmd": "go", "clip": "c1"}` plays now,
+    /// `{"at_sample": 96000, "cmd": "stop_all"}` at engine frame 96000.
+    Run(Box<cueboxd::run::Args>),
+    /// Render a session's events to a stereo 32-bit float WAV file, without
+    /// a sound card, through the same renderer the box plays with.
+    ///
+    /// EVENTS is a JSON array of timed commands, for example
+    /// `[{"at": 1.5, "cmd": "go", "clip": "c1"}, {"at": 4, "cmd": "fade_out", "clip": "c1", "time": 2}]`
+    /// (`at` in seconds, or `at_sample`); see docs/offline-render.md.
+    Render(cueboxd::offline::Request),
+    /// Check and report the box's real-time readiness.
+    #[command(subcommand)]
+    System(SystemCmd),
+    /// Linear timecode: decode a WAV file's LTC, or generate LTC.
+    #[command(subcommand)]
+    Tc(cueboxd::tc::TcCmd),
+    /// Run one of the box's time sources on its own and watch it.
+    #[command(subcommand)]
+    Clock(cueboxd::clocking::cli::ClockCmd),
+    /// Show the box's key fingerprint (made on first use), which `hostctl
+    /// pair` asks you to confirm.
+    Key {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Authorize hosts: the keys `hostctl key` prints, each with a role
+    /// (view: status; control: also run the show; edit: also push sessions).
+    #[command(subcommand)]
+    Auth(AuthCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuthCmd {
+    /// Authorize a host's key, or change its role.
+    Add {
+        /// The host's key (`ed25519:…`, from `hostctl key` or a refusal message).
+        key: cueboxd::api::PublicKey,
+        /// view, control or edit.
+        #[arg(long)]
+        role: cueboxd::api::Role,
+        /// A name for people ("sound desk laptop").
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Remove a host's authorization (applies from its next connection).
+    Remove {
+        /// The host's key.
+        key: cueboxd::api::PublicKey,
+    },
+    /// List the authorized hosts.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SystemCmd {
+    /// A readiness report in the spirit of realtimeconfigquickscan: kernel,
+    /// command line, governor, limits, IRQ placement and priorities, each
+    /// PASS, WARN or FAIL with the exact fix. Exit 0 when nothing fails.
+    Check(cueboxd::system::check::Args),
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionsCmd {
+    /// List the sessions with their clip count, last save and recovery points.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a session's recovery points, or restore one.
+    Recover {
+        /// The session's name.
+        session: String,
+        /// Restore this recovery point (its id, or its sequence number) as the
+        /// session; the current session is first kept as a recovery point.
+        #[arg(long, value_name = "ID")]
+        restore: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How a command ended when it did not fail outright.
+enum Outcome {
+    Ok,
+    Problems,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sessions(SessionsCmd::List { json }) => list(&cli.root, json),
+        Command::Sessions(SessionsCmd::Recover {
+            session,
+            restore: None,
+            json,
+        }) => recover_list(&cli.root, &session, json),
+        Command::Sessions(SessionsCmd::Recover {
+            session,
+            restore: Some(id),
+            json,
+        }) => restore(&cli.root, &session, &id, json),
+        Command::Run(args) => cueboxd::run::run(&cli.root, &args).map(|saved| {
+            if saved {
+                Outcome::Ok
+            } else {
+                Outcome::Problems
+            }
+        }),
+        Command::Render(request) => render(request),
+        Command::Tc(cmd) => cueboxd::tc::run(&cmd)
+            .map(|()| Outcome::Ok)
+            .map_err(|e| e.into()),
+        Command::Clock(cmd) => cueboxd::clocking::cli::run(&cmd)
+            .map(|()| Outcome::Ok)
+            .map_err(|e| e.into()),
+        Command::Key { json } => key(&cli.root, json),
+        Command::Auth(cmd) => auth(&cli.root, cmd),
+        Command::System(SystemCmd::Check(args)) => cueboxd::system::check::run(&args)
+            .map(|ok| if ok { Outcome::Ok } else { Outcome::Problems })
+            .map_err(|e| e.into()),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Problems) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("cueboxd: error: {}", chain(e.as_ref()));
+            ExitCode::from(1)
+        }
+    }
+}
+
+type CmdResult = Result<Outcome, Box<dyn std::error::Error>>;
+
+fn key(root: &std::path::Path, as_json: bool) -> CmdResult {
+    use cueboxd::api::{box_key_path, Identity};
+    let root = DataRoot::open(root)?;
+    let (id, made) = Identity::load_or_create(&box_key_path(&root))?;
+    let fp = id.public().fingerprint();
+    if as_json {
+        println!(
+            "{}",
+            json!({"fingerprint": fp.to_string(), "key": id.public(), "created": made})
+        );
+    } else {
+        println!("{fp}");
+    }
+    Ok(Outcome::Ok)
+}
+
+fn auth(root: &std::path::Path, cmd: AuthCmd) -> CmdResult {
+    use cueboxd::api::{authorized_hosts_path, AuthorizedHost, AuthorizedHosts};
+    let root = DataRoot::open(root)?;
+    let path = authorized_hosts_path(&root);
+    let mut hosts = AuthorizedHosts::load(&path)?;
+    match cmd {
+        AuthCmd::Add { key, role, comment } => {
+            hosts.set(AuthorizedHost { role, key, comment });
+            hosts.save(&path)?;
+            println!("authorized {} ({}) as {role}", key.fingerprint(), key);
+        }
+        AuthCmd::Remove { key } => {
+            if !hosts.remove(&key) {
+                return Err(
+                    format!("{key} is not authorized on this box (cueboxd auth list)").into(),
+                );
+            }
+            hosts.save(&path)?;
+            println!("removed {}", key.fingerprint());
+        }
+        AuthCmd::List { json: true } => println!("{}", json!({"hosts": hosts.hosts})),
+        AuthCmd::List { json: false } => {
+            if hosts.hosts.is_empty() {
+                println!("no hosts are authorized; add one with cueboxd auth add KEY --role edit");
+            }
+            for h in &hosts.hosts {
+                println!(
+                    "{:8} {}  {}  {}",
+                    h.role,
+                    h.key.fingerprint(),
+                    h.key,
+                    h.comment
+                );
+            }
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// A time as the tables show it.
+fn utc(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// What `sessions list` reports of one session.
+struct Summary {
+    name: String,
+    path: PathBuf,
+    /// Show name, clip count, last save — or what is wrong.
+    state: Result<(String, usize, Option<jiff::Timestamp>), String>,
+    recovery_points: usize,
+}
+
+fn summarise(entry: SessionEntry) -> Summary {
+    let opened = SessionDir::open(&entry.path);
+    let recovery_points = opened
+        .as_ref()
+        .ok()
+        .and_then(|s| s.recovery_points().ok())
+        .map_or(0, |p| p.len());
+    let state = opened
+        .and_then(|s| {
+            let loaded = s.load()?;
+            let saved = std::fs::metadata(s.manifest_path())
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| jiff::Timestamp::try_from(t).ok());
+            Ok((loaded.show.session.name, loaded.show.clips.len(), saved))
+        })
+        .map_err(|e| chain(&e));
+    Summary {
+        name: entry.name,
+        path: entry.path,
+        state,
+        recovery_points,
+    }
+}
+
+fn list(root: &std::path::Path, as_json: bool) -> CmdResult {
+    let root = DataRoot::open(root)?;
+    let sessions: Vec<Summary> = root.sessions()?.into_iter().map(summarise).collect();
+    let problems = sessions.iter().filter(|s| s.state.is_err()).count();
+    if as_json {
+        let items: Vec<_> = sessions
+            .iter()
+            .map(|s| match &s.state {
+                Ok((show, clips, saved)) => json!({
+                    "name": s.name, "path": s.path, "ok": true, "show": show, "clips": clips,
+                    "saved": saved, "recovery_points": s.recovery_points,
+                }),
+                Err(e) => json!({
+                    "name": s.name, "path": s.path, "ok": false, "error": e,
+                    "recovery_points": s.recovery_points,
+                }),
+            })
+            .collect();
+        println!("{}", json!({ "root": root.path(), "sessions": items }));
+    } else if sessions.is_empty() {
+        println!(
+            "no sessions in {}; a session is a folder there holding a session.json",
+            root.sessions_dir().display()
+        );
+    } else {
+        println!(
+            "{:<24} {:>6}  {:<24} {:>9}  STATUS",
+            "SESSION", "CLIPS", "SAVED", "RECOVERY"
+        );
+        for s in &sessions {
+            match &s.state {
+                Ok((_, clips, saved)) => println!(
+                    "{:<24} {:>6}  {:<24} {:>9}  ok",
+                    s.name,
+                    clips,
+                    saved.map_or_else(|| "-".into(), utc),
+                    s.recovery_points
+                ),
+                Err(e) => println!(
+                    "{:<24} {:>6}  {:<24} {:>9}  {e}",
+                    s.name, "-", "-", s.recovery_points
+                ),
+            }
+        }
+    }
+    if problems > 0 {
+        eprintln!("cueboxd: {problems} session(s) cannot be opened; see STATUS");
+        return Ok(Outcome::Problems);
+    }
+    Ok(Outcome::Ok)
+}
+
+fn recover_list(root: &std::path::Path, name: &str, as_json: bool) -> CmdResult {
+    let session = DataRoot::open(root)?.open_session(name)?;
+    let points: Vec<(RecoveryPoint, Result<usize, String>)> = session
+        .recovery_points()?
+        .into_iter()
+        .map(|p| {
+            let clips = p.load().map(|l| l.show.clips.len()).map_err(|e| chain(&e));
+            (p, clips)
+        })
+        .collect();
+    let problems = points.iter().filter(|(_, c)| c.is_err()).count();
+    if as_json {
+        let items: Vec<_> = points
+            .iter()
+            .map(|(p, clips)| {
+                json!({
+                    "id": p.id, "seq": p.seq, "time": p.at, "reason": p.reason.as_str(),
+                    "clips": clips.as_ref().ok(), "error": clips.as_ref().err(), "path": p.path,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({ "session": name, "path": session.path(), "recovery_points": items })
+        );
+    } else if points.is_empty() {
+        println!(
+            "session {name:?} has no recovery points yet ({} is empty)",
+            session.autosave_dir().display()
+        );
+    } else {
+        println!("recovery points of session {name:?}, oldest first:");
+        println!("{:<40} {:<24} {:<15} CLIPS", "ID", "TIME", "REASON");
+        for (p, clips) in &points {
+            let clips = match clips {
+                Ok(n) => n.to_string(),
+                Err(e) => format!("cannot be restored: {e}"),
+            };
+            println!(
+                "{:<40} {:<24} {:<15} {clips}",
+                p.id,
+                utc(p.at),
+                p.reason.as_str()
+            );
+        }
+        println!(
+            "restore one with: cueboxd sessions recover {name} --restore ID (the id, or its \
+             sequence number)"
+        );
+    }
+    Ok(if problems > 0 {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn restore(root: &std::path::Path, name: &str, id: &str, as_json: bool) -> CmdResult {
+    let session = DataRoot::open(root)?.open_session(name)?;
+    let restored = session.restore(id, jiff::Timestamp::now())?;
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "session": name,
+                "restored": restored.restored.id,
+                "before_restore": restored.before.id,
+            })
+        );
+    } else {
+        println!(
+            "restored recovery point {} as session {name:?}; the session as it was is kept as \
+             recovery point {} (restore that to undo)",
+            restored.restored.id, restored.before.id
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+fn render(req: cueboxd::offline::Request) -> CmdResult {
+    let summary = cueboxd::offline::render(&req)?;
+    println!(
+        "rendered {:.3} s ({} frames at {} Hz) to {}: {} voice(s) started, {} refused",
+        summary.frames as f64 / f64::from(req.rate),
+        summary.frames,
+        req.rate,
+        req.out.display(),
+        summary.started,
+        summary.refused.len()
+    );
+    for r in &summary.refused {
+        eprintln!("cueboxd: warning: refused: {r}");
+    }
+    Ok(Outcome::Ok)
+}

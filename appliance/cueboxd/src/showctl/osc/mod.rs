@@ -1,0 +1,8 @@
+//! OSC, the QLab-compatible subset: decoding and parsing are
+//! [`cuebox_proto::showctl::osc`]'s; the service (sockets, passcodes, rate
+//! limits, `/update`s) is here.
+
+mod server;
+
+pub use cuebox_proto::showctl::osc::*;
+pub use server::{start, Osc};

@@ -1,0 +1,1825 @@
+//! `cueboxd run` playing live, in real time, through the project's paced
+//! ALSA test PCM (`scripts/alsa/pcm_cuebox_paced.c`, a plugin whose clock
+//! follows CLOCK_MONOTONIC, can drift by N ppm and can be stalled): what it
+//! plays equals `cueboxd render` of the same commands, xruns are recovered,
+//! capture trouble never reaches the output, the card clock is tracked, the
+//! real-time setup is read back from /proc, and LTC on the capture input
+//! drives the master clock and fires timecode cues.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
+use cuebox_engine::device::alsa::{PcmConfig, Record, Render, Stream};
+use cuebox_engine::device::{Access, Cycle, SampleFormat, StreamDir};
+use cuebox_engine::dsp::meter::Dbfs;
+use cuebox_engine::media::probe;
+use cuebox_engine::show::*;
+use cueboxd::api::proto::{MeterChannel, Request, Response, Status};
+use cueboxd::api::{AuthorizedHost, AuthorizedHosts, Client, Expect, Identity, Role};
+use cueboxd::clocking::ltc::LtcTap;
+use cueboxd::store::SessionDir;
+use serde_json::Value;
+
+#[global_allocator]
+static ALLOCATOR: AllocDisabler = AllocDisabler;
+
+const RATE: u32 = 48_000;
+
+/// Builds the paced PCM plugin once; its path.
+fn plugin() -> &'static Path {
+    static SO: OnceLock<PathBuf> = OnceLock::new();
+    SO.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let out = Command::new(root.join("scripts/alsa/build-paced-pcm.sh"))
+            .output()
+            .expect("scripts/alsa/build-paced-pcm.sh runs");
+        assert!(
+            out.status.success(),
+            "building the paced PCM failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        PathBuf::from(
+            stdout
+                .lines()
+                .last()
+                .expect("the script prints the .so path")
+                .trim(),
+        )
+    })
+}
+
+/// A paced test card in `dir`: `paced_out` plays into `out.raw`,
+/// `paced_in` captures from `in.raw`; each has a control file for faults.
+struct Card {
+    dir: PathBuf,
+    conf: PathBuf,
+}
+
+impl Card {
+    fn new(dir: &Path, ppm: f64) -> Card {
+        let conf = dir.join("asound.conf");
+        let d = dir.display();
+        std::fs::write(
+            &conf,
+            format!(
+                "pcm_type.cuebox_paced {{ lib \"{so}\" }}\n\
+                 pcm.paced_out {{ type cuebox_paced outfile \"{d}/out.raw\" ppm {ppm} control \"{d}/out.ctl\" }}\n\
+                 pcm.paced_in {{ type cuebox_paced infile \"{d}/in.raw\" ppm {ppm} control \"{d}/in.ctl\" }}\n\
+                 pcm.spin {{ type file slave.pcm \"null\" file \"/dev/null\" format \"raw\" }}\n",
+                so = plugin().display()
+            ),
+        )
+        .unwrap();
+        Card {
+            dir: dir.to_owned(),
+            conf,
+        }
+    }
+
+    fn alsa_config_path(&self) -> String {
+        format!("/usr/share/alsa/alsa.conf:{}", self.conf.display())
+    }
+
+    /// Tells the card to misbehave (`block 300`, `stall 200`, `ppm 10`).
+    fn fault(&self, stream: &str, command: &str) {
+        let tmp = self.dir.join(format!("{stream}.ctl.tmp"));
+        std::fs::write(&tmp, format!("{command}\n")).unwrap();
+        std::fs::rename(tmp, self.dir.join(format!("{stream}.ctl"))).unwrap();
+    }
+
+    /// What the card played: `channels` interleaved f32 channels.
+    fn played_f32(&self, channels: usize) -> Vec<Vec<f32>> {
+        let bytes = std::fs::read(self.dir.join("out.raw")).unwrap();
+        let samples: Vec<f32> = bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        deinterleave(&samples, channels)
+    }
+}
+
+fn deinterleave(samples: &[f32], channels: usize) -> Vec<Vec<f32>> {
+    (0..channels)
+        .map(|c| samples.iter().skip(c).step_by(channels).copied().collect())
+        .collect()
+}
+
+/// Writes a stereo float WAV of `frames` frames from `f(frame, channel)`.
+fn wav(path: &Path, frames: u32, f: impl Fn(u32, u16) -> f32) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: RATE,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..frames {
+        for c in 0..2 {
+            w.write_sample(f(i, c)).unwrap();
+        }
+    }
+    w.finalize().unwrap();
+}
+
+/// A session of two stereo clips: c1 (a 440/660 Hz tone, group A) and c2
+/// (a 5 s noise burst, group B), with real fades.
+fn session(tmp: &Path) -> PathBuf {
+    session_with(tmp, |_| {})
+}
+
+/// [`session`], changed by `edit` before it is saved.
+fn session_with(tmp: &Path, edit: impl FnOnce(&mut Show)) -> PathBuf {
+    let dir = tmp.join("show");
+    std::fs::create_dir_all(dir.join("media")).unwrap();
+    let tau = std::f32::consts::TAU;
+    wav(&dir.join("media/tone.wav"), RATE * 6, |i, c| {
+        let f = if c == 0 { 440.0 } else { 660.0 };
+        0.5 * (tau * f * i as f32 / RATE as f32).sin()
+    });
+    wav(&dir.join("media/noise.wav"), RATE * 5, |i, c| {
+        // A deterministic hash noise, so both clips are unlike each other.
+        let x = (i.wrapping_mul(2_654_435_761) ^ u32::from(c).wrapping_mul(40_503)) >> 8;
+        (x as f32 / (1u32 << 24) as f32 - 0.5) * 0.4
+    });
+    let mut show = Show::new(
+        "live",
+        "media",
+        GridDims::new(4, 4).unwrap(),
+        jiff::Timestamp::UNIX_EPOCH,
+    );
+    for (n, (file, group)) in [("tone.wav", Group::A), ("noise.wav", Group::B)]
+        .into_iter()
+        .enumerate()
+    {
+        let path = dir.join("media").join(file);
+        let probed = probe(Box::new(std::fs::File::open(&path).unwrap()), Some("wav")).unwrap();
+        let audio = AudioRef {
+            path: MediaPath::try_from(file.to_owned()).unwrap(),
+            hash: ContentHash::of_bytes(file.as_bytes()),
+            format: probed.format,
+            metadata: RightsMetadata::default(),
+            extra: Extra::new(),
+        };
+        let at = Placement {
+            page: PageNo::FIRST,
+            tab: TabIndex::from_number(1).unwrap(),
+            pos: GridPos::new(1, n as u16 + 1).unwrap(),
+        };
+        show.add_clip(
+            NewClip {
+                name: file.into(),
+                group,
+                audio,
+            },
+            at,
+        )
+        .unwrap();
+    }
+    edit(&mut show);
+    SessionDir::create(&dir, &show).unwrap();
+    dir
+}
+
+/// The commands both runs play over 10 s: tone at 0.5 s, noise at 1.25 s,
+/// tone faded out over 1.5 s from 3 s, noise stopped at 5 s, both again
+/// from 6.5 s and 7.25 s, everything faded out at 9 s.
+fn events(tmp: &Path) -> PathBuf {
+    let path = tmp.join("events.json");
+    std::fs::write(
+        &path,
+        r#"[{"at": 0.5, "cmd": "go", "clip": "c1"},
+            {"at": 1.25, "cmd": "go", "clip": "c2"},
+            {"at": 3.0, "cmd": "fade_out", "clip": "c1", "time": 1.5},
+            {"at": 5.0, "cmd": "stop", "clip": "c2"},
+            {"at": 6.5, "cmd": "go", "clip": "c2"},
+            {"at": 7.25, "cmd": "go", "clip": "c1"},
+            {"at": 9.0, "cmd": "fade_all", "time": 0.5}]"#,
+    )
+    .unwrap();
+    path
+}
+
+/// A running `cueboxd run --json`, its events collected as they arrive.
+struct Box_ {
+    child: Child,
+    events: Arc<std::sync::Mutex<Vec<Value>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Box_ {
+    /// `cueboxd run` of `session` on the card's `paced_out`, with `args`.
+    fn start(card: &Card, session: &Path, args: &[&str]) -> Box_ {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cueboxd"))
+            .arg("--root")
+            .arg(card.dir.join("root"))
+            .args(["run", "--json", "--device", "paced_out", "--session"])
+            .arg(session)
+            .args(args)
+            .env("ALSA_CONFIG_PATH", card.alsa_config_path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&events);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let line = line.unwrap();
+                let v: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not a JSON event line ({e}): {line}"));
+                sink.lock().unwrap().push(v);
+            }
+        });
+        Box_ {
+            child,
+            events,
+            reader: Some(reader),
+        }
+    }
+
+    /// Waits (up to `within`) for an event named `name`.
+    fn wait_for(&self, name: &str, within: Duration) -> Value {
+        let end = Instant::now() + within;
+        loop {
+            if let Some(e) = self.find(name) {
+                return e;
+            }
+            assert!(
+                Instant::now() < end,
+                "no {name:?} event within {within:?}; events: {:?}",
+                self.events.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn find(&self, name: &str) -> Option<Value> {
+        self.all(name).into_iter().next()
+    }
+
+    fn all(&self, name: &str) -> Vec<Value> {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"] == name)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits for the process to end by itself; every event it printed.
+    fn finish(mut self) -> Vec<Value> {
+        let status = self.child.wait().unwrap();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        assert!(status.success(), "cueboxd run failed: {status}");
+        self.events.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Box_ {
+    /// A failed test must not leave a real-time process behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `cueboxd render` of the same session and events, one bus, deinterleaved.
+fn render(session: &Path, events: &Path, out: &Path, bus: &str, seconds: f64) -> Vec<Vec<f32>> {
+    let status = Command::new(env!("CARGO_BIN_EXE_cueboxd"))
+        .args(["render", "--session"])
+        .arg(session)
+        .arg("--events")
+        .arg(events)
+        .arg("--out")
+        .arg(out)
+        .args(["--bus", bus, "--seconds", &seconds.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let samples: Vec<f32> = hound::WavReader::open(out)
+        .unwrap()
+        .into_samples::<f32>()
+        .map(Result::unwrap)
+        .collect();
+    deinterleave(&samples, 2)
+}
+
+/// The fields of a thread of `pid` named `name`, read from /proc.
+fn proc_thread(pid: u32, name: &str) -> Option<(u32, i64, i64, String)> {
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let task = task.ok()?.path();
+        let comm = std::fs::read_to_string(task.join("comm")).ok()?;
+        if comm.trim() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.join("stat")).ok()?;
+        // Fields after the ")" that closes the name: field 3 is state, so
+        // rt_priority (40) and policy (41) are at 37 and 38 from there.
+        let rest: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+        let tid = task.file_name()?.to_str()?.parse().ok()?;
+        let status = std::fs::read_to_string(task.join("status")).ok()?;
+        let cpus = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?
+            .trim()
+            .to_string();
+        return Some((tid, rest[37].parse().ok()?, rest[38].parse().ok()?, cpus));
+    }
+    None
+}
+
+#[test]
+fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_reaches_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session(tmp.path());
+    let events = events(tmp.path());
+    // 2 s of a capture signal; past it the card captures silence.
+    std::fs::write(
+        tmp.path().join("in.raw"),
+        vec![0x40u8; RATE as usize * 2 * 4 * 2],
+    )
+    .unwrap();
+    let record = tmp.path().join("rec.wav");
+    let record_arg = record.to_str().unwrap();
+    let live = Box_::start(
+        &card,
+        &session,
+        &[
+            "--format",
+            "FLOAT_LE",
+            "--period",
+            "2048",
+            "--periods",
+            "3",
+            "--events",
+            events.to_str().unwrap(),
+            "--capture",
+            "paced_in",
+            "--capture-channels",
+            "2",
+            "--record",
+            record_arg,
+            "--seconds",
+            "11",
+        ],
+    );
+    let running = live.wait_for("running", Duration::from_secs(20));
+    assert_eq!(
+        running["device"]["channels"], 10,
+        "the default routing uses outputs 1-10"
+    );
+
+    // The real-time setup, read back from /proc while it plays.
+    let pid = live.child.id();
+    let (_, prio, policy, cpus) =
+        proc_thread(pid, "rt-out").expect("cueboxd has a thread named rt-out");
+    assert_eq!((policy, prio), (1, 80), "rt-out is SCHED_FIFO 80");
+    assert!(
+        !cpus.contains(',') && !cpus.contains('-'),
+        "rt-out is pinned to one core: {cpus}"
+    );
+    let (_, in_prio, in_policy, _) = proc_thread(pid, "rt-in").expect("a thread named rt-in");
+    assert_eq!(
+        (in_policy, in_prio),
+        (1, 70),
+        "rt-in is SCHED_FIFO 70, below rt-out"
+    );
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let rttime = limits
+        .lines()
+        .find(|l| l.starts_with("Max realtime timeout"))
+        .unwrap();
+    assert!(
+        !rttime.contains("unlimited"),
+        "RLIMIT_RTTIME is set: {rttime}"
+    );
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let locked: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    assert!(
+        locked > 10_000,
+        "the process memory is locked: VmLck {locked} kB"
+    );
+
+    // Capture stalls for 400 ms (more than its 128 ms buffer): it overruns.
+    std::thread::sleep(Duration::from_secs(2));
+    card.fault("in", "block 400");
+    let all = live.finish();
+
+    let xruns: Vec<&Value> = all.iter().filter(|e| e["event"] == "xrun").collect();
+    assert!(
+        xruns.iter().all(|x| x["dir"] == "capture"),
+        "only capture may xrun here: {xruns:?}"
+    );
+    assert!(!xruns.is_empty(), "the blocked capture overran");
+    assert!(
+        all.iter().any(|e| e["event"] == "discontinuity"),
+        "the overrun is logged as a discontinuity"
+    );
+
+    // What played, from the card's first frame, against the render: show
+    // time zero is the card's first frame, as it is the render's.
+    let start = all
+        .iter()
+        .find(|e| e["event"] == "device_started" && e["dir"] == "playback")
+        .expect("the playback card started")["frame"]
+        .as_u64()
+        .unwrap() as usize;
+    assert_eq!(start, 0, "the card's first frame is show time 0");
+    let played = card.played_f32(10);
+    let group_a = render(&session, &events, &tmp.path().join("a.wav"), "A", 10.0);
+    let group_b = render(&session, &events, &tmp.path().join("b.wav"), "B", 10.0);
+    let heard = played[0].len();
+    assert!(
+        heard > RATE as usize * 10,
+        "7 s of play reached the card ({heard} frames)"
+    );
+    let frames = RATE as usize * 10;
+    for (ch, reference) in [
+        (0, &group_a[0]),
+        (1, &group_a[1]),
+        (2, &group_b[0]),
+        (3, &group_b[1]),
+    ] {
+        let live = &played[ch][..frames];
+        let offline = &reference[start..start + frames];
+        let first_diff = live.iter().zip(offline).position(|(a, b)| a != b);
+        assert_eq!(
+            first_diff,
+            None,
+            "output {} differs from the render",
+            ch + 1
+        );
+    }
+    assert!(
+        group_a[0][start..start + frames]
+            .iter()
+            .any(|s| s.abs() > 0.4),
+        "the tone played"
+    );
+    for (ch, out) in played.iter().enumerate().skip(4) {
+        assert!(out.iter().all(|s| *s == 0.0), "output {} is silent", ch + 1);
+    }
+    // The recording kept going across the overrun, gap included.
+    let rec = hound::WavReader::open(&record).unwrap();
+    assert!(rec.duration() > RATE * 10, "the recording covers the run");
+}
+
+#[test]
+fn a_blocked_device_underruns_recovers_and_plays_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session(tmp.path());
+    let events = tmp.path().join("events.json");
+    std::fs::write(&events, r#"[{"at": 0.2, "cmd": "go", "clip": "c1"}]"#).unwrap();
+    let live = Box_::start(
+        &card,
+        &session,
+        &[
+            "--format",
+            "S32_LE",
+            "--access",
+            "mmap",
+            "--period",
+            "512",
+            "--periods",
+            "3",
+            "--channels",
+            "2",
+            "--events",
+            events.to_str().unwrap(),
+            "--seconds",
+            "4",
+        ],
+    );
+    live.wait_for("running", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1500));
+    card.fault("out", "block 300");
+    let all = live.finish();
+    let xrun = all
+        .iter()
+        .find(|e| e["event"] == "xrun")
+        .unwrap_or_else(|| panic!("the blocked write underran: {all:?}"));
+    assert_eq!(xrun["dir"], "playback");
+    assert!(xrun["lost_frames"].as_u64().unwrap() > 0);
+    let summary = &all.iter().find(|e| e["event"] == "stopped_run").unwrap()["summary"];
+    assert!(
+        summary["playback"]["xruns"].as_u64().unwrap() >= 1,
+        "{summary}"
+    );
+    assert!(summary["playback"]["recovery"]["count"].as_u64().unwrap() >= 1);
+    // The output continued: the tone is on the card after the gap.
+    let bytes = std::fs::read(tmp.path().join("out.raw")).unwrap();
+    let samples: Vec<i32> = bytes
+        .chunks_exact(4)
+        .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let last_second = &samples[samples.len() - RATE as usize * 2..];
+    assert!(
+        last_second.iter().any(|s| s.unsigned_abs() > 1 << 29),
+        "the tone plays on after the xrun"
+    );
+}
+
+#[test]
+fn the_card_clock_is_tracked_within_ten_ppm_at_plus_and_minus_500() {
+    let tmp = tempfile::tempdir().unwrap();
+    let session = session(tmp.path());
+    let runs: Vec<(f64, Box_)> = [500.0, -500.0]
+        .into_iter()
+        .map(|ppm| {
+            let dir = tmp.path().join(format!("card{ppm}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let card = Card::new(&dir, ppm);
+            let b = Box_::start(
+                &card,
+                &session,
+                &[
+                    "--period",
+                    "1024",
+                    "--periods",
+                    "3",
+                    "--channels",
+                    "2",
+                    "--seconds",
+                    "15",
+                ],
+            );
+            (ppm, b)
+        })
+        .collect();
+    for (ppm, b) in runs {
+        let all = b.finish();
+        let summary = &all.iter().find(|e| e["event"] == "stopped_run").unwrap()["summary"];
+        let estimate = summary["playback"]["card_ppm"].as_f64().unwrap();
+        eprintln!("card at {ppm:+} ppm: estimated {estimate:+.2} ppm");
+        assert!(
+            (estimate - ppm).abs() < 10.0,
+            "card at {ppm} ppm, DLL estimate {estimate} ppm"
+        );
+    }
+}
+
+/// Plays a quiet sine; counts periods.
+struct Sine {
+    phase: f32,
+    periods: u64,
+}
+
+impl Render for Sine {
+    fn render(&mut self, out: &mut [f32], frames: usize, _cycle: &Cycle) {
+        for f in out.chunks_exact_mut(2).take(frames) {
+            self.phase = (self.phase + 0.05) % std::f32::consts::TAU;
+            f[0] = 0.1 * self.phase.sin();
+            f[1] = f[0];
+        }
+        self.periods += 1;
+    }
+}
+
+/// Sums what it captures and decodes its LTC, as rt-in does.
+struct Sum(f64, u64, LtcTap);
+
+impl Record for Sum {
+    fn record(&mut self, input: &[f32], frames: usize, cycle: &Cycle) {
+        self.0 += input.iter().map(|s| f64::from(*s)).sum::<f64>();
+        self.2.take(input, frames, 2, cycle);
+    }
+    fn discontinuity(&mut self, at: u64, frames: u64) {
+        self.1 += frames;
+        self.2.discontinuity(at + frames);
+    }
+}
+
+#[test]
+fn the_device_loops_never_allocate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    // LTC on the left channel, as S24_3LE.
+    let ltc: Vec<u8> = ltc_capture(3, 0)
+        .chunks(4)
+        .flat_map(|b| {
+            let x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            let i = (f64::from(x) * 8_388_607.0).round() as i32;
+            let [b0, b1, b2, _] = i.to_le_bytes();
+            [b0, b1, b2]
+        })
+        .collect();
+    std::fs::write(tmp.path().join("in.raw"), ltc).unwrap();
+    // This process opens the card itself: point alsa-lib at its config.
+    std::env::set_var("ALSA_CONFIG_PATH", card.alsa_config_path());
+    let config = |name: &str| PcmConfig {
+        name: name.into(),
+        rate: RATE,
+        period: 256,
+        periods: 3,
+        format: Some(SampleFormat::S16Le),
+        access: Access::ReadWrite,
+        channels: 2,
+    };
+    // The other tests play FLOAT_LE (rw) and S32_LE (mmap); these two cover
+    // S16_LE (rw) and S24_3LE (mmap).
+    let (mut out, _out_events) = Stream::open(&config("paced_out"), StreamDir::Playback).unwrap();
+    let capture = PcmConfig {
+        format: Some(SampleFormat::S24_3Le),
+        access: Access::Mmap,
+        ..config("paced_in")
+    };
+    let (mut inp, _in_events) = Stream::open(&capture, StreamDir::Capture).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let before = violation_count();
+    let (s1, s2) = (Arc::clone(&stop), Arc::clone(&stop));
+    let player = std::thread::spawn(move || {
+        let mut sine = Sine {
+            phase: 0.0,
+            periods: 0,
+        };
+        assert_no_alloc(|| out.play(&mut sine, &s1)).unwrap();
+        sine.periods
+    });
+    let (tap, mut heard) = LtcTap::new(0, RATE, 256);
+    let recorder = std::thread::spawn(move || {
+        let mut sum = Sum(0.0, 0, tap);
+        assert_no_alloc(|| inp.capture(&mut sum, &s2)).unwrap();
+        inp.stats().snapshot().cycles
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let played = player.join().unwrap();
+    let captured = recorder.join().unwrap();
+    assert!(
+        played > 300,
+        "two seconds of 256-frame periods played ({played})"
+    );
+    assert!(captured > 300, "and captured ({captured})");
+    let mut frames = 0;
+    while heard.pop().is_ok() {
+        frames += 1;
+    }
+    assert!(frames >= 25, "and decoded its LTC ({frames} frames)");
+    assert_eq!(
+        violation_count(),
+        before,
+        "the playback and capture loops allocated"
+    );
+}
+
+/// The box's status over its API, as `hostctl status` gets it.
+fn api_status(client: &mut Client) -> Status {
+    match client.call(&Request::Status).unwrap() {
+        Response::Status(s) => *s,
+        other => panic!("not a status: {other:?}"),
+    }
+}
+
+#[test]
+fn status_meters_show_a_playing_clip_at_its_level_and_silence_at_the_floor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session(tmp.path());
+    let live = Box_::start(
+        &card,
+        &session,
+        &[
+            "--channels",
+            "2",
+            "--listen",
+            "127.0.0.1:0",
+            "--seconds",
+            "60",
+        ],
+    );
+    let address = live.wait_for("listening", Duration::from_secs(20))["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    live.wait_for("running", Duration::from_secs(20));
+    let host = Identity::generate().unwrap();
+    let mut hosts = AuthorizedHosts::default();
+    hosts.set(AuthorizedHost {
+        role: Role::Control,
+        key: host.public(),
+        comment: "meter test".into(),
+    });
+    hosts
+        .save(&card.dir.join("root/api/authorized_hosts"))
+        .unwrap();
+    let mut client = Client::connect(&address, &host, Expect::Any, Duration::from_secs(5)).unwrap();
+    let reading = |s: &Status, bus: &str| -> Vec<MeterChannel> {
+        let m = s.meters.iter().find(|m| m.bus == bus);
+        m.unwrap_or_else(|| panic!("no meter for {bus}: {:?}", s.meters))
+            .channels
+            .clone()
+    };
+
+    // Nothing has played: every bus reads the floor.
+    let quiet = api_status(&mut client);
+    let busses: Vec<&str> = quiet.meters.iter().map(|m| m.bus.as_str()).collect();
+    assert_eq!(busses, ["A", "B", "C", "D", "main", "audition"]);
+    for m in &quiet.meters {
+        assert_eq!(m.channels.len(), 2, "{m:?}");
+        for c in &m.channels {
+            assert!(
+                c.peak_dbfs.is_silent() && c.hold_dbfs.is_silent() && c.rms_dbfs.is_silent(),
+                "{m:?}"
+            );
+        }
+    }
+
+    // c1 is a 0.5 sine (−6.02 dBFS peak, −9.03 dBFS RMS) on both sides of
+    // group A. After two seconds (the RMS has settled) status shows it on A
+    // and the mains, and the floor everywhere else.
+    client
+        .call(&Request::Command {
+            at: None,
+            command: cuebox_engine::control::Command::Go {
+                clip: "c1".parse().unwrap(),
+                time: None,
+            },
+        })
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let playing = api_status(&mut client);
+    assert_eq!(playing.playing.len(), 1, "{playing:?}");
+    let near = |got: Dbfs, want: f32, within: f32, what: &str| {
+        assert!(
+            (got.db() - want).abs() < within,
+            "{what}: {got} dBFS, expected {want}"
+        );
+    };
+    for bus in ["A", "main"] {
+        for c in reading(&playing, bus) {
+            // The bar falls 20 dB/s between the control thread's reads (every 5 ms).
+            near(c.peak_dbfs, -6.02, 0.5, bus);
+            near(c.hold_dbfs, -6.02, 0.05, bus);
+            near(c.rms_dbfs, -9.03, 0.1, bus);
+        }
+    }
+    for bus in ["B", "C", "D", "audition"] {
+        for c in reading(&playing, bus) {
+            assert!(
+                c.peak_dbfs.is_silent() && c.rms_dbfs.is_silent(),
+                "{bus}: {c:?}"
+            );
+        }
+    }
+    // `hostctl status --json` prints this; the meters are plain numbers.
+    let json = serde_json::to_value(&playing).unwrap();
+    let a_left = json["meters"][0]["channels"][0]["peak_dbfs"]
+        .as_f64()
+        .unwrap();
+    assert!((a_left + 6.02).abs() < 0.5, "{json}");
+
+    // Stopped: the bar falls at 20 dB/s, under the hold.
+    client
+        .call(&Request::Command {
+            at: None,
+            command: cuebox_engine::control::Command::StopAll {},
+        })
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    let stopped = api_status(&mut client);
+    for c in reading(&stopped, "A") {
+        assert!(c.peak_dbfs.db() < -12.0, "{c:?}");
+        assert!(c.rms_dbfs.db() < -12.0, "{c:?}");
+    }
+}
+
+#[test]
+fn commands_come_over_the_socket_with_answers_and_sigint_saves_and_stops() {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session(tmp.path());
+    let socket = tmp.path().join("control.sock");
+    let live = Box_::start(
+        &card,
+        &session,
+        &[
+            "--channels",
+            "4",
+            "--control-socket",
+            socket.to_str().unwrap(),
+        ],
+    );
+    live.wait_for("running", Duration::from_secs(20));
+    let mut conn = UnixStream::connect(&socket).unwrap();
+    let mut answers = BufReader::new(conn.try_clone().unwrap()).lines();
+    let mut ask = |line: &str| -> Value {
+        writeln!(conn, "{line}").unwrap();
+        serde_json::from_str(&answers.next().unwrap().unwrap()).unwrap()
+    };
+    let go = ask(r#"{"cmd": "go", "clip": "c2"}"#);
+    assert_eq!(go["ok"], true, "{go}");
+    let at = go["accepted"]["at_sample"].as_u64().unwrap();
+    let unknown = ask(r#"{"cmd": "go", "clip": "c9"}"#);
+    assert_eq!(unknown["ok"], false);
+    assert!(
+        unknown["reason"].as_str().unwrap().contains("c9"),
+        "{unknown}"
+    );
+    let junk = ask("go c1");
+    assert!(
+        junk["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a JSON object"),
+        "{junk}"
+    );
+    let started = live.wait_for("started", Duration::from_secs(5));
+    assert_eq!(started["clip"], "c2");
+    assert_eq!(
+        started["at_sample"].as_u64().unwrap(),
+        at,
+        "it started at the frame answered"
+    );
+    // A line longer than any command is refused, and the client served on.
+    let huge = "x".repeat(70_000);
+    let refused = ask(&huge);
+    assert_eq!(refused["ok"], false);
+    assert!(
+        refused["reason"].as_str().unwrap().contains("64 KiB"),
+        "{refused}"
+    );
+    assert_eq!(ask(r#"{"cmd": "stop_all"}"#)["ok"], true);
+    // One byte over the bound, its newline included: the next line is intact.
+    let just_over = "x".repeat(64 * 1024);
+    assert_eq!(ask(&just_over)["ok"], false);
+    assert_eq!(ask(r#"{"cmd": "stop_all"}"#)["ok"], true);
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(live.child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let all = live.finish();
+    let saved = all
+        .iter()
+        .find(|e| e["event"] == "saved")
+        .expect("a final save");
+    assert!(
+        saved["detail"].as_str().unwrap().starts_with("SIGINT"),
+        "{saved}"
+    );
+    assert!(all.iter().any(|e| e["event"] == "stopped_run"));
+    assert!(!socket.exists(), "the socket is removed at exit");
+}
+
+#[test]
+fn sigterm_saves_an_emergency_point_of_the_running_session_and_problems_are_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let dir = session(tmp.path());
+    // A problem validation reports: the box still plays, and says so.
+    let folder = SessionDir::open(&dir).unwrap();
+    let mut show = folder.load().unwrap().show;
+    show.clips[0].processing.level_db = 40.0;
+    folder.save(&show).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cueboxd"))
+        .arg("--root")
+        .arg(tmp.path().join("root"))
+        .args([
+            "run",
+            "--device",
+            "paced_out",
+            "--channels",
+            "2",
+            "--session",
+        ])
+        .arg(&dir)
+        .env("ALSA_CONFIG_PATH", card.alsa_config_path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let running = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|l| l.starts_with("cueboxd: playing"))
+        .expect("cueboxd says it plays");
+    assert!(running.contains("(2 clips)"), "{running}");
+    // While it runs, no CPU may sleep deeper than polling: the PM QoS
+    // request it holds reads back as 0 µs.
+    if let Ok(latency) = std::fs::read("/dev/cpu_dma_latency") {
+        assert_eq!(
+            latency,
+            0i32.to_ne_bytes(),
+            "cueboxd holds cpu_dma_latency at 0"
+        );
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("clips[0].processing.level_db"),
+        "validation problems are shown: {stderr}"
+    );
+    assert!(
+        rest.iter()
+            .any(|l| l.starts_with("cueboxd: SIGTERM: session saved as recovery point")),
+        "{rest:?}"
+    );
+    let points = folder.recovery_points().unwrap();
+    assert_eq!(points.len(), 1);
+    assert_eq!(points[0].reason.as_str(), "emergency");
+    assert_eq!(
+        points[0].load().unwrap().show,
+        show,
+        "the point is the session as it ran"
+    );
+}
+
+/// A PCM that takes audio as fast as it is written (alsa-lib's file plugin
+/// over null) never blocks rt-out: the box stops with an error naming it,
+/// before RLIMIT_RTTIME's SIGXCPU could kill it, and saves the session; a
+/// box serving the API stays up and says why.
+#[test]
+fn a_device_that_does_not_pace_is_refused_by_name_and_never_kills_the_box() {
+    // It spins a real-time thread until caught: never beside a timecode test.
+    let _turn = timecode_turn();
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let dir = session(tmp.path());
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cueboxd"))
+            .arg("--root")
+            .arg(tmp.path().join("root"))
+            .args([
+                "run",
+                "--device",
+                "spin",
+                "--channels",
+                "2",
+                "--format",
+                "FLOAT_LE",
+            ])
+            .args(["--no-irq-routing", "--session"])
+            .arg(&dir)
+            .args(extra)
+            .env("ALSA_CONFIG_PATH", card.alsa_config_path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--seconds", "20"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "exit 1, not killed: {stderr}");
+    assert!(
+        stderr.contains("cueboxd: error: ALSA PCM \"spin\" does not pace playback"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("session saved as recovery point"),
+        "{stdout}"
+    );
+    // With the API: the box stays up, says why, and tries again.
+    let out = run(&["--listen", "127.0.0.1:0", "--json", "--seconds", "3"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let cannot = events
+        .iter()
+        .find(|e| e["event"] == "cannot_play")
+        .expect("cannot_play");
+    assert!(
+        cannot["detail"]
+            .as_str()
+            .unwrap()
+            .contains("\"spin\" does not pace playback"),
+        "{cannot}"
+    );
+}
+
+/// SIGXCPU (RLIMIT_RTTIME's soft limit: a real-time thread ran too long
+/// without blocking) is caught: the threads go back to SCHED_OTHER, the run
+/// says why, saves and exits non-zero — never killed by the hard limit.
+#[test]
+fn sigxcpu_demotes_the_real_time_threads_saves_and_exits_non_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let dir = session(tmp.path());
+    let mut live = Box_::start(&card, &dir, &["--channels", "2", "--no-irq-routing"]);
+    live.wait_for("running", Duration::from_secs(20));
+    let pid = live.child.id();
+    const SCHED_FIFO: i64 = 1;
+    assert_eq!(
+        proc_thread(pid, "rt-out").map(|t| t.2),
+        Some(SCHED_FIFO),
+        "rt-out runs at SCHED_FIFO"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGXCPU,
+    )
+    .unwrap();
+    let status = live.child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{status}");
+    if let Some(reader) = live.reader.take() {
+        reader.join().unwrap();
+    }
+    let events = live.events.lock().unwrap().clone();
+    let problem = events
+        .iter()
+        .find(|e| e["event"] == "rt_problem" && e["detail"].as_str().unwrap().contains("SIGXCPU"))
+        .unwrap_or_else(|| panic!("the run says why: {events:?}"));
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("SIGXCPU"), "{detail}");
+    assert!(
+        detail.contains("every real-time thread is back at SCHED_OTHER;"),
+        "demoted, none left: {detail}"
+    );
+    assert!(events.iter().any(|e| e["event"] == "saved"), "{events:?}");
+}
+
+/// `seconds` of 25 fps LTC from 10:00:00:00 at −12 dBFS, then `silence`
+/// seconds of nothing (the cable pulled), as interleaved stereo f32 bytes
+/// with the LTC on channel 1.
+fn ltc_capture(seconds: u32, silence: u32) -> Vec<u8> {
+    ltc_capture_at(RATE, seconds, silence)
+}
+
+/// [`ltc_capture`] of LTC encoded as if the card ran at `encoded_rate`:
+/// played at [`RATE`], timecode runs `RATE / encoded_rate` times fast.
+fn ltc_capture_at(encoded_rate: u32, seconds: u32, silence: u32) -> Vec<u8> {
+    use cuebox_engine::timecode::ltc::Encoder;
+    use cuebox_engine::timecode::FrameRate;
+    let mut encoder = Encoder::new(
+        encoded_rate,
+        FrameRate::Fps25,
+        "10:00:00:00".parse().unwrap(),
+        -12.0,
+    );
+    let mut ltc = Vec::new();
+    for _ in 0..seconds * 25 {
+        encoder.encode_frame(&mut ltc);
+    }
+    ltc.resize(((seconds + silence) * RATE) as usize, 0.0);
+    ltc.iter()
+        .flat_map(|&x| [x, 0.0])
+        .flat_map(f32::to_le_bytes)
+        .collect()
+}
+
+/// A session that reads LTC on capture channel 1 and follows timecode only
+/// (LTC, then MTC: with both gone the clock flywheels, where the system
+/// clock, at another time of day, would be a relocate), changed by `edit`.
+fn ltc_session(tmp: &Path, edit: impl FnOnce(&mut Show)) -> PathBuf {
+    session_with(tmp, |show| {
+        show.busses.ltc_input.input = LogicalChannel::new(1);
+        show.busses.ltc_input.enabled = true;
+        show.time_sources.priority = vec![TimeSourceKind::Ltc, TimeSourceKind::Mtc];
+        edit(show);
+    })
+}
+
+/// The capture arguments of the LTC tests: the paced card's input, the LTC
+/// on channel 1 of 2.
+const LTC_IN: &[&str] = &["--capture", "paced_in", "--capture-channels", "2"];
+
+/// Eight seconds of `cueboxd run` of `session` with `ltc` (interleaved
+/// stereo f32 bytes) on the capture input; every event it printed.
+fn run_with_ltc(tmp: &Path, card: &Card, session: &Path, ltc: Vec<u8>) -> Vec<Value> {
+    std::fs::write(tmp.join("in.raw"), ltc).unwrap();
+    let run = [CLOCK_RUN, LTC_IN, &["--seconds", "8"]].concat();
+    Box_::start(card, session, &run).finish()
+}
+
+/// The device settings of the clock tests: 1024-frame periods, so the
+/// clock thread's tick and the LTC cadence are well inside one.
+const CLOCK_RUN: &[&str] = &["--format", "FLOAT_LE", "--period", "1024", "--periods", "3"];
+
+/// The clock statuses from the first lock on (a source followed, or the
+/// flywheel after the loss at `lost_at`), asserted never to jump: from one
+/// status to the next, timecode minus elapsed samples moves by less than
+/// the relocate threshold (2 frames) — what a source's wander and the slew
+/// after it can do, and nothing more.
+fn one_timeline(events: &[Value], lost_at: u64) -> Vec<&Value> {
+    let statuses: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "clock")
+        .map(|e| &e["status"])
+        .filter(|s| s["source"] != "free" || s["at_sample"].as_u64().unwrap() > lost_at)
+        .collect();
+    let line = |s: &Value| {
+        s["tc_frames"].as_f64().unwrap()
+            - s["at_sample"].as_u64().unwrap() as f64 * 25.0 / f64::from(RATE)
+    };
+    for pair in statuses.windows(2) {
+        let step = line(pair[1]) - line(pair[0]);
+        assert!(
+            step.abs() < 2.0,
+            "a jump of {step} frames: {} then {}",
+            pair[0],
+            pair[1]
+        );
+    }
+    statuses
+}
+
+/// Frames since midnight of a 25 fps timecode.
+fn tc_frames(tc: &Value) -> f64 {
+    let tc: cuebox_engine::timecode::Timecode = tc.as_str().unwrap().parse().unwrap();
+    tc.to_frames(cuebox_engine::timecode::FrameRate::Fps25) as f64
+}
+
+#[test]
+fn ltc_on_the_capture_input_fires_a_timecode_cue_and_a_cut_flywheels_without_a_jump() {
+    let _turn = timecode_turn();
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let session = ltc_session(tmp.path(), |show| {
+        show.clips[0].timecode_trigger = Some("10:00:03:00".parse().unwrap());
+    });
+    let events = run_with_ltc(tmp.path(), &card, &session, ltc_capture(5, 4));
+    let named =
+        |name: &str| -> Vec<&Value> { events.iter().filter(|e| e["event"] == name).collect() };
+    let switches = named("clock_switch");
+    // Locked to LTC: from the free-running counter, a relocate. A loaded
+    // machine's stalls may drop LTC for a moment (a flywheel, then a slew
+    // back); never another relocate.
+    assert_eq!(switches[0]["to"], "ltc");
+    assert_eq!(switches[0]["relock"]["how"], "relocate");
+    for s in &switches[1..] {
+        assert_ne!(s["relock"]["how"], "relocate", "a jump: {switches:?}");
+    }
+
+    // The cue fired at the sample the timebase reached 10:00:03:00, and the
+    // clip started exactly there.
+    let cue = named("timecode_cue");
+    assert_eq!(cue.len(), 1, "{cue:?}");
+    assert_eq!(cue[0]["clip"], "c1");
+    let at = cue[0]["at_sample"].as_u64().unwrap();
+    let started = named("started");
+    assert_eq!(started.len(), 1, "{started:?}");
+    assert_eq!(started[0]["clip"], "c1");
+    assert_eq!(started[0]["at_sample"].as_u64().unwrap(), at);
+    // 3 s into the LTC; the capture and playback streams start within a
+    // few periods of each other.
+    let expected = 3 * u64::from(RATE);
+    assert!(
+        at.abs_diff(expected) < 4 * 1024,
+        "the cue at sample {at}, 3 s of LTC is {expected}"
+    );
+    let played = card.played_f32(10);
+    let at = at as usize;
+    assert!(
+        played[0][..at].iter().all(|&x| x == 0.0),
+        "silence before the cue"
+    );
+    let peak = played[0][at..at + 480]
+        .iter()
+        .fold(0.0f32, |m, x| m.max(x.abs()));
+    assert!(peak > 0.1, "the tone from the cue's sample on ({peak})");
+
+    // The cable pulled at 5 s: lost within the timeout, then flywheel.
+    let cut = switches.last().unwrap();
+    assert_eq!(cut["from"], "ltc");
+    assert_eq!(cut["to"], Value::Null);
+    assert_eq!(cut["relock"]["how"], "flywheel");
+    assert!(cut["reason"].as_str().unwrap().starts_with("lost"), "{cut}");
+    let cut_at = cut["at_sample"].as_u64().unwrap();
+    let lost_by = 5 * u64::from(RATE) + u64::from(RATE) / 10 + 6 * 1024;
+    assert!(
+        (5 * u64::from(RATE)..lost_by).contains(&cut_at),
+        "LTC cut at 5 s was declared lost at sample {cut_at}"
+    );
+
+    // The timebase never jumped: every status once locked, before and
+    // after the cut, tells the same timeline within a frame.
+    let statuses = one_timeline(&events, cut_at);
+    assert!(statuses.len() >= 5, "{statuses:?}");
+    let ltc = statuses
+        .iter()
+        .find(|s| s["source"] == "ltc")
+        .expect("a status while following LTC");
+    let offset = ltc["sources"][0]["offset_us"].as_f64().unwrap();
+    assert!(offset.abs() < 1_000.0, "LTC {offset} µs from the timebase");
+}
+
+/// Held by each timecode test: their clocks judge sources by how steadily
+/// timecode arrives, and two real-time boxes decoding LTC or MTC at once on
+/// a 2-core machine starve each other's clock threads into false losses.
+static TIMECODE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn timecode_turn() -> std::sync::MutexGuard<'static, ()> {
+    TIMECODE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Zero crossings upward per second in `x`: a tone's frequency.
+fn frequency(x: &[f32]) -> f64 {
+    let ups = x.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
+    ups as f64 * f64::from(RATE) / x.len() as f64
+}
+
+#[test]
+fn a_chasing_clip_joins_running_ltc_mid_way_varispeeds_with_it_and_stops_with_it() {
+    let _turn = timecode_turn();
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    // The tone's cue start sits where the LTC begins: the box locks a few
+    // frames later and joins it mid-way; its 6 s outlast the 5 s of LTC.
+    let session = ltc_session(tmp.path(), |show| {
+        show.clips[0].timecode_trigger = Some("10:00:00:00".parse().unwrap());
+        show.clips[0].timecode_chase = true;
+    });
+    // LTC running 2 % fast for 5 s, then the cable pulled.
+    let encoded = 47_059;
+    let speed = f64::from(RATE) / f64::from(encoded);
+    let events = run_with_ltc(tmp.path(), &card, &session, ltc_capture_at(encoded, 5, 4));
+    let named =
+        |name: &str| -> Vec<&Value> { events.iter().filter(|e| e["event"] == name).collect() };
+    let starts = named("chase_start");
+    assert!(!starts.is_empty(), "no chase_start: {events:?}");
+    let first = starts[0];
+    assert_eq!(first["clip"], "c1");
+    let at = first["at_sample"].as_u64().unwrap();
+    // Joined mid-way where the LTC then was (at · speed samples in), within
+    // the LTC's capture-to-playback lag.
+    let from = first["from_frame"].as_u64().unwrap() as f64;
+    let expected = at as f64 * speed;
+    assert!(from > 0.0, "joined mid-way, not from the start");
+    assert!(
+        (from - expected).abs() < 4.0 * 1024.0,
+        "joined at sequence frame {from}, timecode says {expected}"
+    );
+    assert!(
+        (first["speed"].as_f64().unwrap() - speed).abs() < 0.02,
+        "{first}"
+    );
+    let started = named("started");
+    assert_eq!(started[0]["at_sample"].as_u64(), Some(at), "{started:?}");
+    // Locked: no jump ever made it relocate.
+    let stops = named("chase_stop");
+    assert!(
+        stops.iter().all(|s| s["reason"] != "timecode jumped"),
+        "{stops:?}"
+    );
+    // The cable pulled at 5 s: the clip stops with the timecode.
+    let last = stops.last().expect("a chase_stop when the LTC stopped");
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("timecode stopped"),
+        "{last}"
+    );
+    let stopped_at = last["at_sample"].as_u64().unwrap();
+    assert!(stopped_at > 5 * u64::from(RATE), "{last}");
+    // What the card played: the 440 Hz tone, 2 % sharp, as the LTC ran.
+    let played = card.played_f32(10);
+    let at = at as usize;
+    let window = &played[0][at + RATE as usize / 2..at + 3 * RATE as usize / 2];
+    let f = frequency(window);
+    assert!(
+        (f - 440.0 * speed).abs() < 3.0,
+        "the tone plays at {f} Hz; chasing LTC {speed}× fast it is {}",
+        440.0 * speed
+    );
+    // rt-in's processing (decode and the LTC decoder) is timed per period.
+    let run = named("stopped_run");
+    let capture = &run[0]["summary"]["capture"];
+    let process = &capture["process"];
+    assert_eq!(process["count"], capture["cycles"], "{capture}");
+    let period_us = 1024 * 1_000_000 / u64::from(RATE);
+    assert!(process["p50_us"].as_u64().unwrap() < period_us, "{capture}");
+    let after = stopped_at as usize + RATE as usize / 10;
+    assert!(
+        played[0][after..after + RATE as usize / 2]
+            .iter()
+            .all(|&x| x == 0.0),
+        "silence once the timecode stopped"
+    );
+}
+
+/// A JACK server on the dummy driver (MIDI ports without a sound card);
+/// killed when dropped. One at a time: the tests that need one take turns.
+struct Jack {
+    child: Child,
+    _turn: std::sync::MutexGuard<'static, ()>,
+}
+
+/// Held while a JACK server runs.
+static JACK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+impl Jack {
+    fn start(dir: &Path) -> Jack {
+        let turn = JACK.lock().unwrap_or_else(|e| e.into_inner());
+        // One fixed name: jackd keeps a registry of server names in shared
+        // memory, and a server that never cleaned up holds its slot.
+        let name = "cuebox-test";
+        let log = dir.join("jackd.log");
+        let child = Command::new("jackd")
+            .args(["-n", name, "-d", "dummy", "-r", "48000", "-p", "256"])
+            .env("JACK_NO_AUDIO_RESERVATION", "1")
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::from(
+                std::fs::File::options().append(true).open(&log).unwrap(),
+            ))
+            .spawn()
+            .expect("jackd runs (apt-get install jackd2)");
+        // Clients of this process find the server by name, and never start one.
+        std::env::set_var("JACK_DEFAULT_SERVER", name);
+        std::env::set_var("JACK_NO_START_SERVER", "1");
+        let mut jack = Jack { child, _turn: turn };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while midir::MidiOutput::new("probe").is_err() {
+            let gone = jack.child.try_wait().unwrap();
+            assert!(
+                gone.is_none() && Instant::now() < deadline,
+                "jackd did not come up ({gone:?}): {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        jack
+    }
+}
+
+impl Drop for Jack {
+    /// SIGTERM, so jackd frees its shared memory (a killed one leaves it).
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+/// An MTC stream from mido: `seconds` of 25 fps quarter frames from
+/// 01:00:00:00, joined as it runs (no full frame first), as MIDI messages.
+fn mido_mtc(seconds: u32) -> Vec<Vec<u8>> {
+    mido_mtc_from(25 * 3600, seconds)
+}
+
+/// [`mido_mtc`] from `start` (25 fps frames since midnight, even).
+fn mido_mtc_from(start: u64, seconds: u32) -> Vec<Vec<u8>> {
+    let script = r#"
+import sys, mido
+seconds, start = int(sys.argv[1]), int(sys.argv[2])
+out = []
+for seq in range(seconds * 25 // 2):
+    total = start + 2 * seq
+    hh, mm, ss, ff = total // 90000, total // 1500 % 60, total // 25 % 60, total % 25
+    hours = 1 << 5 | hh
+    values = [ff & 15, ff >> 4, ss & 15, ss >> 4, mm & 15, mm >> 4, hours & 15, hours >> 4]
+    out += [mido.Message("quarter_frame", frame_type=p, frame_value=v) for p, v in enumerate(values)]
+for m in out:
+    print(m.hex())
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &seconds.to_string(), &start.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mido is missing? (pip install mido): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            l.split(' ')
+                .map(|b| u8::from_str_radix(b, 16).unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// An MTC output port, `mtc-peer:out`, on the running JACK server.
+fn mtc_peer() -> midir::MidiOutputConnection {
+    use midir::os::unix::VirtualOutput;
+    midir::MidiOutput::new("mtc-peer")
+        .unwrap()
+        .create_virtual("out")
+        .expect("a JACK MIDI output port")
+}
+
+/// Sends `messages` in real time from `t0`: a quarter frame every 10 ms.
+fn send_mtc(peer: &mut midir::MidiOutputConnection, messages: &[Vec<u8>], t0: Instant) {
+    for (k, m) in messages.iter().enumerate() {
+        let due = t0 + Duration::from_millis(10 * k as u64);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        peer.send(m).unwrap();
+    }
+}
+
+#[test]
+fn mtc_through_a_real_jack_port_drives_the_clock_and_its_loss_flywheels() {
+    let _turn = timecode_turn();
+    let tmp = tempfile::tempdir().unwrap();
+    let _jack = Jack::start(tmp.path());
+    let mut peer = mtc_peer();
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session_with(tmp.path(), |show| {
+        show.time_sources.priority = vec![TimeSourceKind::Mtc];
+    });
+    let live = Box_::start(
+        &card,
+        &session,
+        &[CLOCK_RUN, &["--mtc", "mtc-peer", "--seconds", "6"]].concat(),
+    );
+    live.wait_for("running", Duration::from_secs(20));
+    // 3 s of MTC in real time: a quarter frame every 10 ms.
+    send_mtc(&mut peer, &mido_mtc(3), Instant::now());
+    let events = live.finish();
+    let named =
+        |name: &str| -> Vec<&Value> { events.iter().filter(|e| e["event"] == name).collect() };
+    // Joined mid-stream, a time is whole after eight quarter frames: two
+    // frames, 80 ms at 25 fps, counted from the first (70 ms to the eighth).
+    let locked = named("mtc_locked");
+    assert_eq!(locked.len(), 1, "{locked:?}");
+    assert!(locked[0]["port"].as_str().unwrap().contains("mtc-peer"));
+    let lock_ms = locked[0]["after_ms"].as_f64().unwrap();
+    eprintln!("MTC lock time: {lock_ms:.1} ms (two frames: 80 ms)");
+    assert!(
+        (60.0..=120.0).contains(&lock_ms),
+        "locked after {lock_ms} ms"
+    );
+    let switches = named("clock_switch");
+    assert!(switches[0]["to"].as_str().unwrap().starts_with("mtc:"));
+    assert_eq!(switches[0]["relock"]["how"], "relocate");
+    for s in &switches[1..] {
+        assert_ne!(s["relock"]["how"], "relocate", "a jump: {switches:?}");
+    }
+    let lost = switches.last().unwrap();
+    // The peer stopped: lost, then flywheel.
+    assert_eq!(lost["to"], Value::Null);
+    assert_eq!(lost["relock"]["how"], "flywheel");
+    assert!(lost["reason"].as_str().unwrap().starts_with("lost"));
+    // Never a jump, through the loss; and the time is MTC's.
+    let cut_at = lost["at_sample"].as_u64().unwrap();
+    let statuses = one_timeline(&events, cut_at);
+    assert!(statuses.len() >= 3, "{statuses:?}");
+    let during = statuses.iter().find(|s| s["source"] == "mtc").unwrap();
+    let tc = tc_frames(&during["timecode"]);
+    assert!(
+        (90_000.0..90_000.0 + 3.0 * 25.0).contains(&tc),
+        "MTC's 01:00:00:00 onwards, got {}",
+        during["timecode"]
+    );
+}
+
+#[test]
+fn ltc_cut_mid_stream_fails_over_to_mtc_on_the_same_timeline_without_a_jump() {
+    let _turn = timecode_turn();
+    const CUT_S: u32 = 6;
+    let tmp = tempfile::tempdir().unwrap();
+    let _jack = Jack::start(tmp.path());
+    let mut peer = mtc_peer();
+    let card = Card::new(tmp.path(), 0.0);
+    let session = ltc_session(tmp.path(), |_| {});
+    // 6 s of LTC from 10:00:00:00, then the cable pulled.
+    std::fs::write(tmp.path().join("in.raw"), ltc_capture(CUT_S, 5)).unwrap();
+    // MTC of the same timeline, made before the box starts so that python's
+    // start-up is never on the timing path: two frames per 8 quarter frames.
+    const LTC_START: u64 = 10 * 3600 * 25;
+    let mtc = mido_mtc_from(LTC_START, CUT_S + 6);
+    let live = Box_::start(
+        &card,
+        &session,
+        &[CLOCK_RUN, LTC_IN, &["--mtc", "mtc-peer", "--seconds", "10"]].concat(),
+    );
+    // The box's first status on LTC tells the time of day the LTC carries
+    // now; the MTC peer then runs the same timeline, as a second timecode
+    // feed of the same show would, from a whole second on.
+    let end = Instant::now() + Duration::from_secs(20);
+    let (status, seen) = loop {
+        let on_ltc = live
+            .all("clock")
+            .into_iter()
+            .find(|e| e["status"]["source"] == "ltc");
+        if let Some(e) = on_ltc {
+            break (e["status"].clone(), Instant::now());
+        }
+        assert!(Instant::now() < end, "never locked to LTC");
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let tc_now = status["tc_frames"].as_f64().unwrap();
+    let start = ((tc_now / 25.0).floor() as u64 + 1) * 25;
+    let t0 = seen + Duration::from_secs_f64((start as f64 - tc_now) / 25.0);
+    let skip = (start - LTC_START) as usize / 2 * 8;
+    send_mtc(&mut peer, &mtc[skip..], t0);
+    let events = live.finish();
+    let switches: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "clock_switch")
+        .collect();
+    // LTC lost at 6 s: MTC takes over in the tick that finds the loss, and
+    // re-locks by slewing, never by a relocate.
+    let over = switches
+        .iter()
+        .find(|s| s["from"] == "ltc" && s["reason"].as_str().unwrap().starts_with("lost"))
+        .unwrap_or_else(|| panic!("no loss of LTC: {switches:?}"));
+    assert!(
+        over["to"].as_str().is_some_and(|to| to.starts_with("mtc:")),
+        "MTC (sent from {start} frames, LTC seen at {tc_now}) did not take over: {over}"
+    );
+    assert_eq!(over["relock"]["how"], "slew", "{over}");
+    let cut_at = over["at_sample"].as_u64().unwrap();
+    let cut = u64::from(CUT_S) * u64::from(RATE);
+    let lost_by = cut + u64::from(RATE) / 10 + 6 * 1024;
+    assert!(
+        (cut..lost_by).contains(&cut_at),
+        "LTC cut at {CUT_S} s was declared lost at sample {cut_at}"
+    );
+    for s in &switches[1..] {
+        assert_ne!(s["relock"]["how"], "relocate", "a jump: {switches:?}");
+    }
+    // One timeline before and after, and MTC carries it on.
+    let statuses = one_timeline(&events, cut_at);
+    assert!(
+        statuses
+            .iter()
+            .any(|s| s["source"] == "mtc" && s["at_sample"].as_u64().unwrap() > cut_at),
+        "{statuses:?}"
+    );
+}
+
+/// An OSC message as bytes.
+fn osc(addr: &str, args: Vec<rosc::OscType>) -> Vec<u8> {
+    rosc::encoder::encode(&rosc::OscPacket::Message(rosc::OscMessage {
+        addr: addr.into(),
+        args,
+    }))
+    .unwrap()
+}
+
+/// The address and JSON body of an OSC reply.
+fn reply(bytes: &[u8]) -> (String, Value) {
+    let (_, packet) = rosc::decoder::decode_udp(bytes).unwrap();
+    let rosc::OscPacket::Message(m) = packet else {
+        panic!("a bundle: {packet:?}")
+    };
+    let body = match m.args.first() {
+        Some(rosc::OscType::String(s)) => {
+            serde_json::from_str(s).unwrap_or(Value::String(s.clone()))
+        }
+        _ => Value::Null,
+    };
+    (m.addr, body)
+}
+
+#[test]
+fn osc_msc_and_a_grid_controller_play_the_show_with_passcodes_and_replies() {
+    use cueboxd::showctl::slip::{self, Frame, SlipReader};
+    use midir::os::unix::VirtualOutput;
+    use rosc::OscType::{Float, Int, String as Str};
+    use std::io::Write;
+    use std::net::{TcpStream, UdpSocket};
+    let tmp = tempfile::tempdir().unwrap();
+    let _jack = Jack::start(tmp.path());
+    let mut grid = midir::MidiOutput::new("grid-peer")
+        .unwrap()
+        .create_virtual("out")
+        .expect("a JACK MIDI output port");
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session(tmp.path());
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let config = tmp.path().join("showctl.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "osc": {"bind": "127.0.0.1", "port": 0, "reply_port": udp.local_addr().unwrap().port(),
+                    "passcodes": [{"code": "4321", "role": "control"}, {"code": "1111", "role": "view"}]},
+            "msc": {"device_id": 1, "udp_port": 0},
+            "midi": [{"port": "grid-peer", "grid": {"notes": 36}, "msc": true}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let live = Box_::start(
+        &card,
+        &session,
+        &[
+            "--showctl",
+            config.to_str().unwrap(),
+            "--name",
+            "stage-left",
+            "--seconds",
+            "60",
+        ],
+    );
+    let listening = live.wait_for("showctl_listening", Duration::from_secs(20));
+    live.wait_for("running", Duration::from_secs(20));
+    let addr =
+        |k: &str| -> std::net::SocketAddr { listening[k].as_str().unwrap().parse().unwrap() };
+    let (osc_udp, osc_tcp, msc_udp) = (addr("osc_udp"), addr("osc_tcp"), addr("msc_udp"));
+    let mut buf = [0u8; 65_536];
+    let mut ask = |address: &str, args: Vec<rosc::OscType>| -> Value {
+        udp.send_to(&osc(address, args), osc_udp).unwrap();
+        let (n, _) = udp.recv_from(&mut buf).expect("a reply on the reply port");
+        let (at, body) = reply(&buf[..n]);
+        assert_eq!(at, format!("/reply{address}"));
+        assert_eq!(body["workspace_id"], "stage-left");
+        body
+    };
+    let started = |clip: &str, n: usize| {
+        let end = Instant::now() + Duration::from_secs(5);
+        while live
+            .all("started")
+            .iter()
+            .filter(|e| e["clip"] == clip)
+            .count()
+            < n
+        {
+            assert!(
+                Instant::now() < end,
+                "{clip} did not start {n} time(s): {:?}",
+                live.all("showctl_refused")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+
+    // Passcodes: nothing before /connect, queries only with the view code.
+    assert_eq!(ask("/go", vec![])["status"], "denied");
+    assert_eq!(ask("/connect", vec![Str("0000".into())])["data"], "badpass");
+    assert_eq!(ask("/connect", vec![Str("1111".into())])["data"], "ok:view");
+    assert_eq!(ask("/go", vec![])["status"], "denied");
+    assert!(live.all("started").is_empty(), "a denied GO starts nothing");
+    assert_eq!(
+        ask("/connect", vec![Str("4321".into())])["data"],
+        "ok:view|control"
+    );
+    // The playhead starts at button 1 (c1); /go moves it on to c2.
+    let head = ask("/playhead", vec![]);
+    assert_eq!(head["data"]["playhead"]["clip"], "c1", "{head}");
+    udp.send_to(&osc("/go", vec![]), osc_udp).unwrap();
+    started("c1", 1);
+    assert_eq!(
+        ask("/playhead", vec![])["data"]["playhead"]["number"],
+        "1.1.2"
+    );
+    // Past the last cue a bare GO starts nothing: it never wraps to the top.
+    udp.send_to(&osc("/playhead/next", vec![]), osc_udp)
+        .unwrap();
+    assert_eq!(ask("/playhead", vec![])["data"]["playhead"], Value::Null);
+    let past = ask("/go", vec![]);
+    assert_eq!(past["status"], "error", "{past}");
+    assert!(
+        past["data"].as_str().unwrap().contains("never wraps"),
+        "{past}"
+    );
+    udp.send_to(&osc("/playhead/previous", vec![]), osc_udp)
+        .unwrap();
+    assert_eq!(ask("/playhead", vec![])["data"]["playhead"]["clip"], "c2");
+    let running = ask("/runningOrPausedCues", vec![]);
+    assert_eq!(running["data"][0]["uniqueID"], "c1", "{running}");
+    assert_eq!(running["data"][0]["running"], true);
+    assert_eq!(running["data"][0]["number"], "1.1.1");
+    udp.send_to(&osc("/pause", vec![]), osc_udp).unwrap();
+    live.wait_for("paused", Duration::from_secs(5));
+    assert_eq!(
+        ask("/runningOrPausedCues", vec![])["data"][0]["paused"],
+        true
+    );
+    assert_eq!(ask("/runningCues", vec![])["data"], serde_json::json!([]));
+    udp.send_to(&osc("/resume", vec![]), osc_udp).unwrap();
+    live.wait_for("resumed", Duration::from_secs(5));
+    let wrong = ask("/cue/9/start", vec![]);
+    assert_eq!(wrong["status"], "error");
+    assert!(
+        wrong["data"]
+            .as_str()
+            .unwrap()
+            .contains("button 1.1.9 has no clip"),
+        "{wrong}"
+    );
+    assert_eq!(ask("/settings/general/minGoTime", vec![])["data"], 0.3);
+
+    // TCP with SLIP: replies on the connection, and updates when subscribed.
+    let tcp = TcpStream::connect(osc_tcp).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut frames = SlipReader::new(tcp.try_clone().unwrap(), 65_536);
+    let mut writer = tcp;
+    let next = |frames: &mut SlipReader<TcpStream>| match frames.next_frame().unwrap() {
+        Frame::Packet(p) => reply(&p),
+        other => panic!("{other:?}"),
+    };
+    // Updates may come before a reply (a GO moves the playhead): kept aside.
+    let mut updates = Vec::new();
+    for (address, args) in [
+        ("/connect", vec![Str("4321".into())]),
+        ("/updates", vec![Int(1)]),
+        ("/cue/2/start", vec![]),
+    ] {
+        writer
+            .write_all(&slip::encode(&osc(address, args)))
+            .unwrap();
+        let (at, body) = loop {
+            let (at, body) = next(&mut frames);
+            if !at.starts_with("/update/") {
+                break (at, body);
+            }
+            updates.push(at);
+        };
+        assert_eq!(
+            (at.as_str(), &body["status"]),
+            (format!("/reply{address}").as_str(), &Value::from("ok")),
+            "{body}"
+        );
+    }
+    started("c2", 1);
+    let end = Instant::now() + Duration::from_secs(5);
+    while !updates
+        .iter()
+        .any(|at| at == "/update/workspace/stage-left/cue_id/c2")
+    {
+        updates.push(next(&mut frames).0);
+        assert!(Instant::now() < end, "no update for c2");
+    }
+    udp.send_to(&osc("/panicInTime", vec![Float(0.2)]), osc_udp)
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    while live.all("stopped").len() < 2 {
+        assert!(Instant::now() < end, "the panic did not stop both clips");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // MSC over UDP: GO of cue 2 for this device; another device's is ignored.
+    let msc = |device: u8, command: u8, data: &[u8]| -> Vec<u8> {
+        [&[0xF0, 0x7F, device, 0x02, 0x10, command], data, &[0xF7]].concat()
+    };
+    std::thread::sleep(Duration::from_millis(400)); // past double-GO protection
+    udp.send_to(&msc(2, 0x01, b"1"), msc_udp).unwrap();
+    udp.send_to(&msc(1, 0x01, b"2"), msc_udp).unwrap();
+    started("c2", 2);
+    // A grid controller's note 37 (base 36) is button 2; its MSC ALL_OFF stops all.
+    std::thread::sleep(Duration::from_millis(400)); // past double-GO protection
+    grid.send(&[0x90, 37, 100]).unwrap();
+    started("c2", 3);
+    grid.send(&msc(0x7F, 0x08, b"")).unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    while live.all("stopped").len() < 4 {
+        assert!(Instant::now() < end, "ALL_OFF over MIDI did not stop c2");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Hostile input is refused, named, and changes nothing.
+    udp.send_to(b"\x00garbage", osc_udp).unwrap();
+    udp.send_to(&[0xF0, 0x7F, 1, 2, 0x10, 0x01, b'x', 0xF7], msc_udp)
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    while live.all("showctl_refused").len() < 6 {
+        assert!(Instant::now() < end, "{:?}", live.all("showctl_refused"));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(live.child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let events = live.finish();
+    let refusals: Vec<String> = events
+        .iter()
+        .filter(|e| e["event"] == "showctl_refused")
+        .map(|e| e["reason"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        refusals.iter().any(|r| r.contains("not an OSC packet")),
+        "{refusals:?}"
+    );
+    assert!(
+        refusals.iter().any(|r| r.contains("ASCII digits and dots")),
+        "{refusals:?}"
+    );
+    assert!(
+        refusals.iter().any(|r| r.contains("wrong passcode")),
+        "{refusals:?}"
+    );
+    assert_eq!(
+        events.iter().filter(|e| e["event"] == "started").count(),
+        4,
+        "c1 once, c2 three times: nothing else started"
+    );
+}

@@ -1,0 +1,1704 @@
+//! The session store as a user meets it: folders, saves that survive being
+//! killed, the metadata database, auto-save and recovery, and cueboxd.
+//!
+//! Process tests re-execute this test binary to run a "child" test (ignored
+//! in normal runs) that does the work the parent then kills, signals or lets
+//! panic; the child learns where to work from [`common::CHILD_DIR`].
+
+mod common {
+    use std::io::{BufRead, BufReader};
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use cuebox_engine::show::*;
+
+    /// Tells a child test where to work; a child without it does nothing.
+    pub const CHILD_DIR: &str = "CUEBOX_TEST_CHILD_DIR";
+
+    pub fn t(s: &str) -> jiff::Timestamp {
+        s.parse().unwrap()
+    }
+
+    /// A valid show of `clips` clips whose every name carries `tag`, with
+    /// markers and rights metadata, identical in every process.
+    pub fn show(tag: &str, clips: usize) -> Show {
+        let mut show = Show::new(
+            format!("{tag} show"),
+            "media",
+            GridDims::new(32, 32).unwrap(),
+            t("2026-11-01T19:00:00Z"),
+        );
+        show.session.id = "67e55044-10b1-426f-9247-bb680e5fe0c8".parse().unwrap();
+        for i in 0..clips {
+            let name = format!("{tag}-clip-{i}");
+            let at = Placement {
+                page: PageNo::FIRST,
+                tab: TabIndex::from_number(1 + i / 1024).unwrap(),
+                pos: GridPos::new((i % 1024 / 32 + 1) as u16, (i % 32 + 1) as u16).unwrap(),
+            };
+            let audio = AudioRef {
+                path: MediaPath::try_from(format!("{name}.wav")).unwrap(),
+                hash: ContentHash::of_bytes(name.as_bytes()),
+                format: AudioFormat {
+                    channels: if i % 3 == 0 {
+                        Channels::Mono
+                    } else {
+                        Channels::Stereo
+                    },
+                    sample_rate: 48_000,
+                    bit_depth: Some(24),
+                    frames: Frames(480_000 + i as u64),
+                    codec: "pcm_s24le".into(),
+                    // Encoder delay and padding as an AAC clip would have them.
+                    trim: Trim {
+                        start: (i % 2) as u64 * 1024,
+                        end: (i % 5) as u64,
+                    },
+                    extra: Extra::new(),
+                },
+                metadata: RightsMetadata {
+                    title: Some(format!("Title of {name}")),
+                    artist: Some(format!("{tag} Ensemble")),
+                    composer: (i % 2 == 0).then(|| "A. Composer".to_owned()),
+                    publisher: Some("Stage Music Ltd".into()),
+                    isrc: Some("GB-AYE-69-00531".into()),
+                    iswc: None,
+                    pro: Some("PRS".into()),
+                    extra: Extra::new(),
+                },
+                extra: Extra::new(),
+            };
+            show.add_clip(
+                NewClip {
+                    name,
+                    group: Group::ALL[i % 4],
+                    audio,
+                },
+                at,
+            )
+            .unwrap();
+            let c = show.clips.last_mut().unwrap();
+            c.processing.cue = CueRange {
+                start: Frames(100 + i as u64),
+                end: (i % 2 == 1).then_some(Frames(400_000)),
+                extra: Extra::new(),
+            };
+            c.processing.loop_region = (i % 2 == 0).then(|| LoopRegion {
+                start: Frames(48_000),
+                end: Frames(96_000),
+                enabled: i % 4 == 0,
+                extra: Extra::new(),
+            });
+            c.processing.warp_markers = (0..(i % 3) as u64)
+                .map(|k| WarpMarker {
+                    frame: Frames(k * 24_000 + i as u64),
+                    beat: k as f64 * 1.5,
+                    extra: Extra::new(),
+                })
+                .collect();
+        }
+        show
+    }
+
+    /// Adds one clip named `name` to `show` on tab 8.
+    pub fn add_named_clip(show: &mut Show, name: &str) {
+        let row = show.clips.len() as u16 % 32 + 1;
+        show.add_clip(
+            NewClip {
+                name: name.into(),
+                group: Group::D,
+                audio: AudioRef {
+                    path: MediaPath::try_from(format!("{name}.wav")).unwrap(),
+                    hash: ContentHash::of_bytes(name.as_bytes()),
+                    format: AudioFormat {
+                        channels: Channels::Stereo,
+                        sample_rate: 48_000,
+                        bit_depth: Some(16),
+                        frames: Frames(48_000),
+                        codec: "pcm_s16le".into(),
+                        trim: Trim::default(),
+                        extra: Extra::new(),
+                    },
+                    metadata: RightsMetadata::default(),
+                    extra: Extra::new(),
+                },
+            },
+            Placement {
+                page: PageNo::FIRST,
+                tab: TabIndex::from_number(8).unwrap(),
+                pos: GridPos::new(row, 32).unwrap(),
+            },
+        )
+        .unwrap();
+    }
+
+    /// Names in `dir` that start with a dot: temporary files, here.
+    pub fn hidden_files(dir: &Path) -> Vec<String> {
+        match std::fs::read_dir(dir) {
+            Ok(entries) => entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with('.'))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Starts this test binary running only the ignored child test `name`.
+    pub fn spawn_child(name: &str, dir: &Path) -> Child {
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--nocapture", "--include-ignored"])
+            .args(["--test-threads", "1"])
+            .env(CHILD_DIR, dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Reads the child's stdout until a line starting with `marker`; returns
+    /// that line and the reader, to drain later.
+    pub fn wait_for_line(child: &mut Child, marker: &str) -> String {
+        let stdout = child.stdout.take().unwrap();
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = reader.read_line(&mut line).unwrap();
+            assert!(n > 0, "the child ended before printing {marker:?}");
+            if let Some(pos) = line.find(marker) {
+                let found = line[pos..].trim_end().to_owned();
+                // Keep draining so the child never blocks on a full pipe.
+                std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+                return found;
+            }
+        }
+    }
+
+    /// Waits for the child to exit, killing it and failing after `limit`.
+    pub fn wait_with_limit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+        let end = Instant::now() + limit;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > end {
+                let _ = child.kill();
+                panic!("the child did not exit within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The child's stderr, after it exited.
+    pub fn stderr_of(child: &mut Child) -> String {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut s).unwrap();
+        s
+    }
+
+    pub fn sigterm(child: &Child) {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    }
+
+    /// The child's working folder, when this process is a child.
+    pub fn child_dir() -> Option<PathBuf> {
+        std::env::var_os(CHILD_DIR).map(PathBuf::from)
+    }
+}
+
+/// Data root layout, session folders, loading and manual saves with backups.
+mod folders {
+    use std::io::Write;
+
+    use cuebox_engine::show::{DeviceMap, LoadError, MAX_MANIFEST_BYTES};
+    use cuebox_session::store::*;
+
+    use super::common::*;
+
+    #[test]
+    fn the_device_map_belongs_to_the_box_and_is_saved_beside_the_sessions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = DataRoot::open(tmp.path()).unwrap();
+        assert_eq!(root.device_map().unwrap(), None, "a new box has none");
+        let map = DeviceMap::identity("hw:1,0", 10);
+        root.save_device_map(&map).unwrap();
+        assert_eq!(root.device_map_path(), tmp.path().join("device-map.json"));
+        assert_eq!(root.device_map().unwrap(), Some(map));
+        assert!(
+            hidden_files(tmp.path()).is_empty(),
+            "no temporary files left"
+        );
+
+        std::fs::write(
+            root.device_map_path(),
+            br#"{"format_version": "2.0", "playback_pcm": "hw:0"}"#,
+        )
+        .unwrap();
+        let err = chain(&root.device_map().unwrap_err());
+        assert!(
+            err.contains("device-map.json") && err.contains("newer cuebox"),
+            "{err}"
+        );
+        std::fs::write(
+            root.device_map_path(),
+            br#"{"format_version": "1.0", "playback_pcm": 7}"#,
+        )
+        .unwrap();
+        let err = chain(&root.device_map().unwrap_err());
+        assert!(
+            err.contains("device-map.json") && err.contains("playback_pcm"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn data_root_creates_its_layout_and_finds_sessions_by_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = DataRoot::open(&tmp.path().join("cuebox")).unwrap();
+        for dir in ["Sessions", "Exports", "Logs", "Media"] {
+            assert!(
+                tmp.path().join("cuebox").join(dir).is_dir(),
+                "{dir} missing"
+            );
+        }
+        assert_eq!(
+            root.suggested_media_folder("hamlet").unwrap(),
+            tmp.path().join("cuebox/Media/hamlet")
+        );
+        let show = show("hamlet", 3);
+        let created = root.create_session("hamlet", &show).unwrap();
+        assert_eq!(created.path(), tmp.path().join("cuebox/Sessions/hamlet"));
+        root.create_session("macbeth", &super::common::show("macbeth", 1))
+            .unwrap();
+        // A stray hidden folder is not a session.
+        std::fs::create_dir(root.sessions_dir().join(".trash")).unwrap();
+        let names: Vec<_> = root
+            .sessions()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["hamlet", "macbeth"]);
+        let opened = root.open_session("hamlet").unwrap();
+        assert_eq!(opened.load().unwrap().show, show);
+        // Opening again creates nothing new and keeps the sessions.
+        DataRoot::open(root.path()).unwrap();
+        assert_eq!(root.sessions().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn session_names_that_are_not_one_folder_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = DataRoot::open(tmp.path()).unwrap();
+        for bad in ["", "..", "../etc", "a/b", ".hidden", "tab\there"] {
+            let err = root.create_session(bad, &show("x", 0)).unwrap_err();
+            assert!(
+                matches!(err, StoreError::BadSessionName { .. }),
+                "{bad:?}: {err}"
+            );
+        }
+        assert!(std::fs::read_dir(root.sessions_dir())
+            .unwrap()
+            .next()
+            .is_none());
+        let err = root.open_session("ghost").unwrap_err();
+        assert!(
+            err.to_string().contains("no session \"ghost\"")
+                && err.to_string().contains("cueboxd sessions list"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_session_folder_anywhere_has_the_same_layout() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("shows/hamlet");
+        let show = show("hamlet", 5);
+        let session = SessionDir::create(&dir, &show).unwrap();
+        assert!(dir.join("session.json").is_file());
+        assert!(dir.join("metadata.sqlite").is_file());
+        assert!(dir.join("autosave").is_dir());
+        assert!(dir.join("backups").is_dir());
+        assert_eq!(session.media_folder(&show), dir.join("media"));
+        let mut absolute = show.clone();
+        absolute.session.media_folder = "/mnt/media/hamlet".into();
+        assert_eq!(
+            session.media_folder(&absolute),
+            std::path::Path::new("/mnt/media/hamlet")
+        );
+
+        let reopened = SessionDir::open(&dir).unwrap();
+        let loaded = reopened.load().unwrap();
+        assert_eq!(loaded.show, show);
+        assert_eq!(loaded.migrated_from, None);
+
+        let err = SessionDir::create(&dir, &show).unwrap_err();
+        assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err}");
+        let err = SessionDir::open(tmp.path()).unwrap_err();
+        assert!(matches!(err, StoreError::NotASession { .. }), "{err}");
+        assert!(err.to_string().contains("hostctl session new"), "{err}");
+    }
+
+    #[test]
+    fn an_oversized_manifest_is_refused_before_it_is_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = SessionDir::create(tmp.path(), &show("x", 1)).unwrap();
+        // Sparse: the size says too large without the bytes being there.
+        let f = std::fs::File::create(session.manifest_path()).unwrap();
+        f.set_len(MAX_MANIFEST_BYTES as u64 + 1).unwrap();
+        let err = session.load().unwrap_err();
+        match &err {
+            StoreError::TooLarge { path, size, max } => {
+                assert_eq!(path, &session.manifest_path());
+                assert_eq!(*size, MAX_MANIFEST_BYTES as u64 + 1);
+                assert_eq!(*max, MAX_MANIFEST_BYTES as u64);
+            }
+            other => panic!("expected TooLarge, got {other}"),
+        }
+        assert!(err.to_string().contains("session.json"), "{err}");
+    }
+
+    #[test]
+    fn load_errors_name_the_file_and_the_engine_reason() {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = SessionDir::create(tmp.path(), &show("x", 1)).unwrap();
+        std::fs::write(session.manifest_path(), b"{\"format_version\": \"2.0\",").unwrap();
+        let err = session.load().unwrap_err();
+        let StoreError::Load { path, error } = &err else {
+            panic!("expected Load, got {err}");
+        };
+        assert_eq!(path, &session.manifest_path());
+        assert!(matches!(error, LoadError::Syntax(_)), "{error}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&session.manifest_path().display().to_string()),
+            "{text}"
+        );
+        assert!(
+            text.contains("not valid JSON") && text.contains("backups/"),
+            "{text}"
+        );
+
+        std::fs::write(session.manifest_path(), b"{\"format_version\": \"9.0\"}").unwrap();
+        let err = session.load().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Load {
+                    error: LoadError::NewerMajor { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_manual_save_keeps_the_newest_ten_previous_manifests() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut show = show("v0", 2);
+        let session = SessionDir::create(tmp.path(), &show).unwrap();
+        let mut written = vec![show.to_json()];
+        for v in 1..=13 {
+            show.session.name = format!("version {v}");
+            session.save(&show).unwrap();
+            written.push(show.to_json());
+        }
+        assert_eq!(std::fs::read(session.manifest_path()).unwrap(), written[13]);
+        let backups = session.backups().unwrap();
+        assert_eq!(backups.len(), SessionDir::KEEP_BACKUPS);
+        // Oldest first: versions 3 to 12, each the manifest its save replaced.
+        for (b, expected) in backups.iter().zip(&written[3..13]) {
+            assert_eq!(&std::fs::read(&b.path).unwrap(), expected, "{:?}", b.path);
+        }
+        assert!(backups.windows(2).all(|w| w[0].seq < w[1].seq));
+
+        // Saving the same show again does not push a useful backup out.
+        session.save(&show).unwrap();
+        session.save(&show).unwrap();
+        let after = session.backups().unwrap();
+        assert_eq!(after.len(), SessionDir::KEEP_BACKUPS);
+        assert_eq!(
+            std::fs::read(&after[0].path).unwrap(),
+            written[4],
+            "one backup of version 13 was added, no more"
+        );
+        assert_eq!(std::fs::read(&after[9].path).unwrap(), written[13]);
+    }
+
+    #[test]
+    fn a_save_can_replace_a_damaged_manifest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let show = show("x", 1);
+        let session = SessionDir::create(tmp.path(), &show).unwrap();
+        let mut f = std::fs::File::create(session.manifest_path()).unwrap();
+        f.write_all(b"garbage").unwrap();
+        session.save(&show).unwrap();
+        assert_eq!(session.load().unwrap().show, show);
+        // The damaged file is kept: it may be all the user has.
+        let backups = session.backups().unwrap();
+        assert_eq!(std::fs::read(&backups[0].path).unwrap(), b"garbage");
+    }
+
+    #[test]
+    fn opening_a_session_removes_temporary_files_of_a_killed_save_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = SessionDir::create(tmp.path(), &show("x", 1)).unwrap();
+        let leftovers = [
+            tmp.path().join(".session.json.Ab12Cd"),
+            tmp.path()
+                .join("backups/.20261101T190000.000Z-000001.json.x9Y8z7"),
+            tmp.path()
+                .join("autosave/.20261101T190000.000Z-000001-periodic.json.QQQQQQ"),
+        ];
+        let kept = [
+            tmp.path().join(".notes"),
+            tmp.path().join("notes.txt"),
+            tmp.path().join(".session.json.toolongsuffix"),
+        ];
+        for p in leftovers.iter().chain(&kept) {
+            std::fs::write(p, b"x").unwrap();
+        }
+        SessionDir::open(session.path()).unwrap();
+        for p in &leftovers {
+            assert!(!p.exists(), "{p:?} left behind");
+        }
+        for p in &kept {
+            assert!(p.exists(), "{p:?} removed");
+        }
+    }
+}
+
+/// Saves killed with SIGKILL at random instants leave a whole manifest.
+mod atomic {
+    use std::time::{Duration, Instant};
+
+    use cuebox_session::store::*;
+    use rand::RngExt;
+
+    use super::common::*;
+
+    const CLIPS: usize = 600;
+    const KILLS: usize = 200;
+
+    /// Child: saves two large, different shows alternately until killed.
+    #[test]
+    #[ignore = "run by killed_saves_leave_the_old_or_the_new_manifest"]
+    fn saver_child() {
+        let Some(dir) = child_dir() else { return };
+        let shows = [show("A", CLIPS), show("B", CLIPS)];
+        let session = SessionDir::open(&dir).unwrap();
+        println!("READY");
+        loop {
+            for s in &shows {
+                session.save(s).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn killed_saves_leave_the_old_or_the_new_manifest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("session");
+        let initial = show("initial", CLIPS);
+        let shows = [initial.clone(), show("A", CLIPS), show("B", CLIPS)];
+        let bytes: Vec<Vec<u8>> = shows.iter().map(|s| s.to_json()).collect();
+        let session = SessionDir::create(&dir, &initial).unwrap();
+
+        // How long a save cycle takes here, so kills land all over it.
+        let started = Instant::now();
+        for _ in 0..3 {
+            session.save(&shows[1]).unwrap();
+            session.save(&shows[2]).unwrap();
+        }
+        let cycle = started.elapsed() / 3;
+        session.save(&initial).unwrap();
+
+        let mut rng = rand::rng();
+        let (mut torn_temps, mut mid_rotation, mut over_full) = (0, 0, 0);
+        let mut seen = [0usize; 3];
+        for kill in 0..KILLS {
+            let mut child = spawn_child("atomic::saver_child", &dir);
+            wait_for_line(&mut child, "READY");
+            let delay = rng.random_range(Duration::ZERO..cycle * 2);
+            std::thread::sleep(delay);
+            child.kill().unwrap();
+            child.wait().unwrap();
+
+            for d in [dir.clone(), dir.join("backups")] {
+                torn_temps += hidden_files(&d).len();
+            }
+            // What anyone using the session does first.
+            let session = SessionDir::open(&dir).unwrap();
+            for d in [dir.clone(), dir.join("backups"), dir.join("autosave")] {
+                assert_eq!(hidden_files(&d), Vec::<String>::new(), "kill {kill}: {d:?}");
+            }
+            let loaded = session
+                .load()
+                .unwrap_or_else(|e| panic!("kill {kill} after {delay:?}: {e}"));
+            assert!(loaded.show.validate().is_empty(), "kill {kill}");
+            let which = shows
+                .iter()
+                .position(|s| *s == loaded.show)
+                .unwrap_or_else(|| panic!("kill {kill}: session.json is none of the shows"));
+            seen[which] += 1;
+
+            let backups = session.backups().unwrap();
+            assert!(
+                backups.len() <= SessionDir::KEEP_BACKUPS + 1,
+                "kill {kill}: {} backups",
+                backups.len()
+            );
+            over_full += usize::from(backups.len() > SessionDir::KEEP_BACKUPS);
+            for b in &backups {
+                let content = std::fs::read(&b.path).unwrap();
+                assert!(
+                    bytes.contains(&content),
+                    "kill {kill}: backup {:?} is none of the shows",
+                    b.path
+                );
+            }
+            // Killed after the backup of the current manifest was written,
+            // before the new manifest replaced it.
+            if let Some(newest) = backups.last() {
+                if std::fs::read(&newest.path).unwrap() == bytes[which] {
+                    mid_rotation += 1;
+                }
+            }
+            let mut db = session.metadata().unwrap();
+            db.index_if_stale(&loaded.show).unwrap();
+            assert_eq!(db.clips().unwrap().len(), CLIPS, "kill {kill}");
+        }
+        eprintln!(
+            "{KILLS} kills: manifest was initial/A/B {seen:?}; {mid_rotation} between backup \
+             and manifest, {over_full} before pruning, {torn_temps} temporary files swept"
+        );
+        assert!(
+            seen[1] > 0 && seen[2] > 0,
+            "the child never completed a save"
+        );
+        assert!(mid_rotation > 0, "no kill landed inside a backup rotation");
+
+        // The session goes on: the next save brings backups back to the limit.
+        session.save(&shows[1]).unwrap();
+        assert_eq!(session.backups().unwrap().len(), SessionDir::KEEP_BACKUPS);
+    }
+}
+
+/// The metadata database.
+mod metadata {
+    use std::time::Duration;
+
+    use cuebox_engine::show::ClipId;
+    use cuebox_session::store::metadata::*;
+    use cuebox_session::store::*;
+    use rusqlite::Connection;
+
+    use super::common::*;
+
+    fn user_version(path: &std::path::Path) -> u32 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_fresh_database_has_the_current_schema_in_wal_mode() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("metadata.sqlite");
+        let db = MetadataDb::open(&path).unwrap();
+        assert_eq!(db.schema_version().unwrap(), MetadataDb::SCHEMA_VERSION);
+        assert!(db.clips().unwrap().is_empty());
+        assert!(db.usage_history(None).unwrap().is_empty());
+        assert_eq!(db.indexed_manifest().unwrap(), None);
+        drop(db);
+        let conn = Connection::open(&path).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(user_version(&path), MetadataDb::SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn the_index_matches_the_show_after_every_save() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut show = show("idx", 40);
+        let session = SessionDir::create(tmp.path(), &show).unwrap();
+        let check = |show: &cuebox_engine::show::Show| {
+            let db = session.metadata().unwrap();
+            let records = db.clips().unwrap();
+            assert_eq!(records.len(), show.clips.len());
+            for clip in &show.clips {
+                let r = records.iter().find(|r| r.id == clip.id).unwrap();
+                assert_eq!(r.name, clip.name);
+                assert_eq!(r.group, clip.group);
+                assert_eq!(r.media_path, clip.audio.path);
+                assert_eq!(r.hash, clip.audio.hash);
+                assert_eq!(r.format, clip.audio.format);
+                assert_eq!(r.rights, clip.audio.metadata);
+                let m = db.markers(&clip.id).unwrap().unwrap();
+                assert_eq!(m.cue, clip.processing.cue);
+                assert_eq!(m.loop_region, clip.processing.loop_region);
+                assert_eq!(m.warp_markers, clip.processing.warp_markers);
+            }
+        };
+        check(&show);
+        // Edit: drop a clip, move markers, rename; the next save re-indexes.
+        let gone = show.clips.remove(7).id;
+        show.pages[0].tabs[0]
+            .grid
+            .buttons
+            .retain(|b| b.clip != gone);
+        show.clips[0].processing.cue.start.0 += 1000;
+        show.clips[0].processing.loop_region = None;
+        show.clips[1].name = "renamed".into();
+        session.save(&show).unwrap();
+        check(&show);
+        let db = session.metadata().unwrap();
+        assert_eq!(db.markers(&gone).unwrap(), None);
+        assert_eq!(
+            db.indexed_manifest().unwrap(),
+            Some(cuebox_engine::show::ContentHash::of_bytes(&show.to_json()))
+        );
+    }
+
+    #[test]
+    fn a_stale_index_is_rebuilt_and_a_current_one_left_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let show_a = show("a", 3);
+        let show_b = show("b", 5);
+        let session = SessionDir::create(tmp.path(), &show_a).unwrap();
+        let mut db = session.metadata().unwrap();
+        assert!(!db.index_if_stale(&show_a).unwrap());
+        // As if a save was killed after writing the manifest, before indexing.
+        std::fs::write(session.manifest_path(), show_b.to_json()).unwrap();
+        let loaded = session.load().unwrap().show;
+        assert!(db.index_if_stale(&loaded).unwrap());
+        assert_eq!(db.clips().unwrap().len(), 5);
+    }
+
+    #[test]
+    fn usage_history_appends_and_survives_reindexing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let show = show("u", 3);
+        let session = SessionDir::create(tmp.path(), &show).unwrap();
+        let db = session.metadata().unwrap();
+        let c1: ClipId = "c1".parse().unwrap();
+        let c2: ClipId = "c2".parse().unwrap();
+        let plays = [
+            Usage {
+                clip: c1.clone(),
+                started_at: t("2026-11-01T19:30:00.123456Z"),
+                duration: Duration::from_millis(12_345),
+                context: "page 1 tab 1 button 1,1".into(),
+            },
+            Usage {
+                clip: c2.clone(),
+                started_at: t("2026-11-01T19:31:00Z"),
+                duration: Duration::from_secs(3),
+                context: "osc /cue/2".into(),
+            },
+            Usage {
+                clip: c1.clone(),
+                started_at: t("2026-11-01T19:40:00Z"),
+                duration: Duration::from_secs(60),
+                context: "ltc 01:00:00:00".into(),
+            },
+        ];
+        let ids: Vec<i64> = plays.iter().map(|p| db.record_usage(p).unwrap()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        drop(db);
+        session.save(&show).unwrap();
+        let db = session.metadata().unwrap();
+        let all: Vec<Usage> = db
+            .usage_history(None)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.usage)
+            .collect();
+        assert_eq!(all, plays);
+        let of_c1: Vec<Usage> = db
+            .usage_history(Some(&c1))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.usage)
+            .collect();
+        assert_eq!(of_c1, [plays[0].clone(), plays[2].clone()]);
+    }
+
+    /// Schema version 1 exactly as that version created it.
+    const SCHEMA_V1: &str = "
+        CREATE TABLE clips (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, clip_group TEXT NOT NULL,
+            media_path TEXT NOT NULL, content_hash TEXT NOT NULL, channels INTEGER NOT NULL,
+            sample_rate INTEGER NOT NULL, bit_depth INTEGER, frames INTEGER NOT NULL,
+            codec TEXT NOT NULL, title TEXT, artist TEXT, composer TEXT, publisher TEXT,
+            isrc TEXT, iswc TEXT, pro TEXT);
+        CREATE INDEX clips_by_hash ON clips(content_hash);
+        CREATE TABLE markers (
+            clip_id TEXT PRIMARY KEY REFERENCES clips(id) ON DELETE CASCADE,
+            cue_start INTEGER NOT NULL, cue_end INTEGER, loop_start INTEGER,
+            loop_end INTEGER, loop_enabled INTEGER);
+        CREATE TABLE warp_markers (
+            clip_id TEXT NOT NULL REFERENCES clips(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL, frame INTEGER NOT NULL, beat REAL NOT NULL,
+            PRIMARY KEY (clip_id, position));
+        PRAGMA user_version = 1;
+    ";
+
+    /// Version 2 added the usage history.
+    const SCHEMA_V2_ADDS: &str = "
+        CREATE TABLE usage (
+            id INTEGER PRIMARY KEY, clip_id TEXT NOT NULL, started_us INTEGER NOT NULL,
+            duration_ms INTEGER NOT NULL, context TEXT NOT NULL);
+        CREATE INDEX usage_by_time ON usage(started_us);
+        CREATE INDEX usage_by_clip ON usage(clip_id, started_us);
+        PRAGMA user_version = 2;
+    ";
+
+    #[test]
+    fn a_version_1_database_is_migrated_with_its_clips_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("metadata.sqlite");
+        let hash = cuebox_engine::show::ContentHash::of_bytes(b"old").to_string();
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.execute(
+                "INSERT INTO clips VALUES ('c9', 'Old storm', 'B', 'old/storm.wav', ?1, 2,
+                 44100, 16, 441000, 'pcm_s16le', 'Storm', NULL, NULL, NULL, NULL, NULL, 'PRS')",
+                [&hash],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO markers VALUES ('c9', 10, 400000, NULL, NULL, NULL)",
+                [],
+            )
+            .unwrap();
+        }
+        let db = MetadataDb::open(&path).unwrap();
+        assert_eq!(db.schema_version().unwrap(), MetadataDb::SCHEMA_VERSION);
+        let clips = db.clips().unwrap();
+        assert_eq!(clips.len(), 1);
+        assert_eq!(clips[0].name, "Old storm");
+        assert_eq!(clips[0].hash.to_string(), hash);
+        assert_eq!(clips[0].rights.pro.as_deref(), Some("PRS"));
+        let m = db.markers(&"c9".parse().unwrap()).unwrap().unwrap();
+        assert_eq!(m.cue.start.0, 10);
+        // The tables later versions added work.
+        db.record_usage(&Usage {
+            clip: "c9".parse().unwrap(),
+            started_at: t("2026-11-01T19:00:00Z"),
+            duration: Duration::from_secs(1),
+            context: "test".into(),
+        })
+        .unwrap();
+        assert_eq!(db.indexed_manifest().unwrap(), None);
+    }
+
+    #[test]
+    fn a_version_2_database_is_migrated_with_its_usage_history_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("metadata.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.execute_batch(SCHEMA_V2_ADDS).unwrap();
+            conn.execute(
+                "INSERT INTO usage (clip_id, started_us, duration_ms, context)
+                 VALUES ('c1', ?1, 4500, 'button 1,1')",
+                [t("2026-10-31T20:15:00Z").as_microsecond()],
+            )
+            .unwrap();
+        }
+        let mut db = MetadataDb::open(&path).unwrap();
+        assert_eq!(db.schema_version().unwrap(), MetadataDb::SCHEMA_VERSION);
+        let history = db.usage_history(None).unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(
+            history[0].usage,
+            Usage {
+                clip: "c1".parse().unwrap(),
+                started_at: t("2026-10-31T20:15:00Z"),
+                duration: Duration::from_millis(4500),
+                context: "button 1,1".into(),
+            }
+        );
+        db.index_show(&show("m", 2)).unwrap();
+        assert!(db.indexed_manifest().unwrap().is_some());
+        // Reopening migrates nothing more.
+        drop(db);
+        MetadataDb::open(&path).unwrap();
+        assert_eq!(user_version(&path), MetadataDb::SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_failed_migration_leaves_the_old_schema_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("metadata.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            // Something that makes step 3 fail after step 2 succeeded.
+            conn.execute_batch("CREATE TABLE index_state (whatever);")
+                .unwrap();
+        }
+        let err = MetadataDb::open(&path).unwrap_err();
+        match &err {
+            MetadataError::Migration { version, .. } => assert_eq!(*version, 3),
+            other => panic!("expected Migration, got {other}"),
+        }
+        assert!(err.to_string().contains("left unchanged"), "{err}");
+        assert_eq!(user_version(&path), 1);
+        let conn = Connection::open(&path).unwrap();
+        let usage_tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'usage'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(usage_tables, 0, "step 2 was not rolled back with step 3");
+    }
+
+    #[test]
+    fn a_database_from_a_newer_cuebox_is_refused_untouched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("metadata.sqlite");
+        let newer = MetadataDb::SCHEMA_VERSION + 1;
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&format!(
+                "CREATE TABLE future (x); PRAGMA user_version = {newer};"
+            ))
+            .unwrap();
+        }
+        let err = MetadataDb::open(&path).unwrap_err();
+        match &err {
+            MetadataError::NewerSchema { found, known, .. } => {
+                assert_eq!((*found, *known), (newer, MetadataDb::SCHEMA_VERSION));
+            }
+            other => panic!("expected NewerSchema, got {other}"),
+        }
+        let text = err.to_string();
+        assert!(
+            text.contains("newer cuebox") && text.contains("Update cuebox"),
+            "{text}"
+        );
+        assert_eq!(user_version(&path), newer);
+        let conn = Connection::open(&path).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete", "the refused file was switched to WAL");
+    }
+
+    #[test]
+    fn a_save_into_a_session_with_a_newer_database_says_the_manifest_was_saved() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut show = show("n", 1);
+        let session = SessionDir::create(tmp.path(), &show).unwrap();
+        Connection::open(session.metadata_path())
+            .unwrap()
+            .execute_batch(&format!(
+                "PRAGMA user_version = {};",
+                MetadataDb::SCHEMA_VERSION + 5
+            ))
+            .unwrap();
+        show.session.name = "edited".into();
+        let err = session.save(&show).unwrap_err();
+        assert!(matches!(err, StoreError::IndexAfterSave { .. }), "{err}");
+        assert!(err.to_string().contains("was saved"), "{err}");
+        assert_eq!(session.load().unwrap().show, show);
+    }
+}
+
+/// The auto-save policy, with fake time.
+mod policy {
+    use std::time::{Duration, Instant};
+
+    use cuebox_session::store::autosave::*;
+    use cuebox_session::store::SaveReason;
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    /// Polls every 100 ms from `from` to `to`; returns the saves as (second, reason).
+    fn run(p: &mut AutosavePolicy, t0: Instant, from: f64, to: f64) -> Vec<(f64, SaveReason)> {
+        let mut out = Vec::new();
+        let mut t = from;
+        while t <= to + 1e-9 {
+            if let Some(r) = p.poll(t0 + secs(t)) {
+                out.push(((t * 10.0).round() / 10.0, r));
+            }
+            t += 0.1;
+        }
+        out
+    }
+
+    #[test]
+    fn nothing_changed_means_nothing_saved() {
+        let t0 = Instant::now();
+        let mut p = AutosavePolicy::new(AutosaveConfig::default(), t0);
+        assert_eq!(p.next_due(), None);
+        assert_eq!(run(&mut p, t0, 0.0, 600.0), []);
+        assert!(!p.is_dirty());
+    }
+
+    #[test]
+    fn a_minor_change_is_saved_at_the_next_periodic_tick() {
+        let t0 = Instant::now();
+        let mut p = AutosavePolicy::new(AutosaveConfig::default(), t0);
+        // Ticks at 60 and 120 pass clean; a change at 125 waits for 180.
+        assert_eq!(run(&mut p, t0, 0.0, 125.0), []);
+        p.changed(Change::Minor, t0 + secs(125.0));
+        assert_eq!(p.next_due(), Some(t0 + secs(180.0)));
+        assert_eq!(
+            run(&mut p, t0, 125.1, 300.0),
+            [(180.0, SaveReason::Periodic)]
+        );
+        assert!(!p.is_dirty());
+    }
+
+    #[test]
+    fn the_periodic_interval_is_configurable() {
+        let t0 = Instant::now();
+        let config = AutosaveConfig {
+            interval: secs(5.0),
+            ..AutosaveConfig::default()
+        };
+        let mut p = AutosavePolicy::new(config, t0);
+        p.changed(Change::Minor, t0 + secs(1.0));
+        assert_eq!(run(&mut p, t0, 1.0, 7.0), [(5.0, SaveReason::Periodic)]);
+        p.changed(Change::Minor, t0 + secs(7.0));
+        assert_eq!(run(&mut p, t0, 7.1, 12.0), [(10.0, SaveReason::Periodic)]);
+    }
+
+    #[test]
+    fn significant_changes_are_saved_two_seconds_after_the_last() {
+        let t0 = Instant::now();
+        let mut p = AutosavePolicy::new(AutosaveConfig::default(), t0);
+        for t in [10.0, 11.0, 12.5] {
+            p.changed(Change::Significant, t0 + secs(t));
+        }
+        assert_eq!(p.next_due(), Some(t0 + secs(14.5)));
+        assert_eq!(run(&mut p, t0, 12.5, 50.0), [(14.5, SaveReason::Change)]);
+        // Nothing left for the periodic tick at 60.
+        assert_eq!(run(&mut p, t0, 50.0, 70.0), []);
+    }
+
+    #[test]
+    fn a_stream_of_significant_changes_is_saved_ten_seconds_after_the_first() {
+        let t0 = Instant::now();
+        let mut p = AutosavePolicy::new(AutosaveConfig::default(), t0);
+        let mut saves = Vec::new();
+        // A change every second from 1 s to 25 s.
+        for step in 0..=240 {
+            let t = 1.0 + step as f64 * 0.1;
+            if step % 10 == 0 {
+                p.changed(Change::Significant, t0 + secs(t));
+            }
+            if let Some(r) = p.poll(t0 + secs(t)) {
+                saves.push(((t * 10.0_f64).round() / 10.0, r));
+            }
+        }
+        saves.extend(run(&mut p, t0, 25.1, 40.0));
+        assert_eq!(
+            saves,
+            [
+                (11.0, SaveReason::Change),
+                // The change at 11 s was in that save; the next first is 12 s.
+                (22.0, SaveReason::Change),
+                (27.0, SaveReason::Change),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_risky_operation_and_an_emergency_save_at_once() {
+        let t0 = Instant::now();
+        let mut p = AutosavePolicy::new(AutosaveConfig::default(), t0);
+        p.changed(Change::Significant, t0 + secs(1.0));
+        assert_eq!(p.before_risky(), SaveReason::BeforeRisky);
+        assert!(!p.is_dirty());
+        assert_eq!(run(&mut p, t0, 1.0, 100.0), []);
+        p.changed(Change::Minor, t0 + secs(100.0));
+        assert_eq!(p.emergency(), SaveReason::Emergency);
+        assert_eq!(run(&mut p, t0, 100.0, 200.0), []);
+    }
+
+    #[test]
+    fn a_manual_save_leaves_nothing_to_auto_save() {
+        let t0 = Instant::now();
+        let mut p = AutosavePolicy::new(AutosaveConfig::default(), t0);
+        p.changed(Change::Significant, t0 + secs(1.0));
+        p.changed(Change::Minor, t0 + secs(1.5));
+        p.saved();
+        assert_eq!(p.next_due(), None);
+        assert_eq!(run(&mut p, t0, 1.0, 130.0), []);
+    }
+
+    #[test]
+    fn a_failed_save_is_retried_at_the_next_tick_not_at_once() {
+        let t0 = Instant::now();
+        let mut p = AutosavePolicy::new(AutosaveConfig::default(), t0);
+        p.changed(Change::Significant, t0 + secs(1.0));
+        assert_eq!(p.poll(t0 + secs(3.0)), Some(SaveReason::Change));
+        p.failed();
+        assert!(p.is_dirty());
+        assert_eq!(run(&mut p, t0, 3.1, 70.0), [(60.0, SaveReason::Periodic)]);
+    }
+
+    #[test]
+    fn a_change_after_a_quiet_spell_waits_for_the_next_tick() {
+        let t0 = Instant::now();
+        let mut p = AutosavePolicy::new(AutosaveConfig::default(), t0);
+        // Nobody polled for 10 minutes: nothing was unsaved, so nobody had to.
+        p.changed(Change::Minor, t0 + secs(601.0));
+        assert_eq!(p.poll(t0 + secs(601.0)), None);
+        assert_eq!(p.next_due(), Some(t0 + secs(660.0)));
+        assert_eq!(
+            run(&mut p, t0, 601.0, 700.0),
+            [(660.0, SaveReason::Periodic)]
+        );
+    }
+
+    #[test]
+    fn missed_ticks_make_one_save_not_a_burst() {
+        let t0 = Instant::now();
+        let mut p = AutosavePolicy::new(AutosaveConfig::default(), t0);
+        p.changed(Change::Minor, t0 + secs(1.0));
+        // The thread slept through five ticks.
+        assert_eq!(p.poll(t0 + secs(330.0)), Some(SaveReason::Periodic));
+        p.changed(Change::Minor, t0 + secs(331.0));
+        assert_eq!(p.poll(t0 + secs(331.0)), None);
+        assert_eq!(p.next_due(), Some(t0 + secs(360.0)));
+    }
+}
+
+/// Which recovery points retention keeps, with fake time.
+mod retention {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use cuebox_session::store::*;
+
+    use super::common::t;
+
+    fn point(at: jiff::Timestamp, seq: u64, reason: SaveReason) -> RecoveryPoint {
+        RecoveryPoint {
+            id: RecoveryPoint::make_id(at, seq, reason),
+            at,
+            seq,
+            reason,
+            path: PathBuf::new(),
+        }
+    }
+
+    fn kept_ids(r: &Retention, points: &[RecoveryPoint], now: jiff::Timestamp) -> Vec<u64> {
+        r.kept(points, now)
+            .into_iter()
+            .zip(points)
+            .filter(|(k, _)| *k)
+            .map(|(_, p)| p.seq)
+            .collect()
+    }
+
+    #[test]
+    fn the_newest_n_are_kept() {
+        let now = t("2026-11-01T12:00:00Z");
+        let r = Retention {
+            keep_last: 3,
+            hourly: 0,
+            daily: 0,
+            protect_for: Duration::ZERO,
+        };
+        let points: Vec<_> = (1..=6)
+            .map(|i| {
+                point(
+                    now - jiff::SignedDuration::from_secs(60 * (7 - i)),
+                    i as u64,
+                    SaveReason::Periodic,
+                )
+            })
+            .collect();
+        assert_eq!(kept_ids(&r, &points, now), [4, 5, 6]);
+        // Order of the input does not matter.
+        let mut reversed = points.clone();
+        reversed.reverse();
+        assert_eq!(kept_ids(&r, &reversed, now), [6, 5, 4]);
+    }
+
+    #[test]
+    fn one_per_hour_then_one_per_day() {
+        let now = t("2026-11-10T12:30:00Z");
+        let r = Retention {
+            keep_last: 1,
+            hourly: 3,
+            daily: 3,
+            protect_for: Duration::ZERO,
+        };
+        let p = |s: &str, seq| point(t(s), seq, SaveReason::Periodic);
+        let points = [
+            p("2026-11-10T12:20:00Z", 1),  // newest: kept by keep_last and its hour
+            p("2026-11-10T12:10:00Z", 2),  // same hour, older: dropped
+            p("2026-11-10T11:50:00Z", 3),  // newest of 11:00: kept
+            p("2026-11-10T11:05:00Z", 4),  // dropped
+            p("2026-11-10T10:40:00Z", 5),  // newest of 10:00, within 3 h: kept
+            p("2026-11-10T09:10:00Z", 6),  // older than 3 h, same day as 1: dropped
+            p("2026-11-09T23:00:00Z", 7),  // newest of 9 Nov: kept
+            p("2026-11-09T08:00:00Z", 8),  // dropped
+            p("2026-11-08T13:00:00Z", 9),  // newest of 8 Nov, within 3 days: kept
+            p("2026-11-07T12:00:00Z", 10), // more than 3 days back: dropped
+        ];
+        assert_eq!(kept_ids(&r, &points, now), [1, 3, 5, 7, 9]);
+    }
+
+    #[test]
+    fn emergency_saves_are_kept_for_a_week() {
+        let now = t("2026-11-20T12:00:00Z");
+        let r = Retention {
+            keep_last: 1,
+            hourly: 0,
+            daily: 0,
+            ..Retention::default()
+        };
+        let points = [
+            point(t("2026-11-20T11:00:00Z"), 1, SaveReason::Periodic),
+            point(t("2026-11-19T11:00:00Z"), 2, SaveReason::Emergency),
+            point(t("2026-11-14T11:00:00Z"), 3, SaveReason::BeforeRestore),
+            point(t("2026-11-13T11:00:00Z"), 4, SaveReason::Emergency),
+            point(t("2026-11-19T10:00:00Z"), 5, SaveReason::Change),
+            point(t("2026-11-19T09:00:00Z"), 6, SaveReason::BeforeRisky),
+        ];
+        assert_eq!(kept_ids(&r, &points, now), [1, 2, 3]);
+    }
+
+    #[test]
+    fn points_from_the_future_are_kept() {
+        let now = t("2026-11-20T12:00:00Z");
+        let r = Retention {
+            keep_last: 0,
+            hourly: 0,
+            daily: 0,
+            protect_for: Duration::ZERO,
+        };
+        let points = [
+            point(t("2027-01-01T00:00:00Z"), 1, SaveReason::Periodic),
+            point(t("2026-11-20T11:00:00Z"), 2, SaveReason::Periodic),
+        ];
+        assert_eq!(kept_ids(&r, &points, now), [1]);
+    }
+
+    #[test]
+    fn the_defaults_are_as_documented() {
+        let r = Retention::default();
+        assert_eq!((r.keep_last, r.hourly, r.daily), (20, 24, 14));
+        assert_eq!(r.protect_for, Duration::from_secs(7 * 24 * 3600));
+    }
+}
+
+/// Recovery points on disk, restoring one, and the auto-save thread.
+mod recovery {
+    use std::time::{Duration, Instant};
+
+    use cuebox_session::store::*;
+
+    use super::common::*;
+
+    #[test]
+    fn recovery_points_are_named_listed_and_found() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = show("r", 2);
+        let session = SessionDir::create(tmp.path(), &s).unwrap();
+        assert_eq!(session.next_recovery_seq().unwrap(), 1);
+        let a = session
+            .write_recovery_point(
+                &s.to_json(),
+                SaveReason::Periodic,
+                t("2026-11-01T19:00:00.5Z"),
+                1,
+            )
+            .unwrap();
+        assert_eq!(a.id, "20261101T190000.500Z-000001-periodic");
+        assert!(session
+            .autosave_dir()
+            .join(format!("{}.json", a.id))
+            .is_file());
+        let b = session
+            .write_recovery_point(
+                &s.to_json(),
+                SaveReason::Emergency,
+                t("2026-11-01T18:00:00Z"),
+                2,
+            )
+            .unwrap();
+        // Not the store's: ignored.
+        std::fs::write(session.autosave_dir().join("notes.json"), b"{}").unwrap();
+        let points = session.recovery_points().unwrap();
+        assert_eq!(points, [b.clone(), a.clone()], "oldest first");
+        assert_eq!(session.next_recovery_seq().unwrap(), 3);
+        assert_eq!(session.find_recovery_point(&a.id).unwrap(), a);
+        assert_eq!(session.find_recovery_point("2").unwrap(), b);
+        assert_eq!(a.load().unwrap().show, s);
+        let err = session.find_recovery_point("7").unwrap_err();
+        assert!(
+            matches!(err, StoreError::NoSuchRecoveryPoint { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn restoring_keeps_the_current_session_as_a_recovery_point_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let old = show("old", 4);
+        let current = show("current", 6);
+        let session = SessionDir::create(tmp.path(), &current).unwrap();
+        let point = session
+            .write_recovery_point(
+                &old.to_json(),
+                SaveReason::Change,
+                t("2026-11-01T19:00:00Z"),
+                1,
+            )
+            .unwrap();
+        let restored = session
+            .restore(&point.id, t("2026-11-02T10:00:00Z"))
+            .unwrap();
+        assert_eq!(restored.restored, point);
+        assert_eq!(restored.before.reason, SaveReason::BeforeRestore);
+        assert_eq!(restored.before.load().unwrap().show, current);
+        assert_eq!(session.load().unwrap().show, old);
+        // The metadata follows the restored show.
+        assert_eq!(session.metadata().unwrap().clips().unwrap().len(), 4);
+        // Undo: restore the before-restore point.
+        session
+            .restore(&restored.before.id, t("2026-11-02T10:01:00Z"))
+            .unwrap();
+        assert_eq!(session.load().unwrap().show, current);
+    }
+
+    #[test]
+    fn a_damaged_recovery_point_is_not_restored_and_nothing_changes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let current = show("current", 2);
+        let session = SessionDir::create(tmp.path(), &current).unwrap();
+        let point = session
+            .write_recovery_point(
+                b"{\"format_version\": \"2.0\"}",
+                SaveReason::Periodic,
+                t("2026-11-01T19:00:00Z"),
+                1,
+            )
+            .unwrap();
+        let err = session
+            .restore(&point.id, t("2026-11-02T10:00:00Z"))
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Load { .. }), "{err}");
+        assert!(err.to_string().contains(&point.id), "{err}");
+        assert_eq!(session.load().unwrap().show, current);
+        assert_eq!(session.recovery_points().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_fifo_posing_as_a_recovery_point_is_refused_without_hanging() {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = SessionDir::create(tmp.path(), &show("f", 1)).unwrap();
+        let path = session
+            .autosave_dir()
+            .join("20261101T190000.000Z-000001-periodic.json");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let point = session.find_recovery_point("1").unwrap();
+        let err = point.load().unwrap_err();
+        let text = chain(&err);
+        assert!(
+            text.contains(&point.id) && text.contains("not a regular file"),
+            "{text}"
+        );
+        let err = session.restore("1", t("2026-11-02T00:00:00Z")).unwrap_err();
+        assert!(matches!(err, StoreError::Io { .. }), "{err}");
+        assert_eq!(session.load().unwrap().show, show("f", 1));
+    }
+
+    #[test]
+    fn pruning_deletes_what_retention_does_not_keep() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = show("p", 1);
+        let session = SessionDir::create(tmp.path(), &s).unwrap();
+        let now = t("2026-11-20T12:00:00Z");
+        for i in 0..5u64 {
+            let at = now - jiff::SignedDuration::from_secs(i as i64 * 60);
+            session
+                .write_recovery_point(&s.to_json(), SaveReason::Periodic, at, 10 - i)
+                .unwrap();
+        }
+        let old_emergency = session
+            .write_recovery_point(
+                &s.to_json(),
+                SaveReason::Emergency,
+                t("2026-11-18T00:00:00Z"),
+                1,
+            )
+            .unwrap();
+        let r = Retention {
+            keep_last: 2,
+            hourly: 0,
+            daily: 0,
+            ..Retention::default()
+        };
+        let removed = session.prune_recovery_points(&r, now).unwrap();
+        assert_eq!(removed.len(), 3);
+        let left: Vec<u64> = session
+            .recovery_points()
+            .unwrap()
+            .iter()
+            .map(|p| p.seq)
+            .collect();
+        assert_eq!(left, [old_emergency.seq, 9, 10]);
+    }
+
+    fn wait_for_point(session: &SessionDir, reason: SaveReason, limit: Duration) -> RecoveryPoint {
+        let end = Instant::now() + limit;
+        loop {
+            if let Some(p) = session
+                .recovery_points()
+                .unwrap()
+                .into_iter()
+                .rev()
+                .find(|p| p.reason == reason)
+            {
+                return p;
+            }
+            assert!(
+                Instant::now() < end,
+                "no {reason} recovery point after {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn the_autosave_thread_writes_recovery_points_as_the_policy_says() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut s = show("live", 2);
+        let session = SessionDir::create(tmp.path(), &s).unwrap();
+        let hour = Duration::from_secs(3600);
+        // Significant changes, with the periodic save out of the way.
+        let config = AutosaveConfig {
+            interval: hour,
+            debounce: Duration::from_millis(50),
+            max_delay: Duration::from_millis(200),
+        };
+        let saver = Autosaver::start(session.clone(), &s, config, Retention::default()).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            session.recovery_points().unwrap().is_empty(),
+            "saved with nothing changed"
+        );
+        add_named_clip(&mut s, "significant");
+        saver.changed(&s, Change::Significant);
+        let p = wait_for_point(&session, SaveReason::Change, Duration::from_secs(5));
+        assert_eq!(p.load().unwrap().show, s);
+
+        // A minor change waits for the periodic save.
+        s.clips[0].processing.level_db = -3.0;
+        saver.changed(&s, Change::Minor);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(session.recovery_points().unwrap().len(), 1);
+
+        // Risky operations and emergencies save at once, synchronously.
+        add_named_clip(&mut s, "risky");
+        let p = saver.before_risky(&s).unwrap();
+        assert_eq!(p.reason, SaveReason::BeforeRisky);
+        assert_eq!(p.load().unwrap().show, s);
+        add_named_clip(&mut s, "emergency");
+        saver.changed(&s, Change::Minor);
+        let p = saver.emergency_save().unwrap();
+        assert_eq!(p.reason, SaveReason::Emergency);
+        assert_eq!(p.load().unwrap().show, s);
+        assert_eq!(saver.last_error(), None);
+        saver.stop();
+
+        // Periodic saves, with significant changes never due.
+        let config = AutosaveConfig {
+            interval: Duration::from_millis(200),
+            debounce: hour,
+            max_delay: hour,
+        };
+        let saver = Autosaver::start(session.clone(), &s, config, Retention::default()).unwrap();
+        s.clips[1].processing.level_db = -6.0;
+        saver.changed(&s, Change::Minor);
+        let p = wait_for_point(&session, SaveReason::Periodic, Duration::from_secs(5));
+        assert_eq!(p.load().unwrap().show, s);
+        drop(saver);
+
+        let seqs: Vec<u64> = session
+            .recovery_points()
+            .unwrap()
+            .iter()
+            .map(|p| p.seq)
+            .collect();
+        assert_eq!(seqs, [1, 2, 3, 4], "one point per save, numbered in order");
+    }
+}
+
+/// Emergency saves of a real process on SIGTERM and on panic.
+mod emergency {
+    use std::time::Duration;
+
+    use cuebox_session::store::*;
+
+    use super::common::*;
+
+    fn start(dir: &std::path::Path) -> (cuebox_engine::show::Show, Autosaver) {
+        let session = SessionDir::open(dir).unwrap();
+        let show = session.load().unwrap().show;
+        let saver = Autosaver::start(
+            session,
+            &show,
+            AutosaveConfig::default(),
+            Retention::default(),
+        )
+        .unwrap();
+        saver.install_panic_hook();
+        (show, saver)
+    }
+
+    /// Child: changes the show, then waits for SIGTERM.
+    #[test]
+    #[ignore = "run by sigterm_writes_an_emergency_recovery_point_with_the_last_change"]
+    fn sigterm_child() {
+        let Some(dir) = child_dir() else { return };
+        let (mut show, saver) = start(&dir);
+        let termination = saver.watch_termination_signals().unwrap();
+        add_named_clip(&mut show, "added-before-sigterm");
+        saver.changed(&show, Change::Minor);
+        println!("READY");
+        let report = termination.wait().unwrap();
+        assert_eq!(report.signal, 15);
+        println!("SAVED {}", report.saved.unwrap().id);
+    }
+
+    /// Child: changes the show, then panics.
+    #[test]
+    #[ignore = "run by a_panic_writes_an_emergency_recovery_point_with_the_last_change"]
+    fn panic_child() {
+        let Some(dir) = child_dir() else { return };
+        let (mut show, saver) = start(&dir);
+        add_named_clip(&mut show, "added-before-panic");
+        saver.changed(&show, Change::Significant);
+        panic!("deliberate panic of the child");
+    }
+
+    fn emergency_point_with(dir: &std::path::Path, clip: &str) -> RecoveryPoint {
+        let session = SessionDir::open(dir).unwrap();
+        let points: Vec<_> = session
+            .recovery_points()
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.reason == SaveReason::Emergency)
+            .collect();
+        assert_eq!(points.len(), 1, "{points:?}");
+        let show = points[0].load().unwrap().show;
+        assert!(
+            show.clips.iter().any(|c| c.name == clip),
+            "the emergency point lacks the change"
+        );
+        assert!(show.validate().is_empty());
+        points[0].clone()
+    }
+
+    #[test]
+    fn sigterm_writes_an_emergency_recovery_point_with_the_last_change() {
+        let tmp = tempfile::tempdir().unwrap();
+        SessionDir::create(tmp.path(), &show("term", 3)).unwrap();
+        let mut child = spawn_child("emergency::sigterm_child", tmp.path());
+        wait_for_line(&mut child, "READY");
+        sigterm(&child);
+        let status = wait_with_limit(&mut child, Duration::from_secs(30));
+        let stderr = stderr_of(&mut child);
+        assert!(status.success(), "{status}: {stderr}");
+        emergency_point_with(tmp.path(), "added-before-sigterm");
+        // session.json itself is the last manual save, untouched.
+        let s = SessionDir::open(tmp.path()).unwrap().load().unwrap().show;
+        assert_eq!(s, show("term", 3));
+    }
+
+    #[test]
+    fn a_panic_writes_an_emergency_recovery_point_with_the_last_change() {
+        let tmp = tempfile::tempdir().unwrap();
+        SessionDir::create(tmp.path(), &show("panic", 3)).unwrap();
+        let mut child = spawn_child("emergency::panic_child", tmp.path());
+        let status = wait_with_limit(&mut child, Duration::from_secs(30));
+        let stderr = stderr_of(&mut child);
+        assert!(!status.success(), "the child's panic went unnoticed");
+        assert!(stderr.contains("deliberate panic"), "{stderr}");
+        let p = emergency_point_with(tmp.path(), "added-before-panic");
+        assert!(
+            stderr.contains(&p.id),
+            "the hook did not report {}: {stderr}",
+            p.id
+        );
+    }
+}
+
+/// The cueboxd command line.
+mod cli {
+    use std::process::Command;
+
+    use cuebox_session::store::*;
+
+    use super::common::*;
+
+    /// cueboxd, built beside this test by `cargo test --workspace`.
+    fn bin() -> std::path::PathBuf {
+        let exe = std::env::current_exe().unwrap();
+        let bin = exe.parent().unwrap().parent().unwrap().join("cueboxd");
+        assert!(bin.is_file(), "build cueboxd first: cargo build -p cueboxd");
+        bin
+    }
+
+    fn cueboxd(root: &std::path::Path, args: &[&str]) -> std::process::Output {
+        Command::new(bin())
+            .arg("--root")
+            .arg(root)
+            .args(args)
+            .env_remove(DataRoot::ENV)
+            .output()
+            .unwrap()
+    }
+
+    fn text(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
+    }
+
+    #[test]
+    fn sessions_list_shows_every_session_and_flags_broken_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = DataRoot::open(tmp.path()).unwrap();
+        root.create_session("hamlet", &show("hamlet", 3)).unwrap();
+        let out = cueboxd(tmp.path(), &["sessions", "list", "--json"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["sessions"][0]["name"], "hamlet");
+        assert_eq!(v["sessions"][0]["clips"], 3);
+        assert_eq!(v["sessions"][0]["ok"], true);
+
+        let broken = root.create_session("broken", &show("b", 1)).unwrap();
+        std::fs::write(broken.manifest_path(), b"{").unwrap();
+        let out = cueboxd(tmp.path(), &["sessions", "list"]);
+        assert_eq!(out.status.code(), Some(1));
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains("hamlet") && stdout.contains(" ok"),
+            "{stdout}"
+        );
+        let broken_line = stdout.lines().find(|l| l.starts_with("broken")).unwrap();
+        assert!(broken_line.contains("not valid JSON"), "{broken_line}");
+    }
+
+    #[test]
+    fn the_root_comes_from_the_environment_when_not_given() {
+        let tmp = tempfile::tempdir().unwrap();
+        DataRoot::open(tmp.path())
+            .unwrap()
+            .create_session("env", &show("env", 1))
+            .unwrap();
+        let out = Command::new(bin())
+            .args(["sessions", "list", "--json"])
+            .env(DataRoot::ENV, tmp.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["sessions"][0]["name"], "env");
+    }
+
+    #[test]
+    fn recover_lists_points_and_restores_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = DataRoot::open(tmp.path()).unwrap();
+        let current = show("current", 5);
+        let earlier = show("earlier", 2);
+        let session = root.create_session("hamlet", &current).unwrap();
+        let point = session
+            .write_recovery_point(
+                &earlier.to_json(),
+                SaveReason::Change,
+                t("2026-11-01T19:00:00Z"),
+                1,
+            )
+            .unwrap();
+
+        let out = cueboxd(tmp.path(), &["sessions", "recover", "hamlet"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let line = stdout.lines().find(|l| l.starts_with(&point.id)).unwrap();
+        assert!(
+            line.contains("2026-11-01 19:00:00 UTC")
+                && line.contains("change")
+                && line.ends_with(" 2"),
+            "{line}"
+        );
+        assert!(stdout.contains("--restore ID"), "{stdout}");
+
+        let out = cueboxd(
+            tmp.path(),
+            &["sessions", "recover", "hamlet", "--restore", "1", "--json"],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["restored"], point.id.as_str());
+        assert_eq!(session.load().unwrap().show, earlier);
+        let before = session
+            .find_recovery_point(v["before_restore"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(before.load().unwrap().show, current);
+
+        let out = cueboxd(
+            tmp.path(),
+            &["sessions", "recover", "hamlet", "--restore", "99"],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("no recovery point \"99\""),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+
+    #[test]
+    fn usage_errors_exit_2_and_other_errors_exit_1_with_advice() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = cueboxd(tmp.path(), &["sessions", "frobnicate"]);
+        assert_eq!(out.status.code(), Some(2));
+        let out = cueboxd(tmp.path(), &["run"]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "--session (or --listen) is required"
+        );
+        let out = cueboxd(tmp.path(), &["run", "--session", "ghost"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("cueboxd sessions list"),
+            "{}",
+            text(&out.stderr)
+        );
+        let file = tmp.path().join("a-file");
+        std::fs::write(&file, b"").unwrap();
+        let out = cueboxd(&file, &["sessions", "list"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("--root"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
