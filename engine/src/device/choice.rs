@@ -197,24 +197,8 @@ pub fn fit(want: &Want, offer: &Offer) -> Result<Fit, FitError> {
             want.channels
         ));
     }
-    let period = clamp(want.period, &offer.period);
-    if period != want.period {
-        notes.push(format!(
-            "period {} is outside the device's {}–{} frames: {period} it is",
-            want.period,
-            offer.period.start(),
-            offer.period.end()
-        ));
-    }
-    let periods = clamp(want.periods, &offer.periods);
-    if periods != want.periods {
-        notes.push(format!(
-            "{} periods are outside the device's {}–{}: {periods} it is",
-            want.periods,
-            offer.periods.start(),
-            offer.periods.end()
-        ));
-    }
+    let period = within("period", "frames", want.period, &offer.period, &mut notes);
+    let periods = within("periods", "", want.periods, &offer.periods, &mut notes);
     Ok(Fit {
         channels,
         format,
@@ -226,6 +210,26 @@ pub fn fit(want: &Want, offer: &Offer) -> Result<Fit, FitError> {
 
 fn clamp<T: Ord + Copy>(v: T, range: &RangeInclusive<T>) -> T {
     v.clamp(*range.start(), *range.end())
+}
+
+/// `asked` brought into the device's `range`; a change is noted.
+fn within<T: Ord + Copy + std::fmt::Display>(
+    what: &str,
+    unit: &str,
+    asked: T,
+    range: &RangeInclusive<T>,
+    notes: &mut Vec<String>,
+) -> T {
+    let got = clamp(asked, range);
+    if got != asked {
+        notes.push(format!(
+            "{what} {asked} is outside the device's {}–{}{}{unit}: {got} it is",
+            range.start(),
+            range.end(),
+            if unit.is_empty() { "" } else { " " },
+        ));
+    }
+    got
 }
 
 #[cfg(test)]
@@ -321,6 +325,14 @@ mod tests {
         assert_eq!(fit.notes.len(), 3, "{:?}", fit.notes);
         assert!(fit.notes[0].contains("those past 2 are silent"));
         assert!(fit.notes[1].contains("512 it is"));
+        assert_eq!(
+            fit.notes[1],
+            "period 256 is outside the device's 512–4096 frames: 512 it is"
+        );
+        assert_eq!(
+            fit.notes[2],
+            "periods 3 is outside the device's 2–2: 2 it is"
+        );
     }
 
     #[test]
