@@ -34,7 +34,8 @@ const RATE: u32 = 48_000;
 fn plugin() -> &'static Path {
     static SO: OnceLock<PathBuf> = OnceLock::new();
     SO.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        // The workspace: appliance/cueboxd is two levels down.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let out = Command::new(root.join("scripts/alsa/build-paced-pcm.sh"))
             .output()
             .expect("scripts/alsa/build-paced-pcm.sh runs");

@@ -6,11 +6,15 @@
 use std::path::PathBuf;
 use std::process::{Child, Command};
 
-/// A script under scripts/lib.
+/// A script under the workspace's scripts/lib (this file serves the tests
+/// of more than one crate: the workspace is found above the crate).
 pub fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../scripts/lib")
-        .join(name)
+    let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    crate_dir
+        .ancestors()
+        .map(|dir| dir.join("scripts/lib").join(name))
+        .find(|path| path.exists())
+        .unwrap_or_else(|| panic!("scripts/lib/{name} is not above {}", crate_dir.display()))
 }
 
 /// The namespaces, removed when dropped.
