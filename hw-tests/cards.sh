@@ -31,10 +31,10 @@ larger, as a box's disk is) through OVMF and systemd-boot once per CASE
                    typed on the console must power off cleanly, and QEMU's
                    recording of the card must hold sound (sound.py). multi
                    also checks the guest sees 8 channels and the box uses them;
-                   hda also reads the screen (tty1's text, /dev/vcs1) for the
-                   fingerprint, and sets CARD= on the console: a card that is
-                   not there must be named in status's problem, CARD=0 plays
-                   again.
+                   Each also reads the screen (tty1's text, /dev/vcs1) for
+                   the fingerprint; hda sets CARD= on the console: a card
+                   that is not there must be named in status's problem,
+                   CARD=0 plays again.
   none             the push must fail saying "cannot play"; status names the
                    problem; the console shows "cueboxd: cannot play"; the API
                    answers for 30 s; `reboot` typed on the console reboots;
@@ -169,13 +169,16 @@ ask() {
   echo "${m%>}"
 }
 
-# booted SECONDS: waits for the fingerprint and root's automatic login on the
-# serial console; sets fp. 1 with the reason in `why`.
+# booted SECONDS [FROM]: waits for cuebox-data's fingerprint and root's
+# automatic login on the serial console (after byte FROM); sets fp. 1 with the
+# reason in `why`.
 fp= why=
 booted() {
   local from=${2:-0} line
   fp=
-  if ! line=$(wait_console "$from" 'box key fingerprint: SHA256:[A-Za-z0-9+/=]+' "$1"); then
+  # cuebox-data's own line (journald prefixes the unit's console lines with
+  # it), not the login's repeat of it.
+  if ! line=$(wait_console "$from" 'cuebox-data\[[0-9]+\]: cuebox: box key fingerprint: SHA256:[A-Za-z0-9+/=]+' "$1"); then
     if ! kill -0 "$qemu" 2> /dev/null; then
       why="QEMU exited before the fingerprint: $(tail -n 1 "$dir/qemu.txt")"
     else

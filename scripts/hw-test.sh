@@ -22,7 +22,7 @@ Usage: scripts/hw-test.sh [--rebuild-image]
      interface and no card at all: it plays a pushed session on each card (the
      recordings hold sound, status shows the device it chose), says why when
      it cannot, and does not restart-loop across a reboot typed on its serial
-     console (about 10 min under TCG)
+     console (8–11 min under TCG)
 USAGE
   exit 0
 fi
