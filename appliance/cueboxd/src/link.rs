@@ -347,8 +347,10 @@ impl LiveLink {
             if at.is_none() {
                 self.double_go(&command)?;
             }
-            went = match &command {
-                Command::Go { clip, .. } => Some(clip.clone()),
+            // A GO for now moves the playhead; a timeline's (`at`) is not a
+            // press, and moves nothing when it is scheduled.
+            went = match (&command, at) {
+                (Command::Go { clip, .. }, None) => Some(clip.clone()),
                 _ => None,
             };
             let (tx, rx) = mpsc::channel();
