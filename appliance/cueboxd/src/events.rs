@@ -511,11 +511,6 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// The next event; `None` once every publisher is gone.
-    pub fn recv(&self) -> Option<Arc<BoxEvent>> {
-        self.rx.recv().ok()
-    }
-
     /// The next event within `timeout`; an error when none came, or
     /// every publisher is gone.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Arc<BoxEvent>, RecvTimeoutError> {

@@ -63,13 +63,13 @@ pub struct Args {
     #[arg(long, value_name = "CARD")]
     pub card: Option<String>,
     /// Engine and device rate, Hz.
-    #[arg(long, default_value_t = 48_000)]
+    #[arg(long, default_value_t = Settings::DEFAULT.rate)]
     pub rate: u32,
     /// Frames per period (256 × 3 = 16 ms at 48 kHz is the robust start).
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(16..=4096))]
+    #[arg(long, default_value_t = Settings::DEFAULT.period as u64, value_parser = clap::value_parser!(u64).range(16..=4096))]
     pub period: u64,
     /// Periods in the device buffer.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=32))]
+    #[arg(long, default_value_t = Settings::DEFAULT.periods, value_parser = clap::value_parser!(u32).range(2..=32))]
     pub periods: u32,
     /// Sample format: S16_LE, S24_3LE, S32_LE or FLOAT_LE (default: the best the device takes).
     #[arg(long)]

@@ -638,6 +638,34 @@ fn open_pcm(
     Ok((pcm, negotiated, fds))
 }
 
+/// `pcm`'s hardware parameters with what every stream here asks first: no
+/// resampling (the engine's rate is the show's; the card must run at it,
+/// not convert) and interleaved `access`. `name` names the PCM in errors.
+pub(crate) fn hw_params<'a>(
+    pcm: &'a PCM,
+    name: &str,
+    access: Access,
+) -> Result<HwParams<'a>, DeviceError> {
+    let setting = |what: &'static str, value: String| {
+        move |source| DeviceError::Setting {
+            pcm: name.to_owned(),
+            what,
+            value,
+            source,
+        }
+    };
+    let hw = HwParams::any(pcm).map_err(setting("hardware parameters", String::new()))?;
+    hw.set_rate_resample(false)
+        .map_err(setting("disabling resampling", String::new()))?;
+    let alsa_access = match access {
+        Access::ReadWrite => AlsaAccess::RWInterleaved,
+        Access::Mmap => AlsaAccess::MMapInterleaved,
+    };
+    hw.set_access(alsa_access)
+        .map_err(setting("access", access.to_string()))?;
+    Ok(hw)
+}
+
 /// Applies `config` to `pcm`, refusing approximations of rate and period.
 fn configure(pcm: &PCM, config: &PcmConfig) -> Result<Negotiated, DeviceError> {
     let name = &config.name;
@@ -650,16 +678,7 @@ fn configure(pcm: &PCM, config: &PcmConfig) -> Result<Negotiated, DeviceError> {
             source,
         }
     };
-    let hw = HwParams::any(pcm).map_err(setting("hardware parameters", String::new()))?;
-    // The engine's rate is the show's; the card must run at it, not convert.
-    hw.set_rate_resample(false)
-        .map_err(setting("disabling resampling", String::new()))?;
-    let access = match config.access {
-        Access::ReadWrite => AlsaAccess::RWInterleaved,
-        Access::Mmap => AlsaAccess::MMapInterleaved,
-    };
-    hw.set_access(access)
-        .map_err(setting("access", config.access.to_string()))?;
+    let hw = hw_params(pcm, name, config.access)?;
     hw.set_channels(u32::from(config.channels))
         .map_err(setting("channels", config.channels.to_string()))?;
     let formats: &[SampleFormat] = match &config.format {

@@ -2,7 +2,6 @@
 //! the I/O side of [`choice`](super::choice).
 
 use alsa::ctl::{Ctl, DeviceIter};
-use alsa::pcm::{Access as AlsaAccess, HwParams};
 use alsa::Direction;
 
 use super::alsa::{alsa_format, DeviceError};
@@ -47,14 +46,7 @@ pub fn offer(name: &str, access: Access, rate: u32) -> Result<Offer, DeviceError
             source,
         }
     };
-    let hw = HwParams::any(&pcm).map_err(read("hardware parameters"))?;
-    hw.set_rate_resample(false)
-        .map_err(read("disabling resampling"))?;
-    hw.set_access(match access {
-        Access::ReadWrite => AlsaAccess::RWInterleaved,
-        Access::Mmap => AlsaAccess::MMapInterleaved,
-    })
-    .map_err(read("access"))?;
+    let hw = super::alsa::hw_params(&pcm, name, access)?;
     let small = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
     let channels = small(hw.get_channels_min().map_err(read("channels"))?)
         ..=small(hw.get_channels_max().map_err(read("channels"))?);

@@ -34,6 +34,19 @@ pub struct Settings {
     pub channels: Option<u16>,
 }
 
+impl Settings {
+    /// What `cueboxd run` asks without options (and `system check` checks):
+    /// 48 kHz, 256 × 3 (16 ms), the best format, read/write.
+    pub const DEFAULT: Settings = Settings {
+        rate: 48_000,
+        period: 256,
+        periods: 3,
+        format: None,
+        access: Access::ReadWrite,
+        channels: None,
+    };
+}
+
 /// The device chosen and what it will be opened with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chosen {

@@ -253,16 +253,7 @@ pub fn items(proc: &Procfs, rt_priority: u8) -> Vec<Item> {
 /// when none can play, WARN for each compromise.
 pub fn playback(card: Option<&str>) -> Item {
     use crate::live::{choose, Output, Settings};
-    use cuebox_engine::device::Access;
-    let settings = Settings {
-        rate: 48_000,
-        period: 256,
-        periods: 3,
-        format: None,
-        access: Access::ReadWrite,
-        channels: None,
-    };
-    match choose(&Output::Card(card.map(Into::into)), &settings, 10) {
+    match choose(&Output::Card(card.map(Into::into)), &Settings::DEFAULT, 10) {
         Ok(chosen) => {
             let pcm = &chosen.pcm;
             let mut observed = format!(
