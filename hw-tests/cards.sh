@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The image as built, on the sound cards a box meets: the disk booted the way a
 # box boots it (OVMF, then systemd-boot, then the kernel with the boot entry's
-# command line; no kernel passed by hand, the default cuebox.conf), once per
-# card, driven from its serial console like a person at the box.
+# command line; no kernel passed by hand, the default cuebox.conf but for
+# SERIAL_LOGIN=root), once per card, driven from its serial console like a
+# person at the box.
 #
 #   hda     an Intel HDA card (snd-hda-intel), recorded by QEMU's wav backend
 #   usb     a class-compliant USB audio interface (snd-usb-audio, stereo)
@@ -18,9 +19,11 @@ usage() {
   cat <<'EOF'
 Usage: hw-tests/cards.sh [--image DIR] [--bin DIR] [--out DIR] [--timeout S] [CASE...]
 
-Boots the appliance disk (a copy-on-write overlay of DIR/cuebox.qcow2, 1 GiB
-larger, as a box's disk is) through OVMF and systemd-boot once per CASE
-(default: hda usb multi none), with its serial console on a Unix socket:
+Boots the appliance disk (a copy-on-write overlay of DIR/cuebox.img with
+SERIAL_LOGIN=root added to its /data/cuebox.conf: the serial console's root
+login is off by default; 1 GiB larger, as a box's disk is) through OVMF and
+systemd-boot once per CASE (default: hda usb multi none), with its serial
+console on a Unix socket:
 
   hda, usb, multi  the fingerprint and root's automatic login on the serial
                    console; hostctl pairs with the fingerprint read there, the
@@ -79,7 +82,7 @@ vars=/usr/share/OVMF/OVMF_VARS_4M.fd
 for b in hostctl cueboxd; do
   [[ -x $bin/$b ]] || { echo "cards: $bin/$b missing: cargo build --release --locked -p cueboxd -p hostctl (or --bin DIR)" >&2; exit 1; }
 done
-[[ -e $image/cuebox.qcow2 ]] || { echo "cards: $image/cuebox.qcow2 missing: scripts/image-build.sh" >&2; exit 1; }
+[[ -e $image/cuebox.img ]] || { echo "cards: $image/cuebox.img missing: scripts/image-build.sh" >&2; exit 1; }
 command -v sox > /dev/null || { echo "cards: sox missing (apt-get install sox): it makes the test session's media" >&2; exit 1; }
 hostctl=$(realpath "$bin/hostctl")
 cueboxd=$(realpath "$bin/cueboxd")
@@ -89,6 +92,22 @@ mkdir -p "$out"
 out=$(realpath "$out")
 t_all=$(date +%s)
 step() { echo "== cards: $* (+$(($(date +%s) - t_all)) s)"; }
+
+# The disk these guests boot from: the image as built, with root's login on
+# the serial console turned on in its data partition's cuebox.conf (the
+# documented opt-in; this test types on that console).
+step "the disk with SERIAL_LOGIN=root in /data/cuebox.conf"
+disk=$out/cuebox-serial-login.img
+cp --sparse=always "$image/cuebox.img" "$disk"
+data_offset=$(sfdisk -J "$disk" | python3 -c 'import json, sys
+t = json.load(sys.stdin)["partitiontable"]
+print(next(p["start"] for p in t["partitions"] if p.get("name") == "CUEBOX-DATA") * t.get("sectorsize", 512))')
+debugfs -R "cat /cuebox.conf" "$disk?offset=$data_offset" 2> /dev/null | sed '/^SERIAL_LOGIN=/d' > "$out/cuebox.conf"
+echo SERIAL_LOGIN=root >> "$out/cuebox.conf"
+debugfs -w -R "rm /cuebox.conf" "$disk?offset=$data_offset" > /dev/null 2>&1
+debugfs -w -R "write $out/cuebox.conf /cuebox.conf" "$disk?offset=$data_offset" > /dev/null 2>&1
+[[ $(debugfs -R "cat /cuebox.conf" "$disk?offset=$data_offset" 2> /dev/null | grep -c '^SERIAL_LOGIN=root$') == 1 ]] ||
+  { echo "cards: could not write SERIAL_LOGIN=root into $disk's data partition" >&2; exit 1; }
 
 step "making the test session (A: a tone, B: noise)"
 python3 hw-tests/sessions.py "$hostctl" "$cueboxd" "$out/sessions" play
@@ -109,8 +128,8 @@ boot() { # boot CASE QEMU-AUDIO-ARGS...: starts the guest in the background
   box=cards-$name
   cp "$vars" "$dir/vars.fd"
   local size
-  size=$(($(qemu-img info --output=json "$image/cuebox.qcow2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])') + (1 << 30)))
-  qemu-img create -q -f qcow2 -F qcow2 -b "$image/cuebox.qcow2" "$dir/disk.qcow2" "$size"
+  size=$(($(stat -c %s "$disk") + (1 << 30)))
+  qemu-img create -q -f qcow2 -F raw -b "$disk" "$dir/disk.qcow2" "$size"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   export CUEBOX_HOST_DIR=$dir/host
   : > "$log"

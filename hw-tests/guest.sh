@@ -205,9 +205,20 @@ else
   result ltc FAIL "switches to ltc $switch, timecode cues $cue (see ltc.events, ltc.stderr)"
 fi
 
+# cueboxd as root types it at the box: through the image's wrapper, which runs it
+# as the service's user (files it writes under /data/cuebox stay readable to
+# the service); an older box without it runs it directly.
+as_console() {
+  if [[ -x /usr/local/sbin/cueboxd ]]; then
+    /usr/local/sbin/cueboxd "$@"
+  else
+    /usr/bin/cueboxd "$@"
+  fi
+}
+
 # ---- network: hostctl on the host pushes a session to the service and plays it -------
 t=$(date +%s.%N)
-cueboxd --root /data/cuebox auth add "$(cat "$bundle/host.key")" --role edit --comment hw-tests > /dev/null
+as_console --root /data/cuebox auth add "$(cat "$bundle/host.key")" --role edit --comment hw-tests > /dev/null
 since=$(date '+%Y-%m-%d %H:%M:%S')
 arecord -q -D hw:Loopback,1,0 -f FLOAT_LE -c 10 -r 48000 --period-size=1024 --buffer-size=4096 \
   -t raw -d 120 "$res/network.raw" 2> "$res/network.arecord.txt" &
@@ -227,11 +238,150 @@ sleep 3
 kill -INT "$rec"
 wait "$rec"
 journalctl -u cueboxd.service --since "$since" -o cat > "$res/network.events"
-cueboxd --root /data/cuebox auth remove "$(cat "$bundle/host.key")" > /dev/null
+as_console --root /data/cuebox auth remove "$(cat "$bundle/host.key")" > /dev/null
 if ((started)); then
   result network RAN "the pushed session's c1 started on the box (check.py compares the recording)"
 else
   result network FAIL "no 'started' event for c1 within 150 s of the host step (see network.events)"
+fi
+
+# ---- privileges: the service as it plays the pushed session ---------------------------
+# Its own user, two capabilities, the sandbox, and still real time: rt-out at
+# SCHED_FIFO 80 and all memory locked under the system call filter.
+t=$(date +%s.%N)
+problems=()
+pid=$(systemctl show -p MainPID --value cueboxd.service)
+status=$(cat "/proc/$pid/status" 2> /dev/null)
+field() { echo "$status" | awk -v k="$1:" '$1 == k {print $2}'; }
+user=$(ps -o user= -p "$pid" | tr -d ' ')
+[[ $user == cuebox ]] || problems+=("cueboxd (pid $pid) runs as '$user', not cuebox")
+uid=$(id -u cuebox 2> /dev/null)
+[[ $(echo "$status" | awk '$1 == "Uid:" {print $2, $3, $4, $5}') == "$uid $uid $uid $uid" ]] ||
+  problems+=("its uids (real, effective, saved, fs) are $(echo "$status" | awk '$1 == "Uid:" {print $2, $3, $4, $5}')")
+# CAP_SYS_NICE (23) and CAP_IPC_LOCK (14): 1<<23 | 1<<14.
+want=0000000000804000
+for c in CapEff CapPrm CapAmb CapBnd; do
+  [[ $(field $c) == "$want" ]] || problems+=("$c $(field $c), not $want (CAP_SYS_NICE, CAP_IPC_LOCK)")
+done
+[[ $(field NoNewPrivs) == 1 ]] || problems+=("NoNewPrivs $(field NoNewPrivs)")
+[[ $(field Seccomp) == 2 ]] || problems+=("no system call filter (Seccomp $(field Seccomp))")
+rt_tid=$(grep -lx rt-out /proc/"$pid"/task/*/comm 2> /dev/null | head -n 1 | cut -d/ -f5)
+rt=$(ps -L -o tid=,cls=,rtprio= -p "$pid" | awk -v t="$rt_tid" '$1 == t {print $2 $3}')
+[[ $rt == FF80 ]] || problems+=("rt-out (tid ${rt_tid:-none}) is '${rt:-gone}', not SCHED_FIFO 80")
+locked=$(field VmLck)
+((${locked:-0} > 0)) || problems+=("no memory locked (VmLck ${locked:-?} kB)")
+ls -l "/proc/$pid/fd" 2> /dev/null | grep -q cpu_dma_latency || problems+=("/dev/cpu_dma_latency is not held")
+[[ -e /run/cuebox/irq-map.json ]] || problems+=("no IRQ journal /run/cuebox/irq-map.json from the root helper")
+strays=$(find /data/cuebox \( ! -user cuebox -o ! -group cuebox \) 2> /dev/null | head -n 3 | paste -sd' ' -)
+id cuebox > /dev/null 2>&1 && [[ -n $strays ]] && problems+=("not the cuebox user's under /data/cuebox: $strays")
+# PTP binds UDP 319 and 320, below 1024: with PTP_IFACE set, cuebox-boot gives
+# the service CAP_NET_BIND_SERVICE too (and only then), and the session plays
+# with PTP on.
+iface=$(ip route show default | awk '{print $5; exit}')
+echo "PTP_IFACE=$iface" >> "$res/cuebox.conf"
+since=$(date '+%Y-%m-%d %H:%M:%S')
+systemctl restart cuebox-boot.service cueboxd.service
+end=$((SECONDS + 300))
+until journalctl -u cueboxd.service --since "$since" -o cat | grep -qE '"event":"(running|cannot_play)"' || ((SECONDS > end)); do sleep 1; done
+ptp_pid=$(systemctl show -p MainPID --value cueboxd.service)
+ptp_caps=$(awk '$1 == "CapAmb:" {print $2}' "/proc/$ptp_pid/status" 2> /dev/null)
+journalctl -u cueboxd.service --since "$since" -o cat > "$res/privileges-ptp.events"
+[[ $ptp_caps == 0000000000804400 ]] || problems+=("with PTP_IFACE=$iface the ambient capabilities are ${ptp_caps:-unknown}, not 0000000000804400 (CAP_NET_BIND_SERVICE too)")
+grep -q '"event":"running"' "$res/privileges-ptp.events" ||
+  problems+=("with PTP_IFACE=$iface the session does not play: $(grep -o '"detail":"[^"]*"' "$res/privileges-ptp.events" | tail -n 1)")
+sed -i '/^PTP_IFACE=/d' "$res/cuebox.conf"
+systemctl restart cuebox-boot.service
+[[ -e /run/systemd/system/cueboxd.service.d/ptp.conf ]] && problems+=("PTP_IFACE emptied, but CAP_NET_BIND_SERVICE's drop-in stays")
+systemd-analyze security --no-pager cueboxd.service > "$res/security.txt" 2>&1
+exposure=$(grep -o 'Overall exposure level for cueboxd.service: .*' "$res/security.txt" | cut -d: -f2- | sed 's/^ //')
+{
+  echo "$status"
+  ps -L -o tid,comm,cls,rtprio -p "$pid"
+} > "$res/privileges.txt" 2>&1
+if ((${#problems[@]})); then
+  result privileges FAIL "$(IFS=';'; echo "${problems[*]}"); systemd-analyze security: $exposure"
+else
+  result privileges PASS "user cuebox; caps $want (sys_nice, ipc_lock) eff/prm/amb/bnd; no_new_privs; seccomp; rt-out SCHED_FIFO 80; $locked kB locked; with PTP_IFACE=$iface also net_bind_service, and it plays; systemd-analyze security: $exposure"
+fi
+
+# ---- firewall: only the show networks reach the box --------------------------------
+# Two network namespaces on veth pairs stand for two hosts: "in" on
+# 198.51.100.0/24 and "out" on 10.99.0.0/24. What reaches cueboxd is what a
+# user would see: the API's port connects, OSC over TCP answers /thump, a UDP
+# datagram to OSC's port is logged by cueboxd (refused: it is not OSC).
+t=$(date +%s.%N)
+fw_since=$(date '+%Y-%m-%d %H:%M:%S')
+problems=()
+fw_conf() { # SHOW_NETWORKS for the test's cuebox.conf, then the filter reloaded
+  sed -i '/^SHOW_NETWORKS=/d' "$res/cuebox.conf"
+  echo "SHOW_NETWORKS=\"$1\"" >> "$res/cuebox.conf"
+  systemctl restart cuebox-firewall.service
+}
+api_from() { # api_from NS ADDR: 0 when the API's port connects within 4 s
+  ip netns exec "fw-$1" timeout 4 bash -c "exec 3<>/dev/tcp/$2/53100" 2> /dev/null
+}
+thump_from() { # thump_from NS ADDR: 0 when OSC over TCP answers /thump (a SLIP frame)
+  local reply # (not a pipe into grep: pipefail would take the reader's timeout for the status)
+  reply=$(ip netns exec "fw-$1" timeout 6 bash -c "exec 3<>/dev/tcp/$2/53000 && printf '\300/thump\0\0,\0\0\0\300' >&3 && timeout 3 cat <&3" 2> /dev/null | tr -d '\0')
+  [[ $reply == */reply/thump* ]]
+}
+udp_from() { # udp_from NS SRC ADDR: 0 when cueboxd logged a datagram from SRC
+  local since
+  since=$(date '+%Y-%m-%d %H:%M:%S')
+  ip netns exec "fw-$1" bash -c "printf 'not osc' > /dev/udp/$3/53000" 2> /dev/null
+  sleep 3
+  journalctl -u cueboxd.service --since "$since" -o cat | grep -q "\"from\":\"$2:"
+}
+# (systemd-networkd leaves veths alone: the image's 80-wired.network.)
+for ns in in:198.51.100 out:10.99.0; do
+  name=${ns%%:*} net=${ns#*:}
+  ip netns add "fw-$name"
+  ip link add "fw-$name" type veth peer name eth0 netns "fw-$name"
+  ip addr add "$net.1/24" dev "fw-$name"
+  ip link set "fw-$name" up
+  ip -n "fw-$name" addr add "$net.2/24" dev eth0
+  ip -n "fw-$name" link set eth0 up
+  ip -n "fw-$name" link set lo up
+done
+nft list table inet cuebox > "$res/firewall-default.nft" 2>&1 ||
+  problems+=("no cuebox table in nftables after boot: $(head -n 1 "$res/firewall-default.nft")")
+# OSC on (cueboxd's start reloads the filter with its port); its own allow
+# list takes both test networks, so only the filter tells them apart.
+printf '{"osc": {"port": 53000, "allow": ["10.0.0.0/8", "198.51.100.0/24", "127.0.0.0/8"]}}\n' > /data/cuebox/showctl.json
+chown cuebox:cuebox /data/cuebox/showctl.json 2> /dev/null
+host_net=10.0.2.0/24
+[[ $mode == box ]] && host_net=${SSH_CONNECTION%% *}
+fw_conf "$host_net 198.51.100.0/24"
+systemctl restart cueboxd.service
+end=$((SECONDS + 300))
+until systemctl is-active -q cueboxd.service && journalctl -u cueboxd.service -n 50 -o cat | grep -q '"osc_tcp":"0.0.0.0:53000"' || ((SECONDS > end)); do sleep 1; done
+nft list table inet cuebox > "$res/firewall-show.nft" 2>&1
+api_from in 198.51.100.1 || problems+=("the API is not reachable from 198.51.100.2, in the show networks")
+thump_from in 198.51.100.1 || problems+=("OSC over TCP does not answer 198.51.100.2, in the show networks")
+udp_from in 198.51.100.2 198.51.100.1 || problems+=("OSC over UDP from 198.51.100.2 (a show network) did not reach cueboxd")
+api_from out 10.99.0.1 && problems+=("the API is reachable from 10.99.0.2, outside the show networks")
+thump_from out 10.99.0.1 && problems+=("OSC over TCP answers 10.99.0.2, outside the show networks")
+udp_from out 10.99.0.2 10.99.0.1 && problems+=("OSC over UDP from 10.99.0.2 (outside the show networks) reached cueboxd")
+timeout 4 bash -c 'exec 3<>/dev/tcp/127.0.0.1/53100' 2> /dev/null || problems+=("loopback cannot reach the API")
+# A bad network: named precisely; none of the list is used, the private
+# networks are (so "out", private, gets in and "in", public, does not).
+since=$(date '+%Y-%m-%d %H:%M:%S')
+fw_conf "$host_net 198.51.100.0/33"
+journalctl -b -u cuebox-firewall.service --since "$since" -o cat > "$res/firewall-bad.txt"
+grep -qF 'show network "198.51.100.0/33": the prefix length of an IPv4 network is 0 to 32' "$res/firewall-bad.txt" ||
+  problems+=("a bad SHOW_NETWORKS entry was not named: $(head -n 2 "$res/firewall-bad.txt" | paste -sd' ' -)")
+api_from out 10.99.0.1 || problems+=("with a bad SHOW_NETWORKS, the private 10.99.0.2 cannot reach the API")
+api_from in 198.51.100.1 && problems+=("with a bad SHOW_NETWORKS, the public 198.51.100.2 reaches the API")
+journalctl -u cueboxd.service --since "$fw_since" -o cat > "$res/firewall.events"
+# Back as it was: no show-control file, the default filter.
+sed -i '/^SHOW_NETWORKS=/d' "$res/cuebox.conf"
+rm -f /data/cuebox/showctl.json
+systemctl restart cuebox-firewall.service
+for ns in in out; do ip netns del "fw-$ns"; done
+if ((${#problems[@]})); then
+  result firewall FAIL "$(IFS=';'; echo "${problems[*]}")"
+else
+  result firewall PASS "SHOW_NETWORKS=\"$host_net 198.51.100.0/24\": the API, OSC over TCP and UDP reach cueboxd from 198.51.100.2, not from 10.99.0.2; loopback open; a /33 named on the console, the private networks let in instead"
 fi
 
 # ---- latency: reported, not asserted (emulation cannot prove it) ---------------------
@@ -251,6 +401,6 @@ if [[ $mode == box ]]; then
   # Leave the box as it was: its own cuebox.conf and cueboxd again.
   systemctl unset-environment CUEBOX_CONF
   mountpoint -q /usr/bin/cueboxd && umount /usr/bin/cueboxd
-  systemctl restart cueboxd.service
+  systemctl restart cuebox-firewall.service cueboxd.service
   rm -rf /tmp/play /tmp/mtc /tmp/ltc /tmp/hwtest-root
 fi

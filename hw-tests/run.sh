@@ -29,6 +29,12 @@ runs hw-tests/guest.sh inside, and checks the results:
   network       hostctl on this machine pairs with the box (fingerprint from its
                 console), pushes a session, GOes a clip; the box's output is
                 recorded and compared bit-exact with cueboxd render
+  privileges    the service plays as the cuebox user with CAP_SYS_NICE and
+                CAP_IPC_LOCK only, no_new_privs and a system call filter; rt-out
+                SCHED_FIFO 80, memory locked; systemd-analyze security's score
+  firewall      two network namespaces in the guest: from the show networks the
+                API, OSC over TCP and UDP reach cueboxd, from elsewhere nothing;
+                a bad SHOW_NETWORKS is named and the private networks let in
   latency       cyclictest on the audio core: reported, never asserted
 
 Options:
@@ -215,7 +221,7 @@ python3 hw-tests/check.py "$cueboxd" "$bundle/sessions" "$results"
 echo
 printf '%-14s %-7s %8s  %s\n' test result time detail
 fail=0
-for t in setup boot system-check play mtc ltc network latency; do
+for t in setup boot system-check play mtc ltc network privileges firewall latency; do
   if [[ -s $results/$t.result ]]; then
     read -r status secs detail < "$results/$t.result"
   else

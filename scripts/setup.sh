@@ -10,9 +10,12 @@ set -euo pipefail
 # namespaces), strace (proof the system clock is never set), and JACK
 # (jackd2, libjack-jackd2-dev): the tests' MIDI ports on a machine without
 # an ALSA sequencer; rsync, the peer scripts/compare-rsync.sh measures
-# session push against.
+# session push against; systemd (journald, systemd-cat, journalctl: the
+# journal the box writes its events to), libxml2-utils (xmllint) and
+# python3-jsonschema, which check the cue sheet exports against their schemas.
 packages=(build-essential pkg-config libasound2-dev libltc-dev sox ffmpeg curl ca-certificates
-  linuxptp iproute2 strace jackd2 libjack-jackd2-dev rsync)
+  linuxptp iproute2 strace jackd2 libjack-jackd2-dev rsync systemd libxml2-utils
+  python3-jsonschema)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use cuebox_engine::fixtures::{self, WavFormat};
 use cuebox_engine::media::ClipDecoder;
 
 const SECONDS: u32 = 60;
@@ -81,26 +82,16 @@ fn report(what: &str, path: &Path, ext: &str) {
 
 /// Two tones and noise, so encoders have real work.
 fn write_wav(path: &Path, rate: u32) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).expect("wav");
     let mut x: u32 = 0x2545_f491;
-    for n in 0..SECONDS * rate {
+    fixtures::write_wav(path, WavFormat::int16(2, rate), SECONDS * rate, |n, c| {
+        let f = [440.0, 659.25][usize::from(c)];
         let t = f64::from(n) / f64::from(rate);
-        for f in [440.0, 659.25] {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            let noise = (f64::from(x) / f64::from(u32::MAX) - 0.5) * 0.05;
-            let v = 0.3 * (2.0 * std::f64::consts::PI * f * t).sin() + noise;
-            w.write_sample((v * 32767.0) as i16).expect("sample");
-        }
-    }
-    w.finalize().expect("finalize");
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let noise = (f64::from(x) / f64::from(u32::MAX) - 0.5) * 0.05;
+        (0.3 * (2.0 * std::f64::consts::PI * f * t).sin() + noise) as f32
+    });
 }
 
 fn encode(wav: &Path, out: &Path, codec: &[&str]) -> bool {

@@ -9,7 +9,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use cuebox_engine::media::{arm_heads, probe, ClipDecoder, FrameSource, StreamError};
+use cuebox_engine::fixtures::{add_clip, placement, probed_audio, write_wav, WavFormat};
+use cuebox_engine::media::{arm_heads, ClipDecoder, FrameSource, StreamError};
 use cuebox_engine::show::*;
 
 const CLIPS: u16 = 200;
@@ -28,19 +29,9 @@ fn rss_kib() -> u64 {
 }
 
 fn write_clip(path: &Path, rate: u32, seconds: u32, tone: f32) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).expect("temp folder is writable");
-    for n in 0..rate * seconds {
-        let s = (f32::sin(n as f32 * tone * std::f32::consts::TAU / rate as f32) * 8000.0) as i16;
-        w.write_sample(s).expect("write");
-        w.write_sample(s).expect("write");
-    }
-    w.finalize().expect("finalize");
+    write_wav(path, WavFormat::int16(2, rate), rate * seconds, |n, _| {
+        f32::sin(n as f32 * tone * std::f32::consts::TAU / rate as f32) * 8000.0 / 32_767.0
+    });
 }
 
 fn main() {
@@ -62,25 +53,15 @@ fn main() {
             4,
             200.0 + f32::from(i),
         );
-        let probed = probe(Box::new(File::open(&path).expect("open")), Some("wav")).expect("probe");
-        let audio = AudioRef {
-            path: MediaPath::try_from(name).expect("plain name"),
-            hash: ContentHash::of_bytes(&i.to_le_bytes()),
-            format: probed.format,
-            metadata: RightsMetadata::default(),
-            extra: Extra::new(),
-        };
-        let at = Placement {
-            page: PageNo::FIRST,
-            tab: TabIndex::from_number(usize::from(i / 32 % 8) + 1).expect("1 to 8"),
-            pos: GridPos::new(i % 32 + 1, i / 256 + 1).expect("from 1"),
-        };
-        let new = NewClip {
-            name: format!("clip {i}"),
-            group: Group::ALL[usize::from(i % 4)],
+        let at = placement(1, usize::from(i / 32 % 8) + 1, i % 32 + 1, i / 256 + 1);
+        let audio = probed_audio(&dir, &name);
+        add_clip(
+            &mut show,
+            &format!("clip {i}"),
+            Group::ALL[usize::from(i % 4)],
             audio,
-        };
-        show.add_clip(new, at).expect("free position");
+            at,
+        );
     }
     let before = rss_kib();
     let t = Instant::now();

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use cuebox_engine::fixtures::{add_clip, described_audio, placement};
 use cuebox_engine::show::*;
 
 fn big_show() -> Show {
@@ -25,32 +26,12 @@ fn big_show() -> Show {
                     }
                     n += 1;
                     let path = format!("clips/{n}.wav");
-                    let audio = AudioRef {
-                        hash: ContentHash::of_bytes(path.as_bytes()),
-                        path: MediaPath::try_from(path).expect("a plain relative path"),
-                        format: AudioFormat {
-                            channels: Channels::Stereo,
-                            sample_rate: 48_000,
-                            bit_depth: Some(24),
-                            frames: Frames(48_000 * 180),
-                            codec: "pcm_s24le".into(),
-                            trim: Trim::default(),
-                            extra: Extra::new(),
-                        },
-                        metadata: RightsMetadata::default(),
-                        extra: Extra::new(),
-                    };
-                    let at = Placement {
-                        page: PageNo::new(page).expect("from 1"),
-                        tab: TabIndex::from_number(tab).expect("1 to 8"),
-                        pos: GridPos::new(row, col).expect("from 1"),
-                    };
-                    let new = NewClip {
-                        name: format!("clip {n}"),
-                        group: Group::ALL[n as usize % 4],
-                        audio,
-                    };
-                    show.add_clip(new, at).expect("free position");
+                    let mut audio = described_audio(&path, Channels::Stereo, 48_000 * 180);
+                    audio.format.bit_depth = Some(24);
+                    audio.format.codec = "pcm_s24le".into();
+                    let at = placement(page, tab, row, col);
+                    let group = Group::ALL[n as usize % 4];
+                    add_clip(&mut show, &format!("clip {n}"), group, audio, at);
                 }
             }
         }

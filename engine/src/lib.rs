@@ -12,6 +12,8 @@
 pub mod control;
 pub mod device;
 pub mod dsp;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod media;
 pub mod offline;
 pub mod render;

@@ -10,6 +10,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use cuebox_engine::fixtures::{self, wav_bytes, WavFormat};
 use cuebox_engine::media::{decode_all, ClipDecoder, DecodeError, MediaSource, Pcm, ProbeError};
 use cuebox_engine::show::Channels;
 use symphonia::core::io::ReadOnlySource;
@@ -160,31 +161,19 @@ fn music(frames: usize, channels: usize, rate: u32) -> Vec<f32> {
     out
 }
 
-/// Writes `samples` as a WAV with hound: 8/16/24-bit integer or 32-bit float.
+/// Writes `samples` as a WAV: 8/16/24-bit integer or 32-bit float.
+/// Float samples are written as given, NaN and infinities included.
 fn write_wav(path: &Path, samples: &[f32], channels: u16, rate: u32, bits: u16, float: bool) {
-    let spec = hound::WavSpec {
+    let format = WavFormat {
         channels,
-        sample_rate: rate,
-        bits_per_sample: bits,
-        sample_format: if float {
-            hound::SampleFormat::Float
-        } else {
-            hound::SampleFormat::Int
-        },
+        rate,
+        bits,
+        float,
     };
-    let mut w = hound::WavWriter::create(path, spec).expect("wav");
-    for &raw in samples {
-        let s = f64::from(raw).clamp(-1.0, 1.0);
-        match (float, bits) {
-            // Float samples as given, NaN and infinities included.
-            (true, _) => w.write_sample(raw),
-            (false, 8) => w.write_sample((s * 127.0).round() as i8),
-            (false, 16) => w.write_sample((s * 32767.0).round() as i16),
-            (false, _) => w.write_sample((s * f64::from((1 << (bits - 1)) - 1)).round() as i32),
-        }
-        .expect("sample");
-    }
-    w.finalize().expect("finalize");
+    let frames = samples.len() / usize::from(channels);
+    fixtures::write_wav(path, format, frames as u32, |i, c| {
+        samples[i as usize * usize::from(channels) + usize::from(c)]
+    });
 }
 
 /// What integer PCM of `bits` stores for `s`, as a decoder returns it.
@@ -485,21 +474,10 @@ fn solve3(m: [[f64; 3]; 3], v: [f64; 3]) -> [f64; 3] {
 
 /// A float WAV of a `freq` Hz sine at `rate`, amplitude 0.5.
 fn sine_wav(freq: f64, rate: u32, frames: usize) -> Vec<u8> {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut out = Cursor::new(Vec::new());
-    let mut w = hound::WavWriter::new(&mut out, spec).expect("wav");
-    for n in 0..frames {
-        let t = n as f64 / f64::from(rate);
-        w.write_sample((0.5 * (2.0 * std::f64::consts::PI * freq * t).sin()) as f32)
-            .expect("sample");
-    }
-    w.finalize().expect("finalize");
-    out.into_inner()
+    wav_bytes(WavFormat::float32(1, rate), frames as u32, |n, _| {
+        let t = f64::from(n) / f64::from(rate);
+        (0.5 * (2.0 * std::f64::consts::PI * freq * t).sin()) as f32
+    })
 }
 
 #[test]

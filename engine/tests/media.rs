@@ -4,6 +4,7 @@
 
 use std::io::Cursor;
 
+use cuebox_engine::fixtures::{wav_bytes, WavFormat};
 use cuebox_engine::media::{probe, ProbeError, Probed};
 use cuebox_engine::show::Trim;
 use cuebox_engine::show::{Channels, Frames, UnsupportedChannels};
@@ -25,34 +26,17 @@ enum Kind {
     Float,
 }
 
-/// A WAV of `frames` frames of a ramp, written by hound.
+/// A WAV of `frames` frames of a ramp, written by the fixtures.
 fn wav(channels: u16, rate: u32, bits: u16, kind: Kind, frames: u32) -> Vec<u8> {
-    let spec = hound::WavSpec {
+    let format = WavFormat {
         channels,
-        sample_rate: rate,
-        bits_per_sample: bits,
-        sample_format: match kind {
-            Kind::Int => hound::SampleFormat::Int,
-            Kind::Float => hound::SampleFormat::Float,
-        },
+        rate,
+        bits,
+        float: matches!(kind, Kind::Float),
     };
-    let mut out = Cursor::new(Vec::new());
-    let mut w = hound::WavWriter::new(&mut out, spec).expect("wav header");
-    let max = (1i64 << (bits - 1)) - 1;
-    for i in 0..frames {
-        for c in 0..channels {
-            let x = ((i64::from(i) * 37 + i64::from(c) * 1000) % 2000 - 1000) as f64 / 1000.0;
-            match kind {
-                Kind::Int if bits == 8 => w.write_sample((x * 127.0) as i8),
-                Kind::Int if bits == 16 => w.write_sample((x * 32767.0) as i16),
-                Kind::Int => w.write_sample((x * max as f64) as i32),
-                Kind::Float => w.write_sample(x as f32),
-            }
-            .expect("sample");
-        }
-    }
-    w.finalize().expect("finalize");
-    out.into_inner()
+    wav_bytes(format, frames, |i, c| {
+        ((i64::from(i) * 37 + i64::from(c) * 1000) % 2000 - 1000) as f32 / 1000.0
+    })
 }
 
 fn stereo16(rate: u32, frames: u32) -> Vec<u8> {

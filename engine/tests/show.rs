@@ -1,6 +1,7 @@
 //! The show document as a user meets it: saving and loading, old and new
 //! formats, validation messages, hostile files and grid edits.
 
+use cuebox_engine::fixtures::described_audio;
 use cuebox_engine::show::*;
 use serde_json::{json, Value};
 
@@ -20,26 +21,17 @@ fn at(page: u16, tab: usize, row: u16, col: u16) -> Placement {
     }
 }
 
+/// A 24-bit file with a title and an ISRC.
 fn audio(path: &str, channels: Channels, frames: u64) -> AudioRef {
-    AudioRef {
-        path: MediaPath::try_from(path.to_owned()).unwrap(),
-        hash: ContentHash::of_bytes(path.as_bytes()),
-        format: AudioFormat {
-            channels,
-            sample_rate: 48_000,
-            bit_depth: Some(24),
-            frames: Frames(frames),
-            codec: "pcm_s24le".into(),
-            trim: Trim::default(),
-            extra: Extra::new(),
-        },
-        metadata: RightsMetadata {
-            title: Some(format!("Title of {path}")),
-            isrc: Some("GB-AYE-69-00531".into()),
-            ..RightsMetadata::default()
-        },
-        extra: Extra::new(),
-    }
+    let mut audio = described_audio(path, channels, frames);
+    audio.format.bit_depth = Some(24);
+    audio.format.codec = "pcm_s24le".into();
+    audio.metadata = RightsMetadata {
+        title: Some(format!("Title of {path}")),
+        isrc: Some("GB-AYE-69-00531".into()),
+        ..RightsMetadata::default()
+    };
+    audio
 }
 
 fn clip(name: &str, group: Group, channels: Channels) -> NewClip {
@@ -154,6 +146,35 @@ fn a_clip_asking_for_time_or_pitch_is_a_problem_until_it_is_built() {
     doc["clips"][0]["processing"]["time_pitch"] = json!({"mode": "basic", "rate": 1.0});
     doc["clips"][1]["processing"]["time_pitch"] = json!({});
     assert_eq!(load(&doc).unwrap().show.validate(), vec![]);
+}
+
+#[test]
+fn two_clips_naming_one_file_with_different_hashes_are_a_problem() {
+    let mut doc = json_of(&rich_show());
+    // The same file twice (same hash) is fine: two buttons of one sound.
+    let mut same = doc.clone();
+    same["clips"][1]["audio"] = doc["clips"][0]["audio"].clone();
+    assert_eq!(load(&same).unwrap().show.shared_media_paths(), vec![]);
+    // The same path with another hash: one would play the other's audio.
+    doc["clips"][1]["audio"]["path"] = doc["clips"][0]["audio"]["path"].clone();
+    let show = load(&doc).unwrap().show;
+    let first = &show.clips[0];
+    let second = &show.clips[1];
+    let expected = format!(
+        "clips[1].audio.path: clips \"{}\" and \"{}\" both use media path \"{}\" but with \
+         different hashes ({} and {}): one file cannot be both; re-add the clip whose audio \
+         changed (hostctl clip add) so each file has one hash",
+        first.id, second.id, first.audio.path, first.audio.hash, second.audio.hash
+    );
+    let problems: Vec<String> = show.validate().iter().map(ToString::to_string).collect();
+    assert!(problems.contains(&expected), "{problems:#?}");
+    assert_eq!(
+        show.shared_media_paths()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [expected]
+    );
 }
 
 fn load(v: &Value) -> Result<Loaded, LoadError> {
@@ -382,6 +403,11 @@ fn hostile_media_paths_are_refused_before_anything_touches_a_file() {
         "a\\..\\b",
         "./x.wav",
         "a//b",
+        "a/./b.wav",
+        "a/.",
+        "a/b.wav/.",
+        "a/b.wav/",
+        ".",
         "",
         "x\u{0}.wav",
     ] {
@@ -391,6 +417,23 @@ fn hostile_media_paths_are_refused_before_anything_touches_a_file() {
         assert_eq!(path, "clips[1].audio.path", "for {evil:?}");
         assert!(message.contains("media path"), "for {evil:?}: {message}");
     }
+}
+
+#[test]
+fn a_manifest_of_millions_of_tiny_values_is_refused_before_it_is_parsed() {
+    // Kept as an unknown field, each `0` would cost about 80 bytes.
+    let show = String::from_utf8(rich_show().to_json()).unwrap();
+    let zeros = vec!["0"; MAX_MANIFEST_VALUES as usize].join(",");
+    let doc = format!("{{\"padding\":[{zeros}],{}", &show.trim_start()[1..]);
+    assert!(doc.len() < MAX_MANIFEST_BYTES);
+    let e = Show::load(doc.as_bytes()).unwrap_err();
+    let LoadError::TooManyValues { count, max } = e else {
+        panic!("{e}")
+    };
+    assert!(count > MAX_MANIFEST_VALUES && max == MAX_MANIFEST_VALUES);
+    assert!(e.to_string().starts_with(&format!(
+        "the manifest holds {count} JSON values; the limit is {max}"
+    )));
 }
 
 #[test]

@@ -206,38 +206,15 @@ fn a_dropped_reader_ends_its_job_and_a_failing_source_is_reported() {
 
 #[test]
 fn arming_a_page_preloads_each_of_its_clips_once() {
+    use cuebox_engine::fixtures::{add_clip, described_audio, placement};
     use cuebox_engine::media::arm_heads;
     use cuebox_engine::show::*;
     let dims = GridDims::new(4, 4).unwrap();
     let mut show = Show::new("arm", "media", dims, jiff::Timestamp::UNIX_EPOCH);
     show.pages.push(Page::new("two", dims));
     let mut add = |page: u16, row: u16| {
-        let audio = AudioRef {
-            path: MediaPath::try_from(format!("p{page}r{row}.wav")).unwrap(),
-            hash: ContentHash::of_bytes(&[page as u8, row as u8]),
-            format: AudioFormat {
-                channels: Channels::Mono,
-                sample_rate: 48_000,
-                bit_depth: Some(16),
-                frames: Frames(96_000),
-                codec: "pcm_s16le".into(),
-                trim: Trim::default(),
-                extra: Extra::new(),
-            },
-            metadata: RightsMetadata::default(),
-            extra: Extra::new(),
-        };
-        let at = Placement {
-            page: PageNo::new(page).unwrap(),
-            tab: TabIndex::from_number(1).unwrap(),
-            pos: GridPos::new(row, 1).unwrap(),
-        };
-        let new = NewClip {
-            name: String::new(),
-            group: Group::A,
-            audio,
-        };
-        show.add_clip(new, at).unwrap()
+        let audio = described_audio(&format!("p{page}r{row}.wav"), Channels::Mono, 96_000);
+        add_clip(&mut show, "", Group::A, audio, placement(page, 1, row, 1))
     };
     let a = add(1, 1);
     let b = add(1, 2);

@@ -288,6 +288,18 @@ pub enum SessionCmd {
         #[command(flatten)]
         out: Output,
     },
+    /// Remove a session from a box, with the previous version its last push
+    /// kept, and free the media no other session there uses. The box
+    /// refuses to remove its active session: push another one first.
+    Remove {
+        /// The box, by name or address.
+        #[arg(value_name = "BOX")]
+        box_name: String,
+        /// The session's name on the box.
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
 }
 
 /// `hostctl clip …`

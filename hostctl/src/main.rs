@@ -60,6 +60,11 @@ fn main() -> ExitCode {
             session::validate(&dir, hashes, &out)
         }
         Command::Session(SessionCmd::Show { dir, out }) => session::show(&dir, &out),
+        Command::Session(SessionCmd::Remove {
+            box_name,
+            name,
+            out,
+        }) => remote::remove_session(&box_name, &name, &out),
         Command::Clip(ClipCmd::Add {
             dir,
             file,

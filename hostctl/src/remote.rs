@@ -231,6 +231,27 @@ fn session_name(dir: &Path, name: Option<String>) -> anyhow::Result<String> {
     Ok(name)
 }
 
+/// `hostctl session remove BOX NAME`.
+pub fn remove_session(box_name: &str, name: &str, out: &Output) -> anyhow::Result<Outcome> {
+    check_session_name(name)?;
+    let mut client = connect(box_name)?;
+    let free = match client.call(&Request::Remove {
+        session: name.to_owned(),
+    })? {
+        Response::Removed { free, .. } => free,
+        other => bail!("unexpected answer {other:?}"),
+    };
+    if out.json {
+        print_json(&json!({"box": box_name, "removed": name, "free_bytes": free}));
+    } else {
+        println!(
+            "{box_name}: removed session {name:?}; {} free on the box",
+            cuebox_session::store::objects::Bytes(free)
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
 /// `hostctl push DIR --to BOX,…`: one result per box.
 pub fn push(
     dir: &Path,

@@ -4,6 +4,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use cuebox_engine::fixtures::{write_wav, WavFormat};
+
 use serde_json::Value;
 
 struct Run {
@@ -40,17 +42,16 @@ impl Run {
 
 /// Writes a WAV of `frames` frames of a quiet ramp.
 fn wav(path: &Path, channels: u16, rate: u32, bits: u16, frames: u32) {
-    let spec = hound::WavSpec {
+    let format = WavFormat {
         channels,
-        sample_rate: rate,
-        bits_per_sample: bits,
-        sample_format: hound::SampleFormat::Int,
+        rate,
+        bits,
+        float: false,
     };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..frames * u32::from(channels) {
-        w.write_sample((i % 1000) as i32 - 500).unwrap();
-    }
-    w.finalize().unwrap();
+    write_wav(path, format, frames, |i, c| {
+        let n = i * u32::from(channels) + u32::from(c);
+        ((n % 1000) as f32 - 500.0) / 32_767.0
+    });
 }
 
 /// `hostctl clip add DIR FILE --at AT --group GROUP EXTRA…`

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use cuebox_engine::fixtures::{write_wav, WavFormat};
 use netns::{script, Killed, Netns};
 use serde_json::Value;
 
@@ -39,19 +40,15 @@ fn ok(out: Output) -> String {
 
 /// A stereo 16-bit WAV of `seconds` of a tone unlike any other file's.
 fn wav(path: &Path, seconds: u32, seed: u32) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..48_000 * seconds {
-        let v = ((i.wrapping_mul(seed) >> 3) % 16_000) as i16 - 8_000;
-        w.write_sample(v).unwrap();
-        w.write_sample(v / 2).unwrap();
-    }
-    w.finalize().unwrap();
+    write_wav(
+        path,
+        WavFormat::int16(2, 48_000),
+        48_000 * seconds,
+        |i, c| {
+            let v = ((i.wrapping_mul(seed) >> 3) % 16_000) as f32 - 8_000.0;
+            v / (32_767.0 * f32::from(c + 1))
+        },
+    );
 }
 
 /// The total size of the files in a folder.
@@ -363,6 +360,44 @@ fn a_push_cut_by_kill_and_by_link_down_resumes_and_never_half_activates() {
         "{}",
         String::from_utf8_lossy(&diff.stdout)
     );
+
+    // Sessions are removed by name; the active one is refused.
+    ok(host(&["stop-all", "main"]).output().unwrap());
+    assert!(wait_for(10, || {
+        let s = host(&["status", "main", "--json"]).output().unwrap();
+        serde_json::from_slice::<Value>(&s.stdout)
+            .is_ok_and(|v| v["playing"].as_array().is_some_and(Vec::is_empty))
+    }));
+    ok(host(&["push", show_arg, "--to", "main", "--name", "Copy"])
+        .output()
+        .unwrap());
+    let refused = host(&["session", "remove", "main", "Copy"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains(
+            "\"Copy\" is the box's active session; push or activate another session first"
+        ),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let removed = ok(host(&["session", "remove", "main", "Tour"])
+        .output()
+        .unwrap());
+    assert!(
+        removed.starts_with("main: removed session \"Tour\"; ")
+            && removed.contains(" free on the box"),
+        "{removed}"
+    );
+    assert!(!root.join("Sessions/Tour").exists() && !root.join("Sessions/.previous-Tour").exists());
+    for file in ["one.wav", "two.wav"] {
+        let on_box = std::fs::read(root.join("Sessions/Copy/media").join(file)).unwrap();
+        assert!(
+            on_box == std::fs::read(show.join("media").join(file)).unwrap(),
+            "Copy keeps {file}"
+        );
+    }
 }
 
 /// A box whose device cannot play: the push says why and fails, status

@@ -25,6 +25,7 @@ use crate::api::keys::Role;
 use crate::api::proto::Device;
 use crate::clocking::ClockStatus;
 use crate::live::LiveSummary;
+use crate::origin::Origin;
 use crate::system::{IrqRoute, ReservationStatus, RtSetup, Violation};
 
 /// Everything the box reports, as its JSON lines name it (`event`).
@@ -53,6 +54,9 @@ pub enum BoxEvent {
         osc_udp: Option<String>,
         /// OSC over TCP.
         osc_tcp: Option<String>,
+        /// The role of an OSC client that gave no passcode (none: only a
+        /// passcode gives one).
+        osc_open_role: Option<Role>,
         /// MSC over UDP.
         msc_udp: Option<String>,
         /// MIDI ports asked for.
@@ -230,6 +234,9 @@ pub enum BoxEvent {
         what: String,
         /// Why.
         reason: String,
+        /// How many refusals this stands for: 1, or the sender's since its
+        /// last report, this being the last of them (see `refusals`).
+        count: u64,
     },
     /// A host connected to the API.
     ApiConnected {
@@ -254,6 +261,9 @@ pub enum BoxEvent {
         reason: String,
         /// Why, for people.
         detail: String,
+        /// How many refusals this stands for: 1, or the peer's since its
+        /// last report, this being the last of them (see `refusals`).
+        count: u64,
     },
     /// An API connection ended badly.
     ApiClosed {
@@ -261,6 +271,9 @@ pub enum BoxEvent {
         peer: String,
         /// Why.
         reason: String,
+        /// How many connections this stands for: 1, or the address's closed
+        /// for this reason since its last report (see `refusals`).
+        count: u64,
     },
     /// The API's configuration has a problem (the authorized hosts file).
     ApiProblem {
@@ -278,6 +291,38 @@ pub enum BoxEvent {
         /// The clip at the playhead; none past the last cue.
         clip: Option<ClipId>,
     },
+    /// A play's start or end is in the play log, on disk in both copies.
+    PlayLogged {
+        /// The entry's number.
+        entry: u64,
+        /// The play (its start entry's number).
+        play: u64,
+        /// The clip.
+        clip: ClipId,
+        /// `start` or `end`.
+        record: String,
+    },
+    /// Opening the play log mended what a crash or damage left.
+    PlayLogMended {
+        /// What was mended.
+        detail: String,
+    },
+    /// The play log cannot be written (or was found in two versions).
+    PlayLogProblem {
+        /// What, and what the box does about it.
+        detail: String,
+    },
+    /// The show was locked for the performance, or unlocked.
+    Lock {
+        /// Whether it is locked now.
+        locked: bool,
+    },
+    /// The live state saved for a restart could not be used; the session
+    /// resumed from its manifest.
+    RuntimeUnusable {
+        /// Why.
+        detail: String,
+    },
     /// A clip in view could not be armed: it plays nothing, the rest plays.
     ClipUnplayable {
         /// The clip.
@@ -292,6 +337,8 @@ pub enum BoxEvent {
         /// The command, as it is written.
         #[serde(serialize_with = "written")]
         command: Command,
+        /// Where it came from.
+        origin: Origin,
         /// The show sample it applies at.
         at_sample: u64,
         /// How far ahead of the render thread that was.
@@ -358,6 +405,9 @@ pub enum BoxEvent {
         voice: u64,
         /// The show sample.
         at_sample: u64,
+        /// Where the command that started it came from.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        origin: Option<Origin>,
     },
     /// A voice stopped.
     Stopped {
@@ -369,6 +419,9 @@ pub enum BoxEvent {
         at_sample: u64,
         /// Why (ended, faded, stopped, choked, panic).
         cause: String,
+        /// Where the command that started it came from.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        origin: Option<Origin>,
     },
     /// The renderer refused a start.
     Refused {
@@ -380,6 +433,9 @@ pub enum BoxEvent {
         at_sample: u64,
         /// Why.
         reason: String,
+        /// Where the command came from.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        origin: Option<Origin>,
     },
     /// A voice ran out of decoded audio.
     Underrun {
@@ -439,6 +495,35 @@ fn written<S: serde::Serializer>(command: &Command, s: S) -> Result<S::Ok, S::Er
 }
 
 impl BoxEvent {
+    /// Whether it reports trouble (a warning in the journal): something
+    /// refused, failed, late, lost or not as configured.
+    pub fn is_trouble(&self) -> bool {
+        matches!(
+            self,
+            BoxEvent::CannotPlay { .. }
+                | BoxEvent::RtProblem { .. }
+                | BoxEvent::Violation { .. }
+                | BoxEvent::SaveFailed { .. }
+                | BoxEvent::CommandRefused { .. }
+                | BoxEvent::CommandFailed { .. }
+                | BoxEvent::LtcUnavailable { .. }
+                | BoxEvent::Discontinuity { .. }
+                | BoxEvent::DeviceFailed { .. }
+                | BoxEvent::ShowctlRefused { .. }
+                | BoxEvent::ApiRefused { .. }
+                | BoxEvent::ApiProblem { .. }
+                | BoxEvent::ClipUnplayable { .. }
+                | BoxEvent::RuntimeUnusable { .. }
+                | BoxEvent::PlayLogProblem { .. }
+                | BoxEvent::TimecodeCueSkipped { .. }
+                | BoxEvent::Refused { .. }
+                | BoxEvent::Underrun { .. }
+                | BoxEvent::Late { .. }
+                | BoxEvent::StreamError { .. }
+                | BoxEvent::Device(DeviceEvent::Xrun { .. })
+        )
+    }
+
     /// The event as a JSON object (its `event` field names it).
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or_else(

@@ -11,10 +11,13 @@ pub mod link;
 pub mod live;
 pub mod midi;
 pub mod offline;
+pub mod origin;
+pub mod playlog;
 pub mod printer;
+pub mod refusals;
 pub mod run;
 pub mod showctl;
 pub mod system;
 pub mod tc;
 
-pub use cuebox_session::{media, store};
+pub use cuebox_session::{media, playlog as journal, store};

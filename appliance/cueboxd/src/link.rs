@@ -1,7 +1,9 @@
 //! The live show as remote inputs see it: the API (and show control) send
 //! commands through here into the live box's request queue, read its
 //! status, and ask it to switch sessions. Double-GO protection lives here,
-//! so every remote input gets it.
+//! so every remote input gets it; so does the show's live state (where the
+//! playhead stands, the lock, live group levels), handed to the session's
+//! auto-save at every change so a restart resumes it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,9 +11,10 @@ use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use cuebox_engine::control::cues::{Cue, CueMap, Place};
+use cuebox_engine::control::cues::{Cue, CueMap};
 use cuebox_engine::control::{parse_command, At, Command};
-use cuebox_engine::show::{ClipId, PageNo, Show};
+use cuebox_engine::show::{ClipId, PageNo, Runtime, Show};
+pub use cuebox_engine::show::{Deck, Playhead};
 use serde_json::json;
 
 pub use crate::api::proto::Refusal;
@@ -20,6 +23,21 @@ use crate::api::service::{no_session, ShowControl, Started};
 use crate::events::{BoxEvent, Publisher};
 pub use crate::live::Accepted;
 use crate::live::{Request, StatusSource};
+use crate::origin::Origin;
+use crate::store::{Autosaver, Change};
+
+/// Where the show's live state goes at every change: the session's
+/// auto-save (`runtime.json` and the recovery points).
+pub trait RuntimeSink: Send + Sync {
+    /// The live state is now `runtime`; `change` says how much it matters.
+    fn changed(&self, runtime: &Runtime, change: Change);
+}
+
+impl RuntimeSink for Autosaver {
+    fn changed(&self, runtime: &Runtime, change: Change) {
+        self.runtime_changed(runtime.clone(), change);
+    }
+}
 
 /// What status and show controllers need of the show: its clips' names and
 /// groups, and its cue numbers.
@@ -56,28 +74,6 @@ pub fn show_summary(show: &Show) -> ShowSummary {
     }
 }
 
-/// Where the box's show controllers are: the page and tab their numbers and
-/// grid buttons play, and the playhead — the cue the next GO starts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Deck {
-    /// Page and tab.
-    pub place: Place,
-    /// Where the playhead stands on that tab.
-    pub playhead: Playhead,
-}
-
-/// Where the playhead stands.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Playhead {
-    /// At the tab's first cue.
-    #[default]
-    Top,
-    /// At this button, or the first assigned one after it (if it was cleared).
-    At(u32),
-    /// Past the last cue: a bare GO starts nothing (it never wraps to the top).
-    End,
-}
-
 /// The session playing now, as the link reaches it.
 pub struct Current {
     /// Its name.
@@ -92,6 +88,16 @@ pub struct Current {
     pub show: Arc<ShowSummary>,
     /// Where status comes from.
     pub status: StatusSource,
+    /// The live state the session resumes with.
+    pub runtime: Runtime,
+}
+
+/// What an accepted command for now changes in the live state.
+enum Went {
+    /// A GO of this clip moves the playhead past it.
+    Go(ClipId),
+    /// A group's level, set live.
+    Level(cuebox_engine::show::Group, f64),
 }
 
 /// The link between remote inputs and whatever session plays.
@@ -103,7 +109,11 @@ pub struct LiveLink {
     /// Sessions attached, and starts that failed, so far: an activation
     /// waits for the next of either.
     starts: AtomicU64,
-    deck: Mutex<Deck>,
+    /// The show's live state; the lock holds even while no session plays.
+    runtime: Mutex<Runtime>,
+    /// Where the playing session saves it (taken after `runtime`, never
+    /// before).
+    saver: Mutex<Option<Arc<dyn RuntimeSink>>>,
     guard: Duration,
     last_go: Mutex<HashMap<ClipId, Instant>>,
     /// The last bare GO (of the playhead's cue), from any input.
@@ -125,7 +135,8 @@ impl LiveLink {
             switch: Mutex::new(None),
             problem: Mutex::new(None),
             starts: AtomicU64::new(0),
-            deck: Mutex::new(Deck::default()),
+            runtime: Mutex::new(Runtime::default()),
+            saver: Mutex::new(None),
             guard,
             last_go: Mutex::new(HashMap::new()),
             last_bare_go: Mutex::new(None),
@@ -133,13 +144,23 @@ impl LiveLink {
         }
     }
 
-    /// A session started playing.
-    pub fn attach(&self, current: Current) {
+    /// A session started playing, resuming `current.runtime` (a lock set
+    /// while nothing played stays on) and saving its changes to `saver`.
+    pub fn attach(&self, mut current: Current, saver: Arc<dyn RuntimeSink>) {
+        let mut runtime = std::mem::take(&mut current.runtime);
+        let lock_kept = self.locked() && !runtime.locked;
+        runtime.locked |= lock_kept;
+        *lock(&self.saver) = Some(saver.clone());
         *lock(&self.current) = Some(current);
         *lock(&self.problem) = None;
         lock(&self.last_go).clear();
         self.starts.fetch_add(1, Ordering::Release);
-        self.move_deck(|deck| *deck = Deck::default());
+        // What the session saved needs no saving again; a lock it did not
+        // have does.
+        self.change(None, |r| *r = runtime);
+        if lock_kept {
+            saver.changed(&lock(&self.runtime), Change::Significant);
+        }
     }
 
     /// A session could not start: `problem` says why, for status and the
@@ -169,6 +190,7 @@ impl LiveLink {
     /// The session stopped playing.
     pub fn detach(&self) {
         *lock(&self.current) = None;
+        *lock(&self.saver) = None;
     }
 
     /// The session a host activated, once.
@@ -178,7 +200,22 @@ impl LiveLink {
 
     /// The page grid controllers play.
     pub fn page_now(&self) -> u16 {
-        lock(&self.deck).place.page.0.get()
+        self.deck().place.page.0.get()
+    }
+
+    /// Whether the show is locked for the performance.
+    pub fn locked(&self) -> bool {
+        lock(&self.runtime).locked
+    }
+
+    /// Locks or unlocks the show; saved with the session's live state.
+    pub fn set_locked(&self, locked: bool) {
+        self.change(Some(Change::Significant), |r| r.locked = locked);
+    }
+
+    /// The group levels set live, in dB.
+    pub fn group_levels(&self) -> std::collections::BTreeMap<cuebox_engine::show::Group, f64> {
+        lock(&self.runtime).group_levels.clone()
     }
 
     /// The shortest time between two GOs of one clip.
@@ -188,7 +225,7 @@ impl LiveLink {
 
     /// Where show controllers are.
     pub fn deck(&self) -> Deck {
-        *lock(&self.deck)
+        lock(&self.runtime).deck
     }
 
     /// The playing show's summary (cue numbers, clip names).
@@ -206,18 +243,37 @@ impl LiveLink {
         self.move_deck(|d| *d = deck);
     }
 
-    /// Changes the deck through `change`; a move is published as a
-    /// `playhead` event (page, tab and the cue now at the playhead).
+    /// Changes the deck through `change`.
     fn move_deck(&self, change: impl FnOnce(&mut Deck)) {
+        self.change(Some(Change::Significant), |r| change(&mut r.deck));
+    }
+
+    /// Changes the live state through `edit`. A change to `save` is handed
+    /// to the session's auto-save (in order: under the lock, and the
+    /// hand-over does no I/O), a move of the deck is published as a
+    /// `playhead` event (page, tab and the cue now at the playhead), a lock
+    /// as a `lock` event.
+    fn change(&self, save: Option<Change>, edit: impl FnOnce(&mut Runtime)) {
         let (before, after) = {
-            let mut deck = lock(&self.deck);
-            let before = *deck;
-            change(&mut deck);
-            (before, *deck)
+            let mut runtime = lock(&self.runtime);
+            let before = runtime.clone();
+            edit(&mut runtime);
+            if let Some(change) = save.filter(|_| *runtime != before) {
+                if let Some(saver) = lock(&self.saver).as_ref() {
+                    saver.changed(&runtime, change);
+                }
+            }
+            (before, runtime.clone())
         };
-        if before == after {
+        if before.locked != after.locked {
+            self.events.send(BoxEvent::Lock {
+                locked: after.locked,
+            });
+        }
+        if before.deck == after.deck {
             return;
         }
+        let after = after.deck;
         let cue = self.playhead().ok().flatten();
         self.events.send(BoxEvent::Playhead {
             page: after.place.page.0.get(),
@@ -238,17 +294,11 @@ impl LiveLink {
         })
     }
 
-    /// Sends `command` to the show at once, after double-GO protection;
-    /// waits for the control thread to stamp it with its sample.
-    pub fn send(&self, command: Command) -> Result<Accepted, Refusal> {
-        self.submit(None, command)
-    }
-
     /// A command line as the local inputs write it (stdin, the control
     /// socket: `{"cmd": "go", "clip": "c1"}`, with `at` or `at_sample` for a
     /// show time), checked against the playing session, then as
     /// [`ShowControl::command`].
-    pub fn command_line(&self, line: &str) -> Result<Accepted, Refusal> {
+    pub fn command_line(&self, origin: Origin, line: &str) -> Result<Accepted, Refusal> {
         let (at, command) = {
             let current = lock(&self.current);
             let c = current.as_ref().ok_or_else(|| self.no_session())?;
@@ -256,13 +306,13 @@ impl LiveLink {
             parse_command(line.as_bytes(), &ids, c.rate)
                 .map_err(|e| Refusal::new(RefusalKind::BadRequest, e.to_string()))?
         };
-        self.submit(at, command)
+        self.submit(origin, at, command)
     }
 
     /// A bare GO, from any input: starts the cue at the playhead (which
     /// then moves past it, as every GO moves it). A second bare GO within
     /// the minimum GO time is refused, whatever cue it would start.
-    pub fn go_next(&self, time: Option<f64>) -> Result<(Cue, Accepted), Refusal> {
+    pub fn go_next(&self, origin: Origin, time: Option<f64>) -> Result<(Cue, Accepted), Refusal> {
         let mut last = lock(&self.last_bare_go);
         let cue = self.playhead()?.ok_or_else(|| self.nothing_here())?;
         let now = Instant::now();
@@ -279,10 +329,11 @@ impl LiveLink {
                 ));
             }
         }
-        let accepted = self.send(Command::Go {
+        let go = Command::Go {
             clip: cue.clip.clone(),
             time,
-        })?;
+        };
+        let accepted = self.submit(origin.for_cue(cue.number), None, go)?;
         *last = Some(now);
         Ok((cue, accepted))
     }
@@ -323,14 +374,17 @@ impl LiveLink {
         });
     }
 
-    /// `command` scheduled at `at` (a show timeline's entry): no double-GO
-    /// protection, which is for commands sent for "now".
-    pub fn submit_at(&self, at: At, command: Command) -> Result<Accepted, Refusal> {
-        self.submit(Some(at), command)
-    }
-
-    /// [`send`](Self::send) for a time, `None` meaning at once.
-    fn submit(&self, at: Option<At>, command: Command) -> Result<Accepted, Refusal> {
+    /// The one way a command reaches the show, from every input: checked
+    /// (clips, ranges), protected against a double GO when it is for now
+    /// (`at` `None`; a timeline's entries are not presses), sent with its
+    /// origin and stamped by the control thread with the show sample it
+    /// applies at. A GO or a group level for now changes the live state.
+    pub fn submit(
+        &self,
+        origin: Origin,
+        at: Option<At>,
+        command: Command,
+    ) -> Result<Accepted, Refusal> {
         let went;
         let answer = {
             let current = lock(&self.current);
@@ -347,14 +401,22 @@ impl LiveLink {
             if at.is_none() {
                 self.double_go(&command)?;
             }
-            // A GO for now moves the playhead; a timeline's (`at`) is not a
-            // press, and moves nothing when it is scheduled.
+            // A GO for now moves the playhead, a level for now is kept
+            // with the live state; a timeline's (`at`) is not a press, and
+            // changes nothing when it is scheduled.
             went = match (&command, at) {
-                (Command::Go { clip, .. }, None) => Some(clip.clone()),
+                (Command::Go { clip, .. }, None) => Some(Went::Go(clip.clone())),
+                (
+                    Command::GroupLevel {
+                        group, level_db, ..
+                    },
+                    None,
+                ) => Some(Went::Level(*group, *level_db)),
                 _ => None,
             };
             let (tx, rx) = mpsc::channel();
             let request = Request {
+                origin,
                 at,
                 command,
                 reply: Some(tx),
@@ -370,8 +432,12 @@ impl LiveLink {
                 "the show did not answer; it may be stopping",
             )
         })?;
-        if let Some(clip) = went {
-            self.advance_past(&clip);
+        match went {
+            Some(Went::Go(clip)) => self.advance_past(&clip),
+            Some(Went::Level(group, level)) => self.change(Some(Change::Minor), |r| {
+                r.group_levels.insert(group, level);
+            }),
+            None => {}
         }
         Ok(accepted)
     }
@@ -477,12 +543,25 @@ impl ShowControl for Arc<LiveLink> {
         }
     }
 
-    fn command(&self, at: Option<At>, command: Command) -> Result<Accepted, Refusal> {
-        self.submit(at, command)
+    fn command(
+        &self,
+        origin: Origin,
+        at: Option<At>,
+        command: Command,
+    ) -> Result<Accepted, Refusal> {
+        self.submit(origin, at, command)
     }
 
-    fn go_next(&self, time: Option<f64>) -> Result<(Cue, Accepted), Refusal> {
-        LiveLink::go_next(self, time)
+    fn go_next(&self, origin: Origin, time: Option<f64>) -> Result<(Cue, Accepted), Refusal> {
+        LiveLink::go_next(self, origin, time)
+    }
+
+    fn locked(&self) -> bool {
+        LiveLink::locked(self)
+    }
+
+    fn set_locked(&self, locked: bool) {
+        LiveLink::set_locked(self, locked)
     }
 
     fn page(&self, page: u16) -> Result<(), Refusal> {
@@ -548,14 +627,12 @@ impl ShowControl for Arc<LiveLink> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cuebox_engine::show::{
-        AudioFormat, AudioRef, Channels, ContentHash, Extra, Frames, GridDims, GridPos, Group,
-        MediaPath, NewClip, PageNo, Placement, RightsMetadata, TabIndex,
-    };
+    use cuebox_engine::fixtures::{add_clip, described_audio, placement};
+    use cuebox_engine::show::{Channels, GridDims, Group};
 
     /// A link to a show of three clips on buttons 1–3 of page 1 tab 1, with
     /// a control thread that stamps each request and counts the GOs.
-    fn linked(guard_ms: u64) -> (LiveLink, Arc<Mutex<Vec<ClipId>>>) {
+    fn linked(guard_ms: u64) -> (LiveLink, Gone, Arc<Saved>) {
         let mut show = Show::new(
             "link",
             "media",
@@ -564,33 +641,8 @@ mod tests {
         );
         for n in 1..=3u16 {
             let file = format!("c{n}.wav");
-            show.add_clip(
-                NewClip {
-                    name: file.clone(),
-                    group: Group::A,
-                    audio: AudioRef {
-                        path: MediaPath::try_from(file.clone()).unwrap(),
-                        hash: ContentHash::of_bytes(file.as_bytes()),
-                        format: AudioFormat {
-                            channels: Channels::Stereo,
-                            sample_rate: 48_000,
-                            bit_depth: Some(16),
-                            frames: Frames(48_000),
-                            codec: "pcm_s16le".into(),
-                            trim: Default::default(),
-                            extra: Extra::new(),
-                        },
-                        metadata: RightsMetadata::default(),
-                        extra: Extra::new(),
-                    },
-                },
-                Placement {
-                    page: PageNo::FIRST,
-                    tab: TabIndex::from_number(1).unwrap(),
-                    pos: GridPos::new(1, n).unwrap(),
-                },
-            )
-            .unwrap();
+            let audio = described_audio(&file, Channels::Stereo, 48_000);
+            add_clip(&mut show, &file, Group::A, audio, placement(1, 1, 1, n));
         }
         let (requests, taken) = mpsc::channel::<Request>();
         let gone = Arc::new(Mutex::new(Vec::new()));
@@ -598,7 +650,7 @@ mod tests {
         std::thread::spawn(move || {
             for (n, r) in taken.iter().enumerate() {
                 if let Command::Go { clip, .. } = &r.command {
-                    lock(&log).push(clip.clone());
+                    lock(&log).push((clip.clone(), r.origin.clone()));
                 }
                 if let Some(reply) = r.reply {
                     let _ = reply.send(Accepted {
@@ -609,23 +661,65 @@ mod tests {
             }
         });
         let link = LiveLink::new(Duration::from_millis(guard_ms), Publisher::new());
-        let status = crate::live::StatusSource {
+        let status = status_source();
+        let saved = Arc::new(Saved::default());
+        link.attach(
+            Current {
+                session: "link".into(),
+                requests,
+                ids: show.clips.iter().map(|c| c.id.clone()).collect(),
+                rate: 48_000,
+                show: Arc::new(show_summary(&show)),
+                status,
+                runtime: Runtime::default(),
+            },
+            saved.clone(),
+        );
+        (link, gone, saved)
+    }
+
+    /// Status of a show that plays nothing, at 48 kHz in 256-frame periods.
+    fn status_source() -> crate::live::StatusSource {
+        crate::live::StatusSource {
             board: Default::default(),
             playback: Default::default(),
             clock: Default::default(),
             rate: 48_000,
             period: 256,
             device: Default::default(),
-        };
-        link.attach(Current {
-            session: "link".into(),
-            requests,
-            ids: show.clips.iter().map(|c| c.id.clone()).collect(),
-            rate: 48_000,
-            show: Arc::new(show_summary(&show)),
-            status,
-        });
-        (link, gone)
+        }
+    }
+
+    /// The GOs the control thread took, with their origins.
+    type Gone = Arc<Mutex<Vec<(ClipId, Origin)>>>;
+
+    /// The clips of the GOs taken, in order.
+    fn clips(gone: &Gone) -> Vec<ClipId> {
+        lock(gone).iter().map(|(c, _)| c.clone()).collect()
+    }
+
+    /// An OSC sender's origin.
+    fn osc() -> Origin {
+        Origin::new(crate::origin::Input::Osc, "10.0.0.5:53000")
+    }
+
+    /// The live states handed to auto-save, in order.
+    #[derive(Default)]
+    struct Saved(Mutex<Vec<(Runtime, Change)>>);
+
+    impl RuntimeSink for Saved {
+        fn changed(&self, runtime: &Runtime, change: Change) {
+            lock(&self.0).push((runtime.clone(), change));
+        }
+    }
+
+    impl Saved {
+        fn last(&self) -> Option<(Runtime, Change)> {
+            lock(&self.0).last().cloned()
+        }
+        fn count(&self) -> usize {
+            lock(&self.0).len()
+        }
     }
 
     fn clip(n: u16) -> ClipId {
@@ -634,63 +728,159 @@ mod tests {
 
     #[test]
     fn a_second_bare_go_within_the_minimum_go_time_is_refused_whatever_it_would_start() {
-        let (link, gone) = linked(300);
-        let (cue, _) = link.go_next(None).unwrap();
+        let (link, gone, _) = linked(300);
+        let (cue, _) = link.go_next(osc(), None).unwrap();
         assert_eq!(cue.clip, clip(1));
         // 176 ms later, as an operator's double tap: the next cue is c2, a
         // different clip, and still nothing starts.
         std::thread::sleep(Duration::from_millis(176));
-        let Refusal { kind, message: why } = link.go_next(None).unwrap_err();
+        let Refusal { kind, message: why } = link.go_next(osc(), None).unwrap_err();
         assert_eq!(kind, RefusalKind::TooSoon);
         assert!(why.contains("minimum GO time of 300 ms"), "{why}");
-        assert_eq!(*lock(&gone), [clip(1)]);
+        assert_eq!(clips(&gone), [clip(1)]);
         std::thread::sleep(Duration::from_millis(150));
-        assert_eq!(link.go_next(None).unwrap().0.clip, clip(2));
-        assert_eq!(*lock(&gone), [clip(1), clip(2)]);
+        assert_eq!(link.go_next(osc(), None).unwrap().0.clip, clip(2));
+        assert_eq!(clips(&gone), [clip(1), clip(2)]);
+    }
+
+    #[test]
+    fn every_inputs_origin_travels_with_its_command_to_the_control_thread() {
+        let (link, gone, _) = linked(0);
+        link.go_next(osc(), None).unwrap();
+        let stdin = Origin::local(crate::origin::Input::Stdin);
+        link.command_line(stdin.clone(), r#"{"cmd": "go", "clip": "c3"}"#)
+            .unwrap();
+        assert_eq!(
+            *lock(&gone),
+            [
+                (
+                    clip(1),
+                    Origin {
+                        cue: Some("1.1.1".into()),
+                        ..osc()
+                    }
+                ),
+                (clip(3), stdin)
+            ],
+            "each GO reached the show with where it came from (a bare GO with its cue)"
+        );
+    }
+
+    #[test]
+    fn every_change_of_the_live_state_reaches_auto_save_and_nothing_else_does() {
+        let (link, _, saved) = linked(0);
+        // The state a session resumes with was saved already.
+        assert_eq!(saved.count(), 0);
+        link.go_next(osc(), None).unwrap();
+        let (runtime, change) = saved.last().unwrap();
+        assert_eq!(runtime.deck.playhead, Playhead::At(2));
+        assert_eq!(change, Change::Significant);
+        link.set_locked(true);
+        assert!(saved.last().unwrap().0.locked);
+        let level = |group, level_db| Command::GroupLevel {
+            group,
+            level_db,
+            time: None,
+        };
+        link.submit(osc(), None, level(Group::B, -6.0)).unwrap();
+        let (runtime, change) = saved.last().unwrap();
+        assert_eq!(runtime.group_levels.get(&Group::B), Some(&-6.0));
+        assert!(runtime.locked, "a level change keeps the lock");
+        assert_eq!(change, Change::Minor);
+        // Refused, repeated or scheduled: nothing new to save.
+        let before = saved.count();
+        assert!(link.submit(osc(), None, level(Group::B, 40.0)).is_err());
+        link.set_locked(true);
+        link.submit(osc(), Some(At::Sample(480_000)), level(Group::C, -3.0))
+            .unwrap();
+        assert_eq!(saved.count(), before);
+    }
+
+    #[test]
+    fn a_lock_set_while_nothing_plays_holds_when_a_session_attaches() {
+        let link = LiveLink::new(Duration::ZERO, Publisher::new());
+        link.set_locked(true);
+        let (fresh, _, _) = linked(0);
+        // The fixture's link was unlocked; this one was locked before any
+        // session: attaching one keeps it locked.
+        assert!(!fresh.locked());
+        let saved = Arc::new(Saved::default());
+        let (requests, _taken) = mpsc::channel::<Request>();
+        link.attach(
+            Current {
+                session: "s".into(),
+                requests,
+                ids: HashSet::new(),
+                rate: 48_000,
+                show: Arc::new(ShowSummary::default()),
+                status: status_source(),
+                runtime: Runtime::default(),
+            },
+            saved.clone(),
+        );
+        assert!(link.locked());
+        assert!(saved.last().unwrap().0.locked, "and saves it so");
     }
 
     #[test]
     fn a_go_of_a_clip_from_any_input_moves_the_playhead_past_it() {
-        let (link, _) = linked(0);
+        let (link, _, _) = linked(0);
         assert_eq!(link.playhead().unwrap().unwrap().clip, clip(1));
-        link.send(Command::Go {
-            clip: clip(2),
-            time: None,
-        })
+        link.submit(
+            osc(),
+            None,
+            Command::Go {
+                clip: clip(2),
+                time: None,
+            },
+        )
         .unwrap();
         assert_eq!(link.playhead().unwrap().unwrap().clip, clip(3));
-        link.send(Command::Go {
-            clip: clip(3),
-            time: None,
-        })
+        link.submit(
+            osc(),
+            None,
+            Command::Go {
+                clip: clip(3),
+                time: None,
+            },
+        )
         .unwrap();
         assert_eq!(link.deck().playhead, Playhead::End);
-        let Refusal { message: why, .. } = link.go_next(None).unwrap_err();
+        let Refusal { message: why, .. } = link.go_next(osc(), None).unwrap_err();
         assert!(why.contains("never wraps"), "{why}");
         // Stops do not move it.
         link.set_deck(Deck::default());
-        link.send(Command::Stop { clip: clip(1) }).unwrap();
+        link.submit(osc(), None, Command::Stop { clip: clip(1) })
+            .unwrap();
         assert_eq!(link.playhead().unwrap().unwrap().clip, clip(1));
     }
 
     #[test]
     fn every_clip_a_command_names_and_every_range_is_checked_on_every_path() {
-        let (link, gone) = linked(0);
+        let (link, gone, _) = linked(0);
         let refused = link
-            .send(Command::Crossfade {
-                from: clip(9),
-                to: clip(1),
-                time: None,
-            })
+            .submit(
+                osc(),
+                None,
+                Command::Crossfade {
+                    from: clip(9),
+                    to: clip(1),
+                    time: None,
+                },
+            )
             .unwrap_err();
         assert_eq!(refused.kind, RefusalKind::NotFound);
         assert_eq!(refused.message, "from: clip \"c9\" is not in the session");
         let refused = link
-            .send(Command::GroupLevel {
-                group: Group::B,
-                level_db: 40.0,
-                time: None,
-            })
+            .submit(
+                osc(),
+                None,
+                Command::GroupLevel {
+                    group: Group::B,
+                    level_db: 40.0,
+                    time: None,
+                },
+            )
             .unwrap_err();
         assert_eq!(refused.kind, RefusalKind::BadRequest);
         assert!(
@@ -698,7 +888,7 @@ mod tests {
             "{refused}"
         );
         let line = link
-            .command_line(r#"{"cmd": "fade_out", "clip": "c1", "time": 9999}"#)
+            .command_line(osc(), r#"{"cmd": "fade_out", "clip": "c1", "time": 9999}"#)
             .unwrap_err();
         assert!(line.message.contains("a fade of 9999 s"), "{line}");
         assert!(lock(&gone).is_empty(), "nothing reached the show");

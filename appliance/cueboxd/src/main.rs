@@ -43,7 +43,8 @@ enum Command {
     /// `[{"at": 1.5, "cmd": "go", "clip": "c1"}, {"at": 4, "cmd": "fade_out", "clip": "c1", "time": 2}]`
     /// (`at` in seconds, or `at_sample`); see docs/offline-render.md.
     Render(cueboxd::offline::Request),
-    /// Check and report the box's real-time readiness.
+    /// The box's system side: its real-time readiness, IRQ routing and
+    /// packet filter.
     #[command(subcommand)]
     System(SystemCmd),
     /// Linear timecode: decode a WAV file's LTC, or generate LTC.
@@ -63,6 +64,104 @@ enum Command {
     /// (view: status; control: also run the show; edit: also push sessions).
     #[command(subcommand)]
     Auth(AuthCmd),
+    /// The play log (<root>/Logs/plays/): every play's start and end, in two
+    /// checksummed, chained copies.
+    #[command(subcommand)]
+    Log(LogCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCmd {
+    /// Check both copies of the play log: every entry's checksum, the chain
+    /// linking each to the one before, and that the copies agree. Names the
+    /// file, line and entry of any damage; exit 1 when there is some.
+    ///
+    /// Example: `cueboxd log verify --json`
+    Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the entries of the play log, oldest first.
+    ///
+    /// Example: `cueboxd log list`
+    List {
+        /// Print one JSON object per entry.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the cue sheet of a session's plays — every work used, its uses,
+    /// the time heard and what a society will ask for that the session does
+    /// not say — to <root>/Exports/<date>/ (the path is printed) or to --out.
+    ///
+    /// Example: `cueboxd log cuesheet hamlet --performance 2026-12-01 --format csv`
+    Cuesheet(CuesheetArgs),
+    /// The plays of a period, one line each (from the play log's SQLite
+    /// index, <root>/Logs/plays.sqlite, brought up to date first): when,
+    /// show, clip, work, where the GO came from, time heard, how it ended.
+    ///
+    /// Example: `cueboxd log plays --show Hamlet --performance 2026-12-01`
+    Plays {
+        /// Only this show's plays (its name, as the plays record it).
+        #[arg(long)]
+        show: Option<String>,
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// Print one JSON object per play.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct CuesheetArgs {
+    /// The session whose show information heads the sheet and whose plays it counts.
+    session: String,
+    #[command(flatten)]
+    period: PeriodArgs,
+    /// json, csv or xml (schemas in docs/schemas/).
+    #[arg(long, default_value = "json")]
+    format: cueboxd::journal::Format,
+    /// Write here instead (`-`: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Which plays: one performance, or a range.
+#[derive(Debug, clap::Args)]
+struct PeriodArgs {
+    /// One performance: the plays of this date (YYYY-MM-DD, in --tz).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    performance: Option<jiff::civil::Date>,
+    /// Plays started at or after this instant (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+    #[arg(long)]
+    from: Option<jiff::Timestamp>,
+    /// Plays started before this instant (RFC 3339).
+    #[arg(long)]
+    to: Option<jiff::Timestamp>,
+    /// The time zone a --performance date is in (the box's own by default).
+    #[arg(long)]
+    tz: Option<String>,
+}
+
+impl PeriodArgs {
+    /// The period of the plays of `show` (every show's when `None`).
+    fn period(&self, show: Option<String>) -> Result<cueboxd::journal::Period, jiff::Error> {
+        match self.performance {
+            Some(date) => {
+                let tz = match &self.tz {
+                    Some(tz) => jiff::tz::TimeZone::get(tz)?,
+                    None => jiff::tz::TimeZone::system(),
+                };
+                cueboxd::journal::Period::performance(show, date, &tz)
+            }
+            None => Ok(cueboxd::journal::Period {
+                show,
+                from: self.from,
+                to: self.to,
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +196,15 @@ enum SystemCmd {
     /// command line, governor, limits, IRQ placement and priorities, each
     /// PASS, WARN or FAIL with the exact fix. Exit 0 when nothing fails.
     Check(cueboxd::system::check::Args),
+    /// The IRQ routing off the audio core, done by root for a cueboxd that
+    /// runs as its own user (`cueboxd run --no-irq-routing`).
+    #[command(subcommand)]
+    Irq(cueboxd::system::irqctl::IrqCmd),
+    /// Print the box's nftables ruleset (for `nft -f -`): the show networks
+    /// may reach the API, OSC, MSC and PTP; everything else is dropped. Exit
+    /// 1 when a show network is bad (the ruleset then lets the private and
+    /// link-local networks in; stderr says why).
+    Firewall(cueboxd::system::firewall::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,9 +265,29 @@ fn main() -> ExitCode {
             .map_err(|e| e.into()),
         Command::Key { json } => key(&cli.root, json),
         Command::Auth(cmd) => auth(&cli.root, cmd),
+        Command::Log(LogCmd::Verify { json }) => log_verify(&cli.root, json),
+        Command::Log(LogCmd::List { json }) => log_list(&cli.root, json),
+        Command::Log(LogCmd::Cuesheet(args)) => log_cuesheet(&cli.root, &args),
+        Command::Log(LogCmd::Plays { show, period, json }) => {
+            log_plays(&cli.root, show, &period, json)
+        }
         Command::System(SystemCmd::Check(args)) => cueboxd::system::check::run(&args)
             .map(|ok| if ok { Outcome::Ok } else { Outcome::Problems })
             .map_err(|e| e.into()),
+        Command::System(SystemCmd::Irq(cmd)) => cueboxd::system::irqctl::run(
+            &cmd,
+            &cueboxd::system::Procfs::default(),
+            std::path::Path::new(cueboxd::system::IRQ_JOURNAL),
+        )
+        .map(|()| Outcome::Ok)
+        .map_err(|e| e.into()),
+        Command::System(SystemCmd::Firewall(args)) => {
+            Ok(if cueboxd::system::firewall::run(&cli.root, &args) {
+                Outcome::Ok
+            } else {
+                Outcome::Problems
+            })
+        }
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
@@ -413,4 +541,201 @@ fn render(req: cueboxd::offline::Request) -> CmdResult {
         eprintln!("cueboxd: warning: refused: {r}");
     }
     Ok(Outcome::Ok)
+}
+
+/// The play log's two copies under the data root.
+fn log_paths(root: &std::path::Path) -> [PathBuf; 2] {
+    cueboxd::journal::paths(&root.join(DataRoot::LOGS))
+}
+
+fn log_verify(root: &std::path::Path, json: bool) -> CmdResult {
+    let verified = cueboxd::journal::verify(&log_paths(root))?;
+    let problems = verified.problems();
+    if json {
+        let copies: Vec<_> = verified
+            .copies
+            .iter()
+            .map(|(path, scan)| {
+                json!({"path": path, "entries": scan.entries.len(),
+                       "torn_tail": scan.torn_tail, "damaged": scan.damage.is_some()})
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({"sound": verified.is_sound(), "copies": copies, "problems": problems})
+        );
+    } else {
+        for (path, scan) in &verified.copies {
+            println!(
+                "{}: {} entries{}",
+                path.display(),
+                scan.entries.len(),
+                if scan.torn_tail {
+                    " (a torn last line, never acknowledged: dropped when the box opens the log)"
+                } else {
+                    ""
+                }
+            );
+        }
+        for p in &problems {
+            println!("DAMAGED: {p}");
+        }
+        if problems.is_empty() {
+            println!("the play log is whole and both copies agree");
+        }
+    }
+    Ok(if problems.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    })
+}
+
+fn log_list(root: &std::path::Path, json: bool) -> CmdResult {
+    use cueboxd::journal::Record;
+    let verified = cueboxd::journal::verify(&log_paths(root))?;
+    // Each play's rate, to say its end in seconds.
+    let mut rates = std::collections::HashMap::new();
+    let entries = verified.entries();
+    for e in entries {
+        if json {
+            println!("{}", json!({"entry": e.seq, "record": e.record}));
+            continue;
+        }
+        match &e.record {
+            Record::Start(s) => {
+                rates.insert(e.seq, s.rate);
+                println!(
+                    "{:>6}  {}  start  {} \"{}\" ({}) from {}{}",
+                    e.seq,
+                    s.at,
+                    s.clip,
+                    s.name,
+                    s.session,
+                    s.source.input,
+                    if s.source.from.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", s.source.from)
+                    }
+                )
+            }
+            Record::End(end) => {
+                let rate = rates.get(&end.play).copied().unwrap_or(48_000);
+                println!(
+                    "{:>6}  {}  end    play {} after {:.3} s heard ({:?})",
+                    e.seq,
+                    end.at,
+                    end.play,
+                    end.heard_frames as f64 / f64::from(rate),
+                    end.ending
+                )
+            }
+        }
+    }
+    Ok(if verified.is_sound() {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    })
+}
+
+fn log_cuesheet(root: &std::path::Path, args: &CuesheetArgs) -> CmdResult {
+    use cueboxd::journal::CueSheet;
+    let data = DataRoot::open(root)?;
+    let show = data.open_session(&args.session)?.load()?.show;
+    let period = args.period.period(Some(show.session.name.clone()))?;
+    let verified = cueboxd::journal::verify(&log_paths(root))?;
+    let entries = verified.entries();
+    let sheet = CueSheet::build(entries, &period, &show.show_info);
+    let bytes = sheet.export(args.format);
+    match &args.out {
+        Some(out) if out.as_os_str() == "-" => {
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes)?;
+        }
+        out => {
+            let path = match out {
+                Some(path) => path.clone(),
+                None => {
+                    let today = jiff::ZonedDateTime::now().date();
+                    let when = args
+                        .period
+                        .performance
+                        .map_or_else(|| today.to_string(), |d| d.to_string());
+                    data.exports_dir()
+                        .join(today.to_string())
+                        .join(format!("cuesheet-{}-{when}.{}", args.session, args.format))
+                }
+            };
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            cueboxd::store::write_atomic(&path, &bytes)?;
+            println!(
+                "{}: {} plays, {} works{}",
+                path.display(),
+                sheet.plays,
+                sheet.works.len(),
+                if sheet.ready {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} work(s) lack data a society asks for (see \"missing\")",
+                        sheet.works.iter().filter(|w| !w.missing.is_empty()).count()
+                    )
+                }
+            );
+        }
+    }
+    Ok(if verified.is_sound() {
+        Outcome::Ok
+    } else {
+        eprintln!("cueboxd: the play log is damaged: `cueboxd log verify` says where");
+        Outcome::Problems
+    })
+}
+
+fn log_plays(
+    root: &std::path::Path,
+    show: Option<String>,
+    period: &PeriodArgs,
+    json: bool,
+) -> CmdResult {
+    let logs = root.join(DataRoot::LOGS);
+    let verified = cueboxd::journal::verify(&log_paths(root))?;
+    let entries = verified.entries();
+    let mut index = cueboxd::journal::PlayIndex::open(&cueboxd::journal::index_path(&logs))?;
+    index.update(entries)?;
+    for row in index.plays(&period.period(show)?)? {
+        if json {
+            println!(
+                "{}",
+                json!({"play": row.play, "at": row.at, "show": row.show, "clip": row.clip,
+                       "hash": row.hash, "title": row.title, "composer": row.composer,
+                       "input": row.input, "heard_seconds": row.heard_seconds,
+                       "ending": row.ending})
+            );
+        } else {
+            println!(
+                "{:>6}  {}  {}  {} {:?}  from {}  {}",
+                row.play,
+                row.at,
+                row.show,
+                row.clip,
+                row.title.as_deref().unwrap_or("(no title)"),
+                row.input,
+                match (row.heard_seconds, &row.ending) {
+                    (Some(s), Some(e)) => format!("{s:.1} s, {e}"),
+                    _ => "not ended".into(),
+                }
+            );
+        }
+    }
+    Ok(if verified.is_sound() {
+        Outcome::Ok
+    } else {
+        eprintln!("cueboxd: the play log is damaged: `cueboxd log verify` says where");
+        Outcome::Problems
+    })
 }

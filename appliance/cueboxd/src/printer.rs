@@ -1,6 +1,12 @@
 //! The printer: a subscriber that writes the box's events to stdout — one
 //! short line a person reads on a terminal, or (`--json`, as the image runs
-//! it into the journal) one JSON object per line with every field.
+//! it) one JSON object per line with every field.
+//!
+//! Under systemd (stderr is the journal's stream), each event goes to the
+//! journal natively instead: the same line as its message, every top-level
+//! field as a `CUEBOX_<FIELD>` journal field (`CUEBOX_EVENT=started`,
+//! `CUEBOX_CLIP=c1`; nested values as JSON), and trouble at warning
+//! priority, so `journalctl CUEBOX_EVENT=xrun` finds what it names.
 //!
 //! On a terminal, what repeats is said only when it changes: the clock's
 //! once-a-second status prints when its source or a source's health does.
@@ -13,6 +19,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::Value;
+use systemd_journal_logger::JournalLog;
 
 use crate::events::{BoxEvent, Publisher, Subscription, QUEUE};
 
@@ -32,14 +39,87 @@ pub struct Printer {
     thread: JoinHandle<()>,
 }
 
+/// Where the lines go.
+enum Out {
+    /// Standard output, one line each.
+    Stdout,
+    /// The journal, with fields.
+    Journal(JournalLog),
+}
+
+impl Out {
+    /// The journal when the process runs under it (and it answers), else stdout.
+    fn choose() -> Out {
+        if !systemd_journal_logger::connected_to_journal() {
+            return Out::Stdout;
+        }
+        JournalLog::new()
+            .map(|j| Out::Journal(j.with_syslog_identifier("cueboxd".into())))
+            .unwrap_or(Out::Stdout)
+    }
+
+    /// Writes `line`, with `event`'s fields in the journal; a journal that
+    /// refuses it gets the line on stdout (which systemd also keeps).
+    fn write(&self, line: &str, event: Option<&BoxEvent>) {
+        if let Out::Journal(journal) = self {
+            let fields = event
+                .map(|e| journal_fields(&e.to_json()))
+                .unwrap_or_default();
+            let kvs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let level = match event {
+                Some(e) if !e.is_trouble() => log::Level::Info,
+                _ => log::Level::Warn,
+            };
+            let kvs = kvs.as_slice();
+            let sent = journal.journal_send(
+                &log::Record::builder()
+                    .args(format_args!("{line}"))
+                    .level(level)
+                    .target("cueboxd")
+                    .key_values(&kvs)
+                    .build(),
+            );
+            if sent.is_ok() {
+                return;
+            }
+        }
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+}
+
+/// An event's top-level fields as journal fields: `CUEBOX_` and the field's
+/// name (the journal upper-cases it), strings as they are, anything else
+/// as JSON.
+fn journal_fields(event: &Value) -> Vec<(String, String)> {
+    let Some(object) = event.as_object() else {
+        return Vec::new();
+    };
+    object
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (format!("CUEBOX_{k}"), value)
+        })
+        .collect()
+}
+
 /// Starts the printer thread.
 pub fn start(events: &Publisher, format: Format) -> std::io::Result<Printer> {
     let subscription = events.subscribe(QUEUE);
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
+    let out = Out::choose();
     let thread = std::thread::Builder::new()
         .name("events".into())
-        .spawn(move || print(&subscription, format, &flag))?;
+        .spawn(move || print(&subscription, format, &out, &flag))?;
     Ok(Printer { stop, thread })
 }
 
@@ -52,7 +132,7 @@ impl Printer {
     }
 }
 
-fn print(events: &Subscription, format: Format, stop: &AtomicBool) {
+fn print(events: &Subscription, format: Format, out: &Out, stop: &AtomicBool) {
     let mut lines = Lines::default();
     loop {
         let event = match events.recv_timeout(Duration::from_millis(100)) {
@@ -61,11 +141,10 @@ fn print(events: &Subscription, format: Format, stop: &AtomicBool) {
             Err(RecvTimeoutError::Disconnected) => return,
         };
         let dropped = events.take_dropped();
-        let mut out = std::io::stdout().lock();
         if dropped > 0 {
-            let _ = writeln!(
-                out,
-                "cueboxd: {dropped} event(s) not printed: the output was too slow"
+            out.write(
+                &format!("cueboxd: {dropped} event(s) not printed: the output was too slow"),
+                None,
             );
         }
         let Some(event) = event else {
@@ -79,8 +158,7 @@ fn print(events: &Subscription, format: Format, stop: &AtomicBool) {
             Format::Human => lines.human(&event),
         };
         if let Some(line) = line {
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
+            out.write(&line, Some(&event));
         }
     }
 }
@@ -119,12 +197,19 @@ impl Lines {
                 config,
                 osc_udp,
                 osc_tcp,
+                osc_open_role,
                 msc_udp,
                 midi,
             } => {
                 let mut on: Vec<String> = Vec::new();
                 on.extend(osc_udp.iter().map(|a| format!("OSC udp {a}")));
                 on.extend(osc_tcp.iter().map(|a| format!("OSC tcp {a}")));
+                if osc_udp.is_some() {
+                    on.push(match osc_open_role {
+                        Some(role) => format!("OSC without a passcode: {role}"),
+                        None => "OSC by passcode only".into(),
+                    });
+                }
                 on.extend(msc_udp.iter().map(|a| format!("MSC udp {a}")));
                 on.extend(midi.iter().map(|p| format!("MIDI \"{p}\"")));
                 format!("show control ({}): {}", config.display(), on.join(", "))
@@ -246,7 +331,11 @@ impl Lines {
                 from,
                 what,
                 reason,
-            } => format!("{via} from {from} refused ({what}): {reason}"),
+                count,
+            } => format!(
+                "{via} from {from} refused ({what}): {reason}{}",
+                times(*count)
+            ),
             BoxEvent::ApiConnected { peer, role, .. } => format!(
                 "host {peer} connected ({})",
                 role.map_or("not authorized".into(), |r| r.to_string())
@@ -255,19 +344,29 @@ impl Lines {
                 peer,
                 reason,
                 detail,
+                count,
                 ..
-            } => format!("API refused {peer}: {reason}: {detail}"),
-            BoxEvent::ApiClosed { peer, reason } => {
-                format!("API connection {peer} closed: {reason}")
-            }
+            } => format!("API refused {peer}: {reason}: {detail}{}", times(*count)),
+            BoxEvent::ApiClosed {
+                peer,
+                reason,
+                count,
+            } => format!("API connection {peer} closed: {reason}{}", times(*count)),
             BoxEvent::ApiProblem { detail } => format!("API problem: {detail}"),
             BoxEvent::ClipUnplayable { clip, path, reason } => format!(
                 "CLIP {clip} CANNOT PLAY ({}): {reason}; everything else plays",
                 path.display()
             ),
             BoxEvent::Accepted {
-                command, at_sample, ..
-            } => format!("{} at {}", summary(&command.to_json()), seconds(*at_sample)),
+                command,
+                origin,
+                at_sample,
+                ..
+            } => format!(
+                "{} at {} (from {origin})",
+                summary(&command.to_json()),
+                seconds(*at_sample)
+            ),
             BoxEvent::CommandFailed {
                 command, reason, ..
             } => format!("{} FAILED: {reason}", summary(command)),
@@ -330,6 +429,19 @@ impl Lines {
                 format!("resumed voice {voice} at {}", seconds(*at_sample))
             }
             BoxEvent::FadeDone { .. } => return None,
+            BoxEvent::PlayLogged {
+                entry,
+                play,
+                clip,
+                record,
+            } => format!("play log: entry {entry}, {record} of play {play} ({clip})"),
+            BoxEvent::PlayLogMended { detail } => format!("play log mended: {detail}"),
+            BoxEvent::PlayLogProblem { detail } => format!("PLAY LOG: {detail}"),
+            BoxEvent::Lock { locked: true } => {
+                "show locked for the performance: edits and pushes are refused".into()
+            }
+            BoxEvent::Lock { locked: false } => "show unlocked: edits and pushes are taken".into(),
+            BoxEvent::RuntimeUnusable { detail } => format!("warning: {detail}"),
             BoxEvent::Playhead {
                 page,
                 tab,
@@ -369,6 +481,14 @@ fn name(clip: &Option<cuebox_engine::show::ClipId>) -> String {
 }
 
 /// A command as written, on one line: its name and its fields.
+/// How many refusals a refusal line stands for, when more than itself.
+fn times(count: u64) -> String {
+    match count {
+        0 | 1 => String::new(),
+        n => format!(" ({n} times since the last line, this the last)"),
+    }
+}
+
 fn summary(command: &Value) -> String {
     let name = command["cmd"].as_str().unwrap_or("command");
     let fields: Vec<String> = command
@@ -409,6 +529,7 @@ fn fields(e: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::origin::{Input, Origin};
 
     #[test]
     fn the_clock_is_said_only_when_it_changes() {
@@ -469,12 +590,13 @@ mod tests {
                 clip: "c1".parse().unwrap(),
                 time: None,
             },
+            origin: Origin::new(Input::Osc, "10.0.0.5:53000"),
             at_sample: 24_000,
             lead_samples: 256,
         };
         assert_eq!(
             lines.human(&go()).as_deref(),
-            Some("cueboxd: go clip c1 at sample 24000")
+            Some("cueboxd: go clip c1 at sample 24000 (from osc 10.0.0.5:53000)")
         );
         lines.human(&BoxEvent::DeviceChosen {
             device: crate::api::proto::Device {
@@ -484,13 +606,14 @@ mod tests {
         });
         assert_eq!(
             lines.human(&go()).as_deref(),
-            Some("cueboxd: go clip c1 at 0.500 s")
+            Some("cueboxd: go clip c1 at 0.500 s (from osc 10.0.0.5:53000)")
         );
         let stopped = BoxEvent::Stopped {
             clip: Some("c1".parse().unwrap()),
             voice: 3,
             at_sample: 96_000,
             cause: "Faded".into(),
+            origin: None,
         };
         assert_eq!(
             lines.human(&stopped).as_deref(),

@@ -4,24 +4,19 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cuebox_engine::media::probe;
+use cuebox_engine::fixtures::{add_clip, placement, probed_audio, write_wav, WavFormat};
 use cuebox_engine::show::*;
 use cueboxd::store::SessionDir;
 
 /// Writes a mono 16-bit WAV at `rate`: silence with one full-scale impulse at `impulse`.
 fn impulse_wav(path: &Path, rate: u32, frames: u32, impulse: u32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..frames {
-        w.write_sample(if i == impulse { i16::MAX } else { 0 })
-            .unwrap();
-    }
-    w.finalize().unwrap();
+    write_wav(path, WavFormat::int16(1, rate), frames, |i, _| {
+        if i == impulse {
+            1.0
+        } else {
+            0.0
+        }
+    });
 }
 
 /// A session whose clip c1 is a mono impulse at frame 0 in group A.
@@ -30,7 +25,6 @@ fn session(tmp: &Path) -> PathBuf {
     std::fs::create_dir_all(dir.join("media")).unwrap();
     let file = dir.join("media/click.wav");
     impulse_wav(&file, 48_000, 4_800, 0);
-    let probed = probe(Box::new(std::fs::File::open(&file).unwrap()), Some("wav")).unwrap();
     let mut show = Show::new(
         "render",
         "media",
@@ -38,27 +32,8 @@ fn session(tmp: &Path) -> PathBuf {
         jiff::Timestamp::UNIX_EPOCH,
     );
     show.fade_defaults.fade_in.time_ms = 0.0;
-    let audio = AudioRef {
-        path: MediaPath::try_from("click.wav".to_owned()).unwrap(),
-        hash: ContentHash::of_bytes(b"click"),
-        format: probed.format,
-        metadata: RightsMetadata::default(),
-        extra: Extra::new(),
-    };
-    let at = Placement {
-        page: PageNo::FIRST,
-        tab: TabIndex::from_number(1).unwrap(),
-        pos: GridPos::new(1, 1).unwrap(),
-    };
-    show.add_clip(
-        NewClip {
-            name: "click".into(),
-            group: Group::A,
-            audio,
-        },
-        at,
-    )
-    .unwrap();
+    let audio = probed_audio(&dir.join("media"), "click.wav");
+    add_clip(&mut show, "click", Group::A, audio, placement(1, 1, 1, 1));
     SessionDir::create(&dir, &show).unwrap();
     dir
 }

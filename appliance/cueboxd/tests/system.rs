@@ -298,3 +298,122 @@ fn the_readiness_check_reports_every_item_with_a_fix() {
     let limit = items.iter().find(|i| i["name"] == "rtprio limit").unwrap();
     assert_eq!(limit["status"], "pass");
 }
+
+/// Under systemd the box's events reach a real journald natively: each with
+/// its fields (`CUEBOX_EVENT`, `CUEBOX_ADDRESS`, …) and trouble at warning
+/// priority, so `journalctl CUEBOX_EVENT=…` finds them. journald runs in a
+/// private mount namespace (its own /run/systemd and /var/log/journal), and
+/// `systemd-cat` connects cueboxd to it as a unit's output is.
+#[test]
+fn under_systemd_events_reach_the_journal_with_their_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    // A damaged active session: `cannot_play`, which is trouble.
+    std::fs::create_dir_all(root.join("Sessions/Broken")).unwrap();
+    std::fs::write(root.join("Sessions/Broken/session.json"), "{").unwrap();
+    std::fs::write(root.join("active-session"), "Broken").unwrap();
+    let out = tmp.path().join("journal.json");
+    let script = format!(
+        r#"set -e
+mount -t tmpfs tmpfs /run/systemd 2>/dev/null || {{ mkdir -p /run/systemd; mount -t tmpfs tmpfs /run/systemd; }}
+mkdir -p /run/systemd/journal /var/log/journal
+mount -t tmpfs tmpfs /var/log/journal
+/lib/systemd/systemd-journald >/dev/null 2>&1 &
+journald=$!
+i=0; until [ -S /run/systemd/journal/stdout ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i+1)); done
+systemd-cat -t cueboxd sh -c 'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec "$0" --root "$1" run --listen 127.0.0.1:0 --seconds 1 --no-irq-routing' '{exe}' '{root}'
+i=0; until journalctl -o json --no-pager CUEBOX_EVENT=cannot_play | grep -q cannot_play || [ $i -ge 50 ]; do sleep 0.1; i=$((i+1)); done
+journalctl -o json --no-pager -t cueboxd > '{out}'
+kill $journald
+"#,
+        exe = env!("CARGO_BIN_EXE_cueboxd"),
+        root = root.display(),
+        out = out.display(),
+    );
+    let status = Command::new("timeout")
+        .args([
+            "-s",
+            "KILL",
+            "60",
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+        ])
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the journal run failed: {status}");
+    let entries: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let find = |event: &str| {
+        entries
+            .iter()
+            .find(|e| e["CUEBOX_EVENT"] == event)
+            .unwrap_or_else(|| panic!("no {event} entry in {entries:#?}"))
+    };
+    let listening = find("listening");
+    assert_eq!(listening["PRIORITY"], "5", "notice: {listening}");
+    assert!(
+        listening["CUEBOX_ADDRESS"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("127.0.0.1:")),
+        "{listening}"
+    );
+    assert!(
+        listening["MESSAGE"]
+            .as_str()
+            .unwrap()
+            .contains("listens on 127.0.0.1:"),
+        "the message is the line a person reads: {listening}"
+    );
+    let problem = find("cannot_play");
+    assert_eq!(problem["PRIORITY"], "4", "trouble is a warning: {problem}");
+    assert!(
+        problem["CUEBOX_DETAIL"]
+            .as_str()
+            .is_some_and(|d| d.contains("session.json")),
+        "{problem}"
+    );
+}
+
+/// The root helper of a service that runs as its own user: `route` leaves
+/// the IRQs moved and the journal in place when it exits (the service plays
+/// meanwhile), `restore` puts every mask back, and a second `route` after a
+/// stop that never restored first puts back what the last one moved.
+#[test]
+fn the_root_helper_routes_until_restore_and_recovers_a_missed_restore() {
+    use cueboxd::system::irqctl::{run, IrqCmd};
+    let tmp = tempfile::tempdir().unwrap();
+    fake_proc(tmp.path());
+    let proc = Procfs::at(tmp.path());
+    let journal = tmp.path().join("run/cuebox/irq-map.json");
+    let read = |irq: &str| {
+        std::fs::read_to_string(tmp.path().join(format!("irq/{irq}/smp_affinity_list")))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let route = IrqCmd::Route { core: Some(1) };
+    run(&route, &proc, &journal).unwrap();
+    assert_eq!(
+        (read("10"), read("11"), read("13")),
+        ("0".into(), "0".into(), "1".into())
+    );
+    assert!(journal.exists(), "the journal outlives the helper");
+    // Routed again without a restore between: the masks of before the first
+    // route are the ones that come back in the end.
+    run(&route, &proc, &journal).unwrap();
+    run(&IrqCmd::Restore, &proc, &journal).unwrap();
+    assert_eq!(
+        (read("10"), read("11"), read("12")),
+        ("0-1".into(), "1".into(), "0".into())
+    );
+    assert!(!journal.exists());
+    run(&IrqCmd::Restore, &proc, &journal).unwrap();
+}

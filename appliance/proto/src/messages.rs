@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 
 use cuebox_engine::control::{At, Command};
 use cuebox_engine::dsp::meter::Dbfs;
-use cuebox_engine::show::ContentHash;
+use cuebox_engine::show::{ContentHash, MAX_MANIFEST_BYTES};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{PublicKey, Role};
@@ -16,14 +16,30 @@ use crate::keys::{PublicKey, Role};
 pub const DEFAULT_PORT: u16 = 53_100;
 
 /// The protocol version a host and a box must share.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The largest media chunk a [`Request::Blob`] or [`Response::Data`] carries.
 pub const CHUNK: usize = 256 * 1024;
 
-/// The largest frame either side accepts: a chunk or a session manifest
-/// (the engine caps manifests well below this) plus room for the envelope.
-pub const MAX_FRAME: usize = 8 << 20;
+/// The largest frame either side accepts: a [`Request::Stage`] of the
+/// largest manifest the engine loads ([`MAX_MANIFEST_BYTES`]) with its media
+/// sizes, or the [`Response::Manifest`] of a pull of one with its media
+/// list. Each list is shorter than the manifest naming the same files (a
+/// clip's JSON holds at least its path and its 71-character hash), so twice
+/// the manifest limit and room for the envelope hold either.
+pub const MAX_FRAME: usize = 2 * MAX_MANIFEST_BYTES + ENVELOPE;
+
+/// Room in a frame for a message's own fields (names, sizes, lengths).
+const ENVELOPE: usize = 64 << 10;
+
+/// A frame buffer grown past this for a large frame is let go after it:
+/// a connection holds a manifest's worth of memory only while it sends one.
+const KEPT_BUFFER: usize = 1 << 20;
+
+/// The largest frame the box takes from a connection before its key is
+/// known to be authorized: room for a hello or any request without a
+/// chunk, so a stranger can make it reserve no more than this.
+pub const PENDING_FRAME: usize = 4 << 10;
 
 /// What a host asks the box. Media chunks borrow the frame they arrive in
 /// (and the buffer they are sent from): a chunk is never copied to decode it.
@@ -60,13 +76,18 @@ pub enum Request<'a> {
         /// Locked or not.
         locked: bool,
     },
-    /// Stages a session: the box answers which media it still needs.
+    /// Stages a session: the box answers which media it still needs, or
+    /// refuses when they would not fit on its disk.
     Stage {
         /// The session's name on the box.
         session: String,
         /// Its manifest, as on the host.
         #[serde(with = "serde_bytes")]
         manifest: Vec<u8>,
+        /// The size of every distinct media file the manifest names: the
+        /// box checks them against its free space before any byte is
+        /// sent, and takes no more than this of each file.
+        media: Vec<MediaSize>,
     },
     /// A piece of a media file the box needs, at `offset` into it.
     Blob {
@@ -106,6 +127,13 @@ pub enum Request<'a> {
         /// How many bytes (at most [`CHUNK`]).
         len: u32,
     },
+    // New variants go last, so the others keep their index.
+    /// Removes a session from the box (not the active one) and frees the
+    /// media no other session uses.
+    Remove {
+        /// The session's name.
+        session: String,
+    },
 }
 
 impl Request<'_> {
@@ -125,7 +153,8 @@ impl Request<'_> {
             | Request::Stage { .. }
             | Request::Blob { .. }
             | Request::BlobEnd { .. }
-            | Request::Activate { .. } => Some(Role::Edit),
+            | Request::Activate { .. }
+            | Request::Remove { .. } => Some(Role::Edit),
         }
     }
 
@@ -137,6 +166,7 @@ impl Request<'_> {
                 | Request::Blob { .. }
                 | Request::BlobEnd { .. }
                 | Request::Activate { .. }
+                | Request::Remove { .. }
         )
     }
 
@@ -156,6 +186,7 @@ impl Request<'_> {
             Request::Activate { .. } => "activate",
             Request::Pull { .. } => "pull",
             Request::Fetch { .. } => "fetch",
+            Request::Remove { .. } => "remove",
         }
     }
 }
@@ -222,6 +253,22 @@ pub enum Response {
         /// The show sample it is applied at.
         at_sample: u64,
     },
+    /// A session was removed.
+    Removed {
+        /// The session.
+        session: String,
+        /// Bytes free on the box's disk afterwards.
+        free: u64,
+    },
+}
+
+/// A media file a host declares when it stages a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaSize {
+    /// Its content hash.
+    pub hash: ContentHash,
+    /// Its size, bytes.
+    pub size: u64,
 }
 
 /// A media file a staged session lacks.
@@ -322,6 +369,9 @@ pub enum RefusalKind {
     Busy,
     /// The box could not do it (disk, device).
     Failed,
+    /// The box's disk has no room for what a push needs; nothing was
+    /// written.
+    NoSpace,
 }
 
 /// The box's status, as `hostctl status` shows it.
@@ -424,20 +474,32 @@ pub enum FrameError {
     /// The connection failed or closed.
     #[error(transparent)]
     Io(#[from] io::Error),
-    /// The peer announced a frame over [`MAX_FRAME`].
-    #[error("a frame of {0} bytes is over the {MAX_FRAME}-byte limit")]
-    TooLarge(u32),
+    /// The peer announced a frame over the limit ([`MAX_FRAME`], or
+    /// [`PENDING_FRAME`] for a host not authorized).
+    #[error("a frame of {len} bytes is over the {max}-byte limit{for_whom}", for_whom = if *.max < MAX_FRAME { " for a host the box has not authorized" } else { "" })]
+    TooLarge {
+        /// The length it announced.
+        len: u32,
+        /// The limit.
+        max: usize,
+    },
     /// The frame's bytes are not a message.
     #[error("a frame is not a valid message: {0}")]
     Malformed(#[from] postcard::Error),
 }
 
-/// Writes one message as a frame.
+/// Writes one message as a frame; a message over [`MAX_FRAME`], which the
+/// peer would refuse, is not sent.
 pub fn write_frame<T: Serialize>(out: &mut impl Write, message: &T) -> io::Result<()> {
     // Encoded behind room for the length, so a media chunk is copied once.
     let mut frame = postcard::to_extend(message, vec![0; 4]).map_err(io::Error::other)?;
     let len = frame.len() - 4;
-    debug_assert!(len <= MAX_FRAME);
+    if len > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("a message of {len} bytes is over the {MAX_FRAME}-byte frame limit"),
+        ));
+    }
     frame[..4].copy_from_slice(&(len as u32).to_be_bytes());
     out.write_all(&frame)?;
     out.flush()
@@ -446,18 +508,27 @@ pub fn write_frame<T: Serialize>(out: &mut impl Write, message: &T) -> io::Resul
 /// Reads one frame's bytes, refusing an oversized one before reading it.
 pub fn read_frame(input: &mut impl Read) -> Result<Vec<u8>, FrameError> {
     let mut body = Vec::new();
-    read_frame_into(input, &mut body)?;
+    read_frame_into(input, &mut body, MAX_FRAME)?;
     Ok(body)
 }
 
 /// [`read_frame`] into `body`, whose room is reused from frame to frame
-/// (a stream of media chunks then allocates and zeroes nothing).
-pub fn read_frame_into(input: &mut impl Read, body: &mut Vec<u8>) -> Result<(), FrameError> {
+/// (a stream of media chunks then allocates and zeroes nothing); a frame
+/// over `max` bytes is refused before any room is made for it.
+pub fn read_frame_into(
+    input: &mut impl Read,
+    body: &mut Vec<u8>,
+    max: usize,
+) -> Result<(), FrameError> {
     let mut len = [0; 4];
     input.read_exact(&mut len)?;
     let len = u32::from_be_bytes(len);
-    if len as usize > MAX_FRAME {
-        return Err(FrameError::TooLarge(len));
+    let max = max.min(MAX_FRAME);
+    if len as usize > max {
+        return Err(FrameError::TooLarge { len, max });
+    }
+    if body.capacity() > KEPT_BUFFER && len as usize <= KEPT_BUFFER {
+        *body = Vec::new();
     }
     body.resize(len as usize, 0);
     input.read_exact(body)?;
@@ -527,12 +598,88 @@ mod tests {
     }
 
     #[test]
+    fn a_stage_and_a_pull_of_the_largest_manifest_fit_a_frame() {
+        // The smallest clip a manifest may hold, a file of its own each: the
+        // most files a manifest of the largest size could name.
+        let hash = ContentHash::of_bytes(b"x");
+        let clip = format!(
+            r#"{{"id":"c","group":"A","audio":{{"path":"a","hash":"{hash}","format":{{"channels":1,"sample_rate":48000,"frames":1,"codec":""}}}}}}"#
+        );
+        let show = cuebox_engine::show::Show::new(
+            "x",
+            "media",
+            cuebox_engine::show::GridDims::new(1, 1).unwrap(),
+            jiff::Timestamp::UNIX_EPOCH,
+        );
+        let mut doc: serde_json::Value = serde_json::from_slice(&show.to_json()).unwrap();
+        doc["clips"] =
+            serde_json::json!([serde_json::from_str::<serde_json::Value>(&clip).unwrap()]);
+        cuebox_engine::show::Show::load(&serde_json::to_vec(&doc).unwrap()).unwrap();
+        let files = MAX_MANIFEST_BYTES / clip.len();
+        let stage = Request::Stage {
+            session: "x".repeat(255),
+            manifest: vec![b' '; MAX_MANIFEST_BYTES],
+            media: vec![
+                MediaSize {
+                    hash,
+                    size: u64::MAX
+                };
+                files
+            ],
+        };
+        let pull = Response::Manifest {
+            manifest: vec![b' '; MAX_MANIFEST_BYTES],
+            media: vec![
+                MediaEntry {
+                    path: "a".into(),
+                    hash,
+                    size: u64::MAX,
+                };
+                files
+            ],
+        };
+        let mut wire = Vec::new();
+        write_frame(&mut wire, &stage).unwrap();
+        write_frame(&mut wire, &pull).unwrap();
+        write_frame(&mut wire, &Request::Status).unwrap();
+        let mut input = &wire[..];
+        let mut body = Vec::new();
+        read_frame_into(&mut input, &mut body, MAX_FRAME).unwrap();
+        assert_eq!(decode::<Request<'_>>(&body).unwrap(), stage);
+        read_frame_into(&mut input, &mut body, MAX_FRAME).unwrap();
+        assert_eq!(decode::<Response>(&body).unwrap(), pull);
+        // The buffer a large frame needed is let go at the next small one.
+        read_frame_into(&mut input, &mut body, MAX_FRAME).unwrap();
+        assert!(body.capacity() <= KEPT_BUFFER);
+        // Over the limit: not sent at all.
+        let over = Request::Stage {
+            session: String::new(),
+            manifest: vec![0; MAX_FRAME],
+            media: Vec::new(),
+        };
+        let e = write_frame(&mut Vec::new(), &over).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
     fn oversized_and_malformed_frames_are_refused() {
         let mut huge = &(u32::MAX).to_be_bytes()[..];
         assert!(matches!(
             read_frame(&mut huge),
-            Err(FrameError::TooLarge(u32::MAX))
+            Err(FrameError::TooLarge {
+                len: u32::MAX,
+                max: MAX_FRAME
+            })
         ));
+        // Before a host is authorized, 4 KiB: refused without the room.
+        let mut wire = &[0, 0, 0x10, 0x01, 1, 2, 3][..];
+        let mut body = Vec::new();
+        let e = read_frame_into(&mut wire, &mut body, PENDING_FRAME).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "a frame of 4097 bytes is over the 4096-byte limit for a host the box has not authorized"
+        );
+        assert_eq!(body.capacity(), 0);
         assert!(decode::<Request<'_>>(&[200, 1, 2]).is_err());
         let mut body = postcard::to_stdvec(&Request::Status).unwrap();
         body.push(0);

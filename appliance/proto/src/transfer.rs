@@ -11,7 +11,7 @@ use cuebox_engine::show::{ContentHash, Show};
 use serde::Serialize;
 
 use crate::client::{Client, ClientError};
-use crate::messages::{Activated, MediaEntry, Request, Response, CHUNK};
+use crate::messages::{Activated, MediaEntry, MediaSize, Request, Response, CHUNK};
 use cuebox_session::media::{verify_media, MediaProblem};
 use cuebox_session::store::{chain, io, SessionDir, StoreError};
 
@@ -90,24 +90,35 @@ pub fn push(
     if !missing.is_empty() {
         return Err(TransferError::LocalMedia(missing));
     }
+    // Every distinct file with its size: the box checks them against its
+    // free space before any byte is sent.
+    let mut sizes = Vec::new();
+    for hash in cuebox_session::store::activate::media_hashes(&show) {
+        let path = file_of(&show, &media, &hash);
+        let size = std::fs::metadata(&path)
+            .map(|m| m.len())
+            .map_err(io("read", &path))?;
+        sizes.push((path, MediaSize { hash, size }));
+    }
     let needs = match client.call(&Request::Stage {
         session: name.to_owned(),
         manifest: manifest.clone(),
+        media: sizes.iter().map(|(_, m)| *m).collect(),
     })? {
         Response::Needs(n) => n,
         other => return Err(unexpected(&other)),
     };
-    let distinct = cuebox_session::store::activate::media_hashes(&show).len();
+    let distinct = sizes.len();
     let files: Vec<(PathBuf, u64, u64, ContentHash)> = needs
         .iter()
         .map(|need| {
-            let path = file_of(&show, &media, &need.hash);
-            let size = std::fs::metadata(&path)
-                .map(|m| m.len())
-                .map_err(io("read", &path))?;
+            let (path, m) = sizes
+                .iter()
+                .find(|(_, m)| m.hash == need.hash)
+                .ok_or_else(|| unexpected(&Response::Needs(needs.clone())))?;
             // A part longer than the file means the file changed: start over.
-            let have = if need.have <= size { need.have } else { 0 };
-            Ok((path, size, have, need.hash))
+            let have = if need.have <= m.size { need.have } else { 0 };
+            Ok((path.clone(), m.size, have, need.hash))
         })
         .collect::<Result<_, TransferError>>()?;
     progress(Progress::Total(
@@ -137,13 +148,13 @@ pub fn push(
     })
 }
 
-/// The file of the first clip with `hash`.
+/// The file of the first clip with `hash`, one of the show's own.
 fn file_of(show: &Show, media: &Path, hash: &ContentHash) -> PathBuf {
     show.clips
         .iter()
         .find(|c| c.audio.hash == *hash)
         .map(|c| media.join(c.audio.path.as_path()))
-        .expect("the box only asks for media of the staged session")
+        .expect("the hash is one of the show's media")
 }
 
 /// Sends `path` from `offset`, pipelined, and has the box verify it.

@@ -1,7 +1,9 @@
 //! cuebox-session: a session on disk — the store (atomic saves, auto-save
 //! and recovery points, the metadata database, the box's data root and
 //! activation of pushed sessions) and its media folder (checks, import,
-//! verification). Shared by the box (cueboxd) and the host (hostctl).
+//! verification), and the play log. Shared by the box (cueboxd) and the
+//! host (hostctl).
 
 pub mod media;
+pub mod playlog;
 pub mod store;

@@ -11,6 +11,7 @@ mod common {
     use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
 
+    use cuebox_engine::fixtures::{add_clip, described_audio, placement};
     use cuebox_engine::show::*;
 
     /// Tells a child test where to work; a child without it does nothing.
@@ -32,31 +33,26 @@ mod common {
         show.session.id = "67e55044-10b1-426f-9247-bb680e5fe0c8".parse().unwrap();
         for i in 0..clips {
             let name = format!("{tag}-clip-{i}");
-            let at = Placement {
-                page: PageNo::FIRST,
-                tab: TabIndex::from_number(1 + i / 1024).unwrap(),
-                pos: GridPos::new((i % 1024 / 32 + 1) as u16, (i % 32 + 1) as u16).unwrap(),
+            let at = placement(
+                1,
+                1 + i / 1024,
+                (i % 1024 / 32 + 1) as u16,
+                (i % 32 + 1) as u16,
+            );
+            let channels = if i % 3 == 0 {
+                Channels::Mono
+            } else {
+                Channels::Stereo
+            };
+            let mut audio = described_audio(&format!("{name}.wav"), channels, 480_000 + i as u64);
+            audio.format.bit_depth = Some(24);
+            audio.format.codec = "pcm_s24le".into();
+            // Encoder delay and padding as an AAC clip would have them.
+            audio.format.trim = Trim {
+                start: (i % 2) as u64 * 1024,
+                end: (i % 5) as u64,
             };
             let audio = AudioRef {
-                path: MediaPath::try_from(format!("{name}.wav")).unwrap(),
-                hash: ContentHash::of_bytes(name.as_bytes()),
-                format: AudioFormat {
-                    channels: if i % 3 == 0 {
-                        Channels::Mono
-                    } else {
-                        Channels::Stereo
-                    },
-                    sample_rate: 48_000,
-                    bit_depth: Some(24),
-                    frames: Frames(480_000 + i as u64),
-                    codec: "pcm_s24le".into(),
-                    // Encoder delay and padding as an AAC clip would have them.
-                    trim: Trim {
-                        start: (i % 2) as u64 * 1024,
-                        end: (i % 5) as u64,
-                    },
-                    extra: Extra::new(),
-                },
                 metadata: RightsMetadata {
                     title: Some(format!("Title of {name}")),
                     artist: Some(format!("{tag} Ensemble")),
@@ -67,17 +63,9 @@ mod common {
                     pro: Some("PRS".into()),
                     extra: Extra::new(),
                 },
-                extra: Extra::new(),
+                ..audio
             };
-            show.add_clip(
-                NewClip {
-                    name,
-                    group: Group::ALL[i % 4],
-                    audio,
-                },
-                at,
-            )
-            .unwrap();
+            add_clip(&mut show, &name, Group::ALL[i % 4], audio, at);
             let c = show.clips.last_mut().unwrap();
             c.processing.cue = CueRange {
                 start: Frames(100 + i as u64),
@@ -104,33 +92,8 @@ mod common {
     /// Adds one clip named `name` to `show` on tab 8.
     pub fn add_named_clip(show: &mut Show, name: &str) {
         let row = show.clips.len() as u16 % 32 + 1;
-        show.add_clip(
-            NewClip {
-                name: name.into(),
-                group: Group::D,
-                audio: AudioRef {
-                    path: MediaPath::try_from(format!("{name}.wav")).unwrap(),
-                    hash: ContentHash::of_bytes(name.as_bytes()),
-                    format: AudioFormat {
-                        channels: Channels::Stereo,
-                        sample_rate: 48_000,
-                        bit_depth: Some(16),
-                        frames: Frames(48_000),
-                        codec: "pcm_s16le".into(),
-                        trim: Trim::default(),
-                        extra: Extra::new(),
-                    },
-                    metadata: RightsMetadata::default(),
-                    extra: Extra::new(),
-                },
-            },
-            Placement {
-                page: PageNo::FIRST,
-                tab: TabIndex::from_number(8).unwrap(),
-                pos: GridPos::new(row, 32).unwrap(),
-            },
-        )
-        .unwrap();
+        let audio = described_audio(&format!("{name}.wav"), Channels::Stereo, 48_000);
+        add_clip(show, name, Group::D, audio, placement(1, 8, row, 32));
     }
 
     /// Names in `dir` that start with a dot: temporary files, here.
@@ -293,7 +256,23 @@ mod folders {
     fn session_names_that_are_not_one_folder_are_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let root = DataRoot::open(tmp.path()).unwrap();
-        for bad in ["", "..", "../etc", "a/b", ".hidden", "tab\there"] {
+        for bad in [
+            "",
+            "..",
+            "../etc",
+            "a/b",
+            ".hidden",
+            "tab\there",
+            "Solo ",
+            " Solo",
+            "Solo\u{a0}",
+            "Solo\n",
+            // A right-to-left override (shown as "solo"), and invisible characters.
+            "\u{202e}olos",
+            "So\u{200b}lo",
+            "\u{feff}Solo",
+            "Solo\u{2066}",
+        ] {
             let err = root.create_session(bad, &show("x", 0)).unwrap_err();
             assert!(
                 matches!(err, StoreError::BadSessionName { .. }),
@@ -469,6 +448,97 @@ mod folders {
         for p in &kept {
             assert!(p.exists(), "{p:?} removed");
         }
+    }
+}
+
+/// The active-session file and staging checks, on a real data root.
+mod activation {
+    use cuebox_session::store::activate::{self, ActivateError};
+    use cuebox_session::store::*;
+
+    use super::common::*;
+
+    #[test]
+    fn a_name_with_a_space_or_a_format_character_is_refused_at_every_door() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = DataRoot::open(tmp.path()).unwrap();
+        let manifest = show("x", 1).to_json();
+        for bad in ["Solo ", "\u{202e}olos"] {
+            let e = root.create_session(bad, &show("x", 0)).unwrap_err();
+            assert!(matches!(e, StoreError::BadSessionName { .. }), "{e}");
+            let e = activate::stage(bad, &manifest).unwrap_err();
+            assert!(matches!(e, ActivateError::Name(_)), "{e}");
+            let e = activate::set_active(&root, bad).unwrap_err();
+            assert!(matches!(e, StoreError::BadSessionName { .. }), "{e}");
+        }
+        let e = activate::stage("Solo ", &manifest).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "session name \"Solo \" cannot be used: it starts or ends with a space; remove it"
+        );
+        let e = activate::stage("So\u{202e}lo", &manifest).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "session name \"So\\u{202e}lo\" cannot be used: it contains the invisible format \
+             character U+202E (a bidi override, a zero-width space or the like); type the name again"
+        );
+        assert_eq!(
+            activate::active(&root).unwrap(),
+            None,
+            "nothing was activated"
+        );
+    }
+
+    #[test]
+    fn the_active_session_file_round_trips_exactly_and_is_never_trimmed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = DataRoot::open(tmp.path()).unwrap();
+        assert_eq!(activate::active(&root).unwrap(), None);
+        for name in ["Solo", "Solo 2", "Ünïcödé — Act 1"] {
+            activate::set_active(&root, name).unwrap();
+            let file = root.path().join(activate::ACTIVE);
+            assert_eq!(std::fs::read(&file).unwrap(), name.as_bytes(), "no newline");
+            assert_eq!(activate::active(&root).unwrap().as_deref(), Some(name));
+        }
+        // A hand edit leaves a newline (or a space): that is not "Solo",
+        // which may be another session; it is refused, saying which file.
+        for written in ["Solo\n", "Solo "] {
+            let file = root.path().join(activate::ACTIVE);
+            std::fs::write(&file, written).unwrap();
+            let e = activate::active(&root).unwrap_err();
+            let text = e.to_string();
+            assert!(matches!(e, StoreError::BadActiveSession { .. }), "{e}");
+            assert!(
+                text.starts_with(&format!(
+                    "{} names the active session {written:?}, which cannot be a session name",
+                    file.display()
+                )) && text.contains("without a newline"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn two_clips_naming_one_file_with_different_contents_are_not_staged() {
+        let mut two = show("x", 3);
+        two.clips[2].audio.path = two.clips[0].audio.path.clone();
+        let e = activate::stage("Tour", &two.to_json()).unwrap_err();
+        assert!(matches!(e, ActivateError::SharedMedia { .. }), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.starts_with("\"Tour\" was not staged: clips[2].audio.path: clips \"")
+                && text.contains(&format!(
+                    "both use media path \"{}\"",
+                    two.clips[0].audio.path
+                ))
+                && text.contains(two.clips[0].id.as_str())
+                && text.contains(two.clips[2].id.as_str()),
+            "{text}"
+        );
+        // One file on two buttons (one hash) is fine.
+        let mut same = show("x", 3);
+        same.clips[2].audio = same.clips[0].audio.clone();
+        activate::stage("Tour", &same.to_json()).unwrap();
     }
 }
 
@@ -1448,6 +1518,97 @@ mod recovery {
     }
 }
 
+/// The live state (`runtime.json`): written as it changes, resumed at
+/// start, refused by name when it does not fit the show, and given way to a
+/// restored recovery point's.
+mod runtime {
+    use std::time::{Duration, Instant};
+
+    use cuebox_engine::show::{Group, PageNo, Playhead};
+    use cuebox_session::store::*;
+
+    use super::common::*;
+
+    #[test]
+    fn the_live_state_is_written_at_once_resumed_and_carried_by_recovery_points() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = show("live", 2);
+        let session = SessionDir::create(tmp.path(), &s).unwrap();
+        assert_eq!(
+            session.resume_runtime(&s).unwrap(),
+            s.runtime,
+            "nothing saved yet"
+        );
+        let config = AutosaveConfig {
+            interval: Duration::from_secs(3600),
+            debounce: Duration::from_millis(50),
+            max_delay: Duration::from_millis(200),
+        };
+        let saver = Autosaver::start(session.clone(), &s, config, Retention::default()).unwrap();
+        let mut runtime = s.runtime.clone();
+        runtime.locked = true;
+        runtime.deck.playhead = Playhead::At(2);
+        runtime.group_levels.insert(Group::C, -4.5);
+        saver.runtime_changed(runtime.clone(), Change::Significant);
+        let end = Instant::now() + Duration::from_secs(5);
+        while session.resume_runtime(&s).unwrap() != runtime {
+            assert!(Instant::now() < end, "runtime.json was not written");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // The next recovery point carries it, the show otherwise unchanged.
+        let point = saver.emergency_save().unwrap();
+        let saved = point.load().unwrap().show;
+        assert_eq!(saved.runtime, runtime);
+        assert_eq!(saved.clips, s.clips);
+        drop(saver);
+
+        // Restoring a point gives way to the point's own live state.
+        let mut older = s.clone();
+        older.runtime.deck.place.page = PageNo::FIRST;
+        let first = session
+            .write_recovery_point(
+                &older.to_json(),
+                SaveReason::Periodic,
+                jiff::Timestamp::UNIX_EPOCH,
+                99,
+            )
+            .unwrap();
+        session.restore(&first.id, jiff::Timestamp::now()).unwrap();
+        assert!(!session.runtime_path().exists());
+        assert_eq!(session.resume_runtime(&s).unwrap(), older.runtime);
+    }
+
+    #[test]
+    fn a_live_state_that_does_not_fit_the_show_is_refused_by_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = show("live", 2);
+        let session = SessionDir::create(tmp.path(), &s).unwrap();
+        let path = session.runtime_path();
+        for (bytes, why) in [
+            (
+                &b"{\"deck\": {\"page\": 7, \"tab\": 1}}"[..],
+                "runtime.deck.page",
+            ),
+            (
+                b"{\"group_levels\": {\"A\": 40.0}}",
+                "runtime.group_levels.A",
+            ),
+            (
+                b"{\"deck\": {\"page\": 1, \"tab\": 9}}",
+                "tab 9 does not exist",
+            ),
+            (b"{\"locked\": tru", "EOF"),
+        ] {
+            std::fs::write(&path, bytes).unwrap();
+            let e = session.resume_runtime(&s).unwrap_err();
+            let message = e.to_string();
+            assert!(matches!(e, StoreError::BadRuntime { .. }), "{message}");
+            assert!(message.contains("runtime.json cannot be used"), "{message}");
+            assert!(message.contains(why), "{why}: {message}");
+        }
+    }
+}
+
 /// Emergency saves of a real process on SIGTERM and on panic.
 mod emergency {
     use std::time::Duration;
@@ -1700,5 +1861,581 @@ mod cli {
             "{}",
             text(&out.stderr)
         );
+    }
+}
+
+/// The play log's journal: entries nothing can lose, two copies that agree,
+/// and damage named by file, line and entry.
+mod playlog {
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+    use std::time::{Duration, Instant};
+
+    use cuebox_engine::show::{ContentHash, Group, RightsMetadata};
+    use cuebox_session::playlog::*;
+    use rand::RngExt;
+
+    use super::common::*;
+
+    /// Play `n`'s start: its clip and sample say which play it is.
+    fn start(n: u64) -> Record {
+        Record::Start(Box::new(Start {
+            at: jiff::Timestamp::from_second(1_796_400_000 + n as i64).unwrap(),
+            session: "Hamlet".into(),
+            clip: format!("c{n}").parse().unwrap(),
+            name: format!("Cue {n}"),
+            hash: ContentHash::of_bytes(&n.to_le_bytes()),
+            group: Group::ALL[n as usize % 4],
+            button: Some(format!("1.1.{}", n % 32 + 1)),
+            rights: RightsMetadata {
+                title: Some(format!("Work {n}")),
+                composer: Some("A. Composer".into()),
+                ..RightsMetadata::default()
+            },
+            source: Source {
+                input: "osc".into(),
+                from: "10.0.0.5:53000".into(),
+                cue: None,
+            },
+            sample: n * 4_800,
+            rate: 48_000,
+            timecode: None,
+        }))
+    }
+
+    fn sample_of(entry: &Entry) -> u64 {
+        match &entry.record {
+            Record::Start(s) => s.sample,
+            Record::End(e) => e.sample,
+        }
+    }
+
+    fn journal(dir: &Path, plays: u64) -> [PathBuf; 2] {
+        let paths = paths(dir);
+        let (mut j, entries, _) = Journal::open(paths.clone()).unwrap();
+        assert!(entries.is_empty());
+        for n in 1..=plays {
+            assert_eq!(j.append(&start(n)).unwrap(), n);
+        }
+        paths
+    }
+
+    #[test]
+    fn entries_read_back_in_order_from_two_identical_copies() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = journal(tmp.path(), 20);
+        assert_eq!(
+            std::fs::read(&paths[0]).unwrap(),
+            std::fs::read(&paths[1]).unwrap()
+        );
+        let verified = verify(&paths).unwrap();
+        assert!(verified.is_sound(), "{:?}", verified.problems());
+        let (mut j, entries, mended) = Journal::open(paths.clone()).unwrap();
+        assert_eq!(mended, Mended::default(), "nothing to mend");
+        assert_eq!(entries.len(), 20);
+        assert!(entries
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.seq == i as u64 + 1));
+        assert_eq!(entries[6].record, start(7));
+        assert_eq!(j.append(&start(21)).unwrap(), 21, "numbering goes on");
+    }
+
+    #[test]
+    fn one_changed_byte_is_named_by_file_line_and_entry_and_the_good_copy_rebuilds_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = journal(tmp.path(), 10);
+        let mut bytes = std::fs::read(&paths[1]).unwrap();
+        // Entry 7's title: "Work 7" becomes "Work 8".
+        let line_start = bytes
+            .split_inclusive(|b| *b == b'\n')
+            .take(6)
+            .map(<[u8]>::len)
+            .sum::<usize>();
+        let at = line_start + find(&bytes[line_start..], b"Work 7");
+        bytes[at + 5] = b'8';
+        std::fs::write(&paths[1], &bytes).unwrap();
+
+        let verified = verify(&paths).unwrap();
+        assert!(!verified.is_sound());
+        let problems = verified.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].ends_with(
+                "plays-b.log line 7 (entry 7): its checksum does not match: the entry was changed"
+            ),
+            "{problems:?}"
+        );
+
+        let (_, entries, mended) = Journal::open(paths.clone()).unwrap();
+        assert_eq!(entries.len(), 10, "nothing lost");
+        assert_eq!(mended.set_aside.len(), 1);
+        assert!(mended.set_aside[0]
+            .to_string_lossy()
+            .contains("plays-b.log.damaged-"));
+        assert_eq!(
+            std::fs::read(&mended.set_aside[0]).unwrap(),
+            bytes,
+            "kept as found"
+        );
+        assert!(verify(&paths).unwrap().is_sound());
+        assert_eq!(
+            std::fs::read(&paths[0]).unwrap(),
+            std::fs::read(&paths[1]).unwrap()
+        );
+    }
+
+    fn find(haystack: &[u8], needle: &[u8]) -> usize {
+        haystack
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_removed_or_reordered_entry_breaks_the_chain_where_it_was() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = journal(tmp.path(), 6);
+        let text = std::fs::read_to_string(&paths[0]).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.remove(2);
+        std::fs::write(&paths[0], lines.join("\n") + "\n").unwrap();
+        let problems = verify(&paths).unwrap().problems();
+        assert!(
+            problems[0].ends_with("plays-a.log line 3 (entry 4): entry 4 where entry 3 belongs: entries were removed or reordered"),
+            "{problems:?}"
+        );
+        // Both copies damaged the same way cannot be mended from each other.
+        std::fs::copy(&paths[0], &paths[1]).unwrap();
+        let (_, entries, mended) = Journal::open(paths.clone()).unwrap();
+        assert_eq!(entries.len(), 2, "the whole entries before the damage");
+        assert_eq!(mended.set_aside.len(), 2, "both kept as found");
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_and_a_copy_left_behind_is_brought_level() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = journal(tmp.path(), 5);
+        // A crash between the two writes of entry 6: a has it, b does not;
+        // then a power cut halfway through a's entry 7.
+        let (mut j, ..) = Journal::open(paths.clone()).unwrap();
+        j.append(&start(6)).unwrap();
+        drop(j);
+        let full = std::fs::read(&paths[0]).unwrap();
+        let five = full.len()
+            - full
+                .split_inclusive(|b| *b == b'\n')
+                .next_back()
+                .unwrap()
+                .len();
+        std::fs::write(&paths[1], &full[..five]).unwrap();
+        let mut a = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&paths[0])
+            .unwrap();
+        a.write_all(br#"{"seq":7,"prev":"#).unwrap();
+        drop(a);
+
+        let verified = verify(&paths).unwrap();
+        assert!(
+            verified.is_sound(),
+            "a torn tail is not damage: {:?}",
+            verified.problems()
+        );
+        assert!(verified.copies[0].1.torn_tail);
+        let (_, entries, mended) = Journal::open(paths.clone()).unwrap();
+        assert_eq!(entries.len(), 6);
+        assert_eq!(mended.torn, [paths[0].clone()]);
+        assert_eq!(mended.copied, 1);
+        assert_eq!(std::fs::read(&paths[0]).unwrap(), full);
+        assert_eq!(std::fs::read(&paths[1]).unwrap(), full);
+    }
+
+    #[test]
+    fn copies_with_different_histories_are_refused_untouched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = journal(tmp.path(), 3);
+        let other = tempfile::tempdir().unwrap();
+        let elsewhere = cuebox_session::playlog::paths(other.path());
+        let (mut j, ..) = Journal::open(elsewhere.clone()).unwrap();
+        for n in [1, 2, 9] {
+            j.append(&start(n)).unwrap();
+        }
+        std::fs::copy(&elsewhere[0], &paths[1]).unwrap();
+        let before = std::fs::read(&paths[0]).unwrap();
+        let e = Journal::open(paths.clone()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("differ from entry 3 on; nothing was changed"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(&paths[0]).unwrap(), before);
+    }
+
+    /// Child: appends plays as fast as it can, printing each number once
+    /// `append` has returned it (the entry counts from then on).
+    #[test]
+    #[ignore = "run by a_killed_writer_loses_and_doubles_no_acknowledged_play"]
+    fn journal_writer_child() {
+        let Some(dir) = child_dir() else { return };
+        let (mut j, entries, _) = Journal::open(paths(&dir)).unwrap();
+        println!("READY {}", entries.len());
+        let stdout = std::io::stdout();
+        for n in entries.len() as u64 + 1.. {
+            let seq = j.append(&start(n)).unwrap();
+            let mut out = stdout.lock();
+            writeln!(out, "ACK {seq}").unwrap();
+            out.flush().unwrap();
+        }
+    }
+
+    /// 200 SIGKILLs at random points of a writer appending plays: after
+    /// each, every play it acknowledged is there exactly once, in order, and
+    /// the two copies agree.
+    #[test]
+    fn a_killed_writer_loses_and_doubles_no_acknowledged_play() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut rng = rand::rng();
+        let mut acknowledged = 0u64;
+        let (mut torn, mut copied) = (0, 0);
+        for _ in 0..200 {
+            let mut child = spawn_child("playlog::journal_writer_child", tmp.path());
+            let stdout = child.stdout.take().unwrap();
+            let reader = std::thread::spawn(move || {
+                use std::io::BufRead;
+                let mut last = 0;
+                for line in std::io::BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(n) = line.strip_prefix("ACK ") {
+                        last = n.parse().unwrap();
+                    }
+                }
+                last
+            });
+            std::thread::sleep(Duration::from_micros(rng.random_range(2_000..40_000)));
+            child.kill().unwrap();
+            child.wait().unwrap();
+            let last = reader.join().unwrap();
+            acknowledged = acknowledged.max(last);
+            let started = Instant::now();
+            let (_, entries, mended) = Journal::open(paths(tmp.path())).unwrap();
+            assert!(started.elapsed() < Duration::from_secs(5));
+            torn += mended.torn.len();
+            copied += mended.copied;
+            assert!(
+                entries.len() as u64 >= acknowledged,
+                "{} entries, {acknowledged} acknowledged",
+                entries.len()
+            );
+            for (i, e) in entries.iter().enumerate() {
+                assert_eq!(e.seq, i as u64 + 1);
+                assert_eq!(sample_of(e), e.seq * 4_800, "each play once, in order");
+            }
+            let verified = verify(&paths(tmp.path())).unwrap();
+            assert!(verified.is_sound(), "{:?}", verified.problems());
+            assert_eq!(
+                std::fs::read(paths(tmp.path())[0].clone()).unwrap(),
+                std::fs::read(paths(tmp.path())[1].clone()).unwrap(),
+                "the copies agree"
+            );
+        }
+        assert!(
+            acknowledged > 200,
+            "the writer got going ({acknowledged} plays)"
+        );
+        eprintln!("{acknowledged} plays acknowledged; {torn} torn tails dropped, {copied} entries copied across");
+    }
+}
+
+/// Cue sheets from the play log: the works a production used, with their
+/// uses, time heard and what a society will ask for; the exports validate
+/// against the schemas shipped in docs/schemas.
+mod cuesheet {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    use cuebox_engine::show::{ContentHash, Group, RightsMetadata, ShowInfo, Venue};
+    use cuebox_session::playlog::*;
+
+    fn at(s: &str) -> jiff::Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn start(show: &str, when: &str, work: u8, rights: RightsMetadata) -> Record {
+        Record::Start(Box::new(Start {
+            at: at(when),
+            session: show.into(),
+            clip: format!("c{work}").parse().unwrap(),
+            name: format!("clip {work}"),
+            hash: ContentHash::of_bytes(&[work]),
+            group: Group::A,
+            button: None,
+            rights,
+            source: Source {
+                input: "osc".into(),
+                from: String::new(),
+                cue: None,
+            },
+            sample: 0,
+            rate: 48_000,
+            timecode: None,
+        }))
+    }
+
+    fn end(play: u64, when: &str, seconds: u64) -> Record {
+        Record::End(End {
+            at: at(when),
+            play,
+            sample: 0,
+            heard_frames: seconds * 48_000,
+            ending: Ending::Faded,
+        })
+    }
+
+    fn complete(title: &str) -> RightsMetadata {
+        RightsMetadata {
+            title: Some(title.into()),
+            composer: Some("J. Composer".into()),
+            publisher: Some("Stage Music Ltd".into()),
+            iswc: Some("T-034.524.680-1".into()),
+            isrc: Some("GB-AYE-69-00531".into()),
+            pro: Some("PRS".into()),
+            ..RightsMetadata::default()
+        }
+    }
+
+    /// Two performances of Hamlet and a play of another show: 1, 2 are work
+    /// 1 (complete); 3 work 2 (no composer, no ISWC); 5 work 3 (complete,
+    /// its end never logged: the box was cut off).
+    fn log(dir: &Path) -> Vec<Entry> {
+        let (mut j, ..) = Journal::open(paths(dir)).unwrap();
+        let no_composer = RightsMetadata {
+            composer: None,
+            iswc: None,
+            ..complete("Storm")
+        };
+        for r in [
+            start("Hamlet", "2026-12-01T19:30:00Z", 1, complete("Overture")),
+            start("Hamlet", "2026-12-01T19:35:00Z", 2, no_composer.clone()),
+            end(1, "2026-12-01T19:31:00Z", 30),
+            end(2, "2026-12-01T19:35:10Z", 10),
+            start("Hamlet", "2026-12-01T21:00:00Z", 1, complete("Overture")),
+            end(5, "2026-12-01T21:00:15Z", 15),
+            start("Hamlet", "2026-12-01T22:10:00Z", 3, complete("Finale")),
+            start("Macbeth", "2026-12-01T20:00:00Z", 2, no_composer),
+            start("Hamlet", "2026-12-02T19:30:00Z", 1, complete("Overture")),
+        ] {
+            j.append(&r).unwrap();
+        }
+        let (_, entries, _) = Journal::open(paths(dir)).unwrap();
+        entries
+    }
+
+    fn info() -> ShowInfo {
+        ShowInfo {
+            production: "Hamlet".into(),
+            venue: Venue {
+                name: "The Globe".into(),
+                city: "London".into(),
+                country: "GB".into(),
+                ..Venue::default()
+            },
+            rights_context: "grand rights".into(),
+            ..ShowInfo::default()
+        }
+    }
+
+    #[test]
+    fn a_performance_s_sheet_has_its_works_their_time_and_what_is_missing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let entries = log(tmp.path());
+        let utc = jiff::tz::TimeZone::UTC;
+        let day = "2026-12-01".parse().unwrap();
+        let period = Period::performance(Some("Hamlet".into()), day, &utc).unwrap();
+        let sheet = CueSheet::build(&entries, &period, &info());
+        assert_eq!(
+            sheet.plays, 4,
+            "Macbeth and the next day are not this performance"
+        );
+        assert_eq!(sheet.venue, "The Globe, London, GB");
+        let works: Vec<(&str, u32, f64, &[Missing])> = sheet
+            .works
+            .iter()
+            .map(|w| (w.title.as_str(), w.uses, w.seconds, w.missing.as_slice()))
+            .collect();
+        assert_eq!(
+            works,
+            [
+                ("Overture", 2, 45.0, &[][..]),
+                ("Storm", 1, 10.0, &[Missing::Composer, Missing::Iswc][..]),
+                ("Finale", 1, 0.0, &[Missing::Duration][..]),
+            ]
+        );
+        assert!(!sheet.ready, "two works lack data");
+        assert_eq!(sheet.works[0].first, at("2026-12-01T19:30:00Z"));
+        assert_eq!(sheet.works[0].last, at("2026-12-01T21:00:00Z"));
+    }
+
+    fn schema(name: &str) -> PathBuf {
+        // The crate is two levels below the workspace root.
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(|a| a.join("docs/schemas").join(name))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("docs/schemas/{name} not found"))
+    }
+
+    #[test]
+    fn the_exports_validate_against_their_schemas() {
+        let tmp = tempfile::tempdir().unwrap();
+        let entries = log(tmp.path());
+        let sheet = CueSheet::build(&entries, &Period::default(), &info());
+        assert_eq!(sheet.plays, 6);
+
+        let json = tmp.path().join("sheet.json");
+        std::fs::write(&json, sheet.export(Format::Json)).unwrap();
+        let check = Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(
+                "import json, sys, jsonschema\n\
+                 jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])),\n\
+                 format_checker=jsonschema.FormatChecker())",
+            )
+            .arg(&json)
+            .arg(schema("cuesheet.schema.json"))
+            .output()
+            .expect("python3-jsonschema is installed (scripts/setup.sh)");
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+
+        let xml = tmp.path().join("sheet.xml");
+        std::fs::write(&xml, sheet.export(Format::Xml)).unwrap();
+        let check = Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(schema("cuesheet.xsd"))
+            .arg(&xml)
+            .output()
+            .expect("xmllint is installed (libxml2-utils, scripts/setup.sh)");
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+
+        let csv = sheet.export(Format::Csv);
+        let mut reader = csv::Reader::from_reader(&csv[..]);
+        let header: Vec<String> = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(header, export::CSV_COLUMNS);
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(&rows[0][2], "Overture");
+        assert_eq!(&rows[0][9], "3", "three uses over both days");
+        assert_eq!(
+            &rows[1][13], "composer iswc duration",
+            "Macbeth's use never ended"
+        );
+        // A title with a comma and a quote stays one field.
+        let mut odd = sheet.clone();
+        odd.works[0].title = "Act 1, \"Storm\"".into();
+        let csv = odd.export(Format::Csv);
+        let mut reader = csv::Reader::from_reader(&csv[..]);
+        assert_eq!(
+            &reader.records().next().unwrap().unwrap()[2],
+            "Act 1, \"Storm\""
+        );
+    }
+}
+
+/// The play log's SQLite index: derived from the journal, brought up to date
+/// entry by entry, rebuilt when the journal it came from is replaced.
+mod playindex {
+    use cuebox_engine::show::{ContentHash, Group, RightsMetadata};
+    use cuebox_session::playlog::*;
+
+    fn start(show: &str, when: &str, n: u8) -> Record {
+        Record::Start(Box::new(Start {
+            at: when.parse().unwrap(),
+            session: show.into(),
+            clip: format!("c{n}").parse().unwrap(),
+            name: format!("clip {n}"),
+            hash: ContentHash::of_bytes(&[n]),
+            group: Group::B,
+            button: None,
+            rights: RightsMetadata {
+                title: Some(format!("Work {n}")),
+                ..RightsMetadata::default()
+            },
+            source: Source {
+                input: "msc-udp".into(),
+                from: "10.0.0.9:6004".into(),
+                cue: Some("1.1.3".into()),
+            },
+            sample: 0,
+            rate: 48_000,
+            timecode: None,
+        }))
+    }
+
+    #[test]
+    fn the_index_follows_the_journal_and_answers_by_show_and_period() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut j, ..) = Journal::open(paths(tmp.path())).unwrap();
+        j.append(&start("Hamlet", "2026-12-01T19:30:00.5Z", 1))
+            .unwrap();
+        j.append(&start("Macbeth", "2026-12-01T19:31:00Z", 2))
+            .unwrap();
+        j.append(&Record::End(End {
+            at: "2026-12-01T19:30:30Z".parse().unwrap(),
+            play: 1,
+            sample: 0,
+            heard_frames: 24_000 * 59,
+            ending: Ending::Faded,
+        }))
+        .unwrap();
+        let (_, entries, _) = Journal::open(paths(tmp.path())).unwrap();
+        let mut index = PlayIndex::open(&index_path(tmp.path())).unwrap();
+        assert_eq!(index.update(&entries).unwrap(), 3);
+        assert_eq!(index.update(&entries).unwrap(), 0, "nothing new");
+
+        let hamlet = Period {
+            show: Some("Hamlet".into()),
+            from: Some("2026-12-01T19:30:00Z".parse().unwrap()),
+            to: Some("2026-12-01T19:30:01Z".parse().unwrap()),
+        };
+        let rows = index.plays(&hamlet).unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].play, 1);
+        assert_eq!(rows[0].title.as_deref(), Some("Work 1"));
+        assert_eq!(rows[0].input, "msc-udp");
+        assert_eq!(rows[0].heard_seconds, Some(29.5));
+        assert_eq!(rows[0].ending.as_deref(), Some("faded"));
+        let all = index.plays(&Period::default()).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].heard_seconds, None, "Macbeth's play has not ended");
+
+        // One more entry: only it is read.
+        j.append(&start("Hamlet", "2026-12-02T19:30:00Z", 3))
+            .unwrap();
+        let (_, entries, _) = Journal::open(paths(tmp.path())).unwrap();
+        assert_eq!(index.update(&entries).unwrap(), 1);
+
+        // A different journal (a new one begun): the index is rebuilt from it.
+        let other = tempfile::tempdir().unwrap();
+        let (mut k, ..) = Journal::open(paths(other.path())).unwrap();
+        k.append(&start("Lear", "2026-12-03T19:30:00Z", 4)).unwrap();
+        let (_, entries, _) = Journal::open(paths(other.path())).unwrap();
+        assert_eq!(index.update(&entries).unwrap(), 1);
+        let all = index.plays(&Period::default()).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].show, "Lear");
     }
 }

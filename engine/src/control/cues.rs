@@ -12,25 +12,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
+pub use crate::show::Place;
 use crate::show::{ClipId, GridDims, GridPos, PageNo, Show, TabIndex};
-
-/// Where a controller is: the page and tab its numbers and buttons play.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Place {
-    /// The page.
-    pub page: PageNo,
-    /// The tab of the page.
-    pub tab: TabIndex,
-}
-
-impl Default for Place {
-    fn default() -> Self {
-        Place {
-            page: PageNo::FIRST,
-            tab: TabIndex::from_number(1).expect("tab 1 exists"),
-        }
-    }
-}
 
 /// A button's full cue number: page, tab, button.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -286,10 +269,8 @@ impl CueMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::show::{
-        AudioFormat, AudioRef, Channels, ContentHash, Extra, Frames, Group, MediaPath, NewClip,
-        Page, Placement, RightsMetadata, Trim,
-    };
+    use crate::fixtures::{add_clip, described_audio, placement};
+    use crate::show::{Channels, Group, Page};
 
     /// Two pages of 2×4 tabs (or 1×4: `rows`); page 1 tab 1 has c1 at 1,1,
     /// c2 at 1,3 and c3 at 2,2; page 2 tab 3 has c4 at 1,2.
@@ -301,33 +282,9 @@ mod tests {
             .into_iter()
             .enumerate()
         {
-            let path = format!("{n}.wav");
-            let audio = AudioRef {
-                hash: ContentHash::of_bytes(path.as_bytes()),
-                path: MediaPath::try_from(path).unwrap(),
-                format: AudioFormat {
-                    channels: Channels::Mono,
-                    sample_rate: 48_000,
-                    bit_depth: Some(16),
-                    frames: Frames(48_000),
-                    codec: "pcm_s16le".into(),
-                    trim: Trim::default(),
-                    extra: Extra::new(),
-                },
-                metadata: RightsMetadata::default(),
-                extra: Extra::new(),
-            };
-            let new = NewClip {
-                name: format!("clip {n}"),
-                group: Group::A,
-                audio,
-            };
-            let at = Placement {
-                page: PageNo::new(page).unwrap(),
-                tab: TabIndex::from_number(tab).unwrap(),
-                pos: GridPos::new(r, c).unwrap(),
-            };
-            show.add_clip(new, at).unwrap();
+            let audio = described_audio(&format!("{n}.wav"), Channels::Mono, 48_000);
+            let at = placement(page, tab, r, c);
+            add_clip(&mut show, &format!("clip {n}"), Group::A, audio, at);
         }
         for page in &mut show.pages {
             for tab in &mut page.tabs {

@@ -1,7 +1,7 @@
 //! Clips and the audio they reference.
 
 use std::fmt;
-use std::path::{Component, Path};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -73,9 +73,13 @@ pub enum BadMediaPath {
     /// Empty, or longer than [`MediaPath::MAX_LEN`].
     #[error("media path {0:?} must be 1 to 4096 bytes long")]
     Length(String),
-    /// Absolute, or names `.`/`..`, or has an empty component.
-    #[error("media path {0:?} leaves the media folder: give a path relative to it, without '..', '.' or a leading '/'")]
+    /// Absolute, or names `..`.
+    #[error("media path {0:?} leaves the media folder: give a path relative to it, without '..' or a leading '/'")]
     Escapes(String),
+    /// Names `.`, or has an empty component (`a//b`, a trailing `/`): two
+    /// spellings of one file would let two clips share it unnoticed.
+    #[error("media path {0:?} has a '.' or empty component: write it as names joined by single '/' (for example \"drums/kick.wav\")")]
+    NotPlain(String),
     /// Holds a NUL, a backslash or a control character.
     #[error("media path {0:?} holds a control character, NUL or backslash")]
     Characters(String),
@@ -105,17 +109,15 @@ impl TryFrom<String> for MediaPath {
         if s.chars().any(|c| c.is_control() || c == '\\') {
             return Err(BadMediaPath::Characters(s));
         }
-        let normal = !s.starts_with('/')
-            && !s.ends_with('/')
-            && !s.contains("//")
-            && Path::new(&s)
-                .components()
-                .all(|c| matches!(c, Component::Normal(_)));
-        if normal {
-            Ok(MediaPath(s))
-        } else {
-            Err(BadMediaPath::Escapes(s))
+        // Every `/`-separated component is checked as written: `Path`'s own
+        // components drop inner and trailing `.`, so `a/./b` would pass.
+        if s.starts_with('/') || s.split('/').any(|c| c == "..") {
+            return Err(BadMediaPath::Escapes(s));
         }
+        if s.split('/').any(|c| c.is_empty() || c == ".") {
+            return Err(BadMediaPath::NotPlain(s));
+        }
+        Ok(MediaPath(s))
     }
 }
 

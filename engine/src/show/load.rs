@@ -1,6 +1,9 @@
 //! Reading a manifest: size limit, JSON syntax, version check, migration, and
 //! the typed model — each failure a [`LoadError`] that says where and what.
 
+use std::cell::Cell;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::migrate::{migrate, MigrationError};
@@ -10,6 +13,13 @@ use super::Show;
 /// The largest manifest accepted. A real show is well under a megabyte; the
 /// cap keeps a hostile file from exhausting memory.
 pub const MAX_MANIFEST_BYTES: usize = 64 << 20;
+
+/// The most JSON values (numbers, strings, arrays, objects…) a manifest may
+/// hold. A show's manifest has one per 15 to 30 bytes, so one at the size
+/// limit holds at most half of this; a hostile one of tiny values
+/// (`[0,0,0,…]`, two bytes each) is refused before it is parsed, since each
+/// value it keeps as an unknown field costs about 80 bytes of memory.
+pub const MAX_MANIFEST_VALUES: u64 = (MAX_MANIFEST_BYTES / 8) as u64;
 
 /// A show as loaded, with what had to be done to read it.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +44,14 @@ pub enum LoadError {
     /// Not JSON.
     #[error("the manifest is not valid JSON: {0}")]
     Syntax(String),
+    /// More values than [`MAX_MANIFEST_VALUES`].
+    #[error("the manifest holds {count} JSON values; the limit is {max} (a show's manifest holds one per 15 to 30 bytes): it is not a session manifest, or is damaged")]
+    TooManyValues {
+        /// Values found.
+        count: u64,
+        /// The limit.
+        max: u64,
+    },
     /// JSON, but not an object.
     #[error("the manifest must be a JSON object with a \"format_version\"")]
     NotAnObject,
@@ -70,23 +88,17 @@ impl Show {
     /// This checks types and the invariants the types carry (ids, media paths,
     /// hashes, channel layouts); [`Show::validate`] then checks ranges and
     /// references and reports every problem at once.
+    ///
+    /// A manifest is first scanned without keeping anything but its
+    /// `format_version` and a count of its values, so the error says what a
+    /// reader meets first (syntax, then size, then version) and a document
+    /// of millions of tiny values is refused before it costs memory. One of
+    /// the current format is then parsed once, straight into the typed
+    /// show: no JSON tree of the whole document is built beside it. An
+    /// older format is read as a tree, which the migration rewrites.
     pub fn load(bytes: &[u8]) -> Result<Loaded, LoadError> {
         check_size(bytes)?;
-        let value: Value =
-            serde_json::from_slice(bytes).map_err(|e| LoadError::Syntax(e.to_string()))?;
-        let Value::Object(mut doc) = value else {
-            return Err(LoadError::NotAnObject);
-        };
-        let found = match doc.get("format_version") {
-            None => return Err(LoadError::MissingVersion),
-            // Format 1 wrote its version as a bare integer.
-            Some(Value::Number(n)) => match n.as_u64().and_then(|n| u16::try_from(n).ok()) {
-                Some(major) => FormatVersion::new(major, 0),
-                None => return Err(BadFormatVersion(n.to_string()).into()),
-            },
-            Some(Value::String(s)) => s.parse()?,
-            Some(other) => return Err(BadFormatVersion(other.to_string()).into()),
-        };
+        let found = scan(bytes)?;
         let current = Self::FORMAT;
         if found.major > current.major {
             return Err(LoadError::NewerMajor {
@@ -95,10 +107,15 @@ impl Show {
             });
         }
         let (mut show, migrated_from) = if found.major < current.major {
+            let Value::Object(mut doc) =
+                serde_json::from_slice(bytes).map_err(|e| LoadError::Syntax(e.to_string()))?
+            else {
+                return Err(LoadError::NotAnObject);
+            };
             migrate(&mut doc, found, current)?;
             (typed::<Show, _>(Value::Object(doc))?, Some(found))
         } else {
-            // Parse the bytes again so type errors carry a line and column.
+            // Type errors carry a line and column as well as the path.
             let mut de = serde_json::Deserializer::from_slice(bytes);
             (typed(&mut de)?, None)
         };
@@ -108,6 +125,194 @@ impl Show {
             show,
             migrated_from,
         })
+    }
+}
+
+/// The `format_version` of a document, read by a scan that keeps nothing
+/// else and counts its values; or the first thing wrong on the way to it.
+fn scan(bytes: &[u8]) -> Result<FormatVersion, LoadError> {
+    let count = Cell::new(0);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let scanned = de
+        .deserialize_any(ScanVisitor(&count))
+        // Trailing characters are a syntax error too.
+        .and_then(|s| de.end().map(|()| s))
+        .map_err(|e| LoadError::Syntax(e.to_string()))?;
+    if count.get() > MAX_MANIFEST_VALUES {
+        return Err(LoadError::TooManyValues {
+            count: count.get(),
+            max: MAX_MANIFEST_VALUES,
+        });
+    }
+    match scanned {
+        VersionScan::NotAnObject => Err(LoadError::NotAnObject),
+        VersionScan::Object(None) => Err(LoadError::MissingVersion),
+        // Format 1 wrote its version as a bare integer.
+        VersionScan::Object(Some(VersionField::Major(n))) => u16::try_from(n)
+            .map(|major| FormatVersion::new(major, 0))
+            .map_err(|_| BadFormatVersion(n.to_string()).into()),
+        VersionScan::Object(Some(VersionField::Text(s))) => Ok(s.parse()?),
+        VersionScan::Object(Some(VersionField::Other(what))) => Err(BadFormatVersion(what).into()),
+    }
+}
+
+/// A document as [`scan`] sees it.
+enum VersionScan {
+    /// An object, with its `format_version` if it has one.
+    Object(Option<VersionField>),
+    /// Anything else.
+    NotAnObject,
+}
+
+/// A `format_version` value, of whatever type.
+enum VersionField {
+    /// A non-negative integer.
+    Major(u64),
+    /// A string.
+    Text(String),
+    /// Anything else, as it reads.
+    Other(String),
+}
+
+/// Skips a value, counting it and every value inside it.
+struct Skip<'a>(&'a Cell<u64>);
+
+impl Skip<'_> {
+    fn one(&self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Skip<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+/// Visits of scalars, each answered by `$answer` (given the visitor).
+macro_rules! scalars {
+    ($answer:expr; $($visit:ident: $t:ty),*) => {$(
+        fn $visit<E: de::Error>(self, _: $t) -> Result<Self::Value, E> {
+            Ok($answer(self))
+        }
+    )*};
+}
+
+impl<'de> Visitor<'de> for Skip<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    scalars!(|s: Self| s.one(); visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64, visit_str: &str);
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.one();
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.one();
+        while seq.next_element_seed(Skip(self.0))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.one();
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value_seed(Skip(self.0))?;
+        }
+        Ok(())
+    }
+}
+
+/// The document: its `format_version`, counting every value.
+struct ScanVisitor<'a>(&'a Cell<u64>);
+
+impl<'de> Visitor<'de> for ScanVisitor<'_> {
+    type Value = VersionScan;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON document")
+    }
+
+    scalars!(|_| VersionScan::NotAnObject; visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64, visit_str: &str);
+
+    fn visit_unit<E: de::Error>(self) -> Result<VersionScan, E> {
+        Ok(VersionScan::NotAnObject)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<VersionScan, A::Error> {
+        Skip(self.0).visit_seq(seq)?;
+        Ok(VersionScan::NotAnObject)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<VersionScan, A::Error> {
+        Skip(self.0).one();
+        let mut version = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "format_version" && version.is_none() {
+                Skip(self.0).one();
+                version = Some(map.next_value::<VersionField>()?);
+            } else {
+                map.next_value_seed(Skip(self.0))?;
+            }
+        }
+        Ok(VersionScan::Object(version))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for VersionField {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(FieldVisitor)
+    }
+}
+
+/// A `format_version` value of any type.
+struct FieldVisitor;
+
+impl<'de> Visitor<'de> for FieldVisitor {
+    type Value = VersionField;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a format version")
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<VersionField, E> {
+        Ok(VersionField::Major(n))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<VersionField, E> {
+        Ok(VersionField::Text(s.to_owned()))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<VersionField, E> {
+        Ok(VersionField::Other(n.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<VersionField, E> {
+        Ok(VersionField::Other(n.to_string()))
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<VersionField, E> {
+        Ok(VersionField::Other(b.to_string()))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<VersionField, E> {
+        Ok(VersionField::Other("null".into()))
+    }
+
+    // Not a version: refused as one before anything is parsed, uncounted.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<VersionField, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(VersionField::Other("an array".into()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<VersionField, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(VersionField::Other("an object".into()))
     }
 }
 

@@ -16,6 +16,7 @@ mod load;
 mod migrate;
 mod pages;
 mod processing;
+mod runtime;
 mod validate;
 mod version;
 
@@ -24,10 +25,11 @@ pub use clip::*;
 pub use config::*;
 pub use device_map::*;
 pub use ids::*;
-pub use load::{check_size, LoadError, Loaded, MAX_MANIFEST_BYTES};
+pub use load::{check_size, LoadError, Loaded, MAX_MANIFEST_BYTES, MAX_MANIFEST_VALUES};
 pub use migrate::MigrationError;
 pub use pages::*;
 pub use processing::*;
+pub use runtime::*;
 pub use validate::{Issue, Problem};
 pub use version::*;
 
@@ -82,6 +84,10 @@ pub struct Show {
     /// Production, venue and rights reporting.
     #[serde(default)]
     pub show_info: ShowInfo,
+    /// The live state the box keeps across restarts (playhead, lock, live
+    /// group levels); absent until a box records some.
+    #[serde(default, skip_serializing_if = "Runtime::is_default")]
+    pub runtime: Runtime,
     /// Fields this version does not know, kept for a round trip.
     #[serde(flatten)]
     pub extra: Extra,
@@ -205,6 +211,7 @@ impl Show {
             time_sources: TimeSources::default(),
             analysis: SessionAnalysis::default(),
             show_info: ShowInfo::default(),
+            runtime: Runtime::default(),
             extra: Extra::new(),
         }
     }

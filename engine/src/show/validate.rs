@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use super::analysis::{ClipAnalysis, TempoCandidate};
-use super::clip::{AudioFormat, Channels, Clip};
+use super::clip::{AudioFormat, Channels, Clip, ContentHash, MediaPath};
 use super::config::{GroupMode, OutputBus, VoicePool};
 use super::ids::{ClipId, Frames, GridDims, GridPos, Group, LogicalChannel, PageNo};
 use super::pages::PageView;
@@ -102,6 +102,20 @@ pub enum Issue {
     ChannelTooHigh(LogicalChannel),
     /// A timecode that does not exist at the session's frame rate.
     Timecode(String),
+    /// Two clips name one media file with different content hashes: one of
+    /// them would play the other's audio.
+    SharedMediaPath {
+        /// The file.
+        path: MediaPath,
+        /// The first clip naming it.
+        first: ClipId,
+        /// The first clip's hash.
+        first_hash: ContentHash,
+        /// This clip.
+        clip: ClipId,
+        /// This clip's hash.
+        hash: ContentHash,
+    },
     /// A clip asks for time-stretch or pitch-shift, which the engine does
     /// not have yet: it plays at its native speed and pitch.
     TimePitchNotBuilt {
@@ -133,6 +147,18 @@ impl fmt::Display for Issue {
                 f,
                 "clip \"{clip}\" asks for rate {rate}x and pitch {pitch_semitones:+} st, but \
                  time/pitch is not built yet: it plays at 1.0x and its own pitch"
+            ),
+            Issue::SharedMediaPath {
+                path,
+                first,
+                first_hash,
+                clip,
+                hash,
+            } => write!(
+                f,
+                "clips \"{first}\" and \"{clip}\" both use media path \"{path}\" but with different \
+                 hashes ({first_hash} and {hash}): one file cannot be both; re-add the clip whose \
+                 audio changed (hostctl clip add) so each file has one hash"
             ),
             Issue::DuplicateClipId(id) => {
                 write!(f, "clip id \"{id}\" is used by more than one clip")
@@ -305,8 +331,33 @@ impl Show {
         };
         self.check_pages(&mut c);
         self.check_clips(&mut c);
+        c.problems.extend(self.shared_media_paths());
         self.check_config(&mut c);
+        self.check_runtime(&mut c);
         c.problems
+    }
+
+    /// Every clip whose media path an earlier clip names with another hash.
+    /// The box refuses such a session outright: it stores one file per path.
+    pub fn shared_media_paths(&self) -> Vec<Problem> {
+        let mut first: HashMap<&MediaPath, &Clip> = HashMap::new();
+        let mut problems = Vec::new();
+        for (i, clip) in self.clips.iter().enumerate() {
+            let earlier = *first.entry(&clip.audio.path).or_insert(clip);
+            if earlier.audio.hash != clip.audio.hash {
+                problems.push(Problem {
+                    path: format!("clips[{i}].audio.path"),
+                    issue: Issue::SharedMediaPath {
+                        path: clip.audio.path.clone(),
+                        first: earlier.id.clone(),
+                        first_hash: earlier.audio.hash,
+                        clip: clip.id.clone(),
+                        hash: clip.audio.hash,
+                    },
+                });
+            }
+        }
+        problems
     }
 
     fn check_pages(&self, c: &mut Checker) {
@@ -448,6 +499,19 @@ impl Show {
             "tempo map points",
             self.analysis.tempo_map.iter().map(|p| p.at_secs),
         );
+    }
+
+    fn check_runtime(&self, c: &mut Checker) {
+        let r = &self.runtime;
+        c.page_ref("runtime.deck.page", r.deck.place.page, self.pages.len());
+        for (group, level) in &r.group_levels {
+            c.range(
+                format!("runtime.group_levels.{group}"),
+                *level,
+                LEVEL_DB,
+                " dB",
+            );
+        }
     }
 
     fn check_config(&self, c: &mut Checker) {

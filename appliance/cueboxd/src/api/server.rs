@@ -10,8 +10,14 @@
 //! bytes drip), a small cap of their own with the oldest closed to make
 //! room, and a per-address rate of new connections. Once its key is
 //! authorized a connection is *known* and counts against the known caps.
+//! Until then its frames are small ([`proto::PENDING_FRAME`]).
+//!
+//! The role is checked before anything else of a request, and refusals are
+//! booked per peer ([`Refusals`]): a flood of refused requests is a few
+//! events, never one each.
 
 use crate::events::{BoxEvent, Publisher};
+use crate::refusals::{ApiClose, ApiRefusal, Refusals};
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -109,6 +115,10 @@ impl Default for Limits {
     }
 }
 
+/// What a refusal is booked to: the address, the key once known, and the
+/// reason.
+type PeerId = (IpAddr, Option<PublicKey>, String);
+
 /// The running API server. Dropping it stops accepting; open connections
 /// end at their next request or idle timeout.
 pub struct Server {
@@ -135,11 +145,15 @@ impl Server {
         listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
         let gate = Arc::new(Gate::new(limits.clone()));
+        let refusals = Arc::new(Refusals::new(log.clone()));
+        let closes = Arc::new(Refusals::new(log.clone()));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("api".into())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
+                    refusals.flush();
+                    closes.flush();
                     let (tcp, peer) = match listener.accept() {
                         Ok(c) => c,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -155,22 +169,28 @@ impl Server {
                     let (slot, evicted) = match admitted {
                         Ok(admitted) => admitted,
                         Err((reason, detail)) => {
-                            log.send(BoxEvent::ApiRefused {
-                                peer: peer.to_string(),
-                                key: None,
-                                request: None,
-                                reason: reason.into(),
-                                detail,
-                            });
+                            refusals.refused(
+                                (peer.ip(), None, reason.into()),
+                                ApiRefusal {
+                                    peer: peer.to_string(),
+                                    key: None,
+                                    request: None,
+                                    reason: reason.into(),
+                                    detail,
+                                },
+                            );
                             drop(tcp);
                             continue;
                         }
                     };
                     if let Some(evicted) = evicted {
-                        log.send(BoxEvent::ApiClosed {
-                            peer: evicted.to_string(),
-                            reason: format!("{} connections were waiting for a handshake or an authorized key; the oldest made room for {peer}", limits.pending),
-                        });
+                        closes.refused(
+                            (evicted.ip(), "made room".into()),
+                            ApiClose {
+                                peer: evicted.to_string(),
+                                reason: format!("{} connections were waiting for a handshake or an authorized key; the oldest made room for {peer}", limits.pending),
+                            },
+                        );
                     }
                     let conn = Connection {
                         config: config.clone(),
@@ -178,6 +198,8 @@ impl Server {
                         limits: limits.clone(),
                         service: service.clone(),
                         log: log.clone(),
+                        refusals: refusals.clone(),
+                        closes: closes.clone(),
                     };
                     // A failed spawn drops the slot, which frees it.
                     let _ = std::thread::Builder::new()
@@ -470,16 +492,21 @@ struct Connection<S> {
     limits: Limits,
     service: Arc<S>,
     log: Publisher,
+    refusals: Arc<Refusals<PeerId, ApiRefusal>>,
+    closes: Arc<Refusals<(IpAddr, String), ApiClose>>,
 }
 
 impl<S: Service> Connection<S> {
     fn serve(self, tcp: TcpStream, addr: SocketAddr, mut slot: Slot) {
         let outcome = self.session(tcp, addr, &mut slot);
         if let Err(reason) = outcome {
-            self.log.send(BoxEvent::ApiClosed {
-                peer: addr.to_string(),
-                reason,
-            });
+            self.closes.refused(
+                (addr.ip(), reason.clone()),
+                ApiClose {
+                    peer: addr.to_string(),
+                    reason,
+                },
+            );
         }
     }
 
@@ -519,13 +546,16 @@ impl<S: Service> Connection<S> {
         if role.is_some() {
             if let Err((reason, detail)) = slot.promote() {
                 let response = refuse(RefusalKind::Busy, detail.clone());
-                self.log.send(BoxEvent::ApiRefused {
-                    peer: addr.to_string(),
-                    key: Some(key.fingerprint().to_string()),
-                    request: None,
-                    reason: reason.into(),
-                    detail,
-                });
+                self.refusals.refused(
+                    (addr.ip(), Some(key), reason.into()),
+                    ApiRefusal {
+                        peer: addr.to_string(),
+                        key: Some(key.fingerprint().to_string()),
+                        request: None,
+                        reason: reason.into(),
+                        detail,
+                    },
+                );
                 let mut stream = StreamOwned::new(tls, tcp);
                 let _ = proto::write_frame(&mut stream, &response);
                 return Ok(());
@@ -552,8 +582,12 @@ impl<S: Service> Connection<S> {
         let mut conn = S::Conn::default();
         let mut bucket = Bucket::new(self.limits.burst, self.limits.requests_per_second);
         let mut body = Vec::new();
+        let max_frame = match role {
+            Some(_) => proto::MAX_FRAME,
+            None => proto::PENDING_FRAME,
+        };
         loop {
-            match proto::read_frame_into(&mut stream, &mut body) {
+            match proto::read_frame_into(&mut stream, &mut body, max_frame) {
                 Ok(()) => {}
                 Err(FrameError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
                 Err(FrameError::Io(e))
@@ -569,10 +603,9 @@ impl<S: Service> Connection<S> {
                 }
                 Err(e) => {
                     // The stream may be out of step: answer once and close.
-                    let _ = proto::write_frame(
-                        &mut stream,
-                        &refuse(RefusalKind::BadRequest, e.to_string()),
-                    );
+                    let response = refuse(RefusalKind::BadRequest, e.to_string());
+                    self.refused(&peer, "(frame)", &response);
+                    let _ = proto::write_frame(&mut stream, &response);
                     return Err(e.to_string());
                 }
             };
@@ -597,84 +630,115 @@ impl<S: Service> Connection<S> {
         request: Request<'_>,
     ) -> Response {
         let kind = request.kind();
-        let chunk = matches!(request, Request::Blob { .. } | Request::Fetch { .. });
-        if !chunk {
-            let now = Instant::now();
-            let limited = if !bucket.take(now) {
-                Some(format!(
-                    "more than {} requests a second on this connection; slow down",
-                    self.limits.requests_per_second
-                ))
-            } else if !lock(address).take(now) {
-                Some(format!(
-                    "more than {} requests a second from {} over all its connections; slow down",
-                    self.limits.address_requests_per_second,
-                    peer.addr.ip()
-                ))
-            } else {
-                None
-            };
-            if let Some(message) = limited {
-                let response = refuse(RefusalKind::RateLimited, message);
-                self.refused(peer, kind, &response);
-                return response;
-            }
-        }
-        if let Request::Hello { version } = request {
-            if version != proto::VERSION {
-                let update = if version < proto::VERSION {
-                    "update hostctl on this host"
-                } else {
-                    "update the box (its image, or cueboxd)"
-                };
-                return refuse(
-                    RefusalKind::BadRequest,
-                    format!(
-                        "this box speaks API version {}, the host {version}: {update}",
-                        proto::VERSION
-                    ),
-                );
-            }
-            return Response::Welcome {
-                name: self.service.name(),
-                software: env!("CARGO_PKG_VERSION").into(),
-                role: peer.role,
-                key: peer.key,
-            };
-        }
-        let needs = request.needs().unwrap_or(Role::View);
-        let response = match peer.role {
-            None => refuse(
-                RefusalKind::Unauthorized,
-                format!(
-                    "this host is not authorized on the box; on the box run: cueboxd auth add {} --role {needs}",
-                    peer.key
-                ),
-            ),
-            Some(role) if role < needs => refuse(
-                RefusalKind::Forbidden,
-                format!("{kind} needs the {needs} role; this host has {role}"),
-            ),
-            Some(_) => self.service.handle(peer, conn, request),
+        let response = match self.allowed(peer, bucket, address, &request) {
+            Err(refusal) => refusal,
+            Ok(()) => match request {
+                Request::Hello { version } => self.welcome(peer, version),
+                request => self.service.handle(peer, conn, request),
+            },
         };
         self.refused(peer, kind, &response);
         response
     }
 
-    /// Logs `response` if it is a refusal: its kind as the reason, its
+    /// Whether `peer` may ask `request` now: first its role (so nothing is
+    /// spent on a request its role refuses), then the rates (media chunks
+    /// excepted: their rate is the link's).
+    fn allowed(
+        &self,
+        peer: &Peer,
+        bucket: &mut Bucket,
+        address: &Mutex<Bucket>,
+        request: &Request<'_>,
+    ) -> Result<(), Response> {
+        if let Some(needs) = request.needs() {
+            match peer.role {
+                None => {
+                    return Err(refuse(
+                        RefusalKind::Unauthorized,
+                        format!(
+                            "this host is not authorized on the box; on the box run: cueboxd auth add {} --role {needs}",
+                            peer.key
+                        ),
+                    ))
+                }
+                Some(role) if role < needs => {
+                    return Err(refuse(
+                        RefusalKind::Forbidden,
+                        format!("{} needs the {needs} role; this host has {role}", request.kind()),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        if matches!(request, Request::Blob { .. } | Request::Fetch { .. }) {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if !bucket.take(now) {
+            return Err(refuse(
+                RefusalKind::RateLimited,
+                format!(
+                    "more than {} requests a second on this connection; slow down",
+                    self.limits.requests_per_second
+                ),
+            ));
+        }
+        if !lock(address).take(now) {
+            return Err(refuse(
+                RefusalKind::RateLimited,
+                format!(
+                    "more than {} requests a second from {} over all its connections; slow down",
+                    self.limits.address_requests_per_second,
+                    peer.addr.ip()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The answer to a hello: who the box is, or which side to update.
+    fn welcome(&self, peer: &Peer, version: u32) -> Response {
+        if version != proto::VERSION {
+            let update = if version < proto::VERSION {
+                "update hostctl on this host"
+            } else {
+                "update the box (its image, or cueboxd)"
+            };
+            return refuse(
+                RefusalKind::BadRequest,
+                format!(
+                    "this box speaks API version {}, the host {version}: {update}",
+                    proto::VERSION
+                ),
+            );
+        }
+        Response::Welcome {
+            name: self.service.name(),
+            software: env!("CARGO_PKG_VERSION").into(),
+            role: peer.role,
+            key: peer.key,
+        }
+    }
+
+    /// Books `response` if it is a refusal: its kind as the reason, its
     /// message as the detail.
     fn refused(&self, peer: &Peer, request: &str, response: &Response) {
         if let Response::Refused(r) = response {
-            self.log.send(BoxEvent::ApiRefused {
-                peer: peer.addr.to_string(),
-                key: Some(peer.key.fingerprint().to_string()),
-                request: Some(request.into()),
-                reason: serde_json::to_value(r.kind)
-                    .ok()
-                    .and_then(|k| k.as_str().map(String::from))
-                    .unwrap_or_default(),
-                detail: r.message.clone(),
-            });
+            let reason = serde_json::to_value(r.kind)
+                .ok()
+                .and_then(|k| k.as_str().map(String::from))
+                .unwrap_or_default();
+            self.refusals.refused(
+                (peer.addr.ip(), Some(peer.key), reason.clone()),
+                ApiRefusal {
+                    peer: peer.addr.to_string(),
+                    key: Some(peer.key.fingerprint().to_string()),
+                    request: Some(request.into()),
+                    reason,
+                    detail: r.message.clone(),
+                },
+            );
         }
     }
 }
@@ -690,21 +754,6 @@ pub fn refuse(kind: RefusalKind, message: impl Into<String>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_bucket_allows_a_burst_then_the_rate() {
-        let t0 = Instant::now();
-        let mut b = Bucket::new(3.0, 10.0);
-        assert!((0..3).all(|_| b.take(t0)));
-        assert!(!b.take(t0));
-        assert!(b.take(t0 + Duration::from_millis(100)));
-        assert!(!b.take(t0 + Duration::from_millis(100)));
-        // Refill never exceeds the burst.
-        let later = t0 + Duration::from_secs(60);
-        assert_eq!((0..10).filter(|_| b.take(later)).count(), 3);
-        assert!(b.full(later + Duration::from_secs(1)));
-        assert!(!b.full(later));
-    }
 
     /// `n` connected sockets (the box's ends), from 127.0.0.1.
     fn sockets(n: usize) -> Vec<(TcpStream, SocketAddr, TcpStream)> {

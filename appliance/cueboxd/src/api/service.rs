@@ -12,14 +12,19 @@ use cuebox_engine::control::{At, Command};
 use cuebox_engine::show::ContentHash;
 
 use super::proto::{
-    Activated, MediaEntry, Need, Refusal, RefusalKind, Request, Response, SessionInfo, Status,
-    CHUNK,
+    Activated, MediaEntry, MediaSize, Need, Refusal, RefusalKind, Request, Response, SessionInfo,
+    Status, CHUNK,
 };
 use super::server::{refuse, Peer, Service};
 use crate::link::Accepted;
+use crate::origin::{Input, Origin};
 use crate::store::activate::{self, ActivateError, Staged};
-use crate::store::objects::{ObjectError, ObjectStore, Upload};
-use crate::store::{chain, DataRoot, SessionDir};
+use crate::store::objects::{ObjectError, ObjectStore, Reservation, Space, Upload};
+use crate::store::{chain, DataRoot, SessionDir, StoreError};
+
+/// How long a part no push is using is kept for a resume before it is
+/// collected (sooner when a push needs its room).
+pub const PART_LIFETIME: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// The show's side of the API: what plays, and commands to it.
 pub trait ShowControl: Send + Sync + 'static {
@@ -28,11 +33,20 @@ pub trait ShowControl: Send + Sync + 'static {
     fn status(&self) -> Status;
     /// Runs a command, at once or at a show time: the show sample it is
     /// applied at and how far ahead that was, or why not.
-    fn command(&self, at: Option<At>, command: Command) -> Result<Accepted, Refusal>;
+    fn command(
+        &self,
+        origin: Origin,
+        at: Option<At>,
+        command: Command,
+    ) -> Result<Accepted, Refusal>;
     /// A bare GO: the cue at the playhead and where it landed, or why not.
-    fn go_next(&self, time: Option<f64>) -> Result<(Cue, Accepted), Refusal>;
+    fn go_next(&self, origin: Origin, time: Option<f64>) -> Result<(Cue, Accepted), Refusal>;
     /// Makes `page` the one grid controllers play.
     fn page(&self, page: u16) -> Result<(), Refusal>;
+    /// Whether the show is locked for the performance (edits refused).
+    fn locked(&self) -> bool;
+    /// Locks or unlocks the show.
+    fn set_locked(&self, locked: bool);
     /// Whether a session may replace the playing one now (not while clips play).
     fn may_replace(&self) -> Result<(), Refusal>;
     /// `session` was activated: play it. Says whether it plays now.
@@ -50,6 +64,14 @@ pub enum Started {
     NotYet,
 }
 
+/// Where an API host's command comes from: its address and its key.
+fn origin_of(peer: &Peer) -> Origin {
+    Origin::new(
+        Input::Api,
+        format!("{} {}", peer.addr, peer.key.fingerprint()),
+    )
+}
+
 /// The refusal of a show command when no session plays.
 pub fn no_session() -> Refusal {
     Refusal::new(
@@ -58,22 +80,36 @@ pub fn no_session() -> Refusal {
     )
 }
 
-/// A box with no show running: status only, commands refused.
+/// A box with no show running: status and the lock only, commands refused.
 #[derive(Debug, Default)]
-pub struct Idle;
+pub struct Idle {
+    locked: std::sync::atomic::AtomicBool,
+}
 
 impl ShowControl for Idle {
     fn status(&self) -> Status {
         Status::default()
     }
-    fn command(&self, _at: Option<At>, _command: Command) -> Result<Accepted, Refusal> {
+    fn command(
+        &self,
+        _origin: Origin,
+        _at: Option<At>,
+        _command: Command,
+    ) -> Result<Accepted, Refusal> {
         Err(no_session())
     }
-    fn go_next(&self, _time: Option<f64>) -> Result<(Cue, Accepted), Refusal> {
+    fn go_next(&self, _origin: Origin, _time: Option<f64>) -> Result<(Cue, Accepted), Refusal> {
         Err(no_session())
     }
     fn page(&self, _page: u16) -> Result<(), Refusal> {
         Err(no_session())
+    }
+    fn locked(&self) -> bool {
+        self.locked.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn set_locked(&self, locked: bool) {
+        self.locked
+            .store(locked, std::sync::atomic::Ordering::Relaxed);
     }
     fn may_replace(&self) -> Result<(), Refusal> {
         Ok(())
@@ -89,7 +125,6 @@ pub struct BoxService<C> {
     root: DataRoot,
     objects: ObjectStore,
     show: C,
-    locked: Mutex<bool>,
     /// Activations are one at a time: two hosts pushing the same session
     /// must not interleave their exchanges.
     activating: Mutex<()>,
@@ -99,6 +134,8 @@ pub struct BoxService<C> {
 #[derive(Default)]
 pub struct Conn {
     staged: Option<Staged>,
+    /// The staged session's media, reserved in the store.
+    reservation: Option<Reservation>,
     upload: Option<Upload>,
     /// Files the last pull listed, by hash.
     pulled: HashMap<ContentHash, PathBuf>,
@@ -107,35 +144,31 @@ pub struct Conn {
 impl<C: ShowControl> BoxService<C> {
     /// A service for the box called `name` storing in `root`.
     pub fn new(name: String, root: DataRoot, show: C) -> crate::store::Result<Self> {
-        activate::sweep_staging(&root)?;
+        activate::sweep(&root)?;
         let objects = activate::objects(&root)?;
+        objects.collect(PART_LIFETIME)?;
         Ok(BoxService {
             name,
             root,
             objects,
             show,
-            locked: Mutex::new(false),
             activating: Mutex::new(()),
         })
-    }
-
-    /// Whether the show is locked.
-    pub fn locked(&self) -> bool {
-        *self.locked.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn status(&self) -> Response {
         let mut status = self.show.status();
         status.name = self.name.clone();
-        status.locked = self.locked();
+        status.locked = self.show.locked();
         if status.session.is_none() {
-            status.session = activate::active(&self.root);
+            // A bad active-session file shows as none here; the run says why.
+            status.session = activate::active(&self.root).ok().flatten();
         }
         Response::Status(Box::new(status))
     }
 
     fn sessions(&self) -> Response {
-        let active = activate::active(&self.root);
+        let active = activate::active(&self.root).ok().flatten();
         match self.root.sessions() {
             Ok(list) => Response::Sessions(
                 list.into_iter()
@@ -154,34 +187,74 @@ impl<C: ShowControl> BoxService<C> {
         }
     }
 
-    fn stage(&self, conn: &mut Conn, session: &str, manifest: &[u8]) -> Response {
+    fn stage(
+        &self,
+        conn: &mut Conn,
+        session: &str,
+        manifest: &[u8],
+        media: &[MediaSize],
+    ) -> Response {
+        // A new stage ends this connection's last one, its reservation and
+        // any transfer it had open.
+        conn.staged = None;
+        conn.reservation = None;
+        conn.upload = None;
         let staged = match activate::stage(session, manifest) {
             Ok(s) => s,
             Err(e) => return refuse(RefusalKind::Invalid, e.to_string()),
         };
-        let needs = activate::media_hashes(&staged.show)
-            .into_iter()
-            .filter(|h| !self.objects.has(h))
-            .map(|hash| Need {
-                hash,
-                have: self.objects.claim(&hash),
-            })
+        let hashes = activate::media_hashes(&staged.show);
+        let undeclared: Vec<String> = hashes
+            .iter()
+            .filter(|h| !media.iter().any(|m| m.hash == **h))
+            .map(ToString::to_string)
             .collect();
-        conn.staged = Some(staged);
-        Response::Needs(needs)
+        let foreign: Vec<String> = media
+            .iter()
+            .filter(|m| !hashes.contains(&m.hash))
+            .map(|m| m.hash.to_string())
+            .collect();
+        if !undeclared.is_empty() || !foreign.is_empty() || media.len() != hashes.len() {
+            return refuse(
+                RefusalKind::BadRequest,
+                format!(
+                    "a stage declares the size of each media file of its manifest once: sizes missing for [{}], declared for files the manifest does not use [{}], {} declared for {} files",
+                    undeclared.join(", "),
+                    foreign.join(", "),
+                    media.len(),
+                    hashes.len()
+                ),
+            );
+        }
+        let declared: Vec<_> = media.iter().map(|m| (m.hash, m.size)).collect();
+        // The staged copy writes the manifest and its index beside the media.
+        let extra = 2 * manifest.len() as u64;
+        match self.objects.reserve(&declared, extra) {
+            Ok((reservation, missing)) => {
+                conn.staged = Some(staged);
+                conn.reservation = Some(reservation);
+                Response::Needs(
+                    missing
+                        .into_iter()
+                        .map(|m| Need {
+                            hash: m.hash,
+                            have: m.have,
+                        })
+                        .collect(),
+                )
+            }
+            Err(e) => self.object_refusal(e),
+        }
     }
 
     fn blob(&self, conn: &mut Conn, hash: ContentHash, offset: u64, data: &[u8]) -> Response {
-        let wanted = conn
-            .staged
+        let Some(reservation) = conn
+            .reservation
             .as_ref()
-            .is_some_and(|s| s.show.clips.iter().any(|c| c.audio.hash == hash));
-        if !wanted {
-            return refuse(
-                RefusalKind::BadRequest,
-                format!("{hash} is not media of the staged session; stage first"),
-            );
-        }
+            .filter(|r| r.size(&hash).is_some())
+        else {
+            return self.object_refusal(ObjectError::Undeclared(hash));
+        };
         if data.len() > CHUNK {
             return refuse(
                 RefusalKind::BadRequest,
@@ -190,9 +263,9 @@ impl<C: ShowControl> BoxService<C> {
         }
         let same = conn.upload.as_ref().is_some_and(|u| u.hash() == hash);
         if !same {
-            match self.objects.receive(hash, offset) {
+            match self.objects.receive(reservation, hash, offset) {
                 Ok(u) => conn.upload = Some(u),
-                Err(e) => return object_refusal(e),
+                Err(e) => return self.object_refusal(e),
             }
         }
         let upload = conn.upload.as_mut().expect("an upload was just opened");
@@ -200,7 +273,7 @@ impl<C: ShowControl> BoxService<C> {
             Ok(received) => Response::Ack { received },
             Err(e) => {
                 conn.upload = None;
-                object_refusal(e)
+                self.object_refusal(e)
             }
         }
     }
@@ -212,7 +285,7 @@ impl<C: ShowControl> BoxService<C> {
         match conn.upload.take() {
             Some(u) if u.hash() == hash => match u.finish() {
                 Ok(()) => Response::Stored,
-                Err(e) => object_refusal(e),
+                Err(e) => self.object_refusal(e),
             },
             other => {
                 conn.upload = other;
@@ -242,6 +315,11 @@ impl<C: ShowControl> BoxService<C> {
                 let show = &staged.show;
                 let media_bytes =
                     crate::media::media_bytes(show, &dir.path().join(activate::BOX_MEDIA));
+                // Its media are linked now; the session it replaced may have
+                // left some unused. A failed collection loses nothing and is
+                // retried after the next activation and at start.
+                conn.reservation = None;
+                let _ = self.objects.collect(PART_LIFETIME);
                 let started = self.show.activated(session);
                 Response::Activated(Activated {
                     session: session.to_owned(),
@@ -257,9 +335,11 @@ impl<C: ShowControl> BoxService<C> {
             Err(e @ ActivateError::MissingMedia { .. }) => {
                 refuse(RefusalKind::Media, e.to_string())
             }
-            Err(e @ (ActivateError::Name(_) | ActivateError::Invalid { .. })) => {
-                refuse(RefusalKind::Invalid, e.to_string())
-            }
+            Err(
+                e @ (ActivateError::Name(_)
+                | ActivateError::Invalid { .. }
+                | ActivateError::SharedMedia { .. }),
+            ) => refuse(RefusalKind::Invalid, e.to_string()),
             Err(ActivateError::Store(e)) => refuse(RefusalKind::Failed, chain(&e)),
         }
     }
@@ -327,17 +407,103 @@ impl<C: ShowControl> BoxService<C> {
     }
 }
 
-fn object_refusal(e: ObjectError) -> Response {
-    let kind = match &e {
-        ObjectError::Corrupt { .. } => RefusalKind::Media,
-        ObjectError::OutOfOrder { .. } | ObjectError::Superseded(_) => RefusalKind::BadRequest,
-        ObjectError::DiskFull { .. } | ObjectError::Store(_) => RefusalKind::Failed,
-    };
-    let message = match &e {
-        ObjectError::Store(s) => chain(s),
-        other => other.to_string(),
-    };
-    refuse(kind, message)
+impl<C: ShowControl> BoxService<C> {
+    /// Removes `session`, never the active or playing one, and collects
+    /// the media only it used.
+    fn remove(&self, session: &str) -> Response {
+        // Not while a push activates: it may be activating this very name.
+        let _one = self.activating.lock().unwrap_or_else(|p| p.into_inner());
+        let active = match activate::active(&self.root) {
+            Ok(a) => a,
+            Err(e) => {
+                return refuse(
+                    RefusalKind::Failed,
+                    format!(
+                        "{}; while the box cannot tell its active session it removes none",
+                        chain(&e)
+                    ),
+                )
+            }
+        };
+        let playing = self.show.status().session;
+        if [active, playing].iter().flatten().any(|s| s == session) {
+            return refuse(
+                RefusalKind::Busy,
+                format!(
+                    "{session:?} is the box's active session; push or activate another session first, then remove this one"
+                ),
+            );
+        }
+        if let Err(e) = activate::remove(&self.root, session) {
+            let kind = match &e {
+                StoreError::NoSuchSession { .. } => RefusalKind::NotFound,
+                StoreError::BadSessionName { .. } => RefusalKind::Invalid,
+                _ => RefusalKind::Failed,
+            };
+            return refuse(kind, chain(&e));
+        }
+        if let Err(e) = self.objects.collect(PART_LIFETIME) {
+            return refuse(
+                RefusalKind::Failed,
+                format!(
+                    "{session:?} was removed, but its media could not be collected: {}; the box tries again at its next start",
+                    chain(&e)
+                ),
+            );
+        }
+        match Space::of(self.root.path()) {
+            Ok(space) => Response::Removed {
+                session: session.to_owned(),
+                free: space.free,
+            },
+            Err(e) => refuse(
+                RefusalKind::Failed,
+                format!("{session:?} was removed; {}", chain(&e)),
+            ),
+        }
+    }
+
+    /// The refusal of a failed store operation; one for lack of room names
+    /// the sessions that could make it.
+    fn object_refusal(&self, e: ObjectError) -> Response {
+        let kind = match &e {
+            ObjectError::Corrupt { .. } => RefusalKind::Media,
+            ObjectError::OutOfOrder { .. }
+            | ObjectError::Superseded(_)
+            | ObjectError::Undeclared(_)
+            | ObjectError::TooLong { .. } => RefusalKind::BadRequest,
+            ObjectError::DiskFull { .. } | ObjectError::NoSpace { .. } => RefusalKind::NoSpace,
+            ObjectError::Store(_) => RefusalKind::Failed,
+        };
+        let mut message = match &e {
+            ObjectError::Store(s) => chain(s),
+            other => other.to_string(),
+        };
+        if kind == RefusalKind::NoSpace {
+            message.push_str(&self.sessions_on_the_box());
+        }
+        refuse(kind, message)
+    }
+
+    /// "; sessions on the box: A (active), B" for advice, or nothing.
+    fn sessions_on_the_box(&self) -> String {
+        let active = activate::active(&self.root).ok().flatten();
+        let names: Vec<String> = self
+            .root
+            .sessions()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| match active.as_deref() == Some(e.name.as_str()) {
+                true => format!("{} (active)", e.name),
+                false => e.name,
+            })
+            .collect();
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!("; sessions on the box: {}", names.join(", "))
+        }
+    }
 }
 
 impl<C: ShowControl> Service for BoxService<C> {
@@ -347,8 +513,8 @@ impl<C: ShowControl> Service for BoxService<C> {
         self.name.clone()
     }
 
-    fn handle(&self, _peer: &Peer, conn: &mut Conn, request: Request<'_>) -> Response {
-        if request.edits() && self.locked() {
+    fn handle(&self, peer: &Peer, conn: &mut Conn, request: Request<'_>) -> Response {
+        if request.edits() && self.show.locked() {
             return refuse(RefusalKind::Locked, "the show is locked for the performance; an edit host can unlock it (hostctl unlock BOX)");
         }
         match request {
@@ -356,14 +522,16 @@ impl<C: ShowControl> Service for BoxService<C> {
             Request::Hello { .. } => Response::Done,
             Request::Status => self.status(),
             Request::Sessions => self.sessions(),
-            Request::Command { at, command } => match self.show.command(at, command) {
-                Ok(a) => Response::Accepted {
-                    at_sample: a.at_sample,
-                    lead_samples: a.lead_samples,
-                },
-                Err(Refusal { kind, message }) => refuse(kind, message),
-            },
-            Request::GoNext { time } => match self.show.go_next(time) {
+            Request::Command { at, command } => {
+                match self.show.command(origin_of(peer), at, command) {
+                    Ok(a) => Response::Accepted {
+                        at_sample: a.at_sample,
+                        lead_samples: a.lead_samples,
+                    },
+                    Err(Refusal { kind, message }) => refuse(kind, message),
+                }
+            }
+            Request::GoNext { time } => match self.show.go_next(origin_of(peer), time) {
                 Ok((cue, a)) => Response::Went {
                     clip: cue.clip.to_string(),
                     cue: cue.number.map(|n| n.to_string()),
@@ -376,15 +544,20 @@ impl<C: ShowControl> Service for BoxService<C> {
                 Err(Refusal { kind, message }) => refuse(kind, message),
             },
             Request::Lock { locked } => {
-                *self.locked.lock().unwrap_or_else(|p| p.into_inner()) = locked;
+                self.show.set_locked(locked);
                 Response::Done
             }
-            Request::Stage { session, manifest } => self.stage(conn, &session, &manifest),
+            Request::Stage {
+                session,
+                manifest,
+                media,
+            } => self.stage(conn, &session, &manifest, &media),
             Request::Blob { hash, offset, data } => self.blob(conn, hash, offset, data),
             Request::BlobEnd { hash } => self.blob_end(conn, hash),
             Request::Activate { session, manifest } => self.activate(conn, &session, manifest),
             Request::Pull { session } => self.pull(conn, &session),
             Request::Fetch { hash, offset, len } => self.fetch(conn, hash, offset, len),
+            Request::Remove { session } => self.remove(&session),
         }
     }
 }

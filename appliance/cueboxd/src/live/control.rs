@@ -3,11 +3,12 @@
 //! before its frame, and turns what the render thread and the devices
 //! report into events for the operator.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 
 use crate::events::{BoxEvent, Publisher};
+use crate::origin::{Input, Origin};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,16 +16,19 @@ use cuebox_engine::control::{At, Command, Dispatcher};
 use cuebox_engine::device::{DeviceEvent, StreamDir};
 use cuebox_engine::render::{
     Command as RenderCommand, Event, FrameCount, Meters, RenderControl, SamplePos, SendError,
-    Target, VoiceId,
+    StopCause, Target, VoiceId,
 };
 use cuebox_engine::show::{ClipId, Show};
 use cuebox_engine::timecode::chase::{Chase, ChaseAction};
 use cuebox_engine::timecode::cues::{CueFired, TimecodeCues};
-use cuebox_engine::timecode::timebase::TimebaseReader;
+use cuebox_engine::timecode::timebase::{Source, TimebaseReader};
+use cuebox_engine::timecode::Timecode;
 use serde_json::json;
 
 use super::schedule::{Schedule, Timing};
 use super::streams::Streams;
+use crate::journal::Ending;
+use crate::playlog::PlayEvent;
 
 /// A command for the live box, and where its answer goes.
 #[derive(Debug)]
@@ -33,6 +37,8 @@ pub struct Request {
     pub at: Option<At>,
     /// What.
     pub command: Command,
+    /// Where it came from.
+    pub origin: Origin,
     /// Where the answer goes (an event is emitted either way).
     pub reply: Option<Sender<Accepted>>,
 }
@@ -79,6 +85,17 @@ pub(super) struct Control {
     pub chase: Chase,
     /// What plays, for status.
     pub board: Arc<Mutex<Board>>,
+    /// Where the command that started each playing voice came from.
+    pub started_by: HashMap<VoiceId, Origin>,
+    /// Where plays go to be logged.
+    pub plays: Option<Sender<PlayEvent>>,
+}
+
+/// A command with its origin, as the schedule holds it.
+#[derive(Debug)]
+struct Sourced {
+    origin: Origin,
+    command: Command,
 }
 
 /// What plays, for status: kept by the control thread from the render
@@ -150,12 +167,40 @@ impl Control {
             let now = self.render.now();
             self.timecode_cues(now, &mut schedule);
             while let Some(due) = schedule.next_due(now) {
-                self.hand_over(due.frame, &due.command);
+                self.hand_over(due.frame, due.command);
             }
             self.chase(now, &mut schedule);
             self.report();
             if stopping {
                 break;
+            }
+        }
+        self.end_plays();
+    }
+
+    /// The show's timecode at render frame `at`, when a time source gives
+    /// one (not while the clock runs free on the sample counter alone).
+    fn timecode_at(&self, at: SamplePos) -> Option<String> {
+        let mapping = self.timebase.read();
+        (mapping.source != Source::Free).then(|| {
+            let frames = mapping.tc_at(at.0).max(0.0) as u64;
+            Timecode::from_frames(frames, self.show.time_sources.frame_rate).to_string()
+        })
+    }
+
+    /// The run is over: whatever still plays ended with it.
+    fn end_plays(&mut self) {
+        let Some(plays) = &self.plays else { return };
+        let board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        for v in &board.voices {
+            if self.started_by.remove(&VoiceId(v.voice)).is_some() {
+                let _ = plays.send(PlayEvent::Ended {
+                    voice: VoiceId(v.voice),
+                    sample: board.now,
+                    heard: v.position(board.now),
+                    ending: Ending::BoxStopped,
+                    wall: jiff::Timestamp::now(),
+                });
             }
         }
     }
@@ -173,9 +218,14 @@ impl Control {
     }
 
     /// Stamps a request with its frame, queues it and says so.
-    fn accept(&mut self, request: Request, schedule: &mut Schedule<Command>) {
+    fn accept(&mut self, request: Request, schedule: &mut Schedule<Sourced>) {
         let command = request.command.clone();
-        let stamp = schedule.accept(self.render.now(), request.at, request.command);
+        let origin = request.origin.clone();
+        let sourced = Sourced {
+            origin: request.origin,
+            command: request.command,
+        };
+        let stamp = schedule.accept(self.render.now(), request.at, sourced);
         let accepted = Accepted {
             at_sample: stamp.show_frame,
             lead_samples: stamp.lead.0,
@@ -185,6 +235,7 @@ impl Control {
         }
         self.events.send(BoxEvent::Accepted {
             command,
+            origin,
             at_sample: accepted.at_sample,
             lead_samples: accepted.lead_samples,
         });
@@ -192,7 +243,7 @@ impl Control {
 
     /// Queues the clips whose timecode cues come due within the horizon,
     /// each at the sample the timebase reaches its trigger.
-    fn timecode_cues(&mut self, now: SamplePos, schedule: &mut Schedule<Command>) {
+    fn timecode_cues(&mut self, now: SamplePos, schedule: &mut Schedule<Sourced>) {
         if self.cues.is_empty() {
             return;
         }
@@ -206,7 +257,11 @@ impl Control {
                         timecode: at,
                         at_sample: sample.saturating_sub(self.origin),
                     });
-                    schedule.insert(SamplePos(sample), Command::Go { clip, time: None });
+                    let sourced = Sourced {
+                        origin: Origin::new(Input::TimecodeCue, at.to_string()),
+                        command: Command::Go { clip, time: None },
+                    };
+                    schedule.insert(SamplePos(sample), sourced);
                 }
                 CueFired::Skipped { clip, at } => {
                     self.events.send(BoxEvent::TimecodeCueSkipped {
@@ -222,7 +277,7 @@ impl Control {
     /// Steers the chasing clips: their starts, speeds and stops go to the
     /// render thread at once, at frames after everything already sent (the
     /// chaser is told that frame, so it knows exactly where its voices are).
-    fn chase(&mut self, now: SamplePos, schedule: &mut Schedule<Command>) {
+    fn chase(&mut self, now: SamplePos, schedule: &mut Schedule<Sourced>) {
         if self.chase.is_empty() {
             return;
         }
@@ -249,6 +304,14 @@ impl Control {
                         }
                     };
                     self.chase.bind(&clip, start.voice);
+                    let timecode = self.chase.trigger(&clip);
+                    self.started_by.insert(
+                        start.voice,
+                        Origin::new(
+                            Input::Chase,
+                            timecode.map(|t| t.to_string()).unwrap_or_default(),
+                        ),
+                    );
                     self.events.send(BoxEvent::ChaseStart {
                         timecode: self.chase.trigger(&clip),
                         clip,
@@ -294,16 +357,30 @@ impl Control {
         });
     }
 
-    /// Translates and sends one command; a refusal becomes an event.
-    fn hand_over(&mut self, frame: SamplePos, command: &Command) {
+    /// Translates and sends one command; a refusal becomes an event. The
+    /// voice it starts remembers the command's origin for its events.
+    fn hand_over(&mut self, frame: SamplePos, sourced: Sourced) {
+        let Sourced { origin, command } = sourced;
         let translated = self
             .dispatcher
-            .translate(&self.show, command, &mut self.streams);
+            .translate(&self.show, &command, &mut self.streams);
         let result = match translated {
-            Ok(c) => self.render.send(frame, c).map_err(|e| match e {
-                SendError::Full(_) => "the render queue is full".to_string(),
-                other => other.to_string(),
-            }),
+            Ok(c) => {
+                let voice = match &c {
+                    RenderCommand::Start(s) | RenderCommand::Crossfade { start: s, .. } => {
+                        Some(s.voice)
+                    }
+                    _ => None,
+                };
+                let sent = self.render.send(frame, c).map_err(|e| match e {
+                    SendError::Full(_) => "the render queue is full".to_string(),
+                    other => other.to_string(),
+                });
+                if let (Some(voice), Ok(())) = (voice, &sent) {
+                    self.started_by.insert(voice, origin);
+                }
+                sent
+            }
             Err(e) => Err(e.to_string()),
         };
         if let Err(reason) = result {
@@ -319,6 +396,13 @@ impl Control {
         board.meters.update(&self.render.meters(), Instant::now());
         while let Some(event) = self.render.next_event() {
             let show_frame = |at: SamplePos| at.0.saturating_sub(self.origin);
+            // Frames a stopping voice was heard, before it leaves the board.
+            let heard = match &event {
+                Event::Stopped { voice, at, .. } => {
+                    board.voice_mut(*voice).map(|v| v.position(show_frame(*at)))
+                }
+                _ => None,
+            };
             match event {
                 Event::Started { voice, clip, at } => {
                     board.voices.retain(|v| v.voice != voice.0);
@@ -349,8 +433,46 @@ impl Control {
                 Event::Underrun { voice, .. } => self.chase.underran(voice),
                 _ => {}
             }
+            // The origin of the voice's start: on its start, its refusal
+            // and its end (when it is forgotten).
+            let started_by = match &event {
+                Event::Started { voice, .. } => self.started_by.get(voice).cloned(),
+                Event::Stopped { voice, .. } | Event::Refused { voice, .. } => {
+                    self.started_by.remove(voice)
+                }
+                _ => None,
+            };
+            // Only voices started by a command have an origin: the audience's
+            // (groups A–D), never the audition's. Those are the plays.
+            if let (Some(plays), Some(origin)) = (&self.plays, &started_by) {
+                let play = match event {
+                    Event::Started { voice, clip, at } => Some(PlayEvent::Started {
+                        voice,
+                        clip: clip.0 as usize,
+                        sample: show_frame(at),
+                        origin: origin.clone(),
+                        wall: jiff::Timestamp::now(),
+                        timecode: self.timecode_at(at),
+                    }),
+                    Event::Stopped {
+                        voice, at, cause, ..
+                    } => Some(PlayEvent::Ended {
+                        voice,
+                        sample: show_frame(at),
+                        heard: heard.unwrap_or(0),
+                        ending: ending(cause),
+                        wall: jiff::Timestamp::now(),
+                    }),
+                    _ => None,
+                };
+                if let Some(play) = play {
+                    // Unbounded: the log writer may stall on a slow disk;
+                    // the plays wait for it in memory, in order.
+                    let _ = plays.send(play);
+                }
+            }
             self.events
-                .send(render_event(&self.show, event, self.origin));
+                .send(render_event(&self.show, event, self.origin, started_by));
         }
         for queue in &mut self.device_events {
             while let Ok(event) = queue.pop() {
@@ -365,6 +487,19 @@ impl Control {
         }
         drop(board);
         self.render.drop_finished();
+    }
+}
+
+/// How a voice's stop reads in the play log.
+fn ending(cause: StopCause) -> Ending {
+    match cause {
+        StopCause::Ended => Ending::Ended,
+        StopCause::Faded => Ending::Faded,
+        StopCause::Panic => Ending::Panic,
+        StopCause::Retired => Ending::Choked,
+        StopCause::Stopped | StopCause::StopAll | StopCause::Replaced | StopCause::Suspended => {
+            Ending::Stopped
+        }
     }
 }
 
@@ -397,7 +532,7 @@ fn in_show_time(event: DeviceEvent, origin: u64) -> DeviceEvent {
 
 /// A render event for the operator, with clip ids for clip tags and
 /// frames in show time (from `origin`).
-fn render_event(show: &Show, event: Event, origin: u64) -> BoxEvent {
+fn render_event(show: &Show, event: Event, origin: u64, started_by: Option<Origin>) -> BoxEvent {
     let clip = |tag: cuebox_engine::render::ClipTag| -> Option<ClipId> {
         show.clips.get(tag.0 as usize).map(|c| c.id.clone())
     };
@@ -411,6 +546,7 @@ fn render_event(show: &Show, event: Event, origin: u64) -> BoxEvent {
             clip: clip(tag),
             voice: voice.0,
             at_sample: t(at),
+            origin: started_by,
         },
         Event::Stopped {
             voice,
@@ -422,6 +558,7 @@ fn render_event(show: &Show, event: Event, origin: u64) -> BoxEvent {
             voice: voice.0,
             at_sample: t(at),
             cause: format!("{cause:?}"),
+            origin: started_by,
         },
         Event::Refused {
             voice,
@@ -433,6 +570,7 @@ fn render_event(show: &Show, event: Event, origin: u64) -> BoxEvent {
             voice: voice.0,
             at_sample: t(at),
             reason: reason.to_string(),
+            origin: started_by,
         },
         Event::Underrun { voice, at } => BoxEvent::Underrun {
             voice: voice.0,

@@ -12,6 +12,8 @@
 //! stream. Neither shares a lock with anything: commands, audio and events
 //! cross on wait-free queues, figures on atomics.
 
+#[cfg(test)]
+pub(crate) mod alloc_guard;
 mod capture;
 mod control;
 mod device;
@@ -64,6 +66,8 @@ pub struct LiveConfig {
     /// The box's time sources beyond the session's LTC input (MTC ports,
     /// PTP); the session's priority and thresholds are taken from the show.
     pub clocking: ClockingConfig,
+    /// Where plays go to be logged; `None` logs nothing.
+    pub plays: Option<std::sync::mpsc::Sender<crate::playlog::PlayEvent>>,
 }
 
 /// Capture settings.
@@ -332,6 +336,8 @@ impl Live {
             // A fifth of a second, and never less than two buffers.
             horizon: (u64::from(rate) / 5).max(2 * playback.buffer as u64),
             board: board.clone(),
+            started_by: Default::default(),
+            plays: config.plays.clone(),
         };
         let control_stop = Arc::clone(&stop);
         threads.push(

@@ -264,6 +264,47 @@ mod tests {
         patch.feeds().map(<[Feed]>::to_vec).collect()
     }
 
+    /// Folded onto two outputs, each output is the sum of its feeds, and
+    /// interleaving (on rt-out, every period) allocates nothing.
+    #[test]
+    fn interleaving_sums_each_outputs_feeds_and_never_allocates() {
+        let (patch, _) = Patch::new(&show(), None).fit(2, "test");
+        // Each logical channel's period is one value: its number (audition +100).
+        let value = |feed: Feed| match feed {
+            Feed::Main(c) => f32::from(c.0.get()),
+            Feed::Audition(c) => 100.0 + f32::from(c.0.get()),
+        };
+        let buffers: Vec<(Feed, Vec<f32>)> = (1..=10)
+            .flat_map(|n| [Feed::Main(ch(n)), Feed::Audition(ch(n))])
+            .map(|f| (f, vec![value(f); 64]))
+            .collect();
+        let mut out = vec![f32::NAN; 2 * 64];
+        let ((), made) = crate::live::alloc_guard::allocations(|| {
+            patch.interleave(
+                |feed| {
+                    buffers
+                        .iter()
+                        .find(|(f, _)| *f == feed)
+                        .map(|(_, b)| b.as_slice())
+                },
+                &mut out,
+                64,
+            )
+        });
+        assert_eq!(made, 0, "interleave allocated");
+        let want: Vec<f32> = patch
+            .feeds()
+            .map(|feeds| feeds.iter().map(|f| value(*f)).sum())
+            .collect();
+        assert!(
+            want.iter().all(|w| *w > 0.0),
+            "every output is fed: {want:?}"
+        );
+        for frame in out.chunks(2) {
+            assert_eq!(frame, want.as_slice());
+        }
+    }
+
     #[test]
     fn without_a_map_logical_channels_play_on_their_own_numbers() {
         let show = show();

@@ -195,15 +195,8 @@ impl<C> Ord for Entry<C> {
 
 #[cfg(test)]
 mod tests {
-    use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
-
     use super::*;
-
-    // Counts allocations inside `assert_no_alloc` (and lets every other
-    // allocation of this test binary through), so the flood test can show
-    // that accepting a request allocates nothing beyond the queue's growth.
-    #[global_allocator]
-    static ALLOCATOR: AllocDisabler = AllocDisabler;
+    use crate::live::alloc_guard::allocations;
 
     const RATE: u32 = 48_000;
     const PERIOD: u64 = 256;
@@ -354,28 +347,26 @@ mod tests {
     fn a_flood_of_ten_thousand_requests_loses_nothing_keeps_order_and_allocates_nothing() {
         const N: u32 = 10_000;
         let mut s = Schedule::with_capacity(*schedule().timing(), N as usize);
-        let before = violation_count();
         // Every request as soon as possible from the same clock reading,
         // every tenth also at a time (most of them past): one burst.
-        assert_no_alloc(|| {
+        let ((), made) = allocations(|| {
             for k in 0..N {
                 let at = (k % 10 == 0).then_some(At::Sample(u64::from(k) * 7));
                 s.accept(SamplePos(50_000), at, k);
             }
         });
         assert_eq!(
-            violation_count(),
-            before,
+            made, 0,
             "accepting a request allocated beyond the queue's room"
         );
         // Late enough that every one is due.
         let mut out = Vec::with_capacity(N as usize);
-        assert_no_alloc(|| {
+        let ((), made) = allocations(|| {
             while let Some(d) = s.next_due(SamplePos(200_000)) {
                 out.push((d.frame.0, d.command));
             }
         });
-        assert_eq!(violation_count(), before, "handing over allocated");
+        assert_eq!(made, 0, "handing over allocated");
         assert_eq!(out.len(), N as usize, "none lost");
         assert!(
             out.windows(2).all(|w| w[0].0 <= w[1].0),
@@ -389,13 +380,5 @@ mod tests {
         asap.extend(out.iter().map(|d| d.1).filter(|k| k % 10 == 0));
         asap.sort_unstable();
         assert!(asap.iter().copied().eq(0..N), "every request once");
-    }
-
-    #[test]
-    fn the_allocation_guard_is_live() {
-        let before = violation_count();
-        let v = assert_no_alloc(|| Box::new(42u64));
-        assert_eq!(*v, 42);
-        assert!(violation_count() > before, "the guard missed an allocation");
     }
 }

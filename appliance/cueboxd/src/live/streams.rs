@@ -163,10 +163,8 @@ fn open(file: &Path, rate: u32) -> Result<Box<dyn FrameSource>, String> {
 #[cfg(test)]
 mod tests {
     use cuebox_engine::control::{Command, Dispatcher};
-    use cuebox_engine::show::{
-        AudioFormat, AudioRef, Channels, ContentHash, Extra, Frames, GridDims, GridPos, Group,
-        MediaPath, NewClip, Placement, RightsMetadata, TabIndex, Trim,
-    };
+    use cuebox_engine::fixtures::{add_clip, described_audio, placement, write_wav, WavFormat};
+    use cuebox_engine::show::{Channels, GridDims, Group};
 
     use super::*;
 
@@ -184,55 +182,30 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, name)| {
-                let audio = AudioRef {
-                    path: MediaPath::try_from(name.to_string()).unwrap(),
-                    hash: ContentHash::of_bytes(name.as_bytes()),
-                    format: AudioFormat {
-                        channels: Channels::Stereo,
-                        sample_rate: RATE,
-                        bit_depth: Some(16),
-                        frames: Frames(u64::from(RATE)),
-                        codec: "pcm_s16le".into(),
-                        trim: Trim::default(),
-                        extra: Extra::new(),
-                    },
-                    metadata: RightsMetadata::default(),
-                    extra: Extra::new(),
-                };
-                let at = Placement {
-                    page: PageNo::FIRST,
-                    tab: TabIndex::from_number(1).unwrap(),
-                    pos: GridPos::new(1, i as u16 + 1).unwrap(),
-                };
-                let new = NewClip {
-                    name: name.to_string(),
-                    group: Group::A,
+                let audio = described_audio(name, Channels::Stereo, u64::from(RATE));
+                add_clip(
+                    &mut show,
+                    name,
+                    Group::A,
                     audio,
-                };
-                show.add_clip(new, at).unwrap()
+                    placement(1, 1, 1, i as u16 + 1),
+                )
             })
             .collect();
         (show, ids)
     }
 
-    fn write_wav(path: &Path) {
-        let spec = hound::WavSpec {
-            channels: 2,
-            sample_rate: RATE,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut w = hound::WavWriter::create(path, spec).unwrap();
-        for i in 0..2 * RATE {
-            w.write_sample((i % 100) as i16).unwrap();
-        }
-        w.finalize().unwrap();
+    /// One second of a quiet stereo ramp.
+    fn write_ramp(path: &Path) {
+        write_wav(path, WavFormat::int16(2, RATE), RATE, |i, c| {
+            ((2 * i + u32::from(c)) % 100) as f32 / 32_767.0
+        });
     }
 
     #[test]
     fn a_missing_or_undecodable_file_leaves_its_clip_unplayable_and_the_rest_armed() {
         let dir = tempfile::tempdir().unwrap();
-        write_wav(&dir.path().join("good.wav"));
+        write_ramp(&dir.path().join("good.wav"));
         std::fs::write(dir.path().join("junk.wav"), "not audio at all, just text\n").unwrap();
         let (show, ids) = show(&["good.wav", "missing.wav", "junk.wav"]);
         let (good, missing, junk) = (&ids[0], &ids[1], &ids[2]);
@@ -280,7 +253,7 @@ mod tests {
         );
         // The verdict stands until the show is armed again, even if the
         // file turns up: a GO never waits on the disk for a known bad clip.
-        write_wav(&missing_file);
+        write_ramp(&missing_file);
         assert!(refusal(&mut dispatcher, &mut streams, missing).contains("not playable"));
     }
 }

@@ -56,15 +56,32 @@ pub struct OscConfig {
     /// `open_role` without `/connect`.
     #[serde(default)]
     pub passcodes: Vec<Passcode>,
-    /// The role of a client when there are no passcodes.
-    #[serde(default = "control")]
-    pub open_role: Role,
+    /// The role of a client when there are no passcodes; when absent,
+    /// control if OSC listens on loopback only, else view (a stranger on the
+    /// show network may then look, not GO).
+    #[serde(default)]
+    pub open_role: Option<Role>,
     /// Messages one client may send at once…
     #[serde(default = "burst")]
     pub burst: f64,
     /// …and per second after that; more are dropped (and reported).
     #[serde(default = "rate")]
     pub rate: f64,
+}
+
+impl OscConfig {
+    /// The role of a client that gave no passcode: none when there are
+    /// passcodes; else `open_role`, by default control when OSC listens on
+    /// loopback only and view on any other address.
+    pub fn passcodeless_role(&self) -> Option<Role> {
+        self.passcodes.is_empty().then(|| {
+            self.open_role.unwrap_or(if self.bind.is_loopback() {
+                Role::Control
+            } else {
+                Role::View
+            })
+        })
+    }
 }
 
 /// A passcode and the role it grants.
@@ -89,6 +106,10 @@ pub struct MscConfig {
     /// Take MSC over UDP on this port too (consoles use 6000–6100).
     #[serde(default)]
     pub udp_port: Option<u16>,
+    /// The address MSC over UDP listens on: by default OSC's (`osc.bind`),
+    /// or every interface when OSC is off.
+    #[serde(default)]
+    pub bind: Option<IpAddr>,
     /// The networks UDP senders may be on (private networks by default).
     #[serde(default = "private_networks")]
     pub allow: Vec<IpNet>,
@@ -173,6 +194,14 @@ impl ShowctlConfig {
         })
     }
 
+    /// The address MSC over UDP listens on: `msc.bind`, else `osc.bind`,
+    /// else every interface.
+    pub fn msc_bind(&self) -> IpAddr {
+        let msc = self.msc.as_ref().and_then(|m| m.bind);
+        msc.or(self.osc.as_ref().map(|o| o.bind))
+            .unwrap_or_else(any)
+    }
+
     /// The configuration in `bytes`: a JSON error, or what is out of range.
     fn parse(bytes: &[u8]) -> Result<Self, Result<String, serde_json::Error>> {
         let config: Self = serde_json::from_slice(bytes).map_err(Err)?;
@@ -222,10 +251,6 @@ fn osc_port() -> u16 {
 
 fn reply_port() -> u16 {
     53001
-}
-
-fn control() -> Role {
-    Role::Control
 }
 
 fn burst() -> f64 {

@@ -11,12 +11,22 @@ use serde_json::{json, Value};
 use super::Action;
 use crate::api::proto::RefusalKind;
 use crate::link::{Accepted, Deck, LiveLink, Playhead, Refusal};
+use crate::origin::Origin;
 
-/// Does `action` on the show; the reply's data, or why not.
-pub fn act(link: &LiveLink, action: Action) -> Result<Value, Refusal> {
+/// Does `action`, which came from `origin`, on the show; the reply's data,
+/// or why not.
+pub fn act(link: &LiveLink, origin: &Origin, action: Action) -> Result<Value, Refusal> {
+    // A command for now, sent for `cue` when it names one.
+    let now = |cue: Option<&Cue>, command: Command| {
+        link.submit(
+            origin.clone().for_cue(cue.and_then(|c| c.number)),
+            None,
+            command,
+        )
+    };
     match action {
         Action::Start { cue: None, time } => {
-            let (cue, accepted) = link.go_next(time)?;
+            let (cue, accepted) = link.go_next(origin.clone(), time)?;
             Ok(cue_reply(&cue, accepted))
         }
         Action::Start {
@@ -24,35 +34,44 @@ pub fn act(link: &LiveLink, action: Action) -> Result<Value, Refusal> {
             time,
         } => {
             let cue = resolve(link, &text)?;
-            let accepted = link.send(Command::Go {
-                clip: cue.clip.clone(),
-                time,
-            })?;
+            let accepted = now(
+                Some(&cue),
+                Command::Go {
+                    clip: cue.clip.clone(),
+                    time,
+                },
+            )?;
             Ok(cue_reply(&cue, accepted))
         }
         Action::Stop(cue) => on_clip(
             link,
+            &now,
             cue,
             |clip| Command::Stop { clip },
             || Command::StopAll {},
         ),
         Action::Pause(cue) => on_clip(
             link,
+            &now,
             cue,
             |clip| Command::Pause { clip },
             || Command::PauseAll {},
         ),
         Action::Resume(cue) => on_clip(
             link,
+            &now,
             cue,
             |clip| Command::Resume { clip },
             || Command::ResumeAll {},
         ),
         Action::Audition(text) => {
             let cue = resolve(link, &text)?;
-            let accepted = link.send(Command::Audition {
-                clip: cue.clip.clone(),
-            })?;
+            let accepted = now(
+                Some(&cue),
+                Command::Audition {
+                    clip: cue.clip.clone(),
+                },
+            )?;
             Ok(cue_reply(&cue, accepted))
         }
         Action::Load(text) => {
@@ -93,30 +112,39 @@ pub fn act(link: &LiveLink, action: Action) -> Result<Value, Refusal> {
             });
             playhead(link)
         }
-        Action::FadeAll(seconds) => sent(link.send(Command::FadeAll {
-            time: Some(seconds),
-        })?),
-        Action::Panic => sent(link.send(Command::Panic {})?),
+        Action::FadeAll(seconds) => sent(now(
+            None,
+            Command::FadeAll {
+                time: Some(seconds),
+            },
+        )?),
+        Action::Panic => sent(now(None, Command::Panic {})?),
         Action::Crossfade { from, to, time } => {
             let (from, to) = (resolve(link, &from)?, resolve(link, &to)?);
-            let accepted = link.send(Command::Crossfade {
-                from: from.clip,
-                to: to.clip.clone(),
-                time,
-            })?;
+            let accepted = now(
+                Some(&to),
+                Command::Crossfade {
+                    from: from.clip,
+                    to: to.clip.clone(),
+                    time,
+                },
+            )?;
             Ok(cue_reply(&to, accepted))
         }
         Action::GroupLevel {
             group,
             level_db,
             time,
-        } => sent(link.send(Command::GroupLevel {
-            group,
-            level_db,
-            time,
-        })?),
+        } => sent(now(
+            None,
+            Command::GroupLevel {
+                group,
+                level_db,
+                time,
+            },
+        )?),
         Action::Reset => {
-            let accepted = link.send(Command::StopAll {})?;
+            let accepted = now(None, Command::StopAll {})?;
             let deck = link.deck();
             link.set_deck(Deck {
                 playhead: Playhead::Top,
@@ -127,33 +155,27 @@ pub fn act(link: &LiveLink, action: Action) -> Result<Value, Refusal> {
     }
 }
 
-/// [`act`], reported as a `showctl` event (or `showctl_refused`) naming
-/// the input (`via`) and the sender.
+/// [`act`], reported as a `showctl` event naming the input (`via`) and the
+/// sender, or handed to `refused` (the action, and why) to book.
 pub fn act_reported(
     link: &LiveLink,
     events: &Publisher,
-    via: &str,
-    from: &str,
+    origin: &Origin,
     action: Action,
+    refused: impl FnOnce(String, &str),
 ) -> Result<Value, Refusal> {
     let what = format!("{action:?}");
-    let result = act(link, action);
-    events.send(match &result {
-        Ok(data) => BoxEvent::Showctl {
+    let result = act(link, origin, action);
+    let (via, from) = (origin.input.as_str(), origin.from.as_str());
+    match &result {
+        Ok(data) => events.send(BoxEvent::Showctl {
             via: via.into(),
             from: from.into(),
             action: what,
             data: data.clone(),
-        },
-        Err(Refusal {
-            message: reason, ..
-        }) => BoxEvent::ShowctlRefused {
-            via: via.into(),
-            from: from.into(),
-            what,
-            reason: reason.clone(),
-        },
-    });
+        }),
+        Err(refusal) => refused(what, &refusal.message),
+    }
     result
 }
 
@@ -179,9 +201,13 @@ fn resolve(link: &LiveLink, text: &str) -> Result<Cue, Refusal> {
         .map_err(|e| Refusal::new(RefusalKind::NotFound, e.to_string()))
 }
 
+/// Sends a command for now, for a cue when it names one.
+type Now<'a> = dyn Fn(Option<&Cue>, Command) -> Result<Accepted, Refusal> + 'a;
+
 /// A command on one cue's clip, or on every clip without a cue.
 fn on_clip(
     link: &LiveLink,
+    now: &Now<'_>,
     cue: Option<String>,
     one: impl FnOnce(cuebox_engine::show::ClipId) -> Command,
     all: impl FnOnce() -> Command,
@@ -189,10 +215,10 @@ fn on_clip(
     match cue {
         Some(text) => {
             let cue = resolve(link, &text)?;
-            let accepted = link.send(one(cue.clip.clone()))?;
+            let accepted = now(Some(&cue), one(cue.clip.clone()))?;
             Ok(cue_reply(&cue, accepted))
         }
-        None => sent(link.send(all())?),
+        None => sent(now(None, all())?),
     }
 }
 

@@ -7,6 +7,18 @@ use std::path::{Path, PathBuf};
 
 use super::procfs::{format_cpu_list, parse_cpu_list, ProcError, Procfs};
 
+/// Where the box's root helper (`cueboxd system irq route`) keeps the masks
+/// it moved off the audio core for the service, until `restore` puts them
+/// back after the service stops, however it stopped.
+pub const JOURNAL: &str = "/run/cuebox/irq-map.json";
+
+/// Where a `cueboxd run` that routes for itself (run by hand, as root) keeps
+/// the masks it moved while it plays, so its next start puts them back after
+/// any death. Not [`JOURNAL`]: its recovery must never undo the service's
+/// routing (it finds the IRQs already moved, moves nothing more, and puts
+/// back what it found).
+pub const RUN_JOURNAL: &str = "/run/cuebox/irq-map.run.json";
+
 /// What happened to one IRQ.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome", content = "detail")]
@@ -177,6 +189,13 @@ impl IrqRouting {
     /// The routing map.
     pub fn routes(&self) -> &[IrqRoute] {
         &self.routes
+    }
+
+    /// Leaves the IRQs moved, the journal in place for whoever puts them
+    /// back ([`recover`](Self::recover)): the root helper's route outlives it.
+    pub fn keep(mut self) -> Vec<IrqRoute> {
+        self.restored = true;
+        std::mem::take(&mut self.routes)
     }
 
     /// Puts every moved IRQ back and removes the journal; returns the ones

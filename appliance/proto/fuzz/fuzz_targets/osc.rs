@@ -27,7 +27,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                 }
             }
             Ok(Frame::Malformed) => {}
-            Ok(Frame::Oversized | Frame::End) | Err(_) => break,
+            Ok(Frame::Oversized | Frame::TooSlow | Frame::End) | Err(_) => break,
         }
     }
 });

@@ -7,7 +7,8 @@
 //! `renameat2(RENAME_EXCHANGE)`. The folder it replaced is kept as
 //! `Sessions/.previous-<name>` (with its backups and recovery points); a
 //! crash at any instant leaves the old session or the new, and at worst a
-//! staging folder that the next start removes.
+//! staging folder that the next start removes. A session is removed the
+//! same way: out of the list in one rename, then deleted.
 
 use std::path::Path;
 
@@ -44,6 +45,14 @@ pub enum ActivateError {
         /// Why.
         error: LoadError,
     },
+    /// Two clips name one media path with different contents.
+    #[error("{name:?} was not staged: {}", problems.join("; "))]
+    SharedMedia {
+        /// The session.
+        name: String,
+        /// One line per clip that reuses a path, naming both clips.
+        problems: Vec<String>,
+    },
     /// Media the session uses is not on the box (or was corrupt and discarded).
     #[error("{} media file(s) of {name:?} are missing on the box, so it was not activated: {}", missing.len(), missing.join("; "))]
     MissingMedia {
@@ -63,6 +72,13 @@ pub const BOX_MEDIA: &str = "media";
 /// The file naming the box's active session, under the data root.
 pub const ACTIVE: &str = "active-session";
 
+/// The prefix of a session folder being built, under `Sessions/`.
+const STAGING: &str = ".staging-";
+/// The prefix of the previous version of a session, kept at activation.
+pub const PREVIOUS: &str = ".previous-";
+/// The prefix of a session folder being removed.
+const REMOVING: &str = ".removing-";
+
 /// Parses and checks a manifest for `name`.
 pub fn stage(name: &str, manifest: &[u8]) -> std::result::Result<Staged, ActivateError> {
     super::check_session_name(name).map_err(ActivateError::Name)?;
@@ -70,6 +86,15 @@ pub fn stage(name: &str, manifest: &[u8]) -> std::result::Result<Staged, Activat
         name: name.to_owned(),
         error,
     })?;
+    // The box keeps one file per media path: two contents for one path
+    // would play one clip with the other's audio.
+    let shared = loaded.show.shared_media_paths();
+    if !shared.is_empty() {
+        return Err(ActivateError::SharedMedia {
+            name: name.to_owned(),
+            problems: shared.iter().map(ToString::to_string).collect(),
+        });
+    }
     Ok(Staged {
         name: name.to_owned(),
         show: loaded.show,
@@ -117,12 +142,7 @@ pub fn activate(
     }
     let target = root.session_path(&staged.name)?;
     let sessions = root.sessions_dir();
-    let staging = sessions.join(format!(
-        ".staging-{}-{}-{}",
-        staged.name,
-        std::process::id(),
-        jiff::Timestamp::now().as_nanosecond()
-    ));
+    let staging = sessions.join(format!("{STAGING}{}", unique(&staged.name)));
     let built = build(&staging, objects, staged);
     if let Err(e) = built {
         let _ = std::fs::remove_dir_all(&staging);
@@ -131,7 +151,7 @@ pub fn activate(
     if target.exists() {
         exchange(&staging, &target)?;
         // `staging` now holds the replaced session: keep it as the previous one.
-        let previous = sessions.join(format!(".previous-{}", staged.name));
+        let previous = sessions.join(format!("{PREVIOUS}{}", staged.name));
         let _ = std::fs::remove_dir_all(&previous);
         std::fs::rename(&staging, &previous)
             .map_err(io("keep the previous session as", &previous))?;
@@ -182,28 +202,88 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
         .map_err(|e| io("exchange the staged session with", b)(std::io::Error::from(e)))
 }
 
-/// Records `name` as the session the box plays.
+/// Records `name` as the session the box plays: its exact bytes, no
+/// newline, so [`active`] reads back exactly what was written.
 pub fn set_active(root: &DataRoot, name: &str) -> Result<()> {
+    super::check_session_name(name)?;
     fs::write_atomic(&root.path().join(ACTIVE), name.as_bytes())
 }
 
-/// The session the box plays, if one was activated.
-pub fn active(root: &DataRoot) -> Option<String> {
-    std::fs::read_to_string(root.path().join(ACTIVE))
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| super::check_session_name(s).is_ok())
+/// The session the box plays, if one was activated. The file is read
+/// exactly, never trimmed: a name that differs by a space would be another
+/// session, so a file that does not hold a valid name is an error that
+/// says so, not a guess.
+pub fn active(root: &DataRoot) -> Result<Option<String>> {
+    let path = root.path().join(ACTIVE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io("read", &path)(e)),
+    };
+    let bad = |name: String, reason: String| StoreError::BadActiveSession {
+        path: path.clone(),
+        name,
+        reason,
+    };
+    let name = String::from_utf8(bytes).map_err(|e| {
+        bad(
+            String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            "it is not UTF-8".into(),
+        )
+    })?;
+    match super::check_session_name(&name) {
+        Ok(()) => Ok(Some(name)),
+        Err(StoreError::BadSessionName { reason, .. }) => Err(bad(name, reason)),
+        Err(other) => Err(other),
+    }
 }
 
-/// Removes staging folders a crash left behind.
-pub fn sweep_staging(root: &DataRoot) -> Result<()> {
+/// Removes the staging folders and half-removed sessions a crash left behind.
+pub fn sweep(root: &DataRoot) -> Result<()> {
     let dir = root.sessions_dir();
     for entry in std::fs::read_dir(&dir).map_err(io("list", &dir))?.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(".staging-") {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(STAGING) || name.starts_with(REMOVING) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
     Ok(())
+}
+
+/// Removes the session called `name`, with the previous version its last
+/// activation kept. Each folder first leaves the list in one rename, so a
+/// crash leaves the session whole or gone, never half of it; [`sweep`]
+/// finishes the removal at the next start. Its media stay in the object
+/// store until [`ObjectStore::collect`] finds no session links them.
+pub fn remove(root: &DataRoot, name: &str) -> Result<()> {
+    let target = root.session_path(name)?;
+    if !target.is_dir() {
+        return Err(StoreError::NoSuchSession {
+            name: name.to_owned(),
+            sessions: root.sessions_dir(),
+        });
+    }
+    let sessions = root.sessions_dir();
+    for dir in [target, sessions.join(format!("{PREVIOUS}{name}"))] {
+        if !dir.exists() {
+            continue;
+        }
+        let doomed = sessions.join(format!("{REMOVING}{}", unique(name)));
+        std::fs::rename(&dir, &doomed).map_err(io("remove", &dir))?;
+        fs::sync_dir(&sessions)?;
+        std::fs::remove_dir_all(&doomed).map_err(io("remove", &doomed))?;
+    }
+    fs::sync_dir(&sessions)
+}
+
+/// `name` made unique to this process and instant, for a hidden folder.
+fn unique(name: &str) -> String {
+    format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        jiff::Timestamp::now().as_nanosecond()
+    )
 }
 
 /// The object store of a data root.

@@ -85,6 +85,18 @@ pub enum StoreError {
         #[source]
         source: MetadataError,
     },
+    /// A `runtime.json` that cannot be used for its session.
+    #[error(
+        "{} cannot be used ({detail}): the session resumes from its manifest's runtime \
+         section (playhead at the top unless saved otherwise, unlocked)",
+        path.display()
+    )]
+    BadRuntime {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// A folder without a `session.json`.
     #[error(
         "{} is not a cuebox session: it has no session.json; create one with \
@@ -111,7 +123,21 @@ pub enum StoreError {
         /// The name given.
         name: String,
         /// Why not.
-        reason: &'static str,
+        reason: String,
+    },
+    /// The file naming the active session does not hold a session name.
+    #[error(
+        "{} names the active session {name:?}, which cannot be a session name: {reason}; push \
+         the session again (hostctl push) or write its exact name there, without a newline",
+        path.display()
+    )]
+    BadActiveSession {
+        /// The file.
+        path: PathBuf,
+        /// What it holds.
+        name: String,
+        /// Why that is not a name.
+        reason: String,
     },
     /// No session of that name under the data root.
     #[error(

@@ -18,6 +18,7 @@ pub mod metadata;
 pub mod objects;
 mod recovery;
 mod root;
+mod runtime;
 mod session;
 
 pub use autosave::{AutosaveConfig, Autosaver, Change, Retention};

@@ -205,7 +205,8 @@ impl SessionDir {
     /// Makes the recovery point `id` the session: first keeps the current
     /// manifest as a `before-restore` point (its raw bytes, so even a damaged
     /// manifest is kept), then writes the point as `session.json` atomically
-    /// (with the usual backup) and re-indexes the metadata.
+    /// (with the usual backup) and re-indexes the metadata; the live state
+    /// (`runtime.json`) gives way to the point's.
     ///
     /// A point that does not load is refused and nothing changes.
     pub fn restore(&self, id: &str, now: jiff::Timestamp) -> Result<Restored> {
@@ -219,6 +220,8 @@ impl SessionDir {
             self.next_recovery_seq()?,
         )?;
         self.replace_manifest(&loaded.show, &bytes)?;
+        // The point's live state is the one restored, not the latest.
+        self.forget_runtime()?;
         Ok(Restored {
             restored: point,
             before,

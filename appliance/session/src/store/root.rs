@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use cuebox_engine::show::{DeviceMap, Show};
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 use super::error::{io, Result, StoreError};
 use super::fs;
@@ -164,10 +165,10 @@ impl DataRoot {
 
 /// Refuses a name that cannot be exactly one folder name under `Sessions/`.
 pub fn check_session_name(name: &str) -> Result<()> {
-    let bad = |reason| {
+    let bad = |reason: &str| {
         Err(StoreError::BadSessionName {
             name: name.to_owned(),
-            reason,
+            reason: reason.to_owned(),
         })
     };
     if name.is_empty() {
@@ -184,6 +185,20 @@ pub fn check_session_name(name: &str) -> Result<()> {
     }
     if name.chars().any(char::is_control) {
         return bad("it contains a control character");
+    }
+    // Invisible characters make two names look alike: "Solo " and "Solo",
+    // or a bidi override that shows one name spelled as another.
+    if name.starts_with(char::is_whitespace) || name.ends_with(char::is_whitespace) {
+        return bad("it starts or ends with a space; remove it");
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.general_category() == GeneralCategory::Format)
+    {
+        return bad(&format!(
+            "it contains the invisible format character U+{:04X} (a bidi override, a zero-width space or the like); type the name again",
+            u32::from(c)
+        ));
     }
     Ok(())
 }

@@ -71,7 +71,7 @@ impl SessionDir {
                 path: path.to_owned(),
             });
         }
-        fs::sweep_temporaries(path, |n| n == Self::MANIFEST)?;
+        fs::sweep_temporaries(path, |n| n == Self::MANIFEST || n == Self::RUNTIME)?;
         fs::sweep_temporaries(&dir.backups_dir(), |n| n.ends_with(".json"))?;
         fs::sweep_temporaries(&dir.autosave_dir(), |n| n.ends_with(".json"))?;
         Ok(dir)

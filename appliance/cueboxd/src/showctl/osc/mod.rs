@@ -2,7 +2,8 @@
 //! [`cuebox_proto::showctl::osc`]'s; the service (sockets, passcodes, rate
 //! limits, `/update`s) is here.
 
+mod guesses;
 mod server;
 
 pub use cuebox_proto::showctl::osc::*;
-pub use server::{start, Osc};
+pub use server::{start, Osc, MAX_UDP_CLIENTS};

@@ -1,12 +1,13 @@
 //! The auto-save thread: drives [`AutosavePolicy`] with real time and writes
-//! recovery points; emergency saves on SIGTERM/SIGINT and on panic.
+//! recovery points; writes the live state (`runtime.json`) as it changes;
+//! emergency saves on SIGTERM/SIGINT and on panic.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use cuebox_engine::show::Show;
+use cuebox_engine::show::{Runtime, Show};
 use signal_hook::consts::signal::{SIGINT, SIGTERM};
 
 use super::policy::{AutosaveConfig, AutosavePolicy, Change};
@@ -21,9 +22,11 @@ const TERMINATION_SIGNALS: [i32; 2] = [SIGTERM, SIGINT];
 /// the policy decides, and synchronous saves before risky operations and in
 /// emergencies.
 ///
-/// It keeps the latest serialized snapshot of the show, handed over at every
-/// change, so a save — above all an emergency save from a signal or a panic —
-/// never needs to lock the live show.
+/// It keeps the latest snapshot of the show, handed over at every change, so
+/// a save — above all an emergency save from a signal or a panic — never
+/// needs to lock the live show. The show's live state (playhead, lock, live
+/// levels) is handed over apart, cheaply, as it changes: the thread writes
+/// it to `runtime.json` at once and into every recovery point.
 #[derive(Debug)]
 pub struct Autosaver {
     shared: Arc<Shared>,
@@ -37,8 +40,21 @@ struct Shared {
     state: Mutex<State>,
     wake: Condvar,
     /// The show as of the last change; swapped, never held across I/O.
-    latest: Mutex<Arc<Vec<u8>>>,
+    latest: Mutex<Latest>,
+    /// Serialises writes of `runtime.json`, so an older state never
+    /// overwrites a newer one.
+    runtime_file: Mutex<()>,
     seq: AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+struct Latest {
+    show: Arc<Show>,
+    runtime: Runtime,
+    /// Counts changes of `runtime`.
+    runtime_seq: u64,
+    /// The change last written to `runtime.json`.
+    runtime_written: u64,
 }
 
 #[derive(Debug)]
@@ -107,21 +123,45 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    fn snapshot(&self) -> Arc<Vec<u8>> {
-        Arc::clone(&lock(&self.latest))
+    /// The show as it is now, live state included.
+    fn snapshot(&self) -> Show {
+        let latest = lock(&self.latest).clone();
+        let mut show = Arc::unwrap_or_clone(latest.show);
+        show.runtime = latest.runtime;
+        show
     }
 
     fn set_snapshot(&self, show: &Show) {
-        // Serialise before taking the lock, so the lock is held for a swap only.
-        let bytes = Arc::new(show.to_json());
-        *lock(&self.latest) = bytes;
+        // Copy before taking the lock, so the lock is held for a swap only.
+        let show = Arc::new(show.clone());
+        lock(&self.latest).show = show;
+    }
+
+    /// Writes `runtime.json` if the live state changed since it was last
+    /// written.
+    fn write_runtime(&self) -> Result<()> {
+        let _file = lock(&self.runtime_file);
+        let (seq, runtime) = {
+            let latest = lock(&self.latest);
+            if latest.runtime_written == latest.runtime_seq {
+                return Ok(());
+            }
+            (latest.runtime_seq, latest.runtime.clone())
+        };
+        self.session.write_runtime(&runtime)?;
+        lock(&self.latest).runtime_written = seq;
+        Ok(())
     }
 
     fn write(&self, reason: SaveReason) -> Result<RecoveryPoint> {
-        let bytes = self.snapshot();
+        // The live state first: a restart resumes from runtime.json.
+        let runtime = self.write_runtime();
+        let bytes = self.snapshot().to_json();
         let seq = self.seq.fetch_add(1, Ordering::SeqCst);
-        self.session
-            .write_recovery_point(&bytes, reason, jiff::Timestamp::now(), seq)
+        let point =
+            self.session
+                .write_recovery_point(&bytes, reason, jiff::Timestamp::now(), seq)?;
+        runtime.map(|()| point)
     }
 
     fn emergency(&self) -> Result<RecoveryPoint> {
@@ -130,7 +170,8 @@ impl Shared {
 }
 
 impl Autosaver {
-    /// Starts auto-saving `session`, whose show is now `show` with nothing unsaved.
+    /// Starts auto-saving `session`, whose show is now `show` with nothing
+    /// unsaved and `show.runtime` as its live state.
     pub fn start(
         session: SessionDir,
         show: &Show,
@@ -148,7 +189,13 @@ impl Autosaver {
                 last_error: None,
             }),
             wake: Condvar::new(),
-            latest: Mutex::new(Arc::new(show.to_json())),
+            latest: Mutex::new(Latest {
+                runtime: show.runtime.clone(),
+                show: Arc::new(show.clone()),
+                runtime_seq: 0,
+                runtime_written: 0,
+            }),
+            runtime_file: Mutex::new(()),
             seq: AtomicU64::new(seq),
         });
         let thread = std::thread::Builder::new()
@@ -182,6 +229,26 @@ impl Autosaver {
             .policy
             .changed(change, Instant::now());
         self.shared.wake.notify_all();
+    }
+
+    /// The live state changed to `runtime`: it is written to `runtime.json`
+    /// at once (on the auto-save thread) and is part of every recovery
+    /// point from now on; `change` says how soon one is due.
+    pub fn runtime_changed(&self, runtime: Runtime, change: Change) {
+        {
+            let mut latest = lock(&self.shared.latest);
+            latest.runtime = runtime;
+            latest.runtime_seq += 1;
+        }
+        lock(&self.shared.state)
+            .policy
+            .changed(change, Instant::now());
+        self.shared.wake.notify_all();
+    }
+
+    /// Writes any live state not yet in `runtime.json` now (before a run ends).
+    pub fn flush_runtime(&self) -> Result<()> {
+        self.shared.write_runtime()
     }
 
     /// The show was saved manually as `show`: nothing is unsaved.
@@ -309,9 +376,23 @@ impl Drop for Autosaver {
 
 fn run(shared: &Shared) {
     let mut state = lock(&shared.state);
+    // The last change of the live state this thread tried to write: a
+    // failure is retried at the next change or save, not in a loop.
+    let mut tried = 0;
     loop {
         if state.stop {
             return;
+        }
+        let seq = lock(&shared.latest).runtime_seq;
+        if seq > tried {
+            tried = seq;
+            drop(state);
+            if let Err(e) = shared.write_runtime() {
+                // Retried with the next change or save; a restart would
+                // resume from the last state written.
+                eprintln!("cuebox: cannot save the live state: {}", chain(&e));
+            }
+            state = lock(&shared.state);
         }
         let now = Instant::now();
         if let Some(reason) = state.policy.poll(now) {
