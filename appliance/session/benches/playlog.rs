@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use cuebox_engine::show::{ContentHash, Group, RightsMetadata, ShowInfo};
+use cuebox_engine::show::{ContentHash, Group, ReportDepth, RightsMetadata, ShowInfo};
 use cuebox_session::playlog::*;
 
 fn start(n: u64) -> Record {
@@ -73,7 +73,12 @@ fn main() {
     let read = t.elapsed();
     let entries = &verified.copies[0].1.entries;
     let t = Instant::now();
-    let sheet = CueSheet::build(entries, &Period::default(), &ShowInfo::default());
+    let sheet = CueSheet::build(
+        entries,
+        &Period::default(),
+        &ShowInfo::default(),
+        ReportDepth::Summary,
+    );
     let built = t.elapsed();
     println!(
         "cue sheet of {} plays ({} works): read and verify both copies {:.0} ms, build {:.1} ms",

@@ -1907,6 +1907,7 @@ mod playlog {
         match &entry.record {
             Record::Start(s) => s.sample,
             Record::End(e) => e.sample,
+            other => panic!("no annotation or export here: {other:?}"),
         }
     }
 
@@ -1939,6 +1940,48 @@ mod playlog {
             .all(|(i, e)| e.seq == i as u64 + 1));
         assert_eq!(entries[6].record, start(7));
         assert_eq!(j.append(&start(21)).unwrap(), 21, "numbering goes on");
+    }
+
+    /// The box's play log thread, an export over the API and `cueboxd log`
+    /// on the console each hold the journal open: they take turns, each
+    /// going on after what the others wrote.
+    #[test]
+    fn writers_holding_the_journal_open_at_once_take_turns() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = paths(tmp.path());
+        let writers: Vec<_> = (0..3u64)
+            .map(|w| {
+                let paths = paths.clone();
+                std::thread::spawn(move || {
+                    let (mut j, ..) = Journal::open(paths).unwrap();
+                    (0..100u64)
+                        .map(|i| j.append(&start(w * 1_000 + i)).unwrap())
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        let mut seqs: Vec<u64> = writers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=300).collect::<Vec<u64>>(), "each entry once");
+        let verified = verify(&paths).unwrap();
+        assert!(verified.is_sound(), "{:?}", verified.problems());
+        assert_eq!(verified.entries().len(), 300);
+        // Each writer's own plays are in its order.
+        for w in 0..3 {
+            let mine: Vec<u64> = verified
+                .entries()
+                .iter()
+                .map(sample_of)
+                .filter(|s| s / 4_800 / 1_000 == w)
+                .collect();
+            assert!(
+                mine.is_sorted() && mine.len() == 100,
+                "writer {w}: {mine:?}"
+            );
+        }
     }
 
     #[test]
@@ -2154,7 +2197,7 @@ mod cuesheet {
     use std::path::{Path, PathBuf};
     use std::process::Command;
 
-    use cuebox_engine::show::{ContentHash, Group, RightsMetadata, ShowInfo, Venue};
+    use cuebox_engine::show::{ContentHash, Group, ReportDepth, RightsMetadata, ShowInfo, Venue};
     use cuebox_session::playlog::*;
 
     fn at(s: &str) -> jiff::Timestamp {
@@ -2252,7 +2295,7 @@ mod cuesheet {
         let utc = jiff::tz::TimeZone::UTC;
         let day = "2026-12-01".parse().unwrap();
         let period = Period::performance(Some("Hamlet".into()), day, &utc).unwrap();
-        let sheet = CueSheet::build(&entries, &period, &info());
+        let sheet = CueSheet::build(&entries, &period, &info(), ReportDepth::Summary);
         assert_eq!(
             sheet.plays, 4,
             "Macbeth and the next day are not this performance"
@@ -2266,12 +2309,18 @@ mod cuesheet {
         assert_eq!(
             works,
             [
-                ("Overture", 2, 45.0, &[][..]),
-                ("Storm", 1, 10.0, &[Missing::Composer, Missing::Iswc][..]),
-                ("Finale", 1, 0.0, &[Missing::Duration][..]),
+                ("Overture", 2, 45.0, &[Missing::Usage][..]),
+                (
+                    "Storm",
+                    1,
+                    10.0,
+                    &[Missing::Composer, Missing::Iswc, Missing::Usage][..]
+                ),
+                ("Finale", 1, 0.0, &[Missing::Usage, Missing::Duration][..]),
             ]
         );
-        assert!(!sheet.ready, "two works lack data");
+        assert!(!sheet.ready, "no work is annotated or verified yet");
+        assert_eq!((sheet.complete, sheet.verified), (0, 0));
         assert_eq!(sheet.works[0].first, at("2026-12-01T19:30:00Z"));
         assert_eq!(sheet.works[0].last, at("2026-12-01T21:00:00Z"));
     }
@@ -2285,12 +2334,208 @@ mod cuesheet {
             .unwrap_or_else(|| panic!("docs/schemas/{name} not found"))
     }
 
+    /// A logbook over a data root holding the log of [`log`].
+    fn logbook(root: &Path) -> (Logbook, Vec<Entry>) {
+        let entries = log(&root.join("Logs"));
+        (Logbook::new(root), entries)
+    }
+
+    fn overture() -> ContentHash {
+        ContentHash::of_bytes(&[1])
+    }
+
+    fn storm() -> ContentHash {
+        ContentHash::of_bytes(&[2])
+    }
+
+    #[test]
+    fn annotations_give_usage_notes_and_review_and_only_what_they_set() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (book, _) = logbook(tmp.path());
+        let set = |work, changes: Changes| book.annotate("Hamlet", work, changes, "rights desk");
+        set(
+            overture(),
+            Changes {
+                usage: Some(Usage::Theme),
+                review: Some(Review::Verified),
+                ..Changes::default()
+            },
+        )
+        .unwrap();
+        set(
+            storm(),
+            Changes {
+                usage: Some(Usage::Background),
+                note: Some("composer asked of the publisher".into()),
+                ..Changes::default()
+            },
+        )
+        .unwrap();
+        // Only the note changes: the usage stays.
+        set(
+            storm(),
+            Changes {
+                note: Some("composer: see the publisher's letter".into()),
+                ..Changes::default()
+            },
+        )
+        .unwrap();
+        // Another show's annotation of the same work does not count for Hamlet.
+        book.annotate(
+            "Macbeth",
+            storm(),
+            Changes {
+                usage: Some(Usage::Feature),
+                review: Some(Review::Verified),
+                ..Changes::default()
+            },
+            "rights desk",
+        )
+        .unwrap();
+        let nothing = book.annotate("Hamlet", storm(), Changes::default(), "x");
+        assert!(matches!(nothing, Err(ReportError::NothingToAnnotate)));
+
+        let show = hamlet_show();
+        let first_night = Span::Performance {
+            date: "2026-12-01".parse().unwrap(),
+            tz: Some("UTC".into()),
+        };
+        let made = book
+            .cuesheet(&show, &first_night, Some(ReportDepth::Summary))
+            .unwrap();
+        assert!(made.sound);
+        let sheet = made.sheet;
+        let [overture, storm, finale] = &sheet.works[..] else {
+            panic!("three works: {:?}", sheet.works);
+        };
+        assert_eq!(overture.usage, Some(Usage::Theme));
+        assert_eq!(overture.review, Review::Verified);
+        assert!(overture.missing.is_empty() && overture.ready);
+        assert_eq!(storm.usage, Some(Usage::Background), "the note kept it");
+        assert_eq!(
+            storm.note.as_deref(),
+            Some("composer: see the publisher's letter")
+        );
+        assert_eq!(
+            storm.review,
+            Review::Pending,
+            "Macbeth's review is not Hamlet's"
+        );
+        assert_eq!(storm.missing, [Missing::Composer, Missing::Iswc]);
+        assert!(!storm.ready);
+        assert_eq!(finale.missing, [Missing::Usage, Missing::Duration]);
+        assert_eq!((sheet.complete, sheet.verified, sheet.ready), (1, 1, false));
+
+        // The audit trail: each annotation an entry, with who and when.
+        let verified = book.verify().unwrap();
+        let notes: Vec<(&str, &str)> = verified
+            .entries()
+            .iter()
+            .filter_map(|e| match &e.record {
+                Record::Annotation(a) => Some((a.show.as_str(), a.by.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(notes.len(), 4, "{notes:?}");
+        assert!(notes.iter().all(|(_, by)| *by == "rights desk"));
+    }
+
+    fn hamlet_show() -> cuebox_engine::show::Show {
+        let (rows, cols) = cuebox_engine::show::Show::DEFAULT_GRID;
+        let dims = cuebox_engine::show::GridDims::new(rows, cols).unwrap();
+        let mut show =
+            cuebox_engine::show::Show::new("Hamlet", "media", dims, jiff::Timestamp::now());
+        show.show_info = info();
+        show
+    }
+
+    #[test]
+    fn each_export_is_kept_dated_and_recorded_with_its_hash() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (book, entries) = logbook(tmp.path());
+        let show = hamlet_show();
+        let span = Span::Performance {
+            date: "2026-12-01".parse().unwrap(),
+            tz: Some("UTC".into()),
+        };
+        let made = book.cuesheet(&show, &span, None).unwrap();
+        assert_eq!(made.sheet.plays, 4);
+        let bytes = made.sheet.export(Format::Csv);
+        let first = book
+            .keep(
+                "cuesheet",
+                Some("Hamlet"),
+                &span,
+                Format::Csv,
+                &bytes,
+                "console",
+            )
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let second = book
+            .keep(
+                "cuesheet",
+                Some("Hamlet"),
+                &span,
+                Format::Csv,
+                &bytes,
+                "console",
+            )
+            .unwrap();
+        assert_ne!(
+            first.path, second.path,
+            "a later export never replaces one sent"
+        );
+        assert_eq!(std::fs::read(&first.path).unwrap(), bytes);
+        let today = jiff::ZonedDateTime::now().date().to_string();
+        assert!(
+            first
+                .file
+                .starts_with(&format!("Exports/{today}/cuesheet-Hamlet-2026-12-01-")),
+            "{}",
+            first.file
+        );
+        assert_eq!(first.entry, entries.len() as u64 + 1);
+        let verified = book.verify().unwrap();
+        assert!(verified.is_sound());
+        let Record::Export(e) = &verified.entries()[first.entry as usize - 1].record else {
+            panic!("entry {} records the export", first.entry);
+        };
+        assert_eq!(e.file, first.file);
+        assert_eq!(e.blake3, blake3::hash(&bytes).to_hex().as_str());
+        assert_eq!((e.report.as_str(), e.by.as_str()), ("cuesheet", "console"));
+        assert_eq!(e.period, "2026-12-01");
+        // Exports and annotations are not plays: the sheet is the same after them.
+        let again = book.cuesheet(&show, &span, None).unwrap().sheet;
+        assert_eq!(again, made.sheet);
+    }
+
     #[test]
     fn the_exports_validate_against_their_schemas() {
+        for depth in [ReportDepth::Summary, ReportDepth::Detailed] {
+            exports_validate(depth);
+        }
+    }
+
+    fn exports_validate(depth: ReportDepth) {
         let tmp = tempfile::tempdir().unwrap();
-        let entries = log(tmp.path());
-        let sheet = CueSheet::build(&entries, &Period::default(), &info());
-        assert_eq!(sheet.plays, 6);
+        let (book, _) = logbook(tmp.path());
+        book.annotate(
+            "Hamlet",
+            overture(),
+            Changes {
+                usage: Some(Usage::Theme),
+                note: Some("<opening & close>".into()),
+                review: Some(Review::Verified),
+            },
+            "console",
+        )
+        .unwrap();
+        let sheet = book
+            .cuesheet(&hamlet_show(), &Span::All, Some(depth))
+            .unwrap()
+            .sheet;
+        assert_eq!(sheet.plays, 5, "Hamlet's plays over both days");
 
         let json = tmp.path().join("sheet.json");
         std::fs::write(&json, sheet.export(Format::Json)).unwrap();
@@ -2336,13 +2581,40 @@ mod cuesheet {
             .collect();
         assert_eq!(header, export::CSV_COLUMNS);
         let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-        assert_eq!(rows.len(), 3);
         assert_eq!(&rows[0][2], "Overture");
-        assert_eq!(&rows[0][9], "3", "three uses over both days");
         assert_eq!(
-            &rows[1][13], "composer iswc duration",
-            "Macbeth's use never ended"
+            [&rows[0][13], &rows[0][14], &rows[0][15]],
+            ["theme", "verified", "<opening & close>"]
         );
+        match depth {
+            ReportDepth::Summary => {
+                assert_eq!(rows.len(), 3, "one row per work");
+                assert_eq!(&rows[0][9], "3", "three uses over both days");
+                assert_eq!(&rows[0][10], "45.0", "the third use never ended");
+                assert_eq!(
+                    &rows[2][16], "usage duration",
+                    "the finale's use never ended"
+                );
+                assert_eq!(&rows[0][17], "false", "a use of unknown length");
+            }
+            ReportDepth::Detailed => {
+                assert_eq!(rows.len(), 5, "one row per use");
+                let overture: Vec<(&str, &str)> = rows
+                    .iter()
+                    .filter(|r| &r[2] == "Overture")
+                    .map(|r| (&r[11], &r[10]))
+                    .collect();
+                assert_eq!(
+                    overture,
+                    [
+                        ("2026-12-01T19:30:00Z", "30.0"),
+                        ("2026-12-01T21:00:00Z", "15.0"),
+                        ("2026-12-02T19:30:00Z", "0.0")
+                    ]
+                );
+                assert_eq!(sheet.works[0].detail[2].seconds, None);
+            }
+        }
         // A title with a comma and a quote stays one field.
         let mut odd = sheet.clone();
         odd.works[0].title = "Act 1, \"Storm\"".into();

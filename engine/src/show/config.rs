@@ -379,6 +379,37 @@ pub enum ExportFormat {
     Xml,
 }
 
+impl ExportFormat {
+    /// The file extension (and the name a user types).
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "json",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Xml => "xml",
+        }
+    }
+}
+
+impl std::fmt::Display for ExportFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "json" => Ok(ExportFormat::Json),
+            "csv" => Ok(ExportFormat::Csv),
+            "xml" => Ok(ExportFormat::Xml),
+            other => Err(format!(
+                "{other:?} is not an export format: json, csv or xml"
+            )),
+        }
+    }
+}
+
 /// Reporting preferences for performing-rights cue sheets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reporting {

@@ -3,58 +3,16 @@
 //! the schema shipped in `docs/schemas/` (`cuesheet.schema.json`,
 //! `cuesheet.csv.txt`, `cuesheet.xsd`).
 
-use std::fmt;
-use std::str::FromStr;
-
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
 use super::cuesheet::{CueSheet, Work};
 
-/// An export format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// JSON, as `cuesheet.schema.json` describes.
-    Json,
-    /// CSV, one row per work, the columns of `cuesheet.csv.txt`.
-    Csv,
-    /// XML, as `cuesheet.xsd` describes.
-    Xml,
-}
-
-impl Format {
-    /// The file extension.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Json => "json",
-            Format::Csv => "csv",
-            Format::Xml => "xml",
-        }
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.extension())
-    }
-}
-
-impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "json" => Ok(Format::Json),
-            "csv" => Ok(Format::Csv),
-            "xml" => Ok(Format::Xml),
-            other => Err(format!(
-                "{other:?} is not a cue sheet format: json, csv or xml"
-            )),
-        }
-    }
-}
+/// An export format (the show's reporting preferences name the same).
+pub use cuebox_engine::show::ExportFormat as Format;
 
 /// The CSV columns, in order.
-pub const CSV_COLUMNS: [&str; 14] = [
+pub const CSV_COLUMNS: [&str; 18] = [
     "production",
     "venue",
     "title",
@@ -68,7 +26,11 @@ pub const CSV_COLUMNS: [&str; 14] = [
     "seconds",
     "first_use",
     "last_use",
+    "usage",
+    "review",
+    "note",
     "missing",
+    "ready",
 ];
 
 impl CueSheet {
@@ -92,23 +54,39 @@ impl CueSheet {
         w.write_record(CSV_COLUMNS).expect(fail);
         for work in &self.works {
             let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-            w.write_record([
-                self.production.clone(),
-                self.venue.clone(),
-                work.title.clone(),
-                opt(&work.composer),
-                opt(&work.publisher),
-                opt(&work.artist),
-                opt(&work.iswc),
-                opt(&work.isrc),
-                opt(&work.pro),
-                work.uses.to_string(),
-                format!("{:.1}", work.seconds),
-                work.first.to_string(),
-                work.last.to_string(),
-                missing(work).join(" "),
-            ])
-            .expect(fail);
+            // A summary's row is the work; a detailed sheet's, each use.
+            let rows: Vec<(u32, f64, jiff::Timestamp, jiff::Timestamp)> = if work.detail.is_empty()
+            {
+                vec![(work.uses, work.seconds, work.first, work.last)]
+            } else {
+                work.detail
+                    .iter()
+                    .map(|u| (1, u.seconds.unwrap_or(0.0), u.at, u.at))
+                    .collect()
+            };
+            for (uses, seconds, first, last) in rows {
+                w.write_record([
+                    self.production.clone(),
+                    self.venue.clone(),
+                    work.title.clone(),
+                    opt(&work.composer),
+                    opt(&work.publisher),
+                    opt(&work.artist),
+                    opt(&work.iswc),
+                    opt(&work.isrc),
+                    opt(&work.pro),
+                    uses.to_string(),
+                    format!("{seconds:.1}"),
+                    first.to_string(),
+                    last.to_string(),
+                    work.usage.map(name).unwrap_or_default(),
+                    name(work.review),
+                    opt(&work.note),
+                    missing(work).join(" "),
+                    work.ready.to_string(),
+                ])
+                .expect(fail);
+            }
         }
         w.into_inner().expect(fail)
     }
@@ -119,8 +97,11 @@ impl CueSheet {
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
             .expect(fail);
         let mut sheet = BytesStart::new("cueSheet");
+        sheet.push_attribute(("depth", name(self.depth).as_str()));
         sheet.push_attribute(("plays", self.plays.to_string().as_str()));
-        sheet.push_attribute(("ready", if self.ready { "true" } else { "false" }));
+        sheet.push_attribute(("complete", self.complete.to_string().as_str()));
+        sheet.push_attribute(("verified", self.verified.to_string().as_str()));
+        sheet.push_attribute(("ready", self.ready.to_string().as_str()));
         w.write_event(Event::Start(sheet)).expect(fail);
         let text = |w: &mut Writer<Vec<u8>>, name: &str, value: &str| {
             w.write_event(Event::Start(BytesStart::new(name)))
@@ -146,6 +127,8 @@ impl CueSheet {
         for work in &self.works {
             let mut start = BytesStart::new("work");
             start.push_attribute(("hash", work.hash.to_string().as_str()));
+            start.push_attribute(("review", name(work.review).as_str()));
+            start.push_attribute(("ready", work.ready.to_string().as_str()));
             w.write_event(Event::Start(start)).expect(fail);
             text(&mut w, "title", &work.title);
             for (name, value) in [
@@ -164,8 +147,26 @@ impl CueSheet {
             text(&mut w, "seconds", &format!("{:.1}", work.seconds));
             text(&mut w, "firstUse", &work.first.to_string());
             text(&mut w, "lastUse", &work.last.to_string());
+            if let Some(usage) = work.usage {
+                text(&mut w, "usage", &name(usage));
+            }
+            if let Some(note) = &work.note {
+                text(&mut w, "note", note);
+            }
             for m in missing(work) {
                 text(&mut w, "missing", &m);
+            }
+            for u in &work.detail {
+                let mut e = BytesStart::new("use");
+                e.push_attribute(("at", u.at.to_string().as_str()));
+                if let Some(seconds) = u.seconds {
+                    e.push_attribute(("seconds", format!("{seconds:.1}").as_str()));
+                }
+                if let Some(ending) = u.ending {
+                    e.push_attribute(("ending", name(ending).as_str()));
+                }
+                e.push_attribute(("input", u.input.as_str()));
+                w.write_event(Event::Empty(e)).expect(fail);
             }
             w.write_event(Event::End(BytesEnd::new("work")))
                 .expect(fail);
@@ -182,13 +183,13 @@ impl CueSheet {
 
 /// What a work lacks, as the exports name it.
 fn missing(work: &Work) -> Vec<String> {
-    work.missing
-        .iter()
-        .map(|m| {
-            serde_json::to_value(m)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        })
-        .collect()
+    work.missing.iter().map(|m| name(*m)).collect()
+}
+
+/// A unit variant's name as serde writes it (`box_stopped`, `verified`).
+pub fn name(value: impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
 }

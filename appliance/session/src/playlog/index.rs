@@ -139,15 +139,15 @@ impl PlayIndex {
                     .map_err(err("write"))?;
                 }
                 Record::End(end) => {
-                    let ending = serde_json::to_value(end.ending)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned));
+                    let ending = super::export::name(end.ending);
                     tx.execute(
                         "UPDATE plays SET heard_frames = ?2, ending = ?3 WHERE play = ?1",
                         params![sql_int(end.play), sql_int(end.heard_frames), ending],
                     )
                     .map_err(err("write"))?;
                 }
+                // The audit trail is not a play.
+                Record::Annotation(_) | Record::Export(_) => {}
             }
         }
         if let Some(last) = entries.last() {

@@ -47,6 +47,14 @@ pub struct Entry {
     line: Vec<u8>,
 }
 
+impl Entry {
+    /// The line as written (`<json>\t<hash>\n`): what a host receives to
+    /// check the chain itself.
+    pub fn line(&self) -> &[u8] {
+        &self.line
+    }
+}
+
 /// What is wrong with a copy, at which line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Damage {
@@ -109,11 +117,6 @@ impl Scan {
             rest = &rest[end + 1..];
         }
         scan
-    }
-
-    /// The hash of the last valid entry (the next one's `prev`).
-    fn last_hash(&self) -> &str {
-        self.entries.last().map_or(GENESIS, |e| e.hash.as_str())
     }
 }
 
@@ -267,13 +270,38 @@ pub struct Mended {
     pub set_aside: Vec<PathBuf>,
 }
 
-/// The journal, open for appending.
+/// The journal, open for appending. More than one may be open at once (the
+/// box's play log thread, an export asked over the API, `cueboxd log` on
+/// the console): each append takes the journal's lock and first catches up
+/// with what the others wrote.
 #[derive(Debug)]
 pub struct Journal {
     paths: [PathBuf; 2],
     files: [File; 2],
     next_seq: u64,
     last_hash: String,
+    /// Each copy as this writer last left it: another writer's append, or
+    /// a copy set aside and rebuilt, shows as a difference.
+    seen: [Option<FileState>; 2],
+}
+
+/// Which file a path names and how long it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileState {
+    dev: u64,
+    ino: u64,
+    len: u64,
+}
+
+impl FileState {
+    fn of(meta: &std::fs::Metadata) -> FileState {
+        use std::os::unix::fs::MetadataExt;
+        FileState {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+        }
+    }
 }
 
 impl Journal {
@@ -287,79 +315,37 @@ impl Journal {
                 std::fs::create_dir_all(dir).map_err(PlaylogError::io("create folder", dir))?;
             }
         }
-        let verified = verify(&paths)?;
-        if let Some(seq) = verified.diverge_at {
-            return Err(PlaylogError::Diverged {
-                a: paths[0].clone(),
-                b: paths[1].clone(),
-                seq,
-            });
-        }
-        let [(_, a), (_, b)] = &verified.copies;
-        let mut mended = Mended::default();
-        // The copy with more whole entries is the journal; the other is
-        // brought level, and a damaged one is rebuilt after it is set aside.
-        let longest = usize::from(b.entries.len() > a.entries.len());
-        let scans = [a, b];
-        let full = scans[longest];
-        for (i, scan) in scans.iter().enumerate() {
-            let path = &paths[i];
-            if scan.damage.is_some() {
-                let aside = aside_name(path);
-                std::fs::rename(path, &aside).map_err(PlaylogError::io("set aside", path))?;
-                mended.set_aside.push(aside);
-            } else if scan.torn_tail {
-                mended.torn.push(path.clone());
-            }
-            let (have, keep) = match scan.damage {
-                Some(_) => (0, 0),
-                None => (scan.entries.len(), scan.valid_bytes),
-            };
-            let mut file = OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(false)
-                .open(path)
-                .map_err(PlaylogError::io("open", path))?;
-            file.set_len(keep).map_err(PlaylogError::io("trim", path))?;
-            if have < full.entries.len() {
-                let missing = &full.entries[have..];
-                let bytes: Vec<u8> = missing
-                    .iter()
-                    .flat_map(|e| e.line.iter().copied())
-                    .collect();
-                mended.copied += missing.len() as u64;
-                use std::io::Seek;
-                file.seek(std::io::SeekFrom::End(0))
-                    .map_err(PlaylogError::io("seek", path))?;
-                file.write_all(&bytes)
-                    .map_err(PlaylogError::io("write", path))?;
-            }
-            file.sync_all().map_err(PlaylogError::io("flush", path))?;
-            if let Some(dir) = path.parent() {
-                File::open(dir)
-                    .and_then(|d| d.sync_all())
-                    .map_err(PlaylogError::io("flush folder", dir))?;
-            }
-        }
-        let entries = full.entries.clone();
+        let _turn = take_turn(&paths)?;
+        let (entries, mended) = mend(&paths)?;
+        let journal = Journal::after(paths, &entries)?;
+        Ok((journal, entries, mended))
+    }
+
+    /// The journal open for appending after `entries`, its copies level.
+    fn after(paths: [PathBuf; 2], entries: &[Entry]) -> Result<Journal, PlaylogError> {
         let files = [open_append(&paths[0])?, open_append(&paths[1])?];
-        Ok((
-            Journal {
-                next_seq: entries.len() as u64 + 1,
-                last_hash: full.last_hash().to_owned(),
-                paths,
-                files,
-            },
-            entries,
-            mended,
-        ))
+        let seen = [state(&files[0]), state(&files[1])];
+        Ok(Journal {
+            next_seq: entries.len() as u64 + 1,
+            last_hash: entries.last().map_or(GENESIS, |e| &e.hash).to_owned(),
+            paths,
+            files,
+            seen,
+        })
     }
 
     /// Appends `record` to both copies and fsyncs them: when this returns
     /// its sequence number, the entry counts. A failed append leaves both
     /// copies as they were.
     pub fn append(&mut self, record: &Record) -> Result<u64, PlaylogError> {
+        let _turn = take_turn(&self.paths)?;
+        let now = [path_state(&self.paths[0]), path_state(&self.paths[1])];
+        if now != self.seen {
+            // Another writer was here: read what it left (mending a copy
+            // it left half-written) and go on after it.
+            let (entries, _) = mend(&self.paths)?;
+            *self = Journal::after(self.paths.clone(), &entries)?;
+        }
         let seq = self.next_seq;
         let (line, hash) = make_line(seq, &self.last_hash, record);
         let lengths = [len(&self.files[0]), len(&self.files[1])];
@@ -373,6 +359,7 @@ impl Journal {
             }
             return Err(e);
         }
+        self.seen = [state(&self.files[0]), state(&self.files[1])];
         self.next_seq += 1;
         self.last_hash = hash;
         Ok(seq)
@@ -398,6 +385,89 @@ impl Journal {
     pub fn next_seq(&self) -> u64 {
         self.next_seq
     }
+}
+
+/// The journal's lock, held while a writer mends or appends: writers take
+/// turns, and a reader never sees a half-mended copy set aside.
+fn take_turn(paths: &[PathBuf; 2]) -> Result<nix::fcntl::Flock<File>, PlaylogError> {
+    let path = paths[0].with_file_name("journal.lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(PlaylogError::io("open", &path))?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, errno)| PlaylogError::io("lock", &path)(errno.into()))
+}
+
+/// Reconciles the two copies (see [`Journal::open`]) and returns the
+/// journal's entries; both copies hold exactly them afterwards.
+fn mend(paths: &[PathBuf; 2]) -> Result<(Vec<Entry>, Mended), PlaylogError> {
+    let verified = verify(paths)?;
+    if let Some(seq) = verified.diverge_at {
+        return Err(PlaylogError::Diverged {
+            a: paths[0].clone(),
+            b: paths[1].clone(),
+            seq,
+        });
+    }
+    let [(_, a), (_, b)] = &verified.copies;
+    let mut mended = Mended::default();
+    // The copy with more whole entries is the journal; the other is
+    // brought level, and a damaged one is rebuilt after it is set aside.
+    let longest = usize::from(b.entries.len() > a.entries.len());
+    let scans = [a, b];
+    let full = scans[longest];
+    for (i, scan) in scans.iter().enumerate() {
+        let path = &paths[i];
+        if scan.damage.is_some() {
+            let aside = aside_name(path);
+            std::fs::rename(path, &aside).map_err(PlaylogError::io("set aside", path))?;
+            mended.set_aside.push(aside);
+        } else if scan.torn_tail {
+            mended.torn.push(path.clone());
+        }
+        let (have, keep) = match scan.damage {
+            Some(_) => (0, 0),
+            None => (scan.entries.len(), scan.valid_bytes),
+        };
+        let mut file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(path)
+            .map_err(PlaylogError::io("open", path))?;
+        file.set_len(keep).map_err(PlaylogError::io("trim", path))?;
+        if have < full.entries.len() {
+            let missing = &full.entries[have..];
+            let bytes: Vec<u8> = missing
+                .iter()
+                .flat_map(|e| e.line.iter().copied())
+                .collect();
+            mended.copied += missing.len() as u64;
+            use std::io::Seek;
+            file.seek(std::io::SeekFrom::End(0))
+                .map_err(PlaylogError::io("seek", path))?;
+            file.write_all(&bytes)
+                .map_err(PlaylogError::io("write", path))?;
+        }
+        file.sync_all().map_err(PlaylogError::io("flush", path))?;
+        if let Some(dir) = path.parent() {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(PlaylogError::io("flush folder", dir))?;
+        }
+    }
+    Ok((full.entries.clone(), mended))
+}
+
+fn state(file: &File) -> Option<FileState> {
+    file.metadata().ok().map(|m| FileState::of(&m))
+}
+
+fn path_state(path: &Path) -> Option<FileState> {
+    std::fs::metadata(path).ok().map(|m| FileState::of(&m))
 }
 
 fn len(file: &File) -> Option<u64> {

@@ -2,21 +2,24 @@
 //! theatres owe the collecting societies. An append-only journal
 //! ([`journal`]) in two copies, each entry checksummed and chained to the
 //! one before, fsynced before it counts; [`record`] says what an entry
-//! holds.
+//! holds; [`reports`] makes cue sheets and keeps exports, recording them
+//! and people's annotations in the journal as its audit trail.
 
 pub mod cuesheet;
 pub mod export;
 pub mod index;
 pub mod journal;
 pub mod record;
+pub mod reports;
 
 use std::path::{Path, PathBuf};
 
-pub use cuesheet::{CueSheet, Missing, Period, Work};
+pub use cuesheet::{CueSheet, Missing, Period, Span, Use, Work};
 pub use export::Format;
 pub use index::{PlayIndex, PlayRow};
 pub use journal::{verify, Entry, Journal, Mended, Verified};
-pub use record::{End, Ending, Record, Source, Start};
+pub use record::{Annotation, End, Ending, Exported, Record, Review, Source, Start, Usage};
+pub use reports::{Changes, Kept, Logbook, Made, ReportError};
 
 /// The index's file under a data root's `Logs/`.
 pub fn index_path(logs: &Path) -> PathBuf {

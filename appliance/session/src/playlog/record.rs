@@ -1,4 +1,5 @@
-//! What the play log records: a clip starting, and the play ending.
+//! What the play log records: a clip starting and the play ending, and —
+//! the audit trail — each annotation of a work and each export made.
 
 use cuebox_engine::show::{ClipId, ContentHash, Group, RightsMetadata};
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,10 @@ pub enum Record {
     Start(Box<Start>),
     /// A play ended.
     End(End),
+    /// A person annotated a work for the cue sheets (category, note, review).
+    Annotation(Box<Annotation>),
+    /// A report (cue sheet, play list, technical log) was exported.
+    Export(Box<Exported>),
 }
 
 /// Who or what sent the command that started a play.
@@ -88,4 +93,86 @@ pub struct End {
     pub heard_frames: u64,
     /// How it ended.
     pub ending: Ending,
+}
+
+/// How a work is used in the production, as cue sheets report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Usage {
+    /// Under a scene: the audience is not meant to attend to it.
+    Background,
+    /// Featured: performed to or listened to as part of the action.
+    Feature,
+    /// The production's theme (opening, closing, recurring).
+    Theme,
+    /// Incidental: short transitions, stings, sound design with music.
+    Incidental,
+    /// Before the show, at the interval or after the curtain call.
+    Interval,
+}
+
+impl std::str::FromStr for Usage {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+            format!("{s:?} is not a usage: background, feature, theme, incidental or interval")
+        })
+    }
+}
+
+/// Where a work's review stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Review {
+    /// No one has checked it yet.
+    #[default]
+    Pending,
+    /// A person checked its data against the production's paperwork.
+    Verified,
+}
+
+/// An annotation of one work of one show: only what it sets changes; the
+/// rest stays as earlier annotations left it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Annotation {
+    /// When it was made (UTC).
+    pub at: jiff::Timestamp,
+    /// Who made it (a host's key name, `console`, …).
+    pub by: String,
+    /// The show (its name, as the plays record it).
+    pub show: String,
+    /// The work: its audio's content hash.
+    pub work: ContentHash,
+    /// Its usage category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// A note for the society or the rights administrator (empty: cleared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Its review state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
+}
+
+/// A report written for someone outside the box.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exported {
+    /// When (UTC).
+    pub at: jiff::Timestamp,
+    /// Who asked for it (a host's key name, `console`, `auto-export`).
+    pub by: String,
+    /// What it is (`cuesheet`, `techlog-errors`, …).
+    pub report: String,
+    /// The show it is of, when it is of one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show: Option<String>,
+    /// The file, relative to the data root (`Exports/<date>/…`), or `-`
+    /// when it was only sent and not kept.
+    pub file: String,
+    /// Its BLAKE3, so a copy handed to a society can be checked against it.
+    pub blake3: String,
+    /// Its size, bytes.
+    pub bytes: u64,
+    /// The period it covers, as asked (`2026-12-01`, `from … to …`, `all`).
+    pub period: String,
 }

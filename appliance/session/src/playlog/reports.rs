@@ -1,0 +1,201 @@
+//! Reports for people outside the box, made from its logs: each is kept in
+//! the data root's `Exports/<date>/`, and recorded — with the annotations
+//! people make for the cue sheets — in the play log, whose chained entries
+//! are thus the audit trail of what was sent to whom and what was changed.
+
+use std::path::{Path, PathBuf};
+
+use cuebox_engine::show::{ContentHash, ReportDepth, Show};
+
+use super::cuesheet::{CueSheet, Span};
+use super::export::Format;
+use super::journal::{Journal, Verified};
+use super::record::{Annotation, Exported, Record, Review, Usage};
+use super::PlaylogError;
+use super::{journal, paths};
+use crate::store::write_atomic;
+
+/// The play log, its exports and its annotations under a data root.
+#[derive(Debug, Clone)]
+pub struct Logbook {
+    root: PathBuf,
+}
+
+/// A report kept in `Exports/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    /// Its path.
+    pub path: PathBuf,
+    /// Its path under the data root, as the audit entry names it.
+    pub file: String,
+    /// The audit entry that records it.
+    pub entry: u64,
+}
+
+/// A cue sheet made for a session, with the state of the log it came from.
+#[derive(Debug, Clone)]
+pub struct Made {
+    /// The sheet.
+    pub sheet: CueSheet,
+    /// Whether the play log was whole (a damaged one still gives a sheet of
+    /// what could be read; `cueboxd log verify` says what was not).
+    pub sound: bool,
+}
+
+/// What an annotation changes; `None` leaves a field as it was.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Changes {
+    /// The usage category.
+    pub usage: Option<Usage>,
+    /// The note (empty: cleared).
+    pub note: Option<String>,
+    /// The review state.
+    pub review: Option<Review>,
+}
+
+impl Changes {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Changes::default()
+    }
+}
+
+impl Logbook {
+    /// The logbook of the data root at `root` (its `Logs/` and `Exports/`).
+    pub fn new(root: &Path) -> Logbook {
+        Logbook {
+            root: root.to_owned(),
+        }
+    }
+
+    fn logs(&self) -> PathBuf {
+        self.root.join(crate::store::DataRoot::LOGS)
+    }
+
+    /// Reads and checks both copies of the play log.
+    pub fn verify(&self) -> Result<Verified, PlaylogError> {
+        journal::verify(&paths(&self.logs()))
+    }
+
+    /// The cue sheet of `show`'s plays over `span`, at the depth its
+    /// reporting preferences ask for unless `depth` says otherwise.
+    pub fn cuesheet(
+        &self,
+        show: &Show,
+        span: &Span,
+        depth: Option<ReportDepth>,
+    ) -> Result<Made, ReportError> {
+        let period = span
+            .period(Some(show.session.name.clone()))
+            .map_err(|e| ReportError::Period(e.to_string()))?;
+        let verified = self.verify()?;
+        let depth = depth.unwrap_or(show.show_info.reporting.default_depth);
+        Ok(Made {
+            sheet: CueSheet::build(verified.entries(), &period, &show.show_info, depth),
+            sound: verified.is_sound(),
+        })
+    }
+
+    /// Keeps `bytes`, the report `report` (`cuesheet`, `techlog-errors`, …)
+    /// of `show` over `span` in `format`, as
+    /// `Exports/<today>/<report>[-<show>]-<span>-<time>.<ext>`, and records
+    /// it in the audit trail as made by `by`.
+    pub fn keep(
+        &self,
+        report: &str,
+        show: Option<&str>,
+        span: &Span,
+        format: Format,
+        bytes: &[u8],
+        by: &str,
+    ) -> Result<Kept, ReportError> {
+        let now = jiff::ZonedDateTime::now();
+        let day = now.date().to_string();
+        let name = [Some(report), show, Some(&span.label())]
+            .into_iter()
+            .flatten()
+            .map(file_safe)
+            .collect::<Vec<_>>()
+            .join("-");
+        let file = format!(
+            "{}/{day}/{name}-{}.{}",
+            crate::store::DataRoot::EXPORTS,
+            now.strftime("%H%M%S"),
+            format.extension()
+        );
+        let path = self.root.join(&file);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(PlaylogError::io("create folder", dir))?;
+        }
+        write_atomic(&path, bytes).map_err(|e| ReportError::Write(e.to_string()))?;
+        let entry = self.append(&Record::Export(Box::new(Exported {
+            at: now.timestamp(),
+            by: by.to_owned(),
+            report: report.to_owned(),
+            show: show.map(str::to_owned),
+            file: file.clone(),
+            blake3: blake3::hash(bytes).to_hex().to_string(),
+            bytes: bytes.len() as u64,
+            period: span.label(),
+        })))?;
+        Ok(Kept { path, file, entry })
+    }
+
+    /// Records an annotation of `work` in `show` by `by`; returns its entry.
+    pub fn annotate(
+        &self,
+        show: &str,
+        work: ContentHash,
+        changes: Changes,
+        by: &str,
+    ) -> Result<u64, ReportError> {
+        if changes.is_empty() {
+            return Err(ReportError::NothingToAnnotate);
+        }
+        Ok(self.append(&Record::Annotation(Box::new(Annotation {
+            at: jiff::Timestamp::now(),
+            by: by.to_owned(),
+            show: show.to_owned(),
+            work,
+            usage: changes.usage,
+            note: changes.note,
+            review: changes.review,
+        })))?)
+    }
+
+    fn append(&self, record: &Record) -> Result<u64, PlaylogError> {
+        let (mut journal, _, _) = Journal::open(paths(&self.logs()))?;
+        journal.append(record)
+    }
+}
+
+/// A name safe in a file name: letters, digits, `.`, `_` and `-` kept,
+/// anything else made `_`.
+fn file_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The play log could not be read or written.
+    #[error(transparent)]
+    Log(#[from] PlaylogError),
+    /// The period asked for cannot be resolved (an unknown time zone).
+    #[error("the period asked for: {0}")]
+    Period(String),
+    /// The export could not be written.
+    #[error("cannot keep the export: {0}")]
+    Write(String),
+    /// An annotation that changes nothing.
+    #[error("the annotation changes nothing: give a usage, a note or a review state")]
+    NothingToAnnotate,
+}
