@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use cuebox_engine::show::{GridPos, Group};
+use cuebox_engine::show::{ExportFormat, GridPos, Group, ReportDepth};
+use cuebox_session::playlog::cli::{ChangesArgs, PeriodArgs};
 
 /// Author, validate and push cuebox sessions from a host.
 ///
@@ -207,6 +208,70 @@ pub enum Command {
         /// Refresh every second (Ctrl-C ends); with --json one line each.
         #[arg(long)]
         watch: bool,
+    },
+    /// A box's play log: the plays of a period (when, what, from which
+    /// input, how long heard, how it ended), or with --audit the exports
+    /// and annotations made. Every entry's checksum and chain link is
+    /// checked on this host; exit 1 when the box reports damage.
+    ///
+    /// Example: `hostctl log box1 --show Hamlet --performance 2026-12-01`
+    Log {
+        #[command(flatten)]
+        target: OnBox,
+        /// Only this show's (its name, as the plays record it).
+        #[arg(long)]
+        show: Option<String>,
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// The audit trail (exports and annotations) instead of the plays.
+        #[arg(long)]
+        audit: bool,
+        /// Also save the whole log, as checked, to this file (an off-box copy
+        /// `cueboxd log verify` can read as one of its copies).
+        #[arg(long, value_name = "FILE")]
+        save: Option<PathBuf>,
+    },
+    /// A cue sheet from a box: every work a session's show used over a
+    /// period, its uses, time heard, usage, review and what a society will
+    /// ask for that the session does not say. The box keeps each export in
+    /// its Exports/ and records it in its audit trail (control role).
+    ///
+    /// Example: `hostctl cuesheet box1 --performance 2026-12-01 --format csv --out hamlet.csv`
+    Cuesheet {
+        #[command(flatten)]
+        target: OnBox,
+        /// The session (default: the box's active one).
+        #[arg(long)]
+        session: Option<String>,
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// json, csv or xml (schemas in docs/schemas/).
+        #[arg(long, default_value = "json")]
+        format: ExportFormat,
+        /// summary (one line per work) or detailed (every use); the show's
+        /// reporting preference by default.
+        #[arg(long)]
+        depth: Option<ReportDepth>,
+        /// Write it here (`-`: standard output); default: the name the box
+        /// gave it, in the current folder.
+        #[arg(long = "out", value_name = "FILE")]
+        out_file: Option<PathBuf>,
+    },
+    /// Annotate a work on a box for its cue sheets: usage category, a note,
+    /// review state (edit role; allowed while the show is locked: it changes
+    /// the report, not the show). Only what is given changes.
+    ///
+    /// Example: `hostctl annotate box1 c12 --usage theme --review verified`
+    Annotate {
+        #[command(flatten)]
+        target: OnBox,
+        /// The work: a clip id of the session (its audio) or a content hash.
+        work: String,
+        /// The session (default: the box's active one).
+        #[arg(long)]
+        session: Option<String>,
+        #[command(flatten)]
+        changes: ChangesArgs,
     },
 }
 

@@ -3,6 +3,7 @@
 mod cli;
 mod clip;
 mod grid;
+mod logs;
 mod output;
 mod remote;
 mod session;
@@ -185,6 +186,35 @@ fn main() -> ExitCode {
             interval,
         } => remote::latency(&t.box_name, &t.clip, count, interval, &t.out),
         Command::Status { target: b, watch } => remote::status(&b.box_name, watch, &b.out),
+        Command::Log {
+            target: b,
+            show,
+            period,
+            audit,
+            save,
+        } => logs::log(&b.box_name, show, &period, audit, save.as_deref(), &b.out),
+        Command::Cuesheet {
+            target: b,
+            session,
+            period,
+            format,
+            depth,
+            out_file,
+        } => logs::cuesheet(
+            &b.box_name,
+            session,
+            &period,
+            format,
+            depth,
+            out_file,
+            &b.out,
+        ),
+        Command::Annotate {
+            target: b,
+            work,
+            session,
+            changes,
+        } => logs::annotate(&b.box_name, session, &work, &changes, &b.out),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -57,7 +57,7 @@ fn known(name: &str) -> anyhow::Result<KnownBox> {
 }
 
 /// Connects to a paired box.
-fn connect(name: &str) -> anyhow::Result<Client> {
+pub(crate) fn connect(name: &str) -> anyhow::Result<Client> {
     connect_as(&identity()?, name)
 }
 

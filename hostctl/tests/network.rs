@@ -559,4 +559,74 @@ fn a_box_that_cannot_play_says_why_stays_up_and_plays_when_the_device_comes() {
         1,
         "{stderr}"
     );
+    // The play log over the API: the play, once its end is logged, from the
+    // host's GO; annotated and reported, both recorded in the audit trail.
+    let mut plays = Vec::new();
+    assert!(
+        wait_for(15, || {
+            std::thread::sleep(Duration::from_millis(200));
+            plays = ok(host(&["log", "late", "--json"]))
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .collect();
+            plays.len() == 1 && plays[0]["ending"] == "ended"
+        }),
+        "{plays:?}"
+    );
+    assert_eq!(plays[0]["clip"], "c1");
+    assert_eq!(plays[0]["input"], "api");
+    assert!((plays[0]["heard_seconds"].as_f64().unwrap() - 2.0).abs() < 0.01);
+    ok(host(&[
+        "annotate", "late", "c1", "--usage", "feature", "--review", "verified",
+    ]));
+    let sheet_path = tmp.path().join("late.xml");
+    let made: Value = serde_json::from_str(&ok(host(&[
+        "cuesheet",
+        "late",
+        "--format",
+        "xml",
+        "--out",
+        sheet_path.to_str().unwrap(),
+        "--json",
+    ])))
+    .unwrap();
+    let kept = root.join(made["kept_on_box"].as_str().unwrap());
+    assert_eq!(
+        std::fs::read(&kept).unwrap(),
+        std::fs::read(&sheet_path).unwrap(),
+        "the box keeps what it sent"
+    );
+    let xml = std::fs::read_to_string(&sheet_path).unwrap();
+    assert!(xml.contains("<usage>feature</usage>"), "{xml}");
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/schemas/cuesheet.xsd");
+    ok(Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(&schema)
+        .arg(&sheet_path)
+        .output()
+        .unwrap());
+    let audit: Vec<Value> = ok(host(&["log", "late", "--audit", "--json"]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert_eq!(audit[0]["annotation"]["usage"], "feature");
+    assert_eq!(audit[1]["export"]["file"], made["kept_on_box"]);
+    let me: Value = serde_json::from_str(&ok(host(&["key", "--json"]))).unwrap();
+    for entry in [&audit[0]["annotation"], &audit[1]["export"]] {
+        assert!(
+            entry["by"]
+                .as_str()
+                .unwrap()
+                .starts_with(me["fingerprint"].as_str().unwrap()),
+            "the host that did it is named by its key: {audit:?}"
+        );
+    }
+    // A saved copy is the box's log, byte for byte.
+    let saved = tmp.path().join("plays.log");
+    ok(host(&["log", "late", "--save", saved.to_str().unwrap()]));
+    assert_eq!(
+        std::fs::read(&saved).unwrap(),
+        std::fs::read(root.join("Logs/plays/plays-a.log")).unwrap()
+    );
 }

@@ -91,11 +91,18 @@ enum LogCmd {
         json: bool,
     },
     /// Write the cue sheet of a session's plays — every work used, its uses,
-    /// the time heard and what a society will ask for that the session does
-    /// not say — to <root>/Exports/<date>/ (the path is printed) or to --out.
+    /// the time heard, its usage, review and what a society will ask for
+    /// that the session does not say — to <root>/Exports/<date>/ (the path
+    /// is printed, and the export recorded in the play log) or to --out.
     ///
     /// Example: `cueboxd log cuesheet hamlet --performance 2026-12-01 --format csv`
     Cuesheet(CuesheetArgs),
+    /// Annotate a work for the cue sheets: its usage category, a note, its
+    /// review state. Each annotation is an entry of the play log (the audit
+    /// trail), and changes only what it gives.
+    ///
+    /// Example: `cueboxd log annotate hamlet c12 --usage theme --review verified`
+    Annotate(AnnotateArgs),
     /// The plays of a period, one line each (from the play log's SQLite
     /// index, <root>/Logs/plays.sqlite, brought up to date first): when,
     /// show, clip, work, where the GO came from, time heard, how it ended.
@@ -106,7 +113,7 @@ enum LogCmd {
         #[arg(long)]
         show: Option<String>,
         #[command(flatten)]
-        period: PeriodArgs,
+        period: cueboxd::journal::cli::PeriodArgs,
         /// Print one JSON object per play.
         #[arg(long)]
         json: bool,
@@ -118,50 +125,28 @@ struct CuesheetArgs {
     /// The session whose show information heads the sheet and whose plays it counts.
     session: String,
     #[command(flatten)]
-    period: PeriodArgs,
+    period: cueboxd::journal::cli::PeriodArgs,
     /// json, csv or xml (schemas in docs/schemas/).
     #[arg(long, default_value = "json")]
     format: cueboxd::journal::Format,
-    /// Write here instead (`-`: standard output).
+    /// summary (a line per work) or detailed (every use too); the show's
+    /// reporting preference by default.
+    #[arg(long)]
+    depth: Option<cuebox_engine::show::ReportDepth>,
+    /// Write here instead (`-`: standard output; not kept in Exports/ nor
+    /// recorded as an export).
     #[arg(long)]
     out: Option<PathBuf>,
 }
 
-/// Which plays: one performance, or a range.
 #[derive(Debug, clap::Args)]
-struct PeriodArgs {
-    /// One performance: the plays of this date (YYYY-MM-DD, in --tz).
-    #[arg(long, conflicts_with_all = ["from", "to"])]
-    performance: Option<jiff::civil::Date>,
-    /// Plays started at or after this instant (RFC 3339, e.g. 2026-12-01T00:00:00Z).
-    #[arg(long)]
-    from: Option<jiff::Timestamp>,
-    /// Plays started before this instant (RFC 3339).
-    #[arg(long)]
-    to: Option<jiff::Timestamp>,
-    /// The time zone a --performance date is in (the box's own by default).
-    #[arg(long)]
-    tz: Option<String>,
-}
-
-impl PeriodArgs {
-    /// The period of the plays of `show` (every show's when `None`).
-    fn period(&self, show: Option<String>) -> Result<cueboxd::journal::Period, jiff::Error> {
-        match self.performance {
-            Some(date) => {
-                let tz = match &self.tz {
-                    Some(tz) => jiff::tz::TimeZone::get(tz)?,
-                    None => jiff::tz::TimeZone::system(),
-                };
-                cueboxd::journal::Period::performance(show, date, &tz)
-            }
-            None => Ok(cueboxd::journal::Period {
-                show,
-                from: self.from,
-                to: self.to,
-            }),
-        }
-    }
+struct AnnotateArgs {
+    /// The session (its show's works).
+    session: String,
+    /// The work: a clip id of the session (its audio) or a content hash (`blake3:…`).
+    work: String,
+    #[command(flatten)]
+    changes: cueboxd::journal::cli::ChangesArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -268,6 +253,7 @@ fn main() -> ExitCode {
         Command::Log(LogCmd::Verify { json }) => log_verify(&cli.root, json),
         Command::Log(LogCmd::List { json }) => log_list(&cli.root, json),
         Command::Log(LogCmd::Cuesheet(args)) => log_cuesheet(&cli.root, &args),
+        Command::Log(LogCmd::Annotate(args)) => log_annotate(&cli.root, &args),
         Command::Log(LogCmd::Plays { show, period, json }) => {
             log_plays(&cli.root, show, &period, json)
         }
@@ -631,6 +617,28 @@ fn log_list(root: &std::path::Path, json: bool) -> CmdResult {
                     end.ending
                 )
             }
+            Record::Annotation(a) => {
+                let set = [
+                    a.usage
+                        .map(|u| format!("usage {}", cueboxd::journal::export::name(u))),
+                    a.note.as_ref().map(|n| format!("note {n:?}")),
+                    a.review
+                        .map(|r| format!("review {}", cueboxd::journal::export::name(r))),
+                ];
+                println!(
+                    "{:>6}  {}  note   {} of {} by {}: {}",
+                    e.seq,
+                    a.at,
+                    a.work,
+                    a.show,
+                    a.by,
+                    set.into_iter().flatten().collect::<Vec<_>>().join(", ")
+                )
+            }
+            Record::Export(x) => println!(
+                "{:>6}  {}  export {} ({}, {} bytes, {}) by {}",
+                e.seq, x.at, x.file, x.period, x.bytes, x.blake3, x.by
+            ),
         }
     }
     Ok(if verified.is_sound() {
@@ -641,65 +649,62 @@ fn log_list(root: &std::path::Path, json: bool) -> CmdResult {
 }
 
 fn log_cuesheet(root: &std::path::Path, args: &CuesheetArgs) -> CmdResult {
-    use cueboxd::journal::CueSheet;
     let data = DataRoot::open(root)?;
     let show = data.open_session(&args.session)?.load()?.show;
-    let period = args.period.period(Some(show.session.name.clone()))?;
-    let verified = cueboxd::journal::verify(&log_paths(root))?;
-    let entries = verified.entries();
-    let sheet = CueSheet::build(entries, &period, &show.show_info);
+    let book = cueboxd::journal::Logbook::new(root);
+    let span = args.period.span();
+    let made = book.cuesheet(&show, &span, args.depth)?;
+    let sheet = &made.sheet;
     let bytes = sheet.export(args.format);
     match &args.out {
         Some(out) if out.as_os_str() == "-" => {
             use std::io::Write;
             std::io::stdout().write_all(&bytes)?;
         }
-        out => {
-            let path = match out {
-                Some(path) => path.clone(),
-                None => {
-                    let today = jiff::ZonedDateTime::now().date();
-                    let when = args
-                        .period
-                        .performance
-                        .map_or_else(|| today.to_string(), |d| d.to_string());
-                    data.exports_dir()
-                        .join(today.to_string())
-                        .join(format!("cuesheet-{}-{when}.{}", args.session, args.format))
-                }
-            };
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            cueboxd::store::write_atomic(&path, &bytes)?;
-            println!(
-                "{}: {} plays, {} works{}",
-                path.display(),
-                sheet.plays,
-                sheet.works.len(),
-                if sheet.ready {
-                    String::new()
-                } else {
-                    format!(
-                        "; {} work(s) lack data a society asks for (see \"missing\")",
-                        sheet.works.iter().filter(|w| !w.missing.is_empty()).count()
-                    )
-                }
-            );
+        Some(out) => cueboxd::store::write_atomic(out, &bytes)?,
+        None => {
+            let kept = book.keep(
+                "cuesheet",
+                Some(&show.session.name),
+                &span,
+                args.format,
+                &bytes,
+                CONSOLE,
+            )?;
+            println!("{}: {}", kept.path.display(), sheet.summary());
         }
     }
-    Ok(if verified.is_sound() {
+    Ok(sound(made.sound))
+}
+
+/// Who acts from the box's own console, in the audit trail.
+const CONSOLE: &str = "console";
+
+/// The outcome of a command that read the play log: a damaged log is a
+/// problem to report even when the command did its work.
+fn sound(sound: bool) -> Outcome {
+    if sound {
         Outcome::Ok
     } else {
         eprintln!("cueboxd: the play log is damaged: `cueboxd log verify` says where");
         Outcome::Problems
-    })
+    }
+}
+
+fn log_annotate(root: &std::path::Path, args: &AnnotateArgs) -> CmdResult {
+    let data = DataRoot::open(root)?;
+    let show = data.open_session(&args.session)?.load()?.show;
+    let work = cueboxd::journal::work_of(&show, &args.work)?;
+    let book = cueboxd::journal::Logbook::new(root);
+    let entry = book.annotate(&show.session.name, work, args.changes.changes(), CONSOLE)?;
+    println!("annotated {work} of {}: entry {entry}", show.session.name);
+    Ok(Outcome::Ok)
 }
 
 fn log_plays(
     root: &std::path::Path,
     show: Option<String>,
-    period: &PeriodArgs,
+    period: &cueboxd::journal::cli::PeriodArgs,
     json: bool,
 ) -> CmdResult {
     let logs = root.join(DataRoot::LOGS);
@@ -707,7 +712,7 @@ fn log_plays(
     let entries = verified.entries();
     let mut index = cueboxd::journal::PlayIndex::open(&cueboxd::journal::index_path(&logs))?;
     index.update(entries)?;
-    for row in index.plays(&period.period(show)?)? {
+    for row in index.plays(&period.span().period(show)?)? {
         if json {
             println!(
                 "{}",
@@ -732,10 +737,5 @@ fn log_plays(
             );
         }
     }
-    Ok(if verified.is_sound() {
-        Outcome::Ok
-    } else {
-        eprintln!("cueboxd: the play log is damaged: `cueboxd log verify` says where");
-        Outcome::Problems
-    })
+    Ok(sound(verified.is_sound()))
 }

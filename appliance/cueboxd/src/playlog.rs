@@ -142,7 +142,7 @@ fn write(paths: &[PathBuf; 2], facts: &Facts, rx: &Receiver<PlayEvent>, events: 
     // Playing voices: their start entry.
     let mut playing: HashMap<VoiceId, (u64, ClipId)> = HashMap::new();
     for play in rx {
-        let (record, voice, clip) = match play {
+        match play {
             PlayEvent::Started {
                 voice,
                 clip,
@@ -154,8 +154,15 @@ fn write(paths: &[PathBuf; 2], facts: &Facts, rx: &Receiver<PlayEvent>, events: 
                 let Some(start) = facts.start(clip, sample, origin, wall, timecode) else {
                     continue;
                 };
-                let id = start.clip.clone();
-                (Record::Start(Box::new(start)), voice, id)
+                let clip = start.clip.clone();
+                let entry = append(&mut journal, &Record::Start(Box::new(start)), events);
+                playing.insert(voice, (entry, clip.clone()));
+                events.send(BoxEvent::PlayLogged {
+                    entry,
+                    play: entry,
+                    clip,
+                    record: "start".into(),
+                });
             }
             PlayEvent::Ended {
                 voice,
@@ -174,23 +181,15 @@ fn write(paths: &[PathBuf; 2], facts: &Facts, rx: &Receiver<PlayEvent>, events: 
                     heard_frames: heard,
                     ending,
                 };
-                (Record::End(end), voice, clip)
+                let entry = append(&mut journal, &Record::End(end), events);
+                events.send(BoxEvent::PlayLogged {
+                    entry,
+                    play,
+                    clip,
+                    record: "end".into(),
+                });
             }
-        };
-        let entry = append(&mut journal, &record, events);
-        let (play, kind) = match &record {
-            Record::Start(_) => {
-                playing.insert(voice, (entry, clip.clone()));
-                (entry, "start")
-            }
-            Record::End(end) => (end.play, "end"),
-        };
-        events.send(BoxEvent::PlayLogged {
-            entry,
-            play,
-            clip,
-            record: kind.into(),
-        });
+        }
     }
 }
 

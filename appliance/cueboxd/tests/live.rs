@@ -484,22 +484,7 @@ fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_rea
     let logged = all.iter().filter(|e| e["event"] == "play_logged").count();
     assert_eq!(logged, 8, "four starts and four ends acknowledged");
     let root = card.dir.join("root");
-    let log = Command::new(env!("CARGO_BIN_EXE_cueboxd"))
-        .arg("--root")
-        .arg(&root)
-        .args(["log", "list", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        log.status.success(),
-        "{}",
-        String::from_utf8_lossy(&log.stderr)
-    );
-    let entries: Vec<Value> = String::from_utf8(log.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let entries = json_lines(&cueboxd_log(&root, &["list", "--json"]));
     let starts: Vec<&Value> = entries
         .iter()
         .map(|e| &e["record"])
@@ -538,39 +523,66 @@ fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_rea
     assert!((heard(1).2 - 4.0).abs() < 0.01, "{ends:?}");
     assert_eq!(heard(2).1, "stopped");
     assert!((heard(2).2 - 3.75).abs() < 0.01, "{ends:?}");
-    let verify = Command::new(env!("CARGO_BIN_EXE_cueboxd"))
-        .arg("--root")
-        .arg(&root)
-        .args(["log", "verify"])
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&verify.stdout);
-    assert!(verify.status.success(), "{said}");
+    let said = cueboxd_log(&root, &["verify"]);
     assert!(
         said.contains("the play log is whole and both copies agree"),
         "{said}"
     );
     // The index answers by show: the same four plays.
-    let plays = Command::new(env!("CARGO_BIN_EXE_cueboxd"))
-        .arg("--root")
-        .arg(&root)
-        .args(["log", "plays", "--show", "live", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        plays.status.success(),
-        "{}",
-        String::from_utf8_lossy(&plays.stderr)
-    );
-    let rows: Vec<Value> = String::from_utf8(plays.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = json_lines(&cueboxd_log(&root, &["plays", "--show", "live", "--json"]));
     assert_eq!(rows.len(), 4, "{rows:?}");
     assert_eq!(rows[0]["clip"], "c1");
     assert_eq!(rows[0]["ending"], "faded");
     assert!((rows[0]["heard_seconds"].as_f64().unwrap() - 4.0).abs() < 0.01);
+
+    // The cue sheet of the run, after a person annotated c1's work: kept in
+    // Exports/, and both the annotation and the export are in the audit trail.
+    cueboxd_log(
+        &root,
+        &[
+            "annotate", "live", "c1", "--usage", "theme", "--review", "verified",
+        ],
+    );
+    let said = cueboxd_log(&root, &["cuesheet", "live", "--format", "json"]);
+    let path = said.split(": ").next().unwrap();
+    let sheet: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert!(path.contains("/Exports/"), "{said}");
+    assert_eq!(sheet["plays"], 4);
+    let works = sheet["works"].as_array().unwrap();
+    assert_eq!(works.len(), 2, "c1 and c2 are two works: {sheet}");
+    assert_eq!(works[0]["usage"], "theme");
+    assert_eq!(works[0]["review"], "verified");
+    assert_eq!(works[1]["review"], "pending");
+    let trail: Vec<String> = json_lines(&cueboxd_log(&root, &["list", "--json"]))
+        .iter()
+        .map(|e| e["record"]["kind"].as_str().unwrap().to_owned())
+        .skip(8)
+        .collect();
+    assert_eq!(trail, ["annotation", "export"]);
+}
+
+/// Runs `cueboxd --root ROOT log ARGS…`, which must succeed; its standard output.
+fn cueboxd_log(root: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_cueboxd"))
+        .arg("--root")
+        .arg(root)
+        .arg("log")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cueboxd log {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// One JSON value per line.
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
@@ -2143,13 +2155,14 @@ fn a_box_killed_at_200_random_points_loses_and_doubles_no_acknowledged_play() {
             let e = entries
                 .get(*seq as usize - 1)
                 .unwrap_or_else(|| panic!("acknowledged entry {seq} is lost"));
-            let logged = match &e.record {
-                Record::Start(s) => s.clip.to_string(),
-                Record::End(end) => match &entries[end.play as usize - 1].record {
-                    Record::Start(s) => s.clip.to_string(),
-                    Record::End(_) => panic!("entry {seq} ends an end"),
-                },
+            let start = match &e.record {
+                Record::End(end) => &entries[end.play as usize - 1].record,
+                start => start,
             };
+            let Record::Start(s) = start else {
+                panic!("entry {seq} is neither a start nor the end of one: {start:?}");
+            };
+            let logged = s.clip.to_string();
             assert_eq!(&logged, clip, "entry {seq} is what was acknowledged");
         }
         let verified = journal::verify(&paths).unwrap();

@@ -7,7 +7,8 @@ use std::io::{self, Read, Write};
 
 use cuebox_engine::control::{At, Command};
 use cuebox_engine::dsp::meter::Dbfs;
-use cuebox_engine::show::{ContentHash, MAX_MANIFEST_BYTES};
+use cuebox_engine::show::{ContentHash, ExportFormat, ReportDepth, MAX_MANIFEST_BYTES};
+use cuebox_session::playlog::{Changes, Span};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{PublicKey, Role};
@@ -16,7 +17,7 @@ use crate::keys::{PublicKey, Role};
 pub const DEFAULT_PORT: u16 = 53_100;
 
 /// The protocol version a host and a box must share.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// The largest media chunk a [`Request::Blob`] or [`Response::Data`] carries.
 pub const CHUNK: usize = 256 * 1024;
@@ -134,19 +135,57 @@ pub enum Request<'a> {
         /// The session's name.
         session: String,
     },
+    /// Entries of the play log, as written (each line checksummed and
+    /// chained, for the host to check): those after entry `after`, at most
+    /// `max`.
+    Journal {
+        /// The last entry the host has (0: from the start).
+        after: u64,
+        /// At most this many (the box may send fewer: see [`JOURNAL_PAGE`]).
+        max: u32,
+    },
+    /// A session's cue sheet over a period, in a format; the box keeps it
+    /// in its Exports/ and records the export in its audit trail.
+    CueSheet {
+        /// The session; the active one when `None`.
+        session: Option<String>,
+        /// Which plays.
+        span: Span,
+        /// The format.
+        format: ExportFormat,
+        /// Summary or detailed; the show's reporting preference when `None`.
+        depth: Option<ReportDepth>,
+    },
+    /// Annotates a work of a session for its cue sheets.
+    Annotate {
+        /// The session; the active one when `None`.
+        session: Option<String>,
+        /// A clip id of the session (its audio) or a content hash.
+        work: String,
+        /// What changes.
+        changes: Changes,
+    },
 }
+
+/// The most play-log entries one [`Request::Journal`] answer carries (an
+/// entry is well under a kilobyte: a page stays far below [`MAX_FRAME`]).
+pub const JOURNAL_PAGE: u32 = 20_000;
 
 impl Request<'_> {
     /// The role a request needs; `None` for what anyone may ask.
     pub fn needs(&self) -> Option<Role> {
         match self {
             Request::Hello { .. } => None,
-            Request::Status | Request::Sessions | Request::Pull { .. } | Request::Fetch { .. } => {
-                Some(Role::View)
-            }
-            Request::Command { .. } | Request::GoNext { .. } | Request::Page { .. } => {
-                Some(Role::Control)
-            }
+            Request::Status
+            | Request::Sessions
+            | Request::Pull { .. }
+            | Request::Fetch { .. }
+            | Request::Journal { .. } => Some(Role::View),
+            // A report is kept on the box's disk: not for anyone who may only watch.
+            Request::Command { .. }
+            | Request::GoNext { .. }
+            | Request::Page { .. }
+            | Request::CueSheet { .. } => Some(Role::Control),
             // Locking is the operator's; unlocking changes what may be edited.
             Request::Lock { locked: true } => Some(Role::Control),
             Request::Lock { locked: false }
@@ -154,7 +193,9 @@ impl Request<'_> {
             | Request::Blob { .. }
             | Request::BlobEnd { .. }
             | Request::Activate { .. }
-            | Request::Remove { .. } => Some(Role::Edit),
+            | Request::Remove { .. }
+            // Annotations change what is reported, not the show: allowed while locked.
+            | Request::Annotate { .. } => Some(Role::Edit),
         }
     }
 
@@ -187,6 +228,9 @@ impl Request<'_> {
             Request::Pull { .. } => "pull",
             Request::Fetch { .. } => "fetch",
             Request::Remove { .. } => "remove",
+            Request::Journal { .. } => "journal",
+            Request::CueSheet { .. } => "cuesheet",
+            Request::Annotate { .. } => "annotate",
         }
     }
 }
@@ -259,6 +303,41 @@ pub enum Response {
         session: String,
         /// Bytes free on the box's disk afterwards.
         free: u64,
+    },
+    /// Play-log entries, as written.
+    Journal {
+        /// The lines (`<json>\t<hash>\n` each), oldest first.
+        #[serde(with = "serde_bytes")]
+        lines: Vec<u8>,
+        /// The number of the entry before the first line (the request's `after`).
+        after: u64,
+        /// The hash the first line links to (the entry `after`'s; zeros at the start).
+        prev: String,
+        /// The journal's last entry: more follow when it is past the last line.
+        last: u64,
+        /// What `cueboxd log verify` would report, when the log is damaged.
+        problems: Vec<String>,
+    },
+    /// A report the box made and kept.
+    Report {
+        /// Where the box keeps it, under its data root (`Exports/<date>/…`).
+        file: String,
+        /// Its audit-trail entry.
+        entry: u64,
+        /// The report.
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+        /// What it says of itself for people: plays, works, readiness.
+        summary: String,
+        /// Whether the play log it came from was whole.
+        sound: bool,
+    },
+    /// An annotation was recorded.
+    Annotated {
+        /// The work.
+        work: ContentHash,
+        /// Its audit-trail entry.
+        entry: u64,
     },
 }
 

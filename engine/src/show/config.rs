@@ -367,6 +367,19 @@ pub enum ReportDepth {
     Detailed,
 }
 
+impl std::str::FromStr for ReportDepth {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "summary" => Ok(ReportDepth::Summary),
+            "detailed" => Ok(ReportDepth::Detailed),
+            other => Err(format!(
+                "{other:?} is not a report depth: summary or detailed"
+            )),
+        }
+    }
+}
+
 /// A report export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -156,6 +156,11 @@ impl<C: ShowControl> BoxService<C> {
         })
     }
 
+    /// The data root it stores in.
+    pub(super) fn root(&self) -> &DataRoot {
+        &self.root
+    }
+
     fn status(&self) -> Response {
         let mut status = self.show.status();
         status.name = self.name.clone();
@@ -558,6 +563,18 @@ impl<C: ShowControl> Service for BoxService<C> {
             Request::Pull { session } => self.pull(conn, &session),
             Request::Fetch { hash, offset, len } => self.fetch(conn, hash, offset, len),
             Request::Remove { session } => self.remove(&session),
+            Request::Journal { after, max } => self.journal(after, max),
+            Request::CueSheet {
+                session,
+                span,
+                format,
+                depth,
+            } => self.cuesheet(peer, session, &span, format, depth),
+            Request::Annotate {
+                session,
+                work,
+                changes,
+            } => self.annotate(peer, session, &work, changes),
         }
     }
 }

@@ -41,10 +41,16 @@ impl Period {
         })
     }
 
-    fn covers(&self, start: &Start) -> bool {
-        self.show.as_ref().is_none_or(|s| *s == start.session)
-            && self.from.is_none_or(|f| start.at >= f)
-            && self.to.is_none_or(|t| start.at < t)
+    /// Whether something of `show` at `at` falls in the period.
+    pub fn includes(&self, show: &str, at: jiff::Timestamp) -> bool {
+        self.show.as_ref().is_none_or(|s| s == show)
+            && self.from.is_none_or(|f| at >= f)
+            && self.to.is_none_or(|t| at < t)
+    }
+
+    /// Whether the play that began with `start` falls in the period.
+    pub fn covers(&self, start: &Start) -> bool {
+        self.includes(&start.session, start.at)
     }
 }
 
@@ -310,6 +316,24 @@ impl CueSheet {
             verified,
             ready,
         }
+    }
+}
+
+impl CueSheet {
+    /// What the sheet says of itself, for people: plays, works, readiness.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} plays, {} works, {} complete, {} verified{}",
+            self.plays,
+            self.works.len(),
+            self.complete,
+            self.verified,
+            if self.ready {
+                ": ready to send"
+            } else {
+                " (see each work's \"missing\" and \"review\")"
+            }
+        )
     }
 }
 

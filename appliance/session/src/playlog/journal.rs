@@ -20,7 +20,7 @@ use super::record::Record;
 use super::PlaylogError;
 
 /// The hash that links the first entry: no entry before it.
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Largest journal file read whole (a show's plays are far below it).
 const MAX_JOURNAL_BYTES: u64 = 1 << 30;
@@ -82,13 +82,19 @@ pub struct Scan {
 impl Scan {
     /// Reads `bytes` as a journal.
     pub fn of(bytes: &[u8]) -> Scan {
+        Scan::continuing(bytes, 0, GENESIS)
+    }
+
+    /// Reads `bytes` as the part of a journal after entry `after`, whose
+    /// hash is `prev` (a page a host fetched).
+    pub fn continuing(bytes: &[u8], after: u64, prev: &str) -> Scan {
         let mut scan = Scan {
             entries: Vec::new(),
             valid_bytes: 0,
             torn_tail: false,
             damage: None,
         };
-        let mut prev = GENESIS.to_owned();
+        let mut prev = prev.to_owned();
         let mut rest = bytes;
         let mut line_no = 0;
         while !rest.is_empty() {
@@ -98,7 +104,7 @@ impl Scan {
                 break;
             };
             let line = &rest[..=end];
-            let expected_seq = scan.entries.len() as u64 + 1;
+            let expected_seq = after + scan.entries.len() as u64 + 1;
             match check_line(line, &prev, expected_seq) {
                 Ok(entry) => {
                     prev = entry.hash.clone();

@@ -5,6 +5,8 @@
 //! holds; [`reports`] makes cue sheets and keeps exports, recording them
 //! and people's annotations in the journal as its audit trail.
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod cuesheet;
 pub mod export;
 pub mod index;
@@ -19,7 +21,7 @@ pub use export::Format;
 pub use index::{PlayIndex, PlayRow};
 pub use journal::{verify, Entry, Journal, Mended, Verified};
 pub use record::{Annotation, End, Ending, Exported, Record, Review, Source, Start, Usage};
-pub use reports::{Changes, Kept, Logbook, Made, ReportError};
+pub use reports::{work_of, Changes, Kept, Logbook, Made, ReportError};
 
 /// The index's file under a data root's `Logs/`.
 pub fn index_path(logs: &Path) -> PathBuf {

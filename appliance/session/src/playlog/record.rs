@@ -131,6 +131,19 @@ pub enum Review {
     Verified,
 }
 
+impl std::str::FromStr for Review {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "pending" => Ok(Review::Pending),
+            "verified" => Ok(Review::Verified),
+            other => Err(format!(
+                "{other:?} is not a review state: pending or verified"
+            )),
+        }
+    }
+}
+
 /// An annotation of one work of one show: only what it sets changes; the
 /// rest stays as earlier annotations left it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -169,6 +169,21 @@ impl Logbook {
     }
 }
 
+/// The work `text` names in `show`: a clip id (its audio) or a content hash.
+pub fn work_of(show: &Show, text: &str) -> Result<ContentHash, ReportError> {
+    if let Ok(hash) = ContentHash::try_from(text.to_owned()) {
+        return Ok(hash);
+    }
+    show.clips
+        .iter()
+        .find(|c| c.id.as_str() == text)
+        .map(|c| c.audio.hash)
+        .ok_or_else(|| ReportError::UnknownWork {
+            work: text.to_owned(),
+            show: show.session.name.clone(),
+        })
+}
+
 /// A name safe in a file name: letters, digits, `.`, `_` and `-` kept,
 /// anything else made `_`.
 fn file_safe(s: &str) -> String {
@@ -195,6 +210,17 @@ pub enum ReportError {
     /// The export could not be written.
     #[error("cannot keep the export: {0}")]
     Write(String),
+    /// A work named by neither a clip id of the show nor a content hash.
+    #[error(
+        "{work:?} is neither a clip of {show:?} nor a content hash (blake3:…): \
+         `hostctl session show` lists the clips"
+    )]
+    UnknownWork {
+        /// As typed.
+        work: String,
+        /// The show.
+        show: String,
+    },
     /// An annotation that changes nothing.
     #[error("the annotation changes nothing: give a usage, a note or a review state")]
     NothingToAnnotate,

@@ -1,0 +1,143 @@
+//! The API's side of the play log: its entries for a host to check and
+//! keep, cue sheets made and kept on the box, and annotations — each export
+//! and annotation recorded in the log's audit trail under the host's key.
+
+use cuebox_engine::show::{ExportFormat, ReportDepth, Show};
+
+use super::proto::{RefusalKind, Response, JOURNAL_PAGE};
+use super::server::{refuse, Peer};
+use super::service::{BoxService, ShowControl};
+use crate::journal::{self, Changes, Logbook, ReportError, Span};
+use crate::store::{activate, chain};
+
+/// Who a host is in the audit trail: its key's fingerprint and address.
+fn by(peer: &Peer) -> String {
+    format!("{} {}", peer.key.fingerprint(), peer.addr)
+}
+
+impl<C: ShowControl> BoxService<C> {
+    fn logbook(&self) -> Logbook {
+        Logbook::new(self.root().path())
+    }
+
+    /// Entries after `after`, at most `max` (and [`JOURNAL_PAGE`]).
+    pub(super) fn journal(&self, after: u64, max: u32) -> Response {
+        let verified = match self.logbook().verify() {
+            Ok(v) => v,
+            Err(e) => return refuse(RefusalKind::Failed, e.to_string()),
+        };
+        let entries = verified.entries();
+        let from = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(entries.len());
+        let take = max.min(JOURNAL_PAGE) as usize;
+        let lines = entries[from..]
+            .iter()
+            .take(take)
+            .flat_map(|e| e.line().iter().copied())
+            .collect();
+        let prev = from
+            .checked_sub(1)
+            .map_or(journal::journal::GENESIS, |i| entries[i].hash.as_str())
+            .to_owned();
+        Response::Journal {
+            lines,
+            after: from as u64,
+            prev,
+            last: entries.len() as u64,
+            problems: verified.problems(),
+        }
+    }
+
+    /// `session`'s show (the active session's when `None`).
+    fn show_of(&self, session: Option<String>) -> Result<Show, Response> {
+        let name = match session {
+            Some(name) => name,
+            None => match activate::active(self.root()) {
+                Ok(Some(name)) => name,
+                Ok(None) => {
+                    return Err(refuse(
+                        RefusalKind::NotFound,
+                        "the box has no active session: name one (--session)",
+                    ))
+                }
+                Err(e) => return Err(refuse(RefusalKind::Failed, chain(&e))),
+            },
+        };
+        self.root()
+            .open_session(&name)
+            .and_then(|dir| dir.load())
+            .map(|loaded| loaded.show)
+            .map_err(|e| {
+                let kind = match e {
+                    crate::store::StoreError::NoSuchSession { .. } => RefusalKind::NotFound,
+                    _ => RefusalKind::Failed,
+                };
+                refuse(kind, chain(&e))
+            })
+    }
+
+    /// Makes, keeps and sends a cue sheet.
+    pub(super) fn cuesheet(
+        &self,
+        peer: &Peer,
+        session: Option<String>,
+        span: &Span,
+        format: ExportFormat,
+        depth: Option<ReportDepth>,
+    ) -> Response {
+        let show = match self.show_of(session) {
+            Ok(show) => show,
+            Err(refusal) => return refusal,
+        };
+        let book = self.logbook();
+        let made = match book.cuesheet(&show, span, depth) {
+            Ok(made) => made,
+            Err(e) => return report_refusal(&e),
+        };
+        let bytes = made.sheet.export(format);
+        let name = &show.session.name;
+        match book.keep("cuesheet", Some(name), span, format, &bytes, &by(peer)) {
+            Ok(kept) => Response::Report {
+                file: kept.file,
+                entry: kept.entry,
+                summary: made.sheet.summary(),
+                bytes,
+                sound: made.sound,
+            },
+            Err(e) => report_refusal(&e),
+        }
+    }
+
+    /// Records an annotation.
+    pub(super) fn annotate(
+        &self,
+        peer: &Peer,
+        session: Option<String>,
+        work: &str,
+        changes: Changes,
+    ) -> Response {
+        let show = match self.show_of(session) {
+            Ok(show) => show,
+            Err(refusal) => return refusal,
+        };
+        let annotated = journal::work_of(&show, work).and_then(|work| {
+            self.logbook()
+                .annotate(&show.session.name, work, changes, &by(peer))
+                .map(|entry| (work, entry))
+        });
+        match annotated {
+            Ok((work, entry)) => Response::Annotated { work, entry },
+            Err(e) => report_refusal(&e),
+        }
+    }
+}
+
+fn report_refusal(e: &ReportError) -> Response {
+    let kind = match e {
+        ReportError::Period(_) | ReportError::NothingToAnnotate => RefusalKind::BadRequest,
+        ReportError::UnknownWork { .. } => RefusalKind::NotFound,
+        ReportError::Log(_) | ReportError::Write(_) => RefusalKind::Failed,
+    };
+    refuse(kind, e.to_string())
+}
