@@ -312,6 +312,22 @@ pub enum BoxEvent {
         /// What, and what the box does about it.
         detail: String,
     },
+    /// A performance's cue sheet was exported by the box itself.
+    CuesheetExported {
+        /// The session.
+        session: String,
+        /// The performance (its date).
+        performance: String,
+        /// Where it is kept, under the data root.
+        file: String,
+        /// Plays, works, readiness.
+        summary: String,
+    },
+    /// A cue sheet due for export could not be made or kept.
+    AutoExportFailed {
+        /// Why, and what the box does about it.
+        detail: String,
+    },
     /// The show was locked for the performance, or unlocked.
     Lock {
         /// Whether it is locked now.
@@ -515,6 +531,7 @@ impl BoxEvent {
                 | BoxEvent::ClipUnplayable { .. }
                 | BoxEvent::RuntimeUnusable { .. }
                 | BoxEvent::PlayLogProblem { .. }
+                | BoxEvent::AutoExportFailed { .. }
                 | BoxEvent::TimecodeCueSkipped { .. }
                 | BoxEvent::Refused { .. }
                 | BoxEvent::Underrun { .. }

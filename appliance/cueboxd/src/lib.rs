@@ -4,6 +4,7 @@
 //! controllers speak are cuebox-proto's.
 
 pub mod api;
+pub mod autoexport;
 pub mod clocking;
 pub mod events;
 pub mod limit;

@@ -122,7 +122,8 @@ enum LogCmd {
 
 #[derive(Debug, clap::Args)]
 struct CuesheetArgs {
-    /// The session whose show information heads the sheet and whose plays it counts.
+    /// The session whose show information heads the sheet and whose plays
+    /// it counts: its name under the root, or its folder.
     session: String,
     #[command(flatten)]
     period: cueboxd::journal::cli::PeriodArgs,
@@ -141,7 +142,7 @@ struct CuesheetArgs {
 
 #[derive(Debug, clap::Args)]
 struct AnnotateArgs {
-    /// The session (its show's works).
+    /// The session (its show's works): its name under the root, or its folder.
     session: String,
     /// The work: a clip id of the session (its audio) or a content hash (`blake3:…`).
     work: String,
@@ -649,8 +650,7 @@ fn log_list(root: &std::path::Path, json: bool) -> CmdResult {
 }
 
 fn log_cuesheet(root: &std::path::Path, args: &CuesheetArgs) -> CmdResult {
-    let data = DataRoot::open(root)?;
-    let show = data.open_session(&args.session)?.load()?.show;
+    let show = session_show(root, &args.session)?;
     let book = cueboxd::journal::Logbook::new(root);
     let span = args.period.span();
     let made = book.cuesheet(&show, &span, args.depth)?;
@@ -677,6 +677,20 @@ fn log_cuesheet(root: &std::path::Path, args: &CuesheetArgs) -> CmdResult {
     Ok(sound(made.sound))
 }
 
+/// The show of `session`: a session folder, or a session's name under the root.
+fn session_show(
+    root: &std::path::Path,
+    session: &str,
+) -> Result<cuebox_engine::show::Show, Box<dyn std::error::Error>> {
+    let dir = std::path::Path::new(session);
+    let session = if dir.join(SessionDir::MANIFEST).is_file() {
+        SessionDir::open(dir)?
+    } else {
+        DataRoot::open(root)?.open_session(session)?
+    };
+    Ok(session.load()?.show)
+}
+
 /// Who acts from the box's own console, in the audit trail.
 const CONSOLE: &str = "console";
 
@@ -692,8 +706,7 @@ fn sound(sound: bool) -> Outcome {
 }
 
 fn log_annotate(root: &std::path::Path, args: &AnnotateArgs) -> CmdResult {
-    let data = DataRoot::open(root)?;
-    let show = data.open_session(&args.session)?.load()?.show;
+    let show = session_show(root, &args.session)?;
     let work = cueboxd::journal::work_of(&show, &args.work)?;
     let book = cueboxd::journal::Logbook::new(root);
     let entry = book.annotate(&show.session.name, work, args.changes.changes(), CONSOLE)?;

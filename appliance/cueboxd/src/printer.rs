@@ -437,6 +437,13 @@ impl Lines {
             } => format!("play log: entry {entry}, {record} of play {play} ({clip})"),
             BoxEvent::PlayLogMended { detail } => format!("play log mended: {detail}"),
             BoxEvent::PlayLogProblem { detail } => format!("PLAY LOG: {detail}"),
+            BoxEvent::CuesheetExported {
+                session,
+                performance,
+                file,
+                summary,
+            } => format!("cue sheet of {session} on {performance} exported to {file}: {summary}"),
+            BoxEvent::AutoExportFailed { detail } => format!("CUE SHEET EXPORT: {detail}"),
             BoxEvent::Lock { locked: true } => {
                 "show locked for the performance: edits and pushes are refused".into()
             }

@@ -537,13 +537,14 @@ fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_rea
 
     // The cue sheet of the run, after a person annotated c1's work: kept in
     // Exports/, and both the annotation and the export are in the audit trail.
+    let dir = session.to_str().unwrap();
     cueboxd_log(
         &root,
         &[
-            "annotate", "live", "c1", "--usage", "theme", "--review", "verified",
+            "annotate", dir, "c1", "--usage", "theme", "--review", "verified",
         ],
     );
-    let said = cueboxd_log(&root, &["cuesheet", "live", "--format", "json"]);
+    let said = cueboxd_log(&root, &["cuesheet", dir, "--format", "json"]);
     let path = said.split(": ").next().unwrap();
     let sheet: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     assert!(path.contains("/Exports/"), "{said}");
@@ -583,6 +584,50 @@ fn json_lines(text: &str) -> Vec<Value> {
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// A show that asks for auto-export: each performance whose day is over
+/// gets its cue sheet in each preferred format when the box runs, once.
+#[test]
+fn the_box_exports_each_ended_performance_s_cue_sheet_once() {
+    use cuebox_engine::show::ExportFormat;
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let today = jiff::ZonedDateTime::now().date();
+    let yesterday = today.yesterday().unwrap();
+    let session = session_with(tmp.path(), |show| {
+        let info = &mut show.show_info;
+        info.performance_dates = vec![yesterday, today, today.tomorrow().unwrap()];
+        info.reporting.auto_export = true;
+        info.reporting.formats = vec![ExportFormat::Json, ExportFormat::Xml];
+    });
+    let run = || Box_::start(&card, &session, &["--channels", "2", "--seconds", "2"]).finish();
+    let exported: Vec<Value> = run()
+        .into_iter()
+        .filter(|e| e["event"] == "cuesheet_exported")
+        .collect();
+    assert_eq!(
+        exported.len(),
+        2,
+        "yesterday's, in JSON and XML: {exported:?}"
+    );
+    for e in &exported {
+        assert_eq!(e["performance"], yesterday.to_string());
+        let file = card.dir.join("root").join(e["file"].as_str().unwrap());
+        assert!(file.exists(), "{e}");
+    }
+    let again = run();
+    assert!(
+        !again.iter().any(|e| e["event"] == "cuesheet_exported"),
+        "not twice: {again:?}"
+    );
+    let audit = json_lines(&cueboxd_log(&card.dir.join("root"), &["list", "--json"]));
+    let by: Vec<&str> = audit
+        .iter()
+        .filter(|e| e["record"]["kind"] == "export")
+        .map(|e| e["record"]["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(by, ["auto-export", "auto-export"]);
 }
 
 #[test]

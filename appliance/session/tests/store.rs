@@ -2510,6 +2510,69 @@ mod cuesheet {
         assert_eq!(again, made.sheet);
     }
 
+    /// Auto-export with a fake clock: each ended performance once per
+    /// format, the days not yet over left, nothing twice across runs.
+    #[test]
+    fn ended_performances_are_exported_once_in_each_preferred_format() {
+        use cuebox_engine::show::ExportFormat;
+        let tmp = tempfile::tempdir().unwrap();
+        let (book, _) = logbook(tmp.path());
+        let mut show = hamlet_show();
+        show.show_info.performance_dates =
+            vec!["2026-12-03".parse().unwrap(), "2026-12-01".parse().unwrap()];
+        show.show_info.reporting.formats = vec![ExportFormat::Csv, ExportFormat::Xml];
+        let london = jiff::tz::TimeZone::get("Europe/London").unwrap();
+        let at = |s: &str| -> jiff::Timestamp { s.parse().unwrap() };
+        let entries = book.verify().unwrap().entries().to_vec();
+        let due = |now: &str, entries: &[Entry], show: &cuebox_engine::show::Show| {
+            schedule::due("Hamlet", &show.show_info, &london, at(now), entries)
+        };
+        assert!(
+            due("2026-12-09T00:00:00Z", &entries, &show).is_empty(),
+            "off unless the show asks"
+        );
+        show.show_info.reporting.auto_export = true;
+        assert!(
+            due("2026-12-01T23:59:59Z", &entries, &show).is_empty(),
+            "the first night is not over"
+        );
+        let first: jiff::civil::Date = "2026-12-01".parse().unwrap();
+        assert_eq!(
+            due("2026-12-02T00:00:00Z", &entries, &show),
+            [(first, ExportFormat::Csv), (first, ExportFormat::Xml)]
+        );
+
+        let done = book
+            .auto_export(&show, &london, at("2026-12-02T00:30:00Z"))
+            .unwrap();
+        assert_eq!(done.len(), 2);
+        for d in &done {
+            assert_eq!(d.performance, first);
+            assert!(d.kept.path.exists());
+            assert!(d.summary.starts_with("4 plays, 3 works"), "{}", d.summary);
+        }
+        assert!(
+            book.auto_export(&show, &london, at("2026-12-02T12:00:00Z"))
+                .unwrap()
+                .is_empty(),
+            "the audit trail says they were sent"
+        );
+        // The box was off on the night of the 3rd: the next run catches up.
+        let later = book
+            .auto_export(&show, &london, at("2026-12-07T10:00:00Z"))
+            .unwrap();
+        let dates: Vec<String> = later.iter().map(|d| d.performance.to_string()).collect();
+        assert_eq!(dates, ["2026-12-03", "2026-12-03"]);
+        let by_auto = book
+            .verify()
+            .unwrap()
+            .entries()
+            .iter()
+            .filter(|e| matches!(&e.record, Record::Export(x) if x.by == schedule::AUTO_EXPORT))
+            .count();
+        assert_eq!(by_auto, 4);
+    }
+
     #[test]
     fn the_exports_validate_against_their_schemas() {
         for depth in [ReportDepth::Summary, ReportDepth::Detailed] {

@@ -15,6 +15,7 @@ use cuebox_engine::show::{DeviceMap, Group, Show};
 
 use super::{live_config, Args, End, RunError, Runaway};
 use crate::api::proto::Refusal;
+use crate::autoexport::AutoExport;
 use crate::events::{BoxEvent, Publisher};
 use crate::link::{show_summary, Current, LiveLink};
 use crate::live::{clip_ids, Live, LiveConfig};
@@ -49,6 +50,7 @@ pub(super) struct Playing {
     rttime: Duration,
     live: Live,
     playlog: PlayLog,
+    autoexport: Option<AutoExport>,
     irqs: Option<IrqRouting>,
     monitor: Option<Monitor>,
     /// When the reservation is next re-read, and how many violations it had.
@@ -101,6 +103,8 @@ impl Playing {
             args.rate,
             events.clone(),
         )?;
+        // The show's cue sheets, exported by the box after each performance.
+        let autoexport = AutoExport::start(root, &show, events.clone())?;
         let config = LiveConfig {
             rt_out: RtConfig {
                 core: Some(core),
@@ -150,6 +154,7 @@ impl Playing {
             rttime,
             live,
             playlog,
+            autoexport,
             irqs,
             monitor,
             next_sample: Instant::now(),
@@ -231,6 +236,9 @@ impl Playing {
         let summary = self.live.stop();
         // The plays the run ended are written before the run says it stopped.
         self.playlog.finish();
+        if let Some(a) = self.autoexport.take() {
+            a.finish();
+        }
         if let Some(r) = self.irqs.as_mut() {
             for detail in r.restore() {
                 self.events.send(BoxEvent::RtProblem { detail });

@@ -13,6 +13,7 @@ pub mod index;
 pub mod journal;
 pub mod record;
 pub mod reports;
+pub mod schedule;
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +22,7 @@ pub use export::Format;
 pub use index::{PlayIndex, PlayRow};
 pub use journal::{verify, Entry, Journal, Mended, Verified};
 pub use record::{Annotation, End, Ending, Exported, Record, Review, Source, Start, Usage};
-pub use reports::{work_of, Changes, Kept, Logbook, Made, ReportError};
+pub use reports::{work_of, AutoExported, Changes, Kept, Logbook, Made, ReportError};
 
 /// The index's file under a data root's `Logs/`.
 pub fn index_path(logs: &Path) -> PathBuf {

@@ -12,7 +12,7 @@ use super::export::Format;
 use super::journal::{Journal, Verified};
 use super::record::{Annotation, Exported, Record, Review, Usage};
 use super::PlaylogError;
-use super::{journal, paths};
+use super::{journal, paths, schedule};
 use crate::store::write_atomic;
 
 /// The play log, its exports and its annotations under a data root.
@@ -30,6 +30,17 @@ pub struct Kept {
     pub file: String,
     /// The audit entry that records it.
     pub entry: u64,
+}
+
+/// A performance's cue sheet the box exported by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoExported {
+    /// The performance.
+    pub performance: jiff::civil::Date,
+    /// What the sheet says of itself.
+    pub summary: String,
+    /// Where it is kept.
+    pub kept: Kept,
 }
 
 /// A cue sheet made for a session, with the state of the log it came from.
@@ -117,13 +128,24 @@ impl Logbook {
             .map(file_safe)
             .collect::<Vec<_>>()
             .join("-");
-        let file = format!(
-            "{}/{day}/{name}-{}.{}",
+        let stem = format!(
+            "{}/{day}/{name}-{}",
             crate::store::DataRoot::EXPORTS,
-            now.strftime("%H%M%S"),
-            format.extension()
+            now.strftime("%H%M%S")
         );
-        let path = self.root.join(&file);
+        // An export sent is never replaced: a second one in the same second
+        // is numbered.
+        let (file, path) = (1..)
+            .map(|n| match n {
+                1 => format!("{stem}.{}", format.extension()),
+                n => format!("{stem}-{n}.{}", format.extension()),
+            })
+            .map(|file| {
+                let path = self.root.join(&file);
+                (file, path)
+            })
+            .find(|(_, path)| !path.exists())
+            .expect("some number is free");
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(PlaylogError::io("create folder", dir))?;
         }
@@ -161,6 +183,43 @@ impl Logbook {
             note: changes.note,
             review: changes.review,
         })))?)
+    }
+
+    /// Exports the cue sheets [`schedule::due`] says are due for `show` at
+    /// `now` in `tz`: each kept and recorded as by
+    /// [`schedule::AUTO_EXPORT`]. Returns each performance's sheet as kept.
+    pub fn auto_export(
+        &self,
+        show: &Show,
+        tz: &jiff::tz::TimeZone,
+        now: jiff::Timestamp,
+    ) -> Result<Vec<AutoExported>, ReportError> {
+        let verified = self.verify()?;
+        let name = &show.session.name;
+        let due = schedule::due(name, &show.show_info, tz, now, verified.entries());
+        let mut done = Vec::new();
+        for (date, format) in due {
+            let span = Span::Performance {
+                date,
+                tz: tz.iana_name().map(str::to_owned),
+            };
+            let made = self.cuesheet(show, &span, None)?;
+            let bytes = made.sheet.export(format);
+            let kept = self.keep(
+                "cuesheet",
+                Some(name),
+                &span,
+                format,
+                &bytes,
+                schedule::AUTO_EXPORT,
+            )?;
+            done.push(AutoExported {
+                performance: date,
+                summary: made.sheet.summary(),
+                kept,
+            });
+        }
+        Ok(done)
     }
 
     fn append(&self, record: &Record) -> Result<u64, PlaylogError> {
