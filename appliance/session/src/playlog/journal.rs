@@ -289,6 +289,8 @@ pub struct Journal {
     /// Each copy as this writer last left it: another writer's append, or
     /// a copy set aside and rebuilt, shows as a difference.
     seen: [Option<FileState>; 2],
+    /// The journal's lock file, kept open: an append only takes its turn.
+    lock: File,
 }
 
 /// Which file a path names and how long it is.
@@ -321,14 +323,15 @@ impl Journal {
                 std::fs::create_dir_all(dir).map_err(PlaylogError::io("create folder", dir))?;
             }
         }
-        let _turn = take_turn(&paths)?;
+        let lock = open_lock(&paths)?;
+        let _turn = take_turn(&lock, &paths)?;
         let (entries, mended) = mend(&paths)?;
-        let journal = Journal::after(paths, &entries)?;
+        let journal = Journal::after(paths, &entries, lock)?;
         Ok((journal, entries, mended))
     }
 
     /// The journal open for appending after `entries`, its copies level.
-    fn after(paths: [PathBuf; 2], entries: &[Entry]) -> Result<Journal, PlaylogError> {
+    fn after(paths: [PathBuf; 2], entries: &[Entry], lock: File) -> Result<Journal, PlaylogError> {
         let files = [open_append(&paths[0])?, open_append(&paths[1])?];
         let seen = [state(&files[0]), state(&files[1])];
         Ok(Journal {
@@ -337,6 +340,7 @@ impl Journal {
             paths,
             files,
             seen,
+            lock,
         })
     }
 
@@ -344,13 +348,17 @@ impl Journal {
     /// its sequence number, the entry counts. A failed append leaves both
     /// copies as they were.
     pub fn append(&mut self, record: &Record) -> Result<u64, PlaylogError> {
-        let _turn = take_turn(&self.paths)?;
+        let _turn = take_turn(&self.lock, &self.paths)?;
         let now = [path_state(&self.paths[0]), path_state(&self.paths[1])];
         if now != self.seen {
             // Another writer was here: read what it left (mending a copy
             // it left half-written) and go on after it.
             let (entries, _) = mend(&self.paths)?;
-            *self = Journal::after(self.paths.clone(), &entries)?;
+            let lock = self
+                .lock
+                .try_clone()
+                .map_err(PlaylogError::io("open", &self.paths[0]))?;
+            *self = Journal::after(self.paths.clone(), &entries, lock)?;
         }
         let seq = self.next_seq;
         let (line, hash) = make_line(seq, &self.last_hash, record);
@@ -393,19 +401,35 @@ impl Journal {
     }
 }
 
-/// The journal's lock, held while a writer mends or appends: writers take
-/// turns, and a reader never sees a half-mended copy set aside.
-fn take_turn(paths: &[PathBuf; 2]) -> Result<nix::fcntl::Flock<File>, PlaylogError> {
-    let path = paths[0].with_file_name("journal.lock");
-    let file = OpenOptions::new()
+/// The journal's lock file, beside the copies.
+fn lock_path(paths: &[PathBuf; 2]) -> PathBuf {
+    paths[0].with_file_name("journal.lock")
+}
+
+fn open_lock(paths: &[PathBuf; 2]) -> Result<File, PlaylogError> {
+    let path = lock_path(paths);
+    OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(PlaylogError::io("open", &path))?;
-    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-        .map_err(|(_, errno)| PlaylogError::io("lock", &path)(errno.into()))
+        .map_err(PlaylogError::io("open", &path))
 }
+
+/// The journal's lock, held while a writer mends or appends: writers take
+/// turns, and a reader never sees a half-mended copy set aside. Released
+/// when the guard drops.
+fn take_turn(lock: &File, paths: &[PathBuf; 2]) -> Result<Turn, PlaylogError> {
+    let fd = lock
+        .try_clone()
+        .map_err(PlaylogError::io("open", &lock_path(paths)))?;
+    nix::fcntl::Flock::lock(fd, nix::fcntl::FlockArg::LockExclusive)
+        .map(Turn)
+        .map_err(|(_, errno)| PlaylogError::io("lock", &lock_path(paths))(errno.into()))
+}
+
+/// A writer's turn at the journal.
+struct Turn(#[allow(dead_code)] nix::fcntl::Flock<File>);
 
 /// Reconciles the two copies (see [`Journal::open`]) and returns the
 /// journal's entries; both copies hold exactly them afterwards.
