@@ -11,14 +11,15 @@ use quick_xml::Writer;
 
 use super::cuesheet::{CueSheet, Work};
 
-/// An export format.
+/// An export format, of cue sheets and of the technical logs
+/// ([`crate::techlog::export`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// JSON, as `cuesheet.schema.json` describes.
+    /// JSON, as `cuesheet.schema.json` (`techlog.schema.json`) describes.
     Json,
-    /// CSV, one row per work, the columns of `cuesheet.csv.txt`.
+    /// CSV, the columns of `cuesheet.csv.txt` (`techlog.csv.txt`).
     Csv,
-    /// XML, as `cuesheet.xsd` describes.
+    /// XML, as `cuesheet.xsd` (`techlog.xsd`) describes.
     Xml,
 }
 
@@ -47,7 +48,7 @@ impl FromStr for Format {
             "csv" => Ok(Format::Csv),
             "xml" => Ok(Format::Xml),
             other => Err(format!(
-                "{other:?} is not a cue sheet format: json, csv or xml"
+                "{other:?} is not an export format: json, csv or xml"
             )),
         }
     }
