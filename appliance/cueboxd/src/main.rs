@@ -14,7 +14,7 @@ use serde_json::json;
 #[derive(Debug, Parser)]
 #[command(name = "cueboxd", version)]
 struct Cli {
-    /// The data root: Sessions/, Objects/, api/, device-map.json (Exports/, Logs/ and Media/ are made empty for later issues).
+    /// The data root: Sessions/, Objects/, api/, device-map.json, Logs/ (the play log, the technical logs), Exports/ (cue sheets, log exports); Media/ is made empty.
     #[arg(long, global = true, env = DataRoot::ENV, default_value = DataRoot::DEFAULT_PATH)]
     root: PathBuf,
     #[command(subcommand)]
@@ -65,7 +65,7 @@ enum Command {
     #[command(subcommand)]
     Auth(AuthCmd),
     /// The play log (<root>/Logs/plays/): every play's start and end, in two
-    /// checksummed, chained copies.
+    /// checksummed, chained copies; and the technical logs (`log tech`).
     #[command(subcommand)]
     Log(LogCmd),
 }
@@ -111,6 +111,31 @@ enum LogCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Export a technical log (<root>/Logs/<KIND>/, its rotated files and
+    /// the current one) over a period, in time order, to
+    /// <root>/Exports/<date>/techlog-<KIND>-<date>.<format> (the path is
+    /// printed) or to --out. Damaged lines (a crash's torn last line) are
+    /// skipped and counted.
+    ///
+    /// Example: `cueboxd log tech errors --performance 2026-12-01 --format csv`
+    Tech(TechArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct TechArgs {
+    /// application, errors, playback or metrics.
+    kind: cueboxd::techlog::Kind,
+    #[command(flatten)]
+    period: PeriodArgs,
+    /// json, csv or xml (schemas in docs/schemas/techlog.*).
+    #[arg(long, default_value = "json")]
+    format: cueboxd::journal::Format,
+    /// Write here instead (`-`: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Say what was written as one JSON object (path, entries, skipped lines).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -271,6 +296,7 @@ fn main() -> ExitCode {
         Command::Log(LogCmd::Plays { show, period, json }) => {
             log_plays(&cli.root, show, &period, json)
         }
+        Command::Log(LogCmd::Tech(args)) => log_tech(&cli.root, &args),
         Command::System(SystemCmd::Check(args)) => cueboxd::system::check::run(&args)
             .map(|ok| if ok { Outcome::Ok } else { Outcome::Problems })
             .map_err(|e| e.into()),
@@ -649,44 +675,29 @@ fn log_cuesheet(root: &std::path::Path, args: &CuesheetArgs) -> CmdResult {
     let entries = verified.entries();
     let sheet = CueSheet::build(entries, &period, &show.show_info);
     let bytes = sheet.export(args.format);
-    match &args.out {
-        Some(out) if out.as_os_str() == "-" => {
-            use std::io::Write;
-            std::io::stdout().write_all(&bytes)?;
-        }
-        out => {
-            let path = match out {
-                Some(path) => path.clone(),
-                None => {
-                    let today = jiff::ZonedDateTime::now().date();
-                    let when = args
-                        .period
-                        .performance
-                        .map_or_else(|| today.to_string(), |d| d.to_string());
-                    data.exports_dir()
-                        .join(today.to_string())
-                        .join(format!("cuesheet-{}-{when}.{}", args.session, args.format))
-                }
-            };
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
+    let written = write_export(
+        &data,
+        args.out.as_deref(),
+        &format!("cuesheet-{}", args.session),
+        args.period.performance,
+        args.format,
+        &bytes,
+    )?;
+    if let Some(path) = written {
+        println!(
+            "{}: {} plays, {} works{}",
+            path.display(),
+            sheet.plays,
+            sheet.works.len(),
+            if sheet.ready {
+                String::new()
+            } else {
+                format!(
+                    "; {} work(s) lack data a society asks for (see \"missing\")",
+                    sheet.works.iter().filter(|w| !w.missing.is_empty()).count()
+                )
             }
-            cueboxd::store::write_atomic(&path, &bytes)?;
-            println!(
-                "{}: {} plays, {} works{}",
-                path.display(),
-                sheet.plays,
-                sheet.works.len(),
-                if sheet.ready {
-                    String::new()
-                } else {
-                    format!(
-                        "; {} work(s) lack data a society asks for (see \"missing\")",
-                        sheet.works.iter().filter(|w| !w.missing.is_empty()).count()
-                    )
-                }
-            );
-        }
+        );
     }
     Ok(if verified.is_sound() {
         Outcome::Ok
@@ -694,6 +705,76 @@ fn log_cuesheet(root: &std::path::Path, args: &CuesheetArgs) -> CmdResult {
         eprintln!("cueboxd: the play log is damaged: `cueboxd log verify` says where");
         Outcome::Problems
     })
+}
+
+/// Writes an export to standard output (`out` is `-`), to `out`, or to
+/// `<root>/Exports/<today>/<stem>-<date>.<format>`, the date the
+/// performance's or today's. The path written, none for standard output.
+fn write_export(
+    data: &DataRoot,
+    out: Option<&std::path::Path>,
+    stem: &str,
+    performance: Option<jiff::civil::Date>,
+    format: cueboxd::journal::Format,
+    bytes: &[u8],
+) -> Result<Option<PathBuf>, Box<dyn std::error::Error>> {
+    let path = match out {
+        Some(out) if out.as_os_str() == "-" => {
+            use std::io::Write;
+            std::io::stdout().write_all(bytes)?;
+            return Ok(None);
+        }
+        Some(path) => path.to_owned(),
+        None => {
+            let today = jiff::ZonedDateTime::now().date();
+            let when = performance.unwrap_or(today);
+            data.exports_dir()
+                .join(today.to_string())
+                .join(format!("{stem}-{when}.{format}"))
+        }
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    cueboxd::store::write_atomic(&path, bytes)?;
+    Ok(Some(path))
+}
+
+fn log_tech(root: &std::path::Path, args: &TechArgs) -> CmdResult {
+    let data = DataRoot::open(root)?;
+    let period = args.period.period(None)?;
+    let found = cueboxd::techlog::scan(&data.logs_dir(), args.kind, period.from, period.to)?;
+    let bytes = cueboxd::techlog::export(&found.entries, args.format);
+    let written = write_export(
+        &data,
+        args.out.as_deref(),
+        &format!("techlog-{}", args.kind),
+        args.period.performance,
+        args.format,
+        &bytes,
+    )?;
+    if found.skipped > 0 {
+        eprintln!(
+            "cueboxd: {} damaged line(s) of the {} log skipped (a torn last line is what a crash \
+             or power cut leaves)",
+            found.skipped, args.kind
+        );
+    }
+    match (written, args.json) {
+        (Some(path), true) => println!(
+            "{}",
+            json!({"path": path, "kind": args.kind.as_str(), "entries": found.entries.len(),
+                   "skipped": found.skipped})
+        ),
+        (Some(path), false) => println!(
+            "{}: {} entries of the {} log",
+            path.display(),
+            found.entries.len(),
+            args.kind
+        ),
+        (None, _) => {}
+    }
+    Ok(Outcome::Ok)
 }
 
 fn log_plays(

@@ -437,6 +437,7 @@ impl Lines {
             } => format!("play log: entry {entry}, {record} of play {play} ({clip})"),
             BoxEvent::PlayLogMended { detail } => format!("play log mended: {detail}"),
             BoxEvent::PlayLogProblem { detail } => format!("PLAY LOG: {detail}"),
+            BoxEvent::TechLogProblem { detail } => format!("technical log: {detail}"),
             BoxEvent::Lock { locked: true } => {
                 "show locked for the performance: edits and pushes are refused".into()
             }

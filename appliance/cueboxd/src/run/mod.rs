@@ -22,6 +22,7 @@ use crate::live::{CaptureConfig, LiveConfig, Output, Settings};
 use crate::printer;
 use crate::store::DataRoot;
 use crate::system::{IrqRouting, Procfs, RtConfig};
+use crate::techlog::{self, TechLog};
 
 mod inputs;
 mod playing;
@@ -193,6 +194,14 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
         Duration::from_millis(args.double_go_ms),
         events_tx.clone(),
     ));
+    // The technical logs (Logs/<kind>/), for the whole run, idle or
+    // playing; flushed when it ends (dropped on an early error too).
+    let techlog = TechLog::start(
+        &root.join(DataRoot::LOGS),
+        events_tx,
+        link.clone(),
+        techlog::Config::default(),
+    )?;
     let server = match &args.listen {
         Some(address) => Some(serve_api(root, address, args, link.clone(), events_tx)?),
         None => None,
@@ -277,6 +286,7 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
     if let Some(path) = &args.control_socket {
         let _ = std::fs::remove_file(path);
     }
+    techlog.finish();
     Ok(ok)
 }
 
