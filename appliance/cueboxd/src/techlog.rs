@@ -287,3 +287,89 @@ fn sample(logs: &mut Logs, counts: &mut Counts, link: &LiveLink) {
         value,
     ));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events_of(logs: &Path, kind: Kind) -> Vec<String> {
+        read(logs, kind, None, None)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect()
+    }
+
+    #[test]
+    fn each_event_goes_to_the_logs_it_belongs_in_and_the_end_flushes_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let publisher = Publisher::new();
+        let link = Arc::new(LiveLink::new(Duration::ZERO, publisher.clone()));
+        let log = TechLog::start(tmp.path(), &publisher, link, Config::default()).unwrap();
+        publisher.send(BoxEvent::Idle {
+            detail: "nothing to play".into(),
+        });
+        publisher.send(BoxEvent::Clock {
+            status: Default::default(),
+        });
+        publisher.send(BoxEvent::Started {
+            clip: None,
+            voice: 1,
+            at_sample: 48_000,
+            origin: None,
+        });
+        publisher.send(BoxEvent::Underrun {
+            voice: 1,
+            at_sample: 96_000,
+        });
+        publisher.send(BoxEvent::PlayLogged {
+            entry: 1,
+            play: 1,
+            clip: "c1".parse().unwrap(),
+            record: "start".into(),
+        });
+        log.finish();
+        assert_eq!(
+            events_of(tmp.path(), Kind::Application),
+            ["idle", "started", "underrun", "play_logged"],
+            "all but the clock's status"
+        );
+        assert_eq!(events_of(tmp.path(), Kind::Errors), ["underrun"]);
+        assert_eq!(
+            events_of(tmp.path(), Kind::Playback),
+            ["started", "play_logged"]
+        );
+        assert_eq!(
+            events_of(tmp.path(), Kind::Metrics),
+            Vec::<String>::new(),
+            "no session plays: nothing to sample"
+        );
+    }
+
+    #[test]
+    fn a_disk_that_refuses_is_said_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Logs/ is a file: no folder can be made in it.
+        let logs = tmp.path().join("Logs");
+        std::fs::write(&logs, b"").unwrap();
+        let publisher = Publisher::new();
+        let watcher = publisher.subscribe(QUEUE);
+        let link = Arc::new(LiveLink::new(Duration::ZERO, publisher.clone()));
+        let log = TechLog::start(&logs, &publisher, link, Config::default()).unwrap();
+        for _ in 0..3 {
+            publisher.send(BoxEvent::DeviceReopened);
+        }
+        // Let the thread try them before it is stopped.
+        std::thread::sleep(Duration::from_millis(300));
+        log.finish();
+        let problems: Vec<String> = watcher
+            .try_iter()
+            .filter_map(|e| match &*e {
+                BoxEvent::TechLogProblem { detail } => Some(detail.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("Logs"), "{}", problems[0]);
+    }
+}

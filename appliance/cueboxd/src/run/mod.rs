@@ -134,6 +134,10 @@ pub struct Args {
     /// With --ptp: this box may become PTP master.
     #[arg(long, requires = "ptp")]
     pub ptp_master: bool,
+    /// Seconds between two samples of the metrics log (Logs/metrics/:
+    /// DSP load, xruns, the clock's health) while a session plays.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub metrics_interval: u64,
     /// Print events as JSON lines.
     #[arg(long)]
     pub json: bool,
@@ -200,7 +204,10 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
         &root.join(DataRoot::LOGS),
         events_tx,
         link.clone(),
-        techlog::Config::default(),
+        techlog::Config {
+            sample_every: Duration::from_secs(args.metrics_interval),
+            ..techlog::Config::default()
+        },
     )?;
     let server = match &args.listen {
         Some(address) => Some(serve_api(root, address, args, link.clone(), events_tx)?),
