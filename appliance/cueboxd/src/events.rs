@@ -1,6 +1,6 @@
 //! What the box reports: one typed stream of [`BoxEvent`]s, and the
 //! [`Publisher`] that hands each to every subscriber — the printer, OSC
-//! `/update`s, and (to come) the play log and the pair link.
+//! `/update`s, the technical logs, and (to come) the pair link.
 //!
 //! Subscribers read at their own pace from bounded queues: one that falls
 //! behind loses events, counted, and never slows the box or grows its
@@ -328,6 +328,12 @@ pub enum BoxEvent {
         /// Why, and what the box does about it.
         detail: String,
     },
+    /// A technical log (Logs/<kind>/) cannot be written: its lines are
+    /// lost until the disk takes them again. The play log is apart.
+    TechLogProblem {
+        /// What, and what is lost.
+        detail: String,
+    },
     /// The show was locked for the performance, or unlocked.
     Lock {
         /// Whether it is locked now.
@@ -532,12 +538,28 @@ impl BoxEvent {
                 | BoxEvent::RuntimeUnusable { .. }
                 | BoxEvent::PlayLogProblem { .. }
                 | BoxEvent::AutoExportFailed { .. }
+                | BoxEvent::TechLogProblem { .. }
                 | BoxEvent::TimecodeCueSkipped { .. }
                 | BoxEvent::Refused { .. }
                 | BoxEvent::Underrun { .. }
                 | BoxEvent::Late { .. }
                 | BoxEvent::StreamError { .. }
                 | BoxEvent::Device(DeviceEvent::Xrun { .. })
+        )
+    }
+
+    /// Whether it is playback history: a voice started, stopped, paused or
+    /// resumed, a chase joined or left, a play in the play log.
+    pub fn is_playback(&self) -> bool {
+        matches!(
+            self,
+            BoxEvent::Started { .. }
+                | BoxEvent::Stopped { .. }
+                | BoxEvent::Paused { .. }
+                | BoxEvent::Resumed { .. }
+                | BoxEvent::ChaseStart { .. }
+                | BoxEvent::ChaseStop { .. }
+                | BoxEvent::PlayLogged { .. }
         )
     }
 

@@ -20,5 +20,6 @@ pub mod run;
 pub mod showctl;
 pub mod system;
 pub mod tc;
+pub mod techlog;
 
 pub use cuebox_session::{media, playlog as journal, store};

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use cuebox_engine::control::cues::{Cue, CueMap};
 use cuebox_engine::control::{parse_command, At, Command};
+use cuebox_engine::device::stats::Snapshot;
 use cuebox_engine::show::{ClipId, PageNo, Runtime, Show};
 pub use cuebox_engine::show::{Deck, Playhead};
 use serde_json::json;
@@ -20,6 +21,7 @@ use serde_json::json;
 pub use crate::api::proto::Refusal;
 use crate::api::proto::{Meter, MeterChannel, Playing, RefusalKind, Status};
 use crate::api::service::{no_session, ShowControl, Started};
+use crate::clocking::ClockStatus;
 use crate::events::{BoxEvent, Publisher};
 pub use crate::live::Accepted;
 use crate::live::{Request, StatusSource};
@@ -92,6 +94,66 @@ pub struct Current {
     pub runtime: Runtime,
 }
 
+/// The protected path's and the clock's figures of the playing session,
+/// as status reports them and the metrics log samples them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Metrics {
+    /// The session.
+    pub session: String,
+    /// Show time now, seconds.
+    pub show_seconds: f64,
+    /// Processing time per period, p99, as a share of the period.
+    pub dsp_load: f64,
+    /// The longest period's processing time, as a share of the period.
+    pub dsp_peak: f64,
+    /// Periods played.
+    pub periods: u64,
+    /// Playback xruns so far (recovered).
+    pub xruns: u64,
+    /// Periods the card woke nobody for within 1.5 periods.
+    pub poll_timeouts: u64,
+    /// The card's rate against the system clock, ppm.
+    pub card_ppm: f64,
+    /// The clock source in use (`free`, `ltc`, `mtc`, `ptp`, `system`).
+    pub clock_source: Option<String>,
+    /// Whether the source in use is healthy (none while the clock runs free).
+    pub clock_healthy: Option<bool>,
+    /// The source in use's offset from the timebase, µs.
+    pub clock_offset_us: Option<f64>,
+    /// Every source's health.
+    pub clock_sources: Vec<cuebox_engine::timecode::clock::Health>,
+}
+
+impl Metrics {
+    /// The figures of `c` now, with its device's and clock's in full.
+    fn of(c: &Current) -> (Metrics, Snapshot, ClockStatus) {
+        let stats = c.status.playback.snapshot();
+        let clock = lock(&c.status.clock).clone();
+        let rate = f64::from(c.rate);
+        let period_us = c.status.period as f64 * 1e6 / rate;
+        let in_use = clock
+            .sources
+            .iter()
+            .find(|h| Some(h.source) == clock.source);
+        let now = lock(&c.status.board).now;
+        let metrics = Metrics {
+            session: c.session.clone(),
+            show_seconds: now as f64 / rate,
+            dsp_load: stats.process.p99_us as f64 / period_us,
+            dsp_peak: stats.process.max_us as f64 / period_us,
+            periods: stats.cycles,
+            xruns: stats.xruns,
+            poll_timeouts: stats.poll_timeouts,
+            card_ppm: stats.card_ppm,
+            clock_source: clock.source.map(|s| format!("{s:?}").to_lowercase()),
+            clock_healthy: in_use.map(|h| h.healthy),
+            clock_offset_us: in_use.map(|h| h.offset_us),
+            clock_sources: clock.sources.clone(),
+        };
+        (metrics, stats, clock)
+    }
+}
+
 /// What an accepted command for now changes in the live state.
 enum Went {
     /// A GO of this clip moves the playhead past it.
@@ -142,6 +204,11 @@ impl LiveLink {
             last_bare_go: Mutex::new(None),
             events,
         }
+    }
+
+    /// The playing session's figures now; none while nothing plays.
+    pub fn metrics(&self) -> Option<Metrics> {
+        lock(&self.current).as_ref().map(|c| Metrics::of(c).0)
     }
 
     /// A session started playing, resuming `current.runtime` (a lock set
@@ -507,9 +574,7 @@ impl ShowControl for Arc<LiveLink> {
                     .collect(),
             })
             .collect();
-        let stats = c.status.playback.snapshot();
-        let clock = lock(&c.status.clock).clone();
-        let period_us = c.status.period as f64 * 1e6 / rate;
+        let (metrics, stats, clock) = Metrics::of(c);
         Status {
             session: Some(c.session.clone()),
             page: self.page_now(),
@@ -517,9 +582,9 @@ impl ShowControl for Arc<LiveLink> {
             rate: c.rate,
             playing,
             meters,
-            xruns: stats.xruns,
-            dsp_load: stats.process.p99_us as f64 / period_us,
-            clock_source: clock.source.map(|s| format!("{s:?}").to_lowercase()),
+            xruns: metrics.xruns,
+            dsp_load: metrics.dsp_load,
+            clock_source: metrics.clock_source,
             clock_health: clock
                 .sources
                 .iter()

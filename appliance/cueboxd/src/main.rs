@@ -14,7 +14,7 @@ use serde_json::json;
 #[derive(Debug, Parser)]
 #[command(name = "cueboxd", version)]
 struct Cli {
-    /// The data root: Sessions/, Objects/, api/, device-map.json (Exports/, Logs/ and Media/ are made empty for later issues).
+    /// The data root: Sessions/, Objects/, api/, device-map.json, Logs/ (the play log, the technical logs), Exports/ (cue sheets, log exports); Media/ is made empty.
     #[arg(long, global = true, env = DataRoot::ENV, default_value = DataRoot::DEFAULT_PATH)]
     root: PathBuf,
     #[command(subcommand)]
@@ -65,7 +65,7 @@ enum Command {
     #[command(subcommand)]
     Auth(AuthCmd),
     /// The play log (<root>/Logs/plays/): every play's start and end, in two
-    /// checksummed, chained copies.
+    /// checksummed, chained copies; and the technical logs (`log tech`).
     #[command(subcommand)]
     Log(LogCmd),
 }
@@ -118,6 +118,32 @@ enum LogCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Export a technical log (<root>/Logs/<KIND>/, its rotated files and
+    /// the current one) over a period, in time order, to
+    /// <root>/Exports/<date>/techlog-<KIND>-<date>.<format> (the path is
+    /// printed) or to --out. Damaged lines (a crash's torn last line) are
+    /// skipped and counted.
+    ///
+    /// Example: `cueboxd log tech errors --performance 2026-12-01 --format csv`
+    Tech(TechArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct TechArgs {
+    /// application, errors, playback or metrics.
+    kind: cueboxd::techlog::Kind,
+    #[command(flatten)]
+    period: cueboxd::journal::cli::PeriodArgs,
+    /// json, csv or xml (schemas in docs/schemas/techlog.*).
+    #[arg(long, default_value = "json")]
+    format: cueboxd::journal::Format,
+    /// Write here instead (`-`: standard output; not kept in Exports/ nor
+    /// recorded as an export).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Say what was written as one JSON object (path, entries, skipped lines).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -258,6 +284,7 @@ fn main() -> ExitCode {
         Command::Log(LogCmd::Plays { show, period, json }) => {
             log_plays(&cli.root, show, &period, json)
         }
+        Command::Log(LogCmd::Tech(args)) => log_tech(&cli.root, &args),
         Command::System(SystemCmd::Check(args)) => cueboxd::system::check::run(&args)
             .map(|ok| if ok { Outcome::Ok } else { Outcome::Problems })
             .map_err(|e| e.into()),
@@ -656,23 +683,14 @@ fn log_cuesheet(root: &std::path::Path, args: &CuesheetArgs) -> CmdResult {
     let made = book.cuesheet(&show, &span, args.depth)?;
     let sheet = &made.sheet;
     let bytes = sheet.export(args.format);
-    match &args.out {
-        Some(out) if out.as_os_str() == "-" => {
-            use std::io::Write;
-            std::io::stdout().write_all(&bytes)?;
-        }
-        Some(out) => cueboxd::store::write_atomic(out, &bytes)?,
-        None => {
-            let kept = book.keep(
-                "cuesheet",
-                Some(&show.session.name),
-                &span,
-                args.format,
-                &bytes,
-                CONSOLE,
-            )?;
-            println!("{}: {}", kept.path.display(), sheet.summary());
-        }
+    let report = Report {
+        name: "cuesheet",
+        show: Some(&show.session.name),
+        span: &span,
+        format: args.format,
+    };
+    if let Some(path) = emit(root, args.out.as_deref(), &report, &bytes)? {
+        println!("{}: {}", path.display(), sheet.summary());
     }
     Ok(sound(made.sound))
 }
@@ -711,6 +729,85 @@ fn log_annotate(root: &std::path::Path, args: &AnnotateArgs) -> CmdResult {
     let book = cueboxd::journal::Logbook::new(root);
     let entry = book.annotate(&show.session.name, work, args.changes.changes(), CONSOLE)?;
     println!("annotated {work} of {}: entry {entry}", show.session.name);
+    Ok(Outcome::Ok)
+}
+
+/// What an export is, for its name in Exports/ and its audit entry.
+struct Report<'a> {
+    name: &'a str,
+    show: Option<&'a str>,
+    span: &'a cueboxd::journal::Span,
+    format: cueboxd::journal::Format,
+}
+
+/// Writes an export to standard output (`out` is `-`), to `out`, or by
+/// default keeps it in `<root>/Exports/<today>/` and records it in the play
+/// log's audit trail. The path written, none for standard output.
+fn emit(
+    root: &std::path::Path,
+    out: Option<&std::path::Path>,
+    report: &Report<'_>,
+    bytes: &[u8],
+) -> Result<Option<PathBuf>, Box<dyn std::error::Error>> {
+    match out {
+        Some(out) if out.as_os_str() == "-" => {
+            use std::io::Write;
+            std::io::stdout().write_all(bytes)?;
+            Ok(None)
+        }
+        Some(path) => {
+            cueboxd::store::write_atomic(path, bytes)?;
+            Ok(Some(path.to_owned()))
+        }
+        None => {
+            let kept = cueboxd::journal::Logbook::new(root).keep(
+                report.name,
+                report.show,
+                report.span,
+                report.format,
+                bytes,
+                CONSOLE,
+            )?;
+            Ok(Some(kept.path))
+        }
+    }
+}
+
+fn log_tech(root: &std::path::Path, args: &TechArgs) -> CmdResult {
+    let data = DataRoot::open(root)?;
+    let span = args.period.span();
+    let period = span.period(None)?;
+    let found = cueboxd::techlog::scan(&data.logs_dir(), args.kind, period.from, period.to)?;
+    let bytes = cueboxd::techlog::export(&found.entries, args.format);
+    let name = format!("techlog-{}", args.kind);
+    let report = Report {
+        name: &name,
+        show: None,
+        span: &span,
+        format: args.format,
+    };
+    let written = emit(root, args.out.as_deref(), &report, &bytes)?;
+    if found.skipped > 0 {
+        eprintln!(
+            "cueboxd: {} damaged line(s) of the {} log skipped (a torn last line is what a crash \
+             or power cut leaves)",
+            found.skipped, args.kind
+        );
+    }
+    match (written, args.json) {
+        (Some(path), true) => println!(
+            "{}",
+            json!({"path": path, "kind": args.kind.as_str(), "entries": found.entries.len(),
+                   "skipped": found.skipped})
+        ),
+        (Some(path), false) => println!(
+            "{}: {} entries of the {} log",
+            path.display(),
+            found.entries.len(),
+            args.kind
+        ),
+        (None, _) => {}
+    }
     Ok(Outcome::Ok)
 }
 

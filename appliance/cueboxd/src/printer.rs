@@ -444,6 +444,7 @@ impl Lines {
                 summary,
             } => format!("cue sheet of {session} on {performance} exported to {file}: {summary}"),
             BoxEvent::AutoExportFailed { detail } => format!("CUE SHEET EXPORT: {detail}"),
+            BoxEvent::TechLogProblem { detail } => format!("technical log: {detail}"),
             BoxEvent::Lock { locked: true } => {
                 "show locked for the performance: edits and pushes are refused".into()
             }

@@ -371,6 +371,8 @@ fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_rea
             "2",
             "--record",
             record_arg,
+            "--metrics-interval",
+            "2",
             "--seconds",
             "11",
         ],
@@ -560,6 +562,8 @@ fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_rea
         .skip(8)
         .collect();
     assert_eq!(trail, ["annotation", "export"]);
+
+    technical_logs_of_the_run(&root, &all);
 }
 
 /// Runs `cueboxd --root ROOT log ARGS…`, which must succeed; its standard output.
@@ -628,6 +632,117 @@ fn the_box_exports_each_ended_performance_s_cue_sheet_once() {
         .map(|e| e["record"]["by"].as_str().unwrap())
         .collect();
     assert_eq!(by, ["auto-export", "auto-export"]);
+}
+
+/// One technical log of the run under `root`, through `cueboxd log tech`.
+fn tech_log(root: &Path, kind: &str) -> Vec<Value> {
+    let out = cueboxd_log(root, &["tech", kind, "--format", "json", "--out", "-"]);
+    serde_json::from_str(&out).unwrap()
+}
+
+/// The technical logs the live run left (with `--metrics-interval 2`):
+/// what it printed (`printed`) is in the application log, its plays in the
+/// playback log, the capture overrun in the errors log, and the device and
+/// clock sampled in the metrics log.
+fn technical_logs_of_the_run(root: &Path, printed: &[Value]) {
+    let names = |entries: &[Value]| -> Vec<String> {
+        entries
+            .iter()
+            .map(|e| e["event"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let application = tech_log(root, "application");
+    let logged = names(&application);
+    for name in [
+        "running",
+        "device_chosen",
+        "started",
+        "stopped",
+        "stopped_run",
+        "saved",
+    ] {
+        assert!(logged.iter().any(|n| n == name), "no {name} in {logged:?}");
+    }
+    let printed_but_clock = printed.iter().filter(|e| e["event"] != "clock").count();
+    assert_eq!(
+        logged.iter().filter(|n| !n.starts_with("techlog_")).count(),
+        printed_but_clock,
+        "every event printed but the clock's status is in the application log"
+    );
+
+    let playback = tech_log(root, "playback");
+    let starts: Vec<&str> = playback
+        .iter()
+        .filter(|e| e["event"] == "started")
+        .map(|e| e["clip"].as_str().unwrap())
+        .collect();
+    assert_eq!(starts, ["c1", "c2", "c2", "c1"]);
+    assert_eq!(
+        playback
+            .iter()
+            .filter(|e| e["event"] == "play_logged")
+            .count(),
+        8
+    );
+    assert!(playback.iter().all(|e| e["kind"] == "playback"));
+    assert!(
+        playback
+            .windows(2)
+            .all(|w| w[0]["at"].as_str() <= w[1]["at"].as_str()),
+        "in time order"
+    );
+
+    let errors = tech_log(root, "errors");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["event"] == "xrun" && e["dir"] == "capture"),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["event"] == "discontinuity" && e["event_at"].is_u64()),
+        "{errors:?}"
+    );
+    assert!(!errors.iter().any(|e| e["event"] == "started"));
+
+    let metrics = tech_log(root, "metrics");
+    assert!(metrics.len() >= 3, "a sample every 2 s: {metrics:?}");
+    eprintln!("a metrics sample: {}", metrics[metrics.len() - 1]);
+    for m in &metrics {
+        assert_eq!(m["event"], "sample");
+        // The session as the run was given it: here its folder.
+        assert!(m["session"].as_str().unwrap().ends_with("show"), "{m}");
+        assert_eq!(m["xruns"], 0, "playback never underran: {m}");
+        let load = m["dsp_load"].as_f64().unwrap();
+        assert!(load > 0.0 && load < 1.0, "DSP load {load}");
+        assert!(m["periods"].as_u64().unwrap() > 0);
+        assert!(m["clock_source"].is_string(), "{m}");
+        assert!(m["clock_sources"].is_array(), "{m}");
+    }
+    assert!(
+        metrics.iter().any(|m| m["xrun_events"].as_u64() > Some(0)),
+        "the capture overrun is counted between two samples: {metrics:?}"
+    );
+
+    // Without --out, into Exports/<today>/, the path said.
+    let said: Value = serde_json::from_str(&cueboxd_log(
+        root,
+        &["tech", "metrics", "--format", "xml", "--json"],
+    ))
+    .unwrap();
+    let path = PathBuf::from(said["path"].as_str().unwrap());
+    assert!(path.starts_with(root.join("Exports")), "{path:?}");
+    assert!(path
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("techlog-metrics-"));
+    assert_eq!(said["entries"], metrics.len());
+    let xml = std::fs::read_to_string(&path).unwrap();
+    assert!(xml.starts_with("<?xml") && xml.contains("<techLog entries="));
 }
 
 #[test]

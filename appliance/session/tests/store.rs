@@ -170,6 +170,52 @@ mod common {
     pub fn child_dir() -> Option<PathBuf> {
         std::env::var_os(CHILD_DIR).map(PathBuf::from)
     }
+
+    /// A schema shipped in docs/schemas.
+    pub fn schema(name: &str) -> PathBuf {
+        // The crate is two levels below the workspace root.
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(|a| a.join("docs/schemas").join(name))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("docs/schemas/{name} not found"))
+    }
+
+    /// Checks the JSON file `file` against docs/schemas/`name` (python3-jsonschema).
+    pub fn validate_json(file: &Path, name: &str) {
+        let check = Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(
+                "import json, sys, jsonschema\n\
+                 jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])),\n\
+                 format_checker=jsonschema.FormatChecker())",
+            )
+            .arg(file)
+            .arg(schema(name))
+            .output()
+            .expect("python3-jsonschema is installed (scripts/setup.sh)");
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+
+    /// Checks the XML file `file` against docs/schemas/`name` (xmllint).
+    pub fn validate_xml(file: &Path, name: &str) {
+        let check = Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(schema(name))
+            .arg(file)
+            .output()
+            .expect("xmllint is installed (libxml2-utils, scripts/setup.sh)");
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
 }
 
 /// Data root layout, session folders, loading and manual saves with backups.
@@ -2194,9 +2240,9 @@ mod playlog {
 /// uses, time heard and what a society will ask for; the exports validate
 /// against the schemas shipped in docs/schemas.
 mod cuesheet {
-    use std::path::{Path, PathBuf};
-    use std::process::Command;
+    use std::path::Path;
 
+    use super::common::{validate_json, validate_xml};
     use cuebox_engine::show::{ContentHash, Group, ReportDepth, RightsMetadata, ShowInfo, Venue};
     use cuebox_session::playlog::*;
 
@@ -2323,15 +2369,6 @@ mod cuesheet {
         assert_eq!((sheet.complete, sheet.verified), (0, 0));
         assert_eq!(sheet.works[0].first, at("2026-12-01T19:30:00Z"));
         assert_eq!(sheet.works[0].last, at("2026-12-01T21:00:00Z"));
-    }
-
-    fn schema(name: &str) -> PathBuf {
-        // The crate is two levels below the workspace root.
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .map(|a| a.join("docs/schemas").join(name))
-            .find(|p| p.exists())
-            .unwrap_or_else(|| panic!("docs/schemas/{name} not found"))
     }
 
     /// A logbook over a data root holding the log of [`log`].
@@ -2602,37 +2639,11 @@ mod cuesheet {
 
         let json = tmp.path().join("sheet.json");
         std::fs::write(&json, sheet.export(Format::Json)).unwrap();
-        let check = Command::new("/usr/bin/python3")
-            .arg("-c")
-            .arg(
-                "import json, sys, jsonschema\n\
-                 jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])),\n\
-                 format_checker=jsonschema.FormatChecker())",
-            )
-            .arg(&json)
-            .arg(schema("cuesheet.schema.json"))
-            .output()
-            .expect("python3-jsonschema is installed (scripts/setup.sh)");
-        assert!(
-            check.status.success(),
-            "{}",
-            String::from_utf8_lossy(&check.stderr)
-        );
+        validate_json(&json, "cuesheet.schema.json");
 
         let xml = tmp.path().join("sheet.xml");
         std::fs::write(&xml, sheet.export(Format::Xml)).unwrap();
-        let check = Command::new("xmllint")
-            .arg("--noout")
-            .arg("--schema")
-            .arg(schema("cuesheet.xsd"))
-            .arg(&xml)
-            .output()
-            .expect("xmllint is installed (libxml2-utils, scripts/setup.sh)");
-        assert!(
-            check.status.success(),
-            "{}",
-            String::from_utf8_lossy(&check.stderr)
-        );
+        validate_xml(&xml, "cuesheet.xsd");
 
         let csv = sheet.export(Format::Csv);
         let mut reader = csv::Reader::from_reader(&csv[..]);
@@ -2772,5 +2783,305 @@ mod playindex {
         let all = index.plays(&Period::default()).unwrap();
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].show, "Lear");
+    }
+}
+
+/// The technical logs (Logs/<kind>/): rotated by size and at each UTC day,
+/// old files removed by age, count and size, read back across files in
+/// time order with damaged lines skipped, exported as the schemas say.
+/// Time is the entries' own, so every rotation here runs on a made-up
+/// clock.
+mod techlog {
+    use std::path::Path;
+
+    use cuebox_session::playlog::Format;
+    use cuebox_session::techlog::*;
+    use jiff::{SignedDuration, Timestamp};
+    use serde_json::json;
+
+    use super::common::{t, validate_json, validate_xml};
+
+    fn entry(kind: Kind, at: Timestamp, n: u64) -> TechEntry {
+        // Every line the same length, whatever n's digits.
+        let pad = "x".repeat(40 - n.to_string().len());
+        TechEntry::from_json(at, kind, json!({"event": "sample", "n": n, "pad": pad}))
+    }
+
+    /// The log's files, names sorted.
+    fn files(logs: &Path, kind: Kind) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(kind.dir(logs))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn ns(entries: &[TechEntry]) -> Vec<u64> {
+        entries
+            .iter()
+            .map(|e| e.fields["n"].as_u64().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_log_rotates_by_size_and_at_each_utc_day_and_keeps_what_the_retention_allows() {
+        let tmp = tempfile::tempdir().unwrap();
+        let logs = tmp.path();
+        let line = entry(Kind::Metrics, t("2026-12-01T10:00:00Z"), 0)
+            .line()
+            .len() as u64;
+        let policy = Policy {
+            max_file_bytes: 3 * line,
+            max_age: SignedDuration::from_hours(3 * 24),
+            max_files: 4,
+            max_total_bytes: 100 * line,
+        };
+        let start = t("2026-12-01T10:00:00Z");
+        let mut w = Writer::open(logs, Kind::Metrics, policy, start).unwrap();
+        // Seven lines a second apart: files of three, the third begun.
+        for n in 0..7 {
+            w.append(&entry(
+                Kind::Metrics,
+                start + SignedDuration::from_secs(n as i64),
+                n,
+            ))
+            .unwrap();
+        }
+        w.flush().unwrap();
+        assert_eq!(
+            files(logs, Kind::Metrics),
+            [
+                "metrics-20261201T100002Z.log",
+                "metrics-20261201T100005Z.log",
+                "metrics.log"
+            ],
+            "each dated file is named for its last line"
+        );
+        // A new UTC day closes the file, however small.
+        w.append(&entry(Kind::Metrics, t("2026-12-02T00:00:00Z"), 7))
+            .unwrap();
+        w.flush().unwrap();
+        assert!(files(logs, Kind::Metrics).contains(&"metrics-20261201T100006Z.log".to_owned()));
+        // Two files closed in the same second keep both.
+        let noon = t("2026-12-02T12:00:00Z");
+        for n in 8..14 {
+            w.append(&entry(Kind::Metrics, noon, n)).unwrap();
+        }
+        w.append(&entry(Kind::Metrics, t("2026-12-02T12:00:01Z"), 14))
+            .unwrap();
+        w.flush().unwrap();
+        assert_eq!(
+            files(logs, Kind::Metrics),
+            [
+                // The oldest went: at most four dated files.
+                "metrics-20261201T100005Z.log",
+                "metrics-20261201T100006Z.log",
+                "metrics-20261202T120000Z-1.log",
+                "metrics-20261202T120000Z.log",
+                "metrics.log"
+            ]
+        );
+        let all = read(logs, Kind::Metrics, None, None).unwrap();
+        assert_eq!(ns(&all), (3..15).collect::<Vec<_>>());
+
+        // Four days on, the files older than three days go at the next
+        // rotation, and at the next start.
+        let later = t("2026-12-05T11:00:00Z");
+        w.append(&entry(Kind::Metrics, later, 15)).unwrap();
+        w.flush().unwrap();
+        assert_eq!(
+            files(logs, Kind::Metrics),
+            [
+                "metrics-20261202T120000Z-1.log",
+                "metrics-20261202T120000Z.log",
+                "metrics-20261202T120001Z.log",
+                "metrics.log"
+            ]
+        );
+        drop(w);
+        let _w = Writer::open(logs, Kind::Metrics, policy, t("2026-12-05T12:00:01Z")).unwrap();
+        assert_eq!(
+            files(logs, Kind::Metrics),
+            ["metrics-20261202T120001Z.log", "metrics.log"]
+        );
+
+        // And the total size, checked at each rotation: files of 10 lines,
+        // 25 lines in all.
+        let policy = Policy {
+            max_file_bytes: 10 * line,
+            max_total_bytes: 25 * line,
+            ..Policy::default()
+        };
+        let mut w = Writer::open(logs, Kind::Errors, policy, start).unwrap();
+        for n in 0..45 {
+            w.append(&entry(
+                Kind::Errors,
+                start + SignedDuration::from_secs(n as i64),
+                n,
+            ))
+            .unwrap();
+        }
+        w.flush().unwrap();
+        let kept = read(logs, Kind::Errors, None, None).unwrap();
+        assert_eq!(
+            ns(&kept),
+            (20..45).collect::<Vec<_>>(),
+            "two files of 10 went"
+        );
+    }
+
+    #[test]
+    fn reading_spans_the_rotated_files_in_time_order_and_skips_damaged_lines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let logs = tmp.path();
+        let policy = Policy {
+            max_file_bytes: 500,
+            ..Policy::default()
+        };
+        let start = t("2026-12-01T23:59:50Z");
+        let mut w = Writer::open(logs, Kind::Playback, policy, start).unwrap();
+        for n in 0..40 {
+            w.append(&entry(
+                Kind::Playback,
+                start + SignedDuration::from_secs(n as i64),
+                n,
+            ))
+            .unwrap();
+        }
+        // Buffered, not yet on disk: the newest lines wait for the flush.
+        let before = read(logs, Kind::Playback, None, None).unwrap();
+        assert!(before.len() < 40, "{} lines before the flush", before.len());
+        w.flush().unwrap();
+        assert!(
+            files(logs, Kind::Playback).len() > 5,
+            "{:?}",
+            files(logs, Kind::Playback)
+        );
+        drop(w);
+
+        // A damaged line in a dated file and a torn last line in the
+        // current one (a crash mid-write).
+        let dated = kind_file(logs, Kind::Playback, 1);
+        let mut bytes = std::fs::read(&dated).unwrap();
+        bytes.extend_from_slice(b"{\"at\": \"not a time\"}\n\x00\xff garbage\n");
+        std::fs::write(&dated, bytes).unwrap();
+        let current = Kind::Playback.current(logs);
+        let mut bytes = std::fs::read(&current).unwrap();
+        bytes.extend_from_slice(b"{\"at\":\"2026-12-02T00:00:40Z\",\"kind\":\"play");
+        std::fs::write(&current, bytes).unwrap();
+
+        let all = scan(logs, Kind::Playback, None, None).unwrap();
+        assert_eq!(ns(&all.entries), (0..40).collect::<Vec<_>>());
+        assert_eq!(all.skipped, 3);
+        assert!(all.entries.iter().all(|e| e.kind == Kind::Playback));
+
+        // A later run takes up the torn file: its next line is whole.
+        let mut w = Writer::open(logs, Kind::Playback, policy, t("2026-12-02T00:00:41Z")).unwrap();
+        w.append(&entry(Kind::Playback, t("2026-12-02T00:00:41Z"), 40))
+            .unwrap();
+        w.flush().unwrap();
+        let all = scan(logs, Kind::Playback, None, None).unwrap();
+        assert_eq!(ns(&all.entries), (0..41).collect::<Vec<_>>());
+        assert_eq!(
+            all.skipped, 3,
+            "the torn line is skipped, the new one is read"
+        );
+
+        // A period: from inclusive, to exclusive, across the day and files.
+        let some = read(
+            logs,
+            Kind::Playback,
+            Some(t("2026-12-01T23:59:58Z")),
+            Some(t("2026-12-02T00:00:13Z")),
+        )
+        .unwrap();
+        assert_eq!(ns(&some), (8..23).collect::<Vec<_>>());
+        assert_eq!(
+            read(logs, Kind::Errors, None, None).unwrap(),
+            [],
+            "never written"
+        );
+    }
+
+    /// The `i`-th dated file of `kind` (oldest first).
+    fn kind_file(logs: &Path, kind: Kind, i: usize) -> std::path::PathBuf {
+        let names = files(logs, kind);
+        kind.dir(logs).join(&names[i])
+    }
+
+    #[test]
+    fn the_exports_validate_against_their_schemas() {
+        let tmp = tempfile::tempdir().unwrap();
+        let at = t("2026-12-01T19:30:00.25Z");
+        let entries = vec![
+            TechEntry::from_json(
+                at,
+                Kind::Application,
+                json!({"event": "started", "clip": "c1", "voice": 3, "at_sample": 48_000,
+                       "origin": {"input": "osc", "from": "10.0.0.9:53000"}}),
+            ),
+            TechEntry::from_json(
+                at,
+                Kind::Errors,
+                json!({"event": "command_refused", "line": "go \u{1}\u{7f}, \"x\" <y> & z",
+                       "reason": "not a command, \"really\"", "count": null, "ok": false}),
+            ),
+            // A field named like the line's own keys keeps its value.
+            TechEntry::from_json(
+                at,
+                Kind::Errors,
+                json!({"event": "discontinuity", "at": 96_000, "frames": 12}),
+            ),
+            TechEntry::from_json(
+                at,
+                Kind::Metrics,
+                json!({"event": "sample", "dsp_load": 0.125, "xruns": 0,
+                       "clock": [{"name": "system", "healthy": true, "offset_us": -1.5}]}),
+            ),
+        ];
+        assert_eq!(entries[2].fields["event_at"], 96_000);
+        assert_eq!(entries[1].message(), Some("not a command, \"really\""));
+
+        let json = tmp.path().join("log.json");
+        std::fs::write(&json, export(&entries, Format::Json)).unwrap();
+        validate_json(&json, "techlog.schema.json");
+        let back: Vec<TechEntry> = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert_eq!(back, entries, "the JSON export is the entries, whole");
+
+        let xml = tmp.path().join("log.xml");
+        std::fs::write(&xml, export(&entries, Format::Xml)).unwrap();
+        validate_xml(&xml, "techlog.xsd");
+        let text = std::fs::read_to_string(&xml).unwrap();
+        assert!(
+            text.contains(r#"<field name="voice" type="number">3</field>"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"<field name="count" type="null"></field>"#),
+            "{text}"
+        );
+
+        let csv = export(&entries, Format::Csv);
+        let mut reader = csv::Reader::from_reader(&csv[..]);
+        assert_eq!(reader.headers().unwrap(), &CSV_COLUMNS[..]);
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(&rows[0][0], "2026-12-01T19:30:00.25Z");
+        assert_eq!(&rows[1][1], "errors");
+        assert_eq!(&rows[1][2], "command_refused");
+        assert_eq!(&rows[1][3], "not a command, \"really\"");
+        let fields: serde_json::Value = serde_json::from_str(&rows[1][4]).unwrap();
+        assert_eq!(fields["line"], "go \u{1}\u{7f}, \"x\" <y> & z");
+        assert_eq!(&rows[0][3], "", "no message");
+        // Nothing to export: still valid.
+        for (format, check) in [(Format::Json, "json"), (Format::Xml, "xml")] {
+            let path = tmp.path().join(format!("empty.{check}"));
+            std::fs::write(&path, export(&[], format)).unwrap();
+            match format {
+                Format::Json => validate_json(&path, "techlog.schema.json"),
+                _ => validate_xml(&path, "techlog.xsd"),
+            }
+        }
     }
 }

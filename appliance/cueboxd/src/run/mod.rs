@@ -22,6 +22,7 @@ use crate::live::{CaptureConfig, LiveConfig, Output, Settings};
 use crate::printer;
 use crate::store::DataRoot;
 use crate::system::{IrqRouting, Procfs, RtConfig};
+use crate::techlog::{self, TechLog};
 
 mod inputs;
 mod playing;
@@ -133,6 +134,10 @@ pub struct Args {
     /// With --ptp: this box may become PTP master.
     #[arg(long, requires = "ptp")]
     pub ptp_master: bool,
+    /// Seconds between two samples of the metrics log (Logs/metrics/:
+    /// DSP load, xruns, the clock's health) while a session plays.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub metrics_interval: u64,
     /// Print events as JSON lines.
     #[arg(long)]
     pub json: bool,
@@ -193,6 +198,17 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
         Duration::from_millis(args.double_go_ms),
         events_tx.clone(),
     ));
+    // The technical logs (Logs/<kind>/), for the whole run, idle or
+    // playing; flushed when it ends (dropped on an early error too).
+    let techlog = TechLog::start(
+        &root.join(DataRoot::LOGS),
+        events_tx,
+        link.clone(),
+        techlog::Config {
+            sample_every: Duration::from_secs(args.metrics_interval),
+            ..techlog::Config::default()
+        },
+    )?;
     let server = match &args.listen {
         Some(address) => Some(serve_api(root, address, args, link.clone(), events_tx)?),
         None => None,
@@ -277,6 +293,7 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
     if let Some(path) = &args.control_socket {
         let _ = std::fs::remove_file(path);
     }
+    techlog.finish();
     Ok(ok)
 }
 
