@@ -257,6 +257,27 @@ pub enum Command {
         #[arg(long = "out", value_name = "FILE")]
         out_file: Option<PathBuf>,
     },
+    /// A technical log from a box: application (every event), errors,
+    /// playback or metrics (DSP load, xruns, clock health), over a period,
+    /// as CSV, JSON or XML (schemas in docs/schemas/techlog.*). The box
+    /// keeps each export and records it in its audit trail (control role).
+    ///
+    /// Example: `hostctl techlog box1 errors --performance 2026-12-01 --format csv`
+    Techlog {
+        #[command(flatten)]
+        target: OnBox,
+        /// application, errors, playback or metrics.
+        kind: cuebox_session::techlog::Kind,
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// json, csv or xml.
+        #[arg(long, default_value = "json")]
+        format: ExportFormat,
+        /// Write it here (`-`: standard output); default: the name the box
+        /// gave it, in the current folder.
+        #[arg(long = "out", value_name = "FILE")]
+        out_file: Option<PathBuf>,
+    },
     /// Annotate a work on a box for its cue sheets: usage category, a note,
     /// review state (edit role; allowed while the show is locked: it changes
     /// the report, not the show). Only what is given changes.

@@ -11,6 +11,7 @@ use cuebox_proto::Client;
 use cuebox_session::playlog::cli::{ChangesArgs, PeriodArgs};
 use cuebox_session::playlog::journal::{Entry, Scan};
 use cuebox_session::playlog::{export, Record, Start};
+use cuebox_session::techlog::Kind;
 use serde_json::json;
 
 use crate::cli::Output;
@@ -205,6 +206,41 @@ pub fn cuesheet(
     out_file: Option<PathBuf>,
     out: &Output,
 ) -> anyhow::Result<Outcome> {
+    let request = Request::CueSheet {
+        session,
+        span: period.span(),
+        format,
+        depth,
+    };
+    fetch_report(box_name, &request, out_file, out)
+}
+
+/// `hostctl techlog BOX KIND`: a technical log, exported on the box.
+pub fn techlog(
+    box_name: &str,
+    kind: Kind,
+    period: &PeriodArgs,
+    format: ExportFormat,
+    out_file: Option<PathBuf>,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let request = Request::TechLog {
+        kind,
+        span: period.span(),
+        format,
+    };
+    fetch_report(box_name, &request, out_file, out)
+}
+
+/// Asks the box for a report (it keeps it and records the export) and
+/// writes it to `out_file`, standard output (`-`) or a file named as the
+/// box named it.
+fn fetch_report(
+    box_name: &str,
+    request: &Request<'_>,
+    out_file: Option<PathBuf>,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
     let mut client = connect(box_name)?;
     let Response::Report {
         file,
@@ -212,14 +248,9 @@ pub fn cuesheet(
         bytes,
         summary,
         sound,
-    } = client.call(&Request::CueSheet {
-        session,
-        span: period.span(),
-        format,
-        depth,
-    })?
+    } = client.call(request)?
     else {
-        bail!("the box answered a cue sheet request with something else");
+        bail!("the box answered a report request with something else");
     };
     let path = match out_file {
         Some(p) if p.as_os_str() == "-" => None,
@@ -236,7 +267,7 @@ pub fn cuesheet(
             std::io::stdout().write_all(&bytes)?;
         }
         Some(p) => cuebox_session::store::write_atomic(p, &bytes)
-            .with_context(|| format!("cannot write the cue sheet to {}", p.display()))?,
+            .with_context(|| format!("cannot write the report to {}", p.display()))?,
     }
     if out.json {
         print_json(&json!({
@@ -254,7 +285,7 @@ pub fn cuesheet(
         Outcome::Ok
     } else {
         eprintln!(
-            "hostctl: {box_name}'s play log is damaged: the sheet holds what could be read; \
+            "hostctl: {box_name}'s play log is damaged: the report holds what could be read; \
              run `cueboxd log verify` on the box"
         );
         Outcome::Problems

@@ -209,6 +209,13 @@ fn main() -> ExitCode {
             out_file,
             &b.out,
         ),
+        Command::Techlog {
+            target: b,
+            kind,
+            period,
+            format,
+            out_file,
+        } => logs::techlog(&b.box_name, kind, &period, format, out_file, &b.out),
         Command::Annotate {
             target: b,
             work,

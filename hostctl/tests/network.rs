@@ -622,6 +622,24 @@ fn a_box_that_cannot_play_says_why_stays_up_and_plays_when_the_device_comes() {
             "the host that did it is named by its key: {audit:?}"
         );
     }
+    // The technical logs too: the playback history has the GO.
+    let history = tmp.path().join("playback.csv");
+    let said = ok(host(&[
+        "techlog",
+        "late",
+        "playback",
+        "--format",
+        "csv",
+        "--out",
+        history.to_str().unwrap(),
+    ]));
+    assert!(said.contains("entries of the playback log"), "{said}");
+    let csv = std::fs::read_to_string(&history).unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l.contains(",started,") && l.contains("c1")),
+        "{csv}"
+    );
     // A saved copy is the box's log, byte for byte.
     let saved = tmp.path().join("plays.log");
     ok(host(&["log", "late", "--save", saved.to_str().unwrap()]));

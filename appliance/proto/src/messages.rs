@@ -9,6 +9,7 @@ use cuebox_engine::control::{At, Command};
 use cuebox_engine::dsp::meter::Dbfs;
 use cuebox_engine::show::{ContentHash, ExportFormat, ReportDepth, MAX_MANIFEST_BYTES};
 use cuebox_session::playlog::{Changes, Span};
+use cuebox_session::techlog;
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{PublicKey, Role};
@@ -165,7 +166,21 @@ pub enum Request<'a> {
         /// What changes.
         changes: Changes,
     },
+    /// A technical log (application, errors, playback, metrics) over a
+    /// period, in a format; kept in Exports/ and recorded like a cue sheet.
+    TechLog {
+        /// Which log.
+        kind: techlog::Kind,
+        /// Which period.
+        span: Span,
+        /// The format.
+        format: ExportFormat,
+    },
 }
+
+/// The largest report a [`Response::Report`] carries: the frame less room
+/// for its other fields. A larger one is refused: ask for a shorter period.
+pub const MAX_REPORT: usize = MAX_FRAME - ENVELOPE;
 
 /// The most play-log entries one [`Request::Journal`] answer carries (an
 /// entry is well under a kilobyte: a page stays far below [`MAX_FRAME`]).
@@ -185,7 +200,8 @@ impl Request<'_> {
             Request::Command { .. }
             | Request::GoNext { .. }
             | Request::Page { .. }
-            | Request::CueSheet { .. } => Some(Role::Control),
+            | Request::CueSheet { .. }
+            | Request::TechLog { .. } => Some(Role::Control),
             // Locking is the operator's; unlocking changes what may be edited.
             Request::Lock { locked: true } => Some(Role::Control),
             Request::Lock { locked: false }
@@ -231,6 +247,7 @@ impl Request<'_> {
             Request::Journal { .. } => "journal",
             Request::CueSheet { .. } => "cuesheet",
             Request::Annotate { .. } => "annotate",
+            Request::TechLog { .. } => "techlog",
         }
     }
 }

@@ -4,11 +4,12 @@
 
 use cuebox_engine::show::{ExportFormat, ReportDepth, Show};
 
-use super::proto::{RefusalKind, Response, JOURNAL_PAGE};
+use super::proto::{RefusalKind, Response, JOURNAL_PAGE, MAX_REPORT};
 use super::server::{refuse, Peer};
 use super::service::{BoxService, ShowControl};
-use crate::journal::{self, Changes, Logbook, ReportError, Span};
+use crate::journal::{self, Changes, Kept, Logbook, ReportError, Span};
 use crate::store::{activate, chain};
+use crate::techlog;
 
 /// Who a host is in the audit trail: its key's fingerprint and address.
 fn by(peer: &Peer) -> String {
@@ -97,16 +98,50 @@ impl<C: ShowControl> BoxService<C> {
         };
         let bytes = made.sheet.export(format);
         let name = &show.session.name;
-        match book.keep("cuesheet", Some(name), span, format, &bytes, &by(peer)) {
-            Ok(kept) => Response::Report {
-                file: kept.file,
-                entry: kept.entry,
-                summary: made.sheet.summary(),
-                bytes,
-                sound: made.sound,
-            },
-            Err(e) => report_refusal(&e),
+        let kept = book.keep("cuesheet", Some(name), span, format, &bytes, &by(peer));
+        report(kept, bytes, made.sheet.summary(), made.sound)
+    }
+
+    /// Exports, keeps and sends a technical log.
+    pub(super) fn techlog(
+        &self,
+        peer: &Peer,
+        kind: techlog::Kind,
+        span: &Span,
+        format: ExportFormat,
+    ) -> Response {
+        let period = match span.period(None) {
+            Ok(p) => p,
+            Err(e) => return report_refusal(&ReportError::Period(e.to_string())),
+        };
+        let found = match techlog::scan(&self.root().logs_dir(), kind, period.from, period.to) {
+            Ok(found) => found,
+            Err(e) => return refuse(RefusalKind::Failed, e.to_string()),
+        };
+        let bytes = techlog::export(&found.entries, format);
+        if bytes.len() > MAX_REPORT {
+            return refuse(
+                RefusalKind::BadRequest,
+                format!(
+                    "the {kind} log over that period is {} bytes, more than one answer carries \
+                     ({MAX_REPORT}); ask for a shorter period (--from/--to)",
+                    bytes.len()
+                ),
+            );
         }
+        let summary = format!(
+            "{} entries of the {kind} log{}",
+            found.entries.len(),
+            match found.skipped {
+                0 => String::new(),
+                n => format!(", {n} damaged line(s) skipped"),
+            }
+        );
+        let name = format!("techlog-{kind}");
+        let kept = self
+            .logbook()
+            .keep(&name, None, span, format, &bytes, &by(peer));
+        report(kept, bytes, summary, true)
     }
 
     /// Records an annotation.
@@ -130,6 +165,25 @@ impl<C: ShowControl> BoxService<C> {
             Ok((work, entry)) => Response::Annotated { work, entry },
             Err(e) => report_refusal(&e),
         }
+    }
+}
+
+/// The answer for a report kept (or not) on the box.
+fn report(
+    kept: Result<Kept, ReportError>,
+    bytes: Vec<u8>,
+    summary: String,
+    sound: bool,
+) -> Response {
+    match kept {
+        Ok(kept) => Response::Report {
+            file: kept.file,
+            entry: kept.entry,
+            bytes,
+            summary,
+            sound,
+        },
+        Err(e) => report_refusal(&e),
     }
 }
 

@@ -575,6 +575,7 @@ impl<C: ShowControl> Service for BoxService<C> {
                 work,
                 changes,
             } => self.annotate(peer, session, &work, changes),
+            Request::TechLog { kind, span, format } => self.techlog(peer, kind, &span, format),
         }
     }
 }
