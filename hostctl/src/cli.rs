@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use cuebox_engine::show::{ExportFormat, GridPos, Group, ReportDepth};
+use cuebox_engine::show::{Curve, ExportFormat, GridPos, Group, ReportDepth, TimeSpec};
+use cuebox_engine::timecode::Timecode;
 use cuebox_session::playlog::cli::{ChangesArgs, PeriodArgs};
 
 /// Author, validate and push cuebox sessions from a host.
@@ -32,6 +33,31 @@ pub enum Command {
     /// Resize tab grids and undo resizes.
     #[command(subcommand)]
     Grid(GridCmd),
+    /// Undo the last edit of a session (every verb that changes it: clip
+    /// add/set/move/swap/copy/remove, grid resize, …). The history is kept
+    /// in the session, across restarts.
+    ///
+    /// Example: `hostctl undo shows/hamlet`
+    Undo {
+        /// The session folder.
+        dir: PathBuf,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Redo the edit undone last (a new edit drops what could be redone).
+    Redo {
+        /// The session folder.
+        dir: PathBuf,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// A session's edit history: what undo and redo would do, newest first.
+    History {
+        /// The session folder.
+        dir: PathBuf,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Print this host's public key, to authorize on a box
     /// (`cueboxd auth add KEY --role edit` on the box).
     Key {
@@ -415,6 +441,205 @@ pub enum ClipCmd {
         #[command(flatten)]
         out: Output,
     },
+    /// Set clips' properties: name, group, level, pan or width and balance,
+    /// fades, cue and loop points, timecode trigger and chase, rights
+    /// metadata. Times are seconds (12.5), timecode at the show's rate
+    /// (00:01:02:10) or file frames (96000f). Only what is given changes;
+    /// the result is validated before anything is written (undo: `hostctl
+    /// undo DIR`).
+    ///
+    /// Example: `hostctl clip set show c3 c4 --level -6 --fade-out 4.5 --loop`
+    /// Example: `hostctl clip set show --tab 1.3 --fade-in 0.5 --fade-in-curve s_curve`
+    Set(Box<ClipSetArgs>),
+    /// Remove a clip and its button. Its media stays in the media folder
+    /// unless --delete-media, and then only when no other clip uses it.
+    ///
+    /// Example: `hostctl clip remove show c7`
+    Remove {
+        /// The session folder.
+        dir: PathBuf,
+        /// The clip's id.
+        clip: String,
+        /// Also delete its media file when no other clip uses it.
+        #[arg(long)]
+        delete_media: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Move a clip's button to a free place (another button, tab or page).
+    ///
+    /// Example: `hostctl clip move show c3 --page 2 --tab 1 --at 1,4`
+    Move {
+        /// The session folder.
+        dir: PathBuf,
+        /// The clip's id.
+        clip: String,
+        #[command(flatten)]
+        tab: TabArg,
+        /// Where, as ROW,COL.
+        #[arg(long, value_name = "ROW,COL")]
+        at: GridPos,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Swap two clips' buttons.
+    ///
+    /// Example: `hostctl clip swap show c3 c9`
+    Swap {
+        /// The session folder.
+        dir: PathBuf,
+        /// One clip.
+        a: String,
+        /// The other.
+        b: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Copy a clip — its processing, fades, loop and rights, the same media
+    /// — to a new clip on a free button; prints the new clip's id.
+    ///
+    /// Example: `hostctl clip copy show c3 --page 1 --tab 2 --at 1,1`
+    Copy {
+        /// The session folder.
+        dir: PathBuf,
+        /// The clip's id.
+        clip: String,
+        #[command(flatten)]
+        tab: TabArg,
+        /// Where, as ROW,COL.
+        #[arg(long, value_name = "ROW,COL")]
+        at: GridPos,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+/// `hostctl clip set` arguments.
+#[derive(Debug, Args)]
+pub struct ClipSetArgs {
+    /// The session folder.
+    pub dir: PathBuf,
+    /// The clips' ids (with --tab or --in-group, those are added).
+    pub clips: Vec<String>,
+    /// Every clip on this tab, as PAGE.TAB (`1.3`).
+    #[arg(long, value_name = "PAGE.TAB")]
+    pub tab: Option<String>,
+    /// Every clip of this group.
+    #[arg(long, value_name = "GROUP")]
+    pub in_group: Option<Group>,
+    /// The clip's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The group it plays in: A, B, C or D.
+    #[arg(long)]
+    pub group: Option<Group>,
+    /// Level, dB (−144 to +12).
+    #[arg(long, allow_hyphen_values = true)]
+    pub level: Option<f64>,
+    /// A mono clip's pan, −1 (left) to +1 (right).
+    #[arg(long, allow_hyphen_values = true)]
+    pub pan: Option<f64>,
+    /// A stereo clip's width, 0 (mono) to 1 (as recorded).
+    #[arg(long)]
+    pub width: Option<f64>,
+    /// A stereo clip's balance, −1 to +1.
+    #[arg(long, allow_hyphen_values = true)]
+    pub balance: Option<f64>,
+    /// Fade-in time.
+    #[arg(long, value_name = "TIME")]
+    pub fade_in: Option<TimeSpec>,
+    /// Fade-in curve: linear, exponential, logarithmic or s_curve.
+    #[arg(long, value_name = "CURVE")]
+    pub fade_in_curve: Option<Curve>,
+    /// Fade-in equal-power (on) or equal-gain (off).
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    pub fade_in_power: Option<bool>,
+    /// Fade-out time.
+    #[arg(long, value_name = "TIME")]
+    pub fade_out: Option<TimeSpec>,
+    /// Fade-out curve.
+    #[arg(long, value_name = "CURVE")]
+    pub fade_out_curve: Option<Curve>,
+    /// Fade-out equal-power (on) or equal-gain (off).
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    pub fade_out_power: Option<bool>,
+    /// Where playback starts.
+    #[arg(long, value_name = "TIME")]
+    pub cue_in: Option<TimeSpec>,
+    /// Where playback ends (`end`: the file's end).
+    #[arg(long, value_name = "TIME|end")]
+    pub cue_out: Option<OrNone<TimeSpec>>,
+    /// Loop: on its own the whole cue range; with --loop-start/--loop-end
+    /// the region given.
+    #[arg(long = "loop", conflicts_with = "no_loop")]
+    pub looped: bool,
+    /// Stop looping (the loop points are kept).
+    #[arg(long)]
+    pub no_loop: bool,
+    /// Where the loop starts.
+    #[arg(long, value_name = "TIME")]
+    pub loop_start: Option<TimeSpec>,
+    /// Where the loop jumps back.
+    #[arg(long, value_name = "TIME")]
+    pub loop_end: Option<TimeSpec>,
+    /// The timecode that starts the clip (HH:MM:SS:FF), or `none`.
+    #[arg(long, value_name = "TC|none")]
+    pub trigger: Option<OrNone<Timecode>>,
+    /// Chase timecode (on) or not (off).
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    pub chase: Option<bool>,
+    /// Rights: the work's title ("" clears).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Rights: the performer.
+    #[arg(long)]
+    pub artist: Option<String>,
+    /// Rights: the composer(s).
+    #[arg(long)]
+    pub composer: Option<String>,
+    /// Rights: the publisher(s).
+    #[arg(long)]
+    pub publisher: Option<String>,
+    /// Rights: the recording's ISRC.
+    #[arg(long)]
+    pub isrc: Option<String>,
+    /// Rights: the work's ISWC.
+    #[arg(long)]
+    pub iswc: Option<String>,
+    /// Rights: the performing-rights organisation (PRS, ASCAP, GEMA, …).
+    #[arg(long)]
+    pub pro: Option<String>,
+    #[command(flatten)]
+    pub out: Output,
+}
+
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "yes" | "true" => Ok(true),
+        "off" | "no" | "false" => Ok(false),
+        other => Err(format!("{other:?}: on or off")),
+    }
+}
+
+/// A value, or its absence typed as a word (`end` for a cue-out point,
+/// `none` for a timecode trigger).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OrNone<T>(pub Option<T>);
+
+impl<T: std::str::FromStr> std::str::FromStr for OrNone<T>
+where
+    T::Err: std::fmt::Display,
+{
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "end" | "none" => Ok(OrNone(None)),
+            t => t
+                .parse()
+                .map(|v| OrNone(Some(v)))
+                .map_err(|e: T::Err| e.to_string()),
+        }
+    }
 }
 
 /// `hostctl grid …`

@@ -70,7 +70,7 @@ pub fn add(
         extra: Extra::new(),
     };
     let id = show.add_clip(NewClip { name, group, audio }, placement)?;
-    store.save(&show)?;
+    store.save_edit(&show, &crate::edit::typed())?;
 
     if out.json {
         print_json(&json!({

@@ -27,7 +27,7 @@ pub fn resize(
         )
     })?;
     show.resize_grid(page, tab_ix, dims, jiff::Timestamp::now())?;
-    store.save(&show)?;
+    store.save_edit(&show, &crate::edit::typed())?;
     report(&show, page, tab_ix, out, "resized")
 }
 
@@ -36,7 +36,7 @@ pub fn undo(dir: &Path, tab: &TabArg, out: &Output) -> anyhow::Result<Outcome> {
     let (store, mut show) = open(dir)?;
     let (page, tab_ix) = page_tab(tab)?;
     show.undo_resize(page, tab_ix, jiff::Timestamp::now())?;
-    store.save(&show)?;
+    store.save_edit(&show, &crate::edit::typed())?;
     report(&show, page, tab_ix, out, "restored")
 }
 

@@ -2,6 +2,7 @@
 
 mod cli;
 mod clip;
+mod edit;
 mod grid;
 mod logs;
 mod output;
@@ -75,6 +76,31 @@ fn main() -> ExitCode {
             name,
             out,
         }) => clip::add(&dir, &file, &tab, at, group, name, &out),
+        Command::Clip(ClipCmd::Set(args)) => edit::clip_set(&args),
+        Command::Clip(ClipCmd::Remove {
+            dir,
+            clip,
+            delete_media,
+            out,
+        }) => edit::clip_remove(&dir, &clip, delete_media, &out),
+        Command::Clip(ClipCmd::Move {
+            dir,
+            clip,
+            tab,
+            at,
+            out,
+        }) => edit::clip_move(&dir, &clip, &tab, at, &out),
+        Command::Clip(ClipCmd::Swap { dir, a, b, out }) => edit::clip_swap(&dir, &a, &b, &out),
+        Command::Clip(ClipCmd::Copy {
+            dir,
+            clip,
+            tab,
+            at,
+            out,
+        }) => edit::clip_copy(&dir, &clip, &tab, at, &out),
+        Command::Undo { dir, out } => edit::undo_redo(&dir, false, &out),
+        Command::Redo { dir, out } => edit::undo_redo(&dir, true, &out),
+        Command::History { dir, out } => edit::history(&dir, &out),
         Command::Grid(GridCmd::Resize {
             dir,
             tab,

@@ -499,3 +499,230 @@ fn help_explains_every_verb() {
         r.stdout
     );
 }
+
+/// The session's manifest, parsed.
+fn manifest(f: &Fixture) -> Value {
+    serde_json::from_slice(&fs::read(f.dir.join("session.json")).unwrap()).unwrap()
+}
+
+/// The clip `id` of the manifest.
+fn clip_json(f: &Fixture, id: &str) -> Value {
+    manifest(f)["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no clip {id}"))
+}
+
+/// Where clip `id`'s button is: (page index, tab index, row, col).
+fn button_of(f: &Fixture, id: &str) -> Option<(usize, usize, u64, u64)> {
+    let m = manifest(f);
+    for (p, page) in m["pages"].as_array().unwrap().iter().enumerate() {
+        for (t, tab) in page["tabs"].as_array().unwrap().iter().enumerate() {
+            for b in tab["grid"]["buttons"].as_array().unwrap() {
+                if b["clip"] == id {
+                    return Some((p, t, b["row"].as_u64().unwrap(), b["col"].as_u64().unwrap()));
+                }
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn clip_set_changes_what_it_is_given_in_seconds_timecode_or_frames_and_nothing_else() {
+    let f = session();
+    let stereo = f.src.join("stereo.wav");
+    let mono = f.src.join("mono.wav");
+    wav(&stereo, 2, 48_000, 16, 48_000 * 4);
+    wav(&mono, 1, 44_100, 16, 44_100 * 3);
+    add(&f, &stereo, "1,1", "A", &[]).ok();
+    add(&f, &mono, "1,2", "B", &[]).ok();
+    let before = clip_json(&f, "c1");
+
+    let r = hostctl(&[
+        &"clip",
+        &"set",
+        &f.dir,
+        &"c1",
+        &"--level",
+        &"-6",
+        &"--fade-out",
+        &"4.5",
+        &"--fade-out-curve",
+        &"s_curve",
+        &"--cue-in",
+        &"0.5",
+        &"--cue-out",
+        &"00:00:03:00",
+        &"--loop",
+        &"--title",
+        &"Storm",
+        &"--composer",
+        &"J. Composer",
+        &"--json",
+    ])
+    .ok();
+    assert_eq!(r.json()["set"], serde_json::json!(["c1"]));
+    let c1 = clip_json(&f, "c1");
+    let p = &c1["processing"];
+    assert_eq!(p["level_db"], -6.0);
+    assert_eq!(p["fades"]["out"]["time_ms"], 4500.0);
+    assert_eq!(p["fades"]["out"]["curve"], "s_curve");
+    assert_eq!(p["cue"]["start"], 24_000, "0.5 s at the file's 48 kHz");
+    assert_eq!(
+        p["cue"]["end"], 144_000,
+        "3 s of timecode at the file's rate"
+    );
+    assert_eq!(
+        p["loop"]["start"], 24_000,
+        "--loop alone loops the cue range"
+    );
+    assert_eq!(p["loop"]["end"], 144_000);
+    assert_eq!(p["loop"]["enabled"], true);
+    assert_eq!(c1["audio"]["metadata"]["title"], "Storm");
+    assert_eq!(c1["name"], before["name"], "what is not given is kept");
+    assert_eq!(p["panning"], before["processing"]["panning"]);
+
+    // The mono clip at 44.1 kHz: frames are its own; a pan, not a width.
+    hostctl(&[
+        &"clip",
+        &"set",
+        &f.dir,
+        &"c2",
+        &"--cue-in",
+        &"22050f",
+        &"--pan",
+        &"-0.5",
+    ])
+    .ok();
+    let c2 = clip_json(&f, "c2");
+    assert_eq!(c2["processing"]["cue"]["start"], 22_050);
+    assert_eq!(c2["processing"]["panning"]["pan"], -0.5);
+
+    // Refused edits change nothing and say why.
+    let untouched = snapshot(&f);
+    for (args, why) in [
+        (vec!["c2", "--width", "0.5"], "a mono clip has a pan"),
+        (vec!["c1", "--level", "20"], "level_db"),
+        (vec!["c9", "--level", "-3"], "there is no clip \"c9\""),
+        (vec!["c1", "--cue-in", "soon"], "is not a time"),
+        (vec!["c1"], "nothing to set"),
+    ] {
+        let mut all: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"clip", &"set", &f.dir];
+        all.extend(args.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>));
+        let r = hostctl(&all);
+        assert_ne!(r.code, 0, "{args:?} was accepted");
+        assert!(r.stderr.contains(why), "{args:?}: {}", r.stderr);
+        assert_eq!(snapshot(&f), untouched, "{args:?} changed the session");
+    }
+
+    // A selection: every clip of a tab.
+    hostctl(&[
+        &"clip",
+        &"set",
+        &f.dir,
+        &"--tab",
+        &"1.1",
+        &"--fade-in",
+        &"0.25",
+    ])
+    .ok();
+    for id in ["c1", "c2"] {
+        assert_eq!(
+            clip_json(&f, id)["processing"]["fades"]["in"]["time_ms"],
+            250.0
+        );
+    }
+}
+
+#[test]
+fn buttons_move_swap_copy_and_go_and_every_edit_undoes_and_redoes() {
+    let f = session();
+    let a = f.src.join("a.wav");
+    let b = f.src.join("b.wav");
+    wav(&a, 2, 48_000, 16, 4_800);
+    wav(&b, 2, 48_000, 16, 9_600);
+    add(&f, &a, "1,1", "A", &[]).ok();
+    add(&f, &b, "1,2", "A", &[]).ok();
+    let start = manifest(&f);
+
+    hostctl(&[
+        &"clip", &"move", &f.dir, &"c1", &"--page", &"1", &"--tab", &"2", &"--at", &"2,3",
+    ])
+    .ok();
+    assert_eq!(button_of(&f, "c1"), Some((0, 1, 2, 3)));
+    let r = hostctl(&[
+        &"clip", &"move", &f.dir, &"c2", &"--tab", &"2", &"--at", &"2,3",
+    ]);
+    assert!(
+        r.stderr.contains("already plays clip \"c1\""),
+        "{}",
+        r.stderr
+    );
+    hostctl(&[&"clip", &"swap", &f.dir, &"c1", &"c2"]).ok();
+    assert_eq!(button_of(&f, "c2"), Some((0, 1, 2, 3)));
+    assert_eq!(button_of(&f, "c1"), Some((0, 0, 1, 2)));
+    hostctl(&[&"clip", &"set", &f.dir, &"c1", &"--level", &"-3"]).ok();
+    let copy = hostctl(&[&"clip", &"copy", &f.dir, &"c1", &"--at", &"4,4"]).ok();
+    assert_eq!(copy.stdout.trim(), "c3");
+    let c3 = clip_json(&f, "c3");
+    assert_eq!(
+        c3["processing"]["level_db"], -3.0,
+        "the copy keeps the processing"
+    );
+    assert_eq!(
+        c3["audio"],
+        clip_json(&f, "c1")["audio"],
+        "and the same media"
+    );
+    let r = hostctl(&[&"clip", &"remove", &f.dir, &"c1", &"--delete-media"]).ok();
+    assert!(
+        r.stdout.contains("stays: another clip uses it"),
+        "{}",
+        r.stdout
+    );
+    assert!(f.media.join("a.wav").exists());
+    assert_eq!(button_of(&f, "c1"), None);
+
+    // The history, newest first, as typed.
+    let h = hostctl(&[&"history", &f.dir, &"--json"]).ok().json();
+    let undo: Vec<&str> = h["undo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(undo.len(), 7, "{undo:?}");
+    assert!(undo[0].starts_with("clip remove"), "{undo:?}");
+    assert!(undo[6].starts_with("clip add"), "{undo:?}");
+
+    // Undo the remove and the copy: c1 is back, c3 gone.
+    hostctl(&[&"undo", &f.dir]).ok();
+    hostctl(&[&"undo", &f.dir]).ok();
+    assert!(button_of(&f, "c1").is_some());
+    assert!(manifest(&f)["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["id"] != "c3"));
+    // Redo the copy; a new edit then drops the remove's redo.
+    let r = hostctl(&[&"redo", &f.dir]).ok();
+    assert!(r.stdout.contains("redid: clip copy"), "{}", r.stdout);
+    hostctl(&[&"clip", &"set", &f.dir, &"c2", &"--name", &"Thunder"]).ok();
+    let r = hostctl(&[&"redo", &f.dir]);
+    assert!(r.stderr.contains("nothing to redo"), "{}", r.stderr);
+    // Undo everything: the session as it was after the two adds.
+    while hostctl(&[&"history", &f.dir, &"--json"]).ok().json()["undo"]
+        .as_array()
+        .unwrap()
+        .len()
+        > 2
+    {
+        hostctl(&[&"undo", &f.dir]).ok();
+    }
+    assert_eq!(manifest(&f)["clips"], start["clips"]);
+    assert_eq!(manifest(&f)["pages"], start["pages"]);
+}

@@ -11,6 +11,7 @@ mod analysis;
 mod clip;
 mod config;
 mod device_map;
+mod edit;
 mod ids;
 mod load;
 mod migrate;
@@ -24,6 +25,7 @@ pub use analysis::*;
 pub use clip::*;
 pub use config::*;
 pub use device_map::*;
+pub use edit::{ClipChanges, FadeChange, LoopChange, RightsChanges, TimeSpec};
 pub use ids::*;
 pub use load::{check_size, LoadError, Loaded, MAX_MANIFEST_BYTES, MAX_MANIFEST_VALUES};
 pub use migrate::MigrationError;
@@ -175,6 +177,20 @@ pub enum EditError {
         page: PageNo,
         /// The tab, numbered from 1.
         tab: usize,
+    },
+    /// No clip has this id.
+    #[error("there is no clip \"{0}\"; `hostctl session show` lists the clips")]
+    NoSuchClip(ClipId),
+    /// The clip has no button.
+    #[error("clip \"{0}\" has no button")]
+    NoButton(ClipId),
+    /// A setting the clip's channel layout does not have.
+    #[error("clip \"{clip}\": {what}")]
+    Layout {
+        /// The clip.
+        clip: ClipId,
+        /// What does not apply.
+        what: &'static str,
     },
 }
 

@@ -192,6 +192,15 @@ pub enum Curve {
     SCurve,
 }
 
+impl std::str::FromStr for Curve {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+            format!("{s:?} is not a fade curve: linear, exponential, logarithmic or s_curve")
+        })
+    }
+}
+
 impl Curve {
     /// Every curve, in order.
     pub const ALL: [Curve; 4] = [

@@ -1,0 +1,313 @@
+//! The authoring verbs that change a session in place — `clip
+//! set|remove|move|swap|copy` — and `undo`, `redo`, `history`. Every edit
+//! goes through [`edit`]: applied to the show in memory, validated, and only
+//! then saved, with the manifest before it kept as an undo step; a refused
+//! edit changes nothing.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use cuebox_engine::show::{ClipChanges, ClipId, FadeChange, LoopChange, RightsChanges, Show};
+use cuebox_session::store::SessionDir;
+use serde_json::json;
+
+use crate::cli::{ClipSetArgs, Output, TabArg};
+use crate::output::print_json;
+use crate::session::{open, page_tab};
+use crate::Outcome;
+
+/// What the user typed, for the history (`clip set show c3 --level -6`).
+pub(crate) fn typed() -> String {
+    std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+}
+
+/// Opens the session in `dir`, applies `change` to its show, validates the
+/// result and saves it as one undoable edit. Problems the show already had
+/// are not the edit's; any new one refuses it, naming each.
+pub fn edit<T>(
+    dir: &Path,
+    change: impl FnOnce(&mut Show) -> anyhow::Result<T>,
+) -> anyhow::Result<(SessionDir, Show, T)> {
+    let (store, show) = open(dir)?;
+    let before: Vec<String> = show.validate().iter().map(ToString::to_string).collect();
+    let mut edited = show.clone();
+    let result = change(&mut edited)?;
+    let new: Vec<String> = edited
+        .validate()
+        .iter()
+        .map(ToString::to_string)
+        .filter(|p| !before.contains(p))
+        .collect();
+    if !new.is_empty() {
+        bail!(
+            "nothing was changed: the edit would make the session invalid:\n  {}",
+            new.join("\n  ")
+        );
+    }
+    store.save_edit(&edited, &typed())?;
+    Ok((store, edited, result))
+}
+
+fn clip_id(id: &str) -> anyhow::Result<ClipId> {
+    id.parse().map_err(|e| {
+        anyhow::anyhow!("{id:?} is not a clip id ({e}); hostctl session show lists them")
+    })
+}
+
+/// The clips `args` selects: ids given, every clip of a tab, of a group.
+fn selection(show: &Show, args: &ClipSetArgs) -> anyhow::Result<Vec<ClipId>> {
+    let mut ids: Vec<ClipId> = args
+        .clips
+        .iter()
+        .map(|c| clip_id(c))
+        .collect::<Result<_, _>>()?;
+    if let Some(tab) = &args.tab {
+        let (page, t) = tab
+            .split_once('.')
+            .and_then(|(p, t)| Some((p.parse().ok()?, t.parse().ok()?)))
+            .with_context(|| format!("--tab {tab:?}: PAGE.TAB, like 1.3"))?;
+        let (page, t) = page_tab(&TabArg { page, tab: t })?;
+        ids.extend(
+            show.tab(page, t)?
+                .grid
+                .buttons
+                .iter()
+                .map(|b| b.clip.clone()),
+        );
+    }
+    if let Some(group) = args.in_group {
+        ids.extend(
+            show.clips
+                .iter()
+                .filter(|c| c.group == group)
+                .map(|c| c.id.clone()),
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    if ids.is_empty() {
+        bail!("no clip selected: name clip ids, or --tab PAGE.TAB, or --in-group G");
+    }
+    Ok(ids)
+}
+
+impl ClipSetArgs {
+    fn changes(&self) -> ClipChanges {
+        // An empty text clears an optional field.
+        let text = |v: &Option<String>| {
+            v.as_ref()
+                .map(|s| Some(s.clone()).filter(|s| !s.is_empty()))
+        };
+        ClipChanges {
+            name: self.name.clone(),
+            group: self.group,
+            level_db: self.level,
+            pan: self.pan,
+            width: self.width,
+            balance: self.balance,
+            fade_in: FadeChange {
+                time: self.fade_in,
+                curve: self.fade_in_curve,
+                power: self.fade_in_power,
+            },
+            fade_out: FadeChange {
+                time: self.fade_out,
+                curve: self.fade_out_curve,
+                power: self.fade_out_power,
+            },
+            cue_in: self.cue_in,
+            cue_out: self.cue_out.map(|c| c.0),
+            looping: LoopChange {
+                enabled: match (self.looped, self.no_loop) {
+                    (true, _) => Some(true),
+                    (_, true) => Some(false),
+                    _ if self.loop_start.is_some() || self.loop_end.is_some() => Some(true),
+                    _ => None,
+                },
+                start: self.loop_start,
+                end: self.loop_end,
+            },
+            trigger: self.trigger.map(|t| t.0),
+            chase: self.chase,
+            rights: RightsChanges {
+                title: text(&self.title),
+                artist: text(&self.artist),
+                composer: text(&self.composer),
+                publisher: text(&self.publisher),
+                isrc: text(&self.isrc),
+                iswc: text(&self.iswc),
+                pro: text(&self.pro),
+            },
+        }
+    }
+}
+
+/// `hostctl clip set`.
+pub fn clip_set(args: &ClipSetArgs) -> anyhow::Result<Outcome> {
+    let changes = args.changes();
+    if changes.is_empty() {
+        bail!("nothing to set: give at least one property (hostctl clip set --help lists them)");
+    }
+    let (_, show, ids) = edit(&args.dir, |show| {
+        let ids = selection(show, args)?;
+        for id in &ids {
+            show.set_clip(id, &changes)?;
+        }
+        Ok(ids)
+    })?;
+    if args.out.json {
+        let clips: Vec<_> = ids.iter().filter_map(|id| show.clip(id)).collect();
+        print_json(&json!({"set": ids, "clips": clips}));
+    } else {
+        let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        println!("set {} clip(s): {}", ids.len(), list.join(" "));
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `hostctl clip remove`.
+pub fn clip_remove(
+    dir: &Path,
+    clip: &str,
+    delete_media: bool,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let id = clip_id(clip)?;
+    let (store, show, removed) = edit(dir, |show| Ok(show.remove_clip(&id)?))?;
+    let path = &removed.audio.path;
+    let shared = show.clips.iter().any(|c| &c.audio.path == path);
+    let deleted = delete_media && !shared && {
+        let file = store.media_folder(&show).join(path.as_str());
+        std::fs::remove_file(&file).with_context(|| {
+            format!(
+                "{id} was removed, but its media {} could not be deleted",
+                file.display()
+            )
+        })?;
+        true
+    };
+    if out.json {
+        print_json(
+            &json!({"removed": id, "media": path, "media_deleted": deleted, "media_shared": shared}),
+        );
+    } else {
+        println!(
+            "removed {id}; its media {path} {}",
+            match (deleted, shared) {
+                (true, _) => "was deleted",
+                (false, true) => "stays: another clip uses it",
+                (false, false) => "stays in the media folder (--delete-media deletes it)",
+            }
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `hostctl clip move`.
+pub fn clip_move(
+    dir: &Path,
+    clip: &str,
+    tab: &TabArg,
+    at: cuebox_engine::show::GridPos,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let id = clip_id(clip)?;
+    let (page, t) = page_tab(tab)?;
+    let to = cuebox_engine::show::Placement {
+        page,
+        tab: t,
+        pos: at,
+    };
+    edit(dir, |show| Ok(show.move_clip(&id, to)?))?;
+    report(
+        out,
+        json!({"moved": id, "page": page.0.get(), "tab": t.number(), "at": at.to_string()}),
+        format!("moved {id} to page {page} tab {} at {at}", t.number()),
+    )
+}
+
+/// `hostctl clip swap`.
+pub fn clip_swap(dir: &Path, a: &str, b: &str, out: &Output) -> anyhow::Result<Outcome> {
+    let (a, b) = (clip_id(a)?, clip_id(b)?);
+    edit(dir, |show| Ok(show.swap_clips(&a, &b)?))?;
+    report(
+        out,
+        json!({"swapped": [a, b]}),
+        format!("swapped the buttons of {a} and {b}"),
+    )
+}
+
+/// `hostctl clip copy`.
+pub fn clip_copy(
+    dir: &Path,
+    clip: &str,
+    tab: &TabArg,
+    at: cuebox_engine::show::GridPos,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let id = clip_id(clip)?;
+    let (page, t) = page_tab(tab)?;
+    let to = cuebox_engine::show::Placement {
+        page,
+        tab: t,
+        pos: at,
+    };
+    let (_, _, new) = edit(dir, |show| Ok(show.copy_clip(&id, to)?))?;
+    if out.json {
+        print_json(&json!({"copied": id, "id": new}));
+    } else {
+        println!("{new}");
+        eprintln!(
+            "copied {id} to {new} on page {page} tab {} at {at}",
+            t.number()
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+fn report(out: &Output, value: serde_json::Value, line: String) -> anyhow::Result<Outcome> {
+    if out.json {
+        print_json(&value);
+    } else {
+        println!("{line}");
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `hostctl undo` / `hostctl redo`.
+pub fn undo_redo(dir: &Path, redo: bool, out: &Output) -> anyhow::Result<Outcome> {
+    let store = SessionDir::open(dir)?;
+    let step = if redo { store.redo()? } else { store.undo()? };
+    let verb = if redo { "redid" } else { "undid" };
+    match step {
+        Some(step) => report(
+            out,
+            json!({verb: step.what, "at": step.at, "step": step.seq}),
+            format!("{verb}: {}", step.what),
+        ),
+        None => bail!("nothing to {}", if redo { "redo" } else { "undo" }),
+    }
+}
+
+/// `hostctl history`.
+pub fn history(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
+    let h = SessionDir::open(dir)?.history()?;
+    let list = |steps: &[cuebox_session::store::Step]| -> Vec<serde_json::Value> {
+        steps
+            .iter()
+            .map(|s| json!({"step": s.seq, "at": s.at, "what": s.what}))
+            .collect()
+    };
+    if out.json {
+        print_json(&json!({"undo": list(&h.undo), "redo": list(&h.redo)}));
+        return Ok(Outcome::Ok);
+    }
+    for s in h.redo.iter().rev() {
+        println!("  redo {:>4}  {}  {}", s.seq, s.at, s.what);
+    }
+    println!("  ---- now");
+    for s in &h.undo {
+        println!("  undo {:>4}  {}  {}", s.seq, s.at, s.what);
+    }
+    Ok(Outcome::Ok)
+}
