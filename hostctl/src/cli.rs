@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use cuebox_engine::show::{Curve, ExportFormat, GridPos, Group, ReportDepth, TimeSpec};
+use cuebox_engine::show::{
+    Colour, Curve, ExportFormat, GridPos, Group, GroupMode, LogicalChannel, ReportDepth, TimeSpec,
+};
 use cuebox_engine::timecode::Timecode;
 use cuebox_session::playlog::cli::{ChangesArgs, PeriodArgs};
 
@@ -33,6 +35,51 @@ pub enum Command {
     /// Resize tab grids and undo resizes.
     #[command(subcommand)]
     Grid(GridCmd),
+    /// Add, remove, rename and reorder a session's pages; choose the page
+    /// view. (`hostctl page BOX N` picks the page a box's controllers play.)
+    #[command(subcommand)]
+    Pages(PageCmd),
+    /// Name and colour a tab.
+    ///
+    /// Example: `hostctl tab set show --page 1 --tab 2 --name "Act 2" --colour "#3366ff"`
+    Tab {
+        /// The session folder.
+        dir: PathBuf,
+        #[command(flatten)]
+        tab: TabArg,
+        /// Its name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Its colour, #rrggbb, or `none` for the default.
+        #[arg(long, value_name = "#rrggbb|none")]
+        colour: Option<OrNone<Colour>>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Set a group bus: level, mute, voice mode, outputs.
+    ///
+    /// Example: `hostctl group show B --level -3 --mode choke:2 --outputs 3,4`
+    Group {
+        /// The session folder.
+        dir: PathBuf,
+        /// The group: A, B, C or D.
+        group: Group,
+        /// Level, dB (−144 to +12).
+        #[arg(long, allow_hyphen_values = true)]
+        level: Option<f64>,
+        /// Muted (on) or not (off).
+        #[arg(long, value_name = "on|off", value_parser = on_off)]
+        mute: Option<bool>,
+        /// `choke:N` (at most N voices, 1 to 3: a new start retires the
+        /// oldest) or `free` (limited by the voice pool).
+        #[arg(long, value_name = "choke:N|free", value_parser = group_mode)]
+        mode: Option<GroupMode>,
+        /// The logical outputs it feeds, comma-separated (`3,4`).
+        #[arg(long, value_delimiter = ',')]
+        outputs: Option<Vec<LogicalChannel>>,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Undo the last edit of a session (every verb that changes it: clip
     /// add/set/move/swap/copy/remove, grid resize, …). The history is kept
     /// in the session, across restarts.
@@ -639,6 +686,96 @@ where
                 .map(|v| OrNone(Some(v)))
                 .map_err(|e: T::Err| e.to_string()),
         }
+    }
+}
+
+/// `hostctl pages …`
+#[derive(Debug, Subcommand)]
+pub enum PageCmd {
+    /// Add a page (eight tabs of the default grid), last or before another.
+    ///
+    /// Example: `hostctl pages add show --name "Act 2"`
+    Add {
+        /// The session folder.
+        dir: PathBuf,
+        /// Its name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Insert it before this page (default: after the last).
+        #[arg(long)]
+        before: Option<u16>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Remove a page with its buttons and their clips (their media stays).
+    ///
+    /// Example: `hostctl pages remove show 3`
+    Remove {
+        /// The session folder.
+        dir: PathBuf,
+        /// The page.
+        page: u16,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Rename a page.
+    Rename {
+        /// The session folder.
+        dir: PathBuf,
+        /// The page.
+        page: u16,
+        /// Its new name.
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Move a page to another position (the pages between shift).
+    ///
+    /// Example: `hostctl pages move show 3 --to 1`
+    Move {
+        /// The session folder.
+        dir: PathBuf,
+        /// The page.
+        page: u16,
+        /// Its new position.
+        #[arg(long)]
+        to: u16,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Show one page, or two side by side (the focused one takes keys and
+    /// controllers).
+    ///
+    /// Example: `hostctl pages view show 1 2 --focus right`
+    View {
+        /// The session folder.
+        dir: PathBuf,
+        /// The page, or the left page.
+        page: u16,
+        /// The right page (a dual view).
+        right: Option<u16>,
+        /// Which side has focus in a dual view.
+        #[arg(long, default_value = "left", value_parser = ["left", "right"])]
+        focus: String,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+fn group_mode(s: &str) -> Result<GroupMode, String> {
+    use cuebox_engine::show::Extra;
+    match s.split_once(':') {
+        None if s == "free" => Ok(GroupMode::Free {
+            extra: Extra::new(),
+        }),
+        Some(("choke", n)) => n
+            .parse()
+            .map(|max_voices| GroupMode::Choke {
+                max_voices,
+                extra: Extra::new(),
+            })
+            .map_err(|_| format!("{s:?}: choke:N with N a number of voices, 1 to 3")),
+        _ => Err(format!("{s:?} is not a group mode: choke:N or free")),
     }
 }
 

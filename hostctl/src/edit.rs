@@ -7,11 +7,14 @@
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use cuebox_engine::show::{ClipChanges, ClipId, FadeChange, LoopChange, RightsChanges, Show};
+use cuebox_engine::show::{
+    ClipChanges, ClipId, Colour, Extra, FadeChange, Group, GroupChanges, LoopChange, PageNo,
+    PageView, RightsChanges, Show, Side,
+};
 use cuebox_session::store::SessionDir;
 use serde_json::json;
 
-use crate::cli::{ClipSetArgs, Output, TabArg};
+use crate::cli::{ClipSetArgs, OrNone, Output, PageCmd, TabArg};
 use crate::output::print_json;
 use crate::session::{open, page_tab};
 use crate::Outcome;
@@ -310,4 +313,151 @@ pub fn history(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
         println!("  undo {:>4}  {}  {}", s.seq, s.at, s.what);
     }
     Ok(Outcome::Ok)
+}
+
+fn page_no(page: u16) -> anyhow::Result<PageNo> {
+    PageNo::new(page).context("pages are numbered from 1; page 0 does not exist")
+}
+
+/// `hostctl pages …`.
+pub fn page(cmd: PageCmd) -> anyhow::Result<Outcome> {
+    match cmd {
+        PageCmd::Add {
+            dir,
+            name,
+            before,
+            out,
+        } => {
+            let before = before.map(page_no).transpose()?;
+            let (_, _, page) = edit(&dir, |show| Ok(show.add_page(&name, before)?))?;
+            report(
+                &out,
+                json!({"added": page.0.get()}),
+                format!("added page {page}"),
+            )
+        }
+        PageCmd::Remove { dir, page, out } => {
+            let page = page_no(page)?;
+            let (_, _, clips) = edit(&dir, |show| Ok(show.remove_page(page)?))?;
+            let list: Vec<String> = clips.iter().map(ToString::to_string).collect();
+            report(
+                &out,
+                json!({"removed": page.0.get(), "clips": clips}),
+                format!(
+                    "removed page {page} and its {} clip(s){}; their media stays (undo: hostctl undo)",
+                    clips.len(),
+                    if list.is_empty() { String::new() } else { format!(" {}", list.join(" ")) }
+                ),
+            )
+        }
+        PageCmd::Rename {
+            dir,
+            page,
+            name,
+            out,
+        } => {
+            let page = page_no(page)?;
+            edit(&dir, |show| Ok(show.rename_page(page, &name)?))?;
+            report(
+                &out,
+                json!({"page": page.0.get(), "name": name}),
+                format!("page {page} is {name:?}"),
+            )
+        }
+        PageCmd::Move { dir, page, to, out } => {
+            let (from, to) = (page_no(page)?, page_no(to)?);
+            edit(&dir, |show| Ok(show.move_page(from, to)?))?;
+            report(
+                &out,
+                json!({"moved": from.0.get(), "to": to.0.get()}),
+                format!("moved page {from} to {to}"),
+            )
+        }
+        PageCmd::View {
+            dir,
+            page,
+            right,
+            focus,
+            out,
+        } => {
+            let page = page_no(page)?;
+            let view = match right {
+                None => PageView::Single {
+                    page,
+                    extra: Extra::new(),
+                },
+                Some(r) => PageView::Dual {
+                    left: page,
+                    right: page_no(r)?,
+                    focus: if focus == "right" {
+                        Side::Right
+                    } else {
+                        Side::Left
+                    },
+                    extra: Extra::new(),
+                },
+            };
+            let (_, show, ()) = edit(&dir, |show| Ok(show.set_page_view(view)?))?;
+            report(
+                &out,
+                json!({"page_view": show.page_view}),
+                "page view set".into(),
+            )
+        }
+    }
+}
+
+/// `hostctl tab`.
+pub fn tab(
+    dir: &Path,
+    tab: &TabArg,
+    name: Option<&str>,
+    colour: Option<OrNone<Colour>>,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    if name.is_none() && colour.is_none() {
+        bail!("nothing to set: --name or --colour");
+    }
+    let (page, t) = page_tab(tab)?;
+    let (_, show, ()) = edit(dir, |show| {
+        Ok(show.set_tab(page, t, name, colour.map(|c| c.0))?)
+    })?;
+    let tab = show.tab(page, t)?;
+    report(
+        out,
+        json!({"page": page.0.get(), "tab": t.number(), "name": tab.name, "colour": tab.colour}),
+        format!("page {page} tab {} is {:?}", t.number(), tab.name),
+    )
+}
+
+/// `hostctl group`.
+pub fn group(
+    dir: &Path,
+    group: Group,
+    changes: GroupChanges,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    if changes == GroupChanges::default() {
+        bail!("nothing to set: --level, --mute, --mode or --outputs");
+    }
+    let (_, show, ()) = edit(dir, |show| {
+        show.set_group(group, &changes);
+        Ok(())
+    })?;
+    let bus = show.busses.groups.get(group);
+    report(
+        out,
+        json!({"group": group, "bus": bus}),
+        format!(
+            "group {group}: {} dB{}, outputs {}",
+            bus.bus.level_db,
+            if bus.bus.mute { ", muted" } else { "" },
+            bus.bus
+                .outputs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    )
 }

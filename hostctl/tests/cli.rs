@@ -726,3 +726,120 @@ fn buttons_move_swap_copy_and_go_and_every_edit_undoes_and_redoes() {
     assert_eq!(manifest(&f)["clips"], start["clips"]);
     assert_eq!(manifest(&f)["pages"], start["pages"]);
 }
+
+#[test]
+fn pages_tabs_and_groups_are_authored_and_refused_when_wrong() {
+    let f = session();
+    let a = f.src.join("a.wav");
+    wav(&a, 2, 48_000, 16, 4_800);
+    add(&f, &a, "1,1", "A", &[]).ok();
+    hostctl(&[&"pages", &"add", &f.dir, &"--name", &"Act 2"]).ok();
+    hostctl(&[
+        &"pages",
+        &"add",
+        &f.dir,
+        &"--name",
+        &"Prologue",
+        &"--before",
+        &"1",
+    ])
+    .ok();
+    let names = |f: &Fixture| -> Vec<String> {
+        manifest(f)["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&f), ["Prologue", "Page 1", "Act 2"]);
+    assert_eq!(
+        button_of(&f, "c1"),
+        Some((1, 0, 1, 1)),
+        "c1 moved with its page"
+    );
+    hostctl(&[&"pages", &"rename", &f.dir, &"2", &"Act 1"]).ok();
+    hostctl(&[&"pages", &"move", &f.dir, &"1", &"--to", &"3"]).ok();
+    assert_eq!(names(&f), ["Act 1", "Act 2", "Prologue"]);
+    hostctl(&[&"pages", &"view", &f.dir, &"1", &"2", &"--focus", &"right"]).ok();
+    let view = &manifest(&f)["page_view"];
+    assert_eq!(
+        (view["mode"].as_str(), view["right"].as_u64()),
+        (Some("dual"), Some(2))
+    );
+
+    hostctl(&[
+        &"tab",
+        &f.dir,
+        &"--page",
+        &"1",
+        &"--tab",
+        &"2",
+        &"--name",
+        &"Storms",
+        &"--colour",
+        &"#3366FF",
+    ])
+    .ok();
+    let tab = &manifest(&f)["pages"][0]["tabs"][1];
+    assert_eq!(
+        (tab["name"].as_str(), tab["colour"].as_str()),
+        (Some("Storms"), Some("#3366ff"))
+    );
+    hostctl(&[
+        &"group",
+        &f.dir,
+        &"B",
+        &"--level",
+        &"-3",
+        &"--mode",
+        &"choke:2",
+        &"--outputs",
+        &"3,4",
+    ])
+    .ok();
+    let b = &manifest(&f)["busses"]["groups"]["B"];
+    assert_eq!(b["level_db"], -3.0);
+    assert_eq!(b["mode"]["max_voices"], 2);
+    assert_eq!(b["outputs"], serde_json::json!([3, 4]));
+
+    let untouched = snapshot(&f);
+    for (args, why) in [
+        (
+            vec!["tab", "--tab", "2", "--colour", "blue"],
+            "not a colour",
+        ),
+        (vec!["group", "B", "--mode", "choke:5"], "max_voices"),
+        (vec!["group", "B", "--outputs", "0"], "not an output"),
+        (
+            vec!["pages", "move", "1", "--to", "9"],
+            "page 9 does not exist",
+        ),
+    ] {
+        let (verb, rest) = args.split_first().unwrap();
+        let mut all: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![verb];
+        let (sub, rest) = if *verb == "pages" {
+            (Some(&rest[0]), &rest[1..])
+        } else {
+            (None, rest)
+        };
+        if let Some(sub) = sub {
+            all.push(sub);
+        }
+        all.push(&f.dir);
+        all.extend(rest.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>));
+        let r = hostctl(&all);
+        assert_ne!(r.code, 0, "{args:?} was accepted");
+        assert!(r.stderr.contains(why), "{args:?}: {}", r.stderr);
+        assert_eq!(snapshot(&f), untouched, "{args:?} changed the session");
+    }
+    // Removing a page takes its clips (undoable); the last page stays.
+    let r = hostctl(&[&"pages", &"remove", &f.dir, &"1"]).ok();
+    assert!(r.stdout.contains("1 clip(s) c1"), "{}", r.stdout);
+    hostctl(&[&"pages", &"remove", &f.dir, &"1"]).ok();
+    let r = hostctl(&[&"pages", &"remove", &f.dir, &"1"]);
+    assert!(r.stderr.contains("at least one page"), "{}", r.stderr);
+    hostctl(&[&"undo", &f.dir]).ok();
+    hostctl(&[&"undo", &f.dir]).ok();
+    assert_eq!(button_of(&f, "c1"), Some((0, 0, 1, 1)));
+}

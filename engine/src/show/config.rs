@@ -80,6 +80,16 @@ impl GroupBusses {
         }
     }
 
+    /// The bus of `group`, to change.
+    pub fn get_mut(&mut self, group: Group) -> &mut GroupBus {
+        match group {
+            Group::A => &mut self.a,
+            Group::B => &mut self.b,
+            Group::C => &mut self.c,
+            Group::D => &mut self.d,
+        }
+    }
+
     /// Each group with its bus, in order.
     pub fn iter(&self) -> impl Iterator<Item = (Group, &GroupBus)> {
         Group::ALL.into_iter().map(|g| (g, self.get(g)))

@@ -7,8 +7,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::ids::{ClipId, Frames, Group};
-use super::pages::Button;
+use super::config::GroupMode;
+use super::ids::{ClipId, Frames, GridDims, Group, LogicalChannel, PageNo, TabIndex};
+use super::pages::{Button, Colour, Page, PageView};
 use super::processing::{Curve, Fade, LoopRegion, Panning};
 use super::{Clip, EditError, Extra, Placement, Show};
 use crate::timecode::{FrameRate, Timecode};
@@ -381,6 +382,166 @@ impl Show {
         let ix = self.clip_index(id)?;
         self.take_button(id);
         Ok(self.clips.remove(ix))
+    }
+}
+
+/// A group bus's new settings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupChanges {
+    /// Level, dB.
+    pub level_db: Option<f64>,
+    /// Muted.
+    pub mute: Option<bool>,
+    /// Choke (with its voice limit) or free.
+    pub mode: Option<GroupMode>,
+    /// The logical outputs it feeds.
+    pub outputs: Option<Vec<LogicalChannel>>,
+}
+
+impl Show {
+    /// Adds a page named `name` (tabs of the default grid) after the last,
+    /// or before `before`; returns its number.
+    pub fn add_page(&mut self, name: &str, before: Option<PageNo>) -> Result<PageNo, EditError> {
+        let (rows, cols) = Show::DEFAULT_GRID;
+        let dims = GridDims::new(rows, cols).expect("the default grid is valid");
+        let at = match before {
+            Some(p) => {
+                self.page(p)?;
+                p.index()
+            }
+            None => self.pages.len(),
+        };
+        self.pages.insert(at, Page::new(name, dims));
+        self.renumber_pages(|p| if p >= at { p + 1 } else { p });
+        Ok(PageNo::new(at as u16 + 1).expect("page numbers start at 1"))
+    }
+
+    /// Removes page `page` with its buttons and their clips (their media
+    /// stays); returns the clips removed. The last page stays.
+    pub fn remove_page(&mut self, page: PageNo) -> Result<Vec<ClipId>, EditError> {
+        self.page(page)?;
+        if self.pages.len() == 1 {
+            return Err(EditError::LastPage);
+        }
+        let gone = self.pages.remove(page.index());
+        let ids: Vec<ClipId> = gone
+            .tabs
+            .iter()
+            .flat_map(|t| t.grid.buttons.iter().map(|b| b.clip.clone()))
+            .collect();
+        self.clips.retain(|c| !ids.contains(&c.id));
+        // What pointed at the page removed points at the one now in its place.
+        let (removed, last) = (page.index(), self.pages.len() - 1);
+        self.renumber_pages(|p| if p > removed { p - 1 } else { p.min(last) });
+        // A dual view that lost one of its pages shows the other alone.
+        if let PageView::Dual { left, right, .. } = self.page_view {
+            if left == right {
+                self.page_view = PageView::Single {
+                    page: left,
+                    extra: Extra::new(),
+                };
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Moves page `from` to position `to` (the pages between shift).
+    pub fn move_page(&mut self, from: PageNo, to: PageNo) -> Result<(), EditError> {
+        self.page(from)?;
+        self.page(to)?;
+        let (f, t) = (from.index(), to.index());
+        let page = self.pages.remove(f);
+        self.pages.insert(t, page);
+        self.renumber_pages(|p| {
+            if p == f {
+                t
+            } else if f < t && p > f && p <= t {
+                p - 1
+            } else if t < f && p >= t && p < f {
+                p + 1
+            } else {
+                p
+            }
+        });
+        Ok(())
+    }
+
+    /// Renames page `page`.
+    pub fn rename_page(&mut self, page: PageNo, name: &str) -> Result<(), EditError> {
+        let pages = self.pages.len();
+        self.pages
+            .get_mut(page.index())
+            .ok_or(EditError::NoSuchPage { page, pages })?
+            .name = name.to_owned();
+        Ok(())
+    }
+
+    /// Names or colours a tab.
+    pub fn set_tab(
+        &mut self,
+        page: PageNo,
+        tab: TabIndex,
+        name: Option<&str>,
+        colour: Option<Option<Colour>>,
+    ) -> Result<(), EditError> {
+        let t = self.tab_mut(page, tab)?;
+        if let Some(name) = name {
+            t.name = name.to_owned();
+        }
+        if let Some(colour) = colour {
+            t.colour = colour;
+        }
+        Ok(())
+    }
+
+    /// Shows one page, or two side by side.
+    pub fn set_page_view(&mut self, view: PageView) -> Result<(), EditError> {
+        for p in view.pages() {
+            self.page(p)?;
+        }
+        self.page_view = view;
+        Ok(())
+    }
+
+    /// Changes a group's bus.
+    pub fn set_group(&mut self, group: Group, changes: &GroupChanges) {
+        let g = self.busses.groups.get_mut(group);
+        if let Some(l) = changes.level_db {
+            g.bus.level_db = l;
+        }
+        if let Some(m) = changes.mute {
+            g.bus.mute = m;
+        }
+        if let Some(mode) = &changes.mode {
+            g.mode = mode.clone();
+        }
+        if let Some(o) = &changes.outputs {
+            g.bus.outputs.clone_from(o);
+        }
+    }
+
+    fn page(&self, page: PageNo) -> Result<&Page, EditError> {
+        let pages = self.pages.len();
+        self.pages
+            .get(page.index())
+            .ok_or(EditError::NoSuchPage { page, pages })
+    }
+
+    /// Points every page reference (the page view, the live state's page)
+    /// through `map` of 0-based indices, after pages were added, removed
+    /// or moved.
+    fn renumber_pages(&mut self, map: impl Fn(usize) -> usize) {
+        let to =
+            |p: PageNo| PageNo::new(map(p.index()) as u16 + 1).expect("page numbers start at 1");
+        match &mut self.page_view {
+            PageView::Single { page, .. } => *page = to(*page),
+            PageView::Dual { left, right, .. } => {
+                *left = to(*left);
+                *right = to(*right);
+            }
+        }
+        let place = &mut self.runtime.deck.place;
+        place.page = to(place.page);
     }
 }
 

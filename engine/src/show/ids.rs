@@ -277,6 +277,17 @@ impl LogicalChannel {
     }
 }
 
+impl std::str::FromStr for LogicalChannel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.parse::<u16>()
+            .ok()
+            .filter(|n| (1..=Self::MAX).contains(n))
+            .and_then(LogicalChannel::new)
+            .ok_or_else(|| format!("{s:?} is not an output: 1 to {}", Self::MAX))
+    }
+}
+
 impl fmt::Display for LogicalChannel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)

@@ -25,7 +25,7 @@ pub use analysis::*;
 pub use clip::*;
 pub use config::*;
 pub use device_map::*;
-pub use edit::{ClipChanges, FadeChange, LoopChange, RightsChanges, TimeSpec};
+pub use edit::{ClipChanges, FadeChange, GroupChanges, LoopChange, RightsChanges, TimeSpec};
 pub use ids::*;
 pub use load::{check_size, LoadError, Loaded, MAX_MANIFEST_BYTES, MAX_MANIFEST_VALUES};
 pub use migrate::MigrationError;
@@ -178,6 +178,9 @@ pub enum EditError {
         /// The tab, numbered from 1.
         tab: usize,
     },
+    /// A show keeps at least one page.
+    #[error("a show has at least one page: add another before removing this one")]
+    LastPage,
     /// No clip has this id.
     #[error("there is no clip \"{0}\"; `hostctl session show` lists the clips")]
     NoSuchClip(ClipId),

@@ -95,6 +95,7 @@ impl Page {
             name: name.into(),
             tabs: std::array::from_fn(|i| Tab {
                 name: format!("Tab {}", i + 1),
+                colour: None,
                 grid: Grid::new(dims),
                 extra: Extra::new(),
             }),
@@ -109,6 +110,9 @@ pub struct Tab {
     /// What the operator calls it.
     #[serde(default)]
     pub name: String,
+    /// Its colour on screen, when not the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colour: Option<Colour>,
     /// Its buttons.
     pub grid: Grid,
     /// Fields this version does not know, kept for a round trip.
@@ -240,5 +244,42 @@ impl Button {
             row: self.row,
             col: self.col,
         }
+    }
+}
+
+/// A colour as `#rrggbb`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Colour([u8; 3]);
+
+impl TryFrom<String> for Colour {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<Colour> for String {
+    fn from(c: Colour) -> String {
+        c.to_string()
+    }
+}
+
+impl std::str::FromStr for Colour {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let hex = s
+            .strip_prefix('#')
+            .filter(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| format!("{s:?} is not a colour: #rrggbb, like #3366ff"))?;
+        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).expect("checked hex");
+        Ok(Colour([byte(0), byte(2), byte(4)]))
+    }
+}
+
+impl std::fmt::Display for Colour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [r, g, b] = self.0;
+        write!(f, "#{r:02x}{g:02x}{b:02x}")
     }
 }
