@@ -80,6 +80,15 @@ pub enum Command {
         #[command(flatten)]
         out: Output,
     },
+    /// Print a tab-completion script for a shell.
+    ///
+    /// Example: `hostctl completions bash > /etc/bash_completion.d/hostctl`
+    /// (zsh: into a folder of `$fpath` as `_hostctl`; fish:
+    /// `~/.config/fish/completions/hostctl.fish`)
+    Completions {
+        /// bash, zsh or fish.
+        shell: clap_complete::Shell,
+    },
     /// Undo the last edit of a session (every verb that changes it: clip
     /// add/set/move/swap/copy/remove, grid resize, …). The history is kept
     /// in the session, across restarts.

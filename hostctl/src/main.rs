@@ -125,6 +125,16 @@ fn main() -> ExitCode {
             },
             &out,
         ),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "hostctl",
+                &mut std::io::stdout(),
+            );
+            Ok(Outcome::Ok)
+        }
         Command::Undo { dir, out } => edit::undo_redo(&dir, false, &out),
         Command::Redo { dir, out } => edit::undo_redo(&dir, true, &out),
         Command::History { dir, out } => edit::history(&dir, &out),
