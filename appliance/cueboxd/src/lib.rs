@@ -6,10 +6,12 @@
 pub mod api;
 pub mod clocking;
 pub mod events;
+pub mod jsonconf;
 pub mod limit;
 pub mod link;
 pub mod live;
 pub mod midi;
+pub mod offbox;
 pub mod offline;
 pub mod origin;
 pub mod playlog;

@@ -437,6 +437,29 @@ impl Lines {
             } => format!("play log: entry {entry}, {record} of play {play} ({clip})"),
             BoxEvent::PlayLogMended { detail } => format!("play log mended: {detail}"),
             BoxEvent::PlayLogProblem { detail } => format!("PLAY LOG: {detail}"),
+            BoxEvent::OffboxStarted {
+                config,
+                remote,
+                every_minutes,
+                what,
+            } => format!(
+                "off-box copies of {what:?} to {remote} every {every_minutes} min ({})",
+                config.display()
+            ),
+            BoxEvent::OffboxCopied {
+                remote,
+                reason,
+                files,
+                bytes,
+                seconds,
+            } => format!(
+                "off-box copy ({reason:?}) to {remote}: {files} file(s), {bytes} bytes in {seconds:.1} s"
+            ),
+            BoxEvent::OffboxFailed {
+                detail,
+                retry_seconds,
+                ..
+            } => format!("OFF-BOX COPY FAILED: {detail}; trying again in {retry_seconds} s"),
             BoxEvent::Lock { locked: true } => {
                 "show locked for the performance: edits and pushes are refused".into()
             }
