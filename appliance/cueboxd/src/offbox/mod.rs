@@ -268,7 +268,8 @@ fn copier(config: &OffboxConfig, root: &Path, rx: &Receiver<Message>, events: &P
         }
         loop {
             match rx.try_recv() {
-                Ok(Message::Poke) | Err(TryRecvError::Empty) => break,
+                Ok(Message::Poke) => reason = Reason::Poke,
+                Err(TryRecvError::Empty) => break,
                 Ok(Message::Stop) | Err(TryRecvError::Disconnected) => return,
             }
         }

@@ -178,11 +178,11 @@ pub fn copy(
             "copy".into(),
             data.path().join(folder.dir_name()).into(),
             (&target).into(),
-            // The play log grows while it is copied: take what is there (a
-            // torn last line is what the journal drops anyway) rather than
-            // fail the file; the next copy brings the rest.
-            "--local-no-check-updated".into(),
         ];
+        // Not --local-no-check-updated: rclone 1.60 then also trusts the
+        // stale size of a local destination and fails the copy. A file
+        // that grows while it is read (the play log) fails this copy, and
+        // the retry brings it.
         args.extend(common(&rclone_config));
         let log = run(&args, config, "copy", &target, stop)?;
         folders.push(FolderCopy {
