@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use cuebox_engine::show::{GridPos, Group};
+use cuebox_engine::show::{ExportFormat, GridPos, Group, ReportDepth};
 
 /// Author, validate and push cuebox sessions from a host.
 ///
@@ -31,6 +31,10 @@ pub enum Command {
     /// Resize tab grids and undo resizes.
     #[command(subcommand)]
     Grid(GridCmd),
+    /// The show information cue sheets are headed with (production, venue,
+    /// performance dates, rights context) and the reporting preferences.
+    #[command(subcommand)]
+    Show(ShowCmd),
     /// Print this host's public key, to authorize on a box
     /// (`cueboxd auth add KEY --role edit` on the box).
     Key {
@@ -359,6 +363,91 @@ pub enum GridCmd {
         #[command(flatten)]
         out: Output,
     },
+}
+
+/// `hostctl show …`
+#[derive(Debug, Subcommand)]
+pub enum ShowCmd {
+    /// Set a session's show information and reporting preferences. Only
+    /// what is given changes; everything is checked (the session's own
+    /// validation included) before anything is written, and a refusal
+    /// changes nothing. The manifest is saved atomically, the previous one
+    /// kept in backups/.
+    ///
+    /// Example: `hostctl show set shows/hamlet --production Hamlet --venue "The Globe"
+    /// --city London --country GB --date 2026-12-01 --date 2026-12-02
+    /// --rights-context "grand rights" --depth detailed --formats csv,xml
+    /// --societies PRS --auto-export on`
+    Set(Box<ShowSetArgs>),
+    /// Print a session's show information and reporting preferences.
+    ///
+    /// Example: `hostctl show info shows/hamlet --json`
+    Info {
+        /// The session folder.
+        dir: PathBuf,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+/// What `hostctl show set` changes.
+#[derive(Debug, Args)]
+pub struct ShowSetArgs {
+    /// The session folder.
+    pub dir: PathBuf,
+    /// The production's name.
+    #[arg(long)]
+    pub production: Option<String>,
+    /// The venue's name.
+    #[arg(long)]
+    pub venue: Option<String>,
+    /// The venue's city.
+    #[arg(long)]
+    pub city: Option<String>,
+    /// The venue's country (ISO 3166 code or name).
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Add a performance date (repeat for several; kept in order).
+    #[arg(long = "date", value_name = "YYYY-MM-DD")]
+    pub dates: Vec<jiff::civil::Date>,
+    /// Remove a performance date (repeatable).
+    #[arg(long = "remove-date", value_name = "YYYY-MM-DD")]
+    pub remove_dates: Vec<jiff::civil::Date>,
+    /// Remove every performance date first (then --date adds).
+    #[arg(long, conflicts_with = "remove_dates")]
+    pub clear_dates: bool,
+    /// The rights context (grand rights, small rights, blanket licence, …).
+    #[arg(long)]
+    pub rights_context: Option<String>,
+    /// Cue sheet depth: summary (one line per work) or detailed (every play).
+    #[arg(long, value_parser = serde_name::<ReportDepth>)]
+    pub depth: Option<ReportDepth>,
+    /// Export formats, comma-separated: csv, json, xml.
+    #[arg(long, value_delimiter = ',', value_parser = serde_name::<ExportFormat>)]
+    pub formats: Option<Vec<ExportFormat>>,
+    /// The collecting societies reported to, comma-separated (PRS,GEMA).
+    #[arg(long, value_delimiter = ',')]
+    pub societies: Option<Vec<String>>,
+    /// Export a cue sheet after each performance: on or off.
+    #[arg(long, value_parser = on_off)]
+    pub auto_export: Option<bool>,
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// A value of one of the session format's enums, by its name in the format
+/// (`detailed`, `csv`).
+fn serde_name<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|e| e.to_string())
+}
+
+/// `on` or `off`.
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{s:?} is neither on nor off")),
+    }
 }
 
 /// Which tab of which page.
