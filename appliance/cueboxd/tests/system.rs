@@ -526,6 +526,23 @@ fn offbox_failures_say_which_with_rclones_last_line() {
         .detail
         .contains("no remote \"nope\""));
 
+    // A remote whose server does not answer: rclone's own words.
+    std::fs::write(
+        root.join("far.conf"),
+        format!(
+            "[far]\ntype = sftp\nhost = 127.0.0.1\nport = 1\nuser = cuebox\npass = {SFTP_PASS}\n"
+        ),
+    )
+    .unwrap();
+    let far = OffboxConfig {
+        remote: "far:box1".into(),
+        rclone_config: Some("far.conf".into()),
+        ..config.clone()
+    };
+    let e = copy(&far, &root, &mut || false).unwrap_err();
+    assert_eq!(e.problem(), Problem::RcloneFailed, "{e}");
+    assert!(e.stderr().unwrap().contains("connection refused"), "{e}");
+
     let no_conf = OffboxConfig {
         rclone_config: Some("missing.conf".into()),
         ..config.clone()
@@ -628,6 +645,68 @@ fn the_offbox_thread_retries_with_backoff_and_copies_when_poked() {
     );
     assert!(dest.join("box1/Exports/2026-12-01/sheet.json").exists());
     drop(offbox);
+}
+
+/// An sftp password as rclone.conf holds it (`rclone obscure cuebox`): with
+/// one, rclone dials the server instead of asking an ssh-agent.
+const SFTP_PASS: &str = "btcCzS_Zt_Cbm2niGp04wC3rZ0M-xA";
+
+/// The processes (of any parent: a killed one is reparented) whose command
+/// line names `remote`.
+fn rclones_for(remote: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
+                let cmd = String::from_utf8_lossy(&cmd);
+                cmd.starts_with("rclone\0") && cmd.contains(remote)
+            })
+        })
+        .collect()
+}
+
+/// A remote that takes the connection and never answers holds rclone; the
+/// run ending (the copier dropped) kills it at once.
+#[test]
+fn stopping_the_copier_kills_a_hanging_rclone() {
+    use cueboxd::events::Publisher;
+    use cueboxd::offbox::{Offbox, OffboxConfig};
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, config) = offbox_root(tmp.path(), &tmp.path().join("dest"));
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::fs::write(
+        root.join("silent.conf"),
+        format!("[silent]\ntype = sftp\nhost = 127.0.0.1\nport = {port}\nuser = cuebox\npass = {SFTP_PASS}\n"),
+    )
+    .unwrap();
+    let config = OffboxConfig {
+        remote: "silent:box1".into(),
+        rclone_config: Some("silent.conf".into()),
+        ..config
+    };
+    let offbox = Offbox::start(config, &root, audio_core(), Publisher::new()).unwrap();
+    let started = std::time::Instant::now();
+    while rclones_for("silent:box1").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "rclone never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Connected (the kernel takes the connection), waiting for a banner
+    // that never comes: rclone's own timeouts are 30 s and 2 min.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!rclones_for("silent:box1").is_empty(), "rclone waits");
+    let t = std::time::Instant::now();
+    drop(offbox);
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(
+        rclones_for("silent:box1").is_empty(),
+        "rclone was killed and reaped"
+    );
+    drop(silent);
 }
 
 /// Background work (the off-box copier) runs SCHED_IDLE off the audio core,
