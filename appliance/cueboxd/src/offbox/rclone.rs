@@ -111,6 +111,7 @@ impl OffboxError {
             OffboxError::NoRclone { .. } => Problem::NoRclone,
             OffboxError::NoRcloneConfig { .. } => Problem::NoRcloneConfig,
             OffboxError::DataRoot { .. } => Problem::DataRoot,
+            // A stop is never reported: the run is ending.
             OffboxError::CannotRun { .. } | OffboxError::Stopped => Problem::CannotRun,
             OffboxError::TimedOut { .. } => Problem::TimedOut,
             OffboxError::Failed { .. } => Problem::RcloneFailed,
