@@ -12,10 +12,12 @@ set -euo pipefail
 # an ALSA sequencer; rsync, the peer scripts/compare-rsync.sh measures
 # session push against; systemd (journald, systemd-cat, journalctl: the
 # journal the box writes its events to), libxml2-utils (xmllint) and
-# python3-jsonschema, which check the cue sheet exports against their schemas.
+# python3-jsonschema, which check the cue sheet exports against their schemas;
+# rclone, which the box copies its logs and exports off-box with (tested
+# against a local rclone remote).
 packages=(build-essential pkg-config libasound2-dev libltc-dev sox ffmpeg curl ca-certificates
   linuxptp iproute2 strace jackd2 libjack-jackd2-dev rsync systemd libxml2-utils
-  python3-jsonschema)
+  python3-jsonschema rclone)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -346,6 +346,8 @@ fn validation_reports_every_problem_with_its_path() {
     doc["protection"]["loop_point_fade_ms"] = json!(0.1);
     doc["resources"]["thresholds"]["warning_pct"] = json!(95.0);
     doc["time_sources"]["priority"] = json!(["ltc", "ptp", "ltc"]);
+    doc["show_info"]["reporting"] =
+        json!({"formats": ["csv", "xml", "csv"], "pros": ["PRS", " ", "prs"]});
     doc["page_view"] = json!({"mode": "dual", "left": 1, "right": 5, "focus": "left"});
 
     let show = load(&doc).unwrap().show;
@@ -367,6 +369,9 @@ fn validation_reports_every_problem_with_its_path() {
         "protection.loop_point_fade_ms: 0.1 ms is out of range (0.25 ms to 10 ms)",
         "resources.thresholds: thresholds must be ordered recovery < warning < critical",
         "time_sources.priority[2]: ltc is listed more than once",
+        "show_info.reporting.formats[2]: csv is listed more than once",
+        "show_info.reporting.pros[1]: a society's name must not be empty",
+        "show_info.reporting.pros[2]: PRS is listed more than once",
         // Renaming clips[1] to c1 leaves everything that played c2 dangling.
         "pages[0].tabs[0].grid[1,1]: clip \"c2\" is not in the session",
         "pages[1].tabs[7].grid[2,2]: clip \"c2\" is not in the session",

@@ -114,6 +114,10 @@ pub enum Command {
         #[command(flatten)]
         out: Output,
     },
+    /// The show information cue sheets are headed with (production, venue,
+    /// performance dates, rights context) and the reporting preferences.
+    #[command(subcommand)]
+    Show(ShowCmd),
     /// Print this host's public key, to authorize on a box
     /// (`cueboxd auth add KEY --role edit` on the box).
     Key {
@@ -669,11 +673,12 @@ pub struct ClipSetArgs {
     pub out: Output,
 }
 
+/// `on` or `off`.
 fn on_off(s: &str) -> Result<bool, String> {
     match s {
-        "on" | "yes" | "true" => Ok(true),
-        "off" | "no" | "false" => Ok(false),
-        other => Err(format!("{other:?}: on or off")),
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{s:?} is neither on nor off")),
     }
 }
 
@@ -816,6 +821,76 @@ pub enum GridCmd {
         #[command(flatten)]
         out: Output,
     },
+}
+
+/// `hostctl show …`
+#[derive(Debug, Subcommand)]
+pub enum ShowCmd {
+    /// Set a session's show information and reporting preferences. Only
+    /// what is given changes; everything is checked (the session's own
+    /// validation included) before anything is written, and a refusal
+    /// changes nothing. The manifest is saved atomically, the previous one
+    /// kept in backups/.
+    ///
+    /// Example: `hostctl show set shows/hamlet --production Hamlet --venue "The Globe"
+    /// --city London --country GB --date 2026-12-01 --date 2026-12-02
+    /// --rights-context "grand rights" --depth detailed --formats csv,xml
+    /// --societies PRS --auto-export on`
+    Set(Box<ShowSetArgs>),
+    /// Print a session's show information and reporting preferences.
+    ///
+    /// Example: `hostctl show info shows/hamlet --json`
+    Info {
+        /// The session folder.
+        dir: PathBuf,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+/// What `hostctl show set` changes.
+#[derive(Debug, Args)]
+pub struct ShowSetArgs {
+    /// The session folder.
+    pub dir: PathBuf,
+    /// The production's name.
+    #[arg(long)]
+    pub production: Option<String>,
+    /// The venue's name.
+    #[arg(long)]
+    pub venue: Option<String>,
+    /// The venue's city.
+    #[arg(long)]
+    pub city: Option<String>,
+    /// The venue's country (ISO 3166 code or name).
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Add a performance date (repeat for several; kept in order).
+    #[arg(long = "date", value_name = "YYYY-MM-DD")]
+    pub dates: Vec<jiff::civil::Date>,
+    /// Remove a performance date (repeatable).
+    #[arg(long = "remove-date", value_name = "YYYY-MM-DD")]
+    pub remove_dates: Vec<jiff::civil::Date>,
+    /// Remove every performance date first (then --date adds).
+    #[arg(long, conflicts_with = "remove_dates")]
+    pub clear_dates: bool,
+    /// The rights context (grand rights, small rights, blanket licence, …).
+    #[arg(long)]
+    pub rights_context: Option<String>,
+    /// Cue sheet depth: summary (one line per work) or detailed (every play).
+    #[arg(long)]
+    pub depth: Option<ReportDepth>,
+    /// Export formats, comma-separated: csv, json, xml.
+    #[arg(long, value_delimiter = ',')]
+    pub formats: Option<Vec<ExportFormat>>,
+    /// The collecting societies reported to, comma-separated (PRS,GEMA).
+    #[arg(long, value_delimiter = ',')]
+    pub societies: Option<Vec<String>>,
+    /// Export a cue sheet after each performance: on or off.
+    #[arg(long, value_parser = on_off)]
+    pub auto_export: Option<bool>,
+    #[command(flatten)]
+    pub out: Output,
 }
 
 /// Which tab of which page.

@@ -25,8 +25,9 @@ pub(crate) fn typed() -> String {
 }
 
 /// Opens the session in `dir`, applies `change` to its show, validates the
-/// result and saves it as one undoable edit. Problems the show already had
-/// are not the edit's; any new one refuses it, naming each.
+/// result and saves it as one undoable edit (an edit that changes nothing
+/// writes nothing). Problems the show already had are not the edit's; any
+/// new one refuses it, naming each.
 pub fn edit<T>(
     dir: &Path,
     change: impl FnOnce(&mut Show) -> anyhow::Result<T>,
@@ -47,7 +48,9 @@ pub fn edit<T>(
             new.join("\n  ")
         );
     }
-    store.save_edit(&edited, &typed())?;
+    if edited != show {
+        store.save_edit(&edited, &typed())?;
+    }
     Ok((store, edited, result))
 }
 

@@ -8,6 +8,7 @@ mod logs;
 mod output;
 mod remote;
 mod session;
+mod show;
 
 use std::process::ExitCode;
 
@@ -16,7 +17,7 @@ use cuebox_engine::control::Command as EngineCommand;
 use cuebox_engine::show::ClipId;
 use cuebox_proto::messages::Request;
 
-use cli::{Cli, ClipCmd, Command, GridCmd, SessionCmd};
+use cli::{Cli, ClipCmd, Command, GridCmd, SessionCmd, ShowCmd};
 
 /// How a command ended, when it did not fail outright.
 pub enum Outcome {
@@ -146,6 +147,8 @@ fn main() -> ExitCode {
             out,
         }) => grid::resize(&dir, &tab, rows, cols, &out),
         Command::Grid(GridCmd::Undo { dir, tab, out }) => grid::undo(&dir, &tab, &out),
+        Command::Show(ShowCmd::Set(args)) => show::set(&args),
+        Command::Show(ShowCmd::Info { dir, out }) => show::info(&dir, &out),
         Command::Key { out } => remote::key(&out),
         Command::Pair {
             address,

@@ -489,7 +489,7 @@ fn a_format_1_session_opens_and_is_saved_as_format_2() {
 #[test]
 fn help_explains_every_verb() {
     let r = hostctl(&[&"--help"]).ok();
-    for verb in ["session", "clip", "grid"] {
+    for verb in ["session", "clip", "grid", "show"] {
         assert!(r.stdout.contains(verb), "{}", r.stdout);
     }
     let r = hostctl(&[&"clip", &"add", &"--help"]).ok();
@@ -859,7 +859,7 @@ fn completion_scripts_know_every_verb() {
     let zsh = hostctl(&[&"completions", &"zsh"]).ok().stdout;
     assert!(zsh.starts_with("#compdef hostctl"), "{}", &zsh[..80]);
     let fish = hostctl(&[&"completions", &"fish"]).ok().stdout;
-    assert!(fish.contains("complete -c hostctl") && fish.contains("--fade-out"));
+    assert!(fish.contains("complete -c hostctl") && fish.contains("-l fade-out"));
     // bash itself reads the script without complaint.
     let script = std::env::temp_dir().join(format!("hostctl-{}.bash", std::process::id()));
     fs::write(&script, &bash).unwrap();
@@ -873,5 +873,206 @@ fn completion_scripts_know_every_verb() {
         check.status.success(),
         "{}",
         String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn show_set_changes_only_what_is_given_and_info_prints_it() {
+    let f = session();
+    let r = hostctl(&[
+        &"show",
+        &"set",
+        &f.dir,
+        &"--production",
+        &"Hamlet",
+        &"--venue",
+        &"The Globe",
+        &"--city",
+        &"London",
+        &"--country",
+        &"GB",
+        &"--date",
+        &"2026-12-02",
+        &"--date",
+        &"2026-12-01",
+        &"--rights-context",
+        &"grand rights",
+        &"--depth",
+        &"detailed",
+        &"--formats",
+        &"csv,xml",
+        &"--societies",
+        &"PRS, GEMA",
+        &"--auto-export",
+        &"on",
+        &"--json",
+    ])
+    .ok();
+    let set = r.json();
+    assert_eq!(set["saved"], true);
+    assert_eq!(set["changed"].as_array().unwrap().len(), 10, "{set}");
+    // What the manifest holds, read here: dates in order, societies trimmed.
+    let saved: Value =
+        serde_json::from_slice(&fs::read(f.dir.join("session.json")).unwrap()).unwrap();
+    let info = &saved["show_info"];
+    assert_eq!(info["production"], "Hamlet");
+    assert_eq!(
+        info["venue"],
+        serde_json::json!({"name": "The Globe", "city": "London", "country": "GB"})
+    );
+    assert_eq!(
+        info["performance_dates"],
+        serde_json::json!(["2026-12-01", "2026-12-02"])
+    );
+    assert_eq!(info["rights_context"], "grand rights");
+    assert_eq!(
+        info["reporting"],
+        serde_json::json!({"default_depth": "detailed", "formats": ["csv", "xml"],
+                           "auto_export": true, "pros": ["PRS", "GEMA"]})
+    );
+    assert_eq!(
+        fs::read_dir(f.dir.join("backups")).unwrap().count(),
+        1,
+        "the manifest before is kept"
+    );
+
+    // One field: the rest stays; a date added keeps the order.
+    hostctl(&[
+        &"show",
+        &"set",
+        &f.dir,
+        &"--city",
+        &"Stratford",
+        &"--date",
+        &"2026-11-30",
+    ])
+    .ok();
+    let r = hostctl(&[&"show", &"info", &f.dir, &"--json"]).ok();
+    let info = &r.json()["show_info"];
+    assert_eq!(info["venue"]["name"], "The Globe");
+    assert_eq!(info["venue"]["city"], "Stratford");
+    assert_eq!(
+        info["performance_dates"],
+        serde_json::json!(["2026-11-30", "2026-12-01", "2026-12-02"])
+    );
+    hostctl(&[
+        &"show",
+        &"set",
+        &f.dir,
+        &"--remove-date",
+        &"2026-12-01",
+        &"--auto-export",
+        &"off",
+    ])
+    .ok();
+    let r = hostctl(&[&"show", &"info", &f.dir]).ok();
+    assert!(
+        r.stdout
+            .contains("performance dates: 2026-11-30, 2026-12-02"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(
+            "cue sheets:        detailed; formats csv, xml; societies PRS, GEMA; auto-export off"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(r
+        .stdout
+        .contains("venue:             The Globe, Stratford, GB"));
+
+    // The same again changes nothing and writes nothing.
+    let before = fs::read(f.dir.join("session.json")).unwrap();
+    let r = hostctl(&[&"show", &"set", &f.dir, &"--city", &"Stratford", &"--json"]).ok();
+    assert_eq!(r.json()["saved"], false);
+    assert_eq!(fs::read(f.dir.join("session.json")).unwrap(), before);
+
+    // --clear-dates, then --date adds.
+    hostctl(&[
+        &"show",
+        &"set",
+        &f.dir,
+        &"--clear-dates",
+        &"--date",
+        &"2027-01-05",
+    ])
+    .ok();
+    let r = hostctl(&[&"show", &"info", &f.dir, &"--json"]).ok();
+    assert_eq!(
+        r.json()["show_info"]["performance_dates"],
+        serde_json::json!(["2027-01-05"])
+    );
+}
+
+#[test]
+fn show_set_refuses_precisely_and_changes_nothing() {
+    let f = session();
+    hostctl(&[
+        &"show",
+        &"set",
+        &f.dir,
+        &"--date",
+        &"2026-12-01",
+        &"--societies",
+        &"PRS",
+    ])
+    .ok();
+    let before = snapshot(&f);
+    let backups = fs::read_dir(f.dir.join("backups")).unwrap().count();
+    let cases: [(&[&str], i32, &str); 9] = [
+        (
+            &["--date", "2026-12-01"],
+            1,
+            "2026-12-01 is already a performance date",
+        ),
+        (
+            &["--production", "X", "--remove-date", "2026-12-05"],
+            1,
+            "2026-12-05 is not a performance date of",
+        ),
+        (
+            &["--formats", "csv,json,csv"],
+            1,
+            "show_info.reporting.formats[2]: csv is listed more than once",
+        ),
+        (
+            &["--societies", "PRS,gema,prs"],
+            1,
+            "show_info.reporting.pros[2]: PRS is listed more than once",
+        ),
+        (
+            &["--societies", "PRS,,GEMA"],
+            1,
+            "show_info.reporting.pros[1]: a society's name must not be empty",
+        ),
+        (&["--formats", "pdf"], 2, "\"pdf\" is not an export format"),
+        (&["--depth", "deep"], 2, "\"deep\" is not a report depth"),
+        (
+            &["--auto-export", "yes"],
+            2,
+            "\"yes\" is neither on nor off",
+        ),
+        (&[], 1, "nothing to set"),
+    ];
+    for (extra, code, message) in cases {
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"show", &"set", &f.dir];
+        args.extend(extra.iter().map(|e| e as &dyn AsRef<std::ffi::OsStr>));
+        let r = hostctl(&args);
+        assert_eq!(r.code, code, "{extra:?}: {}", r.stderr);
+        assert!(r.stderr.contains(message), "{extra:?}: {}", r.stderr);
+        assert_eq!(snapshot(&f), before, "{extra:?} changed the session");
+    }
+    assert_eq!(
+        fs::read_dir(f.dir.join("backups")).unwrap().count(),
+        backups,
+        "no save was made"
+    );
+    let r = hostctl(&[&"show", &"set", &"--help"]).ok();
+    assert!(
+        r.stdout.contains("Example: `hostctl show set") && r.stdout.contains("--societies"),
+        "{}",
+        r.stdout
     );
 }

@@ -323,6 +323,13 @@ pub enum BoxEvent {
         /// Plays, works, readiness.
         summary: String,
     },
+    /// A report asked for by a host was made and kept in Exports/.
+    ReportExported {
+        /// Where it is kept, under the data root.
+        file: String,
+        /// What it says of itself.
+        summary: String,
+    },
     /// A cue sheet due for export could not be made or kept.
     AutoExportFailed {
         /// Why, and what the box does about it.
@@ -333,6 +340,41 @@ pub enum BoxEvent {
     TechLogProblem {
         /// What, and what is lost.
         detail: String,
+    },
+    /// Off-box copies are on (docs/playlog.md, "Off-box copies").
+    OffboxStarted {
+        /// The configuration file.
+        config: PathBuf,
+        /// Where the copies go.
+        remote: String,
+        /// Minutes between copies.
+        every_minutes: u64,
+        /// The folders copied.
+        what: Vec<crate::offbox::Folder>,
+    },
+    /// An off-box copy finished: everything new or changed is on the remote.
+    OffboxCopied {
+        /// Where to.
+        remote: String,
+        /// Why it ran.
+        reason: crate::offbox::Reason,
+        /// Files copied.
+        files: u64,
+        /// Bytes transferred.
+        bytes: u64,
+        /// How long it took.
+        seconds: f64,
+    },
+    /// An off-box copy failed; it is tried again.
+    OffboxFailed {
+        /// What kind of failure.
+        problem: crate::offbox::Problem,
+        /// What, and what to do.
+        detail: String,
+        /// rclone's last line, when it ran.
+        stderr: Option<String>,
+        /// Seconds until the next try.
+        retry_seconds: u64,
     },
     /// The show was locked for the performance, or unlocked.
     Lock {
@@ -539,6 +581,7 @@ impl BoxEvent {
                 | BoxEvent::PlayLogProblem { .. }
                 | BoxEvent::AutoExportFailed { .. }
                 | BoxEvent::TechLogProblem { .. }
+                | BoxEvent::OffboxFailed { .. }
                 | BoxEvent::TimecodeCueSkipped { .. }
                 | BoxEvent::Refused { .. }
                 | BoxEvent::Underrun { .. }

@@ -68,6 +68,35 @@ enum Command {
     /// checksummed, chained copies; and the technical logs (`log tech`).
     #[command(subcommand)]
     Log(LogCmd),
+    /// Off-box copies of Logs/ and Exports/ through rclone, as
+    /// <root>/offbox.json says (docs/playlog.md, "Off-box copies").
+    #[command(subcommand)]
+    Offbox(OffboxCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum OffboxCmd {
+    /// Check what a copy needs: the configuration, rclone, the rclone
+    /// configuration naming the remote, and the remote answering (rclone
+    /// mkdir and lsd on it). Exit 1 at the first that fails, saying what to do.
+    ///
+    /// Example: `cueboxd offbox check --json`
+    Check(OffboxArgs),
+    /// Copy now (rclone copy: new and changed files; nothing on the remote
+    /// is ever deleted) and print what was copied.
+    ///
+    /// Example: `cueboxd offbox copy`
+    Copy(OffboxArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct OffboxArgs {
+    /// The configuration (default: <root>/offbox.json).
+    #[arg(long, value_name = "FILE.json")]
+    offbox: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -285,6 +314,8 @@ fn main() -> ExitCode {
             log_plays(&cli.root, show, &period, json)
         }
         Command::Log(LogCmd::Tech(args)) => log_tech(&cli.root, &args),
+        Command::Offbox(OffboxCmd::Check(args)) => offbox_check(&cli.root, &args),
+        Command::Offbox(OffboxCmd::Copy(args)) => offbox_copy(&cli.root, &args),
         Command::System(SystemCmd::Check(args)) => cueboxd::system::check::run(&args)
             .map(|ok| if ok { Outcome::Ok } else { Outcome::Problems })
             .map_err(|e| e.into()),
@@ -807,6 +838,79 @@ fn log_tech(root: &std::path::Path, args: &TechArgs) -> CmdResult {
             args.kind
         ),
         (None, _) => {}
+    }
+    Ok(Outcome::Ok)
+}
+
+/// The off-box configuration `args` names, or `<root>/offbox.json`.
+fn offbox_config(
+    root: &std::path::Path,
+    args: &OffboxArgs,
+) -> Result<(PathBuf, cueboxd::offbox::OffboxConfig), Box<dyn std::error::Error>> {
+    use cueboxd::jsonconf::ConfigFile;
+    let path = args
+        .offbox
+        .clone()
+        .unwrap_or_else(|| root.join("offbox.json"));
+    if !path.exists() {
+        return Err(format!(
+            "{} does not exist: off-box copies are off until it does (docs/playlog.md, \"Off-box copies\")",
+            path.display()
+        )
+        .into());
+    }
+    let config = cueboxd::offbox::OffboxConfig::load(&path)?;
+    Ok((path, config))
+}
+
+fn offbox_check(root: &std::path::Path, args: &OffboxArgs) -> CmdResult {
+    let (path, config) = offbox_config(root, args)?;
+    let checks = cueboxd::offbox::check(&config, root);
+    let ok = checks.iter().all(|c| c.ok);
+    if args.json {
+        println!(
+            "{}",
+            json!({"config": path, "remote": config.remote, "ok": ok, "checks": checks})
+        );
+    } else {
+        println!(
+            "PASS configuration: {} (remote {})",
+            path.display(),
+            config.remote
+        );
+        for c in &checks {
+            println!(
+                "{} {}: {}",
+                if c.ok { "PASS" } else { "FAIL" },
+                c.item,
+                c.detail
+            );
+        }
+    }
+    Ok(if ok { Outcome::Ok } else { Outcome::Problems })
+}
+
+fn offbox_copy(root: &std::path::Path, args: &OffboxArgs) -> CmdResult {
+    let (_, config) = offbox_config(root, args)?;
+    let copied = cueboxd::offbox::copy(&config, root, &mut || false)?;
+    if args.json {
+        println!(
+            "{}",
+            json!({"remote": config.remote, "files": copied.files(), "bytes": copied.bytes(), "folders": copied.folders})
+        );
+    } else {
+        for f in &copied.folders {
+            println!(
+                "{} -> {}: {} file(s), {} bytes",
+                f.folder.dir_name(),
+                f.target,
+                f.files.len(),
+                f.bytes
+            );
+            for file in &f.files {
+                println!("  {file}");
+            }
+        }
     }
     Ok(Outcome::Ok)
 }

@@ -443,8 +443,32 @@ impl Lines {
                 file,
                 summary,
             } => format!("cue sheet of {session} on {performance} exported to {file}: {summary}"),
+            BoxEvent::ReportExported { file, summary } => format!("exported {file}: {summary}"),
             BoxEvent::AutoExportFailed { detail } => format!("CUE SHEET EXPORT: {detail}"),
             BoxEvent::TechLogProblem { detail } => format!("technical log: {detail}"),
+            BoxEvent::OffboxStarted {
+                config,
+                remote,
+                every_minutes,
+                what,
+            } => format!(
+                "off-box copies of {what:?} to {remote} every {every_minutes} min ({})",
+                config.display()
+            ),
+            BoxEvent::OffboxCopied {
+                remote,
+                reason,
+                files,
+                bytes,
+                seconds,
+            } => format!(
+                "off-box copy ({reason:?}) to {remote}: {files} file(s), {bytes} bytes in {seconds:.1} s"
+            ),
+            BoxEvent::OffboxFailed {
+                detail,
+                retry_seconds,
+                ..
+            } => format!("OFF-BOX COPY FAILED: {detail}; trying again in {retry_seconds} s"),
             BoxEvent::Lock { locked: true } => {
                 "show locked for the performance: edits and pushes are refused".into()
             }

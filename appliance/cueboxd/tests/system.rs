@@ -417,3 +417,406 @@ fn the_root_helper_routes_until_restore_and_recovers_a_missed_restore() {
     assert!(!journal.exists());
     run(&IrqCmd::Restore, &proc, &journal).unwrap();
 }
+
+/// A data root with an rclone configuration whose remote `backup` is the
+/// local folder `dest` (an alias remote: what a USB disk or a mounted share
+/// would be), and `offbox.json` sending copies to `backup:box1`.
+fn offbox_root(tmp: &Path, dest: &Path) -> (std::path::PathBuf, cueboxd::offbox::OffboxConfig) {
+    use cueboxd::jsonconf::ConfigFile;
+    let root = tmp.join("root");
+    std::fs::create_dir_all(root.join("Logs/plays")).unwrap();
+    std::fs::create_dir_all(root.join("Exports/2026-12-01")).unwrap();
+    std::fs::write(
+        root.join("rclone.conf"),
+        format!("[backup]\ntype = alias\nremote = {}\n", dest.display()),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("offbox.json"),
+        r#"{"remote": "backup:box1", "retry_seconds": 1}"#,
+    )
+    .unwrap();
+    let config = cueboxd::offbox::OffboxConfig::load(&root.join("offbox.json")).unwrap();
+    (root, config)
+}
+
+/// Real rclone, a real local remote: new and changed files go over, a
+/// second copy sends nothing, and a file the box lost stays on the remote
+/// (copy, never sync).
+#[test]
+fn offbox_copies_what_is_new_and_the_remote_never_loses_a_file() {
+    use cueboxd::offbox::{copy, Folder};
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("dest");
+    let (root, config) = offbox_root(tmp.path(), &dest);
+    std::fs::write(root.join("Logs/plays/plays-a.log"), "entry 1\n").unwrap();
+    std::fs::write(root.join("Exports/2026-12-01/sheet.csv"), "work,uses\n").unwrap();
+
+    let first = copy(&config, &root, &mut || false).unwrap();
+    assert_eq!((first.files(), first.bytes()), (2, 18), "{first:?}");
+    assert_eq!(first.folders[0].folder, Folder::Logs);
+    assert_eq!(first.folders[0].files, ["plays/plays-a.log"]);
+    assert_eq!(first.folders[1].target, "backup:box1/Exports");
+    let remote = |rel: &str| std::fs::read_to_string(dest.join("box1").join(rel));
+    assert_eq!(remote("Logs/plays/plays-a.log").unwrap(), "entry 1\n");
+    assert_eq!(
+        remote("Exports/2026-12-01/sheet.csv").unwrap(),
+        "work,uses\n"
+    );
+
+    let again = copy(&config, &root, &mut || false).unwrap();
+    assert_eq!((again.files(), again.bytes()), (0, 0), "{again:?}");
+
+    // The box loses an export and its log grows: the log goes over again,
+    // the export stays on the remote.
+    std::fs::remove_file(root.join("Exports/2026-12-01/sheet.csv")).unwrap();
+    std::fs::write(root.join("Logs/plays/plays-a.log"), "entry 1\nentry 2\n").unwrap();
+    let third = copy(&config, &root, &mut || false).unwrap();
+    assert_eq!(third.files(), 1, "{third:?}");
+    assert_eq!(
+        remote("Logs/plays/plays-a.log").unwrap(),
+        "entry 1\nentry 2\n"
+    );
+    assert_eq!(
+        remote("Exports/2026-12-01/sheet.csv").unwrap(),
+        "work,uses\n"
+    );
+}
+
+/// Failures are typed and carry rclone's own last line: a remote the
+/// configuration lacks, a remote that cannot take a folder, no rclone
+/// configuration, no rclone; `offbox check` names the first that fails.
+#[test]
+fn offbox_failures_say_which_with_rclones_last_line() {
+    use cueboxd::offbox::{check, copy, OffboxConfig, Problem};
+    let tmp = tempfile::tempdir().unwrap();
+    // The remote's folder is a file: nothing can be made under it (root
+    // ignores permissions, so a read-only folder would not refuse).
+    let blocked = tmp.path().join("blocked");
+    std::fs::write(&blocked, "").unwrap();
+    let (root, config) = offbox_root(tmp.path(), &blocked);
+    std::fs::write(root.join("Exports/2026-12-01/sheet.csv"), "x").unwrap();
+
+    let e = copy(&config, &root, &mut || false).unwrap_err();
+    assert_eq!(e.problem(), Problem::RcloneFailed, "{e}");
+    assert!(e.stderr().unwrap().contains("not a directory"), "{e}");
+    let checks = check(&config, &root);
+    assert_eq!(
+        checks.iter().map(|c| (c.item, c.ok)).collect::<Vec<_>>(),
+        [
+            ("rclone", true),
+            ("rclone configuration", true),
+            ("remote", false)
+        ],
+        "{checks:?}"
+    );
+
+    let unknown = OffboxConfig {
+        remote: "nope:box1".into(),
+        ..config.clone()
+    };
+    let e = copy(&unknown, &root, &mut || false).unwrap_err();
+    assert!(
+        e.stderr()
+            .unwrap()
+            .contains("didn't find section in config file"),
+        "{e}"
+    );
+    assert!(check(&unknown, &root)[1]
+        .detail
+        .contains("no remote \"nope\""));
+
+    // A remote whose server does not answer: rclone's own words.
+    std::fs::write(
+        root.join("far.conf"),
+        format!(
+            "[far]\ntype = sftp\nhost = 127.0.0.1\nport = 1\nuser = cuebox\npass = {SFTP_PASS}\n"
+        ),
+    )
+    .unwrap();
+    let far = OffboxConfig {
+        remote: "far:box1".into(),
+        rclone_config: Some("far.conf".into()),
+        ..config.clone()
+    };
+    let e = copy(&far, &root, &mut || false).unwrap_err();
+    assert_eq!(e.problem(), Problem::RcloneFailed, "{e}");
+    assert!(e.stderr().unwrap().contains("connection refused"), "{e}");
+
+    let no_conf = OffboxConfig {
+        rclone_config: Some("missing.conf".into()),
+        ..config.clone()
+    };
+    let e = copy(&no_conf, &root, &mut || false).unwrap_err();
+    assert_eq!(e.problem(), Problem::NoRcloneConfig);
+    assert!(e.to_string().contains("rclone config --config"), "{e}");
+
+    // No rclone on PATH: the box's CLI says so, exit 1.
+    let out = Command::new(env!("CARGO_BIN_EXE_cueboxd"))
+        .args(["--root"])
+        .arg(&root)
+        .args(["offbox", "check", "--json"])
+        .env("PATH", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["checks"][0]["item"], "rclone");
+    assert!(
+        report["checks"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("rclone is not installed"),
+        "{report}"
+    );
+}
+
+/// The copier thread: a remote that refuses is an `offbox_failed` event,
+/// tried again after a delay that doubles; once the remote answers, the
+/// retry copies; a poke copies a new export at once.
+#[test]
+fn the_offbox_thread_retries_with_backoff_and_copies_when_poked() {
+    use cueboxd::events::{BoxEvent, Publisher, QUEUE};
+    use cueboxd::offbox::{Offbox, Problem, Reason};
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("dest");
+    std::fs::write(&dest, "in the way").unwrap();
+    let (root, config) = offbox_root(tmp.path(), &dest);
+    std::fs::write(root.join("Exports/2026-12-01/sheet.csv"), "x").unwrap();
+    let events = Publisher::new();
+    let sub = events.subscribe(QUEUE);
+    let offbox = Offbox::start(config, &root, audio_core(), events.clone()).unwrap();
+    let next = || loop {
+        let e = sub.recv_timeout(Duration::from_secs(20)).expect("an event");
+        if matches!(
+            *e,
+            BoxEvent::OffboxCopied { .. } | BoxEvent::OffboxFailed { .. }
+        ) {
+            return e;
+        }
+        assert!(!e.is_trouble(), "{e:?}");
+    };
+    for retry in [1, 2] {
+        let e = next();
+        let BoxEvent::OffboxFailed {
+            problem,
+            stderr,
+            retry_seconds,
+            ..
+        } = &*e
+        else {
+            panic!("{e:?}")
+        };
+        assert!(e.is_trouble());
+        assert_eq!((*problem, *retry_seconds), (Problem::RcloneFailed, retry));
+        assert!(stderr.as_deref().unwrap().contains("not a directory"));
+    }
+    // The remote comes back: the next retry copies.
+    std::fs::remove_file(&dest).unwrap();
+    std::fs::create_dir(&dest).unwrap();
+    let e = next();
+    assert!(
+        matches!(
+            *e,
+            BoxEvent::OffboxCopied {
+                reason: Reason::Retry,
+                files: 1,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // An export written and poked: copied now, not in 15 minutes.
+    std::fs::write(root.join("Exports/2026-12-01/sheet.json"), "{}").unwrap();
+    offbox.handle().poke();
+    let e = next();
+    assert!(
+        matches!(
+            *e,
+            BoxEvent::OffboxCopied {
+                reason: Reason::Poke,
+                files: 1,
+                bytes: 2,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(dest.join("box1/Exports/2026-12-01/sheet.json").exists());
+    // An export the box reports (a host's cue sheet) pokes it by itself.
+    std::fs::write(root.join("Exports/2026-12-01/sheet.xml"), "<a/>").unwrap();
+    events.send(BoxEvent::ReportExported {
+        file: "Exports/2026-12-01/sheet.xml".into(),
+        summary: String::new(),
+    });
+    let e = next();
+    assert!(
+        matches!(
+            *e,
+            BoxEvent::OffboxCopied {
+                reason: Reason::Poke,
+                files: 1,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(dest.join("box1/Exports/2026-12-01/sheet.xml").exists());
+    drop(offbox);
+}
+
+/// An sftp password as rclone.conf holds it (`rclone obscure cuebox`): with
+/// one, rclone dials the server instead of asking an ssh-agent.
+const SFTP_PASS: &str = "btcCzS_Zt_Cbm2niGp04wC3rZ0M-xA";
+
+/// The processes (of any parent: a killed one is reparented) whose command
+/// line names `remote`.
+fn rclones_for(remote: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
+                let cmd = String::from_utf8_lossy(&cmd);
+                cmd.starts_with("rclone\0") && cmd.contains(remote)
+            })
+        })
+        .collect()
+}
+
+/// A remote that takes the connection and never answers holds rclone; the
+/// run ending (the copier dropped) kills it at once.
+#[test]
+fn stopping_the_copier_kills_a_hanging_rclone() {
+    use cueboxd::events::Publisher;
+    use cueboxd::offbox::{Offbox, OffboxConfig};
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, config) = offbox_root(tmp.path(), &tmp.path().join("dest"));
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::fs::write(
+        root.join("silent.conf"),
+        format!("[silent]\ntype = sftp\nhost = 127.0.0.1\nport = {port}\nuser = cuebox\npass = {SFTP_PASS}\n"),
+    )
+    .unwrap();
+    let config = OffboxConfig {
+        remote: "silent:box1".into(),
+        rclone_config: Some("silent.conf".into()),
+        ..config
+    };
+    let offbox = Offbox::start(config, &root, audio_core(), Publisher::new()).unwrap();
+    let started = std::time::Instant::now();
+    while rclones_for("silent:box1").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "rclone never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Connected (the kernel takes the connection), waiting for a banner
+    // that never comes: rclone's own timeouts are 30 s and 2 min.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!rclones_for("silent:box1").is_empty(), "rclone waits");
+    let t = std::time::Instant::now();
+    drop(offbox);
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(
+        rclones_for("silent:box1").is_empty(),
+        "rclone was killed and reaped"
+    );
+    drop(silent);
+}
+
+/// Background work (the off-box copier) runs SCHED_IDLE off the audio core,
+/// and a process it starts (rclone) inherits both.
+#[test]
+fn background_work_is_idle_off_the_audio_core_and_so_are_its_children() {
+    let core = audio_core();
+    let (stat, status) = std::thread::spawn(move || {
+        background(core).unwrap();
+        let mut child = Command::new("sleep").arg("5").spawn().unwrap();
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        (stat, status)
+    })
+    .join()
+    .unwrap();
+    let after_name: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    assert_eq!(after_name[38], "5", "the child is SCHED_IDLE: {stat}");
+    let cpus = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap()
+        .trim();
+    let cpus = parse_cpu_list(cpus);
+    let online = std::thread::available_parallelism().unwrap().get();
+    if online > 1 {
+        assert!(!cpus.contains(&core), "off CPU {core}: {cpus:?}");
+    }
+}
+
+/// A real `cueboxd run` starts the copier from `<root>/offbox.json`: the
+/// export there is on the remote while the box runs; a mistake in the file
+/// stops the run, naming it.
+#[test]
+fn a_run_copies_exports_off_the_box_and_refuses_a_bad_offbox_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("dest");
+    std::fs::create_dir(&dest).unwrap();
+    let (root, _) = offbox_root(tmp.path(), &dest);
+    std::fs::write(root.join("Exports/2026-12-01/sheet.csv"), "work\n").unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cueboxd"))
+            .arg("--root")
+            .arg(&root)
+            .args([
+                "run",
+                "--listen",
+                "127.0.0.1:0",
+                "--seconds",
+                "3",
+                "--no-irq-routing",
+                "--json",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert!(out.status.success(), "{out:?}");
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let copied = events
+        .iter()
+        .find(|e| e["event"] == "offbox_copied")
+        .unwrap_or_else(|| panic!("no offbox_copied in {events:#?}"));
+    assert_eq!(
+        (&copied["reason"], &copied["remote"]),
+        (&"start".into(), &"backup:box1".into())
+    );
+    // The export, and the technical logs the run has begun by then.
+    assert!(copied["files"].as_u64() >= Some(1), "{copied}");
+    assert_eq!(
+        std::fs::read_to_string(dest.join("box1/Exports/2026-12-01/sheet.csv")).unwrap(),
+        "work\n"
+    );
+
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        "{\"remote\": \"backup:box1\",\n \"every_minutes\": 0}",
+    )
+    .unwrap();
+    let out = run(&["--offbox", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("off-box copy configuration") && stderr.contains("every_minutes 0"),
+        "{stderr}"
+    );
+}

@@ -290,6 +290,16 @@ impl Checker {
         }
     }
 
+    /// Reports each item of the list at `path` that an earlier one repeats.
+    fn unique(&mut self, path: &str, items: impl Iterator<Item = String>) {
+        let mut seen = HashSet::new();
+        for (i, item) in items.enumerate() {
+            if !seen.insert(item.clone()) {
+                self.report(format!("{path}[{i}]"), Issue::Repeated(item));
+            }
+        }
+    }
+
     fn increasing<T: PartialOrd>(
         &mut self,
         path: &str,
@@ -601,15 +611,10 @@ impl Show {
                 Issue::Empty("time source priority"),
             );
         }
-        let mut seen = HashSet::new();
-        for (i, k) in ts.priority.iter().enumerate() {
-            if !seen.insert(k) {
-                c.report(
-                    format!("time_sources.priority[{i}]"),
-                    Issue::Repeated(format!("{k:?}").to_lowercase()),
-                );
-            }
-        }
+        c.unique(
+            "time_sources.priority",
+            ts.priority.iter().map(|k| format!("{k:?}").to_lowercase()),
+        );
         c.range(
             "time_sources.drift_warning_us",
             ts.drift_warning_us,
@@ -633,6 +638,27 @@ impl Show {
             "show_info.performance_dates",
             "performance dates",
             self.show_info.performance_dates.iter(),
+        );
+        let reporting = &self.show_info.reporting;
+        c.unique(
+            "show_info.reporting.formats",
+            reporting
+                .formats
+                .iter()
+                .map(|f| format!("{f:?}").to_lowercase()),
+        );
+        for (i, pro) in reporting.pros.iter().enumerate() {
+            if pro.trim().is_empty() {
+                c.report(
+                    format!("show_info.reporting.pros[{i}]"),
+                    Issue::Empty("a society's name"),
+                );
+            }
+        }
+        // PRS and prs are one society.
+        c.unique(
+            "show_info.reporting.pros",
+            reporting.pros.iter().map(|p| p.trim().to_uppercase()),
         );
         if self.session.name.trim().is_empty() {
             c.report("session.name", Issue::Empty("the session name"));

@@ -7,6 +7,7 @@ use cuebox_engine::show::{ExportFormat, ReportDepth, Show};
 use super::proto::{RefusalKind, Response, JOURNAL_PAGE, MAX_REPORT};
 use super::server::{refuse, Peer};
 use super::service::{BoxService, ShowControl};
+use crate::events::BoxEvent;
 use crate::journal::{self, Changes, Kept, Logbook, ReportError, Span};
 use crate::store::{activate, chain};
 use crate::techlog;
@@ -99,7 +100,7 @@ impl<C: ShowControl> BoxService<C> {
         let bytes = made.sheet.export(format);
         let name = &show.session.name;
         let kept = book.keep("cuesheet", Some(name), span, format, &bytes, &by(peer));
-        report(kept, bytes, made.sheet.summary(), made.sound)
+        self.report(kept, bytes, made.sheet.summary(), made.sound)
     }
 
     /// Exports, keeps and sends a technical log.
@@ -141,7 +142,34 @@ impl<C: ShowControl> BoxService<C> {
         let kept = self
             .logbook()
             .keep(&name, None, span, format, &bytes, &by(peer));
-        report(kept, bytes, summary, true)
+        self.report(kept, bytes, summary, true)
+    }
+
+    /// The answer for a report kept (or not) on the box; a kept one is an
+    /// event (off-box copies follow it).
+    fn report(
+        &self,
+        kept: Result<Kept, ReportError>,
+        bytes: Vec<u8>,
+        summary: String,
+        sound: bool,
+    ) -> Response {
+        match kept {
+            Ok(kept) => {
+                self.events().send(BoxEvent::ReportExported {
+                    file: kept.file.clone(),
+                    summary: summary.clone(),
+                });
+                Response::Report {
+                    file: kept.file,
+                    entry: kept.entry,
+                    bytes,
+                    summary,
+                    sound,
+                }
+            }
+            Err(e) => report_refusal(&e),
+        }
     }
 
     /// Records an annotation.
@@ -165,25 +193,6 @@ impl<C: ShowControl> BoxService<C> {
             Ok((work, entry)) => Response::Annotated { work, entry },
             Err(e) => report_refusal(&e),
         }
-    }
-}
-
-/// The answer for a report kept (or not) on the box.
-fn report(
-    kept: Result<Kept, ReportError>,
-    bytes: Vec<u8>,
-    summary: String,
-    sound: bool,
-) -> Response {
-    match kept {
-        Ok(kept) => Response::Report {
-            file: kept.file,
-            entry: kept.entry,
-            bytes,
-            summary,
-            sound,
-        },
-        Err(e) => report_refusal(&e),
     }
 }
 

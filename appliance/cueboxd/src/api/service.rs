@@ -16,6 +16,7 @@ use super::proto::{
     Status, CHUNK,
 };
 use super::server::{refuse, Peer, Service};
+use crate::events::Publisher;
 use crate::link::Accepted;
 use crate::origin::{Input, Origin};
 use crate::store::activate::{self, ActivateError, Staged};
@@ -128,6 +129,8 @@ pub struct BoxService<C> {
     /// Activations are one at a time: two hosts pushing the same session
     /// must not interleave their exchanges.
     activating: Mutex<()>,
+    /// Where the service reports what it did for a host (an export kept).
+    events: Publisher,
 }
 
 /// What one connection keeps between requests.
@@ -142,8 +145,14 @@ pub struct Conn {
 }
 
 impl<C: ShowControl> BoxService<C> {
-    /// A service for the box called `name` storing in `root`.
-    pub fn new(name: String, root: DataRoot, show: C) -> crate::store::Result<Self> {
+    /// A service for the box called `name` storing in `root`, reporting to
+    /// `events`.
+    pub fn new(
+        name: String,
+        root: DataRoot,
+        show: C,
+        events: Publisher,
+    ) -> crate::store::Result<Self> {
         activate::sweep(&root)?;
         let objects = activate::objects(&root)?;
         objects.collect(PART_LIFETIME)?;
@@ -153,12 +162,18 @@ impl<C: ShowControl> BoxService<C> {
             objects,
             show,
             activating: Mutex::new(()),
+            events,
         })
     }
 
     /// The data root it stores in.
     pub(super) fn root(&self) -> &DataRoot {
         &self.root
+    }
+
+    /// Where it reports.
+    pub(super) fn events(&self) -> &Publisher {
+        &self.events
     }
 
     fn status(&self) -> Response {

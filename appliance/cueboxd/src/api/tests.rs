@@ -558,8 +558,15 @@ mod sync {
         });
         hosts.save(&authorized).unwrap();
         let identity = Identity::generate().unwrap();
-        let service =
-            Arc::new(BoxService::new("box".into(), root.clone(), Idle::default()).unwrap());
+        let service = Arc::new(
+            BoxService::new(
+                "box".into(),
+                root.clone(),
+                Idle::default(),
+                crate::events::Publisher::new(),
+            )
+            .unwrap(),
+        );
         let tx = Publisher::new();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let server = Server::start(
@@ -933,7 +940,13 @@ mod sync {
         let half_removed = root.sessions_dir().join(".removing-Old-1-2");
         std::fs::create_dir_all(&half_removed).unwrap();
 
-        let _service = BoxService::new("box".into(), root.clone(), Idle::default()).unwrap();
+        let _service = BoxService::new(
+            "box".into(),
+            root.clone(),
+            Idle::default(),
+            crate::events::Publisher::new(),
+        )
+        .unwrap();
         assert!(!orphan.exists() && !stale.exists() && !half_removed.exists());
         assert!(linked.exists() && young.exists(), "in use, or resumable");
     }

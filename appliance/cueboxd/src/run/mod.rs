@@ -17,6 +17,7 @@ use crate::api::{self, Identity};
 use crate::clocking::ptp::PtpConfig;
 use crate::clocking::ClockingConfig;
 use crate::events::{BoxEvent, Publisher};
+use crate::jsonconf::ConfigFile;
 use crate::link::LiveLink;
 use crate::live::{CaptureConfig, LiveConfig, Output, Settings};
 use crate::printer;
@@ -51,6 +52,11 @@ pub struct Args {
     /// input is off without one).
     #[arg(long, value_name = "FILE.json")]
     pub showctl: Option<PathBuf>,
+    /// Off-box copies of Logs/ and Exports/ through rclone: a JSON file, see
+    /// docs/playlog.md (default: <root>/offbox.json when it exists; no
+    /// copies without one).
+    #[arg(long, value_name = "FILE.json")]
+    pub offbox: Option<PathBuf>,
     /// Double-GO protection: a second GO of the same clip from the network
     /// within this many milliseconds is refused.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=5_000))]
@@ -214,6 +220,7 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
         None => None,
     };
     let showctl = start_showctl(root, args, link.clone(), events_tx)?;
+    let offbox = start_offbox(root, args, events_tx)?;
     // Every local input goes through the link, for the whole run.
     spawn_stdin(link.clone(), events_tx.clone())?;
     let _socket = match &args.control_socket {
@@ -288,6 +295,7 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
         }
     };
     drop(showctl);
+    drop(offbox);
     crate::system::notify::stopping();
     drop(server);
     if let Some(path) = &args.control_socket {
@@ -394,7 +402,12 @@ fn serve_api(
     let listener = std::net::TcpListener::bind(&address)
         .map_err(|e| format!("cannot listen on {address}: {e}"))?;
     let name = box_name(args);
-    let service = Arc::new(BoxService::new(name.clone(), data.clone(), link)?);
+    let service = Arc::new(BoxService::new(
+        name.clone(),
+        data.clone(),
+        link,
+        events.clone(),
+    )?);
     let server = api::Server::start(
         listener,
         &identity,
@@ -429,15 +442,8 @@ fn start_showctl(
     link: Arc<LiveLink>,
     events: &Publisher,
 ) -> Result<Option<crate::showctl::service::Showctl>, RunError> {
-    let path = match &args.showctl {
-        Some(p) => p.clone(),
-        None => {
-            let p = root.join("showctl.json");
-            if !p.exists() {
-                return Ok(None);
-            }
-            p
-        }
+    let Some(path) = config_file(root, &args.showctl, "showctl.json") else {
+        return Ok(None);
     };
     let config = crate::showctl::config::ShowctlConfig::load(&path)?;
     let running = crate::showctl::service::start(&config, box_name(args), link, events.clone())?;
@@ -450,6 +456,40 @@ fn start_showctl(
         midi: config.midi.iter().map(|m| m.port.clone()).collect(),
     });
     Ok(Some(running))
+}
+
+/// A configuration file: the one given, else `<root>/NAME` when it exists.
+fn config_file(root: &Path, given: &Option<PathBuf>, name: &str) -> Option<PathBuf> {
+    given.clone().or_else(|| {
+        let p = root.join(name);
+        p.exists().then_some(p)
+    })
+}
+
+/// Starts the off-box copies `--offbox` (or `<root>/offbox.json`) asks for;
+/// none without a file. A mistake in the file stops the run.
+fn start_offbox(
+    root: &Path,
+    args: &Args,
+    events: &Publisher,
+) -> Result<Option<crate::offbox::Offbox>, RunError> {
+    let Some(path) = config_file(root, &args.offbox, "offbox.json") else {
+        return Ok(None);
+    };
+    let config = crate::offbox::OffboxConfig::load(&path)?;
+    events.send(BoxEvent::OffboxStarted {
+        config: path,
+        remote: config.remote.clone(),
+        every_minutes: config.every_minutes,
+        what: config.what.clone(),
+    });
+    let core = args.core.unwrap_or_else(crate::system::audio_core);
+    Ok(Some(crate::offbox::Offbox::start(
+        config,
+        root,
+        core,
+        events.clone(),
+    )?))
 }
 
 fn live_config(args: &Args, map: Option<cuebox_engine::show::DeviceMap>) -> LiveConfig {

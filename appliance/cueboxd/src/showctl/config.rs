@@ -13,12 +13,12 @@
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::api::keys::Role;
+use crate::jsonconf::ConfigFile;
 
 /// Every show-control input.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -146,54 +146,7 @@ pub enum GridLayout {
     Cc(u8),
 }
 
-/// Why the configuration cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file cannot be read.
-    #[error("cannot read the show-control configuration {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// It is not valid JSON of the right shape.
-    #[error("show-control configuration {path}: {source} (see docs/showctl.md)")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong, with line and column.
-        source: serde_json::Error,
-    },
-    /// A value is out of range.
-    #[error("show-control configuration {path}: {what}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        what: String,
-    },
-}
-
 impl ShowctlConfig {
-    /// The configuration in `path`.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&bytes).map_err(|e| match e {
-            Err(source) => ConfigError::Parse {
-                path: path.to_owned(),
-                source,
-            },
-            Ok(what) => ConfigError::Invalid {
-                path: path.to_owned(),
-                what,
-            },
-        })
-    }
-
     /// The address MSC over UDP listens on: `msc.bind`, else `osc.bind`,
     /// else every interface.
     pub fn msc_bind(&self) -> IpAddr {
@@ -201,43 +154,44 @@ impl ShowctlConfig {
         msc.or(self.osc.as_ref().map(|o| o.bind))
             .unwrap_or_else(any)
     }
+}
 
-    /// The configuration in `bytes`: a JSON error, or what is out of range.
-    fn parse(bytes: &[u8]) -> Result<Self, Result<String, serde_json::Error>> {
-        let config: Self = serde_json::from_slice(bytes).map_err(Err)?;
-        if let Some(m) = &config.msc {
+impl ConfigFile for ShowctlConfig {
+    const KIND: &'static str = "show-control configuration";
+    const DOC: &'static str = "docs/showctl.md";
+
+    fn check(&self) -> Result<(), String> {
+        if let Some(m) = &self.msc {
             if m.device_id > 0x6F {
-                return Err(Ok(format!(
+                return Err(format!(
                     "msc.device_id {} is not a device id (0 to 111; 112-126 are groups, 127 all-call)",
                     m.device_id
-                )));
+                ));
             }
             if let Some(g) = m.group.filter(|g| !(0x70..=0x7E).contains(g)) {
-                return Err(Ok(format!("msc.group {g} is not a group id (112 to 126)")));
+                return Err(format!("msc.group {g} is not a group id (112 to 126)"));
             }
         }
-        for input in &config.midi {
+        for input in &self.midi {
             if let Some(c) = input.channel.filter(|c| !(1..=16).contains(c)) {
-                return Err(Ok(format!(
+                return Err(format!(
                     "midi port {:?}: channel {c} is not 1 to 16",
                     input.port
-                )));
+                ));
             }
             if input.grid.is_none() && !input.msc {
-                return Err(Ok(format!(
+                return Err(format!(
                     "midi port {:?} does nothing: give it a \"grid\" or \"msc\": true",
                     input.port
-                )));
-            }
-        }
-        if let Some(o) = &config.osc {
-            if !(o.burst >= 1.0 && o.rate > 0.0) {
-                return Err(Ok(
-                    "osc.burst must be at least 1 and osc.rate above 0".into()
                 ));
             }
         }
-        Ok(config)
+        if let Some(o) = &self.osc {
+            if !(o.burst >= 1.0 && o.rate > 0.0) {
+                return Err("osc.burst must be at least 1 and osc.rate above 0".into());
+            }
+        }
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use ipnet::IpNet;
 
+use crate::jsonconf::ConfigFile;
 use crate::showctl::config::{private_networks, ShowctlConfig};
 
 /// The arguments of `cueboxd system firewall`.

@@ -21,6 +21,6 @@ pub use irq::{
 pub use monitor::{Monitor, ReservationStatus, Violation};
 pub use procfs::{format_cpu_list, parse_cpu_list, Policy, ProcError, Procfs, ThreadState};
 pub use rt::{
-    audio_core, demote, denormals_flushed, lock_memory, set_rttime_limit, spawn_rt, RtConfig,
-    RtSetup,
+    audio_core, background, demote, denormals_flushed, lock_memory, set_rttime_limit, spawn_rt,
+    RtConfig, RtSetup,
 };

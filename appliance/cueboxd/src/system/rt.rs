@@ -89,6 +89,46 @@ pub fn demote(setup: &RtSetup) -> Result<(), String> {
     .map_err(|e| format!("cannot put the thread back to SCHED_OTHER: {e:?}"))
 }
 
+/// Makes the calling thread background work that never competes with the
+/// show: SCHED_IDLE (it runs only when a CPU has nothing else to do, and the
+/// kernel gives it the idle I/O class too) on every CPU but `audio_core`.
+/// Processes it starts inherit both. Verified from /proc.
+pub fn background(audio_core: usize) -> Result<(), String> {
+    set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+    )
+    .map_err(|e| format!("cannot make the thread SCHED_IDLE: {e:?}"))?;
+    let tid = nix::unistd::gettid();
+    let proc = Procfs::default();
+    let allowed = proc
+        .thread(std::process::id(), tid.as_raw() as u32)
+        .map_err(|e| e.to_string())?
+        .cpus_allowed;
+    let mut others = nix::sched::CpuSet::new();
+    let mut any = false;
+    for &cpu in allowed.iter().filter(|&&c| c != audio_core) {
+        others.set(cpu).map_err(|e| format!("CPU {cpu}: {e}"))?;
+        any = true;
+    }
+    // A machine with one CPU has nowhere else to go: SCHED_IDLE is the guard.
+    if any {
+        nix::sched::sched_setaffinity(tid, &others)
+            .map_err(|e| format!("cannot keep the thread off CPU {audio_core}: {e}"))?;
+    }
+    let t = proc
+        .thread(std::process::id(), tid.as_raw() as u32)
+        .map_err(|e| e.to_string())?;
+    if t.policy != Policy::Idle || (any && t.cpus_allowed.contains(&audio_core)) {
+        return Err(format!(
+            "the kernel reports {:?} on CPUs {:?}, not SCHED_IDLE off CPU {audio_core}",
+            t.policy, t.cpus_allowed
+        ));
+    }
+    Ok(())
+}
+
 /// Locks every page of the process, now and future (mlockall), so no page
 /// fault can stall a cycle.
 pub fn lock_memory() -> Result<(), String> {
