@@ -132,6 +132,23 @@ pub fn log(
                     )
                 }
             }
+            (Record::Reconciled(r), true)
+                if period.includes(period.show.as_deref().unwrap_or_default(), r.at) =>
+            {
+                if out.json {
+                    serde_json::to_string(&json!({"entry": e.seq, "reconciled": r}))?
+                } else {
+                    format!(
+                        "{:>6}  {}  reconciled with {} by {}: {} matched, {} copied",
+                        e.seq,
+                        r.at,
+                        r.unit,
+                        r.by,
+                        r.matched,
+                        r.copied.len()
+                    )
+                }
+            }
             (Record::Export(x), true)
                 if period.includes(x.show.as_deref().unwrap_or_default(), x.at) =>
             {

@@ -126,6 +126,27 @@ enum LogCmd {
     ///
     /// Example: `cueboxd log cuesheet hamlet --performance 2026-12-01 --format csv`
     Cuesheet(CuesheetArgs),
+    /// Reconcile this box's play log with another unit's (a main/backup
+    /// pair's other half): the plays it logged that this log lacks — or
+    /// their ends — are copied in, each play counted once, and the
+    /// reconciliation is recorded in the audit trail. FILE is the other
+    /// unit's log as `hostctl log OTHER --save FILE` fetched it (or its
+    /// Logs/plays/plays-a.log). Running it again copies nothing.
+    ///
+    /// Example: `cueboxd log reconcile backup-plays.log --unit backup --dry-run`
+    Reconcile {
+        /// The other unit's log.
+        file: PathBuf,
+        /// The other unit's name, for the audit trail.
+        #[arg(long)]
+        unit: String,
+        /// Only say what would be copied.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Annotate a work for the cue sheets: its usage category, a note, its
     /// review state. Each annotation is an entry of the play log (the audit
     /// trail), and changes only what it gives.
@@ -310,6 +331,12 @@ fn main() -> ExitCode {
         Command::Log(LogCmd::List { json }) => log_list(&cli.root, json),
         Command::Log(LogCmd::Cuesheet(args)) => log_cuesheet(&cli.root, &args),
         Command::Log(LogCmd::Annotate(args)) => log_annotate(&cli.root, &args),
+        Command::Log(LogCmd::Reconcile {
+            file,
+            unit,
+            dry_run,
+            json,
+        }) => log_reconcile(&cli.root, &file, &unit, dry_run, json),
         Command::Log(LogCmd::Plays { show, period, json }) => {
             log_plays(&cli.root, show, &period, json)
         }
@@ -694,6 +721,16 @@ fn log_list(root: &std::path::Path, json: bool) -> CmdResult {
                     set.into_iter().flatten().collect::<Vec<_>>().join(", ")
                 )
             }
+            Record::Reconciled(r) => println!(
+                "{:>6}  {}  reconciled with {} by {}: {} matched, {} copied, {} end(s)",
+                e.seq,
+                r.at,
+                r.unit,
+                r.by,
+                r.matched,
+                r.copied.len(),
+                r.ends.len()
+            ),
             Record::Export(x) => println!(
                 "{:>6}  {}  export {} ({}, {} bytes, {}) by {}",
                 e.seq, x.at, x.file, x.period, x.bytes, x.blake3, x.by
@@ -752,6 +789,49 @@ fn sound(sound: bool) -> Outcome {
         eprintln!("cueboxd: the play log is damaged: `cueboxd log verify` says where");
         Outcome::Problems
     }
+}
+
+fn log_reconcile(
+    root: &std::path::Path,
+    file: &std::path::Path,
+    unit: &str,
+    dry_run: bool,
+    json: bool,
+) -> CmdResult {
+    let theirs = cueboxd::journal::journal::scan_file(file)?;
+    if let Some(d) = &theirs.damage {
+        eprintln!(
+            "cueboxd: {} line {}: {}; its entries before that are used",
+            file.display(),
+            d.line,
+            d.why
+        );
+    }
+    let book = cueboxd::journal::Logbook::new(root);
+    let done = book.reconcile(&theirs.entries, unit, CONSOLE, dry_run)?;
+    if json {
+        println!(
+            "{}",
+            json!({"unit": done.unit, "matched": done.matched,
+            "copied": done.copied, "ends": done.ends, "dry_run": dry_run})
+        );
+    } else {
+        println!(
+            "{} play(s) in both logs; {} {} from {unit}{}",
+            done.matched,
+            done.copied.len(),
+            if dry_run { "would be copied" } else { "copied" },
+            match done.ends.len() {
+                0 => String::new(),
+                n => format!(", and {n} end(s) of plays this log held"),
+            }
+        );
+    }
+    Ok(if theirs.damage.is_some() {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    })
 }
 
 fn log_annotate(root: &std::path::Path, args: &AnnotateArgs) -> CmdResult {

@@ -2547,6 +2547,74 @@ mod cuesheet {
         assert_eq!(again, made.sheet);
     }
 
+    /// A main and its backup logged the same show; the main was cut off
+    /// before play 2 ended and missed play 3. Reconciled with the backup's
+    /// log, the main's holds every play once, with its time heard.
+    #[test]
+    fn a_pair_s_logs_reconcile_each_play_counted_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (main, backup) = (tmp.path().join("main"), tmp.path().join("backup"));
+        let write = |root: &Path, records: &[Record]| {
+            let (mut j, ..) = Journal::open(paths(&root.join("Logs"))).unwrap();
+            for r in records {
+                j.append(r).unwrap();
+            }
+        };
+        let full = complete("Overture");
+        write(
+            &main,
+            &[
+                start("Hamlet", "2026-12-01T19:30:00Z", 1, full.clone()),
+                end(1, "2026-12-01T19:30:30Z", 30),
+                start("Hamlet", "2026-12-01T19:31:00Z", 2, full.clone()),
+            ],
+        );
+        // The backup's clock and logging run a little apart.
+        write(
+            &backup,
+            &[
+                start("Hamlet", "2026-12-01T19:30:00.040Z", 1, full.clone()),
+                end(1, "2026-12-01T19:30:30Z", 30),
+                start("Hamlet", "2026-12-01T19:31:00.040Z", 2, full.clone()),
+                end(3, "2026-12-01T19:31:20Z", 20),
+                start("Hamlet", "2026-12-01T19:35:00.040Z", 3, full.clone()),
+                end(5, "2026-12-01T19:35:12Z", 12),
+            ],
+        );
+        let theirs = journal::scan_file(&paths(&backup.join("Logs"))[0]).unwrap();
+        let book = Logbook::new(&main);
+        let dry = book.reconcile(&theirs.entries, "backup", "console", true).unwrap();
+        assert_eq!((dry.matched, dry.copied.len(), dry.ends.len()), (2, 1, 1));
+        assert_eq!(book.verify().unwrap().entries().len(), 3, "a dry run writes nothing");
+
+        let done = book.reconcile(&theirs.entries, "backup", "console", false).unwrap();
+        assert_eq!(done.copied, [(5, 4)], "their play 5 is our play 4");
+        assert_eq!(done.ends, [3]);
+        let sheet = book
+            .cuesheet(&hamlet_show(), &Span::All, Some(ReportDepth::Summary))
+            .unwrap()
+            .sheet;
+        assert_eq!(sheet.plays, 3);
+        let secs: Vec<f64> = sheet.works.iter().map(|w| w.seconds).collect();
+        assert_eq!(secs, [30.0, 20.0, 12.0]);
+        assert!(sheet.works.iter().all(|w| !w.missing.contains(&Missing::Duration)));
+        let verified = book.verify().unwrap();
+        assert!(verified.is_sound());
+        assert!(matches!(
+            &verified.entries().last().unwrap().record,
+            Record::Reconciled(r) if r.unit == "backup" && r.their_last == 6
+        ));
+
+        // Again: nothing more. And the backup, reconciled with the main, lacks nothing.
+        let again = book.reconcile(&theirs.entries, "backup", "console", false).unwrap();
+        assert_eq!((again.matched, again.copied.len(), again.ends.len()), (3, 0, 0));
+        let ours = journal::scan_file(&paths(&main.join("Logs"))[0]).unwrap();
+        let back = Logbook::new(&backup)
+            .reconcile(&ours.entries, "main", "console", true)
+            .unwrap();
+        assert_eq!((back.matched, back.copied.len(), back.ends.len()), (3, 0, 0));
+    }
+
     /// Auto-export with a fake clock: each ended performance once per
     /// format, the days not yet over left, nothing twice across runs.
     #[test]

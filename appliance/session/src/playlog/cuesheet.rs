@@ -43,9 +43,12 @@ impl Period {
 
     /// Whether something of `show` at `at` falls in the period.
     pub fn includes(&self, show: &str, at: jiff::Timestamp) -> bool {
-        self.show.as_ref().is_none_or(|s| s == show)
-            && self.from.is_none_or(|f| at >= f)
-            && self.to.is_none_or(|t| at < t)
+        self.show.as_ref().is_none_or(|s| s == show) && self.spans(at)
+    }
+
+    /// Whether the instant `at` falls in the period, whatever the show.
+    pub fn spans(&self, at: jiff::Timestamp) -> bool {
+        self.from.is_none_or(|f| at >= f) && self.to.is_none_or(|t| at < t)
     }
 
     /// Whether the play that began with `start` falls in the period.

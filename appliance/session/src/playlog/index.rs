@@ -147,7 +147,7 @@ impl PlayIndex {
                     .map_err(err("write"))?;
                 }
                 // The audit trail is not a play.
-                Record::Annotation(_) | Record::Export(_) => {}
+                Record::Annotation(_) | Record::Export(_) | Record::Reconciled(_) => {}
             }
         }
         if let Some(last) = entries.last() {

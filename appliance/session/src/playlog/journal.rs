@@ -197,6 +197,12 @@ fn read(path: &Path) -> Result<Vec<u8>, PlaylogError> {
     std::fs::read(path).map_err(PlaylogError::io("read", path))
 }
 
+/// Reads and checks one file as a journal copy (another unit's log, a
+/// saved copy): its whole entries, and what follows them.
+pub fn scan_file(path: &Path) -> Result<Scan, PlaylogError> {
+    Ok(Scan::of(&read(path)?))
+}
+
 /// What verification found in both copies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verified {

@@ -11,6 +11,7 @@ pub mod cuesheet;
 pub mod export;
 pub mod index;
 pub mod journal;
+pub mod reconcile;
 pub mod record;
 pub mod reports;
 pub mod schedule;
@@ -21,7 +22,9 @@ pub use cuesheet::{CueSheet, Missing, Period, Span, Use, Work};
 pub use export::Format;
 pub use index::{PlayIndex, PlayRow};
 pub use journal::{verify, Entry, Journal, Mended, Verified};
-pub use record::{Annotation, End, Ending, Exported, Record, Review, Source, Start, Usage};
+pub use record::{
+    Annotation, End, Ending, Exported, Reconciled, Record, Review, Source, Start, Usage,
+};
 pub use reports::{work_of, AutoExported, Changes, Kept, Logbook, Made, ReportError};
 
 /// The index's file under a data root's `Logs/`.

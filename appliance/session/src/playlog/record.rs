@@ -16,6 +16,9 @@ pub enum Record {
     Annotation(Box<Annotation>),
     /// A report (cue sheet, play list, technical log) was exported.
     Export(Box<Exported>),
+    /// Plays (or ends) another unit logged and this log lacked were copied
+    /// in from its log.
+    Reconciled(Box<Reconciled>),
 }
 
 /// Who or what sent the command that started a play.
@@ -188,4 +191,25 @@ pub struct Exported {
     pub bytes: u64,
     /// The period it covers, as asked (`2026-12-01`, `from … to …`, `all`).
     pub period: String,
+}
+
+/// A reconciliation with another unit's log, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reconciled {
+    /// When (UTC).
+    pub at: jiff::Timestamp,
+    /// Who ran it (`console`, a host's key, the pair link).
+    pub by: String,
+    /// The other unit (its name, as given).
+    pub unit: String,
+    /// Its log's last entry and that entry's hash: which log was read.
+    pub their_last: u64,
+    /// The hash of their last entry.
+    pub their_hash: String,
+    /// Plays both logs held.
+    pub matched: usize,
+    /// Their plays copied in: (their start entry, this log's start entry).
+    pub copied: Vec<(u64, u64)>,
+    /// Ends copied for plays this log held without one: this log's start entries.
+    pub ends: Vec<u64>,
 }

@@ -9,10 +9,11 @@ use cuebox_engine::show::{ContentHash, ReportDepth, Show};
 
 use super::cuesheet::{CueSheet, Span};
 use super::export::Format;
+use super::journal::Entry;
 use super::journal::{Journal, Verified};
-use super::record::{Annotation, Exported, Record, Review, Usage};
+use super::record::{Annotation, End, Exported, Reconciled, Record, Review, Usage};
 use super::PlaylogError;
-use super::{journal, paths, schedule};
+use super::{journal, paths, reconcile, schedule};
 use crate::store::write_atomic;
 
 /// The play log, its exports and its annotations under a data root.
@@ -219,6 +220,58 @@ impl Logbook {
                 kept,
             });
         }
+        Ok(done)
+    }
+
+    /// Reconciles this box's play log with `theirs`, the log of the unit
+    /// called `unit` (its entries, checked): appends the plays it holds and
+    /// this log lacks, and the ends it logged for plays this log holds
+    /// without one, then an audit entry by `by`. With `dry_run`, only says.
+    pub fn reconcile(
+        &self,
+        theirs: &[Entry],
+        unit: &str,
+        by: &str,
+        dry_run: bool,
+    ) -> Result<Reconciled, ReportError> {
+        let verified = self.verify()?;
+        let plan = reconcile::plan(verified.entries(), theirs);
+        let last = theirs.last();
+        let mut done = Reconciled {
+            at: jiff::Timestamp::now(),
+            by: by.to_owned(),
+            unit: unit.to_owned(),
+            their_last: last.map_or(0, |e| e.seq),
+            their_hash: last.map_or_else(String::new, |e| e.hash.clone()),
+            matched: plan.matched,
+            copied: Vec::new(),
+            ends: plan.ends.iter().map(|(ours, _)| *ours).collect(),
+        };
+        if dry_run {
+            done.copied = plan.missing.iter().map(|p| (p.seq, 0)).collect();
+            return Ok(done);
+        }
+        if plan.is_empty() {
+            return Ok(done);
+        }
+        let (mut journal, ..) = Journal::open(paths(&self.logs()))?;
+        for play in &plan.missing {
+            let ours = journal.append(&Record::Start(Box::new(play.start.clone())))?;
+            if let Some(end) = play.end {
+                journal.append(&Record::End(End {
+                    play: ours,
+                    ..end.clone()
+                }))?;
+            }
+            done.copied.push((play.seq, ours));
+        }
+        for (ours, end) in &plan.ends {
+            journal.append(&Record::End(End {
+                play: *ours,
+                ..(*end).clone()
+            }))?;
+        }
+        journal.append(&Record::Reconciled(Box::new(done.clone())))?;
         Ok(done)
     }
 
