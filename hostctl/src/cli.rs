@@ -501,6 +501,36 @@ pub enum ClipCmd {
         #[command(flatten)]
         out: Output,
     },
+    /// Import many audio files at once, each on the next free button of a
+    /// tab (from --from, in reading order), with one progress bar; or the
+    /// clips a manifest lists (CSV with a header row, or a JSON array) with
+    /// the columns file, page, tab, row, col, group, name, level_db,
+    /// fade_in, fade_out, loop, title, artist, composer, publisher, isrc,
+    /// iswc, pro (only file is required). Every file is checked and every
+    /// place found before anything is copied: one bad file or too few free
+    /// buttons refuses the whole import. One undoable edit.
+    ///
+    /// Example: `hostctl clip import show sfx/*.wav --page 1 --tab 2 --from 1,1 --group B`
+    /// Example: `hostctl clip import show --manifest cues.csv`
+    Import {
+        /// The session folder.
+        dir: PathBuf,
+        /// The audio files, in the order they fill the buttons.
+        files: Vec<PathBuf>,
+        /// A manifest of clips (.csv or .json); its file paths are relative to it.
+        #[arg(long, value_name = "FILE")]
+        manifest: Option<PathBuf>,
+        #[command(flatten)]
+        tab: TabArg,
+        /// The first button to fill, ROW,COL (default 1,1).
+        #[arg(long, value_name = "ROW,COL")]
+        from: Option<GridPos>,
+        /// The clips' group (a manifest row may say otherwise).
+        #[arg(long, default_value = "A")]
+        group: Group,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Set clips' properties: name, group, level, pan or width and balance,
     /// fades, cue and loop points, timecode trigger and chase, rights
     /// metadata. Times are seconds (12.5), timecode at the show's rate

@@ -30,12 +30,12 @@ pub(crate) fn typed() -> String {
 /// new one refuses it, naming each.
 pub fn edit<T>(
     dir: &Path,
-    change: impl FnOnce(&mut Show) -> anyhow::Result<T>,
+    change: impl FnOnce(&SessionDir, &mut Show) -> anyhow::Result<T>,
 ) -> anyhow::Result<(SessionDir, Show, T)> {
     let (store, show) = open(dir)?;
     let before: Vec<String> = show.validate().iter().map(ToString::to_string).collect();
     let mut edited = show.clone();
-    let result = change(&mut edited)?;
+    let result = change(&store, &mut edited)?;
     let new: Vec<String> = edited
         .validate()
         .iter()
@@ -154,7 +154,7 @@ pub fn clip_set(args: &ClipSetArgs) -> anyhow::Result<Outcome> {
     if changes.is_empty() {
         bail!("nothing to set: give at least one property (hostctl clip set --help lists them)");
     }
-    let (_, show, ids) = edit(&args.dir, |show| {
+    let (_, show, ids) = edit(&args.dir, |_, show| {
         let ids = selection(show, args)?;
         for id in &ids {
             show.set_clip(id, &changes)?;
@@ -179,7 +179,7 @@ pub fn clip_remove(
     out: &Output,
 ) -> anyhow::Result<Outcome> {
     let id = clip_id(clip)?;
-    let (store, show, removed) = edit(dir, |show| Ok(show.remove_clip(&id)?))?;
+    let (store, show, removed) = edit(dir, |_, show| Ok(show.remove_clip(&id)?))?;
     let path = &removed.audio.path;
     let shared = show.clips.iter().any(|c| &c.audio.path == path);
     let deleted = delete_media && !shared && {
@@ -224,7 +224,7 @@ pub fn clip_move(
         tab: t,
         pos: at,
     };
-    edit(dir, |show| Ok(show.move_clip(&id, to)?))?;
+    edit(dir, |_, show| Ok(show.move_clip(&id, to)?))?;
     report(
         out,
         json!({"moved": id, "page": page.0.get(), "tab": t.number(), "at": at.to_string()}),
@@ -235,7 +235,7 @@ pub fn clip_move(
 /// `hostctl clip swap`.
 pub fn clip_swap(dir: &Path, a: &str, b: &str, out: &Output) -> anyhow::Result<Outcome> {
     let (a, b) = (clip_id(a)?, clip_id(b)?);
-    edit(dir, |show| Ok(show.swap_clips(&a, &b)?))?;
+    edit(dir, |_, show| Ok(show.swap_clips(&a, &b)?))?;
     report(
         out,
         json!({"swapped": [a, b]}),
@@ -258,7 +258,7 @@ pub fn clip_copy(
         tab: t,
         pos: at,
     };
-    let (_, _, new) = edit(dir, |show| Ok(show.copy_clip(&id, to)?))?;
+    let (_, _, new) = edit(dir, |_, show| Ok(show.copy_clip(&id, to)?))?;
     if out.json {
         print_json(&json!({"copied": id, "id": new}));
     } else {
@@ -332,7 +332,7 @@ pub fn page(cmd: PageCmd) -> anyhow::Result<Outcome> {
             out,
         } => {
             let before = before.map(page_no).transpose()?;
-            let (_, _, page) = edit(&dir, |show| Ok(show.add_page(&name, before)?))?;
+            let (_, _, page) = edit(&dir, |_, show| Ok(show.add_page(&name, before)?))?;
             report(
                 &out,
                 json!({"added": page.0.get()}),
@@ -341,7 +341,7 @@ pub fn page(cmd: PageCmd) -> anyhow::Result<Outcome> {
         }
         PageCmd::Remove { dir, page, out } => {
             let page = page_no(page)?;
-            let (_, _, clips) = edit(&dir, |show| Ok(show.remove_page(page)?))?;
+            let (_, _, clips) = edit(&dir, |_, show| Ok(show.remove_page(page)?))?;
             let list: Vec<String> = clips.iter().map(ToString::to_string).collect();
             report(
                 &out,
@@ -360,7 +360,7 @@ pub fn page(cmd: PageCmd) -> anyhow::Result<Outcome> {
             out,
         } => {
             let page = page_no(page)?;
-            edit(&dir, |show| Ok(show.rename_page(page, &name)?))?;
+            edit(&dir, |_, show| Ok(show.rename_page(page, &name)?))?;
             report(
                 &out,
                 json!({"page": page.0.get(), "name": name}),
@@ -369,7 +369,7 @@ pub fn page(cmd: PageCmd) -> anyhow::Result<Outcome> {
         }
         PageCmd::Move { dir, page, to, out } => {
             let (from, to) = (page_no(page)?, page_no(to)?);
-            edit(&dir, |show| Ok(show.move_page(from, to)?))?;
+            edit(&dir, |_, show| Ok(show.move_page(from, to)?))?;
             report(
                 &out,
                 json!({"moved": from.0.get(), "to": to.0.get()}),
@@ -400,7 +400,7 @@ pub fn page(cmd: PageCmd) -> anyhow::Result<Outcome> {
                     extra: Extra::new(),
                 },
             };
-            let (_, show, ()) = edit(&dir, |show| Ok(show.set_page_view(view)?))?;
+            let (_, show, ()) = edit(&dir, |_, show| Ok(show.set_page_view(view)?))?;
             report(
                 &out,
                 json!({"page_view": show.page_view}),
@@ -422,7 +422,7 @@ pub fn tab(
         bail!("nothing to set: --name or --colour");
     }
     let (page, t) = page_tab(tab)?;
-    let (_, show, ()) = edit(dir, |show| {
+    let (_, show, ()) = edit(dir, |_, show| {
         Ok(show.set_tab(page, t, name, colour.map(|c| c.0))?)
     })?;
     let tab = show.tab(page, t)?;
@@ -443,7 +443,7 @@ pub fn group(
     if changes == GroupChanges::default() {
         bail!("nothing to set: --level, --mute, --mode or --outputs");
     }
-    let (_, show, ()) = edit(dir, |show| {
+    let (_, show, ()) = edit(dir, |_, show| {
         show.set_group(group, &changes);
         Ok(())
     })?;

@@ -77,6 +77,15 @@ fn main() -> ExitCode {
             name,
             out,
         }) => clip::add(&dir, &file, &tab, at, group, name, &out),
+        Command::Clip(ClipCmd::Import {
+            dir,
+            files,
+            manifest,
+            tab,
+            from,
+            group,
+            out,
+        }) => clip::import(&dir, &files, manifest.as_deref(), &tab, from, group, &out),
         Command::Clip(ClipCmd::Set(args)) => edit::clip_set(&args),
         Command::Clip(ClipCmd::Remove {
             dir,

@@ -18,7 +18,7 @@ use crate::Outcome;
 /// session's validation — before the manifest is saved, so a refusal
 /// writes nothing.
 pub fn set(args: &ShowSetArgs) -> anyhow::Result<Outcome> {
-    let (_, show, changed) = edit(&args.dir, |show| apply(&mut show.show_info, args))?;
+    let (_, show, changed) = edit(&args.dir, |_, show| apply(&mut show.show_info, args))?;
     let saved = !changed.is_empty();
     if args.out.json {
         print_json(&json!({

@@ -1076,3 +1076,118 @@ fn show_set_refuses_precisely_and_changes_nothing() {
         r.stdout
     );
 }
+
+/// Many files in one command, on the next free buttons, and a manifest;
+/// a bad file or too few buttons refuse the whole import.
+#[test]
+fn clip_import_fills_free_buttons_in_order_or_follows_a_manifest() {
+    let f = session();
+    let mut files = Vec::new();
+    for n in 0..5 {
+        let p = f.src.join(format!("sfx{n}.wav"));
+        wav(&p, 1, 48_000, 16, 4_800 + n);
+        files.push(p);
+    }
+    add(&f, &files[0], "1,2", "A", &[]).ok();
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"clip", &"import", &f.dir];
+    for p in &files[1..] {
+        args.push(p);
+    }
+    args.extend([
+        &"--tab" as &dyn AsRef<std::ffi::OsStr>,
+        &"2",
+        &"--from",
+        &"1,7",
+        &"--group",
+        &"C",
+        &"--json",
+    ]);
+    let r = hostctl(&args).ok().json();
+    let placed: Vec<(String, u64, String)> = r["imported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["tab"].as_u64().unwrap(),
+                c["at"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            ("c2".to_owned(), 2, "1,7".to_owned()),
+            ("c3".to_owned(), 2, "1,8".to_owned()),
+            ("c4".to_owned(), 2, "2,1".to_owned()),
+            ("c5".to_owned(), 2, "2,2".to_owned())
+        ],
+        "reading order from 1,7 on the 4x8 grid"
+    );
+    assert!(["c2", "c3", "c4", "c5"]
+        .iter()
+        .all(|id| clip_json(&f, id)["group"] == "C"));
+    let h = hostctl(&[&"history", &f.dir, &"--json"]).ok().json();
+    assert!(
+        h["undo"][0]["what"]
+            .as_str()
+            .unwrap()
+            .starts_with("clip import"),
+        "one edit: {h}"
+    );
+
+    // A corrupt file among good ones refuses all of them.
+    let bad = f.src.join("bad.wav");
+    fs::write(&bad, b"RIFF\0\0\0\0WAVEjunk").unwrap();
+    let untouched = snapshot(&f);
+    let r = hostctl(&[&"clip", &"import", &f.dir, &files[1], &bad, &"--tab", &"3"]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("bad.wav cannot be a clip"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&f), untouched);
+    // More files than free buttons after --from: refused, naming the tab.
+    let r = hostctl(&[
+        &"clip", &"import", &f.dir, &files[1], &files[2], &"--tab", &"4", &"--from", &"4,8",
+    ]);
+    assert!(
+        r.stderr.contains("no free button left on page 1 tab 4"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&f), untouched);
+
+    // A manifest: places, names, levels, fades, rights.
+    let csv = f.src.join("cues.csv");
+    fs::write(
+        &csv,
+        "file,tab,row,col,group,name,level_db,fade_out,loop,title,composer\n\
+         sfx3.wav,5,2,2,D,Rain,-9,2.5,true,Rain Study,A. Composer\n\
+         sfx4.wav,5,,,B,Wind,,,,,\n",
+    )
+    .unwrap();
+    hostctl(&[&"clip", &"import", &f.dir, &"--manifest", &csv]).ok();
+    let rain = clip_json(&f, "c6");
+    assert_eq!(
+        (rain["name"].as_str(), rain["group"].as_str()),
+        (Some("Rain"), Some("D"))
+    );
+    assert_eq!(rain["processing"]["level_db"], -9.0);
+    assert_eq!(rain["processing"]["fades"]["out"]["time_ms"], 2500.0);
+    assert_eq!(rain["processing"]["loop"]["enabled"], true);
+    assert_eq!(rain["audio"]["metadata"]["composer"], "A. Composer");
+    assert_eq!(button_of(&f, "c6"), Some((0, 4, 2, 2)));
+    assert_eq!(
+        button_of(&f, "c7"),
+        Some((0, 4, 1, 1)),
+        "the first free button"
+    );
+    // A manifest with an unknown column is refused, naming it.
+    let typo = f.src.join("typo.csv");
+    fs::write(&typo, "file,volume_db\nsfx3.wav,-3\n").unwrap();
+    let r = hostctl(&[&"clip", &"import", &f.dir, &"--manifest", &typo]);
+    assert!(r.stderr.contains("volume_db"), "{}", r.stderr);
+}

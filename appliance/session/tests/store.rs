@@ -2583,11 +2583,19 @@ mod cuesheet {
         );
         let theirs = journal::scan_file(&paths(&backup.join("Logs"))[0]).unwrap();
         let book = Logbook::new(&main);
-        let dry = book.reconcile(&theirs.entries, "backup", "console", true).unwrap();
+        let dry = book
+            .reconcile(&theirs.entries, "backup", "console", true)
+            .unwrap();
         assert_eq!((dry.matched, dry.copied.len(), dry.ends.len()), (2, 1, 1));
-        assert_eq!(book.verify().unwrap().entries().len(), 3, "a dry run writes nothing");
+        assert_eq!(
+            book.verify().unwrap().entries().len(),
+            3,
+            "a dry run writes nothing"
+        );
 
-        let done = book.reconcile(&theirs.entries, "backup", "console", false).unwrap();
+        let done = book
+            .reconcile(&theirs.entries, "backup", "console", false)
+            .unwrap();
         assert_eq!(done.copied, [(5, 4)], "their play 5 is our play 4");
         assert_eq!(done.ends, [3]);
         let sheet = book
@@ -2597,7 +2605,10 @@ mod cuesheet {
         assert_eq!(sheet.plays, 3);
         let secs: Vec<f64> = sheet.works.iter().map(|w| w.seconds).collect();
         assert_eq!(secs, [30.0, 20.0, 12.0]);
-        assert!(sheet.works.iter().all(|w| !w.missing.contains(&Missing::Duration)));
+        assert!(sheet
+            .works
+            .iter()
+            .all(|w| !w.missing.contains(&Missing::Duration)));
         let verified = book.verify().unwrap();
         assert!(verified.is_sound());
         assert!(matches!(
@@ -2606,13 +2617,21 @@ mod cuesheet {
         ));
 
         // Again: nothing more. And the backup, reconciled with the main, lacks nothing.
-        let again = book.reconcile(&theirs.entries, "backup", "console", false).unwrap();
-        assert_eq!((again.matched, again.copied.len(), again.ends.len()), (3, 0, 0));
+        let again = book
+            .reconcile(&theirs.entries, "backup", "console", false)
+            .unwrap();
+        assert_eq!(
+            (again.matched, again.copied.len(), again.ends.len()),
+            (3, 0, 0)
+        );
         let ours = journal::scan_file(&paths(&main.join("Logs"))[0]).unwrap();
         let back = Logbook::new(&backup)
             .reconcile(&ours.entries, "main", "console", true)
             .unwrap();
-        assert_eq!((back.matched, back.copied.len(), back.ends.len()), (3, 0, 0));
+        assert_eq!(
+            (back.matched, back.copied.len(), back.ends.len()),
+            (3, 0, 0)
+        );
     }
 
     /// Auto-export with a fake clock: each ended performance once per
