@@ -239,7 +239,6 @@ pub fn import(
                     })
                     .transpose()
             };
-            let text = |v: &Option<String>| v.clone().map(Some);
             let changes = ClipChanges {
                 level_db: row.level_db,
                 fade_in: FadeChange {
@@ -254,15 +253,15 @@ pub fn import(
                     enabled: row.looped.filter(|l| *l),
                     ..LoopChange::default()
                 },
-                rights: RightsChanges {
-                    title: text(&row.title),
-                    artist: text(&row.artist),
-                    composer: text(&row.composer),
-                    publisher: text(&row.publisher),
-                    isrc: text(&row.isrc),
-                    iswc: text(&row.iswc),
-                    pro: text(&row.pro),
-                },
+                rights: RightsChanges::typed([
+                    &row.title,
+                    &row.artist,
+                    &row.composer,
+                    &row.publisher,
+                    &row.isrc,
+                    &row.iswc,
+                    &row.pro,
+                ]),
                 ..ClipChanges::default()
             };
             plan.push(Planned {

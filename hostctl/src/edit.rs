@@ -8,8 +8,8 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use cuebox_engine::show::{
-    ClipChanges, ClipId, Colour, Extra, FadeChange, Group, GroupChanges, LoopChange, PageNo,
-    PageView, RightsChanges, Show, Side,
+    ClipChanges, ClipId, Colour, Extra, FadeChange, GridPos, Group, GroupChanges, LoopChange,
+    PageNo, PageView, Placement, RightsChanges, Show, Side,
 };
 use cuebox_session::store::SessionDir;
 use serde_json::json;
@@ -99,11 +99,6 @@ fn selection(show: &Show, args: &ClipSetArgs) -> anyhow::Result<Vec<ClipId>> {
 
 impl ClipSetArgs {
     fn changes(&self) -> ClipChanges {
-        // An empty text clears an optional field.
-        let text = |v: &Option<String>| {
-            v.as_ref()
-                .map(|s| Some(s.clone()).filter(|s| !s.is_empty()))
-        };
         ClipChanges {
             name: self.name.clone(),
             group: self.group,
@@ -135,15 +130,15 @@ impl ClipSetArgs {
             },
             trigger: self.trigger.map(|t| t.0),
             chase: self.chase,
-            rights: RightsChanges {
-                title: text(&self.title),
-                artist: text(&self.artist),
-                composer: text(&self.composer),
-                publisher: text(&self.publisher),
-                isrc: text(&self.isrc),
-                iswc: text(&self.iswc),
-                pro: text(&self.pro),
-            },
+            rights: RightsChanges::typed([
+                &self.title,
+                &self.artist,
+                &self.composer,
+                &self.publisher,
+                &self.isrc,
+                &self.iswc,
+                &self.pro,
+            ]),
         }
     }
 }
@@ -209,26 +204,28 @@ pub fn clip_remove(
     Ok(Outcome::Ok)
 }
 
+/// The place a user named: a page and tab, and a grid position.
+fn placement(tab: &TabArg, at: GridPos) -> anyhow::Result<Placement> {
+    let (page, tab) = page_tab(tab)?;
+    Ok(Placement { page, tab, pos: at })
+}
+
 /// `hostctl clip move`.
 pub fn clip_move(
     dir: &Path,
     clip: &str,
     tab: &TabArg,
-    at: cuebox_engine::show::GridPos,
+    at: GridPos,
     out: &Output,
 ) -> anyhow::Result<Outcome> {
     let id = clip_id(clip)?;
-    let (page, t) = page_tab(tab)?;
-    let to = cuebox_engine::show::Placement {
-        page,
-        tab: t,
-        pos: at,
-    };
+    let to = placement(tab, at)?;
     edit(dir, |_, show| Ok(show.move_clip(&id, to)?))?;
+    let (page, t) = (to.page, to.tab.number());
     report(
         out,
-        json!({"moved": id, "page": page.0.get(), "tab": t.number(), "at": at.to_string()}),
-        format!("moved {id} to page {page} tab {} at {at}", t.number()),
+        json!({"moved": id, "page": page.0.get(), "tab": t, "at": at.to_string()}),
+        format!("moved {id} to page {page} tab {t} at {at}"),
     )
 }
 
@@ -248,17 +245,13 @@ pub fn clip_copy(
     dir: &Path,
     clip: &str,
     tab: &TabArg,
-    at: cuebox_engine::show::GridPos,
+    at: GridPos,
     out: &Output,
 ) -> anyhow::Result<Outcome> {
     let id = clip_id(clip)?;
-    let (page, t) = page_tab(tab)?;
-    let to = cuebox_engine::show::Placement {
-        page,
-        tab: t,
-        pos: at,
-    };
+    let to = placement(tab, at)?;
     let (_, _, new) = edit(dir, |_, show| Ok(show.copy_clip(&id, to)?))?;
+    let (page, t) = (to.page, to.tab);
     if out.json {
         print_json(&json!({"copied": id, "id": new}));
     } else {

@@ -185,6 +185,27 @@ pub struct RightsChanges {
     pub pro: Option<Option<String>>,
 }
 
+impl RightsChanges {
+    /// The changes typed as text, in the order title, artist, composer,
+    /// publisher, ISRC, ISWC, PRO: an absent one is kept, an empty one
+    /// cleared.
+    pub fn typed(fields: [&Option<String>; 7]) -> RightsChanges {
+        let [title, artist, composer, publisher, isrc, iswc, pro] = fields.map(|v| {
+            v.as_ref()
+                .map(|s| Some(s.clone()).filter(|s| !s.is_empty()))
+        });
+        RightsChanges {
+            title,
+            artist,
+            composer,
+            publisher,
+            isrc,
+            iswc,
+            pro,
+        }
+    }
+}
+
 impl ClipChanges {
     /// Whether it changes nothing.
     pub fn is_empty(&self) -> bool {
