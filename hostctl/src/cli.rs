@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use cuebox_engine::show::{
-    Colour, Curve, ExportFormat, GridPos, Group, GroupMode, LogicalChannel, ReportDepth, TimeSpec,
+    Colour, Curve, ExportFormat, GridPos, Group, GroupMode, LogicalChannel, ReportDepth,
+    TimeSourceKind, TimeSpec,
 };
-use cuebox_engine::timecode::Timecode;
+use cuebox_engine::timecode::{FrameRate, Timecode};
 use cuebox_session::playlog::cli::{ChangesArgs, PeriodArgs};
 
 /// Author, validate and push cuebox sessions from a host.
@@ -89,6 +90,36 @@ pub enum Command {
         /// bash, zsh or fish.
         shell: clap_complete::Shell,
     },
+    /// Set the show's time sources: their priority, warning thresholds,
+    /// the timecode frame rate and transport-wide chase.
+    ///
+    /// Example: `hostctl timing show --priority ltc,ptp,system --frame-rate 25 --chase on`
+    Timing(Box<TimingArgs>),
+    /// Set the DSP load thresholds (percent of the ceiling): recovery <
+    /// warning < critical.
+    ///
+    /// Example: `hostctl thresholds show --warning 70 --critical 85`
+    Thresholds {
+        /// The session folder.
+        dir: PathBuf,
+        /// Below this, degraded features come back.
+        #[arg(long)]
+        recovery: Option<f64>,
+        /// Above this, the operator is warned.
+        #[arg(long)]
+        warning: Option<f64>,
+        /// Above this, optional processing is shed.
+        #[arg(long)]
+        critical: Option<f64>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Set the audition bus, the record inputs A and B, or the LTC input.
+    ///
+    /// Example: `hostctl bus show audition --level -6 --outputs 9,10`
+    /// Example: `hostctl bus show record-a --enabled on --inputs 1,2`
+    /// Example: `hostctl bus show ltc --enabled on --input 8`
+    Bus(Box<BusArgs>),
     /// Undo the last edit of a session (every verb that changes it: clip
     /// add/set/move/swap/copy/remove, grid resize, …). The history is kept
     /// in the session, across restarts.
@@ -731,6 +762,75 @@ where
                 .map_err(|e: T::Err| e.to_string()),
         }
     }
+}
+
+/// `hostctl timing` arguments.
+#[derive(Debug, Args)]
+pub struct TimingArgs {
+    /// The session folder.
+    pub dir: PathBuf,
+    /// The sources in the order they are preferred (ltc, mtc, ptp, system).
+    #[arg(long, value_delimiter = ',')]
+    pub priority: Option<Vec<TimeSourceKind>>,
+    /// The timecode frame rate: 24, 25, 29.97 (drop-frame) or 30.
+    #[arg(long)]
+    pub frame_rate: Option<FrameRate>,
+    /// Every clip with a timecode trigger chases (on) or only those that say so (off).
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    pub chase: Option<bool>,
+    /// Warn when a source drifts more than this, µs.
+    #[arg(long)]
+    pub drift_warning_us: Option<f64>,
+    /// Warn when a source jitters more than this, µs.
+    #[arg(long)]
+    pub jitter_warning_us: Option<f64>,
+    /// The stability (0 to 1) a source needs to be used.
+    #[arg(long)]
+    pub min_stability: Option<f64>,
+    #[command(flatten)]
+    pub out: Output,
+}
+
+/// Which bus `hostctl bus` sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BusName {
+    /// The audition (preview) bus.
+    Audition,
+    /// Record input A.
+    RecordA,
+    /// Record input B.
+    RecordB,
+    /// The LTC timecode input.
+    Ltc,
+}
+
+/// `hostctl bus` arguments.
+#[derive(Debug, Args)]
+pub struct BusArgs {
+    /// The session folder.
+    pub dir: PathBuf,
+    /// audition, record-a, record-b or ltc.
+    pub bus: BusName,
+    /// Level, dB (audition, record inputs).
+    #[arg(long, allow_hyphen_values = true)]
+    pub level: Option<f64>,
+    /// Muted (audition).
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    pub mute: Option<bool>,
+    /// The logical outputs it feeds, comma-separated (audition).
+    #[arg(long, value_delimiter = ',')]
+    pub outputs: Option<Vec<LogicalChannel>>,
+    /// On or off (record inputs, LTC).
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    pub enabled: Option<bool>,
+    /// The two logical inputs it records, `L,R` (record inputs).
+    #[arg(long, value_delimiter = ',', num_args = 1)]
+    pub inputs: Option<Vec<LogicalChannel>>,
+    /// The logical input LTC arrives on (LTC), or `none`.
+    #[arg(long, value_name = "N|none")]
+    pub input: Option<OrNone<LogicalChannel>>,
+    #[command(flatten)]
+    pub out: Output,
 }
 
 /// `hostctl pages …`

@@ -8,13 +8,13 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use cuebox_engine::show::{
-    ClipChanges, ClipId, Colour, Extra, FadeChange, GridPos, Group, GroupChanges, LoopChange,
-    PageNo, PageView, Placement, RightsChanges, Show, Side,
+    ClipChanges, ClipId, Colour, Extra, FadeChange, GridPos, Group, GroupChanges, LogicalChannel,
+    LoopChange, PageNo, PageView, Placement, RightsChanges, Show, Side,
 };
 use cuebox_session::store::SessionDir;
 use serde_json::json;
 
-use crate::cli::{ClipSetArgs, OrNone, Output, PageCmd, TabArg};
+use crate::cli::{BusArgs, BusName, ClipSetArgs, OrNone, Output, PageCmd, TabArg, TimingArgs};
 use crate::output::print_json;
 use crate::session::{open, page_tab};
 use crate::Outcome;
@@ -456,4 +456,131 @@ pub fn group(
                 .join(",")
         ),
     )
+}
+
+/// `hostctl timing`.
+pub fn timing(a: &TimingArgs) -> anyhow::Result<Outcome> {
+    let (_, show, ()) = edit(&a.dir, |_, show| {
+        let t = &mut show.time_sources;
+        let before = t.clone();
+        if let Some(p) = &a.priority {
+            t.priority.clone_from(p);
+        }
+        set(&mut t.frame_rate, a.frame_rate);
+        set(&mut t.chase, a.chase);
+        set(&mut t.drift_warning_us, a.drift_warning_us);
+        set(&mut t.jitter_warning_us, a.jitter_warning_us);
+        set(&mut t.min_stability, a.min_stability);
+        if *t == before && a.priority.is_none() {
+            bail!("nothing to set: hostctl timing --help lists what can be");
+        }
+        Ok(())
+    })?;
+    report(
+        &a.out,
+        json!({"time_sources": show.time_sources}),
+        format!(
+            "time sources: {}",
+            serde_json::to_string(&show.time_sources)?
+        ),
+    )
+}
+
+/// `hostctl thresholds`.
+pub fn thresholds(
+    dir: &Path,
+    recovery: Option<f64>,
+    warning: Option<f64>,
+    critical: Option<f64>,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    if recovery.is_none() && warning.is_none() && critical.is_none() {
+        bail!("nothing to set: --recovery, --warning or --critical");
+    }
+    let (_, show, ()) = edit(dir, |_, show| {
+        let t = &mut show.resources.thresholds;
+        set(&mut t.recovery_pct, recovery);
+        set(&mut t.warning_pct, warning);
+        set(&mut t.critical_pct, critical);
+        Ok(())
+    })?;
+    let t = &show.resources.thresholds;
+    report(
+        out,
+        json!({"thresholds": t}),
+        format!(
+            "DSP load thresholds: recovery {} %, warning {} %, critical {} %",
+            t.recovery_pct, t.warning_pct, t.critical_pct
+        ),
+    )
+}
+
+/// `hostctl bus`.
+pub fn bus(a: &BusArgs) -> anyhow::Result<Outcome> {
+    let allowed: &[&str] = match a.bus {
+        BusName::Audition => &["level", "mute", "outputs"],
+        BusName::RecordA | BusName::RecordB => &["level", "enabled", "inputs"],
+        BusName::Ltc => &["enabled", "input"],
+    };
+    let given = [
+        ("level", a.level.is_some()),
+        ("mute", a.mute.is_some()),
+        ("outputs", a.outputs.is_some()),
+        ("enabled", a.enabled.is_some()),
+        ("inputs", a.inputs.is_some()),
+        ("input", a.input.is_some()),
+    ];
+    if let Some((name, _)) = given.iter().find(|(n, g)| *g && !allowed.contains(n)) {
+        bail!(
+            "--{name} is not a setting of this bus; it has --{}",
+            allowed.join(", --")
+        );
+    }
+    if !given.iter().any(|(_, g)| *g) {
+        bail!("nothing to set: --{}", allowed.join(", --"));
+    }
+    let inputs = match &a.inputs {
+        Some(v) => Some(
+            <[LogicalChannel; 2]>::try_from(v.as_slice())
+                .map_err(|_| anyhow::anyhow!("--inputs takes two inputs, L,R"))?,
+        ),
+        None => None,
+    };
+    let (_, show, ()) = edit(&a.dir, |_, show| {
+        let b = &mut show.busses;
+        match a.bus {
+            BusName::Audition => {
+                set(&mut b.audition.level_db, a.level);
+                set(&mut b.audition.mute, a.mute);
+                if let Some(o) = &a.outputs {
+                    b.audition.outputs.clone_from(o);
+                }
+            }
+            BusName::RecordA | BusName::RecordB => {
+                let r = if a.bus == BusName::RecordA {
+                    &mut b.record_a
+                } else {
+                    &mut b.record_b
+                };
+                set(&mut r.level_db, a.level);
+                set(&mut r.enabled, a.enabled);
+                set(&mut r.inputs, inputs);
+            }
+            BusName::Ltc => {
+                set(&mut b.ltc_input.enabled, a.enabled);
+                if let Some(i) = a.input {
+                    b.ltc_input.input = i.0;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    report(&a.out, json!({"busses": show.busses}), "set".into())
+}
+
+/// Sets `field` to `value` when one is given.
+fn set<T>(field: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *field = v;
+    }
 }

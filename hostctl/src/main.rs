@@ -145,6 +145,15 @@ fn main() -> ExitCode {
             );
             Ok(Outcome::Ok)
         }
+        Command::Timing(args) => edit::timing(&args),
+        Command::Thresholds {
+            dir,
+            recovery,
+            warning,
+            critical,
+            out,
+        } => edit::thresholds(&dir, recovery, warning, critical, &out),
+        Command::Bus(args) => edit::bus(&args),
         Command::Undo { dir, out } => edit::undo_redo(&dir, false, &out),
         Command::Redo { dir, out } => edit::undo_redo(&dir, true, &out),
         Command::History { dir, out } => edit::history(&dir, &out),

@@ -1191,3 +1191,82 @@ fn clip_import_fills_free_buttons_in_order_or_follows_a_manifest() {
     let r = hostctl(&[&"clip", &"import", &f.dir, &"--manifest", &typo]);
     assert!(r.stderr.contains("volume_db"), "{}", r.stderr);
 }
+
+#[test]
+fn time_sources_thresholds_and_busses_are_set_and_refused_when_wrong() {
+    let f = session();
+    hostctl(&[
+        &"timing",
+        &f.dir,
+        &"--priority",
+        &"ptp,ltc,system",
+        &"--frame-rate",
+        &"29.97",
+        &"--chase",
+        &"on",
+    ])
+    .ok();
+    let t = &manifest(&f)["time_sources"];
+    assert_eq!(t["priority"], serde_json::json!(["ptp", "ltc", "system"]));
+    assert_eq!(
+        (t["frame_rate"].as_str(), t["chase"].as_bool()),
+        (Some("29.97df"), Some(true))
+    );
+    hostctl(&[
+        &"thresholds",
+        &f.dir,
+        &"--recovery",
+        &"60",
+        &"--warning",
+        &"70",
+        &"--critical",
+        &"85",
+    ])
+    .ok();
+    assert_eq!(manifest(&f)["resources"]["thresholds"]["warning_pct"], 70.0);
+    hostctl(&[
+        &"bus",
+        &f.dir,
+        &"ltc",
+        &"--enabled",
+        &"on",
+        &"--input",
+        &"8",
+    ])
+    .ok();
+    assert_eq!(manifest(&f)["busses"]["ltc_input"]["input"], 8);
+    hostctl(&[
+        &"bus",
+        &f.dir,
+        &"record-a",
+        &"--enabled",
+        &"on",
+        &"--inputs",
+        &"3,4",
+    ])
+    .ok();
+    assert_eq!(
+        manifest(&f)["busses"]["record_a"]["inputs"],
+        serde_json::json!([3, 4])
+    );
+
+    let untouched = snapshot(&f);
+    for (args, why) in [
+        (vec!["timing", "--frame-rate", "23.976"], "is not supported"),
+        (vec!["timing", "--priority", "gps"], "is not a time source"),
+        (vec!["thresholds", "--recovery", "90"], "recovery"),
+        (
+            vec!["bus", "audition", "--inputs", "1,2"],
+            "--inputs is not a setting of this bus",
+        ),
+        (vec!["bus", "record-b", "--inputs", "1"], "two inputs"),
+    ] {
+        let (verb, rest) = args.split_first().unwrap();
+        let mut all: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![verb, &f.dir];
+        all.extend(rest.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>));
+        let r = hostctl(&all);
+        assert_ne!(r.code, 0, "{args:?} was accepted");
+        assert!(r.stderr.contains(why), "{args:?}: {}", r.stderr);
+        assert_eq!(snapshot(&f), untouched, "{args:?} changed the session");
+    }
+}

@@ -279,6 +279,14 @@ pub enum TimeSourceKind {
     System,
 }
 
+impl std::str::FromStr for TimeSourceKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned()))
+            .map_err(|_| format!("{s:?} is not a time source: ltc, mtc, ptp or system"))
+    }
+}
+
 fn default_frame_rate() -> FrameRate {
     FrameRate::Fps25
 }
