@@ -10,8 +10,7 @@ use cuebox_engine::show::{
     AudioRef, ClipChanges, ClipId, Extra, FadeChange, GridPos, Group, LoopChange, NewClip, PageNo,
     Placement, RightsChanges, Show, TabIndex, TimeSpec,
 };
-use cuebox_session::media::{hash_file, import_file};
-use cuebox_session::store::SessionDir;
+use cuebox_session::media::{hash_file, Importer};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -49,9 +48,9 @@ fn probe_file(file: &Path) -> anyhow::Result<Source> {
 
 /// Hashes `src`, copies it into the media folder (unless it lies there
 /// already) and adds it as a clip at `at`; `bar` counts bytes read twice
-/// (hash, copy).
+/// (hash, copy). The copy is on disk once `importer` finishes.
 fn add_source(
-    store: &SessionDir,
+    importer: &mut Importer,
     show: &mut Show,
     src: &Source,
     at: Placement,
@@ -66,7 +65,7 @@ fn add_source(
         .or_else(|| src.probed.metadata.title.clone())
         .or_else(|| file.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_default();
-    let imported = import_file(file, &store.media_folder(show), hash, &mut |n| bar.inc(n))?;
+    let imported = importer.import(file, hash, &mut |n| bar.inc(n))?;
     let audio = AudioRef {
         path: imported.path,
         hash,
@@ -101,10 +100,13 @@ pub fn add(
     let (_, show, (id, copied)) = edit(dir, |store, show| {
         // A refused placement must not copy media.
         show.check_placement(placement)?;
+        let mut importer = Importer::new(&store.media_folder(show))?;
         let bar = progress(src.size * 2, "adding", out.json);
-        let added = add_source(store, show, &src, placement, group, name, &bar);
+        let added = add_source(&mut importer, show, &src, placement, group, name, &bar)?;
         bar.finish_and_clear();
-        added
+        // The media on disk before the manifest that names it.
+        importer.finish()?;
+        Ok(added)
     })?;
     let path = &show.clip(&id).expect("just added").audio.path;
     if out.json {
@@ -274,15 +276,18 @@ pub fn import(
         }
         let total: u64 = plan.iter().map(|p| p.src.size * 2).sum();
         let bar = progress(total, "importing", out.json);
+        let mut importer = Importer::new(&store.media_folder(show))?;
         let mut added = Vec::new();
         for p in plan {
-            let (id, _) = add_source(store, show, &p.src, p.at, p.group, p.name, &bar)?;
+            let (id, _) = add_source(&mut importer, show, &p.src, p.at, p.group, p.name, &bar)?;
             if !p.changes.is_empty() {
                 show.set_clip(&id, &p.changes)?;
             }
             added.push((id, p.at));
         }
         bar.finish_and_clear();
+        // Every copy on disk, with one sync, before the manifest names them.
+        importer.finish()?;
         Ok(added)
     })?;
     if out.json {

@@ -1,15 +1,17 @@
-//! Bringing an audio file into a session's media folder.
+//! Bringing audio files into a session's media folder.
 //!
 //! A file already inside the media folder is referenced where it is; any
-//! other file is copied in, atomically, under its own name (or a numbered
-//! variant when another file holds that name). Identical content already
-//! there is reused rather than copied twice.
+//! other file is copied in, atomically (written beside, then renamed),
+//! under its own name (or a numbered variant when another file holds that
+//! name). Identical content already there is reused rather than copied
+//! twice. The copies of one [`Importer`] reach the disk together, with one
+//! `syncfs` at [`Importer::finish`] — before the manifest that names them
+//! is saved — so a bulk import runs at disk speed, not at one fsync per file.
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use atomic_write_file::AtomicWriteFile;
 use cuebox_engine::show::{ContentHash, MediaPath};
 
 use super::folder::free_bytes;
@@ -79,57 +81,103 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
     }
 }
 
-/// Brings `src`, whose content hash is `hash`, into `media_root`.
-/// `progress` is called with the bytes copied.
+/// Brings `src`, whose content hash is `hash`, into `media_root`, on
+/// disk when this returns. `progress` is called with the bytes copied.
 pub fn import_file(
     src: &Path,
     media_root: &Path,
     hash: ContentHash,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Imported, ImportError> {
-    let src_abs = src.canonicalize().map_err(io_err("cannot open", src))?;
-    let root = media_root
-        .canonicalize()
-        .map_err(io_err("cannot open the media folder", media_root))?;
-    if let Ok(rel) = src_abs.strip_prefix(&root) {
-        return Ok(Imported {
-            path: media_path(rel, &src_abs)?,
+    let mut importer = Importer::new(media_root)?;
+    let imported = importer.import(src, hash, progress)?;
+    importer.finish()?;
+    Ok(imported)
+}
+
+/// Imports into one media folder; what it copied is on disk once
+/// [`Importer::finish`] returns (dropping it unfinished leaves the copies
+/// to the kernel's own time: save no manifest that names them).
+#[derive(Debug)]
+pub struct Importer {
+    root: PathBuf,
+    copied: bool,
+}
+
+impl Importer {
+    /// An importer into `media_root`.
+    pub fn new(media_root: &Path) -> Result<Importer, ImportError> {
+        let root = media_root
+            .canonicalize()
+            .map_err(io_err("cannot open the media folder", media_root))?;
+        Ok(Importer {
+            root,
             copied: false,
-        });
+        })
     }
-    let name = src_abs
-        .file_name()
-        .map(Path::new)
-        .ok_or_else(|| ImportError::BadPath {
-            path: src_abs.clone(),
-            reason: "it has no file name".into(),
-        })?;
-    for n in 1u32.. {
-        let candidate = numbered(name, n);
-        let dest = root.join(&candidate);
-        match std::fs::symlink_metadata(&dest) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                copy(&src_abs, &dest, &root, hash, progress)?;
-                return Ok(Imported {
-                    path: media_path(&candidate, &src_abs)?,
-                    copied: true,
-                });
-            }
-            Err(e) => return Err(io_err("cannot inspect", &dest)(e)),
-            Ok(m)
-                if m.is_file()
-                    && hash_file(&dest, &mut |_| ()).map_err(io_err("cannot read", &dest))?
-                        == hash =>
-            {
-                return Ok(Imported {
-                    path: media_path(&candidate, &src_abs)?,
-                    copied: false,
-                });
-            }
-            Ok(_) => continue,
+
+    /// Brings `src`, whose content hash is `hash`, into the media folder.
+    /// `progress` is called with the bytes copied.
+    pub fn import(
+        &mut self,
+        src: &Path,
+        hash: ContentHash,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Imported, ImportError> {
+        let root = &self.root;
+        let src_abs = src.canonicalize().map_err(io_err("cannot open", src))?;
+        if let Ok(rel) = src_abs.strip_prefix(root) {
+            return Ok(Imported {
+                path: media_path(rel, &src_abs)?,
+                copied: false,
+            });
         }
+        let name = src_abs
+            .file_name()
+            .map(Path::new)
+            .ok_or_else(|| ImportError::BadPath {
+                path: src_abs.clone(),
+                reason: "it has no file name".into(),
+            })?;
+        for n in 1u32.. {
+            let candidate = numbered(name, n);
+            let dest = root.join(&candidate);
+            match std::fs::symlink_metadata(&dest) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    copy(&src_abs, &dest, root, hash, progress)?;
+                    self.copied = true;
+                    return Ok(Imported {
+                        path: media_path(&candidate, &src_abs)?,
+                        copied: true,
+                    });
+                }
+                Err(e) => return Err(io_err("cannot inspect", &dest)(e)),
+                Ok(m)
+                    if m.is_file()
+                        && hash_file(&dest, &mut |_| ())
+                            .map_err(io_err("cannot read", &dest))?
+                            == hash =>
+                {
+                    return Ok(Imported {
+                        path: media_path(&candidate, &src_abs)?,
+                        copied: false,
+                    });
+                }
+                Ok(_) => continue,
+            }
+        }
+        unreachable!("u32 names run out only after four billion files of the same name")
     }
-    unreachable!("u32 names run out only after four billion files of the same name")
+
+    /// Puts every copy (and the folder entries naming them) on disk.
+    pub fn finish(self) -> Result<(), ImportError> {
+        if !self.copied {
+            return Ok(());
+        }
+        let dir = File::open(&self.root).map_err(io_err("cannot open", &self.root))?;
+        nix::unistd::syncfs(&dir)
+            .map_err(|e| io_err("cannot flush the media folder", &self.root)(e.into()))
+    }
 }
 
 /// `name` for n = 1, else `stem-n.ext`.
@@ -155,7 +203,9 @@ fn media_path(rel: &Path, src: &Path) -> Result<MediaPath, ImportError> {
     })
 }
 
-/// Copies atomically, hashing on the way so the copy is proven identical.
+/// Copies atomically (beside, then renamed), hashing on the way so the copy
+/// is proven identical; a failed or changed copy leaves nothing behind. Not
+/// synced: the [`Importer`] does that once for all its copies.
 fn copy(
     src: &Path,
     dest: &Path,
@@ -177,7 +227,11 @@ fn copy(
             needed,
         });
     }
-    let mut out = AtomicWriteFile::open(dest).map_err(io_err("cannot create", dest))?;
+    let dir = dest.parent().unwrap_or(root);
+    let mut out = tempfile::Builder::new()
+        .prefix(".import-")
+        .tempfile_in(dir)
+        .map_err(io_err("cannot create a file in", dir))?;
     let found = ContentHash::of_reader(Tap {
         inner: input,
         tap: |bytes: &[u8]| {
@@ -195,5 +249,8 @@ fn copy(
             found,
         });
     }
-    out.commit().map_err(io_err("cannot save", dest))
+    // Never over a file that appeared meanwhile: it is someone's.
+    out.persist_noclobber(dest)
+        .map(drop)
+        .map_err(|e| io_err("cannot save", dest)(e.error))
 }

@@ -17,7 +17,7 @@ pub use folder::{
     check_media_folder, suggest_media_folder, Check, CheckKind, CheckOptions, Filesystem,
     FolderError, FolderReport, StabilityProbe, StabilityReport, Status,
 };
-pub use import::{import_file, ImportError, Imported, RESERVE_BYTES};
+pub use import::{import_file, ImportError, Imported, Importer, RESERVE_BYTES};
 pub use mounts::{
     classify_fs, mount_for, parse_mountinfo, parse_mountinfo_line, FsClass, MountEntry,
 };
