@@ -930,10 +930,11 @@ fn show_set_changes_only_what_is_given_and_info_prints_it() {
         serde_json::json!({"default_depth": "detailed", "formats": ["csv", "xml"],
                            "auto_export": true, "pros": ["PRS", "GEMA"]})
     );
+    let h = hostctl(&[&"history", &f.dir, &"--json"]).ok().json();
     assert_eq!(
-        fs::read_dir(f.dir.join("backups")).unwrap().count(),
+        h["undo"].as_array().unwrap().len(),
         1,
-        "the manifest before is kept"
+        "the manifest before is kept, as an undo step"
     );
 
     // One field: the rest stays; a date added keeps the order.
@@ -1020,7 +1021,13 @@ fn show_set_refuses_precisely_and_changes_nothing() {
     ])
     .ok();
     let before = snapshot(&f);
-    let backups = fs::read_dir(f.dir.join("backups")).unwrap().count();
+    let steps = |f: &Fixture| {
+        hostctl(&[&"history", &f.dir, &"--json"]).ok().json()["undo"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let saves = steps(&f);
     let cases: [(&[&str], i32, &str); 9] = [
         (
             &["--date", "2026-12-01"],
@@ -1064,11 +1071,7 @@ fn show_set_refuses_precisely_and_changes_nothing() {
         assert!(r.stderr.contains(message), "{extra:?}: {}", r.stderr);
         assert_eq!(snapshot(&f), before, "{extra:?} changed the session");
     }
-    assert_eq!(
-        fs::read_dir(f.dir.join("backups")).unwrap().count(),
-        backups,
-        "no save was made"
-    );
+    assert_eq!(steps(&f), saves, "no save was made");
     let r = hostctl(&[&"show", &"set", &"--help"]).ok();
     assert!(
         r.stdout.contains("Example: `hostctl show set") && r.stdout.contains("--societies"),

@@ -63,7 +63,8 @@ impl SessionDir {
         let before = self.read_manifest()?;
         let seq = steps(self, Stack::Undo)?.first().map_or(1, |s| s.seq + 1);
         push(self, Stack::Undo, seq, what, &before)?;
-        self.save(show)?;
+        // The undo step keeps what is replaced: no backup besides.
+        self.save_unbacked(show)?;
         for step in steps(self, Stack::Redo)? {
             drop_step(&step)?;
         }
@@ -104,7 +105,7 @@ impl SessionDir {
         // A step keeps its number across stacks: undo's top is the
         // highest, redo's the lowest, so each pops the edit nearest now.
         push(self, to, step.seq, &step.what, &current)?;
-        self.replace_manifest(&loaded.show, &bytes)?;
+        self.write_manifest(&loaded.show, &bytes)?;
         drop_step(&step)?;
         Ok(Some(step))
     }

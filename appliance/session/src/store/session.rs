@@ -147,8 +147,21 @@ impl SessionDir {
     /// the current manifest backed up first.
     pub(crate) fn replace_manifest(&self, show: &Show, bytes: &[u8]) -> Result<()> {
         self.back_up_current()?;
+        self.write_manifest(show, bytes)
+    }
+
+    /// Writes `bytes` as the manifest and indexes `show`, with no backup:
+    /// for the edit history, whose steps keep what is replaced.
+    pub(crate) fn write_manifest(&self, show: &Show, bytes: &[u8]) -> Result<()> {
         fs::write_atomic(&self.manifest_path(), bytes)?;
         self.index(show, bytes)
+    }
+
+    /// [`SessionDir::save`] with no backup (the edit history keeps the
+    /// manifest replaced).
+    pub(crate) fn save_unbacked(&self, show: &Show) -> Result<()> {
+        let bytes = checked_json(show)?;
+        self.write_manifest(show, &bytes)
     }
 
     fn index(&self, show: &Show, bytes: &[u8]) -> Result<()> {
