@@ -13,7 +13,8 @@ use cuebox_session::playlog::cli::{ChangesArgs, PeriodArgs};
 /// Author, validate and push cuebox sessions from a host.
 ///
 /// A session is a folder holding `session.json` (the show), `metadata.sqlite`
-/// (clip information and markers, indexed from the manifest), `autosave/` and `backups/`. Its media
+/// (clip information and markers, indexed from the manifest), `autosave/`,
+/// `backups/` and `history/` (undo and redo). Its media
 /// live in the media folder chosen when it was created. Pages, tabs, rows and
 /// columns are numbered from 1, as the box shows them.
 #[derive(Debug, Parser)]
@@ -960,7 +961,7 @@ pub enum ShowCmd {
     /// what is given changes; everything is checked (the session's own
     /// validation included) before anything is written, and a refusal
     /// changes nothing. The manifest is saved atomically, the previous one
-    /// kept in backups/.
+    /// kept as an undo step (`hostctl undo`).
     ///
     /// Example: `hostctl show set shows/hamlet --production Hamlet --venue "The Globe"
     /// --city London --country GB --date 2026-12-01 --date 2026-12-02
