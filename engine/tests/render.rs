@@ -1987,7 +1987,7 @@ fn a_clip_from_the_show_becomes_a_voice_at_the_engine_rate() {
     // Missing fades come from the session defaults: 2 s out, 1 s crossfade.
     assert_eq!(
         p.fade_out,
-        FadeSpec::new(FrameCount(96_000), Curve::Logarithmic, true)
+        FadeSpec::new(FrameCount(96_000), Curve::Exponential, true)
     );
     assert_eq!(
         p.crossfade,
@@ -2056,7 +2056,7 @@ impl cuebox_engine::control::ReaderSource for DcAudio {
             "c2" => 0.5,
             _ => 0.25,
         };
-        let audio = dc(Channels::Stereo, 96_000, level);
+        let audio = dc(Channels::Stereo, timeline.length().0 as usize, level);
         Ok(Box::new(
             MemoryClip::new(audio, Channels::Stereo, timeline).map_err(|e| e.to_string())?,
         ))
@@ -2167,4 +2167,34 @@ fn a_group_level_command_ramps_the_bus_and_keeps_its_mute() {
         rig.out.group(Group::B)[0].iter().all(|x| *x == 0.0),
         "a level change does not unmute"
     );
+}
+
+#[test]
+fn the_default_fade_out_falls_evenly_in_db_as_a_designer_hears_it() {
+    // A 5 s fade out with the session's default curve, on a 0 dBFS clip.
+    let mut show = dc_show();
+    show.clips[0].audio.format.frames = Frames(10 * RATE as u64);
+    let start = 1_000;
+    let rig = play_events(
+        &show,
+        serde_json::json!([
+            {"at_sample": 0, "cmd": "go", "clip": "c1"},
+            {"at_sample": start, "cmd": "fade_out", "clip": "c1", "time": 5.0},
+        ]),
+        start + 5 * RATE as usize + 100,
+    );
+    let a = &rig.out.group(Group::A)[0];
+    let db_at = |secs: f64| 20.0 * f64::from(a[start + (secs * f64::from(RATE)) as usize]).log10();
+    let levels: Vec<f64> = [1.0, 2.5, 4.0, 4.5].iter().map(|s| db_at(*s)).collect();
+    assert!(
+        levels.windows(2).all(|w| w[1] < w[0]),
+        "the fade falls all the way: {levels:?}"
+    );
+    assert!(
+        (-8.0..=-3.0).contains(&levels[0]),
+        "about a fifth of the way down at 1 s: {levels:?}"
+    );
+    assert!(levels[1] <= -10.0, "well down at the midpoint: {levels:?}");
+    assert!(levels[2] <= -20.0, "nearly gone at 4 s: {levels:?}");
+    assert_eq!(a[start + 5 * RATE as usize - 1], 0.0, "silent at its end");
 }
