@@ -467,7 +467,9 @@ impl Cursor {
         if self.pos < self.ramp_in {
             return 0;
         }
-        let zone = self.ramp_out.max(self.final_edge);
+        // The segment's last frame is never in a steady run, even with no
+        // ramp there (a loop with a seam crossfade): stepping past it wraps.
+        let zone = self.ramp_out.max(self.final_edge).max(1);
         (self.len - self.pos).saturating_sub(zone)
     }
 

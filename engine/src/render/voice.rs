@@ -11,6 +11,7 @@ use super::command::{FadeSpec, Pan, VoiceParams};
 use super::envelope::{Cursor, Edge, Fade, FadeStep, Ramps};
 use super::event::{Event, EventSink, StopCause};
 use super::reader::BoxedReader;
+use super::seam::Seam;
 use super::time::{ClipTag, SamplePos, VoiceId};
 use super::trash::Trash;
 use super::varispeed::{Speed, Varispeed};
@@ -33,6 +34,17 @@ impl Ctx<'_> {
     }
 }
 
+/// The buffers a voice renders with, owned by its table: the slot's own
+/// seam capture, and scratch shared by the voices of one side.
+pub(crate) struct Buffers<'a> {
+    /// Where the audio lands before mixing (stereo, a block at least).
+    pub(crate) scratch: &'a mut [f32],
+    /// Per-frame gains while the voice ramps (a block at least).
+    pub(crate) gains: &'a mut [f32],
+    /// The loop seam's capture ([`Seam::buffer_len`] of the loop ramp).
+    pub(crate) seam: &'a mut [f32],
+}
+
 /// A playing voice on the `B` side of the firewall.
 pub(crate) struct Voice<B> {
     pub(crate) id: VoiceId,
@@ -47,6 +59,9 @@ pub(crate) struct Voice<B> {
     /// Resampling, for a voice started with a speed; its sequence ramps
     /// are then applied there and `cursor` is open.
     varispeed: Option<Varispeed>,
+    /// The loop seam's crossfade, when the sequence has the audio for it
+    /// (its loop ramps are then none).
+    seam: Option<Seam>,
     /// Level and pan: `[l, r, -, -]` mono, or the stereo matrix.
     gains: [f32; 4],
     fade_out: FadeSpec,
@@ -82,6 +97,11 @@ impl<B: BusKind> Voice<B> {
             Pan::Stereo { width, balance } => stereo_voice(params.level_db, width, balance),
         };
         let timeline = reader.timeline();
+        let seam = Seam::new(&timeline, ramps.looped, usize::from(channels.count()));
+        let ramps = match seam {
+            Some(_) => Ramps { looped: 0, ..ramps },
+            None => ramps,
+        };
         let varispeed = params
             .speed
             .map(|speed| Varispeed::new(&timeline, usize::from(channels.count()), speed, ramps));
@@ -97,6 +117,7 @@ impl<B: BusKind> Voice<B> {
             order,
             reader: Some(reader),
             varispeed,
+            seam,
             gains,
             fade_out: params.fade_out,
             edge: Edge::Rising { pos: 0 },
@@ -204,17 +225,14 @@ impl<B: BusKind> Voice<B> {
         }
     }
 
-    /// Renders block frames `from..from + n` into `bus`, reading into
-    /// `scratch` and computing gains in `gains` (both at least a block
-    /// long). Returns why and at which block offset (the first silent frame)
+    /// Renders block frames `from..from + n` into `bus` with `buf`. Returns why and at which block offset (the first silent frame)
     /// the voice ended, if it did.
     pub(crate) fn render(
         &mut self,
         ctx: &mut Ctx<'_>,
         from: usize,
         n: usize,
-        scratch: &mut [f32],
-        gains: &mut [f32],
+        buf: Buffers<'_>,
         bus: &mut BusBuffer<B>,
     ) -> Option<(StopCause, usize)> {
         let Some(reader) = self.reader.as_mut() else {
@@ -231,9 +249,24 @@ impl<B: BusKind> Voice<B> {
         }
         let want = want as usize;
         let ch = usize::from(self.channels.count());
+        let Buffers {
+            scratch,
+            gains,
+            seam,
+        } = buf;
         let (got, ended) = match &mut self.varispeed {
-            Some(v) => v.read(reader.as_mut(), &mut scratch[..want * ch]),
-            None => (reader.read(&mut scratch[..want * ch]).min(want), false),
+            Some(v) => v.read(
+                reader.as_mut(),
+                &mut scratch[..want * ch],
+                (&mut self.seam, seam),
+            ),
+            None => {
+                let got = reader.read(&mut scratch[..want * ch]).min(want);
+                if let Some(s) = &mut self.seam {
+                    s.apply(&mut scratch[..got * ch], seam);
+                }
+                (got, false)
+            }
         };
         if got < want && !ended {
             if !self.underrun {
