@@ -2303,3 +2303,56 @@ fn a_seamless_loop_crossfades_at_its_seam_with_no_dip_and_a_broken_one_is_smooth
         );
     }
 }
+
+#[test]
+fn a_fade_to_a_level_ramps_a_playing_clip_and_lands_at_its_stamped_sample() {
+    let show = dc_show();
+    let db = |x: f64| 10f64.powf(x / 20.0) as f32;
+    let (at, len) = (2_000usize, 4_800usize);
+    let rig = play_events(
+        &show,
+        serde_json::json!([
+            {"at_sample": 0, "cmd": "go", "clip": "c1"},
+            {"at_sample": 0, "cmd": "go", "clip": "c2"},
+            {"at_sample": at, "cmd": "fade_to", "clip": "c1", "level_db": -10, "time": 0.1},
+            {"at_sample": 9_000, "cmd": "fade_to", "clip": "c1", "level_db": 0},
+            {"at_sample": 9_000, "cmd": "fade_to", "clip": "c3", "level_db": 0},
+        ]),
+        12_000,
+    );
+    let a = &rig.out.group(Group::A)[0];
+    let g = db(-10.0);
+    assert_close(&a[EDGE..at], |_| 1.0, "c1 at its own level before");
+    // Linear in gain from the stamped frame, reaching -10 dB on its last frame.
+    assert_close(
+        &a[at..at + len],
+        |i| 1.0 + f64::from(g - 1.0) * (i + 1) as f64 / len as f64,
+        "c1 ramping",
+    );
+    let slope = f64::from(1.0 - g) / len as f64;
+    let worst = a[at - 1..at + len + 1]
+        .windows(2)
+        .map(|w| f64::from((w[1] - w[0]).abs()))
+        .fold(0.0, f64::max);
+    assert!(
+        worst <= slope + 1e-6,
+        "a step of {worst}, the ramp's slope is {slope}"
+    );
+    assert!(
+        a[at + len..9_000].iter().all(|x| (x - g).abs() < 1e-6),
+        "c1 plays on at -10 dB"
+    );
+    // No time: back over the 1 ms edge.
+    assert_close(
+        &a[9_000..9_000 + EDGE],
+        |i| f64::from(g) + f64::from(1.0 - g) * (i + 1) as f64 / EDGE as f64,
+        "c1 back to 0 dB",
+    );
+    assert!(a[9_000 + EDGE..].iter().all(|x| (x - 1.0).abs() < 1e-6));
+    // Group B's clip is untouched; a clip that does not play is unmatched.
+    assert!(rig.out.group(Group::B)[0][EDGE..].iter().all(|x| *x == 0.5));
+    assert!(rig
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Unmatched { at, .. } if at.0 == 9_000)));
+}

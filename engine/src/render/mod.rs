@@ -349,6 +349,17 @@ impl Renderer {
                     sh.events.push(Event::Unmatched { target, at });
                 }
             }
+            Command::Level {
+                target,
+                level_db,
+                ramp,
+            } => {
+                // Never shorter than the edge fade: a jump in gain clicks.
+                let len = ramp.0.max(r.edge);
+                if !self.pool.apply(target, |v| v.level_to(level_db, len)) {
+                    sh.events.push(Event::Unmatched { target, at });
+                }
+            }
             Command::Audition(a) => self.audition.start(a, at, sh, r),
             Command::StopAudition => self.audition.stop(StopCause::Stopped, at, sh, r),
             Command::GroupGain {
