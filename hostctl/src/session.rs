@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use cuebox_engine::show::{GridDims, PageNo, Show, TabIndex};
+use cuebox_engine::show::{Clip, Fade, FadeDefaults, GridDims, PageNo, Show, TabIndex};
 use cuebox_session::media::{self as media, FolderReport};
 use cuebox_session::store::SessionDir;
 use serde_json::json;
@@ -217,7 +217,9 @@ pub fn validate(dir: &Path, hashes: bool, out: &Output) -> anyhow::Result<Outcom
     })
 }
 
-/// Lists every clip with its id, file, format, group and buttons.
+/// `hostctl session show`: every button and clip with what a designer
+/// checks — name, group, level, fades (the clip's own or the session's),
+/// cue range, loop and button label — as a table, or all of it as JSON.
 pub fn show(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
     let (store, show) = open(dir)?;
     let buttons: Vec<_> = show.buttons().collect();
@@ -233,13 +235,33 @@ pub fn show(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
                         json!({
                             "page": page.0.get(), "tab": tab.number(),
                             "row": b.row, "col": b.col, "visible": t.grid.is_visible(b),
+                            "label": b.label,
                         })
                     })
                     .collect();
+                let p = &c.processing;
+                let fade = |own: Option<&Fade>, default: &Fade| {
+                    let f = own.unwrap_or(default);
+                    json!({
+                        "time_ms": f.time_ms, "curve": f.curve, "power": f.power,
+                        "from": if own.is_some() { "clip" } else { "session" },
+                    })
+                };
+                let d = &show.fade_defaults;
+                let cross = p.fades.crossfade.as_ref();
+                let cross_from = if cross.is_some() { "clip" } else { "session" };
+                let cross = cross.unwrap_or(&d.crossfade);
                 json!({
                     "id": c.id, "name": c.name, "group": c.group,
                     "file": c.audio.path, "hash": c.audio.hash,
                     "format": c.audio.format, "buttons": places,
+                    "level_db": p.level_db, "panning": p.panning,
+                    "cue": p.cue, "loop": p.loop_region,
+                    "fades": {
+                        "in": fade(p.fades.fade_in.as_ref(), &d.fade_in),
+                        "out": fade(p.fades.fade_out.as_ref(), &d.fade_out),
+                        "crossfade": {"time_ms": cross.time_ms, "curve": cross.curve, "from": cross_from},
+                    },
                 })
             })
             .collect();
@@ -265,31 +287,34 @@ pub fn show(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
         store.media_folder(&show).display()
     );
     println!(
-        "{:<5} {:<4} {:<6} {:<6} {:<5} {:<28} FORMAT",
-        "PAGE", "TAB", "POS", "CLIP", "GROUP", "FILE"
+        "{:<5} {:<4} {:<6} {:<6} {:<20} {:<5} {:>9}  {:<15} {:<21} {:<16} {:<28} FORMAT",
+        "PAGE", "TAB", "POS", "CLIP", "NAME", "GROUP", "LEVEL", "FADE IN/OUT", "LOOP", "LABEL", "FILE"
     );
+    let row = |page: &str, tab: &str, pos: &str, c: &Clip, label: Option<&str>, note: &str| {
+        println!(
+            "{page:<5} {tab:<4} {pos:<6} {:<6} {:<20} {:<5} {:>9}  {:<15} {:<21} {:<16} {:<28} {}{note}",
+            c.id.as_str(),
+            c.name,
+            c.group.to_string(),
+            format!("{:+.1} dB", c.processing.level_db),
+            fades(c, &show.fade_defaults),
+            looped(c),
+            label.map_or("-".into(), |l| format!("\"{l}\"")),
+            c.audio.path.as_str(),
+            describe(&c.audio.format),
+        );
+    };
     for (page, tab, t, b) in &buttons {
         let hidden = if t.grid.is_visible(b) {
             ""
         } else {
             " (hidden)"
         };
+        let (page, tab, pos) = (page.to_string(), tab.number().to_string(), b.pos().to_string());
         match show.clip(&b.clip) {
-            Some(c) => println!(
-                "{:<5} {:<4} {:<6} {:<6} {:<5} {:<28} {}{hidden}",
-                page.to_string(),
-                tab.number(),
-                b.pos().to_string(),
-                c.id.as_str(),
-                c.group.to_string(),
-                c.audio.path.as_str(),
-                describe(&c.audio.format),
-            ),
+            Some(c) => row(&page, &tab, &pos, c, b.label.as_deref(), hidden),
             None => println!(
-                "{:<5} {:<4} {:<6} {:<6} (missing clip){hidden}",
-                page.to_string(),
-                tab.number(),
-                b.pos().to_string(),
+                "{page:<5} {tab:<4} {pos:<6} {:<6} (missing clip){hidden}",
                 b.clip.as_str()
             ),
         }
@@ -299,18 +324,36 @@ pub fn show(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
         .iter()
         .filter(|c| !buttons.iter().any(|(_, _, _, b)| b.clip == c.id))
     {
-        println!(
-            "{:<5} {:<4} {:<6} {:<6} {:<5} {:<28} {}",
-            "-",
-            "-",
-            "-",
-            c.id.as_str(),
-            c.group.to_string(),
-            c.audio.path.as_str(),
-            describe(&c.audio.format)
-        );
+        row("-", "-", "-", c, None, "");
     }
     Ok(Outcome::Ok)
+}
+
+/// A clip's fades in and out in seconds, its own or the session's:
+/// `0.00/2.00 s`.
+fn fades(c: &Clip, d: &FadeDefaults) -> String {
+    let f = &c.processing.fades;
+    let fade_in = f.fade_in.as_ref().unwrap_or(&d.fade_in);
+    let fade_out = f.fade_out.as_ref().unwrap_or(&d.fade_out);
+    format!(
+        "{:.2}/{:.2} s",
+        fade_in.time_ms / 1000.0,
+        fade_out.time_ms / 1000.0
+    )
+}
+
+/// A clip's enabled loop in seconds of its file, `1.000-2.000 s`, or `-`.
+fn looped(c: &Clip) -> String {
+    let rate = f64::from(c.audio.format.sample_rate.max(1));
+    match &c.processing.loop_region {
+        Some(l) if l.enabled => format!(
+            "{:.3}-{:.3} s",
+            l.start.0 as f64 / rate,
+            l.end.0 as f64 / rate
+        ),
+        Some(_) => "off".into(),
+        None => "-".into(),
+    }
 }
 
 /// `stereo 48000 Hz 24-bit 10.000 s pcm_s24le`

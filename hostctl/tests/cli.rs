@@ -499,3 +499,53 @@ fn help_explains_every_verb() {
         r.stdout
     );
 }
+
+/// Edits the manifest by hand, as a designer does today.
+fn edit_manifest(f: &Fixture, edit: impl FnOnce(&mut Value)) {
+    let path = f.dir.join("session.json");
+    let mut doc: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    edit(&mut doc);
+    fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+}
+
+#[test]
+fn session_show_lists_names_levels_fades_loops_and_labels() {
+    let f = session();
+    wav(&f.src.join("storm.wav"), 2, 48_000, 24, 96_000);
+    add(&f, &f.src.join("storm.wav"), "1,1", "A", &[]).ok();
+    edit_manifest(&f, |doc| {
+        let c = &mut doc["clips"][0];
+        c["name"] = "Thunder roll".into();
+        c["processing"]["level_db"] = (-6.0).into();
+        c["processing"]["loop"] = serde_json::json!({"start": 48_000, "end": 72_000});
+        c["processing"]["fades"]["out"] =
+            serde_json::json!({"time_ms": 5000, "curve": "s_curve", "power": false});
+        doc["pages"][0]["tabs"][0]["grid"]["buttons"][0]["label"] = "Storm 1".into();
+    });
+    let human = hostctl(&[&"session", &"show", &f.dir]).ok().stdout;
+    for want in [
+        "NAME",
+        "Thunder roll",
+        "-6.0 dB",
+        "0.00/5.00 s",
+        "1.000-1.500 s",
+        "\"Storm 1\"",
+    ] {
+        assert!(human.contains(want), "{want:?} in\n{human}");
+    }
+    let show = hostctl(&[&"session", &"show", &f.dir, &"--json"])
+        .ok()
+        .json();
+    let c = &show["clips"][0];
+    assert_eq!(c["name"], "Thunder roll");
+    assert_eq!(c["level_db"], -6.0);
+    assert_eq!(c["loop"]["start"], 48_000);
+    assert_eq!(c["loop"]["enabled"], true);
+    assert_eq!(c["buttons"][0]["label"], "Storm 1");
+    assert_eq!(
+        c["fades"]["out"],
+        serde_json::json!({"time_ms": 5000.0, "curve": "s_curve", "power": false, "from": "clip"})
+    );
+    assert_eq!(c["fades"]["in"]["from"], "session");
+    assert_eq!(c["fades"]["crossfade"]["time_ms"], 1000.0);
+}

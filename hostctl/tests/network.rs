@@ -357,8 +357,10 @@ fn a_push_cut_by_kill_and_by_link_down_resumes_and_never_half_activates() {
     // Ducked live: the box takes a fade to a level and refuses one out of range.
     let duck = host(&[
         "fade-to", "main", "c1", "--level", "-10", "--time", "0.5", "--json",
-    ]);
-    let duck: Value = serde_json::from_str(&ok(duck.output().unwrap())).unwrap();
+    ])
+    .output()
+    .unwrap();
+    let duck: Value = serde_json::from_str(&ok(duck)).unwrap();
     assert!(duck["at_sample"].as_u64().unwrap() > 0, "{duck}");
     let loud = host(&["fade-to", "main", "c1", "--level", "20"])
         .output()
