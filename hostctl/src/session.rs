@@ -288,7 +288,17 @@ pub fn show(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
     );
     println!(
         "{:<5} {:<4} {:<6} {:<6} {:<20} {:<5} {:>9}  {:<15} {:<21} {:<16} {:<28} FORMAT",
-        "PAGE", "TAB", "POS", "CLIP", "NAME", "GROUP", "LEVEL", "FADE IN/OUT", "LOOP", "LABEL", "FILE"
+        "PAGE",
+        "TAB",
+        "POS",
+        "CLIP",
+        "NAME",
+        "GROUP",
+        "LEVEL",
+        "FADE IN/OUT",
+        "LOOP",
+        "LABEL",
+        "FILE"
     );
     let row = |page: &str, tab: &str, pos: &str, c: &Clip, label: Option<&str>, note: &str| {
         println!(
@@ -310,7 +320,11 @@ pub fn show(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
         } else {
             " (hidden)"
         };
-        let (page, tab, pos) = (page.to_string(), tab.number().to_string(), b.pos().to_string());
+        let (page, tab, pos) = (
+            page.to_string(),
+            tab.number().to_string(),
+            b.pos().to_string(),
+        );
         match show.clip(&b.clip) {
             Some(c) => row(&page, &tab, &pos, c, b.label.as_deref(), hidden),
             None => println!(
