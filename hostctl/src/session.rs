@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use cuebox_engine::show::{Clip, Fade, FadeDefaults, GridDims, PageNo, Show, TabIndex};
 use cuebox_session::media::{self as media, FolderReport};
-use cuebox_session::store::SessionDir;
+use cuebox_session::store::{SessionDir, StoreError};
 use serde_json::json;
 
 use crate::cli::{Output, TabArg};
@@ -158,9 +158,17 @@ fn print_folder_report(report: &FolderReport, out: &Output) {
 
 /// Checks a session and its media.
 pub fn validate(dir: &Path, hashes: bool, out: &Output) -> anyhow::Result<Outcome> {
-    let (store, show) = open(dir)?;
+    let (store, show) = match open(dir) {
+        Err(e) => return unreadable(e, out),
+        Ok(opened) => opened,
+    };
     let mut problems: Vec<(String, String)> = show
         .validate()
+        .into_iter()
+        .map(|p| (p.path, p.issue.to_string()))
+        .collect();
+    let notes: Vec<(String, String)> = show
+        .notes()
         .into_iter()
         .map(|p| (p.path, p.issue.to_string()))
         .collect();
@@ -191,9 +199,15 @@ pub fn validate(dir: &Path, hashes: bool, out: &Output) -> anyhow::Result<Outcom
             "valid": problems.is_empty(),
             "clips": show.clips.len(),
             "hashes_checked": hashes,
-            "problems": problems.iter().map(|(path, message)| json!({"path": path, "message": message})).collect::<Vec<_>>(),
+            "problems": listed(&problems),
+            "notes": listed(&notes),
         }));
-    } else if problems.is_empty() {
+        return Ok(outcome(&problems));
+    }
+    for (path, message) in &notes {
+        println!("note: {path}: {message}");
+    }
+    if problems.is_empty() {
         println!(
             "{}: valid ({} clips{})",
             dir.display(),
@@ -210,11 +224,51 @@ pub fn validate(dir: &Path, hashes: bool, out: &Output) -> anyhow::Result<Outcom
             println!("{path}: {message}");
         }
     }
-    Ok(if problems.is_empty() {
+    Ok(outcome(&problems))
+}
+
+/// Problems as `--json` lists them.
+fn listed(problems: &[(String, String)]) -> Vec<serde_json::Value> {
+    problems
+        .iter()
+        .map(|(path, message)| json!({"path": path, "message": message}))
+        .collect()
+}
+
+/// Valid when nothing is wrong.
+fn outcome(problems: &[(String, String)]) -> Outcome {
+    if problems.is_empty() {
         Outcome::Ok
     } else {
         Outcome::Problems
-    })
+    }
+}
+
+/// A manifest that does not load: its fields of the wrong type are listed
+/// as problems, every one of them (exit 1); any other failure is an error.
+fn unreadable(e: anyhow::Error, out: &Output) -> anyhow::Result<Outcome> {
+    let Some(StoreError::Load { error, path }) = e.downcast_ref::<StoreError>() else {
+        return Err(e);
+    };
+    let fields = error.fields();
+    if fields.is_empty() {
+        return Err(e);
+    }
+    let problems: Vec<(String, String)> = fields.into_iter().map(|f| (f.path, f.message)).collect();
+    if out.json {
+        print_json(&json!({"valid": false, "problems": listed(&problems), "notes": []}));
+    } else {
+        eprintln!(
+            "{}: {} problem(s): the manifest does not load; fix these fields, or restore a copy \
+             from the session's backups/ folder",
+            path.display(),
+            problems.len()
+        );
+        for (path, message) in &problems {
+            println!("{path}: {message}");
+        }
+    }
+    Ok(Outcome::Problems)
 }
 
 /// `hostctl session show`: every button and clip with what a designer

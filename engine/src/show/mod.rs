@@ -11,6 +11,7 @@ mod analysis;
 mod clip;
 mod config;
 mod device_map;
+mod fields;
 mod ids;
 mod load;
 mod migrate;
@@ -24,8 +25,11 @@ pub use analysis::*;
 pub use clip::*;
 pub use config::*;
 pub use device_map::*;
+pub use fields::{known_field_paths, UnknownField};
 pub use ids::*;
-pub use load::{check_size, LoadError, Loaded, MAX_MANIFEST_BYTES, MAX_MANIFEST_VALUES};
+pub use load::{
+    check_size, FieldError, LoadError, Loaded, MAX_MANIFEST_BYTES, MAX_MANIFEST_VALUES,
+};
 pub use migrate::MigrationError;
 pub use pages::*;
 pub use processing::*;
