@@ -64,8 +64,66 @@ pub enum OfflineError {
     Process(String),
 }
 
+/// A bus (or output channel) that went over full scale during a render.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Over {
+    /// `main`, `A`–`D`, `audition`, or `output N` (a logical output).
+    pub bus: String,
+    /// The highest absolute sample, linear (above 1.0).
+    pub peak: f32,
+    /// The frame of that peak.
+    pub at: u64,
+    /// The first frame above full scale.
+    pub first: u64,
+    /// Frames with a sample above full scale.
+    pub frames: u64,
+}
+
+impl Over {
+    /// The peak in dBFS.
+    pub fn peak_dbfs(&self) -> f64 {
+        20.0 * f64::from(self.peak).log10()
+    }
+}
+
+/// Every bus's overs, noted block by block.
+#[derive(Debug, Default)]
+struct Overs(Vec<Over>);
+
+impl Overs {
+    /// Notes the frames of `bus` from frame `now` (one or two channels).
+    fn note(&mut self, bus: &str, now: u64, channels: &[&[f32]]) {
+        let frames = channels.iter().map(|c| c.len()).max().unwrap_or(0);
+        for i in 0..frames {
+            let x = channels
+                .iter()
+                .filter_map(|c| c.get(i))
+                .fold(0.0f32, |m, x| m.max(x.abs()));
+            if x <= 1.0 {
+                continue;
+            }
+            let at = now + i as u64;
+            match self.0.iter_mut().find(|o| o.bus == bus) {
+                Some(o) => {
+                    o.frames += 1;
+                    if x > o.peak {
+                        (o.peak, o.at) = (x, at);
+                    }
+                }
+                None => self.0.push(Over {
+                    bus: bus.to_string(),
+                    peak: x,
+                    at,
+                    first: at,
+                    frames: 1,
+                }),
+            }
+        }
+    }
+}
+
 /// What happened during a render.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Summary {
     /// Frames written.
     pub frames: u64,
@@ -75,6 +133,9 @@ pub struct Summary {
     pub refused: Vec<String>,
     /// Underruns (none in an offline render unless a reader is short).
     pub underruns: u64,
+    /// The busses and outputs that went over full scale (0 dBFS), in the
+    /// order they first did: whatever bus was written, every one is checked.
+    pub overs: Vec<Over>,
 }
 
 /// Renders `events` on `show` with the decoded `clips`, handing each block's
@@ -94,6 +155,12 @@ pub fn render(
     let mut dispatcher = Dispatcher::new(show, options.rate);
     let mut source = Decoded(clips);
     let mut summary = Summary::default();
+    let mut overs = Overs::default();
+    let outputs: Vec<String> = main
+        .outputs()
+        .chain(audition.outputs())
+        .map(|(ch, _)| format!("output {}", ch.0.get()))
+        .collect();
     let mut next_event = 0;
     let mut now = 0u64;
     while now < options.frames {
@@ -126,6 +193,17 @@ pub fn render(
         };
         let n = stereo.interleave_into(&mut interleaved);
         sink(&interleaved[..n]).map_err(OfflineError::Sink)?;
+        let mix = main.mix();
+        overs.note("main", now, &[mix.left, mix.right]);
+        for g in Group::ALL {
+            let s = main.group(g);
+            overs.note(&g.to_string(), now, &[s.left, s.right]);
+        }
+        let s = audition.stereo();
+        overs.note("audition", now, &[s.left, s.right]);
+        for (name, (_, x)) in outputs.iter().zip(main.outputs().chain(audition.outputs())) {
+            overs.note(name, now, &[x]);
+        }
         for event in control.events() {
             use crate::render::Event;
             match event {
@@ -139,6 +217,7 @@ pub fn render(
         now = block_end;
     }
     summary.frames = now;
+    summary.overs = overs.0;
     Ok(summary)
 }
 

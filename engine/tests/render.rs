@@ -877,51 +877,82 @@ fn edit_point_and_loop_point_fades_sit_exactly_at_the_markers() {
         ..Protection::default()
     };
     let (edit, lp) = (144usize, 24usize);
-    let mut cfg = config(Busses::default());
-    cfg.protection = protection;
-    let mut rig = Rig::new(cfg);
     // Each sample holds its own frame number, so the output shows which
-    // frame played; cue from 1000, loop 2000..3000.
-    let audio: Arc<[f32]> = (0..10_000).map(|f| f as f32 / 65_536.0).collect();
-    let t = Timeline::new(
-        Frames(10_000),
-        Frames(1000),
-        Some(Frames(9000)),
-        Some((Frames(2000), Frames(3000))),
-    )
-    .unwrap();
-    let mut s = start(1, Group::D, looping(audio, Channels::Mono, t));
-    s.params.pan = Pan::Mono { pan: -1.0 };
-    let n = 500;
-    rig.send(n, Command::Start(s));
-    rig.run_to(n + 5500, 100);
-    let left = &rig.out.group(Group::D)[0][n..];
-    // Cue start to loop end, then loop start to loop end, again and again.
+    // frame played: cue from 1000, looping `loop_start`..3000.
+    let play = |loop_start: u64| {
+        let mut cfg = config(Busses::default());
+        cfg.protection = protection.clone();
+        let mut rig = Rig::new(cfg);
+        let audio: Arc<[f32]> = (0..10_000).map(|f| f as f32 / 65_536.0).collect();
+        let t = Timeline::new(
+            Frames(10_000),
+            Frames(1000),
+            Some(Frames(9000)),
+            Some((Frames(loop_start), Frames(3000))),
+        )
+        .unwrap();
+        let mut s = start(1, Group::D, looping(audio, Channels::Mono, t));
+        s.params.pan = Pan::Mono { pan: -1.0 };
+        rig.send(500, Command::Start(s));
+        rig.run_to(500 + 5500, 100);
+        assert!(
+            rig.renderer.usage().voices == 1,
+            "a loop plays until stopped"
+        );
+        rig.out.group(Group::D)[0][500..].to_vec()
+    };
+    // Loop 2000..3000: cue start to loop end, then the loop again and
+    // again; the last 24 frames of each pass crossfade into the 24 before
+    // the loop start, so the loop start follows on from them.
+    let left = play(2000);
     let (first, loop_len) = (2000usize, 1000usize);
     let expected = |k: usize| {
-        let (seg_pos, seg_len, ramp_in, src) = if k < first {
-            (k, first, edit, 1000 + k)
+        let (seg_pos, seg_len, src) = if k < first {
+            (k, first, 1000 + k)
         } else {
             let p = (k - first) % loop_len;
-            (p, loop_len, lp, 2000 + p)
+            (p, loop_len, 2000 + p)
         };
-        let up = ((seg_pos + 1) as f64 / ramp_in as f64).min(1.0);
-        let left_in_seg = seg_len - seg_pos;
+        let up = if k < first {
+            ((seg_pos + 1) as f64 / edit as f64).min(1.0)
+        } else {
+            1.0
+        };
+        let mut x = src as f64;
+        if let Some(i) = (seg_pos + lp).checked_sub(seg_len) {
+            let w = (i + 1) as f64 / lp as f64;
+            x = x * (1.0 - w) + (2000 - lp + i) as f64 * w;
+        }
+        x / 65_536.0 * edge_in(k) * up
+    };
+    assert_close(&left, expected, "cue protection and loop seam");
+    // The jump itself: the last frame of the pass is the one before the loop start.
+    assert_close(
+        &left[first - 1..first + 1],
+        |i| (1999 + i) as f64 / 65_536.0,
+        "seam",
+    );
+
+    // Loop 1000..3000, from the cue start: no audio before it to cross
+    // into, so the loop point dips with the 24-frame ramps.
+    let left = play(1000);
+    let expected = |k: usize| {
+        let seg_pos = k % 2000;
+        let up = if k < 2000 {
+            ((seg_pos + 1) as f64 / edit as f64).min(1.0)
+        } else {
+            ((seg_pos + 1) as f64 / lp as f64).min(1.0)
+        };
+        let left_in_seg = 2000 - seg_pos;
         let down = if left_in_seg <= lp {
             (left_in_seg - 1) as f64 / lp as f64
         } else {
             1.0
         };
-        src as f64 / 65_536.0 * edge_in(k) * up * down
+        (1000 + seg_pos) as f64 / 65_536.0 * edge_in(k) * up * down
     };
-    assert_close(left, expected, "cue and loop protection");
-    // The jump itself: silent last frame of the loop, then the loop start.
-    assert_eq!(left[first - 1], 0.0);
-    assert_eq!(left[first + loop_len - 1], 0.0);
-    assert!(
-        rig.renderer.usage().voices == 1,
-        "a loop plays until stopped"
-    );
+    assert_close(&left, expected, "cue and loop protection");
+    assert_eq!(left[1999], 0.0, "silent last frame of the pass");
 }
 
 #[test]
@@ -1987,7 +2018,7 @@ fn a_clip_from_the_show_becomes_a_voice_at_the_engine_rate() {
     // Missing fades come from the session defaults: 2 s out, 1 s crossfade.
     assert_eq!(
         p.fade_out,
-        FadeSpec::new(FrameCount(96_000), Curve::Logarithmic, true)
+        FadeSpec::new(FrameCount(96_000), Curve::Exponential, true)
     );
     assert_eq!(
         p.crossfade,
@@ -2056,7 +2087,7 @@ impl cuebox_engine::control::ReaderSource for DcAudio {
             "c2" => 0.5,
             _ => 0.25,
         };
-        let audio = dc(Channels::Stereo, 96_000, level);
+        let audio = dc(Channels::Stereo, timeline.length().0 as usize, level);
         Ok(Box::new(
             MemoryClip::new(audio, Channels::Stereo, timeline).map_err(|e| e.to_string())?,
         ))
@@ -2167,4 +2198,161 @@ fn a_group_level_command_ramps_the_bus_and_keeps_its_mute() {
         rig.out.group(Group::B)[0].iter().all(|x| *x == 0.0),
         "a level change does not unmute"
     );
+}
+
+#[test]
+fn the_default_fade_out_falls_evenly_in_db_as_a_designer_hears_it() {
+    // A 5 s fade out with the session's default curve, on a 0 dBFS clip.
+    let mut show = dc_show();
+    show.clips[0].audio.format.frames = Frames(10 * RATE as u64);
+    let start = 1_000;
+    let rig = play_events(
+        &show,
+        serde_json::json!([
+            {"at_sample": 0, "cmd": "go", "clip": "c1"},
+            {"at_sample": start, "cmd": "fade_out", "clip": "c1", "time": 5.0},
+        ]),
+        start + 5 * RATE as usize + 100,
+    );
+    let a = &rig.out.group(Group::A)[0];
+    let db_at = |secs: f64| 20.0 * f64::from(a[start + (secs * f64::from(RATE)) as usize]).log10();
+    let levels: Vec<f64> = [1.0, 2.5, 4.0, 4.5].iter().map(|s| db_at(*s)).collect();
+    assert!(
+        levels.windows(2).all(|w| w[1] < w[0]),
+        "the fade falls all the way: {levels:?}"
+    );
+    assert!(
+        (-8.0..=-3.0).contains(&levels[0]),
+        "about a fifth of the way down at 1 s: {levels:?}"
+    );
+    assert!(levels[1] <= -10.0, "well down at the midpoint: {levels:?}");
+    assert!(levels[2] <= -20.0, "nearly gone at 4 s: {levels:?}");
+    assert_eq!(a[start + 5 * RATE as usize - 1], 0.0, "silent at its end");
+}
+
+/// A loop of a 1 kHz sine at half scale (48 frames a period) on group A,
+/// played from frame 0 for `frames` frames, plainly and at unity varispeed
+/// (group B): the group A left channel, after checking B is the same.
+fn play_sine_loop(loop_start: u64, loop_end: u64, frames: usize) -> Vec<f32> {
+    let mut rig = Rig::new(config(all_free()));
+    let audio: Arc<[f32]> = (0..48_000)
+        .flat_map(|i| {
+            let x = 0.5 * (2.0 * PI * i as f64 / 48.0).sin() as f32;
+            [x, x]
+        })
+        .collect();
+    let t = Timeline::new(
+        Frames(48_000),
+        Frames(0),
+        None,
+        Some((Frames(loop_start), Frames(loop_end))),
+    )
+    .unwrap();
+    rig.send(
+        0,
+        go(1, Group::A, looping(audio.clone(), Channels::Stereo, t)),
+    );
+    let mut s = start(2, Group::B, looping(audio, Channels::Stereo, t));
+    s.params.speed = Some(Speed::UNITY);
+    rig.send(0, Command::Start(s));
+    rig.run_to(frames, 333);
+    let (a, b) = (&rig.out.group(Group::A)[0], &rig.out.group(Group::B)[0]);
+    assert_eq!(
+        a, b,
+        "a unity varispeed voice crosses the seam as a plain one"
+    );
+    a.clone()
+}
+
+#[test]
+fn a_seamless_loop_crossfades_at_its_seam_with_no_dip_and_a_broken_one_is_smoothed() {
+    // A loop of whole periods: 200 of them, from 9 600 to 19 200.
+    let (ls, le) = (9_600usize, 19_200usize);
+    let len = le - ls;
+    let a = play_sine_loop(ls as u64, le as u64, le + 3 * len + 1_000);
+    let rms = |from: usize| {
+        let w = &a[from..from + 48];
+        (w.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>() / 48.0).sqrt()
+    };
+    let steady = rms(4_800);
+    for seam in [le, le + len, le + 2 * len] {
+        for from in (seam - 480..seam + 480).step_by(12) {
+            let db = 20.0 * (rms(from) / steady).log10();
+            assert!(
+                db.abs() <= 0.1,
+                "the 1 ms from {from} (seam at {seam}) is {db:+.2} dB from the steady level"
+            );
+        }
+    }
+
+    // A quarter period short: the loop start does not follow the loop end.
+    // Across the seam no step exceeds the sine's own steepest step plus the
+    // jump spread over the 2 ms (96-frame) crossfade.
+    let le = le - 12;
+    let len = le - ls;
+    let a = play_sine_loop(ls as u64, le as u64, le + 3 * len + 1_000);
+    let own = 0.5 * 2.0 * PI / 48.0;
+    for seam in [le, le + len, le + 2 * len] {
+        let worst = a[seam - 200..seam + 200]
+            .windows(2)
+            .map(|w| f64::from((w[1] - w[0]).abs()))
+            .fold(0.0, f64::max);
+        assert!(
+            worst <= own + 1.0 / 96.0 + 1e-4,
+            "a step of {worst} at the seam at {seam}"
+        );
+    }
+}
+
+#[test]
+fn a_fade_to_a_level_ramps_a_playing_clip_and_lands_at_its_stamped_sample() {
+    let show = dc_show();
+    let db = |x: f64| 10f64.powf(x / 20.0) as f32;
+    let (at, len) = (2_000usize, 4_800usize);
+    let rig = play_events(
+        &show,
+        serde_json::json!([
+            {"at_sample": 0, "cmd": "go", "clip": "c1"},
+            {"at_sample": 0, "cmd": "go", "clip": "c2"},
+            {"at_sample": at, "cmd": "fade_to", "clip": "c1", "level_db": -10, "time": 0.1},
+            {"at_sample": 9_000, "cmd": "fade_to", "clip": "c1", "level_db": 0},
+            {"at_sample": 9_000, "cmd": "fade_to", "clip": "c3", "level_db": 0},
+        ]),
+        12_000,
+    );
+    let a = &rig.out.group(Group::A)[0];
+    let g = db(-10.0);
+    assert_close(&a[EDGE..at], |_| 1.0, "c1 at its own level before");
+    // Linear in gain from the stamped frame, reaching -10 dB on its last frame.
+    assert_close(
+        &a[at..at + len],
+        |i| 1.0 + f64::from(g - 1.0) * (i + 1) as f64 / len as f64,
+        "c1 ramping",
+    );
+    let slope = f64::from(1.0 - g) / len as f64;
+    let worst = a[at - 1..at + len + 1]
+        .windows(2)
+        .map(|w| f64::from((w[1] - w[0]).abs()))
+        .fold(0.0, f64::max);
+    assert!(
+        worst <= slope + 1e-6,
+        "a step of {worst}, the ramp's slope is {slope}"
+    );
+    assert!(
+        a[at + len..9_000].iter().all(|x| (x - g).abs() < 1e-6),
+        "c1 plays on at -10 dB"
+    );
+    // No time: back over the 1 ms edge.
+    assert_close(
+        &a[9_000..9_000 + EDGE],
+        |i| f64::from(g) + f64::from(1.0 - g) * (i + 1) as f64 / EDGE as f64,
+        "c1 back to 0 dB",
+    );
+    assert!(a[9_000 + EDGE..].iter().all(|x| (x - 1.0).abs() < 1e-6));
+    // Group B's clip is untouched; a clip that does not play is unmatched.
+    assert!(rig.out.group(Group::B)[0][EDGE..].iter().all(|x| *x == 0.5));
+    assert!(rig
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Unmatched { at, .. } if at.0 == 9_000)));
 }

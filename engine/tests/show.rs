@@ -667,3 +667,144 @@ fn text_forms_a_user_types_are_parsed_with_clear_refusals() {
     assert_eq!(ContentHash::try_from(h.to_string()).unwrap(), h);
     assert!(ContentHash::try_from("blake3:XYZ".to_string()).is_err());
 }
+
+#[test]
+fn unknown_fields_that_look_like_typos_are_problems_and_others_are_notes() {
+    let mut doc = json_of(&rich_show());
+    doc["clips"][1]["processing"]["volume_db"] = json!(-6.0);
+    doc["clips"][0]["procesing"] = json!({});
+    doc["protection"]["loop_point_fade"] = json!(3.0);
+    doc["clips"][0]["processing"]["reverb_send"] = json!(0.2);
+    let show = load(&doc).unwrap().show;
+    let problems: Vec<String> = show.validate().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        problems,
+        [
+            "clips[0].procesing: unknown field `procesing` in clip c1: did you mean `processing`?",
+            "clips[1].processing.volume_db: unknown field `volume_db` in clip c2: did you mean `level_db`?",
+            "protection.loop_point_fade: unknown field `loop_point_fade`: did you mean `loop_point_fade_ms`?",
+        ]
+    );
+    let notes: Vec<String> = show.notes().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        notes,
+        ["clips[0].processing.reverb_send: unknown field `reverb_send` in clip c1 is kept as it is but not used (a newer cuebox's field, or another tool's)"]
+    );
+}
+
+#[test]
+fn every_field_of_a_full_show_is_known_and_every_known_field_is_written() {
+    // Every optional part set: the show's JSON then holds every field there is.
+    let mut show = rich_show();
+    let c = &mut show.clips[0];
+    c.processing.fades.fade_in = Some(Fade::new(10.0, Curve::Linear, true));
+    c.processing.fades.crossfade = Some(Crossfade {
+        time_ms: 500.0,
+        curve: Curve::SCurve,
+        extra: Extra::new(),
+    });
+    c.timecode_trigger = Some("01:00:00:00".parse().unwrap());
+    c.timecode_chase = true;
+    c.audio.format.trim = Trim { start: 1, end: 2 };
+    for m in [
+        &mut c.audio.metadata.title,
+        &mut c.audio.metadata.artist,
+        &mut c.audio.metadata.composer,
+        &mut c.audio.metadata.publisher,
+        &mut c.audio.metadata.pro,
+    ] {
+        *m = Some("x".into());
+    }
+    c.audio.metadata.isrc = Some("GB-AYE-69-00531".parse().unwrap());
+    c.audio.metadata.iswc = Some("T-034.524.680-1".parse().unwrap());
+    show.clips[1].analysis = ClipAnalysis::Failed {
+        reason: "too short".into(),
+        extra: Extra::new(),
+    };
+    show.busses.ltc_input.input = Some(LogicalChannel::new(5).unwrap());
+    show.pages[0].tabs[0].grid.buttons[0].label = Some("Storm".into());
+    show.pages[0].tabs[0].colour = Some("#3366ff".parse().unwrap());
+    show.runtime.group_levels.insert(Group::A, -6.0);
+    show.runtime.locked = true;
+    show.time_sources.chase = true;
+    let mut doc = json_of(&show);
+    doc["pages"][0]["tabs"][0]["grid"]["last_resized"] = json!("2026-11-01T19:05:00Z");
+    doc["pages"][0]["tabs"][0]["grid"]["previous"] = json!({"rows": 4, "cols": 6});
+    // The other form of the page view, whose fields the show does not use.
+    let mut other = doc.clone();
+    other["page_view"] = json!({"mode": "single", "page": 1});
+    other["busses"]["groups"]["D"]["mode"] = json!({"kind": "choke", "max_voices": 3});
+    let show = load(&doc).unwrap().show;
+    assert_eq!(show.validate(), vec![], "every field written is known");
+    assert_eq!(show.notes(), vec![], "every field written is known");
+    let written = json_of(&show);
+    let known = cuebox_engine::show::known_field_paths();
+    for path in &known {
+        assert!(
+            present(&written, path) || present(&other, path),
+            "{path} is listed as a field but the show never writes it"
+        );
+    }
+}
+
+/// Whether `path` (`clips[].processing.level_db`, `[]` for any element)
+/// names a value in `doc`.
+fn present(doc: &Value, path: &str) -> bool {
+    fn go(v: &Value, parts: &[&str]) -> bool {
+        let Some((first, rest)) = parts.split_first() else {
+            return true;
+        };
+        let (key, list) = match first.strip_suffix("[]") {
+            Some(k) => (k, true),
+            None => (*first, false),
+        };
+        let Some(v) = v.get(key) else { return false };
+        if list {
+            v.as_array()
+                .is_some_and(|items| items.iter().any(|i| go(i, rest)))
+        } else {
+            go(v, rest)
+        }
+    }
+    go(doc, &path.split('.').collect::<Vec<_>>())
+}
+
+#[test]
+fn every_type_error_is_reported_at_once_with_its_path() {
+    let mut doc = json_of(&rich_show());
+    doc["clips"][0]["processing"]["level_db"] = json!("loud");
+    doc["clips"][1]["processing"]["level_db"] = json!("louder");
+    doc["pages"][1]["tabs"][0]["grid"]["rows"] = json!("ten");
+    doc["protection"]["edge_fade_ms"] = json!(2.0);
+    let err = load(&doc).unwrap_err();
+    let fields: Vec<(String, String)> = err
+        .fields()
+        .into_iter()
+        .map(|f| (f.path, f.message))
+        .collect();
+    let paths: Vec<&str> = fields.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "pages[1].tabs[0].grid.rows",
+            "clips[0].processing.level_db",
+            "clips[1].processing.level_db",
+            "protection.edge_fade_ms",
+        ],
+        "{err}"
+    );
+    assert!(
+        fields[2].1.contains("invalid type: string \"louder\""),
+        "{fields:?}"
+    );
+    assert!(err
+        .to_string()
+        .starts_with("4 fields have the wrong type or value: pages[1]"));
+
+    // One error alone is reported as before, with its line and column.
+    let mut doc = json_of(&rich_show());
+    doc["clips"][1]["processing"]["level_db"] = json!("loud");
+    let (path, message) = structure_error(&doc);
+    assert_eq!(path, "clips[1].processing.level_db");
+    assert!(message.contains("at line 1"), "{message}");
+}

@@ -252,6 +252,22 @@ pub enum Command {
         #[arg(long)]
         time: Option<f64>,
     },
+    /// Fade a playing clip to a level on a box, live (house to half, an
+    /// underscore ducked under dialogue): it ramps, linear in gain, and
+    /// plays on there. For a whole group, `group-level` ramps the bus.
+    ///
+    /// Example: `hostctl fade-to box1 c3 --level -10 --time 2`
+    FadeTo {
+        #[command(flatten)]
+        target: ClipOnBox,
+        /// The level, dB (−144 is silence, +12 the most), in place of the
+        /// clip's own.
+        #[arg(long, allow_hyphen_values = true)]
+        level: f64,
+        /// Ramp time, seconds (default: the 1 ms edge).
+        #[arg(long)]
+        time: Option<f64>,
+    },
     /// Crossfade on a box: TO starts while every voice of FROM fades out
     /// under it with the complementary gain.
     Crossfade {

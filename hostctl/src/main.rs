@@ -207,6 +207,18 @@ fn main() -> ExitCode {
         Command::Fade { target: t, time } => clip(&t.clip).and_then(|clip| {
             remote::command(&t.box_name, EngineCommand::FadeOut { clip, time }, &t.out)
         }),
+        Command::FadeTo {
+            target: t,
+            level,
+            time,
+        } => clip(&t.clip).and_then(|clip| {
+            let command = EngineCommand::FadeTo {
+                clip,
+                level_db: level,
+                time,
+            };
+            remote::command(&t.box_name, command, &t.out)
+        }),
         Command::Crossfade {
             box_name,
             from,

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use cuebox_engine::show::{GridDims, PageNo, Show, TabIndex};
+use cuebox_engine::show::{Clip, Fade, FadeDefaults, GridDims, PageNo, Show, TabIndex};
 use cuebox_session::media::{self as media, FolderReport};
-use cuebox_session::store::SessionDir;
+use cuebox_session::store::{SessionDir, StoreError};
 use serde_json::json;
 
 use crate::cli::{Output, TabArg};
@@ -158,9 +158,17 @@ fn print_folder_report(report: &FolderReport, out: &Output) {
 
 /// Checks a session and its media.
 pub fn validate(dir: &Path, hashes: bool, out: &Output) -> anyhow::Result<Outcome> {
-    let (store, show) = open(dir)?;
+    let (store, show) = match open(dir) {
+        Err(e) => return unreadable(e, out),
+        Ok(opened) => opened,
+    };
     let mut problems: Vec<(String, String)> = show
         .validate()
+        .into_iter()
+        .map(|p| (p.path, p.issue.to_string()))
+        .collect();
+    let notes: Vec<(String, String)> = show
+        .notes()
         .into_iter()
         .map(|p| (p.path, p.issue.to_string()))
         .collect();
@@ -191,9 +199,15 @@ pub fn validate(dir: &Path, hashes: bool, out: &Output) -> anyhow::Result<Outcom
             "valid": problems.is_empty(),
             "clips": show.clips.len(),
             "hashes_checked": hashes,
-            "problems": problems.iter().map(|(path, message)| json!({"path": path, "message": message})).collect::<Vec<_>>(),
+            "problems": listed(&problems),
+            "notes": listed(&notes),
         }));
-    } else if problems.is_empty() {
+        return Ok(outcome(&problems));
+    }
+    for (path, message) in &notes {
+        println!("note: {path}: {message}");
+    }
+    if problems.is_empty() {
         println!(
             "{}: valid ({} clips{})",
             dir.display(),
@@ -210,14 +224,56 @@ pub fn validate(dir: &Path, hashes: bool, out: &Output) -> anyhow::Result<Outcom
             println!("{path}: {message}");
         }
     }
-    Ok(if problems.is_empty() {
+    Ok(outcome(&problems))
+}
+
+/// Problems as `--json` lists them.
+fn listed(problems: &[(String, String)]) -> Vec<serde_json::Value> {
+    problems
+        .iter()
+        .map(|(path, message)| json!({"path": path, "message": message}))
+        .collect()
+}
+
+/// Valid when nothing is wrong.
+fn outcome(problems: &[(String, String)]) -> Outcome {
+    if problems.is_empty() {
         Outcome::Ok
     } else {
         Outcome::Problems
-    })
+    }
 }
 
-/// Lists every clip with its id, file, format, group and buttons.
+/// A manifest that does not load: its fields of the wrong type are listed
+/// as problems, every one of them (exit 1); any other failure is an error.
+fn unreadable(e: anyhow::Error, out: &Output) -> anyhow::Result<Outcome> {
+    let Some(StoreError::Load { error, path }) = e.downcast_ref::<StoreError>() else {
+        return Err(e);
+    };
+    let fields = error.fields();
+    if fields.is_empty() {
+        return Err(e);
+    }
+    let problems: Vec<(String, String)> = fields.into_iter().map(|f| (f.path, f.message)).collect();
+    if out.json {
+        print_json(&json!({"valid": false, "problems": listed(&problems), "notes": []}));
+    } else {
+        eprintln!(
+            "{}: {} problem(s): the manifest does not load; fix these fields, or restore a copy \
+             from the session's backups/ folder",
+            path.display(),
+            problems.len()
+        );
+        for (path, message) in &problems {
+            println!("{path}: {message}");
+        }
+    }
+    Ok(Outcome::Problems)
+}
+
+/// `hostctl session show`: every button and clip with what a designer
+/// checks — name, group, level, fades (the clip's own or the session's),
+/// cue range, loop and button label — as a table, or all of it as JSON.
 pub fn show(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
     let (store, show) = open(dir)?;
     let buttons: Vec<_> = show.buttons().collect();
@@ -233,13 +289,33 @@ pub fn show(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
                         json!({
                             "page": page.0.get(), "tab": tab.number(),
                             "row": b.row, "col": b.col, "visible": t.grid.is_visible(b),
+                            "label": b.label,
                         })
                     })
                     .collect();
+                let p = &c.processing;
+                let fade = |own: Option<&Fade>, default: &Fade| {
+                    let f = own.unwrap_or(default);
+                    json!({
+                        "time_ms": f.time_ms, "curve": f.curve, "power": f.power,
+                        "from": if own.is_some() { "clip" } else { "session" },
+                    })
+                };
+                let d = &show.fade_defaults;
+                let cross = p.fades.crossfade.as_ref();
+                let cross_from = if cross.is_some() { "clip" } else { "session" };
+                let cross = cross.unwrap_or(&d.crossfade);
                 json!({
                     "id": c.id, "name": c.name, "group": c.group,
                     "file": c.audio.path, "hash": c.audio.hash,
                     "format": c.audio.format, "buttons": places,
+                    "level_db": p.level_db, "panning": p.panning,
+                    "cue": p.cue, "loop": p.loop_region,
+                    "fades": {
+                        "in": fade(p.fades.fade_in.as_ref(), &d.fade_in),
+                        "out": fade(p.fades.fade_out.as_ref(), &d.fade_out),
+                        "crossfade": {"time_ms": cross.time_ms, "curve": cross.curve, "from": cross_from},
+                    },
                 })
             })
             .collect();
@@ -265,31 +341,48 @@ pub fn show(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
         store.media_folder(&show).display()
     );
     println!(
-        "{:<5} {:<4} {:<6} {:<6} {:<5} {:<28} FORMAT",
-        "PAGE", "TAB", "POS", "CLIP", "GROUP", "FILE"
+        "{:<5} {:<4} {:<6} {:<6} {:<20} {:<5} {:>9}  {:<15} {:<21} {:<16} {:<28} FORMAT",
+        "PAGE",
+        "TAB",
+        "POS",
+        "CLIP",
+        "NAME",
+        "GROUP",
+        "LEVEL",
+        "FADE IN/OUT",
+        "LOOP",
+        "LABEL",
+        "FILE"
     );
+    let row = |page: &str, tab: &str, pos: &str, c: &Clip, label: Option<&str>, note: &str| {
+        println!(
+            "{page:<5} {tab:<4} {pos:<6} {:<6} {:<20} {:<5} {:>9}  {:<15} {:<21} {:<16} {:<28} {}{note}",
+            c.id.as_str(),
+            c.name,
+            c.group.to_string(),
+            format!("{:+.1} dB", c.processing.level_db),
+            fades(c, &show.fade_defaults),
+            looped(c),
+            label.map_or("-".into(), |l| format!("\"{l}\"")),
+            c.audio.path.as_str(),
+            describe(&c.audio.format),
+        );
+    };
     for (page, tab, t, b) in &buttons {
         let hidden = if t.grid.is_visible(b) {
             ""
         } else {
             " (hidden)"
         };
+        let (page, tab, pos) = (
+            page.to_string(),
+            tab.number().to_string(),
+            b.pos().to_string(),
+        );
         match show.clip(&b.clip) {
-            Some(c) => println!(
-                "{:<5} {:<4} {:<6} {:<6} {:<5} {:<28} {}{hidden}",
-                page.to_string(),
-                tab.number(),
-                b.pos().to_string(),
-                c.id.as_str(),
-                c.group.to_string(),
-                c.audio.path.as_str(),
-                describe(&c.audio.format),
-            ),
+            Some(c) => row(&page, &tab, &pos, c, b.label.as_deref(), hidden),
             None => println!(
-                "{:<5} {:<4} {:<6} {:<6} (missing clip){hidden}",
-                page.to_string(),
-                tab.number(),
-                b.pos().to_string(),
+                "{page:<5} {tab:<4} {pos:<6} {:<6} (missing clip){hidden}",
                 b.clip.as_str()
             ),
         }
@@ -299,18 +392,36 @@ pub fn show(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
         .iter()
         .filter(|c| !buttons.iter().any(|(_, _, _, b)| b.clip == c.id))
     {
-        println!(
-            "{:<5} {:<4} {:<6} {:<6} {:<5} {:<28} {}",
-            "-",
-            "-",
-            "-",
-            c.id.as_str(),
-            c.group.to_string(),
-            c.audio.path.as_str(),
-            describe(&c.audio.format)
-        );
+        row("-", "-", "-", c, None, "");
     }
     Ok(Outcome::Ok)
+}
+
+/// A clip's fades in and out in seconds, its own or the session's:
+/// `0.00/2.00 s`.
+fn fades(c: &Clip, d: &FadeDefaults) -> String {
+    let f = &c.processing.fades;
+    let fade_in = f.fade_in.as_ref().unwrap_or(&d.fade_in);
+    let fade_out = f.fade_out.as_ref().unwrap_or(&d.fade_out);
+    format!(
+        "{:.2}/{:.2} s",
+        fade_in.time_ms / 1000.0,
+        fade_out.time_ms / 1000.0
+    )
+}
+
+/// A clip's enabled loop in seconds of its file, `1.000-2.000 s`, or `-`.
+fn looped(c: &Clip) -> String {
+    let rate = f64::from(c.audio.format.sample_rate.max(1));
+    match &c.processing.loop_region {
+        Some(l) if l.enabled => format!(
+            "{:.3}-{:.3} s",
+            l.start.0 as f64 / rate,
+            l.end.0 as f64 / rate
+        ),
+        Some(_) => "off".into(),
+        None => "-".into(),
+    }
 }
 
 /// `stereo 48000 Hz 24-bit 10.000 s pcm_s24le`

@@ -186,13 +186,13 @@ fn authoring_a_show_from_new_to_valid() {
     assert_eq!(clips[0]["format"]["frames"], 96_000);
     assert_eq!(
         clips[0]["buttons"][0],
-        serde_json::json!({"page": 1, "tab": 1, "row": 1, "col": 1, "visible": true})
+        serde_json::json!({"page": 1, "tab": 1, "row": 1, "col": 1, "visible": true, "label": null})
     );
     assert_eq!(clips[1]["group"], "D");
     assert_eq!(clips[1]["format"]["channels"], 1);
     assert_eq!(
         clips[1]["buttons"][0],
-        serde_json::json!({"page": 1, "tab": 3, "row": 2, "col": 5, "visible": true})
+        serde_json::json!({"page": 1, "tab": 3, "row": 2, "col": 5, "visible": true, "label": null})
     );
 
     let human = hostctl(&[&"session", &"show", &f.dir]).ok().stdout;
@@ -435,8 +435,9 @@ fn hostile_session_files_get_precise_errors_and_stay_untouched() {
         for verb in ["validate", "show"] {
             let r = hostctl(&[&"session", &verb, &f.dir]);
             assert_eq!(r.code, 1);
+            // validate lists a field of the wrong type as a problem, on stdout.
             assert!(
-                r.stderr.contains(reason),
+                r.stderr.contains(reason) || (verb == "validate" && r.stdout.contains(reason)),
                 "{verb}: want {reason:?}: {}",
                 r.stderr
             );
@@ -1272,4 +1273,130 @@ fn time_sources_thresholds_and_busses_are_set_and_refused_when_wrong() {
         assert!(r.stderr.contains(why), "{args:?}: {}", r.stderr);
         assert_eq!(snapshot(&f), untouched, "{args:?} changed the session");
     }
+}
+
+/// Edits the manifest by hand, as a designer does today.
+fn edit_manifest(f: &Fixture, edit: impl FnOnce(&mut Value)) {
+    let path = f.dir.join("session.json");
+    let mut doc: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    edit(&mut doc);
+    fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+}
+
+#[test]
+fn session_show_lists_names_levels_fades_loops_and_labels() {
+    let f = session();
+    wav(&f.src.join("storm.wav"), 2, 48_000, 24, 96_000);
+    add(&f, &f.src.join("storm.wav"), "1,1", "A", &[]).ok();
+    edit_manifest(&f, |doc| {
+        let c = &mut doc["clips"][0];
+        c["name"] = "Thunder roll".into();
+        c["processing"]["level_db"] = (-6.0).into();
+        c["processing"]["loop"] = serde_json::json!({"start": 48_000, "end": 72_000});
+        c["processing"]["fades"]["out"] =
+            serde_json::json!({"time_ms": 5000, "curve": "s_curve", "power": false});
+        doc["pages"][0]["tabs"][0]["grid"]["buttons"][0]["label"] = "Storm 1".into();
+    });
+    let human = hostctl(&[&"session", &"show", &f.dir]).ok().stdout;
+    for want in [
+        "NAME",
+        "Thunder roll",
+        "-6.0 dB",
+        "0.00/5.00 s",
+        "1.000-1.500 s",
+        "\"Storm 1\"",
+    ] {
+        assert!(human.contains(want), "{want:?} in\n{human}");
+    }
+    let show = hostctl(&[&"session", &"show", &f.dir, &"--json"])
+        .ok()
+        .json();
+    let c = &show["clips"][0];
+    assert_eq!(c["name"], "Thunder roll");
+    assert_eq!(c["level_db"], -6.0);
+    assert_eq!(c["loop"]["start"], 48_000);
+    assert_eq!(c["loop"]["enabled"], true);
+    assert_eq!(c["buttons"][0]["label"], "Storm 1");
+    assert_eq!(
+        c["fades"]["out"],
+        serde_json::json!({"time_ms": 5000.0, "curve": "s_curve", "power": false, "from": "clip"})
+    );
+    assert_eq!(c["fades"]["in"]["from"], "session");
+    assert_eq!(c["fades"]["crossfade"]["time_ms"], 1000.0);
+}
+
+#[test]
+fn validate_names_typos_notes_strangers_and_lists_every_type_error() {
+    let f = session();
+    for (name, at) in [("a", "1,1"), ("b", "1,2"), ("c", "1,3")] {
+        wav(&f.src.join(format!("{name}.wav")), 2, 48_000, 16, 4_800);
+        add(&f, &f.src.join(format!("{name}.wav")), at, "A", &[]).ok();
+    }
+    // A typo is a problem (exit 1); a field like no other is a note.
+    edit_manifest(&f, |doc| {
+        doc["clips"][2]["processing"]["volume_db"] = (-6.0).into();
+        doc["clips"][0]["processing"]["reverb_send"] = 0.2.into();
+    });
+    let r = hostctl(&[&"session", &"validate", &f.dir]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(
+            "clips[2].processing.volume_db: unknown field `volume_db` in clip c3: did you mean `level_db`?"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(
+            "note: clips[0].processing.reverb_send: unknown field `reverb_send` in clip c1 is kept"
+        ),
+        "{}",
+        r.stdout
+    );
+    let r = hostctl(&[&"session", &"validate", &f.dir, &"--json"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.json()["problems"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        r.json()["notes"][0]["path"],
+        "clips[0].processing.reverb_send"
+    );
+
+    // The stranger alone: valid, with its note.
+    edit_manifest(&f, |doc| {
+        let p = doc["clips"][2]["processing"].as_object_mut().unwrap();
+        p.remove("volume_db");
+    });
+    let r = hostctl(&[&"session", &"validate", &f.dir]).ok();
+    assert!(r.stdout.contains("valid (3 clips)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("note: clips[0].processing.reverb_send"),
+        "{}",
+        r.stdout
+    );
+
+    // Two clips with a level of the wrong type: both, with their paths.
+    edit_manifest(&f, |doc| {
+        doc["clips"][0]["processing"]["level_db"] = "loud".into();
+        doc["clips"][2]["processing"]["level_db"] = "very loud".into();
+    });
+    let r = hostctl(&[&"session", &"validate", &f.dir]);
+    assert_eq!(r.code, 1);
+    for line in [
+        "clips[0].processing.level_db: invalid type: string \"loud\", expected f64",
+        "clips[2].processing.level_db: invalid type: string \"very loud\", expected f64",
+    ] {
+        assert!(r.stdout.contains(line), "{line:?} in {}", r.stdout);
+    }
+    assert!(
+        r.stderr.contains("session.json: 2 problem(s)"),
+        "{}",
+        r.stderr
+    );
+    let r = hostctl(&[&"session", &"validate", &f.dir, &"--json"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.json()["valid"], false);
+    assert_eq!(
+        r.json()["problems"][1]["path"],
+        "clips[2].processing.level_db"
+    );
 }

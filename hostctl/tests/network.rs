@@ -354,6 +354,20 @@ fn a_push_cut_by_kill_and_by_link_down_resumes_and_never_half_activates() {
     assert_eq!(playing(true), held, "a paused clip's position holds");
     ok(host(&["resume", "main"]).output().unwrap());
     playing(false);
+    // Ducked live: the box takes a fade to a level and refuses one out of range.
+    let duck = host(&[
+        "fade-to", "main", "c1", "--level", "-10", "--time", "0.5", "--json",
+    ])
+    .output()
+    .unwrap();
+    let duck: Value = serde_json::from_str(&ok(duck)).unwrap();
+    assert!(duck["at_sample"].as_u64().unwrap() > 0, "{duck}");
+    let loud = host(&["fade-to", "main", "c1", "--level", "20"])
+        .output()
+        .unwrap();
+    assert!(!loud.status.success());
+    let why = String::from_utf8_lossy(&loud.stderr);
+    assert!(why.contains("20 dB is outside -144 to +12 dB"), "{why}");
     let diff = host(&["diff", show_arg, "main"]).output().unwrap();
     assert!(
         diff.status.success(),

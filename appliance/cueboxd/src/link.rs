@@ -956,6 +956,31 @@ mod tests {
             .command_line(osc(), r#"{"cmd": "fade_out", "clip": "c1", "time": 9999}"#)
             .unwrap_err();
         assert!(line.message.contains("a fade of 9999 s"), "{line}");
+        let duck = |level_db, time| Command::FadeTo {
+            clip: clip(1),
+            level_db,
+            time,
+        };
+        let refused = link.submit(osc(), None, duck(13.0, None)).unwrap_err();
+        assert_eq!(refused.kind, RefusalKind::BadRequest);
+        assert_eq!(
+            refused.message,
+            ".level_db: 13 dB is outside -144 to +12 dB"
+        );
+        let refused = link
+            .submit(osc(), None, duck(-6.0, Some(-1.0)))
+            .unwrap_err();
+        assert_eq!(
+            refused.message,
+            ".time: a ramp of -1 s is outside 0 to 600 s"
+        );
+        let line = link
+            .command_line(osc(), r#"{"cmd": "fade_to", "clip": "c7", "level_db": -6}"#)
+            .unwrap_err();
+        assert_eq!(
+            line.message,
+            "command.clip: clip \"c7\" is not in the session"
+        );
         assert!(lock(&gone).is_empty(), "nothing reached the show");
     }
 }

@@ -600,6 +600,38 @@ fn restore(root: &std::path::Path, name: &str, id: &str, as_json: bool) -> CmdRe
 
 fn render(req: cueboxd::offline::Request) -> CmdResult {
     let summary = cueboxd::offline::render(&req)?;
+    let secs = |frame: u64| frame as f64 / f64::from(req.rate);
+    for r in &summary.refused {
+        eprintln!("cueboxd: warning: refused: {r}");
+    }
+    for o in &summary.overs {
+        eprintln!(
+            "cueboxd: warning: bus {} went over full scale: peak {:+.2} dBFS at {:.3} s \
+             ({} frame(s) over, the first at {:.3} s); lower its level or the clips playing on it",
+            o.bus,
+            o.peak_dbfs(),
+            secs(o.at),
+            o.frames,
+            secs(o.first)
+        );
+    }
+    if req.json {
+        let overs: Vec<_> = summary
+            .overs
+            .iter()
+            .map(|o| {
+                json!({"bus": o.bus, "peak_dbfs": o.peak_dbfs(), "at_sample": o.at,
+                       "at_secs": secs(o.at), "first_sample": o.first, "frames_over": o.frames})
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({"out": req.out, "frames": summary.frames, "rate": req.rate,
+                   "seconds": secs(summary.frames), "started": summary.started,
+                   "refused": summary.refused, "underruns": summary.underruns, "overs": overs})
+        );
+        return Ok(Outcome::Ok);
+    }
     println!(
         "rendered {:.3} s ({} frames at {} Hz) to {}: {} voice(s) started, {} refused",
         summary.frames as f64 / f64::from(req.rate),
@@ -609,9 +641,6 @@ fn render(req: cueboxd::offline::Request) -> CmdResult {
         summary.started,
         summary.refused.len()
     );
-    for r in &summary.refused {
-        eprintln!("cueboxd: warning: refused: {r}");
-    }
     Ok(Outcome::Ok)
 }
 

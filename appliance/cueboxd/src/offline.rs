@@ -37,6 +37,10 @@ pub struct Request {
     /// The bus to write: main (the A-D mix), audition, A, B, C or D.
     #[arg(long, default_value = "main", value_parser = parse_bus)]
     pub bus: BusChoice,
+    /// Print what was rendered as JSON (with `overs`: every bus that went
+    /// over 0 dBFS, its peak and when).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Why a render failed.

@@ -1042,6 +1042,23 @@ fn status_meters_show_a_playing_clip_at_its_level_and_silence_at_the_floor() {
         .unwrap();
     assert!((a_left + 6.02).abs() < 0.5, "{json}");
 
+    // Faded to −12 dB live, over 0.2 s: it plays on 12 dB down.
+    command(
+        &mut client,
+        cuebox_engine::control::Command::FadeTo {
+            clip: "c1".parse().unwrap(),
+            level_db: -12.0,
+            time: Some(0.2),
+        },
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let ducked = api_status(&mut client);
+    assert_eq!(ducked.playing.len(), 1, "{ducked:?}");
+    for c in reading(&ducked, "A") {
+        near(c.peak_dbfs, -18.02, 0.5, "A ducked");
+        near(c.rms_dbfs, -21.03, 0.2, "A ducked");
+    }
+
     // Stopped: the bar falls at 20 dB/s, under the hold.
     command(&mut client, cuebox_engine::control::Command::StopAll {});
     std::thread::sleep(Duration::from_millis(600));

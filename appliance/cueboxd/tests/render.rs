@@ -21,10 +21,15 @@ fn impulse_wav(path: &Path, rate: u32, frames: u32, impulse: u32) {
 
 /// A session whose clip c1 is a mono impulse at frame 0 in group A.
 fn session(tmp: &Path) -> PathBuf {
+    session_with_impulse(tmp, 0)
+}
+
+/// A session whose clip c1 is a mono impulse at frame `at` in group A.
+fn session_with_impulse(tmp: &Path, at: u32) -> PathBuf {
     let dir = tmp.join("show");
     std::fs::create_dir_all(dir.join("media")).unwrap();
     let file = dir.join("media/click.wav");
-    impulse_wav(&file, 48_000, 4_800, 0);
+    impulse_wav(&file, 48_000, 4_800, at);
     let mut show = Show::new(
         "render",
         "media",
@@ -154,4 +159,50 @@ fn bad_events_and_missing_media_are_named_and_leave_no_output() {
     let (code, text) = render(&dir, &events, &out, &[&"--bus", &"E"]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("use main, audition, A, B, C or D"), "{text}");
+}
+
+#[test]
+fn a_render_that_goes_over_full_scale_says_which_bus_by_how_much_and_when() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The impulse after the 1 ms edge fade: −3 dB on each side of the mix.
+    let dir = session_with_impulse(tmp.path(), 100);
+    let out = tmp.path().join("out.wav");
+    // One impulse is under full scale; two at once are over it.
+    let once = tmp.path().join("once.json");
+    std::fs::write(&once, r#"[{"at": 1, "cmd": "go", "clip": "c1"}]"#).unwrap();
+    let (code, text) = render(&dir, &once, &out, &[&"--seconds", &"2", &"--json"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(!text.contains("over full scale"), "{text}");
+    let summary: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(summary["overs"], serde_json::json!([]), "{summary}");
+
+    let twice = tmp.path().join("twice.json");
+    std::fs::write(
+        &twice,
+        r#"[{"at": 1, "cmd": "go", "clip": "c1"}, {"at": 1, "cmd": "go", "clip": "c1"}]"#,
+    )
+    .unwrap();
+    let (code, text) = render(&dir, &twice, &out, &[&"--seconds", &"2"]);
+    assert_eq!(code, 0, "an over is a warning, not a failure: {text}");
+    let peak = left_channel(&out)
+        .iter()
+        .fold(0.0f32, |m, x| m.max(x.abs()));
+    assert!(peak > 1.0, "the mix really is over: {peak}");
+    let db = 20.0 * f64::from(peak).log10();
+    let line = format!("bus main went over full scale: peak {db:+.2} dBFS at 1.002 s");
+    assert!(text.contains(&line), "{line:?} in {text}");
+    assert!(text.contains("bus A went over full scale"), "{text}");
+
+    let (code, text) = render(&dir, &twice, &out, &[&"--seconds", &"2", &"--json"]);
+    assert_eq!(code, 0, "{text}");
+    let json_line = text.lines().find(|l| l.starts_with('{')).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(json_line).unwrap();
+    let main = &summary["overs"][0];
+    assert_eq!(main["bus"], "main", "{summary}");
+    assert_eq!(main["at_sample"], 48_100, "{summary}");
+    assert_eq!(main["frames_over"], 1, "{summary}");
+    assert!(
+        (main["peak_dbfs"].as_f64().unwrap() - db).abs() < 1e-3,
+        "{summary}"
+    );
 }

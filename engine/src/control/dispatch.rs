@@ -137,6 +137,15 @@ impl Dispatcher {
                 }
                 RenderCommand::Crossfade { start, from }
             }
+            Command::FadeTo {
+                clip,
+                level_db,
+                time,
+            } => RenderCommand::Level {
+                target: Target::Clip(self.tag(clip)?),
+                level_db: *level_db,
+                ramp: time.map_or(FrameCount(0), frames),
+            },
             Command::GroupLevel {
                 group,
                 level_db,

@@ -348,6 +348,18 @@ mod tests {
                 r#"[{"at": 1, "cmd": "group_level", "group": "A", "level_db": "loud"}]"#,
                 "events[0].level_db: invalid type: string \"loud\", expected f64",
             ),
+            (
+                r#"[{"at": 1, "cmd": "fade_to", "clip": "c1", "level_db": 13}]"#,
+                "events[0].level_db: 13 dB is outside -144 to +12 dB",
+            ),
+            (
+                r#"[{"at": 1, "cmd": "fade_to", "clip": "c1", "level_db": -6, "time": 700}]"#,
+                "events[0].time: a ramp of 700 s is outside 0 to 600 s",
+            ),
+            (
+                r#"[{"at": 1, "cmd": "fade_to", "clip": "c9", "level_db": -6}]"#,
+                "clip \"c9\" is not in the session",
+            ),
         ];
         for (json, want) in cases {
             let err = parse(json).unwrap_err().to_string();
@@ -387,6 +399,21 @@ mod tests {
                 }
             ),
             "a group's letter in lower case is taken"
+        );
+        let duck = br#"{"cmd": "fade_to", "clip": "c1", "level_db": -10, "time": 2}"#;
+        let (_, duck) = parse_command(duck, &ids, 48_000).unwrap();
+        assert_eq!(
+            duck,
+            Command::FadeTo {
+                clip: "c1".parse().unwrap(),
+                level_db: -10.0,
+                time: Some(2.0)
+            }
+        );
+        assert_eq!(
+            duck.to_json(),
+            serde_json::json!({"cmd": "fade_to", "clip": "c1", "level_db": -10.0, "time": 2.0}),
+            "a fade to writes back as it was read"
         );
         let unknown = parse_command(br#"{"cmd": "go", "clip": "c9"}"#, &ids, 48_000).unwrap_err();
         assert_eq!(

@@ -90,6 +90,19 @@ pub enum Command {
         #[serde(default)]
         time: Option<f64>,
     },
+    /// Fade a playing clip to a level (house to half, ducking an underscore
+    /// under dialogue): every voice of the clip ramps, linear in gain, to
+    /// `level_db` in place of the clip's own level, and plays on there. A
+    /// later GO of the clip starts at its own level again.
+    FadeTo {
+        /// The clip.
+        clip: ClipId,
+        /// The level in dB, −144 (silence) to +12.
+        level_db: f64,
+        /// Ramp time in seconds; the 1 ms edge fade when absent (or shorter).
+        #[serde(default)]
+        time: Option<f64>,
+    },
     /// Set a group bus's level (its mute and balance stay).
     GroupLevel {
         /// The group: `"A"` to `"D"` (lower case is taken too).
@@ -128,7 +141,8 @@ impl Command {
             | Command::FadeOut { clip, .. }
             | Command::Pause { clip }
             | Command::Resume { clip }
-            | Command::Audition { clip } => Some(clip),
+            | Command::Audition { clip }
+            | Command::FadeTo { clip, .. } => Some(clip),
             Command::Crossfade { to, .. } => Some(to),
             Command::PauseAll {}
             | Command::ResumeAll {}
@@ -208,7 +222,7 @@ impl Command {
             if !(0.0..=crate::show::Fade::MAX_MS / 1000.0).contains(&t) {
                 let what = match self {
                     Command::Crossfade { .. } => "a crossfade",
-                    Command::GroupLevel { .. } => "a ramp",
+                    Command::GroupLevel { .. } | Command::FadeTo { .. } => "a ramp",
                     _ => "a fade",
                 };
                 return Err((
@@ -217,7 +231,7 @@ impl Command {
                 ));
             }
         }
-        if let Command::GroupLevel { level_db, .. } = *self {
+        if let Command::GroupLevel { level_db, .. } | Command::FadeTo { level_db, .. } = *self {
             let (min, max) = crate::show::OutputBus::LEVEL_DB;
             if !(min..=max).contains(&level_db) {
                 return Err((
@@ -236,7 +250,8 @@ impl Command {
             | Command::FadeOut { time, .. }
             | Command::FadeAll { time }
             | Command::Crossfade { time, .. }
-            | Command::GroupLevel { time, .. } => *time,
+            | Command::GroupLevel { time, .. }
+            | Command::FadeTo { time, .. } => *time,
             _ => None,
         }
     }

@@ -10,8 +10,9 @@ use super::bus::{Audition, AuditionOut, BusGain};
 use super::command::AuditionStart;
 use super::envelope::{Fade, Ramps};
 use super::event::{Event, RefuseReason, StopCause};
+use super::seam::Seam;
 use super::time::SamplePos;
-use super::voice::{Ctx, Voice};
+use super::voice::{Buffers, Ctx, Voice};
 use super::Shared;
 
 pub(crate) struct AuditionChannel {
@@ -23,11 +24,14 @@ pub(crate) struct AuditionChannel {
     /// Its own scratch: nothing is shared with groups A–D.
     scratch: Vec<f32>,
     gains: Vec<f32>,
+    /// The voice's loop seam capture.
+    seam: Vec<f32>,
     pub(crate) gain: BusGain,
 }
 
 impl AuditionChannel {
-    pub(crate) fn new(max_block: usize, gain: BusGain) -> Self {
+    /// The channel for blocks of `max_block` and loop seams of `seam_frames`.
+    pub(crate) fn new(max_block: usize, seam_frames: u64, gain: BusGain) -> Self {
         AuditionChannel {
             voice: None,
             pending: None,
@@ -35,6 +39,7 @@ impl AuditionChannel {
             next_order: 0,
             scratch: vec![0.0; 2 * max_block],
             gains: vec![0.0; max_block],
+            seam: vec![0.0; Seam::buffer_len(seam_frames)],
             gain,
         }
     }
@@ -130,14 +135,12 @@ impl AuditionChannel {
                 events: &mut sh.events,
             };
             let bus = &mut out.bus[0];
-            let Some((cause, stop)) = voice.render(
-                &mut ctx,
-                at,
-                end - at,
-                &mut self.scratch,
-                &mut self.gains,
-                bus,
-            ) else {
+            let buf = Buffers {
+                scratch: &mut self.scratch,
+                gains: &mut self.gains,
+                seam: &mut self.seam,
+            };
+            let Some((cause, stop)) = voice.render(&mut ctx, at, end - at, buf, bus) else {
                 break;
             };
             let stopped = voice.conclude(&mut sh.trash, cause, block_start.offset(stop));

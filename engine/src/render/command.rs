@@ -80,6 +80,19 @@ pub enum Command {
         /// Its new speed.
         speed: Speed,
     },
+    /// Fade voices to a level: each one's level becomes `level_db` (in
+    /// place of the level it started with; pan and fades stay), ramped
+    /// linearly in gain over `ramp` frames and never fewer than the 1 ms
+    /// edge length. A change during a ramp starts from the gain reached.
+    Level {
+        /// Which voices.
+        target: Target,
+        /// The level in dB (−144 and below is silence).
+        level_db: f64,
+        /// The ramp's length; shorter than the edge fade (0 included) is
+        /// the edge fade.
+        ramp: FrameCount,
+    },
     /// Change a group bus's level, mute and balance, ramped linearly in
     /// gain over `ramp` frames and never fewer than the 1 ms edge length, so
     /// it never clicks. A change during a ramp starts from the gain reached.
@@ -126,6 +139,16 @@ impl fmt::Debug for Command {
                 .debug_struct("Speed")
                 .field("voice", voice)
                 .field("speed", &speed.ratio())
+                .finish(),
+            Command::Level {
+                target,
+                level_db,
+                ramp,
+            } => f
+                .debug_struct("Level")
+                .field("target", target)
+                .field("level_db", level_db)
+                .field("ramp", ramp)
                 .finish(),
             Command::GroupGain {
                 group,

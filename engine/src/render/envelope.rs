@@ -123,6 +123,88 @@ impl Edge {
     }
 }
 
+/// A fade to a level under way: a factor on the voice's gains, linear in
+/// gain from the factor reached to the new one over `len` frames. At rest
+/// the factor is folded into the voice's gains, so a steady voice mixes as
+/// fast as ever.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Trim {
+    from: f32,
+    to: f32,
+    pos: u64,
+    len: u64,
+}
+
+impl Trim {
+    /// At rest at `factor`.
+    pub(crate) fn at(factor: f32) -> Self {
+        Trim {
+            from: factor,
+            to: factor,
+            pos: 0,
+            len: 0,
+        }
+    }
+
+    /// The factor at rest (where a ramp under way goes).
+    pub(crate) fn target(&self) -> f32 {
+        self.to
+    }
+
+    /// Factor of the next frame.
+    #[inline]
+    fn gain(&self) -> f32 {
+        self.from + (self.to - self.from) * ramp_up(self.pos, self.len)
+    }
+
+    /// Ramps to `factor` over `len` frames (at least 1) from the factor of
+    /// the last frame rendered.
+    pub(crate) fn set(&mut self, factor: f32, len: u64) {
+        let now = match self.pos {
+            p if p >= self.len => self.to,
+            0 => self.from,
+            p => self.from + (self.to - self.from) * ramp_up(p - 1, self.len),
+        };
+        *self = Trim {
+            from: now,
+            to: factor,
+            pos: 0,
+            len: len.max(1),
+        };
+    }
+
+    pub(crate) fn steady_for(&self) -> u64 {
+        if self.pos < self.len {
+            0
+        } else {
+            u64::MAX
+        }
+    }
+
+    pub(crate) fn run(&self) -> u64 {
+        if self.pos < self.len {
+            self.len - self.pos
+        } else {
+            u64::MAX
+        }
+    }
+
+    /// Multiplies the next `g.len()` frames (at most [`run`](Self::run)) of
+    /// `g` by a ramp under way and moves past them; true when the ramp has
+    /// just ended (its factor is then to be folded into the gains).
+    #[inline]
+    pub(crate) fn apply(&mut self, g: &mut [f32]) -> bool {
+        if self.pos >= self.len {
+            return false;
+        }
+        for x in g.iter_mut() {
+            *x *= self.gain();
+            self.pos += 1;
+        }
+        self.pos >= self.len
+    }
+}
+
 /// Frames between exact re-evaluations of a fade curve: in between, the
 /// curve advances by a per-frame recurrence (a multiply or a rotation instead
 /// of an `exp` or a `cos`), whose drift over this many frames stays far below
@@ -467,7 +549,9 @@ impl Cursor {
         if self.pos < self.ramp_in {
             return 0;
         }
-        let zone = self.ramp_out.max(self.final_edge);
+        // The segment's last frame is never in a steady run, even with no
+        // ramp there (a loop with a seam crossfade): stepping past it wraps.
+        let zone = self.ramp_out.max(self.final_edge).max(1);
         (self.len - self.pos).saturating_sub(zone)
     }
 

@@ -31,6 +31,7 @@ mod event;
 mod meter;
 mod pool;
 mod reader;
+mod seam;
 mod time;
 mod trash;
 mod varispeed;
@@ -156,8 +157,12 @@ impl Renderer {
                 events: EventSink::new(ev_tx),
                 trash: Trash::new(fin_tx, spare),
             },
-            pool: MainPool::new(std::array::from_fn(|i| &group(i).mode), config.max_block),
-            audition: AuditionChannel::new(config.max_block, audition_gain),
+            pool: MainPool::new(
+                std::array::from_fn(|i| &group(i).mode),
+                config.max_block,
+                ramps.looped,
+            ),
+            audition: AuditionChannel::new(config.max_block, ramps.looped, audition_gain),
             group_gains,
             clock: Arc::clone(&clock),
             config,
@@ -341,6 +346,17 @@ impl Renderer {
                 let mut varispeed = false;
                 let found = self.pool.apply(target, |v| varispeed = v.set_speed(speed));
                 if !(found && varispeed) {
+                    sh.events.push(Event::Unmatched { target, at });
+                }
+            }
+            Command::Level {
+                target,
+                level_db,
+                ramp,
+            } => {
+                // Never shorter than the edge fade: a jump in gain clicks.
+                let len = ramp.0.max(r.edge);
+                if !self.pool.apply(target, |v| v.level_to(level_db, len)) {
                     sh.events.push(Event::Unmatched { target, at });
                 }
             }

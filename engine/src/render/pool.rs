@@ -18,8 +18,9 @@ use super::bus::{group_index, Main, MainOut};
 use super::command::{Start, Target};
 use super::envelope::{Fade, Ramps};
 use super::event::{Event, RefuseReason, StopCause};
+use super::seam::Seam;
 use super::time::SamplePos;
-use super::voice::{Ctx, Voice};
+use super::voice::{Buffers, Ctx, Voice};
 use super::Shared;
 
 /// The mono voices of groups A–D.
@@ -40,6 +41,9 @@ pub(crate) struct MainPool {
     scratch: Vec<f32>,
     /// Each voice's per-frame gains while it ramps (max block).
     gains: Vec<f32>,
+    /// Each slot's loop seam capture, `seam_len` samples a slot.
+    seams: Vec<f32>,
+    seam_len: usize,
 }
 
 /// The mono voices a group keeps for itself: for a choke group of
@@ -53,7 +57,8 @@ pub(crate) fn reserve(limit: Option<u8>) -> u16 {
 }
 
 impl MainPool {
-    pub(crate) fn new(modes: [&GroupMode; 4], max_block: usize) -> Self {
+    /// A pool for blocks of `max_block` and loop seams of `seam_frames`.
+    pub(crate) fn new(modes: [&GroupMode; 4], max_block: usize, seam_frames: u64) -> Self {
         let limits = modes.map(|m| match m {
             GroupMode::Choke { max_voices, .. } => Some(*max_voices),
             GroupMode::Free { .. } => None,
@@ -72,6 +77,8 @@ impl MainPool {
             reserves,
             scratch: vec![0.0; 2 * max_block],
             gains: vec![0.0; max_block],
+            seams: vec![0.0; usize::from(MONO_VOICES) * Seam::buffer_len(seam_frames)],
+            seam_len: Seam::buffer_len(seam_frames),
         }
     }
 
@@ -227,7 +234,8 @@ impl MainPool {
         sh: &mut Shared,
         ramps: Ramps,
     ) {
-        for entry in self.voices.iter_mut() {
+        let seams = self.seams.chunks_exact_mut(self.seam_len);
+        for (entry, seam) in self.voices.iter_mut().zip(seams) {
             let Some(voice) = entry else { continue };
             let mut ctx = Ctx {
                 ramps,
@@ -235,9 +243,12 @@ impl MainPool {
                 events: &mut sh.events,
             };
             let bus = &mut out.groups[voice.group];
-            let Some((cause, end)) =
-                voice.render(&mut ctx, from, n, &mut self.scratch, &mut self.gains, bus)
-            else {
+            let buf = Buffers {
+                scratch: &mut self.scratch,
+                gains: &mut self.gains,
+                seam,
+            };
+            let Some((cause, end)) = voice.render(&mut ctx, from, n, buf, bus) else {
                 continue;
             };
             let stopped = voice.conclude(&mut sh.trash, cause, block_start.offset(end));

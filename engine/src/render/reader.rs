@@ -10,7 +10,7 @@
 //! loop end. The renderer learns the same sequence from
 //! [`ClipReader::timeline`] and counts the frames it has been given, so it
 //! knows the exact frame of every cue and loop point and puts the protection
-//! fades there.
+//! fades (and the loop seam's crossfade) there.
 
 use std::sync::Arc;
 

@@ -16,6 +16,10 @@
 
 use super::envelope::{Cursor, Ramps};
 use super::reader::{ClipReader, Timeline};
+use super::seam::Seam;
+
+/// A voice's loop seam, if it has one, and its capture buffer.
+pub(crate) type SeamIn<'a> = (&'a mut Option<Seam>, &'a mut [f32]);
 
 /// One in 32.32 fixed point.
 const ONE: u64 = 1 << 32;
@@ -126,15 +130,21 @@ impl Varispeed {
         self.step = speed.0;
     }
 
-    /// Writes up to `out.len() / channels` output frames; returns how many,
-    /// and whether the sequence ended after them (fewer frames and not
-    /// ended means the reader has underrun).
-    pub(crate) fn read(&mut self, reader: &mut dyn ClipReader, out: &mut [f32]) -> (usize, bool) {
+    /// Writes up to `out.len() / channels` output frames, crossfading the
+    /// source at its loop `seam`; returns how many, and whether the
+    /// sequence ended after them (fewer frames and not ended means the
+    /// reader has underrun).
+    pub(crate) fn read(
+        &mut self,
+        reader: &mut dyn ClipReader,
+        out: &mut [f32],
+        mut seam: SeamIn<'_>,
+    ) -> (usize, bool) {
         let ch = self.channels;
         let frames = out.len() / ch;
         for k in 0..frames {
             while self.owed > 0 {
-                match self.shift(reader) {
+                match self.shift(reader, &mut seam) {
                     Next::Frame => self.owed -= 1,
                     Next::Underrun => return (k, false),
                     Next::Ended => return (k, true),
@@ -153,8 +163,8 @@ impl Varispeed {
     }
 
     /// Shifts the next source frame into the window.
-    fn shift(&mut self, reader: &mut dyn ClipReader) -> Next {
-        if self.next == self.have && !self.drained && !self.fetch(reader) {
+    fn shift(&mut self, reader: &mut dyn ClipReader, seam: &mut SeamIn<'_>) -> Next {
+        if self.next == self.have && !self.drained && !self.fetch(reader, seam) {
             return Next::Underrun;
         }
         let frame = if self.next < self.have {
@@ -183,14 +193,17 @@ impl Varispeed {
         Next::Frame
     }
 
-    /// Refills `fetched` from the reader with the protection ramps applied;
-    /// false when the reader has nothing yet.
-    fn fetch(&mut self, reader: &mut dyn ClipReader) -> bool {
+    /// Refills `fetched` from the reader with the loop seam and the
+    /// protection ramps applied; false when the reader has nothing yet.
+    fn fetch(&mut self, reader: &mut dyn ClipReader, seam: &mut SeamIn<'_>) -> bool {
         let ch = self.channels;
         let want = (CHUNK as u64).min(self.cursor.remaining()) as usize;
         let got = reader.read(&mut self.fetched[..want * ch]).min(want);
         if got == 0 {
             return false;
+        }
+        if let (Some(s), buf) = (&mut *seam.0, &mut *seam.1) {
+            s.apply(&mut self.fetched[..got * ch], buf);
         }
         let mut i = 0;
         while i < got {
@@ -239,7 +252,7 @@ mod tests {
         let mut out = Vec::new();
         let mut buf = vec![0.0; block];
         loop {
-            let (n, ended) = v.read(clip, &mut buf);
+            let (n, ended) = v.read(clip, &mut buf, (&mut None, &mut []));
             out.extend_from_slice(&buf[..n]);
             if ended {
                 return out;
@@ -295,10 +308,16 @@ mod tests {
         let (slow, fast) = (Speed::from_ratio(0.97), Speed::from_ratio(1.031));
         let mut v = Varispeed::new(&t, 1, slow, RAMPS);
         let mut first = vec![0.0; 1_000];
-        assert_eq!(v.read(&mut clip, &mut first), (1_000, false));
+        assert_eq!(
+            v.read(&mut clip, &mut first, (&mut None, &mut [])),
+            (1_000, false)
+        );
         v.set_speed(fast);
         let mut then = vec![0.0; 1_000];
-        assert_eq!(v.read(&mut clip, &mut then), (1_000, false));
+        assert_eq!(
+            v.read(&mut clip, &mut then, (&mut None, &mut [])),
+            (1_000, false)
+        );
         // Output frame 1 500 sits at 1 000 frames of `slow` then 500 of `fast`.
         let pos = Speed::position_frames(slow.advance(1_000) + fast.advance(500));
         assert!(
@@ -317,7 +336,10 @@ mod tests {
         let mut clip = MemoryClip::new(audio, Channels::Stereo, t).unwrap();
         let mut v = Varispeed::new(&t, 2, Speed::from_ratio(0.9), RAMPS);
         let mut out = vec![0.0; 200];
-        assert_eq!(v.read(&mut clip, &mut out), (100, false));
+        assert_eq!(
+            v.read(&mut clip, &mut out, (&mut None, &mut [])),
+            (100, false)
+        );
         assert!(out
             .chunks(2)
             .all(|f| (f[0] - 1.0).abs() < 1e-6 && (f[1] + 1.0).abs() < 1e-6));

@@ -3,14 +3,15 @@
 
 use std::marker::PhantomData;
 
-use crate::dsp::gain::{mono_voice, stereo_voice};
+use crate::dsp::gain::{db_to_gain, mono_voice, stereo_voice};
 use crate::show::Channels;
 
 use super::bus::{BusBuffer, BusKind};
 use super::command::{FadeSpec, Pan, VoiceParams};
-use super::envelope::{Cursor, Edge, Fade, FadeStep, Ramps};
+use super::envelope::{Cursor, Edge, Fade, FadeStep, Ramps, Trim};
 use super::event::{Event, EventSink, StopCause};
 use super::reader::BoxedReader;
+use super::seam::Seam;
 use super::time::{ClipTag, SamplePos, VoiceId};
 use super::trash::Trash;
 use super::varispeed::{Speed, Varispeed};
@@ -33,6 +34,17 @@ impl Ctx<'_> {
     }
 }
 
+/// The buffers a voice renders with, owned by its table: the slot's own
+/// seam capture, and scratch shared by the voices of one side.
+pub(crate) struct Buffers<'a> {
+    /// Where the audio lands before mixing (stereo, a block at least).
+    pub(crate) scratch: &'a mut [f32],
+    /// Per-frame gains while the voice ramps (a block at least).
+    pub(crate) gains: &'a mut [f32],
+    /// The loop seam's capture ([`Seam::buffer_len`] of the loop ramp).
+    pub(crate) seam: &'a mut [f32],
+}
+
 /// A playing voice on the `B` side of the firewall.
 pub(crate) struct Voice<B> {
     pub(crate) id: VoiceId,
@@ -47,8 +59,16 @@ pub(crate) struct Voice<B> {
     /// Resampling, for a voice started with a speed; its sequence ramps
     /// are then applied there and `cursor` is open.
     varispeed: Option<Varispeed>,
+    /// The loop seam's crossfade, when the sequence has the audio for it
+    /// (its loop ramps are then none).
+    seam: Option<Seam>,
     /// Level and pan: `[l, r, -, -]` mono, or the stereo matrix.
     gains: [f32; 4],
+    /// The pan alone (at 0 dB), which a fade to a level scales.
+    pan: [f32; 4],
+    /// A fade to a level: under way, `gains` is `pan` and the ramp scales
+    /// each frame; at rest, its factor is in `gains`.
+    trim: Trim,
     fade_out: FadeSpec,
     edge: Edge,
     fade: Fade,
@@ -74,14 +94,13 @@ impl<B: BusKind> Voice<B> {
         ramps: Ramps,
     ) -> Self {
         let channels = reader.channels();
-        let gains = match params.pan {
-            Pan::Mono { pan } => {
-                let [l, r] = mono_voice(params.level_db, pan);
-                [l, r, 0.0, 0.0]
-            }
-            Pan::Stereo { width, balance } => stereo_voice(params.level_db, width, balance),
-        };
+        let gains = voice_gains(params.level_db, params.pan);
         let timeline = reader.timeline();
+        let seam = Seam::new(&timeline, ramps.looped, usize::from(channels.count()));
+        let ramps = match seam {
+            Some(_) => Ramps { looped: 0, ..ramps },
+            None => ramps,
+        };
         let varispeed = params
             .speed
             .map(|speed| Varispeed::new(&timeline, usize::from(channels.count()), speed, ramps));
@@ -97,7 +116,10 @@ impl<B: BusKind> Voice<B> {
             order,
             reader: Some(reader),
             varispeed,
+            seam,
             gains,
+            pan: voice_gains(0.0, params.pan),
+            trim: Trim::at(db_to_gain(params.level_db) as f32),
             fade_out: params.fade_out,
             edge: Edge::Rising { pos: 0 },
             fade,
@@ -196,6 +218,19 @@ impl<B: BusKind> Voice<B> {
         }
     }
 
+    /// Fades to `level_db` (in place of the level it started with) over
+    /// `len` frames, linear in gain, from the gain it has reached.
+    pub(crate) fn level_to(&mut self, level_db: f64, len: u64) {
+        self.trim.set(db_to_gain(level_db) as f32, len);
+        self.gains = self.pan;
+    }
+
+    /// Folds a finished fade to a level into the gains.
+    fn trim_done(&mut self) {
+        let t = self.trim.target();
+        self.gains = self.pan.map(|g| g * t);
+    }
+
     /// Starts the outgoing side of a crossfade.
     pub(crate) fn cross_out(&mut self, curve: crate::show::Curve, frames: u64, ramps: Ramps) {
         match frames {
@@ -204,17 +239,14 @@ impl<B: BusKind> Voice<B> {
         }
     }
 
-    /// Renders block frames `from..from + n` into `bus`, reading into
-    /// `scratch` and computing gains in `gains` (both at least a block
-    /// long). Returns why and at which block offset (the first silent frame)
+    /// Renders block frames `from..from + n` into `bus` with `buf`. Returns why and at which block offset (the first silent frame)
     /// the voice ended, if it did.
     pub(crate) fn render(
         &mut self,
         ctx: &mut Ctx<'_>,
         from: usize,
         n: usize,
-        scratch: &mut [f32],
-        gains: &mut [f32],
+        buf: Buffers<'_>,
         bus: &mut BusBuffer<B>,
     ) -> Option<(StopCause, usize)> {
         let Some(reader) = self.reader.as_mut() else {
@@ -231,9 +263,24 @@ impl<B: BusKind> Voice<B> {
         }
         let want = want as usize;
         let ch = usize::from(self.channels.count());
+        let Buffers {
+            scratch,
+            gains,
+            seam,
+        } = buf;
         let (got, ended) = match &mut self.varispeed {
-            Some(v) => v.read(reader.as_mut(), &mut scratch[..want * ch]),
-            None => (reader.read(&mut scratch[..want * ch]).min(want), false),
+            Some(v) => v.read(
+                reader.as_mut(),
+                &mut scratch[..want * ch],
+                (&mut self.seam, seam),
+            ),
+            None => {
+                let got = reader.read(&mut scratch[..want * ch]).min(want);
+                if let Some(s) = &mut self.seam {
+                    s.apply(&mut scratch[..got * ch], seam);
+                }
+                (got, false)
+            }
         };
         if got < want && !ended {
             if !self.underrun {
@@ -252,6 +299,7 @@ impl<B: BusKind> Voice<B> {
                 .edge
                 .steady_for()
                 .min(self.fade.steady_for())
+                .min(self.trim.steady_for())
                 .min(self.cursor.steady_for())
                 .min(left) as usize;
             let span = i..i + steady;
@@ -276,11 +324,13 @@ impl<B: BusKind> Voice<B> {
                 .edge
                 .run(edge_len)
                 .min(self.fade.run())
+                .min(self.trim.run())
                 .min(self.cursor.run())
                 .min(left) as usize;
             let g = &mut gains[..run];
             let faded = self.fade.fill(g);
             let silent = self.edge.apply(g, edge_len);
+            let trimmed = self.trim.apply(g);
             let ended = self.cursor.apply(g);
             let span = i..i + run;
             let x = &scratch[i * ch..(i + run) * ch];
@@ -292,6 +342,9 @@ impl<B: BusKind> Voice<B> {
                 &mut l[span.clone()],
                 &mut r[span],
             );
+            if trimmed {
+                self.trim_done();
+            }
             i += run;
             if let Some(end) = self.finish(ctx, from + i, faded, silent, ended) {
                 return Some(end);
@@ -310,13 +363,22 @@ impl<B: BusKind> Voice<B> {
                 .edge
                 .run(edge_len)
                 .min(self.fade.run())
+                .min(self.trim.run())
                 .min((n - i) as u64) as usize;
-            if self.edge.steady_for() > 0 && self.fade.steady_for() > 0 {
+            let steady = [
+                self.edge.steady_for(),
+                self.fade.steady_for(),
+                self.trim.steady_for(),
+            ];
+            if steady.iter().all(|s| *s > 0) {
                 break; // nothing moves
             }
             let g = &mut gains[..run];
             let faded = self.fade.fill(g);
             let silent = self.edge.apply(g, edge_len);
+            if self.trim.apply(g) {
+                self.trim_done();
+            }
             i += run;
             if let Some(end) = self.finish(ctx, from + i, faded, silent, false) {
                 return Some(end);
@@ -366,6 +428,18 @@ impl<B: BusKind> Voice<B> {
             return Some((self.cause, end));
         }
         ended.then_some((StopCause::Ended, end))
+    }
+}
+
+/// A voice's mixing gains at `level_db` with `pan`: `[l, r, -, -]` mono, or
+/// the stereo matrix.
+fn voice_gains(level_db: f64, pan: Pan) -> [f32; 4] {
+    match pan {
+        Pan::Mono { pan } => {
+            let [l, r] = mono_voice(level_db, pan);
+            [l, r, 0.0, 0.0]
+        }
+        Pan::Stereo { width, balance } => stereo_voice(level_db, width, balance),
     }
 }
 

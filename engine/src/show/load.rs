@@ -80,6 +80,44 @@ pub enum LoadError {
         /// What was wrong.
         message: String,
     },
+    /// Several fields of the wrong type or value (in different clips,
+    /// pages or parts of the show), each with its JSON path.
+    #[error("{} fields have the wrong type or value: {}", .0.len(), list(.0))]
+    Structures(Vec<FieldError>),
+}
+
+/// A field of the wrong type or value, where [`LoadError::Structures`] lists several.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON path of the field.
+    pub path: String,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// `path: message; path: message`.
+fn list(errors: &[FieldError]) -> String {
+    let each: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.path, e.message))
+        .collect();
+    each.join("; ")
+}
+
+impl LoadError {
+    /// The fields of the wrong type or value this error names, each with
+    /// its path: what a validator lists as problems. Empty for an error
+    /// about the whole file.
+    pub fn fields(&self) -> Vec<FieldError> {
+        match self {
+            LoadError::Structure { path, message } => vec![FieldError {
+                path: path.clone(),
+                message: message.clone(),
+            }],
+            LoadError::Structures(errors) => errors.clone(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl Show {
@@ -117,7 +155,10 @@ impl Show {
         } else {
             // Type errors carry a line and column as well as the path.
             let mut de = serde_json::Deserializer::from_slice(bytes);
-            (typed(&mut de)?, None)
+            match typed(&mut de) {
+                Ok(show) => (show, None),
+                Err(first) => return Err(every_type_error(bytes).unwrap_or(first)),
+            }
         };
         // A newer minor version only added fields, which `extra` kept: keep its number.
         show.format_version = show.format_version.max(current);
@@ -126,6 +167,49 @@ impl Show {
             migrated_from,
         })
     }
+}
+
+/// Every field of the wrong type or value in a manifest whose typed parse
+/// failed, when there is more than one: each clip and each page is read on
+/// its own, then the rest of the show without them, so one bad value does
+/// not hide the next. Only a failed load pays for this second pass (a JSON
+/// tree of the document).
+fn every_type_error(bytes: &[u8]) -> Option<LoadError> {
+    let Ok(Value::Object(mut doc)) = serde_json::from_slice::<Value>(bytes) else {
+        return None;
+    };
+    let mut errors = Vec::new();
+    let mut each =
+        |key: &str, errors: &mut Vec<FieldError>, read: fn(Value) -> Result<(), LoadError>| {
+            let Some(Value::Array(items)) = doc.get_mut(key) else {
+                return;
+            };
+            for (i, item) in std::mem::take(items).into_iter().enumerate() {
+                if let Err(LoadError::Structure { path, message }) = read(item) {
+                    let inner = if path == "(top level)" {
+                        String::new()
+                    } else if path.starts_with('[') {
+                        path
+                    } else {
+                        format!(".{path}")
+                    };
+                    errors.push(FieldError {
+                        path: format!("{key}[{i}]{inner}"),
+                        message,
+                    });
+                }
+            }
+        };
+    each("pages", &mut errors, |v| {
+        typed::<super::Page, _>(v).map(drop)
+    });
+    each("clips", &mut errors, |v| {
+        typed::<super::Clip, _>(v).map(drop)
+    });
+    if let Err(LoadError::Structure { path, message }) = typed::<Show, _>(Value::Object(doc)) {
+        errors.push(FieldError { path, message });
+    }
+    (errors.len() > 1).then_some(LoadError::Structures(errors))
 }
 
 /// The `format_version` of a document, read by a scan that keeps nothing

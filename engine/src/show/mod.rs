@@ -12,6 +12,7 @@ mod clip;
 mod config;
 mod device_map;
 mod edit;
+mod fields;
 mod ids;
 mod load;
 mod migrate;
@@ -26,8 +27,11 @@ pub use clip::*;
 pub use config::*;
 pub use device_map::*;
 pub use edit::{ClipChanges, FadeChange, GroupChanges, LoopChange, RightsChanges, TimeSpec};
+pub use fields::{known_field_paths, UnknownField};
 pub use ids::*;
-pub use load::{check_size, LoadError, Loaded, MAX_MANIFEST_BYTES, MAX_MANIFEST_VALUES};
+pub use load::{
+    check_size, FieldError, LoadError, Loaded, MAX_MANIFEST_BYTES, MAX_MANIFEST_VALUES,
+};
 pub use migrate::MigrationError;
 pub use pages::*;
 pub use processing::*;

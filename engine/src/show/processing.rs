@@ -286,10 +286,14 @@ pub struct FadeDefaults {
 }
 
 impl Default for FadeDefaults {
+    /// Fades in and out are exponential and equal-power: the gain moves
+    /// evenly in dB (30 dB over the fade, then to silence), which is how a
+    /// fade sounds even to a listener — as QLab's default curve does. A
+    /// session keeps whatever curves it names; only new sessions get these.
     fn default() -> Self {
         FadeDefaults {
-            fade_in: Fade::new(0.0, Curve::Logarithmic, true),
-            fade_out: Fade::new(2_000.0, Curve::Logarithmic, true),
+            fade_in: Fade::new(0.0, Curve::Exponential, true),
+            fade_out: Fade::new(2_000.0, Curve::Exponential, true),
             crossfade: Crossfade {
                 time_ms: 1_000.0,
                 curve: Curve::SCurve,

@@ -116,6 +116,25 @@ pub enum Issue {
         /// This clip's hash.
         hash: ContentHash,
     },
+    /// A field its object does not know, spelt like one it does: a typo
+    /// whose value is kept but never used.
+    Misspelt {
+        /// The field as written.
+        field: String,
+        /// The clip it is in, if any.
+        clip: Option<String>,
+        /// The field it resembles.
+        suggestion: &'static str,
+    },
+    /// A field its object does not know and that resembles none it does:
+    /// kept as it is (a newer version's, or another tool's). A note, not a
+    /// problem ([`Show::notes`]).
+    UnknownField {
+        /// The field as written.
+        field: String,
+        /// The clip it is in, if any.
+        clip: Option<String>,
+    },
     /// A clip asks for time-stretch or pitch-shift, which the engine does
     /// not have yet: it plays at its native speed and pitch.
     TimePitchNotBuilt {
@@ -138,6 +157,27 @@ impl fmt::Display for Issue {
                 unit,
             } => write!(f, "{value}{unit} is out of range ({min}{unit} to {max}{unit})"),
             Issue::UnknownClip(id) => write!(f, "clip \"{id}\" is not in the session"),
+            Issue::Misspelt {
+                field,
+                clip,
+                suggestion,
+            } => {
+                write!(f, "unknown field `{field}`")?;
+                if let Some(clip) = clip {
+                    write!(f, " in clip {clip}")?;
+                }
+                write!(f, ": did you mean `{suggestion}`?")
+            }
+            Issue::UnknownField { field, clip } => {
+                write!(f, "unknown field `{field}`")?;
+                if let Some(clip) = clip {
+                    write!(f, " in clip {clip}")?;
+                }
+                write!(
+                    f,
+                    " is kept as it is but not used (a newer cuebox's field, or another tool's)"
+                )
+            }
             Issue::Timecode(reason) => write!(f, "{reason}"),
             Issue::TimePitchNotBuilt {
                 clip,
@@ -344,7 +384,38 @@ impl Show {
         c.problems.extend(self.shared_media_paths());
         self.check_config(&mut c);
         self.check_runtime(&mut c);
+        c.problems.extend(self.unknown_fields(true));
         c.problems
+    }
+
+    /// What validation notes without calling it a problem: every unknown
+    /// field that resembles no known one (kept for a round trip).
+    pub fn notes(&self) -> Vec<Problem> {
+        self.unknown_fields(false)
+    }
+
+    /// The unknown fields that look like typos (`typos`) or the others,
+    /// each as a problem.
+    fn unknown_fields(&self, typos: bool) -> Vec<Problem> {
+        let doc = serde_json::to_value(self).expect("a show always serialises");
+        super::fields::unknown_fields(&doc)
+            .into_iter()
+            .filter(|u| u.suggestion.is_some() == typos)
+            .map(|u| Problem {
+                path: u.path,
+                issue: match u.suggestion {
+                    Some(suggestion) => Issue::Misspelt {
+                        field: u.field,
+                        clip: u.clip,
+                        suggestion,
+                    },
+                    None => Issue::UnknownField {
+                        field: u.field,
+                        clip: u.clip,
+                    },
+                },
+            })
+            .collect()
     }
 
     /// Every clip whose media path an earlier clip names with another hash.

@@ -131,6 +131,19 @@ pub fn act(link: &LiveLink, origin: &Origin, action: Action) -> Result<Value, Re
             )?;
             Ok(cue_reply(&to, accepted))
         }
+        Action::FadeTo {
+            cue,
+            level_db,
+            time,
+        } => {
+            let cue = resolve(link, &cue)?;
+            let command = Command::FadeTo {
+                clip: cue.clip.clone(),
+                level_db,
+                time,
+            };
+            Ok(cue_reply(&cue, now(Some(&cue), command)?))
+        }
         Action::GroupLevel {
             group,
             level_db,

@@ -46,6 +46,15 @@ pub enum Action {
         /// Seconds.
         time: Option<f64>,
     },
+    /// Fade a playing cue's clip to a level, in dB, over a ramp time.
+    FadeTo {
+        /// The cue number or clip id.
+        cue: String,
+        /// dB.
+        level_db: f64,
+        /// Ramp seconds.
+        time: Option<f64>,
+    },
     /// Set a group bus's level, in dB, over a ramp time.
     GroupLevel {
         /// The group.

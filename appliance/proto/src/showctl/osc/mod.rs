@@ -170,6 +170,18 @@ pub fn parse(msg: &OscMessage) -> Result<OscRequest, String> {
                 time,
             })
         }
+        ["cue" | "cue_id", cue, "fadeTo"] => {
+            let level_db =
+                number(arg.ok_or_else(|| {
+                    format!("/cue/{cue}/fadeTo needs a level in dB [and seconds]")
+                })?)?;
+            let time = msg.args.get(1).map(number).transpose()?;
+            act(Action::FadeTo {
+                cue: cue.to_owned(),
+                level_db,
+                time,
+            })
+        }
         ["cue" | "cue_id", cue, verb] => {
             let cue = cue.to_owned();
             match verb {
@@ -183,7 +195,7 @@ pub fn parse(msg: &OscMessage) -> Result<OscRequest, String> {
                 "load" => act(Action::Load(cue)),
                 "audition" | "preview" => act(Action::Audition(cue)),
                 other => Err(format!(
-                    "/cue/{cue}/{other}: the box knows start, stop, pause, resume, load and audition"
+                    "/cue/{cue}/{other}: the box knows start, stop, pause, resume, load, audition and fadeTo"
                 )),
             }
         }
@@ -285,6 +297,20 @@ mod tests {
                 time: None
             }))
         );
+        assert_eq!(
+            parse_addr(
+                "/cue/4/fadeTo",
+                vec![OscType::Int(-10), OscType::Float(2.0)]
+            ),
+            Ok(OscRequest::Act(Action::FadeTo {
+                cue: "4".into(),
+                level_db: -10.0,
+                time: Some(2.0)
+            }))
+        );
+        assert!(parse_addr("/cue/4/fadeTo", vec![])
+            .unwrap_err()
+            .contains("needs a level in dB"));
         assert!(parse_addr("/group/E/level", vec![OscType::Int(0)])
             .unwrap_err()
             .contains("/group/E/level"));
