@@ -490,8 +490,12 @@ pub enum SessionCmd {
         #[command(flatten)]
         out: Output,
     },
-    /// Check a session: every range and reference of the show, and its media
-    /// files. Exits 1 and lists every problem when it is not valid.
+    /// Check a session: every range and reference of the show, its media
+    /// files, every field of the wrong type, and unknown fields spelt like
+    /// known ones (`volume_db`: did you mean `level_db`?). Exits 1 and lists
+    /// every problem when it is not valid; other unknown fields are notes.
+    ///
+    /// Example: `hostctl session validate shows/hamlet --hashes`
     Validate {
         /// The session folder.
         dir: PathBuf,
@@ -501,7 +505,10 @@ pub enum SessionCmd {
         #[command(flatten)]
         out: Output,
     },
-    /// List every clip with its id, file, format, group and grid position.
+    /// List every button and clip: id, name, group, level, fades in/out
+    /// (the clip's own or the session's), loop, label, file and format.
+    ///
+    /// Example: `hostctl session show shows/hamlet --json`
     Show {
         /// The session folder.
         dir: PathBuf,

@@ -1,8 +1,8 @@
-//! A voice's gain over time, as three independent factors multiplied per
-//! frame: the edge (1 ms ramps at start and stop), the fade (in, out,
-//! crossfade) and the protection (edit-point and loop-point ramps, and the
-//! edge ramp at the natural end, placed by the position in the playback
-//! sequence). Every factor is a function of integer frame counters only, so
+//! A voice's gain over time, as independent factors multiplied per frame:
+//! the edge (1 ms ramps at start and stop), the fade (in, out, crossfade),
+//! the trim (a fade to a level, while it ramps) and the protection
+//! (edit-point and loop-point ramps, and the edge ramp at the natural end,
+//! placed by the position in the playback sequence). Every factor is a function of integer frame counters only, so
 //! a voice's gain at a frame is the same whatever the block size.
 //!
 //! Each factor can say for how many frames it stays constant
