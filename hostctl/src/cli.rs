@@ -96,6 +96,35 @@ pub enum Command {
     ///
     /// Example: `hostctl timing show --priority ltc,ptp,system --frame-rate 25 --chase on`
     Timing(Box<TimingArgs>),
+    /// Set the session's default fades: what a clip without its own fade
+    /// uses (a new session's: exponential, equal-power — falling evenly in
+    /// dB).
+    ///
+    /// Example: `hostctl fades show --out 3 --out-curve exponential --crossfade 1.5`
+    Fades {
+        /// The session folder.
+        dir: PathBuf,
+        /// Default fade-in time.
+        #[arg(long = "in", value_name = "TIME")]
+        fade_in: Option<TimeSpec>,
+        /// Default fade-in curve: linear, exponential, logarithmic or s_curve.
+        #[arg(long, value_name = "CURVE")]
+        in_curve: Option<Curve>,
+        /// Default fade-out time.
+        #[arg(long = "out", value_name = "TIME")]
+        fade_out: Option<TimeSpec>,
+        /// Default fade-out curve.
+        #[arg(long, value_name = "CURVE")]
+        out_curve: Option<Curve>,
+        /// Default crossfade time.
+        #[arg(long, value_name = "TIME")]
+        crossfade: Option<TimeSpec>,
+        /// Default crossfade curve.
+        #[arg(long, value_name = "CURVE")]
+        crossfade_curve: Option<Curve>,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Set the DSP load thresholds (percent of the ceiling): recovery <
     /// warning < critical.
     ///

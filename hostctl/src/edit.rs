@@ -8,8 +8,8 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use cuebox_engine::show::{
-    ClipChanges, ClipId, Colour, Extra, FadeChange, GridPos, Group, GroupChanges, LogicalChannel,
-    LoopChange, PageNo, PageView, Placement, RightsChanges, Show, Side,
+    ClipChanges, ClipId, Colour, Curve, Extra, FadeChange, GridPos, Group, GroupChanges,
+    LogicalChannel, LoopChange, PageNo, PageView, Placement, RightsChanges, Show, Side, TimeSpec,
 };
 use cuebox_session::store::SessionDir;
 use serde_json::json;
@@ -482,6 +482,42 @@ pub fn timing(a: &TimingArgs) -> anyhow::Result<Outcome> {
         format!(
             "time sources: {}",
             serde_json::to_string(&show.time_sources)?
+        ),
+    )
+}
+
+/// `hostctl fades`: the default fade in, out and crossfade, each a time
+/// and a curve.
+pub fn fades(
+    dir: &Path,
+    [fade_in, fade_out, cross]: [(Option<TimeSpec>, Option<Curve>); 3],
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    if [fade_in, fade_out, cross]
+        .iter()
+        .all(|(t, c)| t.is_none() && c.is_none())
+    {
+        bail!("nothing to set: hostctl fades --help lists what can be");
+    }
+    let (_, show, ()) = edit(dir, |_, show| {
+        let fps = show.time_sources.frame_rate;
+        // Times typed in frames count at the session's usual rate.
+        let ms = |t: TimeSpec| t.to_ms(48_000, fps);
+        let d = &mut show.fade_defaults;
+        set(&mut d.fade_in.time_ms, fade_in.0.map(ms));
+        set(&mut d.fade_in.curve, fade_in.1);
+        set(&mut d.fade_out.time_ms, fade_out.0.map(ms));
+        set(&mut d.fade_out.curve, fade_out.1);
+        set(&mut d.crossfade.time_ms, cross.0.map(ms));
+        set(&mut d.crossfade.curve, cross.1);
+        Ok(())
+    })?;
+    report(
+        out,
+        json!({"fade_defaults": show.fade_defaults}),
+        format!(
+            "default fades: {}",
+            serde_json::to_string(&show.fade_defaults)?
         ),
     )
 }

@@ -146,6 +146,24 @@ fn main() -> ExitCode {
             Ok(Outcome::Ok)
         }
         Command::Timing(args) => edit::timing(&args),
+        Command::Fades {
+            dir,
+            fade_in,
+            in_curve,
+            fade_out,
+            out_curve,
+            crossfade,
+            crossfade_curve,
+            out,
+        } => edit::fades(
+            &dir,
+            [
+                (fade_in, in_curve),
+                (fade_out, out_curve),
+                (crossfade, crossfade_curve),
+            ],
+            &out,
+        ),
         Command::Thresholds {
             dir,
             recovery,

@@ -1264,6 +1264,7 @@ fn time_sources_thresholds_and_busses_are_set_and_refused_when_wrong() {
             "--inputs is not a setting of this bus",
         ),
         (vec!["bus", "record-b", "--inputs", "1"], "two inputs"),
+        (vec!["fades", "--out", "700"], "fade_defaults.out"),
     ] {
         let (verb, rest) = args.split_first().unwrap();
         let mut all: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![verb, &f.dir];
