@@ -327,9 +327,8 @@ mod tests {
     #[test]
     fn what_the_box_does_not_know_is_refused_precisely() {
         let err = |addr: &str, args| parse_addr(addr, args).unwrap_err();
-        assert!(
-            err("/cue/1/explode", vec![]).contains("start, stop, pause, resume, load and audition")
-        );
+        assert!(err("/cue/1/explode", vec![])
+            .contains("start, stop, pause, resume, load, audition and fadeTo"));
         assert!(err("/panicInTime", vec![]).contains("needs a time"));
         assert!(err("/panicInTime", vec![OscType::Float(f32::NAN)]).contains("not a finite"));
         assert!(err("/panicInTime", vec![OscType::Int(-1)]).contains("0 to 600"));
