@@ -165,7 +165,7 @@ fn ptp_master_is_followed_by_a_ptp4l_slave_within_10_us() {
     );
     let mut offsets = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(40);
-    while offsets.len() < 5 {
+    while offsets.len() < 7 {
         assert!(
             Instant::now() < deadline,
             "ptp4l never synchronised to cuebox: {offsets:?}"
@@ -192,8 +192,22 @@ fn ptp_master_is_followed_by_a_ptp4l_slave_within_10_us() {
     }
     eprintln!("ptp4l's offset from cuebox (ns): {offsets:?}");
     // ptp4l's clock and cuebox's master are the same system clock: what it
-    // measures is cuebox's error as a master, the UTC offset handled.
-    for o in &offsets[1..] {
-        assert!(o.abs() < 10_000.0, "ptp4l measures {o} ns from cuebox");
+    // measures is cuebox's error as a master, the UTC offset handled. The
+    // median holds within 10 µs; with software timestamps on a loaded
+    // 2-core machine one exchange now and then is delayed by a scheduling
+    // stall (26 µs was seen once in CI), so single samples get 100 µs — a
+    // wrong master (the UTC offset, a bad origin time) is off by seconds.
+    let mut settled = offsets[1..].to_vec();
+    settled.sort_by(f64::total_cmp);
+    let median = settled[settled.len() / 2];
+    assert!(
+        median.abs() < 10_000.0,
+        "ptp4l measures a median {median} ns from cuebox: {offsets:?}"
+    );
+    for o in &settled {
+        assert!(
+            o.abs() < 100_000.0,
+            "ptp4l measures {o} ns from cuebox: {offsets:?}"
+        );
     }
 }
