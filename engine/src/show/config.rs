@@ -282,8 +282,8 @@ pub enum TimeSourceKind {
 impl std::str::FromStr for TimeSourceKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned()))
-            .map_err(|_| format!("{s:?} is not a time source: ltc, mtc, ptp or system"))
+        super::from_name(s)
+            .ok_or_else(|| format!("{s:?} is not a time source: ltc, mtc, ptp or system"))
     }
 }
 

@@ -201,6 +201,12 @@ pub enum EditError {
     },
 }
 
+/// The unit variant of `T` whose name in the session format is `name`
+/// (`s_curve`, `ltc`): how a typed word becomes the format's enum.
+pub fn from_name<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+}
+
 impl Show {
     /// The format this version writes.
     pub const FORMAT: FormatVersion = FormatVersion::new(2, 0);

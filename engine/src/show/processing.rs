@@ -195,7 +195,7 @@ pub enum Curve {
 impl std::str::FromStr for Curve {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+        super::from_name(s).ok_or_else(|| {
             format!("{s:?} is not a fade curve: linear, exponential, logarithmic or s_curve")
         })
     }

@@ -117,7 +117,7 @@ pub enum Usage {
 impl std::str::FromStr for Usage {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+        cuebox_engine::show::from_name(s).ok_or_else(|| {
             format!("{s:?} is not a usage: background, feature, theme, incidental or interval")
         })
     }
