@@ -2356,3 +2356,68 @@ fn a_fade_to_a_level_ramps_a_playing_clip_and_lands_at_its_stamped_sample() {
         .iter()
         .any(|e| matches!(e, Event::Unmatched { at, .. } if at.0 == 9_000)));
 }
+
+#[test]
+fn a_pan_change_glides_a_playing_voice_and_a_stereo_pan_is_refused_by_a_mono_voice() {
+    let mut busses = Busses::default();
+    busses.groups.a.bus = OutputBus::new(vec![ch(1), ch(2)]);
+    let mut rig = Rig::new(config(busses));
+    let mono = || reader(dc(Channels::Mono, 96_000, 1.0), Channels::Mono);
+    let mut a = start(1, Group::A, mono());
+    a.params.level_db = -6.0;
+    rig.send(0, Command::Start(a));
+    let (at, len) = (1_000usize, 960usize);
+    rig.send(
+        at,
+        Command::Pan {
+            target: Target::Voice(VoiceId(1)),
+            pan: Pan::Mono { pan: 1.0 },
+            ramp: FrameCount(len as u64),
+        },
+    );
+    // A level change in the middle of the glide: both move together.
+    rig.send(
+        at + len / 2,
+        Command::Level {
+            target: Target::Voice(VoiceId(1)),
+            level_db: 0.0,
+            ramp: FrameCount(len as u64),
+        },
+    );
+    rig.send(
+        3_000,
+        Command::Pan {
+            target: Target::Voice(VoiceId(1)),
+            pan: Pan::Stereo {
+                width: 1.0,
+                balance: 0.0,
+            },
+            ramp: FrameCount(0),
+        },
+    );
+    rig.run_to(4_000, 256);
+    let g = rig.out.group(Group::A);
+    let db = |x: f64| 10f64.powf(x / 20.0) as f32;
+    let centre = db(-6.0) * std::f32::consts::FRAC_1_SQRT_2;
+    assert!((g[0][at - 1] - centre).abs() < 1e-6 && (g[1][at - 1] - centre).abs() < 1e-6);
+    // Left falls to silence, right rises to full, frame by frame: no
+    // step is larger than the glide's and the level ramp's slopes allow.
+    for (side, name) in [(0, "left"), (1, "right")] {
+        let worst = g[side][at - 1..at + 2 * len]
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            worst < 2.0 / len as f32,
+            "{name}: a step of {worst} within the glide"
+        );
+    }
+    assert!(g[0][at + 2 * len..3_000].iter().all(|x| x.abs() < 1e-6), "hard right after");
+    assert!(g[1][at + 2 * len..3_000].iter().all(|x| (x - 1.0).abs() < 1e-6), "at 0 dB after");
+    // A stereo pan does not fit a mono voice: unmatched, nothing changes.
+    assert!(rig
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Unmatched { at, .. } if at.0 == 3_000)));
+    assert!(g[1][3_000..].iter().all(|x| (x - 1.0).abs() < 1e-6));
+}

@@ -93,6 +93,18 @@ pub enum Command {
         /// the edge fade.
         ramp: FrameCount,
     },
+    /// Move voices to a pan (mono) or width and balance (stereo): each
+    /// one's mixing matrix glides there, linear per frame, over `ramp`
+    /// frames and never fewer than the 1 ms edge length; level and fades
+    /// stay. A voice of the other channel layout reports it unmatched.
+    Pan {
+        /// Which voices.
+        target: Target,
+        /// Where to.
+        pan: Pan,
+        /// The glide's length; shorter than the edge fade is the edge fade.
+        ramp: FrameCount,
+    },
     /// Change a group bus's level, mute and balance, ramped linearly in
     /// gain over `ramp` frames and never fewer than the 1 ms edge length, so
     /// it never clicks. A change during a ramp starts from the gain reached.
@@ -148,6 +160,12 @@ impl fmt::Debug for Command {
                 .debug_struct("Level")
                 .field("target", target)
                 .field("level_db", level_db)
+                .field("ramp", ramp)
+                .finish(),
+            Command::Pan { target, pan, ramp } => f
+                .debug_struct("Pan")
+                .field("target", target)
+                .field("pan", pan)
                 .field("ramp", ramp)
                 .finish(),
             Command::GroupGain {

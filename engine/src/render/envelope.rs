@@ -205,6 +205,79 @@ impl Trim {
     }
 }
 
+/// A change of a voice's pan, width or balance under way: its mixing
+/// matrix glides from `from` to the voice's own, linear per frame, so the
+/// image moves instead of jumping (a jump clicks).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Morph {
+    from: [f32; 4],
+    pos: u64,
+    len: u64,
+}
+
+impl Morph {
+    /// No change under way.
+    pub(crate) const NONE: Morph = Morph {
+        from: [0.0; 4],
+        pos: 0,
+        len: 0,
+    };
+
+    /// A glide from `from` over `len` frames (at least 1).
+    pub(crate) fn new(from: [f32; 4], len: u64) -> Self {
+        Morph {
+            from,
+            pos: 0,
+            len: len.max(1),
+        }
+    }
+
+    /// The matrix of the next frame of a glide to `to` (`to` at rest).
+    pub(crate) fn now(&self, to: &[f32; 4]) -> [f32; 4] {
+        if self.pos >= self.len {
+            return *to;
+        }
+        // The frame last rendered, as `Trim::set` picks it.
+        let w = match self.pos {
+            0 => 0.0,
+            p => ramp_up(p - 1, self.len),
+        };
+        std::array::from_fn(|i| self.from[i] + (to[i] - self.from[i]) * w)
+    }
+
+    /// Where the glide starts.
+    pub(crate) fn from(&self) -> [f32; 4] {
+        self.from
+    }
+
+    /// The weight of the voice's own matrix `i` frames on.
+    #[inline]
+    pub(crate) fn weight(&self, i: u64) -> f32 {
+        ramp_up(self.pos + i, self.len)
+    }
+
+    pub(crate) fn steady_for(&self) -> u64 {
+        if self.pos < self.len {
+            0
+        } else {
+            u64::MAX
+        }
+    }
+
+    pub(crate) fn run(&self) -> u64 {
+        if self.pos < self.len {
+            self.len - self.pos
+        } else {
+            u64::MAX
+        }
+    }
+
+    /// Moves past `n` frames.
+    pub(crate) fn advance(&mut self, n: u64) {
+        self.pos = (self.pos + n).min(self.len);
+    }
+}
+
 /// Frames between exact re-evaluations of a fade curve: in between, the
 /// curve advances by a per-frame recurrence (a multiply or a rotation instead
 /// of an `exp` or a `cos`), whose drift over this many frames stays far below

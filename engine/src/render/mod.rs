@@ -360,6 +360,14 @@ impl Renderer {
                     sh.events.push(Event::Unmatched { target, at });
                 }
             }
+            Command::Pan { target, pan, ramp } => {
+                let len = ramp.0.max(r.edge);
+                let mut moved = false;
+                let matched = self.pool.apply(target, |v| moved |= v.pan_to(pan, len));
+                if !(matched && moved) {
+                    sh.events.push(Event::Unmatched { target, at });
+                }
+            }
             Command::Audition(a) => self.audition.start(a, at, sh, r),
             Command::StopAudition => self.audition.stop(StopCause::Stopped, at, sh, r),
             Command::GroupGain {

@@ -8,7 +8,7 @@ use crate::show::Channels;
 
 use super::bus::{BusBuffer, BusKind};
 use super::command::{FadeSpec, Pan, VoiceParams};
-use super::envelope::{Cursor, Edge, Fade, FadeStep, Ramps, Trim};
+use super::envelope::{Cursor, Edge, Fade, FadeStep, Morph, Ramps, Trim};
 use super::event::{Event, EventSink, StopCause};
 use super::reader::BoxedReader;
 use super::seam::Seam;
@@ -69,6 +69,8 @@ pub(crate) struct Voice<B> {
     /// A fade to a level: under way, `gains` is `pan` and the ramp scales
     /// each frame; at rest, its factor is in `gains`.
     trim: Trim,
+    /// A change of pan under way (from the pan it had).
+    morph: Morph,
     fade_out: FadeSpec,
     edge: Edge,
     fade: Fade,
@@ -120,6 +122,7 @@ impl<B: BusKind> Voice<B> {
             gains,
             pan: voice_gains(0.0, params.pan),
             trim: Trim::at(db_to_gain(params.level_db) as f32),
+            morph: Morph::NONE,
             fade_out: params.fade_out,
             edge: Edge::Rising { pos: 0 },
             fade,
@@ -225,6 +228,30 @@ impl<B: BusKind> Voice<B> {
         self.gains = self.pan;
     }
 
+    /// Moves the voice to `pan` (for its channel layout; false when it is
+    /// for the other one) over `len` frames, from where it is: level and
+    /// fades stay.
+    pub(crate) fn pan_to(&mut self, pan: Pan, len: u64) -> bool {
+        if pan.channels() != self.channels {
+            return false;
+        }
+        let from = self.morph.now(&self.pan);
+        self.pan = voice_gains(0.0, pan);
+        self.morph = Morph::new(from, len);
+        let k = self.trim_at_rest();
+        self.gains = self.pan.map(|g| g * k);
+        true
+    }
+
+    /// The fade to a level's factor when it is folded into the gains (at
+    /// rest), else 1 (under way it scales each frame).
+    fn trim_at_rest(&self) -> f32 {
+        match self.trim.steady_for() {
+            0 => 1.0,
+            _ => self.trim.target(),
+        }
+    }
+
     /// Folds a finished fade to a level into the gains.
     fn trim_done(&mut self) {
         let t = self.trim.target();
@@ -300,6 +327,7 @@ impl<B: BusKind> Voice<B> {
                 .steady_for()
                 .min(self.fade.steady_for())
                 .min(self.trim.steady_for())
+                .min(self.morph.steady_for())
                 .min(self.cursor.steady_for())
                 .min(left) as usize;
             let span = i..i + steady;
@@ -325,8 +353,11 @@ impl<B: BusKind> Voice<B> {
                 .run(edge_len)
                 .min(self.fade.run())
                 .min(self.trim.run())
+                .min(self.morph.run())
                 .min(self.cursor.run())
                 .min(left) as usize;
+            // Read before the trim moves: a ramp ending in this run is in `g`.
+            let rest = self.trim_at_rest();
             let g = &mut gains[..run];
             let faded = self.fade.fill(g);
             let silent = self.edge.apply(g, edge_len);
@@ -334,14 +365,21 @@ impl<B: BusKind> Voice<B> {
             let ended = self.cursor.apply(g);
             let span = i..i + run;
             let x = &scratch[i * ch..(i + run) * ch];
-            mix_gains(
-                self.channels,
-                &self.gains,
-                g,
-                x,
-                &mut l[span.clone()],
-                &mut r[span],
-            );
+            if self.morph.steady_for() == 0 {
+                let from = self.morph.from().map(|m| m * rest);
+                let (l, r) = (&mut l[span.clone()], &mut r[span]);
+                mix_morph(self.channels, [&from, &self.gains], &self.morph, g, x, l, r);
+                self.morph.advance(run as u64);
+            } else {
+                mix_gains(
+                    self.channels,
+                    &self.gains,
+                    g,
+                    x,
+                    &mut l[span.clone()],
+                    &mut r[span],
+                );
+            }
             if trimmed {
                 self.trim_done();
             }
@@ -364,11 +402,13 @@ impl<B: BusKind> Voice<B> {
                 .run(edge_len)
                 .min(self.fade.run())
                 .min(self.trim.run())
+                .min(self.morph.run())
                 .min((n - i) as u64) as usize;
             let steady = [
                 self.edge.steady_for(),
                 self.fade.steady_for(),
                 self.trim.steady_for(),
+                self.morph.steady_for(),
             ];
             if steady.iter().all(|s| *s > 0) {
                 break; // nothing moves
@@ -379,6 +419,7 @@ impl<B: BusKind> Voice<B> {
             if self.trim.apply(g) {
                 self.trim_done();
             }
+            self.morph.advance(run as u64);
             i += run;
             if let Some(end) = self.finish(ctx, from + i, faded, silent, false) {
                 return Some(end);
@@ -478,6 +519,42 @@ fn mix_run(channels: Channels, c: &[f32; 4], x: &[f32], l: &mut [f32], r: &mut [
 /// Adds the frames of `x` into `l`/`r`, frame `k` scaled by `g[k]`: per
 /// frame the same arithmetic as [`mix_run`] with `g[k]·gains`.
 #[inline(always)]
+/// [`mix_gains`] while the matrix glides from `m[0]` to `m[1]` as `morph`
+/// weighs them, frame by frame.
+fn mix_morph(
+    channels: Channels,
+    m: [&[f32; 4]; 2],
+    morph: &Morph,
+    g: &[f32],
+    x: &[f32],
+    l: &mut [f32],
+    r: &mut [f32],
+) {
+    let [from, to] = m;
+    let at = |i: usize, g: f32| {
+        let w = morph.weight(i as u64);
+        let k: [f32; 4] = std::array::from_fn(|j| g * (from[j] + (to[j] - from[j]) * w));
+        k
+    };
+    match channels {
+        Channels::Mono => {
+            for (i, (((g, s), l), r)) in g.iter().zip(x).zip(l).zip(r).enumerate() {
+                let c = at(i, *g);
+                *l += c[0] * s;
+                *r += c[1] * s;
+            }
+        }
+        Channels::Stereo => {
+            for (i, (((g, f), l), r)) in g.iter().zip(x.chunks_exact(2)).zip(l).zip(r).enumerate()
+            {
+                let c = at(i, *g);
+                *l += c[0] * f[0] + c[1] * f[1];
+                *r += c[2] * f[0] + c[3] * f[1];
+            }
+        }
+    }
+}
+
 fn mix_gains(channels: Channels, m: &[f32; 4], g: &[f32], x: &[f32], l: &mut [f32], r: &mut [f32]) {
     match channels {
         Channels::Mono => {
