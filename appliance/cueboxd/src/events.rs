@@ -408,6 +408,18 @@ pub enum BoxEvent {
         /// How far ahead of the render thread that was.
         lead_samples: u64,
     },
+    /// The playing show was revised (a live edit, a push of the session
+    /// that plays): its level, pan and bus changes ramp from this sample.
+    ShowRevised {
+        /// Who revised it.
+        origin: Origin,
+        /// The show sample the ramps start at.
+        at_sample: u64,
+        /// Changes ramped on what plays.
+        glides: usize,
+        /// What playing clips take at their next start (`c3: its fade in`).
+        deferred: Vec<String>,
+    },
     /// A command could not be handed to the render thread.
     CommandFailed {
         /// The command as written, or what the chaser was doing.

@@ -24,7 +24,7 @@ use crate::api::service::{no_session, ShowControl, Started};
 use crate::clocking::ClockStatus;
 use crate::events::{BoxEvent, Publisher};
 pub use crate::live::Accepted;
-use crate::live::{Request, StatusSource};
+use crate::live::{Message, Request, Revise, StatusSource};
 use crate::origin::Origin;
 use crate::store::{Autosaver, Change};
 
@@ -33,11 +33,17 @@ use crate::store::{Autosaver, Change};
 pub trait RuntimeSink: Send + Sync {
     /// The live state is now `runtime`; `change` says how much it matters.
     fn changed(&self, runtime: &Runtime, change: Change);
+    /// The show was revised and saved as `show`: recovery points hold it
+    /// from now on.
+    fn show_saved(&self, show: &Show);
 }
 
 impl RuntimeSink for Autosaver {
     fn changed(&self, runtime: &Runtime, change: Change) {
         self.runtime_changed(runtime.clone(), change);
+    }
+    fn show_saved(&self, show: &Show) {
+        self.saved(show);
     }
 }
 
@@ -81,7 +87,9 @@ pub struct Current {
     /// Its name.
     pub session: String,
     /// The live box's request queue.
-    pub requests: Sender<Request>,
+    pub requests: Sender<Message>,
+    /// The show as it plays (revised live, it is the revision).
+    pub live: Arc<Show>,
     /// Its clips.
     pub ids: HashSet<ClipId>,
     /// The engine rate.
@@ -92,6 +100,48 @@ pub struct Current {
     pub status: StatusSource,
     /// The live state the session resumes with.
     pub runtime: Runtime,
+}
+
+impl Current {
+    /// The session `session` playing `show` through `requests` at `rate`,
+    /// its status from `status`, resuming the show's live state.
+    pub fn new(
+        session: &str,
+        show: Show,
+        requests: Sender<Message>,
+        rate: u32,
+        status: StatusSource,
+    ) -> Self {
+        let runtime = show.runtime.clone();
+        let mut current = Current {
+            session: session.to_owned(),
+            requests,
+            live: Arc::new(show),
+            ids: HashSet::new(),
+            rate,
+            show: Arc::default(),
+            status,
+            runtime,
+        };
+        current.revised(current.live.clone());
+        current
+    }
+
+    /// The show plays as `show` now.
+    fn revised(&mut self, show: Arc<Show>) {
+        self.ids = show.clips.iter().map(|c| c.id.clone()).collect();
+        self.show = Arc::new(show_summary(&show));
+        self.live = show;
+    }
+}
+
+/// A revision the playing show took, as the link reports it.
+#[derive(Debug, Clone)]
+pub struct Revised {
+    /// The show's edit generation now.
+    pub generation: u64,
+    /// What the box did with it.
+    pub live: crate::live::Revised,
 }
 
 /// The protected path's and the clock's figures of the playing session,
@@ -154,6 +204,16 @@ impl Metrics {
     }
 }
 
+/// The refusal of a revision that cannot be made while the show plays:
+/// every reason.
+fn blocked(reasons: Vec<cuebox_engine::control::revise::Blocked>) -> Refusal {
+    let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+    Refusal::new(
+        RefusalKind::Busy,
+        format!("not while the show plays: {}", reasons.join("; ")),
+    )
+}
+
 /// What an accepted command for now changes in the live state.
 enum Went {
     /// A GO of this clip moves the playhead past it.
@@ -182,6 +242,13 @@ pub struct LiveLink {
     last_bare_go: Mutex<Option<Instant>>,
     /// Where playhead moves are published.
     events: Publisher,
+    /// The playing show's edit generation: a revision names the one it was
+    /// made from, and one made from an older show is refused. Begun from
+    /// the clock at each attach, so no generation of an earlier run is ever
+    /// current again.
+    generation: AtomicU64,
+    /// Revisions are one at a time, so generations follow each other.
+    revising: Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -203,6 +270,8 @@ impl LiveLink {
             last_go: Mutex::new(HashMap::new()),
             last_bare_go: Mutex::new(None),
             events,
+            generation: AtomicU64::new(0),
+            revising: Mutex::new(()),
         }
     }
 
@@ -219,6 +288,9 @@ impl LiveLink {
         runtime.locked |= lock_kept;
         *lock(&self.saver) = Some(saver.clone());
         *lock(&self.current) = Some(current);
+        let now = jiff::Timestamp::now().as_millisecond().max(0) as u64;
+        self.generation.fetch_max(now, Ordering::AcqRel);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         *lock(&self.problem) = None;
         lock(&self.last_go).clear();
         self.starts.fetch_add(1, Ordering::Release);
@@ -348,6 +420,90 @@ impl LiveLink {
             cue: cue.as_ref().and_then(|c| c.number).map(|n| n.to_string()),
             clip: cue.map(|c| c.clip),
         });
+    }
+
+    /// The playing session's name, its show as it plays, and the show's
+    /// edit generation.
+    pub fn live_show(&self) -> Result<(String, Arc<Show>, u64), Refusal> {
+        let current = lock(&self.current);
+        let c = current.as_ref().ok_or_else(|| self.no_session())?;
+        Ok((
+            c.session.clone(),
+            c.live.clone(),
+            self.generation.load(Ordering::Acquire),
+        ))
+    }
+
+    /// Whether revising the playing show into `show` could be done now
+    /// (what plays may change before it is).
+    pub fn may_revise(&self, show: &Show) -> Result<(), Refusal> {
+        let current = lock(&self.current);
+        let c = current.as_ref().ok_or_else(|| self.no_session())?;
+        let playing = lock(&c.status.board)
+            .voices
+            .iter()
+            .map(|v| v.clip.clone())
+            .collect();
+        cuebox_engine::control::revise::revise(&c.live, show, &playing)
+            .map(drop)
+            .map_err(blocked)
+    }
+
+    /// Revises the playing show into `show`, made from generation `from`
+    /// (`None`: whatever plays, as a push of the session does): the control
+    /// thread ramps what plays and arms what is new; saving is the
+    /// caller's, then [`saved`](Self::saved). Refused when the show was
+    /// revised since `from`, or when the revision would cut a playing clip.
+    pub fn revise(
+        &self,
+        origin: Origin,
+        from: Option<u64>,
+        show: Show,
+    ) -> Result<Revised, Refusal> {
+        let _one = lock(&self.revising);
+        let generation = self.generation.load(Ordering::Acquire);
+        if from.is_some_and(|g| g != generation) {
+            return Err(Refusal::new(
+                RefusalKind::Stale,
+                format!("the show on the box changed since generation {} was read (it is at {generation} now)", from.unwrap_or(0)),
+            ));
+        }
+        let show = Arc::new(show);
+        let (tx, rx) = mpsc::channel();
+        {
+            let current = lock(&self.current);
+            let c = current.as_ref().ok_or_else(|| self.no_session())?;
+            c.requests
+                .send(Message::Revise(Revise {
+                    show: show.clone(),
+                    origin,
+                    reply: tx,
+                }))
+                .map_err(|_| Refusal::new(RefusalKind::Failed, "the show is stopping"))?;
+        }
+        let live = rx
+            .recv_timeout(Duration::from_secs(10))
+            .map_err(|_| {
+                Refusal::new(RefusalKind::Failed, "the show did not answer; it may be stopping")
+            })?
+            .map_err(blocked)?;
+        if !live.revision.needs_restart() {
+            if let Some(c) = lock(&self.current).as_mut() {
+                c.revised(show);
+            }
+        }
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        Ok(Revised { generation, live })
+    }
+
+    /// The revised show was saved as `show`: the auto-save's recovery
+    /// points hold it, and the live state is written again beside it.
+    pub fn saved(&self, show: &Show) {
+        let runtime = lock(&self.runtime);
+        if let Some(saver) = lock(&self.saver).as_ref() {
+            saver.show_saved(show);
+            saver.changed(&runtime, Change::Significant);
+        }
     }
 
     /// The cue at the playhead, if it stands on one.
@@ -482,12 +638,12 @@ impl LiveLink {
                 _ => None,
             };
             let (tx, rx) = mpsc::channel();
-            let request = Request {
+            let request = Message::Command(Request {
                 origin,
                 at,
                 command,
                 reply: Some(tx),
-            };
+            });
             c.requests
                 .send(request)
                 .map_err(|_| Refusal::new(RefusalKind::Failed, "the show is stopping"))?;
@@ -549,11 +705,11 @@ impl ShowControl for Arc<LiveLink> {
             .voices
             .iter()
             .filter_map(|v| {
-                let (id, name, group) = c.show.clips.get(v.clip)?;
+                let (name, group) = c.show.clip(&v.clip)?;
                 Some(Playing {
-                    clip: id.to_string(),
-                    name: name.clone(),
-                    group: group.clone(),
+                    clip: v.clip.to_string(),
+                    name: name.to_owned(),
+                    group: group.to_owned(),
                     position: v.position(board.now) as f64 / rate,
                     paused: v.paused_at.is_some(),
                 })

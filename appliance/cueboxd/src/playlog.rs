@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -26,8 +27,8 @@ pub enum PlayEvent {
     Started {
         /// The voice.
         voice: VoiceId,
-        /// Its clip's index in the show.
-        clip: usize,
+        /// Its clip (none for a tag the show never had: not logged).
+        clip: Option<ClipId>,
         /// The show sample.
         sample: u64,
         /// Where the command came from.
@@ -50,6 +51,9 @@ pub enum PlayEvent {
         /// Wall-clock time.
         wall: jiff::Timestamp,
     },
+    /// The show was revised while it plays: later starts are logged with
+    /// what it says of their clips.
+    Show(Arc<Show>),
 }
 
 /// The play log of one session's run.
@@ -62,7 +66,7 @@ pub struct PlayLog {
 /// What the log says of the show's clips: each start entry is whole in itself.
 struct Facts {
     session: String,
-    show: Show,
+    show: Arc<Show>,
     cues: CueMap,
     rate: u32,
 }
@@ -70,13 +74,13 @@ struct Facts {
 impl Facts {
     fn start(
         &self,
-        clip: usize,
+        clip: &ClipId,
         sample: u64,
         origin: Origin,
         wall: jiff::Timestamp,
         timecode: Option<String>,
     ) -> Option<Start> {
-        let c = self.show.clips.get(clip)?;
+        let c = self.show.clip(clip)?;
         Some(Start {
             at: wall,
             session: self.session.clone(),
@@ -112,13 +116,13 @@ impl PlayLog {
         let facts = Facts {
             session: session.to_owned(),
             cues: CueMap::new(show),
-            show: show.clone(),
+            show: Arc::new(show.clone()),
             rate,
         };
         let paths = journal::paths(logs);
         let thread = std::thread::Builder::new()
             .name("playlog".into())
-            .spawn(move || write(&paths, &facts, &rx, &events))?;
+            .spawn(move || write(&paths, facts, &rx, &events))?;
         Ok(PlayLog { tx, thread })
     }
 
@@ -137,7 +141,7 @@ impl PlayLog {
 /// How long a failing disk waits before the entry is tried again.
 const RETRY: Duration = Duration::from_secs(1);
 
-fn write(paths: &[PathBuf; 2], facts: &Facts, rx: &Receiver<PlayEvent>, events: &Publisher) {
+fn write(paths: &[PathBuf; 2], mut facts: Facts, rx: &Receiver<PlayEvent>, events: &Publisher) {
     let mut journal = open(paths, events);
     // Playing voices: their start entry.
     let mut playing: HashMap<VoiceId, (u64, ClipId)> = HashMap::new();
@@ -151,7 +155,8 @@ fn write(paths: &[PathBuf; 2], facts: &Facts, rx: &Receiver<PlayEvent>, events: 
                 wall,
                 timecode,
             } => {
-                let Some(start) = facts.start(clip, sample, origin, wall, timecode) else {
+                let start = clip.and_then(|c| facts.start(&c, sample, origin, wall, timecode));
+                let Some(start) = start else {
                     continue;
                 };
                 let clip = start.clip.clone();
@@ -163,6 +168,10 @@ fn write(paths: &[PathBuf; 2], facts: &Facts, rx: &Receiver<PlayEvent>, events: 
                     clip,
                     record: "start".into(),
                 });
+            }
+            PlayEvent::Show(show) => {
+                facts.cues = CueMap::new(&show);
+                facts.show = show;
             }
             PlayEvent::Ended {
                 voice,

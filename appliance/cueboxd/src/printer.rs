@@ -367,6 +367,21 @@ impl Lines {
                 summary(&command.to_json()),
                 seconds(*at_sample)
             ),
+            BoxEvent::ShowRevised {
+                origin,
+                at_sample,
+                glides,
+                deferred,
+            } => {
+                let later = match deferred.is_empty() {
+                    true => String::new(),
+                    false => format!("; at their next start: {}", deferred.join(", ")),
+                };
+                format!(
+                    "show revised (from {origin}): {glides} change(s) ramped from {}{later}",
+                    seconds(*at_sample)
+                )
+            }
             BoxEvent::CommandFailed {
                 command, reason, ..
             } => format!("{} FAILED: {reason}", summary(command)),

@@ -9,6 +9,7 @@
 pub mod client;
 pub mod keys;
 pub mod messages;
+pub mod revise;
 #[cfg(feature = "showctl")]
 pub mod showctl;
 pub mod tls;

@@ -18,7 +18,7 @@ use crate::keys::{PublicKey, Role};
 pub const DEFAULT_PORT: u16 = 53_100;
 
 /// The protocol version a host and a box must share.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// The largest media chunk a [`Request::Blob`] or [`Response::Data`] carries.
 pub const CHUNK: usize = 256 * 1024;
@@ -176,6 +176,22 @@ pub enum Request<'a> {
         /// The format.
         format: ExportFormat,
     },
+    /// The show as the box plays it now, and its edit generation.
+    LiveShow,
+    /// An edit of the playing show (authoring verbs sent to a box): the
+    /// box applies it at once where it can (levels and pans glide), saves
+    /// it, and answers what it did.
+    Revise {
+        /// The session it was made for (the playing one).
+        session: String,
+        /// The generation of the show it was made from ([`Response::LiveShow`]).
+        generation: u64,
+        /// The edit, as a JSON Patch (RFC 6902) of the manifest.
+        #[serde(with = "serde_bytes")]
+        patch: Vec<u8>,
+        /// What the edit was, for the session's history (`clip set c3 --level -6`).
+        what: String,
+    },
 }
 
 /// The largest report a [`Response::Report`] carries: the frame less room
@@ -195,7 +211,8 @@ impl Request<'_> {
             | Request::Sessions
             | Request::Pull { .. }
             | Request::Fetch { .. }
-            | Request::Journal { .. } => Some(Role::View),
+            | Request::Journal { .. }
+            | Request::LiveShow => Some(Role::View),
             // A report is kept on the box's disk: not for anyone who may only watch.
             Request::Command { .. }
             | Request::GoNext { .. }
@@ -210,6 +227,7 @@ impl Request<'_> {
             | Request::BlobEnd { .. }
             | Request::Activate { .. }
             | Request::Remove { .. }
+            | Request::Revise { .. }
             // Annotations change what is reported, not the show: allowed while locked.
             | Request::Annotate { .. } => Some(Role::Edit),
         }
@@ -224,6 +242,7 @@ impl Request<'_> {
                 | Request::BlobEnd { .. }
                 | Request::Activate { .. }
                 | Request::Remove { .. }
+                | Request::Revise { .. }
         )
     }
 
@@ -248,6 +267,8 @@ impl Request<'_> {
             Request::CueSheet { .. } => "cuesheet",
             Request::Annotate { .. } => "annotate",
             Request::TechLog { .. } => "techlog",
+            Request::LiveShow => "live_show",
+            Request::Revise { .. } => "revise",
         }
     }
 }
@@ -349,6 +370,18 @@ pub enum Response {
         /// Whether the play log it came from was whole.
         sound: bool,
     },
+    /// The show as the box plays it.
+    LiveShow {
+        /// The playing session.
+        session: String,
+        /// The show's edit generation: a [`Request::Revise`] names it.
+        generation: u64,
+        /// The show's manifest (JSON).
+        #[serde(with = "serde_bytes")]
+        manifest: Vec<u8>,
+    },
+    /// An edit the playing show took.
+    Revised(Revised),
     /// An annotation was recorded.
     Annotated {
         /// The work.
@@ -468,6 +501,25 @@ pub enum RefusalKind {
     /// The box's disk has no room for what a push needs; nothing was
     /// written.
     NoSpace,
+    /// An edit was made from a show the box has revised since: read it
+    /// again (the refusal says what the edit's fields are now).
+    Stale,
+}
+
+/// What the box did with an edit of the playing show.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Revised {
+    /// The show's edit generation now.
+    pub generation: u64,
+    /// The show sample its level, pan and bus changes ramp from.
+    pub at_sample: u64,
+    /// Changes ramped on what plays.
+    pub glides: u32,
+    /// What playing clips take at their next start (`c3: its fade in`).
+    pub deferred: Vec<String>,
+    /// It changed what the session sets up at its start: the box started
+    /// the session again (nothing played).
+    pub restarted: bool,
 }
 
 /// The box's status, as `hostctl status` shows it.
@@ -798,5 +850,14 @@ mod tests {
         assert_eq!(Request::BlobEnd { hash }.needs(), Some(Role::Edit));
         assert!(Request::BlobEnd { hash }.edits());
         assert!(!stop().edits());
+        assert_eq!(Request::LiveShow.needs(), Some(Role::View));
+        let revise = Request::Revise {
+            session: "s".into(),
+            generation: 1,
+            patch: b"[]".to_vec(),
+            what: "edit".into(),
+        };
+        assert_eq!(revise.needs(), Some(Role::Edit));
+        assert!(revise.edits(), "a locked show refuses edits sent to it");
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::revise::Glide;
 use super::Command;
 use crate::render::{
     AuditionStart, BoxedReader, ClipTag, Command as RenderCommand, FadeSpec, FrameCount, Speed,
@@ -41,7 +42,11 @@ pub enum DispatchError {
 #[derive(Debug)]
 pub struct Dispatcher {
     rate: u32,
+    /// Each clip's tag, kept for the whole run: a revised show (clips
+    /// added, removed, reordered) never renames a playing voice's clip.
     tags: HashMap<ClipId, ClipTag>,
+    /// The clip of each tag (by its number).
+    ids: Vec<ClipId>,
     next_voice: u64,
     /// What each group bus was last set to, A–D: the render command sets
     /// level, mute and balance together, so a level change repeats the rest.
@@ -59,11 +64,11 @@ struct BusSetting {
 impl Dispatcher {
     /// A dispatcher for `show` rendered at `rate`.
     pub fn new(show: &Show, rate: u32) -> Self {
-        let tags = show
-            .clips
+        let ids: Vec<ClipId> = show.clips.iter().map(|c| c.id.clone()).collect();
+        let tags = ids
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.id.clone(), ClipTag(i as u32)))
+            .map(|(i, c)| (c.clone(), ClipTag(i as u32)))
             .collect();
         // As the renderer starts them: the show's level and mute, centred.
         let busses = Group::ALL.map(|g| {
@@ -77,14 +82,68 @@ impl Dispatcher {
         Dispatcher {
             rate,
             tags,
+            ids,
             next_voice: 0,
             busses,
         }
     }
 
-    /// The clip a render event's tag stands for.
-    pub fn clip<'s>(&self, show: &'s Show, tag: ClipTag) -> Option<&'s ClipId> {
-        show.clips.get(tag.0 as usize).map(|c| &c.id)
+    /// The clip a render event's tag stands for (one a revision removed
+    /// included: its voices may still play).
+    pub fn clip(&self, tag: ClipTag) -> Option<&ClipId> {
+        self.ids.get(tag.0 as usize)
+    }
+
+    /// Takes a revision of the show: its new clips get tags; every clip
+    /// keeps the tag it had.
+    pub fn adopt(&mut self, show: &Show) {
+        for clip in &show.clips {
+            if !self.tags.contains_key(&clip.id) {
+                let tag = ClipTag(self.ids.len() as u32);
+                self.tags.insert(clip.id.clone(), tag);
+                self.ids.push(clip.id.clone());
+            }
+        }
+    }
+
+    /// A revision's change to what plays, as the render command that ramps
+    /// it over `ramp`.
+    pub fn glide(&mut self, glide: &Glide, ramp: FrameCount) -> Result<RenderCommand, DispatchError> {
+        Ok(match glide {
+            Glide::Level { clip, level_db } => RenderCommand::Level {
+                target: Target::Clip(self.tag(clip)?),
+                level_db: *level_db,
+                ramp,
+            },
+            Glide::Pan { clip, pan } => RenderCommand::Pan {
+                target: Target::Clip(self.tag(clip)?),
+                pan: *pan,
+                ramp,
+            },
+            Glide::Bus {
+                group,
+                level_db,
+                mute,
+            } => {
+                let bus = &mut self.busses[*group as usize];
+                bus.level_db = *level_db;
+                bus.mute = *mute;
+                self.bus_gain(*group, ramp)
+            }
+        })
+    }
+
+    /// The render command setting `group`'s bus as last sent, over `ramp`.
+    fn bus_gain(&self, group: Group, ramp: FrameCount) -> RenderCommand {
+        // Group's discriminants are its place in `Group::ALL`.
+        let bus = &self.busses[group as usize];
+        RenderCommand::GroupGain {
+            group,
+            level_db: bus.level_db,
+            mute: bus.mute,
+            balance: bus.balance,
+            ramp,
+        }
     }
 
     /// `command` as the render thread's command, its audio from `source`.
@@ -116,10 +175,18 @@ impl Dispatcher {
                 })
             }
             Command::Stop { clip } => RenderCommand::Stop(Target::Clip(self.tag(clip)?)),
-            Command::FadeOut { clip, time } => RenderCommand::FadeOut {
-                target: Target::Clip(self.tag(clip)?),
-                fade: fade(*time),
-            },
+            Command::FadeOut { clip, time } => {
+                // The clip's fade out as the show has it now: one revised
+                // while the clip plays is the one its next fade takes.
+                let own = show.clip(clip).map(|c| {
+                    let f = c.processing.fades.fade_out.as_ref();
+                    FadeSpec::from_fade(f.unwrap_or(&show.fade_defaults.fade_out), rate)
+                });
+                RenderCommand::FadeOut {
+                    target: Target::Clip(self.tag(clip)?),
+                    fade: fade(*time).or(own),
+                }
+            }
             Command::Pause { clip } => RenderCommand::Pause(Target::Clip(self.tag(clip)?)),
             Command::Resume { clip } => RenderCommand::Resume(Target::Clip(self.tag(clip)?)),
             Command::PauseAll {} => RenderCommand::PauseAll,
@@ -151,16 +218,8 @@ impl Dispatcher {
                 level_db,
                 time,
             } => {
-                // Group's discriminants are its place in `Group::ALL`.
-                let bus = &mut self.busses[*group as usize];
-                bus.level_db = *level_db;
-                RenderCommand::GroupGain {
-                    group: *group,
-                    level_db: bus.level_db,
-                    mute: bus.mute,
-                    balance: bus.balance,
-                    ramp: time.map_or(FrameCount(0), frames),
-                }
+                self.busses[*group as usize].level_db = *level_db;
+                self.bus_gain(*group, time.map_or(FrameCount(0), frames))
             }
         })
     }

@@ -6,6 +6,7 @@ pub mod cues;
 mod dispatch;
 mod events;
 pub mod msc;
+pub mod revise;
 
 pub use dispatch::{DispatchError, Dispatcher, ReaderSource};
 pub use events::{parse_command, parse_events, At, EventsError, TimedCommand};

@@ -293,17 +293,10 @@ impl VoiceParams {
     /// session's `defaults`), at `rate` frames per second.
     pub fn from_clip(clip: &Clip, defaults: &FadeDefaults, rate: u32) -> Self {
         let p = &clip.processing;
-        let pan = match &p.panning {
-            Panning::Mono { pan, .. } => Pan::Mono { pan: *pan },
-            Panning::Stereo { width, balance, .. } => Pan::Stereo {
-                width: *width,
-                balance: *balance,
-            },
-        };
         let fades = &p.fades;
         VoiceParams {
             level_db: p.level_db,
-            pan,
+            pan: Pan::of(&p.panning),
             fade_in: FadeSpec::from_fade(fades.fade_in.as_ref().unwrap_or(&defaults.fade_in), rate),
             fade_out: FadeSpec::from_fade(
                 fades.fade_out.as_ref().unwrap_or(&defaults.fade_out),
@@ -336,6 +329,17 @@ pub enum Pan {
 }
 
 impl Pan {
+    /// A clip's panning as the render thread takes it.
+    pub fn of(panning: &Panning) -> Self {
+        match panning {
+            Panning::Mono { pan, .. } => Pan::Mono { pan: *pan },
+            Panning::Stereo { width, balance, .. } => Pan::Stereo {
+                width: *width,
+                balance: *balance,
+            },
+        }
+    }
+
     /// Neutral panning for `channels`.
     pub fn centred(channels: Channels) -> Self {
         match channels {

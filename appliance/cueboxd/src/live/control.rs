@@ -12,6 +12,7 @@ use crate::origin::{Input, Origin};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cuebox_engine::control::revise::{revise, Blocked, Revision};
 use cuebox_engine::control::{At, Command, Dispatcher};
 use cuebox_engine::device::{DeviceEvent, StreamDir};
 use cuebox_engine::render::{
@@ -42,6 +43,40 @@ pub struct Request {
     /// Where the answer goes (an event is emitted either way).
     pub reply: Option<Sender<Accepted>>,
 }
+
+/// What the control thread is sent: a command, or a revision of the show.
+#[derive(Debug)]
+pub enum Message {
+    /// A command for the show.
+    Command(Request),
+    /// The show revised while it plays.
+    Revise(Revise),
+}
+
+/// A revised show for the playing box, and where the answer goes.
+#[derive(Debug)]
+pub struct Revise {
+    /// The show as it is now to be.
+    pub show: Arc<Show>,
+    /// Who revised it.
+    pub origin: Origin,
+    /// The answer: what was applied, or every reason it cannot be now.
+    pub reply: Sender<Result<Revised, Vec<Blocked>>>,
+}
+
+/// A revision the playing show took (or, when [`Revision::needs_restart`],
+/// one it leaves for the session's next start: nothing plays).
+#[derive(Debug, Clone)]
+pub struct Revised {
+    /// What it does.
+    pub revision: Revision,
+    /// The show sample its glides start at.
+    pub at_sample: u64,
+}
+
+/// How long a revision's level, pan and bus changes ramp: long enough to
+/// be smooth, short enough to read as "at once".
+const GLIDE: Duration = Duration::from_millis(50);
 
 /// A command the show accepted: the show sample it applies at, and how far
 /// ahead of the render thread that was.
@@ -111,12 +146,12 @@ pub struct Board {
 }
 
 /// A voice on the board.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnBoard {
     /// Its id.
     pub voice: u64,
-    /// Its clip's index in the show.
-    pub clip: usize,
+    /// Its clip.
+    pub clip: ClipId,
     /// The show frame it started.
     pub started: u64,
     /// The show frame it paused, while it is paused.
@@ -144,7 +179,7 @@ impl OnBoard {
 impl Control {
     /// Runs until `stop` is set; commands still waiting then are dropped
     /// (the show is over).
-    pub fn run(mut self, requests: Receiver<Request>, stop: Arc<AtomicBool>) {
+    pub fn run(mut self, requests: Receiver<Message>, stop: Arc<AtomicBool>) {
         let mut schedule = Schedule::with_capacity(
             Timing {
                 rate: self.rate,
@@ -157,12 +192,13 @@ impl Control {
         self.report_unplayable();
         loop {
             let stopping = stop.load(Ordering::Relaxed);
-            if let Ok(request) = requests.recv_timeout(TICK) {
-                self.accept(request, &mut schedule);
-            }
+            let first = requests.recv_timeout(TICK).ok();
             // Everything queued behind it at once, so a burst is one round.
-            while let Ok(request) = requests.try_recv() {
-                self.accept(request, &mut schedule);
+            for message in first.into_iter().chain(std::iter::from_fn(|| requests.try_recv().ok())) {
+                match message {
+                    Message::Command(request) => self.accept(request, &mut schedule),
+                    Message::Revise(revise) => self.revise(revise, &mut schedule),
+                }
             }
             let now = self.render.now();
             self.timecode_cues(now, &mut schedule);
@@ -239,6 +275,80 @@ impl Control {
             at_sample: accepted.at_sample,
             lead_samples: accepted.lead_samples,
         });
+    }
+
+    /// Takes a revised show while it plays, when it can: its glides ramp
+    /// what plays from the first frame after everything already sent, new
+    /// and changed clips are armed, and every later command reads it.
+    fn revise(&mut self, message: Revise, schedule: &mut Schedule<Sourced>) {
+        let Revise {
+            show,
+            origin,
+            reply,
+        } = message;
+        let playing: HashSet<ClipId> = {
+            let board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+            board.voices.iter().map(|v| v.clip.clone()).collect()
+        };
+        let revision = match revise(&self.show, &show, &playing) {
+            Ok(r) => r,
+            Err(blocked) => {
+                let _ = reply.send(Err(blocked));
+                return;
+            }
+        };
+        let at = schedule.chase_frame(self.render.now());
+        let at_sample = at.0.saturating_sub(self.origin);
+        if revision.needs_restart() {
+            // Nothing plays (else it was blocked): the session starts again.
+            let _ = reply.send(Ok(Revised {
+                revision,
+                at_sample,
+            }));
+            return;
+        }
+        self.dispatcher.adopt(&show);
+        self.streams.rearm(&show, &revision.rearm);
+        let ramp = FrameCount((GLIDE.as_secs_f64() * f64::from(self.rate)) as u64);
+        for glide in &revision.glides {
+            let sent = self
+                .dispatcher
+                .glide(glide, ramp)
+                .map_err(|e| e.to_string())
+                .and_then(|c| self.render.send(at, c).map_err(|e| e.to_string()));
+            if let Err(reason) = sent {
+                self.failed(json!({"revise": format!("{glide:?}")}), at.0, reason);
+            }
+        }
+        schedule.sent(at);
+        let triggers = |s: &Show| {
+            s.clips
+                .iter()
+                .map(|c| c.timecode_trigger)
+                .collect::<Vec<_>>()
+        };
+        if triggers(&self.show) != triggers(&show) {
+            self.cues = TimecodeCues::from_show(&show);
+        }
+        if let Some(plays) = &self.plays {
+            let _ = plays.send(PlayEvent::Show(show.clone()));
+        }
+        self.show = show;
+        self.events.send(BoxEvent::ShowRevised {
+            origin,
+            at_sample,
+            glides: revision.glides.len(),
+            deferred: revision
+                .deferred
+                .iter()
+                .map(|d| format!("{}: {}", d.clip, d.what))
+                .collect(),
+        });
+        self.report_unplayable();
+        let _ = reply.send(Ok(Revised {
+            revision,
+            at_sample,
+        }));
     }
 
     /// Queues the clips whose timecode cues come due within the horizon,
@@ -406,13 +516,16 @@ impl Control {
             match event {
                 Event::Started { voice, clip, at } => {
                     board.voices.retain(|v| v.voice != voice.0);
-                    board.voices.push(OnBoard {
-                        voice: voice.0,
-                        clip: clip.0 as usize,
-                        started: show_frame(at),
-                        paused_at: None,
-                        held: 0,
-                    });
+                    // Every tag the render thread has came from the dispatcher.
+                    if let Some(clip) = self.dispatcher.clip(clip).cloned() {
+                        board.voices.push(OnBoard {
+                            voice: voice.0,
+                            clip,
+                            started: show_frame(at),
+                            paused_at: None,
+                            held: 0,
+                        });
+                    }
                 }
                 Event::Stopped { voice, .. } | Event::Refused { voice, .. } => {
                     board.voices.retain(|v| v.voice != voice.0);
@@ -448,7 +561,7 @@ impl Control {
                 let play = match event {
                     Event::Started { voice, clip, at } => Some(PlayEvent::Started {
                         voice,
-                        clip: clip.0 as usize,
+                        clip: self.dispatcher.clip(clip).cloned(),
                         sample: show_frame(at),
                         origin: origin.clone(),
                         wall: jiff::Timestamp::now(),
@@ -472,7 +585,7 @@ impl Control {
                 }
             }
             self.events
-                .send(render_event(&self.show, event, self.origin, started_by));
+                .send(render_event(&self.dispatcher, event, self.origin, started_by));
         }
         for queue in &mut self.device_events {
             while let Ok(event) = queue.pop() {
@@ -532,9 +645,14 @@ fn in_show_time(event: DeviceEvent, origin: u64) -> DeviceEvent {
 
 /// A render event for the operator, with clip ids for clip tags and
 /// frames in show time (from `origin`).
-fn render_event(show: &Show, event: Event, origin: u64, started_by: Option<Origin>) -> BoxEvent {
+fn render_event(
+    dispatcher: &Dispatcher,
+    event: Event,
+    origin: u64,
+    started_by: Option<Origin>,
+) -> BoxEvent {
     let clip = |tag: cuebox_engine::render::ClipTag| -> Option<ClipId> {
-        show.clips.get(tag.0 as usize).map(|c| c.id.clone())
+        dispatcher.clip(tag).cloned()
     };
     let t = |at: SamplePos| at.0.saturating_sub(origin);
     match event {

@@ -43,7 +43,7 @@ use crate::clocking::{ClockStatus, Clocking, ClockingConfig, ClockingError};
 use crate::system::{spawn_rt, RtConfig, RtSetup};
 
 pub use capture::{Discontinuity, RecordSummary};
-pub use control::{clip_ids, Accepted, Board, OnBoard, Request};
+pub use control::{clip_ids, Accepted, Board, Message, OnBoard, Request, Revise, Revised};
 pub use device::{choose, ChoiceError, Chosen, Output, Settings};
 pub use patch::{Feed, Patch, Player};
 pub use streams::HEAD_SECONDS;
@@ -109,7 +109,7 @@ pub enum LiveError {
 
 /// A session playing live. Dropping it without [`Live::stop`] stops it too.
 pub struct Live {
-    requests: Sender<Request>,
+    requests: Sender<Message>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     recorder: Option<capture::Recorder>,
@@ -390,7 +390,7 @@ impl Live {
     }
 
     /// Where commands go.
-    pub fn requests(&self) -> Sender<Request> {
+    pub fn requests(&self) -> Sender<Message> {
         self.requests.clone()
     }
 

@@ -73,21 +73,40 @@ impl Streams {
             let Some(clip) = show.clip(&button.clip) else {
                 continue;
             };
-            let head = Timeline::from_clip(clip, rate)
-                .map_err(|e| format!("its markers do not fit its audio: {e}"))
-                .and_then(|timeline| streams.load_head(clip, &timeline));
-            match head {
-                Ok(head) => {
-                    streams.heads.insert(clip.id.clone(), head);
-                }
-                Err(reason) => streams.unplayable.push(Unplayable {
-                    clip: clip.id.clone(),
-                    file: streams.file(clip),
-                    reason,
-                }),
-            }
+            streams.arm_clip(clip);
         }
         Ok(streams)
+    }
+
+    /// Arms `clips` of a revised `show` again (new clips, or ones whose
+    /// audio, cue or loop changed): the old head goes, the new one is
+    /// loaded now, so a GO never waits on the disk. One that cannot arm is
+    /// [`Unplayable`], as at the start.
+    pub fn rearm(&mut self, show: &Show, clips: &[ClipId]) {
+        for id in clips {
+            self.heads.remove(id);
+            self.unplayable.retain(|u| &u.clip != id);
+            if let Some(clip) = show.clip(id) {
+                self.arm_clip(clip);
+            }
+        }
+    }
+
+    /// Loads `clip`'s head, or sets it aside as [`Unplayable`].
+    fn arm_clip(&mut self, clip: &Clip) {
+        let head = Timeline::from_clip(clip, self.rate)
+            .map_err(|e| format!("its markers do not fit its audio: {e}"))
+            .and_then(|timeline| self.load_head(clip, &timeline));
+        match head {
+            Ok(head) => {
+                self.heads.insert(clip.id.clone(), head);
+            }
+            Err(reason) => self.unplayable.push(Unplayable {
+                clip: clip.id.clone(),
+                file: self.file(clip),
+                reason,
+            }),
+        }
     }
 
     /// Clips armed.

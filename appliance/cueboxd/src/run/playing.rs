@@ -17,7 +17,7 @@ use super::{live_config, Args, End, RunError, Runaway};
 use crate::api::proto::Refusal;
 use crate::autoexport::AutoExport;
 use crate::events::{BoxEvent, Publisher};
-use crate::link::{show_summary, Current, LiveLink};
+use crate::link::{Current, LiveLink};
 use crate::live::{clip_ids, Live, LiveConfig};
 use crate::origin::{Input, Origin};
 use crate::playlog::PlayLog;
@@ -113,27 +113,22 @@ impl Playing {
             plays: Some(playlog.sender()),
             ..config
         };
-        let ids = clip_ids(&show).into_iter().cloned().collect();
-        let summary = Arc::new(show_summary(&show));
         let (name, clips) = (show.session.name.clone(), show.clips.len());
-        let runtime = show.runtime.clone();
+        let levels = levels_of(show.runtime.group_levels.clone());
         let media = session.media_folder(&show);
-        let live = Live::start(show, media, config, events.clone())?;
+        let live = Live::start(show.clone(), media, config, events.clone())?;
         let monitor = live.rt_out().thread.clone().map(|t| {
             let routes = irqs.as_ref().map_or_else(Vec::new, |r| r.routes().to_vec());
             Monitor::new(proc, t, core, routes)
         });
-        let levels = levels_of(runtime.group_levels.clone());
         link.attach(
-            Current {
-                session: session_name.to_owned(),
-                requests: live.requests(),
-                ids,
-                rate: args.rate,
-                show: summary,
-                status: live.status_source(),
-                runtime,
-            },
+            Current::new(
+                session_name,
+                show,
+                live.requests(),
+                args.rate,
+                live.status_source(),
+            ),
             autosaver.clone(),
         );
         feed(link, levels, timed, events);
