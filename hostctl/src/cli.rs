@@ -45,8 +45,8 @@ pub enum Command {
     ///
     /// Example: `hostctl tab set show --page 1 --tab 2 --name "Act 2" --colour "#3366ff"`
     Tab {
-        /// The session folder.
-        dir: PathBuf,
+        /// The session folder, or BOX: for the show playing on a box (edited live).
+        dir: Place,
         #[command(flatten)]
         tab: TabArg,
         /// Its name.
@@ -62,8 +62,8 @@ pub enum Command {
     ///
     /// Example: `hostctl group show B --level -3 --mode choke:2 --outputs 3,4`
     Group {
-        /// The session folder.
-        dir: PathBuf,
+        /// The session folder, or BOX: for the show playing on a box (edited live).
+        dir: Place,
         /// The group: A, B, C or D.
         group: Group,
         /// Level, dB (−144 to +12).
@@ -102,8 +102,8 @@ pub enum Command {
     ///
     /// Example: `hostctl fades show --out 3 --out-curve exponential --crossfade 1.5`
     Fades {
-        /// The session folder.
-        dir: PathBuf,
+        /// The session folder, or BOX: for the show playing on a box (edited live).
+        dir: Place,
         /// Default fade-in time.
         #[arg(long = "in", value_name = "TIME")]
         fade_in: Option<TimeSpec>,
@@ -130,8 +130,8 @@ pub enum Command {
     ///
     /// Example: `hostctl thresholds show --warning 70 --critical 85`
     Thresholds {
-        /// The session folder.
-        dir: PathBuf,
+        /// The session folder, or BOX: for the show playing on a box (edited live).
+        dir: Place,
         /// Below this, degraded features come back.
         #[arg(long)]
         recovery: Option<f64>,
@@ -630,8 +630,8 @@ pub enum ClipCmd {
     ///
     /// Example: `hostctl clip remove show c7`
     Remove {
-        /// The session folder.
-        dir: PathBuf,
+        /// The session folder, or BOX: for the show playing on a box (edited live).
+        dir: Place,
         /// The clip's id.
         clip: String,
         /// Also delete its media file when no other clip uses it.
@@ -644,8 +644,8 @@ pub enum ClipCmd {
     ///
     /// Example: `hostctl clip move show c3 --page 2 --tab 1 --at 1,4`
     Move {
-        /// The session folder.
-        dir: PathBuf,
+        /// The session folder, or BOX: for the show playing on a box (edited live).
+        dir: Place,
         /// The clip's id.
         clip: String,
         #[command(flatten)]
@@ -660,8 +660,8 @@ pub enum ClipCmd {
     ///
     /// Example: `hostctl clip swap show c3 c9`
     Swap {
-        /// The session folder.
-        dir: PathBuf,
+        /// The session folder, or BOX: for the show playing on a box (edited live).
+        dir: Place,
         /// One clip.
         a: String,
         /// The other.
@@ -674,8 +674,8 @@ pub enum ClipCmd {
     ///
     /// Example: `hostctl clip copy show c3 --page 1 --tab 2 --at 1,1`
     Copy {
-        /// The session folder.
-        dir: PathBuf,
+        /// The session folder, or BOX: for the show playing on a box (edited live).
+        dir: Place,
         /// The clip's id.
         clip: String,
         #[command(flatten)]
@@ -691,8 +691,9 @@ pub enum ClipCmd {
 /// `hostctl clip set` arguments.
 #[derive(Debug, Args)]
 pub struct ClipSetArgs {
-    /// The session folder.
-    pub dir: PathBuf,
+    /// The session folder, or BOX: for the show playing on a box (edited
+    /// live; BOX:CLIP names a clip too: `hostctl clip set stage:c12 --level -6`).
+    pub dir: Place,
     /// The clips' ids (with --tab or --in-group, those are added).
     pub clips: Vec<String>,
     /// Every clip on this tab, as PAGE.TAB (`1.3`).
@@ -820,8 +821,8 @@ where
 /// `hostctl timing` arguments.
 #[derive(Debug, Args)]
 pub struct TimingArgs {
-    /// The session folder.
-    pub dir: PathBuf,
+    /// The session folder, or BOX: for the show playing on a box (edited live).
+    pub dir: Place,
     /// The sources in the order they are preferred (ltc, mtc, ptp, system).
     #[arg(long, value_delimiter = ',')]
     pub priority: Option<Vec<TimeSourceKind>>,
@@ -860,8 +861,8 @@ pub enum BusName {
 /// `hostctl bus` arguments.
 #[derive(Debug, Args)]
 pub struct BusArgs {
-    /// The session folder.
-    pub dir: PathBuf,
+    /// The session folder, or BOX: for the show playing on a box (edited live).
+    pub dir: Place,
     /// audition, record-a, record-b or ltc.
     pub bus: BusName,
     /// Level, dB (audition, record inputs).
@@ -893,8 +894,8 @@ pub enum PageCmd {
     ///
     /// Example: `hostctl pages add show --name "Act 2"`
     Add {
-        /// The session folder.
-        dir: PathBuf,
+        /// The session folder, or BOX: for the show playing on a box (edited live).
+        dir: Place,
         /// Its name.
         #[arg(long, default_value = "")]
         name: String,
@@ -908,8 +909,8 @@ pub enum PageCmd {
     ///
     /// Example: `hostctl pages remove show 3`
     Remove {
-        /// The session folder.
-        dir: PathBuf,
+        /// The session folder, or BOX: for the show playing on a box (edited live).
+        dir: Place,
         /// The page.
         page: u16,
         #[command(flatten)]
@@ -917,8 +918,8 @@ pub enum PageCmd {
     },
     /// Rename a page.
     Rename {
-        /// The session folder.
-        dir: PathBuf,
+        /// The session folder, or BOX: for the show playing on a box (edited live).
+        dir: Place,
         /// The page.
         page: u16,
         /// Its new name.
@@ -930,8 +931,8 @@ pub enum PageCmd {
     ///
     /// Example: `hostctl pages move show 3 --to 1`
     Move {
-        /// The session folder.
-        dir: PathBuf,
+        /// The session folder, or BOX: for the show playing on a box (edited live).
+        dir: Place,
         /// The page.
         page: u16,
         /// Its new position.
@@ -945,8 +946,8 @@ pub enum PageCmd {
     ///
     /// Example: `hostctl pages view show 1 2 --focus right`
     View {
-        /// The session folder.
-        dir: PathBuf,
+        /// The session folder, or BOX: for the show playing on a box (edited live).
+        dir: Place,
         /// The page, or the left page.
         page: u16,
         /// The right page (a dual view).
@@ -1034,8 +1035,8 @@ pub enum ShowCmd {
 /// What `hostctl show set` changes.
 #[derive(Debug, Args)]
 pub struct ShowSetArgs {
-    /// The session folder.
-    pub dir: PathBuf,
+    /// The session folder, or BOX: for the show playing on a box (edited live).
+    pub dir: Place,
     /// The production's name.
     #[arg(long)]
     pub production: Option<String>,
@@ -1093,4 +1094,66 @@ pub struct Output {
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Where an edit goes: a session folder, or the show playing on a box
+/// (`BOX:`, its name or address and a colon; `BOX:CLIP` names a clip too,
+/// for `clip set`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A session folder on this host.
+    Folder(PathBuf),
+    /// The session playing on a box.
+    Box {
+        /// The box, by name or address.
+        name: String,
+        /// A clip named after the colon.
+        clip: Option<String>,
+    },
+}
+
+impl std::str::FromStr for Place {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // A folder that exists is a folder, colon or not.
+        if std::path::Path::new(s).exists() {
+            return Ok(Place::Folder(s.into()));
+        }
+        match s.rsplit_once(':') {
+            Some((name, _)) if name.is_empty() || name.contains('/') => Ok(Place::Folder(s.into())),
+            Some((name, clip)) => Ok(Place::Box {
+                name: name.to_owned(),
+                clip: (!clip.is_empty()).then(|| clip.to_owned()),
+            }),
+            None => Ok(Place::Folder(s.into())),
+        }
+    }
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Folder(dir) => write!(f, "{}", dir.display()),
+            Place::Box { name, .. } => write!(f, "{name}:"),
+        }
+    }
+}
+
+impl serde::Serialize for Place {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl Place {
+    /// The folder, for what only a folder can do (`what` names it).
+    pub fn folder(&self, what: &str) -> anyhow::Result<&std::path::Path> {
+        match self {
+            Place::Folder(dir) => Ok(dir),
+            Place::Box { name, .. } => anyhow::bail!(
+                "{what} works on a session folder, not on {name}: (a box's playing show): do it in the folder and push it (hostctl push)"
+            ),
+        }
+    }
 }

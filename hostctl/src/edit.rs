@@ -14,7 +14,7 @@ use cuebox_engine::show::{
 use cuebox_session::store::SessionDir;
 use serde_json::json;
 
-use crate::cli::{BusArgs, BusName, ClipSetArgs, OrNone, Output, PageCmd, TabArg, TimingArgs};
+use crate::cli::{BusArgs, BusName, ClipSetArgs, OrNone, Output, PageCmd, Place, TabArg, TimingArgs};
 use crate::output::print_json;
 use crate::session::{open, page_tab};
 use crate::Outcome;
@@ -33,25 +33,43 @@ pub fn edit<T>(
     change: impl FnOnce(&SessionDir, &mut Show) -> anyhow::Result<T>,
 ) -> anyhow::Result<(SessionDir, Show, T)> {
     let (store, show) = open(dir)?;
-    let before: Vec<String> = show.validate().iter().map(ToString::to_string).collect();
     let mut edited = show.clone();
     let result = change(&store, &mut edited)?;
-    let new: Vec<String> = edited
-        .validate()
-        .iter()
-        .map(ToString::to_string)
-        .filter(|p| !before.contains(p))
-        .collect();
+    refuse_new_problems(&show, &edited)?;
+    if edited != show {
+        store.save_edit(&edited, &typed())?;
+    }
+    Ok((store, edited, result))
+}
+
+/// Refuses an edit that gives `show` problems it did not have.
+fn refuse_new_problems(show: &Show, edited: &Show) -> anyhow::Result<()> {
+    let new = show.problems_added_by(edited);
     if !new.is_empty() {
         bail!(
             "nothing was changed: the edit would make the session invalid:\n  {}",
             new.join("\n  ")
         );
     }
-    if edited != show {
-        store.save_edit(&edited, &typed())?;
+    Ok(())
+}
+
+/// Applies `change` where `place` says: a session folder (as [`edit`]
+/// does), or the show playing on a box, which takes it at once (levels and
+/// pans glide) and saves it; what the box did is said on stderr.
+pub(crate) fn edit_at<T>(
+    place: &Place,
+    change: impl FnOnce(&mut Show) -> anyhow::Result<T>,
+) -> anyhow::Result<(Show, T)> {
+    match place {
+        Place::Folder(dir) => edit(dir, |_, show| change(show)).map(|(_, show, t)| (show, t)),
+        Place::Box { name, .. } => crate::remote::revise(name, |show| {
+            let before = show.clone();
+            let result = change(show)?;
+            refuse_new_problems(&before, show)?;
+            Ok(result)
+        }),
     }
-    Ok((store, edited, result))
 }
 
 fn clip_id(id: &str) -> anyhow::Result<ClipId> {
@@ -62,9 +80,13 @@ fn clip_id(id: &str) -> anyhow::Result<ClipId> {
 
 /// The clips `args` selects: ids given, every clip of a tab, of a group.
 fn selection(show: &Show, args: &ClipSetArgs) -> anyhow::Result<Vec<ClipId>> {
-    let mut ids: Vec<ClipId> = args
-        .clips
-        .iter()
+    let named = match &args.dir {
+        Place::Box { clip: Some(c), .. } => Some(c),
+        _ => None,
+    };
+    let mut ids: Vec<ClipId> = named
+        .into_iter()
+        .chain(&args.clips)
         .map(|c| clip_id(c))
         .collect::<Result<_, _>>()?;
     if let Some(tab) = &args.tab {
@@ -149,7 +171,7 @@ pub fn clip_set(args: &ClipSetArgs) -> anyhow::Result<Outcome> {
     if changes.is_empty() {
         bail!("nothing to set: give at least one property (hostctl clip set --help lists them)");
     }
-    let (_, show, ids) = edit(&args.dir, |_, show| {
+    let (show, ids) = edit_at(&args.dir, |show| {
         let ids = selection(show, args)?;
         for id in &ids {
             show.set_clip(id, &changes)?;
@@ -168,16 +190,20 @@ pub fn clip_set(args: &ClipSetArgs) -> anyhow::Result<Outcome> {
 
 /// `hostctl clip remove`.
 pub fn clip_remove(
-    dir: &Path,
+    place: &Place,
     clip: &str,
     delete_media: bool,
     out: &Output,
 ) -> anyhow::Result<Outcome> {
     let id = clip_id(clip)?;
-    let (store, show, removed) = edit(dir, |_, show| Ok(show.remove_clip(&id)?))?;
+    if delete_media {
+        place.folder("--delete-media")?;
+    }
+    let (show, removed) = edit_at(place, |show| Ok(show.remove_clip(&id)?))?;
     let path = &removed.audio.path;
     let shared = show.clips.iter().any(|c| &c.audio.path == path);
     let deleted = delete_media && !shared && {
+        let store = SessionDir::open(place.folder("--delete-media")?)?;
         let file = store.media_folder(&show).join(path.as_str());
         std::fs::remove_file(&file).with_context(|| {
             format!(
@@ -212,7 +238,7 @@ fn placement(tab: &TabArg, at: GridPos) -> anyhow::Result<Placement> {
 
 /// `hostctl clip move`.
 pub fn clip_move(
-    dir: &Path,
+    place: &Place,
     clip: &str,
     tab: &TabArg,
     at: GridPos,
@@ -220,7 +246,7 @@ pub fn clip_move(
 ) -> anyhow::Result<Outcome> {
     let id = clip_id(clip)?;
     let to = placement(tab, at)?;
-    edit(dir, |_, show| Ok(show.move_clip(&id, to)?))?;
+    edit_at(place, |show| Ok(show.move_clip(&id, to)?))?;
     let (page, t) = (to.page, to.tab.number());
     report(
         out,
@@ -230,9 +256,9 @@ pub fn clip_move(
 }
 
 /// `hostctl clip swap`.
-pub fn clip_swap(dir: &Path, a: &str, b: &str, out: &Output) -> anyhow::Result<Outcome> {
+pub fn clip_swap(place: &Place, a: &str, b: &str, out: &Output) -> anyhow::Result<Outcome> {
     let (a, b) = (clip_id(a)?, clip_id(b)?);
-    edit(dir, |_, show| Ok(show.swap_clips(&a, &b)?))?;
+    edit_at(place, |show| Ok(show.swap_clips(&a, &b)?))?;
     report(
         out,
         json!({"swapped": [a, b]}),
@@ -242,7 +268,7 @@ pub fn clip_swap(dir: &Path, a: &str, b: &str, out: &Output) -> anyhow::Result<O
 
 /// `hostctl clip copy`.
 pub fn clip_copy(
-    dir: &Path,
+    place: &Place,
     clip: &str,
     tab: &TabArg,
     at: GridPos,
@@ -250,7 +276,7 @@ pub fn clip_copy(
 ) -> anyhow::Result<Outcome> {
     let id = clip_id(clip)?;
     let to = placement(tab, at)?;
-    let (_, _, new) = edit(dir, |_, show| Ok(show.copy_clip(&id, to)?))?;
+    let (_, new) = edit_at(place, |show| Ok(show.copy_clip(&id, to)?))?;
     let (page, t) = (to.page, to.tab);
     if out.json {
         print_json(&json!({"copied": id, "id": new}));
@@ -325,7 +351,7 @@ pub fn page(cmd: PageCmd) -> anyhow::Result<Outcome> {
             out,
         } => {
             let before = before.map(page_no).transpose()?;
-            let (_, _, page) = edit(&dir, |_, show| Ok(show.add_page(&name, before)?))?;
+            let (_, page) = edit_at(&dir, |show| Ok(show.add_page(&name, before)?))?;
             report(
                 &out,
                 json!({"added": page.0.get()}),
@@ -334,7 +360,7 @@ pub fn page(cmd: PageCmd) -> anyhow::Result<Outcome> {
         }
         PageCmd::Remove { dir, page, out } => {
             let page = page_no(page)?;
-            let (_, _, clips) = edit(&dir, |_, show| Ok(show.remove_page(page)?))?;
+            let (_, clips) = edit_at(&dir, |show| Ok(show.remove_page(page)?))?;
             let list: Vec<String> = clips.iter().map(ToString::to_string).collect();
             report(
                 &out,
@@ -353,7 +379,7 @@ pub fn page(cmd: PageCmd) -> anyhow::Result<Outcome> {
             out,
         } => {
             let page = page_no(page)?;
-            edit(&dir, |_, show| Ok(show.rename_page(page, &name)?))?;
+            edit_at(&dir, |show| Ok(show.rename_page(page, &name)?))?;
             report(
                 &out,
                 json!({"page": page.0.get(), "name": name}),
@@ -362,7 +388,7 @@ pub fn page(cmd: PageCmd) -> anyhow::Result<Outcome> {
         }
         PageCmd::Move { dir, page, to, out } => {
             let (from, to) = (page_no(page)?, page_no(to)?);
-            edit(&dir, |_, show| Ok(show.move_page(from, to)?))?;
+            edit_at(&dir, |show| Ok(show.move_page(from, to)?))?;
             report(
                 &out,
                 json!({"moved": from.0.get(), "to": to.0.get()}),
@@ -393,7 +419,7 @@ pub fn page(cmd: PageCmd) -> anyhow::Result<Outcome> {
                     extra: Extra::new(),
                 },
             };
-            let (_, show, ()) = edit(&dir, |_, show| Ok(show.set_page_view(view)?))?;
+            let (show, ()) = edit_at(&dir, |show| Ok(show.set_page_view(view)?))?;
             report(
                 &out,
                 json!({"page_view": show.page_view}),
@@ -405,7 +431,7 @@ pub fn page(cmd: PageCmd) -> anyhow::Result<Outcome> {
 
 /// `hostctl tab`.
 pub fn tab(
-    dir: &Path,
+    place: &Place,
     tab: &TabArg,
     name: Option<&str>,
     colour: Option<OrNone<Colour>>,
@@ -415,7 +441,7 @@ pub fn tab(
         bail!("nothing to set: --name or --colour");
     }
     let (page, t) = page_tab(tab)?;
-    let (_, show, ()) = edit(dir, |_, show| {
+    let (show, ()) = edit_at(place, |show| {
         Ok(show.set_tab(page, t, name, colour.map(|c| c.0))?)
     })?;
     let tab = show.tab(page, t)?;
@@ -428,7 +454,7 @@ pub fn tab(
 
 /// `hostctl group`.
 pub fn group(
-    dir: &Path,
+    place: &Place,
     group: Group,
     changes: GroupChanges,
     out: &Output,
@@ -436,7 +462,7 @@ pub fn group(
     if changes == GroupChanges::default() {
         bail!("nothing to set: --level, --mute, --mode or --outputs");
     }
-    let (_, show, ()) = edit(dir, |_, show| {
+    let (show, ()) = edit_at(place, |show| {
         show.set_group(group, &changes);
         Ok(())
     })?;
@@ -460,7 +486,7 @@ pub fn group(
 
 /// `hostctl timing`.
 pub fn timing(a: &TimingArgs) -> anyhow::Result<Outcome> {
-    let (_, show, ()) = edit(&a.dir, |_, show| {
+    let (show, ()) = edit_at(&a.dir, |show| {
         let t = &mut show.time_sources;
         let before = t.clone();
         if let Some(p) = &a.priority {
@@ -489,7 +515,7 @@ pub fn timing(a: &TimingArgs) -> anyhow::Result<Outcome> {
 /// `hostctl fades`: the default fade in, out and crossfade, each a time
 /// and a curve.
 pub fn fades(
-    dir: &Path,
+    place: &Place,
     [fade_in, fade_out, cross]: [(Option<TimeSpec>, Option<Curve>); 3],
     out: &Output,
 ) -> anyhow::Result<Outcome> {
@@ -499,7 +525,7 @@ pub fn fades(
     {
         bail!("nothing to set: hostctl fades --help lists what can be");
     }
-    let (_, show, ()) = edit(dir, |_, show| {
+    let (show, ()) = edit_at(place, |show| {
         let fps = show.time_sources.frame_rate;
         // Times typed in frames count at the session's usual rate.
         let ms = |t: TimeSpec| t.to_ms(48_000, fps);
@@ -524,7 +550,7 @@ pub fn fades(
 
 /// `hostctl thresholds`.
 pub fn thresholds(
-    dir: &Path,
+    place: &Place,
     recovery: Option<f64>,
     warning: Option<f64>,
     critical: Option<f64>,
@@ -533,7 +559,7 @@ pub fn thresholds(
     if recovery.is_none() && warning.is_none() && critical.is_none() {
         bail!("nothing to set: --recovery, --warning or --critical");
     }
-    let (_, show, ()) = edit(dir, |_, show| {
+    let (show, ()) = edit_at(place, |show| {
         let t = &mut show.resources.thresholds;
         set(&mut t.recovery_pct, recovery);
         set(&mut t.warning_pct, warning);
@@ -582,7 +608,7 @@ pub fn bus(a: &BusArgs) -> anyhow::Result<Outcome> {
         ),
         None => None,
     };
-    let (_, show, ()) = edit(&a.dir, |_, show| {
+    let (show, ()) = edit_at(&a.dir, |show| {
         let b = &mut show.busses;
         match a.bus {
             BusName::Audition => {

@@ -840,3 +840,60 @@ mod tests {
         );
     }
 }
+
+/// Applies `change` to the show playing on box `box_name`: reads it and
+/// its edit generation, edits it here, and sends the difference, which the
+/// box takes at once where it can (levels and pans glide on what plays)
+/// and saves. What the box did is said on stderr (one JSON line with
+/// `--json` scripts can read there too). An edit that changes nothing is
+/// not sent.
+pub fn revise<T>(
+    box_name: &str,
+    change: impl FnOnce(&mut Show) -> anyhow::Result<T>,
+) -> anyhow::Result<(Show, T)> {
+    let mut client = connect(box_name)?;
+    let (session, generation, manifest) = match client.call(&Request::LiveShow)? {
+        Response::LiveShow {
+            session,
+            generation,
+            manifest,
+        } => (session, generation, manifest),
+        other => bail!("unexpected answer {other:?}"),
+    };
+    let live = Show::load(&manifest)
+        .with_context(|| format!("{box_name} sent a show this hostctl cannot read"))?
+        .show;
+    let mut edited = live.clone();
+    let result = change(&mut edited)?;
+    if edited == live {
+        eprintln!("{box_name}: nothing to change in {session}");
+        return Ok((edited, result));
+    }
+    let patch = cuebox_proto::revise::patch(&live, &edited);
+    let request = Request::Revise {
+        session: session.clone(),
+        generation,
+        patch,
+        what: crate::edit::typed(),
+    };
+    let done = match client.call(&request)? {
+        Response::Revised(r) => r,
+        other => bail!("unexpected answer {other:?}"),
+    };
+    let later = match done.deferred.is_empty() {
+        true => String::new(),
+        false => format!("; at their next start: {}", done.deferred.join(", ")),
+    };
+    let how = match done.restarted {
+        true => "the session started again with it (nothing played)".to_owned(),
+        false => format!(
+            "{} change(s) ramped on what plays from show sample {}{later}",
+            done.glides, done.at_sample
+        ),
+    };
+    eprintln!(
+        "{box_name}: {session} edited live (generation {}): {how}; saved on the box (hostctl diff shows it, pull brings it home)",
+        done.generation
+    );
+    Ok((edited, result))
+}

@@ -8,7 +8,7 @@ use cuebox_engine::show::ShowInfo;
 use serde_json::json;
 
 use crate::cli::{Output, ShowSetArgs};
-use crate::edit::edit;
+use crate::edit::edit_at;
 use crate::output::print_json;
 use crate::session::open;
 use crate::Outcome;
@@ -18,7 +18,7 @@ use crate::Outcome;
 /// session's validation — before the manifest is saved, so a refusal
 /// writes nothing.
 pub fn set(args: &ShowSetArgs) -> anyhow::Result<Outcome> {
-    let (_, show, changed) = edit(&args.dir, |_, show| apply(&mut show.show_info, args))?;
+    let (show, changed) = edit_at(&args.dir, |show| apply(&mut show.show_info, args))?;
     let saved = !changed.is_empty();
     if args.out.json {
         print_json(&json!({
@@ -29,9 +29,9 @@ pub fn set(args: &ShowSetArgs) -> anyhow::Result<Outcome> {
         }));
     } else {
         if saved {
-            eprintln!("set {}: {}", args.dir.display(), changed.join(", "));
+            eprintln!("set {}: {}", args.dir, changed.join(", "));
         } else {
-            eprintln!("nothing changed: {} already says so", args.dir.display());
+            eprintln!("nothing changed: {} already says so", args.dir);
         }
         print_info(&show.show_info);
     }
@@ -70,7 +70,7 @@ fn apply(info: &mut ShowInfo, args: &ShowSetArgs) -> anyhow::Result<Vec<&'static
         let Some(i) = dates.iter().position(|d| d == date) else {
             bail!(
                 "{date} is not a performance date of {} (it has: {}); nothing changed",
-                args.dir.display(),
+                args.dir,
                 list(&info.performance_dates)
             );
         };

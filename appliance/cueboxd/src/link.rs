@@ -806,6 +806,18 @@ impl ShowControl for Arc<LiveLink> {
         Ok(())
     }
 
+    fn live_show(&self) -> Result<(String, Arc<Show>, u64), Refusal> {
+        LiveLink::live_show(self)
+    }
+    fn may_revise(&self, show: &Show) -> Result<(), Refusal> {
+        LiveLink::may_revise(self, show)
+    }
+    fn revise(&self, origin: Origin, from: Option<u64>, show: Show) -> Result<Revised, Refusal> {
+        LiveLink::revise(self, origin, from, show)
+    }
+    fn saved(&self, show: &Show) {
+        LiveLink::saved(self, show);
+    }
     fn may_replace(&self) -> Result<(), Refusal> {
         let current = lock(&self.current);
         let playing = current
@@ -865,11 +877,22 @@ mod tests {
             let audio = described_audio(&file, Channels::Stereo, 48_000);
             add_clip(&mut show, &file, Group::A, audio, placement(1, 1, 1, n));
         }
-        let (requests, taken) = mpsc::channel::<Request>();
+        let (requests, taken) = mpsc::channel::<Message>();
         let gone = Arc::new(Mutex::new(Vec::new()));
         let log = gone.clone();
         std::thread::spawn(move || {
-            for (n, r) in taken.iter().enumerate() {
+            for (n, message) in taken.iter().enumerate() {
+                let r = match message {
+                    Message::Command(r) => r,
+                    // Nothing plays: every revision is taken, changing nothing.
+                    Message::Revise(r) => {
+                        let _ = r.reply.send(Ok(crate::live::Revised {
+                            revision: Default::default(),
+                            at_sample: n as u64,
+                        }));
+                        continue;
+                    }
+                };
                 if let Command::Go { clip, .. } = &r.command {
                     lock(&log).push((clip.clone(), r.origin.clone()));
                 }
@@ -882,18 +905,9 @@ mod tests {
             }
         });
         let link = LiveLink::new(Duration::from_millis(guard_ms), Publisher::new());
-        let status = status_source();
         let saved = Arc::new(Saved::default());
         link.attach(
-            Current {
-                session: "link".into(),
-                requests,
-                ids: show.clips.iter().map(|c| c.id.clone()).collect(),
-                rate: 48_000,
-                show: Arc::new(show_summary(&show)),
-                status,
-                runtime: Runtime::default(),
-            },
+            Current::new("link", show, requests, 48_000, status_source()),
             saved.clone(),
         );
         (link, gone, saved)
@@ -926,11 +940,14 @@ mod tests {
 
     /// The live states handed to auto-save, in order.
     #[derive(Default)]
-    struct Saved(Mutex<Vec<(Runtime, Change)>>);
+    struct Saved(Mutex<Vec<(Runtime, Change)>>, Mutex<Vec<Show>>);
 
     impl RuntimeSink for Saved {
         fn changed(&self, runtime: &Runtime, change: Change) {
             lock(&self.0).push((runtime.clone(), change));
+        }
+        fn show_saved(&self, show: &Show) {
+            lock(&self.1).push(show.clone());
         }
     }
 
@@ -1018,6 +1035,28 @@ mod tests {
     }
 
     #[test]
+    fn a_revision_names_the_generation_it_was_made_from_and_a_stale_one_is_refused() {
+        let (link, _, saved) = linked(0);
+        let (session, show, generation) = link.live_show().unwrap();
+        assert_eq!(session, "link");
+        let mut edited = (*show).clone();
+        edited.clips[0].name = "renamed".into();
+        let done = link.revise(osc(), Some(generation), edited.clone()).unwrap();
+        assert_eq!(done.generation, generation + 1);
+        assert_eq!(link.show().unwrap().clip(&clip(1)).unwrap().0, "renamed");
+        // A second host, still on the generation it read, is refused.
+        let stale = link.revise(osc(), Some(generation), (*show).clone());
+        let refusal = stale.unwrap_err();
+        assert_eq!(refusal.kind, RefusalKind::Stale);
+        assert!(refusal.message.contains(&format!("it is at {} now", generation + 1)));
+        assert_eq!(link.show().unwrap().clip(&clip(1)).unwrap().0, "renamed");
+        link.saved(&edited);
+        assert_eq!(lock(&saved.1).last(), Some(&edited), "recovery points hold it");
+        // A push (no generation) is taken whatever was read.
+        assert!(link.revise(osc(), None, (*show).clone()).is_ok());
+    }
+
+    #[test]
     fn a_lock_set_while_nothing_plays_holds_when_a_session_attaches() {
         let link = LiveLink::new(Duration::ZERO, Publisher::new());
         link.set_locked(true);
@@ -1026,17 +1065,15 @@ mod tests {
         // session: attaching one keeps it locked.
         assert!(!fresh.locked());
         let saved = Arc::new(Saved::default());
-        let (requests, _taken) = mpsc::channel::<Request>();
+        let (requests, _taken) = mpsc::channel::<Message>();
+        let show = Show::new(
+            "s",
+            "media",
+            GridDims::new(2, 4).unwrap(),
+            jiff::Timestamp::UNIX_EPOCH,
+        );
         link.attach(
-            Current {
-                session: "s".into(),
-                requests,
-                ids: HashSet::new(),
-                rate: 48_000,
-                show: Arc::new(ShowSummary::default()),
-                status: status_source(),
-                runtime: Runtime::default(),
-            },
+            Current::new("s", show, requests, 48_000, status_source()),
             saved.clone(),
         );
         assert!(link.locked());

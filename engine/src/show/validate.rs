@@ -374,6 +374,18 @@ impl Checker {
 }
 
 impl Show {
+    /// The problems `edited` (an edit of this show) has that this show did
+    /// not: an edit is refused for those alone, never for what it found.
+    pub fn problems_added_by(&self, edited: &Show) -> Vec<String> {
+        let before: Vec<String> = self.validate().iter().map(ToString::to_string).collect();
+        edited
+            .validate()
+            .iter()
+            .map(ToString::to_string)
+            .filter(|p| !before.contains(p))
+            .collect()
+    }
+
     /// Checks every range and reference; returns every problem found (none when valid).
     pub fn validate(&self) -> Vec<Problem> {
         let mut c = Checker {

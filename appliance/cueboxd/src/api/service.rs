@@ -5,19 +5,21 @@
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use cuebox_engine::control::cues::Cue;
 use cuebox_engine::control::{At, Command};
-use cuebox_engine::show::ContentHash;
+use cuebox_engine::show::{ContentHash, Show};
 
 use super::proto::{
     Activated, MediaEntry, MediaSize, Need, Refusal, RefusalKind, Request, Response, SessionInfo,
     Status, CHUNK,
 };
+use super::proto;
 use super::server::{refuse, Peer, Service};
+use cuebox_proto::revise;
 use crate::events::Publisher;
-use crate::link::Accepted;
+use crate::link::{Accepted, Revised};
 use crate::origin::{Input, Origin};
 use crate::store::activate::{self, ActivateError, Staged};
 use crate::store::objects::{ObjectError, ObjectStore, Reservation, Space, Upload};
@@ -52,6 +54,16 @@ pub trait ShowControl: Send + Sync + 'static {
     fn may_replace(&self) -> Result<(), Refusal>;
     /// `session` was activated: play it. Says whether it plays now.
     fn activated(&self, session: &str) -> Started;
+    /// The playing session, its show as it plays, and the show's edit
+    /// generation.
+    fn live_show(&self) -> Result<(String, Arc<Show>, u64), Refusal>;
+    /// Whether the playing show could be revised into `show` now.
+    fn may_revise(&self, show: &Show) -> Result<(), Refusal>;
+    /// Revises the playing show into `show`, made from generation `from`
+    /// (`None`: a push of the playing session).
+    fn revise(&self, origin: Origin, from: Option<u64>, show: Show) -> Result<Revised, Refusal>;
+    /// The revision was saved as `show`.
+    fn saved(&self, show: &Show);
 }
 
 /// What became of an activated session.
@@ -118,6 +130,16 @@ impl ShowControl for Idle {
     fn activated(&self, _session: &str) -> Started {
         Started::NotYet
     }
+    fn live_show(&self) -> Result<(String, Arc<Show>, u64), Refusal> {
+        Err(no_session())
+    }
+    fn may_revise(&self, _show: &Show) -> Result<(), Refusal> {
+        Err(no_session())
+    }
+    fn revise(&self, _origin: Origin, _from: Option<u64>, _show: Show) -> Result<Revised, Refusal> {
+        Err(no_session())
+    }
+    fn saved(&self, _show: &Show) {}
 }
 
 /// The box's API service.
@@ -317,7 +339,13 @@ impl<C: ShowControl> BoxService<C> {
         }
     }
 
-    fn activate(&self, conn: &mut Conn, session: &str, manifest: ContentHash) -> Response {
+    fn activate(
+        &self,
+        conn: &mut Conn,
+        session: &str,
+        manifest: ContentHash,
+        origin: Origin,
+    ) -> Response {
         let Some(staged) = conn
             .staged
             .as_ref()
@@ -326,8 +354,18 @@ impl<C: ShowControl> BoxService<C> {
             return refuse(RefusalKind::BadRequest, format!("session {session:?} with manifest {manifest} was not staged on this connection"));
         };
         let _one = self.activating.lock().unwrap_or_else(|p| p.into_inner());
-        // Activation switches what the box plays: never under a playing clip.
-        if let Err(Refusal { kind, message }) = self.show.may_replace() {
+        // A push of the session that plays revises it where it plays (the
+        // playhead and the show clock go on); any other activation switches
+        // what the box plays: never under a playing clip.
+        let live = self
+            .show
+            .live_show()
+            .is_ok_and(|(playing, _, _)| playing == session);
+        let may = match live {
+            true => self.show.may_revise(&staged.stored()),
+            false => self.show.may_replace(),
+        };
+        if let Err(Refusal { kind, message }) = may {
             return refuse(kind, message);
         }
         match activate::activate(&self.root, &self.objects, staged) {
@@ -340,7 +378,10 @@ impl<C: ShowControl> BoxService<C> {
                 // retried after the next activation and at start.
                 conn.reservation = None;
                 let _ = self.objects.collect(PART_LIFETIME);
-                let started = self.show.activated(session);
+                let started = match live {
+                    true => self.revised_by_push(session, staged.stored(), origin),
+                    false => self.show.activated(session),
+                };
                 Response::Activated(Activated {
                     session: session.to_owned(),
                     clips: show.clips.len() as u32,
@@ -362,6 +403,103 @@ impl<C: ShowControl> BoxService<C> {
             ) => refuse(RefusalKind::Invalid, e.to_string()),
             Err(ActivateError::Store(e)) => refuse(RefusalKind::Failed, chain(&e)),
         }
+    }
+
+    /// A pushed session that plays now took effect where it plays: the
+    /// box restarts it only for what it sets up at its start (nothing plays
+    /// then).
+    fn revised_by_push(&self, session: &str, show: Show, origin: Origin) -> Started {
+        match self.show.revise(origin, None, show.clone()) {
+            Ok(r) if r.live.revision.needs_restart() => self.show.activated(session),
+            Ok(_) => {
+                self.show.saved(&show);
+                Started::Playing
+            }
+            // A clip started since the check: the push is stored, and the
+            // box plays it from its next start.
+            Err(refusal) => Started::Failed(format!(
+                "the push is stored but the playing show did not take it: {}",
+                refusal.message
+            )),
+        }
+    }
+
+    /// An edit of the playing show from a host: made from the show's
+    /// current generation, whole and valid, naming only media the box has;
+    /// applied where it plays, then saved with an undo step.
+    fn revise(&self, peer: &Peer, session: &str, from: u64, patch: &[u8], what: &str) -> Response {
+        let (playing, show, generation) = match self.show.live_show() {
+            Ok(live) => live,
+            Err(Refusal { kind, message }) => return refuse(kind, message),
+        };
+        if playing != session {
+            return refuse(
+                RefusalKind::NotFound,
+                format!("session {session:?} is not the one playing ({playing:?}): edits go to the playing session; edit the folder and push it"),
+            );
+        }
+        if from != generation {
+            return refuse(
+                RefusalKind::Stale,
+                format!(
+                    "the show changed on the box since you read it (generation {from}, now {generation}); nothing was changed. Now: {}. Run the edit again",
+                    revise::values_now(&show, patch).join(", ")
+                ),
+            );
+        }
+        let edited = match revise::apply(&show, patch) {
+            Ok(s) => s,
+            Err(e) => return refuse(RefusalKind::Invalid, e.to_string()),
+        };
+        let problems = show.problems_added_by(&edited);
+        if !problems.is_empty() {
+            return refuse(
+                RefusalKind::Invalid,
+                format!("the edit would make the show invalid; nothing was changed: {}", problems.join("; ")),
+            );
+        }
+        // The box's media folder holds what its clips name, by path and content.
+        let media = |c: &cuebox_engine::show::Clip| (c.audio.path.as_str().to_owned(), c.audio.hash);
+        let had: std::collections::HashSet<_> = show.clips.iter().map(media).collect();
+        if let Some(c) = edited.clips.iter().find(|c| !had.contains(&media(c))) {
+            return refuse(
+                RefusalKind::Media,
+                format!("clip {} names media the box does not have ({}): import it into the session on the host and push", c.id, c.audio.path),
+            );
+        }
+        let revised = match self.show.revise(origin_of(peer), Some(from), edited.clone()) {
+            Ok(r) => r,
+            Err(Refusal { kind, message }) => return refuse(kind, message),
+        };
+        let saved = self
+            .root
+            .open_session(session)
+            .and_then(|dir| dir.save_edit(&edited, what));
+        if let Err(e) = saved {
+            return refuse(
+                RefusalKind::Failed,
+                format!("the playing show took the edit, but the box could not save it ({}): it is lost when the session next starts; make room and edit again", chain(&e)),
+            );
+        }
+        self.show.saved(&edited);
+        let revision = &revised.live.revision;
+        let restarted = revision.needs_restart();
+        if restarted {
+            if let Started::Failed(problem) = self.show.activated(session) {
+                return refuse(RefusalKind::Failed, format!("the edit is saved, but the session cannot start again with it: {problem}"));
+            }
+        }
+        Response::Revised(proto::Revised {
+            generation: revised.generation,
+            at_sample: revised.live.at_sample,
+            glides: revision.glides.len() as u32,
+            deferred: revision
+                .deferred
+                .iter()
+                .map(|d| format!("{}: {}", d.clip, d.what))
+                .collect(),
+            restarted,
+        })
     }
 
     fn pull(&self, conn: &mut Conn, session: &str) -> Response {
@@ -574,7 +712,9 @@ impl<C: ShowControl> Service for BoxService<C> {
             } => self.stage(conn, &session, &manifest, &media),
             Request::Blob { hash, offset, data } => self.blob(conn, hash, offset, data),
             Request::BlobEnd { hash } => self.blob_end(conn, hash),
-            Request::Activate { session, manifest } => self.activate(conn, &session, manifest),
+            Request::Activate { session, manifest } => {
+                self.activate(conn, &session, manifest, origin_of(peer))
+            }
             Request::Pull { session } => self.pull(conn, &session),
             Request::Fetch { hash, offset, len } => self.fetch(conn, hash, offset, len),
             Request::Remove { session } => self.remove(&session),
@@ -591,6 +731,20 @@ impl<C: ShowControl> Service for BoxService<C> {
                 changes,
             } => self.annotate(peer, session, &work, changes),
             Request::TechLog { kind, span, format } => self.techlog(peer, kind, &span, format),
+            Request::LiveShow => match self.show.live_show() {
+                Ok((session, show, generation)) => Response::LiveShow {
+                    session,
+                    generation,
+                    manifest: serde_json::to_vec(&*show).expect("a show always serialises"),
+                },
+                Err(Refusal { kind, message }) => refuse(kind, message),
+            },
+            Request::Revise {
+                session,
+                generation,
+                patch,
+                what,
+            } => self.revise(peer, &session, generation, &patch, &what),
         }
     }
 }

@@ -163,15 +163,23 @@ pub fn activate(
     SessionDir::open(&target).map_err(Into::into)
 }
 
+impl Staged {
+    /// The show as the box stores it: on the box, a session's media always
+    /// live in its own folder.
+    pub fn stored(&self) -> Show {
+        let mut show = self.show.clone();
+        show.session.media_folder = BOX_MEDIA.into();
+        show
+    }
+}
+
 /// Builds the complete session folder in `dir`.
 fn build(
     dir: &Path,
     objects: &ObjectStore,
     staged: &Staged,
 ) -> std::result::Result<(), ActivateError> {
-    let mut show = staged.show.clone();
-    // On the box, a session's media always live in its own folder.
-    show.session.media_folder = BOX_MEDIA.into();
+    let show = staged.stored();
     let session = SessionDir::create(dir, &show)?;
     let media = session.media_folder(&show);
     let mut folders = vec![media.clone()];
