@@ -418,88 +418,121 @@ fn a_push_cut_by_kill_and_by_link_down_resumes_and_never_half_activates() {
 /// names the device and the ALSA error, commands are refused with the
 /// reason, the API stays up, and the box plays by itself once the device
 /// exists (it tries again every few seconds).
+/// A box on loopback playing through the paced test PCM (FLOAT_LE, two
+/// channels) into `card/out.raw`, with this test as its edit host.
+struct LoopBox {
+    _run: Killed,
+    root: PathBuf,
+    host_dir: PathBuf,
+    card: PathBuf,
+    log: PathBuf,
+}
+
+impl LoopBox {
+    /// Starts box `name` under `tmp`; its card's folder is made now when
+    /// `plugged` (else the device cannot open until a test makes it).
+    fn start(tmp: &Path, name: &str, plugged: bool) -> LoopBox {
+        let root = tmp.join(format!("{name}-root"));
+        let so = ok(Command::new(script("../alsa/build-paced-pcm.sh"))
+            .output()
+            .unwrap());
+        let card = tmp.join(format!("{name}-card"));
+        if plugged {
+            std::fs::create_dir(&card).unwrap();
+        }
+        let conf = tmp.join(format!("{name}-asound.conf"));
+        std::fs::write(
+            &conf,
+            format!(
+                "pcm_type.cuebox_paced {{ lib \"{}\" }}\npcm.later {{ type cuebox_paced outfile \"{}/out.raw\" }}\n",
+                so.lines().last().unwrap(),
+                card.display()
+            ),
+        )
+        .unwrap();
+        let log = tmp.join(format!("{name}-cueboxd.err"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let run = Killed(
+            Command::new(cueboxd())
+                .arg("--root")
+                .arg(&root)
+                .args(["run", "--listen", &address, "--name", name, "--device", "later"])
+                .args(["--format", "FLOAT_LE", "--channels", "2", "--no-irq-routing"])
+                .args(["--seconds", "120"])
+                .env(
+                    "ALSA_CONFIG_PATH",
+                    format!("/usr/share/alsa/alsa.conf:{}", conf.display()),
+                )
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap(),
+        );
+        let b = LoopBox {
+            _run: run,
+            root,
+            host_dir: tmp.join(format!("{name}-host")),
+            card,
+            log,
+        };
+        assert!(wait_for(10, || b.root.join("api/box.key").exists()));
+        let cueboxd_cmd = |args: &[&str]| {
+            ok(Command::new(cueboxd())
+                .arg("--root")
+                .arg(&b.root)
+                .args(args)
+                .output()
+                .unwrap())
+        };
+        let fingerprint = cueboxd_cmd(&["key"]);
+        assert!(wait_for(10, || b
+            .host(&["pair", &address, "--name", name, "--fingerprint", fingerprint.trim()])
+            .status
+            .success()));
+        let key = ok(b.host(&["key"]));
+        cueboxd_cmd(&["auth", "add", key.trim(), "--role", "edit"]);
+        b
+    }
+
+    /// hostctl, as this box's host.
+    fn host(&self, args: &[&str]) -> Output {
+        Command::new(hostctl())
+            .args(args)
+            .env("CUEBOX_HOST_DIR", &self.host_dir)
+            .output()
+            .unwrap()
+    }
+
+    /// What the box said on stderr so far.
+    fn said(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The card's output so far: stereo frames.
+    fn output(&self) -> Vec<[f32; 2]> {
+        std::fs::read(self.card.join("out.raw"))
+            .unwrap_or_default()
+            .chunks_exact(8)
+            .map(|f| {
+                let s = |i: usize| f32::from_le_bytes(f[i..i + 4].try_into().unwrap());
+                [s(0), s(4)]
+            })
+            .collect()
+    }
+}
+
 #[test]
 fn a_box_that_cannot_play_says_why_stays_up_and_plays_when_the_device_comes() {
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("box");
-    let host_dir = tmp.path().join("host");
-    // The PCM "later" plays into a folder that does not exist yet: the
-    // device cannot open until it does (a card not yet plugged in).
-    let so = ok(Command::new(script("../alsa/build-paced-pcm.sh"))
-        .output()
-        .unwrap());
-    let card = tmp.path().join("card");
-    let conf = tmp.path().join("asound.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "pcm_type.cuebox_paced {{ lib \"{}\" }}\npcm.later {{ type cuebox_paced outfile \"{}/out.raw\" }}\n",
-            so.lines().last().unwrap(),
-            card.display()
-        ),
-    )
-    .unwrap();
-    let log = tmp.path().join("cueboxd.err");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let address = format!("127.0.0.1:{port}");
-    let _cueboxd_run = Killed(
-        Command::new(cueboxd())
-            .arg("--root")
-            .arg(&root)
-            .args([
-                "run", "--listen", &address, "--name", "late", "--device", "later",
-            ])
-            .args([
-                "--format",
-                "FLOAT_LE",
-                "--channels",
-                "2",
-                "--no-irq-routing",
-            ])
-            .args(["--seconds", "120"])
-            .env(
-                "ALSA_CONFIG_PATH",
-                format!("/usr/share/alsa/alsa.conf:{}", conf.display()),
-            )
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    let said_by_box = || std::fs::read_to_string(&log).unwrap_or_default();
-    let host = |args: &[&str]| {
-        Command::new(hostctl())
-            .args(args)
-            .env("CUEBOX_HOST_DIR", &host_dir)
-            .output()
-            .unwrap()
-    };
-    assert!(wait_for(10, || root.join("api/box.key").exists()));
-    let cueboxd_cmd = |args: &[&str]| {
-        ok(Command::new(cueboxd())
-            .arg("--root")
-            .arg(&root)
-            .args(args)
-            .output()
-            .unwrap())
-    };
-    let fingerprint = cueboxd_cmd(&["key"]);
-    assert!(wait_for(10, || host(&[
-        "pair",
-        &address,
-        "--name",
-        "late",
-        "--fingerprint",
-        fingerprint.trim()
-    ])
-    .status
-    .success()));
-    let key = ok(host(&["key"]));
-    cueboxd_cmd(&["auth", "add", key.trim(), "--role", "edit"]);
+    let b = LoopBox::start(tmp.path(), "late", false);
+    let (root, card) = (&b.root, &b.card);
+    let host = |args: &[&str]| b.host(args);
+    let said_by_box = || b.said();
     let show = tmp.path().join("Late");
     ok(Command::new(hostctl())
         .args(["session", "new"])
@@ -547,7 +580,7 @@ fn a_box_that_cannot_play_says_why_stays_up_and_plays_when_the_device_comes() {
     );
 
     // The device appears: within a retry the box plays, with no push.
-    std::fs::create_dir(&card).unwrap();
+    std::fs::create_dir(card).unwrap();
     let mut status = Value::Null;
     assert!(
         wait_for(15, || {
@@ -661,4 +694,113 @@ fn a_box_that_cannot_play_says_why_stays_up_and_plays_when_the_device_comes() {
         std::fs::read(&saved).unwrap(),
         std::fs::read(root.join("Logs/plays/plays-a.log")).unwrap()
     );
+}
+
+/// The show sample a live edit's ramps start at, as hostctl says it.
+fn ramped_from(out: &Output) -> usize {
+    let said = String::from_utf8_lossy(&out.stderr);
+    let at = said
+        .split("ramped on what plays from show sample ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no ramp sample in: {said}"));
+    at.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+/// The largest step between neighbouring frames of channel `ch`.
+fn worst_step(frames: &[[f32; 2]], ch: usize) -> f32 {
+    frames
+        .windows(2)
+        .map(|w| (w[1][ch] - w[0][ch]).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_keeps_the_show_going() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = LoopBox::start(tmp.path(), "stage", true);
+    let host = |args: &[&str]| b.host(args);
+    let show = tmp.path().join("Stage");
+    let s = show.to_str().unwrap();
+    ok(host(&["session", "new", s, "--media", show.join("media").to_str().unwrap()]));
+    let dc = tmp.path().join("dc.wav");
+    write_wav(&dc, WavFormat::int16(2, 48_000), 48_000 * 60, |_, _| 0.25);
+    ok(host(&[
+        "clip", "add", s, dc.to_str().unwrap(), "--page", "1", "--tab", "1", "--at", "1,1",
+        "--group", "A",
+    ]));
+    ok(host(&["push", s, "--to", "stage"]));
+    let went: Value = serde_json::from_str(&ok(host(&["go", "stage", "c1", "--json"]))).unwrap();
+    let go_at = went["at_sample"].as_u64().unwrap() as usize;
+    // Where show sample 0 is in the card's output: the GO's first frame.
+    let mut start = None;
+    assert!(wait_for(10, || {
+        start = b.output().iter().position(|f| f[0] != 0.0);
+        start.is_some()
+    }));
+    let offset = start.unwrap() - go_at;
+    std::thread::sleep(Duration::from_millis(300));
+    let full = b.output()[start.unwrap() + 4_800][0];
+
+    // A level edit: linear in gain over 50 ms (2,400 frames) from its sample, no step.
+    let edit = host(&["clip", "set", "stage:c1", "--level", "-6"]);
+    let level_at = ramped_from(&edit) + offset;
+    assert!(wait_for(5, || b.output().len() > level_at + 9_600));
+    let out = b.output();
+    let six = full * 10f32.powf(-6.0 / 20.0);
+    assert_eq!(out[level_at - 1][0], full, "untouched before its sample");
+    assert!(out[level_at][0] < full, "ramping from its sample");
+    assert!((out[level_at + 2_399][0] - six).abs() < 1e-6, "at -6 dB after 50 ms");
+    let slope = (full - six) / 2_400.0;
+    assert!(worst_step(&out[level_at - 10..level_at + 3_000], 0) <= slope + 1e-6);
+
+    // A balance edit: the left side glides out, no step.
+    let edit = host(&["clip", "set", "stage:c1", "--balance", "1"]);
+    let pan_at = ramped_from(&edit) + offset;
+    assert!(wait_for(5, || b.output().len() > pan_at + 9_600));
+    let out = b.output();
+    assert!((out[pan_at - 1][0] - six).abs() < 1e-6);
+    assert!(out[pan_at + 2_400][0].abs() < 1e-6, "left gone after 50 ms");
+    assert!(worst_step(&out[pan_at - 10..pan_at + 3_000], 0) <= 2.0 * six / 2_400.0);
+
+    // What would cut the playing clip, and anything while locked, is refused.
+    let remove = host(&["clip", "remove", "stage:", "c1"]);
+    assert!(!remove.status.success());
+    let said = String::from_utf8_lossy(&remove.stderr);
+    assert!(said.contains("it removes clip c1, which is playing"), "{said}");
+    ok(host(&["lock", "stage"]));
+    let locked = host(&["clip", "set", "stage:c1", "--level", "-3"]);
+    assert!(!locked.status.success());
+    assert!(String::from_utf8_lossy(&locked.stderr).contains("locked"));
+    ok(host(&["unlock", "stage"]));
+
+    // The box saved them: the host sees them, and pull brings them home.
+    let diff = host(&["diff", s, "stage"]);
+    assert!(!diff.status.success(), "the box's copy differs now");
+    let said = String::from_utf8_lossy(&diff.stdout);
+    assert!(said.contains("level_db") && said.contains("balance"), "{said}");
+    let home = tmp.path().join("Pulled");
+    ok(host(&["pull", "stage", "--out", home.to_str().unwrap()]));
+    let pulled: Value =
+        serde_json::from_slice(&std::fs::read(home.join("session.json")).unwrap()).unwrap();
+    assert_eq!(pulled["clips"][0]["processing"]["level_db"], -6.0);
+
+    // A push of the playing session takes effect where it plays: the clip
+    // plays on, the show clock goes on, the playhead stays past c1.
+    let before: Value = serde_json::from_str(&ok(host(&["status", "stage", "--json"]))).unwrap();
+    ok(host(&["clip", "set", s, "c1", "--level", "-12"]));
+    ok(host(&["push", s, "--to", "stage"]));
+    let after: Value = serde_json::from_str(&ok(host(&["status", "stage", "--json"]))).unwrap();
+    assert!(
+        after["show_seconds"].as_f64() > before["show_seconds"].as_f64(),
+        "{before}\n{after}"
+    );
+    assert_eq!(after["playing"][0]["clip"], "c1", "{after}");
+    let bare = host(&["go", "stage"]);
+    assert!(!bare.status.success());
+    assert!(String::from_utf8_lossy(&bare.stderr).contains("past the last cue"));
+    let twelve = full * 10f32.powf(-12.0 / 20.0);
+    let n = b.output().len();
+    assert!(wait_for(5, || b.output().len() > n + 9_600));
+    let last = *b.output().last().unwrap();
+    assert!((last[0] - twelve).abs() < 1e-6, "centred again at -12 dB: {last:?}");
 }
