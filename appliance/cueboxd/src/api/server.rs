@@ -642,8 +642,8 @@ impl<S: Service> Connection<S> {
     }
 
     /// Whether `peer` may ask `request` now: first its role (so nothing is
-    /// spent on a request its role refuses), then the rates (media chunks
-    /// excepted: their rate is the link's).
+    /// spent on a request its role refuses), then the rates (media
+    /// transfers excepted: their rate is the link's).
     fn allowed(
         &self,
         peer: &Peer,
@@ -671,7 +671,12 @@ impl<S: Service> Connection<S> {
                 Some(_) => {}
             }
         }
-        if matches!(request, Request::Blob { .. } | Request::Fetch { .. }) {
+        // A push of a show of many short cues ends hundreds of files in a
+        // few seconds: the end of a file is part of its transfer.
+        if matches!(
+            request,
+            Request::Blob { .. } | Request::BlobEnd { .. } | Request::Fetch { .. }
+        ) {
             return Ok(());
         }
         let now = Instant::now();

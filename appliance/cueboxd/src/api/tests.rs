@@ -1013,6 +1013,34 @@ mod sync {
     }
 
     #[test]
+    fn a_show_of_hundreds_of_short_cues_is_pushed_whole_within_the_request_rate() {
+        let b = sync_box();
+        let host = tempfile::tempdir().unwrap();
+        let dir = host.path().join("show");
+        let media = dir.join("media");
+        std::fs::create_dir_all(&media).unwrap();
+        let mut show = Show::new(
+            "cues",
+            "media",
+            GridDims::new(16, 16).unwrap(),
+            jiff::Timestamp::UNIX_EPOCH,
+        );
+        // More files than a connection's request burst (100) allows requests.
+        for n in 0..250u16 {
+            let file = format!("cue{n}.wav");
+            write_wav(&media.join(&file), WavFormat::int16(1, 48_000), 480, |i, _| {
+                f32::from(n) / 1000.0 + i as f32 / 1e6
+            });
+            let audio = probed_audio(&media, &file);
+            add_clip(&mut show, &file, Group::A, audio, placement(1, 1, n / 16 + 1, n % 16 + 1));
+        }
+        let session = SessionDir::create(&dir, &show).unwrap();
+        let report = transfer::push(&mut b.client(), &session, "Cues", &mut |_| {}).unwrap();
+        assert_eq!(report.files_sent, 250);
+        assert_eq!(report.activated.clips, 250);
+    }
+
+    #[test]
     fn a_cut_transfer_resumes_where_it_stopped() {
         let b = sync_box();
         let host = tempfile::tempdir().unwrap();
