@@ -377,9 +377,13 @@ impl Show {
     /// The problems `edited` (an edit of this show) has that this show did
     /// not: an edit is refused for those alone, never for what it found.
     pub fn problems_added_by(&self, edited: &Show) -> Vec<String> {
+        let after = edited.validate();
+        // The usual edit leaves a valid show: no need to look at the old one.
+        if after.is_empty() {
+            return Vec::new();
+        }
         let before: Vec<String> = self.validate().iter().map(ToString::to_string).collect();
-        edited
-            .validate()
+        after
             .iter()
             .map(ToString::to_string)
             .filter(|p| !before.contains(p))
