@@ -15,8 +15,9 @@ use cuebox_engine::show::{Clip, ClipId, PageNo, Show};
 /// butler has this long to fill the voice's ring.
 pub const HEAD_SECONDS: f64 = 2.0;
 
-/// A clip on a page in view that could not be armed: its file is missing
-/// or cannot be decoded, or its markers do not fit its audio. The show
+/// A clip on a page in view that could not be armed: its file is missing,
+/// changed since it was added (its content hash differs), cannot be
+/// decoded, or its markers do not fit its audio. The show
 /// plays without it; a GO of it is refused with this reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unplayable {
@@ -75,7 +76,8 @@ impl Streams {
             };
             let head = Timeline::from_clip(clip, rate)
                 .map_err(|e| format!("its markers do not fit its audio: {e}"))
-                .and_then(|timeline| streams.load_head(clip, &timeline));
+                .and_then(|timeline| streams.load_head(clip, &timeline))
+                .and_then(|head| streams.check_hash(clip).map(|()| head));
             match head {
                 Ok(head) => {
                     streams.heads.insert(clip.id.clone(), head);
@@ -108,6 +110,22 @@ impl Streams {
     /// Where `clip`'s file is.
     fn file(&self, clip: &Clip) -> PathBuf {
         self.media.join(clip.audio.path.as_path())
+    }
+
+    /// Whether `clip`'s file still has the bytes it was added with: a file
+    /// replaced under the same name (another take, a truncated copy) must
+    /// not play in its place.
+    fn check_hash(&self, clip: &Clip) -> Result<(), String> {
+        let found = cuebox_session::media::hash_file(&self.file(clip), &mut |_| ())
+            .map_err(|e| format!("cannot read it: {e}"))?;
+        if found == clip.audio.hash {
+            return Ok(());
+        }
+        Err(format!(
+            "it changed since it was added (hash {found}, expected {}); find the original with \
+             `hostctl media find`, or re-add the clip if the new file is intended",
+            clip.audio.hash
+        ))
     }
 
     /// Preloads the head of `timeline` from `clip`'s file.
@@ -203,18 +221,35 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_or_undecodable_file_leaves_its_clip_unplayable_and_the_rest_armed() {
+    fn a_missing_changed_or_undecodable_file_leaves_its_clip_unplayable_and_the_rest_armed() {
         let dir = tempfile::tempdir().unwrap();
         write_ramp(&dir.path().join("good.wav"));
+        write_ramp(&dir.path().join("changed.wav"));
         std::fs::write(dir.path().join("junk.wav"), "not audio at all, just text\n").unwrap();
-        let (show, ids) = show(&["good.wav", "missing.wav", "junk.wav"]);
-        let (good, missing, junk) = (&ids[0], &ids[1], &ids[2]);
+        let (mut show, ids) = show(&["good.wav", "missing.wav", "junk.wav", "changed.wav"]);
+        let (good, missing, junk, changed) = (&ids[0], &ids[1], &ids[2], &ids[3]);
+        // The good clip records its file's real hash; the changed one keeps
+        // the fixture's hash of its name, as if another file had replaced it.
+        let good_file = dir.path().join("good.wav");
+        show.clips[0].audio.hash =
+            cuebox_session::media::hash_file(&good_file, &mut |_| ()).unwrap();
         let mut streams = Streams::arm(&show, dir.path().to_path_buf(), &[PageNo::FIRST], RATE)
             .expect("the show arms without its bad clips");
         assert_eq!(streams.armed(), 1, "the good clip is armed");
         let bad = streams.unplayable().to_vec();
         let clips: Vec<&ClipId> = bad.iter().map(|u| &u.clip).collect();
-        assert_eq!(clips, [missing, junk], "both bad clips, in page order");
+        assert_eq!(
+            clips,
+            [missing, junk, changed],
+            "the bad clips, in page order"
+        );
+        assert!(
+            bad[2]
+                .reason
+                .starts_with("it changed since it was added (hash blake3:"),
+            "{}",
+            bad[2].reason
+        );
         let missing_file = dir.path().join("missing.wav");
         assert_eq!(bad[0].file, missing_file);
         assert_eq!(
