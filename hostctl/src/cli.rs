@@ -457,6 +457,9 @@ pub enum Command {
         #[command(flatten)]
         changes: ChangesArgs,
     },
+    /// Find missing media again, relink clips, and list the recovery audit trail.
+    #[command(subcommand)]
+    Media(crate::media::MediaCmd),
 }
 
 /// A box.

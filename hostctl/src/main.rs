@@ -5,6 +5,7 @@ mod clip;
 mod edit;
 mod grid;
 mod logs;
+mod media;
 mod output;
 mod remote;
 mod session;
@@ -336,6 +337,7 @@ fn main() -> ExitCode {
             session,
             changes,
         } => logs::annotate(&b.box_name, session, &work, &changes, &b.out),
+        Command::Media(cmd) => media::run(cmd),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

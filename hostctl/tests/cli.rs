@@ -1401,3 +1401,218 @@ fn validate_names_typos_notes_strangers_and_lists_every_type_error() {
         "clips[2].processing.level_db"
     );
 }
+
+/// Writes a WAV of `frames` frames of a tune picked by `seed`: a new pitch
+/// every 60 ms with a decaying envelope, so different seeds sound different
+/// and a fingerprint has something to hold on to.
+fn tune(path: &Path, seed: u32, channels: u16, frames: u32) {
+    let format = WavFormat::int16(channels, 48_000);
+    write_wav(path, format, frames, |i, _| {
+        let note = i / 2_880;
+        let mut x = (note + 1).wrapping_mul(2_654_435_761) ^ seed.wrapping_mul(40_503);
+        x ^= x >> 13;
+        let freq = 110.0 * 2f32.powf((x % 48) as f32 / 12.0);
+        let t = i as f32 / 48_000.0;
+        let env = (-((i % 2_880) as f32) / 1_000.0).exp();
+        0.5 * env * (std::f32::consts::TAU * freq * t).sin()
+    });
+}
+
+fn missing_entry<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not reported missing: {report:#}"))
+}
+
+#[test]
+fn recovery_finds_renamed_moved_and_re_encoded_media_and_never_offers_an_impostor() {
+    let f = session();
+    let frames = 3 * 48_000;
+    let names = ["renamed", "moved", "encoded", "truncated", "impostor"];
+    for (seed, name) in names.iter().enumerate() {
+        tune(
+            &f.src.join(format!("{name}.wav")),
+            seed as u32 + 1,
+            2,
+            frames,
+        );
+    }
+    // The clip "encoded" is a FLAC file; the WAV it came from stays aside.
+    let flac = f.src.join("encoded.flac");
+    let sox = Command::new("sox")
+        .arg(f.src.join("encoded.wav"))
+        .arg(&flac)
+        .status()
+        .expect("sox is installed (scripts/setup.sh)");
+    assert!(sox.success());
+    for (i, name) in names.iter().enumerate() {
+        let file = if *name == "encoded" {
+            flac.clone()
+        } else {
+            f.src.join(format!("{name}.wav"))
+        };
+        add(&f, &file, &format!("1,{}", i + 1), "A", &[]).ok();
+    }
+    let search = f._tmp.path().join("backup");
+    fs::create_dir_all(&search).unwrap();
+
+    // Renamed inside the media folder; moved to a sibling folder; re-encoded
+    // to WAV elsewhere; cut short in place with a good copy elsewhere;
+    // replaced in place by other audio of the same name and length.
+    fs::rename(
+        f.media.join("renamed.wav"),
+        f.media.join("renamed-final.wav"),
+    )
+    .unwrap();
+    let sibling = f.dir.join("media-old");
+    fs::create_dir_all(&sibling).unwrap();
+    fs::rename(f.media.join("moved.wav"), sibling.join("moved.wav")).unwrap();
+    fs::remove_file(f.media.join("encoded.flac")).unwrap();
+    fs::copy(f.src.join("encoded.wav"), search.join("encoded.wav")).unwrap();
+    fs::copy(f.media.join("truncated.wav"), search.join("truncated.wav")).unwrap();
+    let cut = fs::OpenOptions::new()
+        .write(true)
+        .open(f.media.join("truncated.wav"))
+        .unwrap();
+    cut.set_len(u64::from(frames) * 2).unwrap();
+    tune(&f.media.join("impostor.wav"), 99, 2, frames);
+
+    let r = hostctl(&[&"media", &"find", &f.dir, &"--search", &search, &"--json"]);
+    assert_eq!(r.code, 1, "unresolved clips exit 1: {}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["missing"].as_array().unwrap().len(), 5, "{report:#}");
+    let best = |name: &str| missing_entry(&report, name)["candidates"][0].clone();
+    let expect = [
+        ("renamed", f.media.join("renamed-final.wav"), "exact"),
+        ("moved", sibling.join("moved.wav"), "exact"),
+        ("encoded", search.join("encoded.wav"), "same_audio"),
+        ("truncated", search.join("truncated.wav"), "exact"),
+    ];
+    for (name, path, verdict) in &expect {
+        let c = best(name);
+        let found = PathBuf::from(c["path"].as_str().unwrap());
+        assert_eq!(&found, &path.canonicalize().unwrap(), "{name}: {c:#}");
+        assert_eq!(c["verdict"], *verdict, "{name}: {c:#}");
+    }
+    // The cut copy in place decodes short of the clip: refused, with why.
+    let truncated = &missing_entry(&report, "truncated")["candidates"];
+    let in_place = truncated
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"].as_str().unwrap().ends_with("media/truncated.wav"))
+        .expect("the cut file is judged");
+    assert_eq!(in_place["verdict"], "refused", "{in_place:#}");
+    // The impostor is listed, refused for its audio, and nothing is a match.
+    let impostor = &missing_entry(&report, "impostor")["candidates"];
+    assert!(
+        impostor
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["verdict"] != "exact" && c["verdict"] != "same_audio"),
+        "{impostor:#}"
+    );
+    let refused = &impostor[0];
+    assert_eq!(refused["verdict"], "refused");
+    assert!(
+        refused.to_string().contains("different audio"),
+        "{refused:#}"
+    );
+    let impostor_id = missing_entry(&report, "impostor")["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A manual relink to it is refused; the operator records the refusal.
+    let r = hostctl(&[
+        &"media",
+        &"relink",
+        &f.dir,
+        &impostor_id,
+        &f.media.join("impostor.wav"),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("is not") && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
+    hostctl(&[
+        &"media",
+        &"refuse",
+        &f.dir,
+        &impostor_id,
+        &f.media.join("impostor.wav"),
+    ])
+    .ok();
+
+    // The batch relinks the four, keeping each clip's processing.
+    let before = manifest(&f);
+    let r = hostctl(&[
+        &"media",
+        &"find",
+        &f.dir,
+        &"--search",
+        &search,
+        &"--accept",
+        &"best",
+        &"--json",
+    ]);
+    assert_eq!(r.code, 1, "the impostor is still unresolved");
+    assert_eq!(
+        r.json()["relinked"].as_array().unwrap().len(),
+        4,
+        "{}",
+        r.stdout
+    );
+    let after = manifest(&f);
+    for (b, a) in before["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(after["clips"].as_array().unwrap())
+    {
+        assert_eq!(b["processing"], a["processing"], "processing kept");
+    }
+    let r = hostctl(&[&"session", &"validate", &f.dir, &"--hashes", &"--json"]);
+    let problems = r.json()["problems"].as_array().unwrap().clone();
+    assert_eq!(
+        problems.len(),
+        1,
+        "only the impostor is left: {problems:#?}"
+    );
+    assert!(
+        f.media.join("encoded.wav").is_file(),
+        "copied into the media folder"
+    );
+
+    let audit = hostctl(&[&"media", &"audit", &f.dir, &"--json"])
+        .ok()
+        .json();
+    let rows = audit["audit"].as_array().unwrap();
+    let decisions: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["decision"].as_str().unwrap(),
+                r["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("refused", "refused"),
+            ("automatic", "exact"),
+            ("automatic", "exact"),
+            ("automatic", "same_audio"),
+            ("automatic", "exact"),
+        ]
+    );
+    // One edit: one undo puts every clip back on its old file.
+    hostctl(&[&"undo", &f.dir]).ok();
+    assert_eq!(manifest(&f)["clips"], before["clips"]);
+}

@@ -2,17 +2,22 @@
 //!
 //! [`check_media_folder`] validates a folder before a session uses it;
 //! [`suggest_media_folder`] proposes one; [`import_file`] brings a file into
-//! it; [`verify_media`] checks a show's files at load time. The mount-table parser and
+//! it; [`verify_media`] checks a show's files at load time; [`Fingerprint`]
+//! recognises the same audio in another file and [`recover`] finds missing
+//! files again. The mount-table parser and
 //! filesystem classification ([`parse_mountinfo`], [`mount_for`],
 //! [`classify_fs`]) and the removable-drive lookup are public so they can be
 //! tested, and reused for later re-checks, on their own.
 
+mod fingerprint;
 mod folder;
 mod import;
 mod mounts;
+pub mod recover;
 mod removable;
 mod verify;
 
+pub use fingerprint::{Fingerprint, FingerprintError, FINGERPRINT_SECONDS};
 pub use folder::{
     check_media_folder, suggest_media_folder, Check, CheckKind, CheckOptions, Filesystem,
     FolderError, FolderReport, StabilityProbe, StabilityReport, Status,
