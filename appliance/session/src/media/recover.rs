@@ -254,6 +254,8 @@ pub fn score(wanted: Wanted<'_>, ev: &Evidence) -> Candidate {
         }
         let f = &wanted.audio.format;
         let layout = header.channels == f.channels;
+        // A file in the clip's own format is the likelier original.
+        points += 10 * u32::from(layout) + 5 * u32::from(header.rate == f.sample_rate);
         reason(
             ReasonKind::Properties,
             layout && header.rate == f.sample_rate,
@@ -780,5 +782,141 @@ impl MediaSource for Counted {
 
     fn byte_len(&self) -> Option<u64> {
         Some(self.len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cuebox_engine::fixtures::described_audio;
+    use cuebox_engine::show::{Extra, Frames};
+
+    use super::*;
+
+    fn fp(seed: u8) -> Fingerprint {
+        // A pseudo-random stream of block bits, one per seed.
+        let mut x = u32::from(seed).wrapping_mul(2_654_435_761) | 1;
+        Fingerprint::from_bytes(
+            (0..100)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    x as u8
+                })
+                .collect(),
+        )
+    }
+
+    fn evidence(
+        frames: u64,
+        hash: Option<ContentHash>,
+        fingerprint: Option<Fingerprint>,
+    ) -> Evidence {
+        let audio = described_audio("take.wav", Channels::Stereo, frames);
+        Evidence {
+            path: PathBuf::from("/elsewhere/take.wav"),
+            proximity: Proximity::Search,
+            header: Ok(Header {
+                channels: Channels::Stereo,
+                rate: 48_000,
+                frames,
+            }),
+            hash,
+            fingerprint: fingerprint.map(Ok),
+            probed: Some(Ok(Probed {
+                format: audio.format,
+                metadata: RightsMetadata::default(),
+                container: "WAV".into(),
+            })),
+        }
+    }
+
+    #[test]
+    fn only_the_same_bytes_or_the_same_audio_is_a_match() {
+        let audio = described_audio("take.wav", Channels::Stereo, 96_000);
+        let mine = fp(1);
+        let wanted = Wanted {
+            audio: &audio,
+            fingerprint: Some(&mine),
+        };
+        let verdict = |ev: &Evidence| score(wanted, ev).verdict;
+        assert_eq!(
+            verdict(&evidence(96_000, Some(audio.hash), None)),
+            Verdict::Exact
+        );
+        let other = Some(ContentHash::of_bytes(b"other bytes"));
+        assert_eq!(
+            verdict(&evidence(96_000, other, Some(fp(1)))),
+            Verdict::SameAudio
+        );
+        // Same name, same length, other audio: refused, never offered.
+        let impostor = score(wanted, &evidence(96_000, other, Some(fp(2))));
+        assert_eq!(impostor.verdict, Verdict::Refused);
+        assert!(impostor
+            .reasons
+            .iter()
+            .any(|r| r.detail.starts_with("different audio")));
+        // Another length: refused from the header alone.
+        assert_eq!(verdict(&evidence(48_000, other, None)), Verdict::Refused);
+        // Decodes short of its header: refused.
+        let mut cut = evidence(96_000, other, Some(fp(1)));
+        cut.probed = Some(Err("truncated".into()));
+        assert_eq!(verdict(&cut), Verdict::Refused);
+        // Without the clip's fingerprint nothing but the bytes can prove it.
+        let blind = Wanted {
+            audio: &audio,
+            fingerprint: None,
+        };
+        assert_eq!(
+            score(blind, &evidence(96_000, other, None)).verdict,
+            Verdict::Unverified
+        );
+        assert!(!Verdict::Unverified.is_match());
+    }
+
+    #[test]
+    fn relinking_keeps_processing_and_reports_layout_rate_and_depth() {
+        let mut show = Show::new(
+            "t",
+            "media",
+            cuebox_engine::show::GridDims::new(2, 2).unwrap(),
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        );
+        let id = cuebox_engine::fixtures::add_clip(
+            &mut show,
+            "take",
+            cuebox_engine::show::Group::A,
+            described_audio("take.wav", Channels::Stereo, 96_000),
+            cuebox_engine::fixtures::placement(1, 1, 1, 1),
+        );
+        let clip = show.clips.iter_mut().find(|c| c.id == id).unwrap();
+        clip.processing.level_db = -6.0;
+        clip.processing.panning = Panning::Stereo {
+            width: 0.5,
+            balance: -0.25,
+            extra: Extra::new(),
+        };
+        let format = AudioFormat {
+            channels: Channels::Mono,
+            sample_rate: 44_100,
+            bit_depth: Some(24),
+            frames: Frames(88_200),
+            codec: "flac".into(),
+            trim: Default::default(),
+            extra: Extra::new(),
+        };
+        let path = MediaPath::try_from("take.flac".to_owned()).unwrap();
+        let hash = ContentHash::of_bytes(b"flac");
+        let notes = relink(clip, path.clone(), hash, format.clone());
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert!(notes[0].contains("44100 Hz, was 48000 Hz"));
+        assert!(notes[1].contains("24-bit, was 16-bit"));
+        assert!(notes[2].contains("width 0.5 no longer applies"));
+        assert_eq!(clip.processing.level_db, -6.0, "processing kept");
+        assert!(matches!(clip.processing.panning, Panning::Mono { pan, .. } if pan == -0.25));
+        assert_eq!(
+            (&clip.audio.path, clip.audio.hash, &clip.audio.format),
+            (&path, hash, &format)
+        );
     }
 }
