@@ -7,6 +7,7 @@ mod grid;
 mod logs;
 mod media;
 mod output;
+mod package;
 mod remote;
 mod session;
 mod show;
@@ -338,6 +339,7 @@ fn main() -> ExitCode {
             changes,
         } => logs::annotate(&b.box_name, session, &work, &changes, &b.out),
         Command::Media(cmd) => media::run(cmd),
+        Command::Package(cmd) => package::run(cmd),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -1616,3 +1616,304 @@ fn recovery_finds_renamed_moved_and_re_encoded_media_and_never_offers_an_imposto
     hostctl(&[&"undo", &f.dir]).ok();
     assert_eq!(manifest(&f)["clips"], before["clips"]);
 }
+
+/// A session "name" in `root` with a clip on page 1 tab 1 at each of
+/// `places` (row, col), each its own tune; its folder.
+fn show_with(root: &Path, name: &str, seed: u32, places: &[(u16, u16)]) -> PathBuf {
+    let dir = root.join(name);
+    hostctl(&[&"session", &"new", &dir, &"--media", &dir.join("media")]).ok();
+    for (i, (r, c)) in places.iter().enumerate() {
+        let file = root.join(format!("{name}-{i}.wav"));
+        tune(&file, seed + i as u32, 2, 48_000);
+        add_to(&dir, &file, &format!("{r},{c}"));
+    }
+    dir
+}
+
+fn add_to(dir: &Path, file: &Path, at: &str) {
+    hostctl(&[&"clip", &"add", &dir, &file, &"--at", &at, &"--group", &"B"]).ok();
+}
+
+/// `session show --json` without what differs between two folders.
+fn shown(dir: &Path) -> Value {
+    let mut v = hostctl(&[&"session", &"show", &dir, &"--json"]).ok().json();
+    v.as_object_mut().unwrap().remove("media_folder_resolved");
+    v
+}
+
+#[test]
+fn a_full_package_round_trips_to_an_identical_show() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = show_with(tmp.path(), "src", 1, &[(1, 1), (2, 3)]);
+    hostctl(&[
+        &"clip",
+        &"set",
+        &src,
+        &"c1",
+        &"--level",
+        &"-6",
+        &"--fade-in",
+        &"0.5",
+    ])
+    .ok();
+    hostctl(&[&"pages", &"add", &src, &"--name", &"Act 2"]).ok();
+    let file = tmp.path().join("src.tar");
+    let r = hostctl(&[&"package", &"export", &src, &"-o", &file, &"--json"]).ok();
+    assert_eq!(r.json()["manifest"]["package_version"], 1);
+    assert_eq!(r.json()["manifest"]["media"].as_array().unwrap().len(), 2);
+
+    // A dry run reports and writes nothing.
+    let fresh = tmp.path().join("fresh");
+    let r = hostctl(&[
+        &"package",
+        &"import",
+        &file,
+        &fresh,
+        &"--dry-run",
+        &"--json",
+    ])
+    .ok();
+    assert_eq!(r.json()["report"]["added"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        r.json()["report"]["needs"]["groups"],
+        serde_json::json!(["B"])
+    );
+    assert!(!fresh.exists(), "a dry run writes nothing");
+
+    hostctl(&[&"package", &"import", &file, &fresh]).ok();
+    hostctl(&[&"session", &"validate", &fresh, &"--hashes"]).ok();
+    assert_eq!(shown(&src), shown(&fresh), "the same show");
+    // Exported again, the manifest lists the same media.
+    let again = tmp.path().join("again.tar");
+    let a = hostctl(&[&"package", &"export", &fresh, &"-o", &again, &"--json"]).ok();
+    let b = hostctl(&[&"package", &"export", &src, &"-o", &file, &"--json"]).ok();
+    assert_eq!(a.json()["manifest"]["media"], b.json()["manifest"]["media"]);
+
+    // Without -o the package goes to Exports/<date>/ beside the session.
+    let r = hostctl(&[&"package", &"export", &src, &"--mode", &"page", &"1"]).ok();
+    let written = PathBuf::from(r.stdout.trim());
+    assert!(written.starts_with(tmp.path().canonicalize().unwrap().join("Exports")));
+    assert!(
+        written.ends_with("src-page-1.tar") && written.is_file(),
+        "{written:?}"
+    );
+}
+
+#[test]
+fn page_and_tab_packages_merge_under_each_policy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = show_with(tmp.path(), "src", 1, &[(1, 1), (1, 2)]);
+    let page = tmp.path().join("page.tar");
+    hostctl(&[
+        &"package", &"export", &src, &"--mode", &"page", &"1", &"-o", &page,
+    ])
+    .ok();
+    let tab = tmp.path().join("tab.tar");
+    hostctl(&[
+        &"package", &"export", &src, &"--mode", &"tab", &"1.1", &"-o", &tab,
+    ])
+    .ok();
+    let clip_names = |dir: &Path| -> Vec<(String, String)> {
+        let v = shown(dir);
+        v["clips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let b = &c["buttons"][0];
+                (
+                    c["name"].as_str().unwrap().to_owned(),
+                    format!("{}.{} r{}c{}", b["page"], b["tab"], b["row"], b["col"]),
+                )
+            })
+            .collect()
+    };
+    for (policy, package, expect) in [
+        (
+            "keep",
+            &page,
+            vec![("dst-0", "1.1 r1c1"), ("src-1", "1.1 r1c2")],
+        ),
+        (
+            "replace",
+            &page,
+            vec![("src-0", "1.1 r1c1"), ("src-1", "1.1 r1c2")],
+        ),
+        (
+            "rename",
+            &tab,
+            vec![
+                ("dst-0", "1.1 r1c1"),
+                ("src-0", "1.1 r1c3"),
+                ("src-1", "1.1 r1c2"),
+            ],
+        ),
+    ] {
+        let dst = show_with(&tmp.path().join(policy), "dst", 50, &[(1, 1)]);
+        let before = shown(&dst);
+        let dry = hostctl(&[
+            &"package",
+            &"import",
+            package,
+            &dst,
+            &"--policy",
+            &policy,
+            &"--dry-run",
+            &"--json",
+        ])
+        .ok();
+        assert_eq!(shown(&dst), before, "{policy}: a dry run changes nothing");
+        hostctl(&[&"package", &"import", package, &dst, &"--policy", &policy]).ok();
+        hostctl(&[&"session", &"validate", &dst, &"--hashes"]).ok();
+        let mut got = clip_names(&dst);
+        got.sort();
+        let expect: Vec<(String, String)> = expect
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(got, expect, "{policy}: {}", dry.stdout);
+        let conflicts = dry.json()["report"]["conflicts"].as_array().unwrap().len()
+            + dry.json()["report"]["replaced"].as_array().unwrap().len();
+        assert_eq!(
+            conflicts, 1,
+            "{policy}: one conflict reported: {}",
+            dry.stdout
+        );
+        // One edit: undo leaves the session as it was.
+        hostctl(&[&"undo", &dst]).ok();
+        assert_eq!(shown(&dst)["clips"], before["clips"], "{policy}: undone");
+    }
+}
+
+/// The entries of a package: (name, bytes).
+fn entries(file: &Path) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut archive = tar::Archive::new(fs::File::open(file).unwrap());
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+            let mut bytes = Vec::new();
+            e.read_to_end(&mut bytes).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// A tar entry as written: raw name, kind, bytes.
+type RawEntry = (String, tar::EntryType, Vec<u8>);
+
+/// Writes a tar of `entries`, names as given (no checks: hostile names too).
+fn write_tar(file: &Path, entries: &[RawEntry]) {
+    let mut b = tar::Builder::new(fs::File::create(file).unwrap());
+    for (name, kind, bytes) in entries {
+        let mut h = tar::Header::new_gnu();
+        let raw = &mut h.as_old_mut().name;
+        raw[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_entry_type(*kind);
+        h.set_size(bytes.len() as u64);
+        if kind.is_symlink() || kind.is_hard_link() {
+            h.set_link_name("/etc/passwd").unwrap();
+        }
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, &bytes[..]).unwrap();
+    }
+    b.finish().unwrap();
+}
+
+#[test]
+fn hostile_packages_are_refused_with_nothing_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = show_with(tmp.path(), "src", 1, &[(1, 1)]);
+    let good = tmp.path().join("good.tar");
+    hostctl(&[&"package", &"export", &src, &"-o", &good]).ok();
+    let reg = tar::EntryType::Regular;
+    let base: Vec<RawEntry> = entries(&good)
+        .into_iter()
+        .map(|(n, b)| (n, reg, b))
+        .collect();
+    let media_name = base[2].0.clone();
+    let manifest: Value = serde_json::from_slice(&base[0].2).unwrap();
+    let with_manifest = |edit: &dyn Fn(&mut Value)| {
+        let mut m = manifest.clone();
+        edit(&mut m);
+        let mut e = base.clone();
+        e[0].2 = serde_json::to_vec(&m).unwrap();
+        e
+    };
+    let mut cases: Vec<(&str, Vec<RawEntry>, &str)> = Vec::new();
+    let mut traversal = base.clone();
+    traversal.push(("media/../../evil.sh".into(), reg, b"#!/bin/sh\n".to_vec()));
+    cases.push(("traversal", traversal, "does not list"));
+    let mut symlink = base.clone();
+    symlink.insert(2, (media_name.clone(), tar::EntryType::Symlink, Vec::new()));
+    cases.push(("symlink", symlink, "regular files only"));
+    let mut hardlink = base.clone();
+    hardlink.insert(2, (media_name.clone(), tar::EntryType::Link, Vec::new()));
+    cases.push(("hardlink", hardlink, "regular files only"));
+    let mut huge = base.clone();
+    huge[0].2 = vec![b' '; 17 << 20];
+    cases.push(("oversized manifest", huge, "at most"));
+    let mut tampered = base.clone();
+    let last = tampered[2].2.len() - 1;
+    tampered[2].2[last] ^= 0x55;
+    cases.push(("mismatched media", tampered, "does not hold the bytes"));
+    let mut missing = base.clone();
+    missing.truncate(2);
+    cases.push(("missing media", missing, "is missing from it"));
+    cases.push((
+        "newer version",
+        with_manifest(&|m| m["package_version"] = 2.into()),
+        "update cuebox",
+    ));
+    cases.push((
+        "bomb claim",
+        with_manifest(&|m| m["media"][0]["size"] = (1u64 << 40).into()),
+        "declares",
+    ));
+    for (what, entries, says) in cases {
+        let file = tmp.path().join(format!("{what}.tar"));
+        write_tar(&file, &entries);
+        // Zero blocks after the end (as a tar is often padded) make every
+        // case as long as the good package, so each meets its own check.
+        let f = fs::OpenOptions::new().write(true).open(&file).unwrap();
+        let len = f
+            .metadata()
+            .unwrap()
+            .len()
+            .max(fs::metadata(&good).unwrap().len());
+        f.set_len(len).unwrap();
+        // Into a new folder: nothing is created.
+        let fresh = tmp.path().join("fresh");
+        let r = hostctl(&[&"package", &"import", &file, &fresh]);
+        assert_eq!(r.code, 1, "{what}: {}", r.stdout);
+        assert!(r.stderr.contains(says), "{what}: {}", r.stderr);
+        assert!(!fresh.exists(), "{what}: nothing written");
+        // Into a session: it and its media folder are unchanged.
+        let before = (manifest_bytes(&src), listing(&src.join("media")));
+        let r = hostctl(&[&"package", &"import", &file, &src, &"--policy", &"rename"]);
+        assert_eq!(r.code, 1, "{what}");
+        assert_eq!(
+            (manifest_bytes(&src), listing(&src.join("media"))),
+            before,
+            "{what}"
+        );
+    }
+    assert!(!tmp.path().join("evil.sh").exists());
+}
+
+fn manifest_bytes(dir: &Path) -> Vec<u8> {
+    fs::read(dir.join("session.json")).unwrap()
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}

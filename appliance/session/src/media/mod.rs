@@ -18,6 +18,7 @@ mod removable;
 mod verify;
 
 pub use fingerprint::{Fingerprint, FingerprintError, FINGERPRINT_SECONDS};
+pub(crate) use folder::free_bytes;
 pub use folder::{
     check_media_folder, suggest_media_folder, Check, CheckKind, CheckOptions, Filesystem,
     FolderError, FolderReport, StabilityProbe, StabilityReport, Status,
@@ -27,4 +28,5 @@ pub use mounts::{
     classify_fs, mount_for, parse_mountinfo, parse_mountinfo_line, FsClass, MountEntry,
 };
 pub use removable::{removable_by_devno, removable_by_name, RemovableMedia};
+pub(crate) use verify::Tap;
 pub use verify::{hash_file, media_bytes, verify_media, MediaIssue, MediaProblem};
