@@ -10,6 +10,7 @@ use clap::{Subcommand, ValueEnum};
 use cuebox_engine::media::probe;
 use cuebox_engine::show::{ClipId, ContentHash, Show};
 use cuebox_session::media::recover::{self, Candidate, FindOptions, Proximity, Wanted};
+use cuebox_session::media::relocate::{self, Journal, MoveMode};
 use cuebox_session::media::{hash_file, Fingerprint, Importer};
 use cuebox_session::store::metadata::{AuditEntry, Decision};
 use cuebox_session::store::SessionDir;
@@ -17,7 +18,7 @@ use serde_json::json;
 
 use crate::cli::Output;
 use crate::edit::edit;
-use crate::output::print_json;
+use crate::output::{print_json, progress};
 use crate::session::open;
 use crate::Outcome;
 
@@ -82,6 +83,33 @@ pub enum MediaCmd {
         #[command(flatten)]
         out: Output,
     },
+    /// Move, copy or reassign the session's media folder. First a report
+    /// (files, size, estimated time, problems: space, permissions, network
+    /// share stability); with `--yes` the files are copied (each verified
+    /// by its hash), the session switched to the new folder, and for
+    /// `move` the old copies deleted. Cut at any point, nothing is lost:
+    /// run the same command again to resume.
+    ///
+    /// `--mode keep` copies nothing: the files are already in NEW (moved by
+    /// hand); each is verified there before the session uses it.
+    ///
+    /// Example: `hostctl media move shows/hamlet --to /srv/media/hamlet --mode move --yes`
+    Move {
+        /// The session folder.
+        dir: PathBuf,
+        /// The new media folder.
+        #[arg(long)]
+        to: PathBuf,
+        /// move (copy, then delete the old copies), copy (keep them), keep
+        /// (nothing copied: the files are already there).
+        #[arg(long, value_enum)]
+        mode: MoveModeArg,
+        /// Start (without it, only the report is printed).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        out: Output,
+    },
     /// List every recovery decision (accepted, refused, automatic).
     ///
     /// Example: `hostctl media audit shows/hamlet --json`
@@ -98,6 +126,27 @@ pub enum MediaCmd {
 pub enum Accept {
     /// Each clip's best candidate, if it is a match.
     Best,
+}
+
+/// What a media move does with the old copies.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MoveModeArg {
+    /// Copy, switch, then delete the old copies.
+    Move,
+    /// Copy and switch; the old copies stay.
+    Copy,
+    /// Switch only: the files are already in the new folder.
+    Keep,
+}
+
+impl From<MoveModeArg> for MoveMode {
+    fn from(m: MoveModeArg) -> Self {
+        match m {
+            MoveModeArg::Move => MoveMode::Move,
+            MoveModeArg::Copy => MoveMode::Copy,
+            MoveModeArg::Keep => MoveMode::Keep,
+        }
+    }
 }
 
 /// Runs a `media` verb.
@@ -125,6 +174,13 @@ pub fn run(cmd: MediaCmd) -> anyhow::Result<Outcome> {
             out,
         } => refuse(&dir, &clip, &file, &out),
         MediaCmd::Audit { dir, out } => audit(&dir, &out),
+        MediaCmd::Move {
+            dir,
+            to,
+            mode,
+            yes,
+            out,
+        } => move_media(&dir, &to, mode.into(), yes, &out),
     }
 }
 
@@ -440,6 +496,109 @@ fn audit(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
             e.missing_path,
             e.candidate,
             e.verdict
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+fn move_media(
+    dir: &Path,
+    to: &Path,
+    mode: MoveMode,
+    yes: bool,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    if let Some(journal) = Journal::load(dir)? {
+        let asked = to.canonicalize().ok();
+        if asked.as_deref() != Some(journal.to.as_path()) || journal.mode != mode {
+            bail!(
+                "an interrupted move to {} (mode {:?}) is pending; run that move again to finish it first",
+                journal.to.display(),
+                journal.mode
+            );
+        }
+        eprintln!("resuming the interrupted move to {}", journal.to.display());
+        return run_move(dir, journal, out);
+    }
+    let (store, show) = open(dir)?;
+    let from = store.media_folder(&show);
+    let plan = relocate::plan_move(&show, &from, to, mode)?;
+    if out.json {
+        print_json(&json!({ "plan": plan, "started": yes && plan.problems.is_empty() }));
+    } else {
+        println!(
+            "{:?} {} file(s), {} bytes, from {} to {}{}",
+            mode,
+            plan.files.len(),
+            plan.bytes,
+            plan.from.display(),
+            plan.to.display(),
+            plan.estimated_secs
+                .map(|s| format!(", about {s:.0} s"))
+                .unwrap_or_default()
+        );
+        for line in plan.folder.lines() {
+            println!("  {line}");
+        }
+        for p in &plan.problems {
+            println!("problem: {p}");
+        }
+    }
+    if !plan.problems.is_empty() {
+        eprintln!("nothing was changed: fix the problems above, or choose another folder");
+        return Ok(Outcome::Problems);
+    }
+    if !yes {
+        if !out.json {
+            eprintln!("nothing was changed: run again with --yes to start");
+        }
+        return Ok(Outcome::Ok);
+    }
+    let journal = Journal {
+        from: plan.from,
+        to: plan.to,
+        mode,
+        files: plan.files,
+        switched: false,
+    };
+    journal.save(dir)?;
+    run_move(dir, journal, out)
+}
+
+/// Runs (or resumes) a journalled move to its end.
+fn run_move(dir: &Path, mut journal: Journal, out: &Output) -> anyhow::Result<Outcome> {
+    if !journal.switched {
+        let total = journal.files.iter().map(|f| f.size).sum();
+        let bar = progress(total, "copying", out.json);
+        relocate::copy_files(&journal, &mut |n| bar.inc(n))?;
+        bar.finish_and_clear();
+        let recorded = crate::session::record_media_folder(dir, &journal.to)?;
+        edit(dir, |_, show| {
+            show.session.media_folder = recorded.to_string_lossy().into_owned();
+            Ok(())
+        })?;
+        journal.switched = true;
+        journal.save(dir)?;
+    }
+    let freed = match journal.mode {
+        MoveMode::Move => relocate::delete_originals(&journal)?,
+        _ => 0,
+    };
+    Journal::finish(dir)?;
+    if out.json {
+        print_json(
+            &json!({"media_folder": journal.to, "files": journal.files.len(), "freed_bytes": freed}),
+        );
+    } else {
+        println!(
+            "the session uses {} ({} file(s)){}",
+            journal.to.display(),
+            journal.files.len(),
+            if freed > 0 {
+                format!("; {freed} bytes freed in {}", journal.from.display())
+            } else {
+                String::new()
+            }
         );
     }
     Ok(Outcome::Ok)

@@ -1917,3 +1917,102 @@ fn listing(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+#[test]
+fn a_media_move_killed_at_any_point_loses_nothing_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let places: Vec<(u16, u16)> = (1..=12)
+        .map(|c| (1 + (c - 1) / 8, 1 + (c - 1) % 8))
+        .collect();
+    let dir = show_with(tmp.path(), "show", 1, &[]);
+    for (i, (r, c)) in places.iter().enumerate() {
+        let file = tmp.path().join(format!("take{i}.wav"));
+        tune(&file, 10 + i as u32, 2, 20 * 48_000);
+        add_to(&dir, &file, &format!("{r},{c}"));
+    }
+    let old = dir.join("media");
+    let new = tmp.path().join("elsewhere/media");
+    fs::create_dir(tmp.path().join("elsewhere")).unwrap();
+
+    // The report first: nothing changes without --yes.
+    let before = manifest_bytes(&dir);
+    let r = hostctl(&[
+        &"media", &"move", &dir, &"--to", &new, &"--mode", &"move", &"--json",
+    ])
+    .ok();
+    let plan = &r.json()["plan"];
+    assert_eq!(plan["files"].as_array().unwrap().len(), 12);
+    assert_eq!(plan["problems"].as_array().unwrap().len(), 0, "{plan:#}");
+    assert!(plan["bytes"].as_u64().unwrap() > 12 * 3_000_000);
+    assert!(plan["estimated_secs"].as_f64().is_some(), "{plan:#}");
+    assert_eq!(manifest_bytes(&dir), before);
+    // A folder that cannot be made is a problem, and nothing changes.
+    fs::write(tmp.path().join("a-file"), "x").unwrap();
+    let r = hostctl(&[
+        &"media",
+        &"move",
+        &dir,
+        &"--to",
+        &tmp.path().join("a-file/media"),
+        &"--mode",
+        &"copy",
+        &"--yes",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("problem:"), "{}", r.stdout);
+    assert_eq!(manifest_bytes(&dir), before);
+
+    // Killed again and again, a little later each time, until it finishes:
+    // after every kill the session's recorded folder holds every file.
+    let mut wait = std::time::Duration::from_millis(20);
+    let mut kills_mid_way = 0;
+    for attempt in 0.. {
+        assert!(attempt < 60, "the move never finished");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hostctl"))
+            .args(["media", "move"])
+            .arg(&dir)
+            .arg("--to")
+            .arg(&new)
+            .args(["--mode", "move", "--yes"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(wait);
+        let finished = child.try_wait().unwrap();
+        if finished.is_none() {
+            child.kill().unwrap();
+        }
+        let status = child.wait().unwrap();
+        hostctl(&[&"session", &"validate", &dir, &"--hashes"]).ok();
+        if finished.is_some() {
+            assert!(status.success(), "the last run succeeds");
+            break;
+        }
+        if dir.join(".media-move.json").exists() {
+            kills_mid_way += 1;
+        }
+        wait = wait.mul_f64(1.4);
+    }
+    assert!(kills_mid_way >= 2, "killed mid-way {kills_mid_way} times");
+    assert!(
+        !dir.join(".media-move.json").exists(),
+        "the journal is gone"
+    );
+    let resolved = shown(&dir);
+    let recorded: Value = serde_json::from_slice(&manifest_bytes(&dir)).unwrap();
+    assert_eq!(
+        recorded["session"]["media_folder"],
+        new.canonicalize().unwrap().to_str().unwrap()
+    );
+    assert_eq!(
+        listing(&new).iter().filter(|n| n.ends_with(".wav")).count(),
+        12
+    );
+    assert!(
+        listing(&old).iter().all(|n| !n.ends_with(".wav")),
+        "old copies deleted: {:?}",
+        listing(&old)
+    );
+    assert_eq!(resolved["clips"].as_array().unwrap().len(), 12);
+}

@@ -14,6 +14,7 @@ mod folder;
 mod import;
 mod mounts;
 pub mod recover;
+pub mod relocate;
 mod removable;
 mod verify;
 
