@@ -20,20 +20,20 @@ trap 'rm -rf "$tmp"' EXIT
 
 files=$((gb * 8))
 echo "== making a $gb GB session ($files files of 128 MB)"
-"$bin/hostctl" session new "$tmp/show" --media "$tmp/show/media" >/dev/null
+"$bin/hostctl" session new "$tmp/show" --media "$tmp/show/media" >/dev/null 2>&1
 for i in $(seq "$files"); do
   # 128 MB of 24-bit stereo noise, 466 s at 48 kHz, unlike every other file
   # (sox seeds its noise at random without -R: identical files would be
   # packed once).
   sox -n -r 48000 -b 24 -c 2 "$tmp/show/media/take$i.wav" synth 466 whitenoise gain -20 2>/dev/null
   row=$(((i - 1) / 8 + 1)) col=$(((i - 1) % 8 + 1))
-  "$bin/hostctl" clip add "$tmp/show" "$tmp/show/media/take$i.wav" --at "$row,$col" --group A >/dev/null
+  "$bin/hostctl" clip add "$tmp/show" "$tmp/show/media/take$i.wav" --at "$row,$col" --group A >/dev/null 2>&1
 done
 bytes=$(du -sb "$tmp/show" | cut -f1)
 
 # Wall time of a command and a sync after it, in seconds.
 seconds() {
-  python3 -c 'import sys,time,subprocess,os; t=time.monotonic(); subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); os.sync(); print(f"{time.monotonic()-t:.3f}")' "$@"
+  python3 -c 'import sys,time,subprocess,os; t=time.monotonic(); subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); os.sync(); print(f"{time.monotonic()-t:.3f}")' "$@"
 }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 
