@@ -292,22 +292,23 @@ fn import_new(
     let unpacked = if dry_run {
         package::open(file, None)?
     } else {
-        let fresh = !dir.exists();
+        let (fresh_dir, fresh_media) = (!dir.exists(), !media.exists());
         std::fs::create_dir_all(&media)
             .with_context(|| format!("cannot create {}", media.display()))?;
         let opened = package::open(file, Some(&media));
-        if opened.is_err() && fresh {
+        if opened.is_err() {
             // Refused: leave nothing behind.
-            let _ = std::fs::remove_dir(&media);
-            let _ = std::fs::remove_dir(dir);
+            if fresh_media {
+                let _ = std::fs::remove_dir(&media);
+            }
+            if fresh_dir {
+                let _ = std::fs::remove_dir(dir);
+            }
         }
         opened?
     };
-    let plan = if dry_run {
-        package::plan_media(&unpacked, Path::new("/nonexistent-cuebox-media"))?
-    } else {
-        package::plan_media(&unpacked, &media)?
-    };
+    // In a dry run the media folder does not exist: every file is new.
+    let plan = package::plan_media(&unpacked, &media)?;
     let show = package::full_show(&unpacked, &plan)?;
     let report = ImportReport {
         added: show

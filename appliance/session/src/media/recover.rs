@@ -517,6 +517,10 @@ const AUDIO_EXTENSIONS: &[&str] = &[
 /// Folders deeper than this below a root are not walked.
 const MAX_DEPTH: usize = 12;
 
+/// How deep the folder around the media folder is walked: its sibling and
+/// renamed folders and a little below, not the whole home or volume.
+const NEARBY_DEPTH: usize = 3;
+
 /// Finds candidates for every clip of `show` whose file under `media_root`
 /// is missing or changed. `fingerprints` are those recorded for the clips'
 /// content hashes (the metadata database keeps them).
@@ -534,14 +538,7 @@ pub fn find(
     if !problems.is_empty() {
         let files = walk(media_root, options, &mut stats);
         for problem in problems {
-            let i: usize = problem
-                .path
-                .trim_start_matches("clips[")
-                .split(']')
-                .next()
-                .and_then(|n| n.parse().ok())
-                .expect("verify_media names clips[i]");
-            let clip = &show.clips[i];
+            let clip = &show.clips[problem.clip];
             let wanted = Wanted {
                 audio: &clip.audio,
                 fingerprint: fingerprints.get(&clip.audio.hash),
@@ -616,6 +613,11 @@ fn walk(
             continue;
         };
         stats.roots.push(real.clone());
+        let max_depth = if proximity == Proximity::Nearby {
+            NEARBY_DEPTH
+        } else {
+            MAX_DEPTH
+        };
         let mut stack = vec![(real, 0usize)];
         while let Some((dir, depth)) = stack.pop() {
             let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -627,7 +629,7 @@ fn walk(
                 let Ok(kind) = entry.file_type() else {
                     continue;
                 };
-                if kind.is_dir() && depth < MAX_DEPTH {
+                if kind.is_dir() && depth < max_depth {
                     stack.push((path, depth + 1));
                 } else if kind.is_file() && seen.insert(path.clone()) {
                     stats.files += 1;
