@@ -2016,3 +2016,110 @@ fn a_media_move_killed_at_any_point_loses_nothing_and_resumes() {
     );
     assert_eq!(resolved["clips"].as_array().unwrap().len(), 12);
 }
+
+#[test]
+fn clip_list_and_metadata_packages_add_in_order_and_update_in_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = show_with(tmp.path(), "src", 1, &[(1, 1), (1, 2), (1, 3)]);
+    hostctl(&[&"clip", &"set", &src, &"c1", &"--level", &"-6"]).ok();
+    let full = tmp.path().join("full.tar");
+    hostctl(&[&"package", &"export", &src, &"-o", &full]).ok();
+    let dst = tmp.path().join("dst");
+    hostctl(&[&"package", &"import", &full, &dst]).ok();
+
+    // A clip list, in the order given, onto the free buttons of tab 2.
+    let picks = tmp.path().join("picks.tar");
+    hostctl(&[
+        &"package", &"export", &src, &"--mode", &"clips", &"c3,c1", &"-o", &picks,
+    ])
+    .ok();
+    let r = hostctl(&[
+        &"package",
+        &"import",
+        &picks,
+        &dst,
+        &"--to",
+        &"1.2",
+        &"--policy",
+        &"rename",
+        &"--json",
+    ])
+    .ok();
+    let report = r.json();
+    let added: Vec<&str> = report["report"]["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        added,
+        ["c4 \"src-2\" at 1.2 1,1", "c5 \"src-0\" at 1.2 1,2"],
+        "{}",
+        r.stdout
+    );
+    // Their media are the ones already there: nothing copied twice.
+    assert_eq!(r.json()["report"]["media_present"], 2);
+    assert_eq!(listing(&dst.join("media")).len(), 3);
+    let after = shown(&dst);
+    assert_eq!(
+        after["clips"][4]["level_db"], -6.0,
+        "processing travels with the clip"
+    );
+    // Under keep, the same clips are conflicts and nothing is added.
+    let r = hostctl(&[
+        &"package",
+        &"import",
+        &picks,
+        &dst,
+        &"--policy",
+        &"keep",
+        &"--json",
+    ])
+    .ok();
+    assert_eq!(r.json()["report"]["added"].as_array().unwrap().len(), 0);
+    assert_eq!(r.json()["report"]["conflicts"].as_array().unwrap().len(), 2);
+
+    // Settings only: applied to the clips of the same media under replace,
+    // reported under keep, refused under rename.
+    hostctl(&[&"clip", &"set", &dst, &"c1", &"--level", &"0"]).ok();
+    let levels = tmp.path().join("levels.tar");
+    let r = hostctl(&[
+        &"package",
+        &"export",
+        &src,
+        &"--mode",
+        &"metadata",
+        &"c1",
+        &"-o",
+        &levels,
+        &"--json",
+    ])
+    .ok();
+    assert!(r.json()["manifest"]["media"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["included"] == false));
+    let level = |dir: &Path| shown(dir)["clips"][0]["level_db"].clone();
+    hostctl(&[&"package", &"import", &levels, &dst, &"--policy", &"keep"]).ok();
+    assert_eq!(level(&dst), 0.0);
+    let r = hostctl(&[&"package", &"import", &levels, &dst, &"--policy", &"rename"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("keep or replace"), "{}", r.stderr);
+    hostctl(&[
+        &"package",
+        &"import",
+        &levels,
+        &dst,
+        &"--policy",
+        &"replace",
+    ])
+    .ok();
+    assert_eq!(level(&dst), -6.0);
+    assert_eq!(
+        shown(&dst)["clips"][4]["level_db"],
+        -6.0,
+        "every clip of that media"
+    );
+}
