@@ -29,7 +29,8 @@ pub enum MediaCmd {
     /// candidates scored with their reasons (content hash, audio properties,
     /// audio fingerprint, names and tags, where they were found). Only a
     /// file with the clip's bytes or its audio is a match; a file of the
-    /// same name with other audio is listed as refused, never offered.
+    /// same name with other audio is listed as refused, never offered. Exits 1
+    /// while any clip's media stays missing or changed.
     ///
     /// Example: `hostctl media find shows/hamlet --search /mnt/usb ~/Music --accept best`
     Find {
