@@ -457,6 +457,13 @@ pub enum Command {
         #[command(flatten)]
         changes: ChangesArgs,
     },
+    /// Find missing media again, relink clips, and list the recovery audit trail.
+    #[command(subcommand)]
+    Media(crate::media::MediaCmd),
+    /// Export a session, page, tab, clip list or clip settings as one
+    /// package file, and import one.
+    #[command(subcommand)]
+    Package(crate::package::PackageCmd),
 }
 
 /// A box.

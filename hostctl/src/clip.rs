@@ -97,7 +97,7 @@ pub fn add(
         pos: at,
     };
     let src = probe_file(file)?;
-    let (_, show, (id, copied)) = edit(dir, |store, show| {
+    let (store, show, (id, copied)) = edit(dir, |store, show| {
         // A refused placement must not copy media.
         show.check_placement(placement)?;
         let mut importer = Importer::new(&store.media_folder(show))?;
@@ -108,6 +108,7 @@ pub fn add(
         importer.finish()?;
         Ok(added)
     })?;
+    crate::media::fingerprint_present(&store, &show)?;
     let path = &show.clip(&id).expect("just added").audio.path;
     if out.json {
         print_json(&json!({
@@ -192,7 +193,7 @@ pub fn import(
     if files.is_empty() && rows.is_empty() {
         bail!("nothing to import: name audio files, or --manifest FILE");
     }
-    let (_, show, added) = edit(dir, |store, show| {
+    let (store, show, added) = edit(dir, |store, show| {
         let mut taken = Vec::new();
         let mut plan = Vec::new();
         for file in files {
@@ -290,6 +291,7 @@ pub fn import(
         importer.finish()?;
         Ok(added)
     })?;
+    crate::media::fingerprint_present(&store, &show)?;
     if out.json {
         let list: Vec<_> = added
             .iter()

@@ -5,7 +5,9 @@ mod clip;
 mod edit;
 mod grid;
 mod logs;
+mod media;
 mod output;
+mod package;
 mod remote;
 mod session;
 mod show;
@@ -336,6 +338,8 @@ fn main() -> ExitCode {
             session,
             changes,
         } => logs::annotate(&b.box_name, session, &work, &changes, &b.out),
+        Command::Media(cmd) => media::run(cmd),
+        Command::Package(cmd) => package::run(cmd),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -134,7 +134,7 @@ pub fn new(
 
 /// The media folder as the manifest records it: relative when it lies inside
 /// the session folder (so the pair moves together), else absolute.
-fn record_media_folder(dir: &Path, media_dir: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn record_media_folder(dir: &Path, media_dir: &Path) -> anyhow::Result<PathBuf> {
     let dir = dir
         .canonicalize()
         .with_context(|| format!("cannot open {}", dir.display()))?;

@@ -1401,3 +1401,725 @@ fn validate_names_typos_notes_strangers_and_lists_every_type_error() {
         "clips[2].processing.level_db"
     );
 }
+
+/// Writes a WAV of `frames` frames of a tune picked by `seed`: a new pitch
+/// every 60 ms with a decaying envelope, so different seeds sound different
+/// and a fingerprint has something to hold on to.
+fn tune(path: &Path, seed: u32, channels: u16, frames: u32) {
+    let format = WavFormat::int16(channels, 48_000);
+    write_wav(path, format, frames, |i, _| {
+        let note = i / 2_880;
+        let mut x = (note + 1).wrapping_mul(2_654_435_761) ^ seed.wrapping_mul(40_503);
+        x ^= x >> 13;
+        let freq = 110.0 * 2f32.powf((x % 48) as f32 / 12.0);
+        let t = i as f32 / 48_000.0;
+        let env = (-((i % 2_880) as f32) / 1_000.0).exp();
+        0.5 * env * (std::f32::consts::TAU * freq * t).sin()
+    });
+}
+
+fn missing_entry<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not reported missing: {report:#}"))
+}
+
+#[test]
+fn recovery_finds_renamed_moved_and_re_encoded_media_and_never_offers_an_impostor() {
+    let f = session();
+    let frames = 3 * 48_000;
+    let names = ["renamed", "moved", "encoded", "truncated", "impostor"];
+    for (seed, name) in names.iter().enumerate() {
+        tune(
+            &f.src.join(format!("{name}.wav")),
+            seed as u32 + 1,
+            2,
+            frames,
+        );
+    }
+    // The clip "encoded" is a FLAC file; the WAV it came from stays aside.
+    let flac = f.src.join("encoded.flac");
+    let sox = Command::new("sox")
+        .arg(f.src.join("encoded.wav"))
+        .arg(&flac)
+        .status()
+        .expect("sox is installed (scripts/setup.sh)");
+    assert!(sox.success());
+    for (i, name) in names.iter().enumerate() {
+        let file = if *name == "encoded" {
+            flac.clone()
+        } else {
+            f.src.join(format!("{name}.wav"))
+        };
+        add(&f, &file, &format!("1,{}", i + 1), "A", &[]).ok();
+    }
+    let search = f._tmp.path().join("backup");
+    fs::create_dir_all(&search).unwrap();
+
+    // Renamed inside the media folder; moved to a sibling folder; re-encoded
+    // to WAV elsewhere; cut short in place with a good copy elsewhere;
+    // replaced in place by other audio of the same name and length.
+    fs::rename(
+        f.media.join("renamed.wav"),
+        f.media.join("renamed-final.wav"),
+    )
+    .unwrap();
+    let sibling = f.dir.join("media-old");
+    fs::create_dir_all(&sibling).unwrap();
+    fs::rename(f.media.join("moved.wav"), sibling.join("moved.wav")).unwrap();
+    fs::remove_file(f.media.join("encoded.flac")).unwrap();
+    fs::copy(f.src.join("encoded.wav"), search.join("encoded.wav")).unwrap();
+    fs::copy(f.media.join("truncated.wav"), search.join("truncated.wav")).unwrap();
+    let cut = fs::OpenOptions::new()
+        .write(true)
+        .open(f.media.join("truncated.wav"))
+        .unwrap();
+    cut.set_len(u64::from(frames) * 2).unwrap();
+    tune(&f.media.join("impostor.wav"), 99, 2, frames);
+
+    let r = hostctl(&[&"media", &"find", &f.dir, &"--search", &search, &"--json"]);
+    assert_eq!(r.code, 1, "unresolved clips exit 1: {}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["missing"].as_array().unwrap().len(), 5, "{report:#}");
+    let best = |name: &str| missing_entry(&report, name)["candidates"][0].clone();
+    let expect = [
+        ("renamed", f.media.join("renamed-final.wav"), "exact"),
+        ("moved", sibling.join("moved.wav"), "exact"),
+        ("encoded", search.join("encoded.wav"), "same_audio"),
+        ("truncated", search.join("truncated.wav"), "exact"),
+    ];
+    for (name, path, verdict) in &expect {
+        let c = best(name);
+        let found = PathBuf::from(c["path"].as_str().unwrap());
+        assert_eq!(&found, &path.canonicalize().unwrap(), "{name}: {c:#}");
+        assert_eq!(c["verdict"], *verdict, "{name}: {c:#}");
+    }
+    // The cut copy in place decodes short of the clip: refused, with why.
+    let truncated = &missing_entry(&report, "truncated")["candidates"];
+    let in_place = truncated
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"].as_str().unwrap().ends_with("media/truncated.wav"))
+        .expect("the cut file is judged");
+    assert_eq!(in_place["verdict"], "refused", "{in_place:#}");
+    // The impostor is listed, refused for its audio, and nothing is a match.
+    let impostor = &missing_entry(&report, "impostor")["candidates"];
+    assert!(
+        impostor
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["verdict"] != "exact" && c["verdict"] != "same_audio"),
+        "{impostor:#}"
+    );
+    let refused = &impostor[0];
+    assert_eq!(refused["verdict"], "refused");
+    assert!(
+        refused.to_string().contains("different audio"),
+        "{refused:#}"
+    );
+    let impostor_id = missing_entry(&report, "impostor")["clip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A manual relink to it is refused; the operator records the refusal.
+    let r = hostctl(&[
+        &"media",
+        &"relink",
+        &f.dir,
+        &impostor_id,
+        &f.media.join("impostor.wav"),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("is not") && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
+    hostctl(&[
+        &"media",
+        &"refuse",
+        &f.dir,
+        &impostor_id,
+        &f.media.join("impostor.wav"),
+    ])
+    .ok();
+
+    // The batch relinks the four, keeping each clip's processing.
+    let before = manifest(&f);
+    let r = hostctl(&[
+        &"media",
+        &"find",
+        &f.dir,
+        &"--search",
+        &search,
+        &"--accept",
+        &"best",
+        &"--json",
+    ]);
+    assert_eq!(r.code, 1, "the impostor is still unresolved");
+    assert_eq!(
+        r.json()["relinked"].as_array().unwrap().len(),
+        4,
+        "{}",
+        r.stdout
+    );
+    let after = manifest(&f);
+    for (b, a) in before["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(after["clips"].as_array().unwrap())
+    {
+        assert_eq!(b["processing"], a["processing"], "processing kept");
+    }
+    let r = hostctl(&[&"session", &"validate", &f.dir, &"--hashes", &"--json"]);
+    let problems = r.json()["problems"].as_array().unwrap().clone();
+    assert_eq!(
+        problems.len(),
+        1,
+        "only the impostor is left: {problems:#?}"
+    );
+    assert!(
+        f.media.join("encoded.wav").is_file(),
+        "copied into the media folder"
+    );
+
+    let audit = hostctl(&[&"media", &"audit", &f.dir, &"--json"])
+        .ok()
+        .json();
+    let rows = audit["audit"].as_array().unwrap();
+    let decisions: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["decision"].as_str().unwrap(),
+                r["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("refused", "refused"),
+            ("automatic", "exact"),
+            ("automatic", "exact"),
+            ("automatic", "same_audio"),
+            ("automatic", "exact"),
+        ]
+    );
+    // One edit: one undo puts every clip back on its old file.
+    hostctl(&[&"undo", &f.dir]).ok();
+    assert_eq!(manifest(&f)["clips"], before["clips"]);
+}
+
+/// A session "name" in `root` with a clip on page 1 tab 1 at each of
+/// `places` (row, col), each its own tune; its folder.
+fn show_with(root: &Path, name: &str, seed: u32, places: &[(u16, u16)]) -> PathBuf {
+    let dir = root.join(name);
+    hostctl(&[&"session", &"new", &dir, &"--media", &dir.join("media")]).ok();
+    for (i, (r, c)) in places.iter().enumerate() {
+        let file = root.join(format!("{name}-{i}.wav"));
+        tune(&file, seed + i as u32, 2, 48_000);
+        add_to(&dir, &file, &format!("{r},{c}"));
+    }
+    dir
+}
+
+fn add_to(dir: &Path, file: &Path, at: &str) {
+    hostctl(&[&"clip", &"add", &dir, &file, &"--at", &at, &"--group", &"B"]).ok();
+}
+
+/// `session show --json` without what differs between two folders.
+fn shown(dir: &Path) -> Value {
+    let mut v = hostctl(&[&"session", &"show", &dir, &"--json"]).ok().json();
+    v.as_object_mut().unwrap().remove("media_folder_resolved");
+    v
+}
+
+#[test]
+fn a_full_package_round_trips_to_an_identical_show() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = show_with(tmp.path(), "src", 1, &[(1, 1), (2, 3)]);
+    hostctl(&[
+        &"clip",
+        &"set",
+        &src,
+        &"c1",
+        &"--level",
+        &"-6",
+        &"--fade-in",
+        &"0.5",
+    ])
+    .ok();
+    hostctl(&[&"pages", &"add", &src, &"--name", &"Act 2"]).ok();
+    let file = tmp.path().join("src.tar");
+    let r = hostctl(&[&"package", &"export", &src, &"-o", &file, &"--json"]).ok();
+    assert_eq!(r.json()["manifest"]["package_version"], 1);
+    assert_eq!(r.json()["manifest"]["media"].as_array().unwrap().len(), 2);
+
+    // A dry run reports and writes nothing.
+    let fresh = tmp.path().join("fresh");
+    let r = hostctl(&[
+        &"package",
+        &"import",
+        &file,
+        &fresh,
+        &"--dry-run",
+        &"--json",
+    ])
+    .ok();
+    assert_eq!(r.json()["report"]["added"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        r.json()["report"]["needs"]["groups"],
+        serde_json::json!(["B"])
+    );
+    assert!(!fresh.exists(), "a dry run writes nothing");
+
+    hostctl(&[&"package", &"import", &file, &fresh]).ok();
+    hostctl(&[&"session", &"validate", &fresh, &"--hashes"]).ok();
+    assert_eq!(shown(&src), shown(&fresh), "the same show");
+    // Exported again, the manifest lists the same media.
+    let again = tmp.path().join("again.tar");
+    let a = hostctl(&[&"package", &"export", &fresh, &"-o", &again, &"--json"]).ok();
+    let b = hostctl(&[&"package", &"export", &src, &"-o", &file, &"--json"]).ok();
+    assert_eq!(a.json()["manifest"]["media"], b.json()["manifest"]["media"]);
+
+    // Without -o the package goes to Exports/<date>/ beside the session.
+    let r = hostctl(&[&"package", &"export", &src, &"--mode", &"page", &"1"]).ok();
+    let written = PathBuf::from(r.stdout.trim());
+    assert!(written.starts_with(tmp.path().canonicalize().unwrap().join("Exports")));
+    assert!(
+        written.ends_with("src-page-1.tar") && written.is_file(),
+        "{written:?}"
+    );
+}
+
+#[test]
+fn page_and_tab_packages_merge_under_each_policy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = show_with(tmp.path(), "src", 1, &[(1, 1), (1, 2)]);
+    let page = tmp.path().join("page.tar");
+    hostctl(&[
+        &"package", &"export", &src, &"--mode", &"page", &"1", &"-o", &page,
+    ])
+    .ok();
+    let tab = tmp.path().join("tab.tar");
+    hostctl(&[
+        &"package", &"export", &src, &"--mode", &"tab", &"1.1", &"-o", &tab,
+    ])
+    .ok();
+    let clip_names = |dir: &Path| -> Vec<(String, String)> {
+        let v = shown(dir);
+        v["clips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let b = &c["buttons"][0];
+                (
+                    c["name"].as_str().unwrap().to_owned(),
+                    format!("{}.{} r{}c{}", b["page"], b["tab"], b["row"], b["col"]),
+                )
+            })
+            .collect()
+    };
+    for (policy, package, expect) in [
+        (
+            "keep",
+            &page,
+            vec![("dst-0", "1.1 r1c1"), ("src-1", "1.1 r1c2")],
+        ),
+        (
+            "replace",
+            &page,
+            vec![("src-0", "1.1 r1c1"), ("src-1", "1.1 r1c2")],
+        ),
+        (
+            "rename",
+            &tab,
+            vec![
+                ("dst-0", "1.1 r1c1"),
+                ("src-0", "1.1 r1c3"),
+                ("src-1", "1.1 r1c2"),
+            ],
+        ),
+    ] {
+        let dst = show_with(&tmp.path().join(policy), "dst", 50, &[(1, 1)]);
+        let before = shown(&dst);
+        let dry = hostctl(&[
+            &"package",
+            &"import",
+            package,
+            &dst,
+            &"--policy",
+            &policy,
+            &"--dry-run",
+            &"--json",
+        ])
+        .ok();
+        assert_eq!(shown(&dst), before, "{policy}: a dry run changes nothing");
+        hostctl(&[&"package", &"import", package, &dst, &"--policy", &policy]).ok();
+        hostctl(&[&"session", &"validate", &dst, &"--hashes"]).ok();
+        let mut got = clip_names(&dst);
+        got.sort();
+        let expect: Vec<(String, String)> = expect
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(got, expect, "{policy}: {}", dry.stdout);
+        let conflicts = dry.json()["report"]["conflicts"].as_array().unwrap().len()
+            + dry.json()["report"]["replaced"].as_array().unwrap().len();
+        assert_eq!(
+            conflicts, 1,
+            "{policy}: one conflict reported: {}",
+            dry.stdout
+        );
+        // One edit: undo leaves the session as it was.
+        hostctl(&[&"undo", &dst]).ok();
+        assert_eq!(shown(&dst)["clips"], before["clips"], "{policy}: undone");
+    }
+}
+
+/// The entries of a package: (name, bytes).
+fn entries(file: &Path) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut archive = tar::Archive::new(fs::File::open(file).unwrap());
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+            let mut bytes = Vec::new();
+            e.read_to_end(&mut bytes).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// A tar entry as written: raw name, kind, bytes.
+type RawEntry = (String, tar::EntryType, Vec<u8>);
+
+/// Writes a tar of `entries`, names as given (no checks: hostile names too).
+fn write_tar(file: &Path, entries: &[RawEntry]) {
+    let mut b = tar::Builder::new(fs::File::create(file).unwrap());
+    for (name, kind, bytes) in entries {
+        let mut h = tar::Header::new_gnu();
+        let raw = &mut h.as_old_mut().name;
+        raw[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_entry_type(*kind);
+        h.set_size(bytes.len() as u64);
+        if kind.is_symlink() || kind.is_hard_link() {
+            h.set_link_name("/etc/passwd").unwrap();
+        }
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, &bytes[..]).unwrap();
+    }
+    b.finish().unwrap();
+}
+
+#[test]
+fn hostile_packages_are_refused_with_nothing_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = show_with(tmp.path(), "src", 1, &[(1, 1)]);
+    let good = tmp.path().join("good.tar");
+    hostctl(&[&"package", &"export", &src, &"-o", &good]).ok();
+    let reg = tar::EntryType::Regular;
+    let base: Vec<RawEntry> = entries(&good)
+        .into_iter()
+        .map(|(n, b)| (n, reg, b))
+        .collect();
+    let media_name = base[2].0.clone();
+    let manifest: Value = serde_json::from_slice(&base[0].2).unwrap();
+    let with_manifest = |edit: &dyn Fn(&mut Value)| {
+        let mut m = manifest.clone();
+        edit(&mut m);
+        let mut e = base.clone();
+        e[0].2 = serde_json::to_vec(&m).unwrap();
+        e
+    };
+    let mut cases: Vec<(&str, Vec<RawEntry>, &str)> = Vec::new();
+    let mut traversal = base.clone();
+    traversal.push(("media/../../evil.sh".into(), reg, b"#!/bin/sh\n".to_vec()));
+    cases.push(("traversal", traversal, "does not list"));
+    let mut symlink = base.clone();
+    symlink.insert(2, (media_name.clone(), tar::EntryType::Symlink, Vec::new()));
+    cases.push(("symlink", symlink, "regular files only"));
+    let mut hardlink = base.clone();
+    hardlink.insert(2, (media_name.clone(), tar::EntryType::Link, Vec::new()));
+    cases.push(("hardlink", hardlink, "regular files only"));
+    let mut huge = base.clone();
+    huge[0].2 = vec![b' '; 17 << 20];
+    cases.push(("oversized manifest", huge, "at most"));
+    let mut tampered = base.clone();
+    let last = tampered[2].2.len() - 1;
+    tampered[2].2[last] ^= 0x55;
+    cases.push(("mismatched media", tampered, "does not hold the bytes"));
+    let mut missing = base.clone();
+    missing.truncate(2);
+    cases.push(("missing media", missing, "is missing from it"));
+    cases.push((
+        "newer version",
+        with_manifest(&|m| m["package_version"] = 2.into()),
+        "update cuebox",
+    ));
+    cases.push((
+        "bomb claim",
+        with_manifest(&|m| m["media"][0]["size"] = (1u64 << 40).into()),
+        "declares",
+    ));
+    for (what, entries, says) in cases {
+        let file = tmp.path().join(format!("{what}.tar"));
+        write_tar(&file, &entries);
+        // Zero blocks after the end (as a tar is often padded) make every
+        // case as long as the good package, so each meets its own check.
+        let f = fs::OpenOptions::new().write(true).open(&file).unwrap();
+        let len = f
+            .metadata()
+            .unwrap()
+            .len()
+            .max(fs::metadata(&good).unwrap().len());
+        f.set_len(len).unwrap();
+        // Into a new folder: nothing is created.
+        let fresh = tmp.path().join("fresh");
+        let r = hostctl(&[&"package", &"import", &file, &fresh]);
+        assert_eq!(r.code, 1, "{what}: {}", r.stdout);
+        assert!(r.stderr.contains(says), "{what}: {}", r.stderr);
+        assert!(!fresh.exists(), "{what}: nothing written");
+        // Into a session: it and its media folder are unchanged.
+        let before = (manifest_bytes(&src), listing(&src.join("media")));
+        let r = hostctl(&[&"package", &"import", &file, &src, &"--policy", &"rename"]);
+        assert_eq!(r.code, 1, "{what}");
+        assert_eq!(
+            (manifest_bytes(&src), listing(&src.join("media"))),
+            before,
+            "{what}"
+        );
+    }
+    assert!(!tmp.path().join("evil.sh").exists());
+}
+
+fn manifest_bytes(dir: &Path) -> Vec<u8> {
+    fs::read(dir.join("session.json")).unwrap()
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_media_move_killed_at_any_point_loses_nothing_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let places: Vec<(u16, u16)> = (1..=12)
+        .map(|c| (1 + (c - 1) / 8, 1 + (c - 1) % 8))
+        .collect();
+    let dir = show_with(tmp.path(), "show", 1, &[]);
+    for (i, (r, c)) in places.iter().enumerate() {
+        let file = tmp.path().join(format!("take{i}.wav"));
+        tune(&file, 10 + i as u32, 2, 20 * 48_000);
+        add_to(&dir, &file, &format!("{r},{c}"));
+    }
+    let old = dir.join("media");
+    let new = tmp.path().join("elsewhere/media");
+    fs::create_dir(tmp.path().join("elsewhere")).unwrap();
+
+    // The report first: nothing changes without --yes.
+    let before = manifest_bytes(&dir);
+    let r = hostctl(&[
+        &"media", &"move", &dir, &"--to", &new, &"--mode", &"move", &"--json",
+    ])
+    .ok();
+    let plan = &r.json()["plan"];
+    assert_eq!(plan["files"].as_array().unwrap().len(), 12);
+    assert_eq!(plan["problems"].as_array().unwrap().len(), 0, "{plan:#}");
+    assert!(plan["bytes"].as_u64().unwrap() > 12 * 3_000_000);
+    assert!(plan["estimated_secs"].as_f64().is_some(), "{plan:#}");
+    assert_eq!(manifest_bytes(&dir), before);
+    // A folder that cannot be made is a problem, and nothing changes.
+    fs::write(tmp.path().join("a-file"), "x").unwrap();
+    let r = hostctl(&[
+        &"media",
+        &"move",
+        &dir,
+        &"--to",
+        &tmp.path().join("a-file/media"),
+        &"--mode",
+        &"copy",
+        &"--yes",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("problem:"), "{}", r.stdout);
+    assert_eq!(manifest_bytes(&dir), before);
+
+    // Killed again and again, a little later each time, until it finishes:
+    // after every kill the session's recorded folder holds every file.
+    let mut wait = std::time::Duration::from_millis(20);
+    let mut kills_mid_way = 0;
+    for attempt in 0.. {
+        assert!(attempt < 60, "the move never finished");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hostctl"))
+            .args(["media", "move"])
+            .arg(&dir)
+            .arg("--to")
+            .arg(&new)
+            .args(["--mode", "move", "--yes"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(wait);
+        let finished = child.try_wait().unwrap();
+        if finished.is_none() {
+            child.kill().unwrap();
+        }
+        let status = child.wait().unwrap();
+        hostctl(&[&"session", &"validate", &dir, &"--hashes"]).ok();
+        if finished.is_some() {
+            assert!(status.success(), "the last run succeeds");
+            break;
+        }
+        if dir.join(".media-move.json").exists() {
+            kills_mid_way += 1;
+        }
+        wait = wait.mul_f64(1.4);
+    }
+    assert!(kills_mid_way >= 2, "killed mid-way {kills_mid_way} times");
+    assert!(
+        !dir.join(".media-move.json").exists(),
+        "the journal is gone"
+    );
+    let resolved = shown(&dir);
+    let recorded: Value = serde_json::from_slice(&manifest_bytes(&dir)).unwrap();
+    assert_eq!(
+        recorded["session"]["media_folder"],
+        new.canonicalize().unwrap().to_str().unwrap()
+    );
+    assert_eq!(
+        listing(&new).iter().filter(|n| n.ends_with(".wav")).count(),
+        12
+    );
+    assert!(
+        listing(&old).iter().all(|n| !n.ends_with(".wav")),
+        "old copies deleted: {:?}",
+        listing(&old)
+    );
+    assert_eq!(resolved["clips"].as_array().unwrap().len(), 12);
+}
+
+#[test]
+fn clip_list_and_metadata_packages_add_in_order_and_update_in_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = show_with(tmp.path(), "src", 1, &[(1, 1), (1, 2), (1, 3)]);
+    hostctl(&[&"clip", &"set", &src, &"c1", &"--level", &"-6"]).ok();
+    let full = tmp.path().join("full.tar");
+    hostctl(&[&"package", &"export", &src, &"-o", &full]).ok();
+    let dst = tmp.path().join("dst");
+    hostctl(&[&"package", &"import", &full, &dst]).ok();
+
+    // A clip list, in the order given, onto the free buttons of tab 2.
+    let picks = tmp.path().join("picks.tar");
+    hostctl(&[
+        &"package", &"export", &src, &"--mode", &"clips", &"c3,c1", &"-o", &picks,
+    ])
+    .ok();
+    let r = hostctl(&[
+        &"package",
+        &"import",
+        &picks,
+        &dst,
+        &"--to",
+        &"1.2",
+        &"--policy",
+        &"rename",
+        &"--json",
+    ])
+    .ok();
+    let report = r.json();
+    let added: Vec<&str> = report["report"]["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        added,
+        ["c4 \"src-2\" at 1.2 1,1", "c5 \"src-0\" at 1.2 1,2"],
+        "{}",
+        r.stdout
+    );
+    // Their media are the ones already there: nothing copied twice.
+    assert_eq!(r.json()["report"]["media_present"], 2);
+    assert_eq!(listing(&dst.join("media")).len(), 3);
+    let after = shown(&dst);
+    assert_eq!(
+        after["clips"][4]["level_db"], -6.0,
+        "processing travels with the clip"
+    );
+    // Under keep, the same clips are conflicts and nothing is added.
+    let r = hostctl(&[
+        &"package",
+        &"import",
+        &picks,
+        &dst,
+        &"--policy",
+        &"keep",
+        &"--json",
+    ])
+    .ok();
+    assert_eq!(r.json()["report"]["added"].as_array().unwrap().len(), 0);
+    assert_eq!(r.json()["report"]["conflicts"].as_array().unwrap().len(), 2);
+
+    // Settings only: applied to the clips of the same media under replace,
+    // reported under keep, refused under rename.
+    hostctl(&[&"clip", &"set", &dst, &"c1", &"--level", &"0"]).ok();
+    let levels = tmp.path().join("levels.tar");
+    let r = hostctl(&[
+        &"package",
+        &"export",
+        &src,
+        &"--mode",
+        &"metadata",
+        &"c1",
+        &"-o",
+        &levels,
+        &"--json",
+    ])
+    .ok();
+    assert!(r.json()["manifest"]["media"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["included"] == false));
+    let level = |dir: &Path| shown(dir)["clips"][0]["level_db"].clone();
+    hostctl(&[&"package", &"import", &levels, &dst, &"--policy", &"keep"]).ok();
+    assert_eq!(level(&dst), 0.0);
+    let r = hostctl(&[&"package", &"import", &levels, &dst, &"--policy", &"rename"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("keep or replace"), "{}", r.stderr);
+    hostctl(&[
+        &"package",
+        &"import",
+        &levels,
+        &dst,
+        &"--policy",
+        &"replace",
+    ])
+    .ok();
+    assert_eq!(level(&dst), -6.0);
+    assert_eq!(
+        shown(&dst)["clips"][4]["level_db"],
+        -6.0,
+        "every clip of that media"
+    );
+}

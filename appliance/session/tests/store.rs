@@ -741,6 +741,45 @@ mod metadata {
     }
 
     #[test]
+    fn fingerprints_and_recovery_decisions_survive_reopening_and_reindexing() {
+        use cuebox_engine::show::ContentHash;
+        use cuebox_session::media::Fingerprint;
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("metadata.sqlite");
+        let hash = ContentHash::of_bytes(b"take 1");
+        let fp = Fingerprint::from_bytes(vec![0, 7, 200, 13]);
+        let entry = |decision| AuditEntry {
+            clip: "c3".parse().unwrap(),
+            missing_path: "thunder.wav".into(),
+            candidate: "/mnt/usb/thunder.wav".into(),
+            candidate_hash: Some(hash),
+            verdict: "exact".into(),
+            decision,
+            reasons: vec![
+                "+ the same bytes".into(),
+                "+ found under a search path".into(),
+            ],
+        };
+        {
+            let mut db = MetadataDb::open(&path).unwrap();
+            db.record_fingerprint(&hash, &fp).unwrap();
+            db.record_decision(&entry(Decision::Refused)).unwrap();
+            db.record_decision(&entry(Decision::Accepted)).unwrap();
+            // Re-indexing rebuilds the clip tables; history stays.
+            db.index_show(&show("t", 2)).unwrap();
+        }
+        let db = MetadataDb::open(&path).unwrap();
+        assert_eq!(db.fingerprints().unwrap().get(&hash), Some(&fp));
+        let audit = db.audit().unwrap();
+        let entries: Vec<_> = audit.iter().map(|r| r.entry.clone()).collect();
+        assert_eq!(
+            entries,
+            [entry(Decision::Refused), entry(Decision::Accepted)]
+        );
+        assert!(audit[0].id < audit[1].id && audit[0].at <= audit[1].at);
+    }
+
+    #[test]
     fn the_index_matches_the_show_after_every_save() {
         let tmp = tempfile::tempdir().unwrap();
         let mut show = show("idx", 40);

@@ -15,8 +15,9 @@ use cuebox_engine::show::{Clip, ClipId, PageNo, Show};
 /// butler has this long to fill the voice's ring.
 pub const HEAD_SECONDS: f64 = 2.0;
 
-/// A clip on a page in view that could not be armed: its file is missing
-/// or cannot be decoded, or its markers do not fit its audio. The show
+/// A clip on a page in view that could not be armed: its file is missing,
+/// changed since it was added (its content hash differs), cannot be
+/// decoded, or its markers do not fit its audio. The show
 /// plays without it; a GO of it is refused with this reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unplayable {
@@ -34,6 +35,15 @@ impl fmt::Display for Unplayable {
     }
 }
 
+/// Whether arming a clip reads its whole file to check its content hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verify {
+    /// At the start: a file changed since it was pushed is found here.
+    Hash,
+    /// Audio the running show has already verified.
+    Known,
+}
+
 /// Heads of the armed clips and the butler streaming the rest.
 pub struct Streams {
     media: PathBuf,
@@ -41,6 +51,8 @@ pub struct Streams {
     heads: HashMap<ClipId, Head>,
     /// Clips in view that failed to arm, in the order the pages show them.
     unplayable: Vec<Unplayable>,
+    /// Files whose content hash was checked at arm time.
+    verified: std::collections::HashSet<(PathBuf, cuebox_engine::show::ContentHash)>,
     butler: Butler,
 }
 
@@ -60,6 +72,7 @@ impl Streams {
             rate,
             heads: HashMap::new(),
             unplayable: Vec::new(),
+            verified: Default::default(),
             butler,
         };
         for (page, _, _, button) in show.buttons() {
@@ -73,7 +86,7 @@ impl Streams {
             let Some(clip) = show.clip(&button.clip) else {
                 continue;
             };
-            streams.arm_clip(clip);
+            streams.arm_clip(clip, Verify::Hash);
         }
         Ok(streams)
     }
@@ -86,17 +99,23 @@ impl Streams {
         for id in clips {
             self.heads.remove(id);
             self.unplayable.retain(|u| &u.clip != id);
+            // Its audio is one the box had (a revision names no other):
+            // verified already, and the control thread must not read it all.
             if let Some(clip) = show.clip(id) {
-                self.arm_clip(clip);
+                self.arm_clip(clip, Verify::Known);
             }
         }
     }
 
     /// Loads `clip`'s head, or sets it aside as [`Unplayable`].
-    fn arm_clip(&mut self, clip: &Clip) {
+    fn arm_clip(&mut self, clip: &Clip, verify: Verify) {
         let head = Timeline::from_clip(clip, self.rate)
             .map_err(|e| format!("its markers do not fit its audio: {e}"))
-            .and_then(|timeline| self.load_head(clip, &timeline));
+            .and_then(|timeline| self.load_head(clip, &timeline))
+            .and_then(|head| match verify {
+                Verify::Hash => self.check_hash(clip).map(|()| head),
+                Verify::Known => Ok(head),
+            });
         match head {
             Ok(head) => {
                 self.heads.insert(clip.id.clone(), head);
@@ -127,6 +146,29 @@ impl Streams {
     /// Where `clip`'s file is.
     fn file(&self, clip: &Clip) -> PathBuf {
         self.media.join(clip.audio.path.as_path())
+    }
+
+    /// Whether `clip`'s file still has the bytes it was added with: a file
+    /// replaced under the same name (another take, a truncated copy) must
+    /// not play in its place.
+    fn check_hash(&mut self, clip: &Clip) -> Result<(), String> {
+        let file = self.file(clip);
+        // Many clips may share a file: it is read once.
+        let checked = (file, clip.audio.hash);
+        if self.verified.contains(&checked) {
+            return Ok(());
+        }
+        let found = cuebox_session::media::hash_file(&checked.0, &mut |_| ())
+            .map_err(|e| format!("cannot read it: {e}"))?;
+        if found == clip.audio.hash {
+            self.verified.insert(checked);
+            return Ok(());
+        }
+        Err(format!(
+            "it changed since it was added (hash {found}, expected {}); find the original with \
+             `hostctl media find`, or re-add the clip if the new file is intended",
+            clip.audio.hash
+        ))
     }
 
     /// Preloads the head of `timeline` from `clip`'s file.
@@ -222,18 +264,35 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_or_undecodable_file_leaves_its_clip_unplayable_and_the_rest_armed() {
+    fn a_missing_changed_or_undecodable_file_leaves_its_clip_unplayable_and_the_rest_armed() {
         let dir = tempfile::tempdir().unwrap();
         write_ramp(&dir.path().join("good.wav"));
+        write_ramp(&dir.path().join("changed.wav"));
         std::fs::write(dir.path().join("junk.wav"), "not audio at all, just text\n").unwrap();
-        let (show, ids) = show(&["good.wav", "missing.wav", "junk.wav"]);
-        let (good, missing, junk) = (&ids[0], &ids[1], &ids[2]);
+        let (mut show, ids) = show(&["good.wav", "missing.wav", "junk.wav", "changed.wav"]);
+        let (good, missing, junk, changed) = (&ids[0], &ids[1], &ids[2], &ids[3]);
+        // The good clip records its file's real hash; the changed one keeps
+        // the fixture's hash of its name, as if another file had replaced it.
+        let good_file = dir.path().join("good.wav");
+        show.clips[0].audio.hash =
+            cuebox_session::media::hash_file(&good_file, &mut |_| ()).unwrap();
         let mut streams = Streams::arm(&show, dir.path().to_path_buf(), &[PageNo::FIRST], RATE)
             .expect("the show arms without its bad clips");
         assert_eq!(streams.armed(), 1, "the good clip is armed");
         let bad = streams.unplayable().to_vec();
         let clips: Vec<&ClipId> = bad.iter().map(|u| &u.clip).collect();
-        assert_eq!(clips, [missing, junk], "both bad clips, in page order");
+        assert_eq!(
+            clips,
+            [missing, junk, changed],
+            "the bad clips, in page order"
+        );
+        assert!(
+            bad[2]
+                .reason
+                .starts_with("it changed since it was added (hash blake3:"),
+            "{}",
+            bad[2].reason
+        );
         let missing_file = dir.path().join("missing.wav");
         assert_eq!(bad[0].file, missing_file);
         assert_eq!(

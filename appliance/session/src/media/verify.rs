@@ -11,6 +11,8 @@ use cuebox_engine::show::{ContentHash, Show};
 /// One clip whose media is not as the show expects.
 #[derive(Debug)]
 pub struct MediaProblem {
+    /// The clip's index in the show's clips.
+    pub clip: usize,
     /// JSON path of the clip's media reference (`clips[3].audio.path`).
     pub path: String,
     /// The file on disk.
@@ -94,6 +96,7 @@ pub fn verify_media(
         };
         if let Some(issue) = issue {
             problems.push(MediaProblem {
+                clip: i,
                 path: format!("clips[{i}].audio.path"),
                 file,
                 issue,

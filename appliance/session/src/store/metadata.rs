@@ -1,14 +1,17 @@
 //! The session's metadata database (`metadata.sqlite`): clip information and
 //! markers indexed from the manifest for queries, and the usage history that
-//! performing-rights reports are built from.
+//! performing-rights reports are built from; audio fingerprints and the
+//! audit trail of media recovery.
 //!
 //! The clip tables are derived data — [`MetadataDb::index_show`] rebuilds them
 //! from the manifest on every save — but the usage history exists only here,
 //! so schema changes are explicit, ordered migrations that keep it.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::media::Fingerprint;
 use cuebox_engine::show::{
     AudioFormat, ClipId, ContentHash, CueRange, Extra, Frames, Group, LoopRegion, MediaPath,
     RightsMetadata, Show, Trim, WarpMarker,
@@ -163,7 +166,91 @@ const MIGRATIONS: &[Migration] = &[
             ALTER TABLE clips ADD COLUMN trim_end INTEGER NOT NULL DEFAULT 0;
         ",
     },
+    Migration {
+        what: "audio fingerprints by content hash, and the audit trail of media recovery",
+        // Neither is derived from the manifest: a fingerprint can only be
+        // taken while the file is there, and decisions are history.
+        sql: "
+            CREATE TABLE fingerprints (
+                content_hash TEXT PRIMARY KEY,
+                blocks       BLOB NOT NULL,
+                recorded_us  INTEGER NOT NULL
+            );
+            CREATE TABLE media_audit (
+                id             INTEGER PRIMARY KEY,
+                at_us          INTEGER NOT NULL,
+                clip_id        TEXT NOT NULL,
+                missing_path   TEXT NOT NULL,
+                candidate      TEXT NOT NULL,
+                candidate_hash TEXT,
+                verdict        TEXT NOT NULL,
+                decision       TEXT NOT NULL,
+                reasons        TEXT NOT NULL
+            );
+            CREATE INDEX media_audit_by_clip ON media_audit(clip_id, id);
+        ",
+    },
 ];
+
+/// What was decided about a recovery candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// The operator chose it.
+    Accepted,
+    /// The operator turned it down.
+    Refused,
+    /// A batch (`--accept best`) chose it.
+    Automatic,
+}
+
+impl Decision {
+    /// The word stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Accepted => "accepted",
+            Decision::Refused => "refused",
+            Decision::Automatic => "automatic",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Decision::Accepted, Decision::Refused, Decision::Automatic]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+}
+
+/// One recovery decision.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    /// The clip.
+    pub clip: ClipId,
+    /// Its file as it was recorded (the one that went missing or changed).
+    pub missing_path: String,
+    /// The candidate file.
+    pub candidate: String,
+    /// The candidate's content hash, when read.
+    pub candidate_hash: Option<ContentHash>,
+    /// How sure recovery was (`exact`, `same_audio`, `unverified`, `refused`).
+    pub verdict: String,
+    /// What was decided.
+    pub decision: Decision,
+    /// The reasons, one line each.
+    pub reasons: Vec<String>,
+}
+
+/// A recorded decision.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditRecord {
+    /// Row id, increasing.
+    pub id: i64,
+    /// When it was decided.
+    pub at: jiff::Timestamp,
+    /// The decision.
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+}
 
 /// A clip as the database records it.
 #[derive(Debug, Clone, PartialEq)]
@@ -593,6 +680,134 @@ impl MetadataDb {
                     },
                 })
             })
+            .collect()
+    }
+}
+
+impl MetadataDb {
+    /// Records the fingerprint of the audio whose bytes hash to `hash`
+    /// (taken while the file is there, so it can be recognised if it moves).
+    pub fn record_fingerprint(&self, hash: &ContentHash, fp: &Fingerprint) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO fingerprints (content_hash, blocks, recorded_us) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (content_hash) DO UPDATE SET blocks = ?2, recorded_us = ?3",
+                params![
+                    hash.to_string(),
+                    fp.as_bytes(),
+                    jiff::Timestamp::now().as_microsecond()
+                ],
+            )
+            .map_err(self.sql("record a fingerprint"))?;
+        Ok(())
+    }
+
+    /// Every recorded fingerprint, by content hash.
+    pub fn fingerprints(&self) -> Result<HashMap<ContentHash, Fingerprint>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT content_hash, blocks FROM fingerprints")
+            .map_err(self.sql("read fingerprints"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(self.sql("read fingerprints"))?;
+        rows.into_iter()
+            .map(|(hash, blocks)| {
+                let hash =
+                    ContentHash::try_from(hash).map_err(|e| self.damaged("fingerprints", e))?;
+                Ok((hash, Fingerprint::from_bytes(blocks)))
+            })
+            .collect()
+    }
+
+    /// Appends a recovery decision to the audit trail; returns its row id.
+    pub fn record_decision(&self, entry: &AuditEntry) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO media_audit (at_us, clip_id, missing_path, candidate, candidate_hash,
+                                          verdict, decision, reasons)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    jiff::Timestamp::now().as_microsecond(),
+                    entry.clip.as_str(),
+                    entry.missing_path,
+                    entry.candidate,
+                    entry.candidate_hash.map(|h| h.to_string()),
+                    entry.verdict,
+                    entry.decision.as_str(),
+                    entry.reasons.join("\n"),
+                ],
+            )
+            .map_err(self.sql("record a recovery decision"))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The recovery audit trail in the order it was recorded.
+    pub fn audit(&self) -> Result<Vec<AuditRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, at_us, clip_id, missing_path, candidate, candidate_hash, verdict,
+                        decision, reasons
+                 FROM media_audit ORDER BY id",
+            )
+            .map_err(self.sql("read the recovery audit trail"))?;
+        type Row = (
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            String,
+        );
+        let rows = stmt
+            .query_map([], |r| {
+                Ok::<Row, _>((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(self.sql("read the recovery audit trail"))?;
+        rows.into_iter()
+            .map(
+                |(id, at, clip, missing_path, candidate, hash, verdict, decision, reasons)| {
+                    let bad = |e: String| self.damaged("media_audit", e);
+                    Ok(AuditRecord {
+                        id,
+                        at: jiff::Timestamp::from_microsecond(at)
+                            .map_err(|e| bad(e.to_string()))?,
+                        entry: AuditEntry {
+                            clip: clip
+                                .parse()
+                                .map_err(|e: cuebox_engine::show::BadClipId| bad(e.to_string()))?,
+                            missing_path,
+                            candidate,
+                            candidate_hash: hash
+                                .map(ContentHash::try_from)
+                                .transpose()
+                                .map_err(|e| bad(e.to_string()))?,
+                            verdict,
+                            decision: Decision::parse(&decision)
+                                .ok_or_else(|| bad(format!("unknown decision {decision:?}")))?,
+                            reasons: reasons.lines().map(str::to_owned).collect(),
+                        },
+                    })
+                },
+            )
             .collect()
     }
 }
