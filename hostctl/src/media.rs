@@ -16,7 +16,7 @@ use cuebox_session::store::metadata::{AuditEntry, Decision};
 use cuebox_session::store::SessionDir;
 use serde_json::json;
 
-use crate::cli::Output;
+use crate::cli::{Output, Place};
 use crate::edit::edit;
 use crate::output::{print_json, progress};
 use crate::session::open;
@@ -94,10 +94,14 @@ pub enum MediaCmd {
     /// `--mode keep` copies nothing: the files are already in NEW (moved by
     /// hand); each is verified there before the session uses it.
     ///
+    /// A box (`BOX:`) keeps each session's media in the session's own
+    /// folder, linked from its store, so there is nothing to move there:
+    /// move the folder on the host and push the session.
+    ///
     /// Example: `hostctl media move shows/hamlet --to /srv/media/hamlet --mode move --yes`
     Move {
         /// The session folder.
-        dir: PathBuf,
+        dir: Place,
         /// The new media folder.
         #[arg(long)]
         to: PathBuf,
@@ -181,7 +185,12 @@ pub fn run(cmd: MediaCmd) -> anyhow::Result<Outcome> {
             mode,
             yes,
             out,
-        } => move_media(&dir, &to, mode.into(), yes, &out),
+        } => match dir {
+            Place::Folder(dir) => move_media(&dir, &to, mode.into(), yes, &out),
+            Place::Box { name, .. } => anyhow::bail!(
+                "{name}: keeps every session's media in the session's own folder on its disk (linked from its store, shared between sessions), so a box has no media folder to move; move the folder on the host (hostctl media move DIR --to NEW) and push the session (hostctl push)"
+            ),
+        },
     }
 }
 

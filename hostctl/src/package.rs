@@ -6,15 +6,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Subcommand, ValueEnum};
-use cuebox_engine::show::{ClipId, PageNo, TabIndex};
+use cuebox_engine::show::{PageNo, TabIndex};
+use cuebox_proto::messages::Request;
+use cuebox_proto::transfer::{self, Progress};
 use cuebox_session::package::{self, ImportReport, Policy, Selection};
 use cuebox_session::store::{DataRoot, SessionDir};
 use serde_json::json;
 
-use crate::cli::{Output, TabArg};
+use crate::cli::{Output, Place};
 use crate::edit::edit;
 use crate::output::{print_json, progress};
-use crate::session::{open, page_tab};
+use crate::remote::connect;
+use crate::session::open;
 use crate::Outcome;
 
 /// `hostctl package …`
@@ -26,10 +29,18 @@ pub enum PackageCmd {
     /// [IDS]` (clip settings, no media), `tab P.T`, `page P`, `clips IDS`
     /// (comma-separated, in order).
     ///
+    /// On a box (`BOX:`), the box packs its session (`--session`, else the
+    /// active one), keeps the package in its Exports/<date>/ and this host
+    /// downloads it (to `-o`, else ./<session>-<mode>.tar).
+    ///
     /// Example: `hostctl package export shows/hamlet --mode tab 1.3 -o act1-sfx.tar`
+    /// or `hostctl package export stage-left: --mode page 2`
     Export {
-        /// The session folder.
-        dir: PathBuf,
+        /// The session folder, or `BOX:`.
+        dir: Place,
+        /// The session on the box (`BOX:` only) [default: the active one].
+        #[arg(long)]
+        session: Option<String>,
         /// What to pack: MODE [WHAT].
         #[arg(long, num_args = 1..=2, value_names = ["MODE", "WHAT"], default_values = ["full"])]
         mode: Vec<String>,
@@ -50,12 +61,23 @@ pub enum PackageCmd {
     /// need, and writes nothing. A damaged or hostile package is refused
     /// with nothing written.
     ///
+    /// On a box (`BOX:`), the package is uploaded and imported there:
+    /// into `--session` (else the active one); a full package becomes the
+    /// session `--session` and is activated as a push is. A merge into the
+    /// session that plays applies live where it is safe, and is refused
+    /// (nothing changed) while a clip it would change plays.
+    ///
     /// Example: `hostctl package import act1-sfx.tar shows/macbeth --policy rename --dry-run`
+    /// or `hostctl package import act1-sfx.tar stage-left: --to 2.1`
     Import {
         /// The package file.
         file: PathBuf,
-        /// The session folder (a new one for a full package).
-        dir: PathBuf,
+        /// The session folder (a new one for a full package), or `BOX:`.
+        dir: Place,
+        /// The session on the box (`BOX:` only) [default: the active one;
+        /// a full package needs a name].
+        #[arg(long)]
+        session: Option<String>,
         /// How conflicts are settled.
         #[arg(long, value_enum, default_value_t = PolicyArg::Keep)]
         policy: PolicyArg,
@@ -95,107 +117,168 @@ impl From<PolicyArg> for Policy {
 pub fn run(cmd: PackageCmd) -> anyhow::Result<Outcome> {
     match cmd {
         PackageCmd::Export {
-            dir,
+            dir: Place::Box { name, .. },
+            session,
             mode,
             no_media,
             out_file,
             out,
-        } => export(&dir, &mode, !no_media, out_file, &out),
+        } => export_from_box(&name, session, &mode, !no_media, out_file, &out),
         PackageCmd::Import {
             file,
-            dir,
+            dir: Place::Box { name, .. },
+            session,
             policy,
             to,
             dry_run,
             out,
-        } => import(&file, &dir, policy.into(), to.as_deref(), dry_run, &out),
+        } => import_to_box(&file, &name, session, policy.into(), to, dry_run, &out),
+        PackageCmd::Export {
+            dir: Place::Folder(dir),
+            session,
+            mode,
+            no_media,
+            out_file,
+            out,
+        } => {
+            no_session(session)?;
+            export(&dir, &mode, !no_media, out_file, &out)
+        }
+        PackageCmd::Import {
+            file,
+            dir: Place::Folder(dir),
+            session,
+            policy,
+            to,
+            dry_run,
+            out,
+        } => {
+            no_session(session)?;
+            import(&file, &dir, policy.into(), to.as_deref(), dry_run, &out)
+        }
     }
 }
 
-fn ids(list: &str) -> anyhow::Result<Vec<ClipId>> {
-    list.split(',')
-        .filter(|s| !s.is_empty())
-        .map(|id| {
-            id.trim().parse().map_err(|e| {
-                anyhow::anyhow!("{id:?} is not a clip id ({e}); hostctl session show lists them")
-            })
-        })
-        .collect()
+/// `--session` names a session on a box; a folder is its own session.
+fn no_session(session: Option<String>) -> anyhow::Result<()> {
+    match session {
+        Some(s) => bail!("--session {s:?} names a session on a box (BOX:); a session folder is given as the folder"),
+        None => Ok(()),
+    }
 }
 
-/// `P` or `P.T`, checked.
-fn place(text: &str) -> anyhow::Result<(PageNo, Option<TabIndex>)> {
-    let (page, tab) = match text.split_once('.') {
-        Some((p, t)) => (p, Some(t)),
-        None => (text, None),
+/// `hostctl package export BOX:`: packed and kept on the box, downloaded here.
+fn export_from_box(
+    box_name: &str,
+    session: Option<String>,
+    mode: &[String],
+    with_media: bool,
+    out_file: Option<PathBuf>,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    // Checked here too, so a typo never reaches the box.
+    Selection::parse(&mode[0], mode.get(1).map(String::as_str))?;
+    let mut client = connect(box_name)?;
+    let file = out_file.unwrap_or_else(|| {
+        let who = session.as_deref().unwrap_or(box_name);
+        PathBuf::from(format!("{who}-{}.tar", mode.join("-")).replace([',', '.', '/'], "_"))
+    });
+    let request = Request::PackageExport {
+        session,
+        mode: mode[0].clone(),
+        what: mode.get(1).cloned(),
+        with_media,
     };
-    let page: u16 = page
-        .parse()
-        .with_context(|| format!("{text:?}: a page number (P) or page and tab (P.T), like 1.3"))?;
-    let tab_n: usize = match tab {
-        Some(t) => t
-            .parse()
-            .with_context(|| format!("{text:?}: a tab number 1 to 8 after the dot"))?,
-        None => 1,
-    };
-    let (p, t) = page_tab(&TabArg { page, tab: tab_n })?;
-    Ok((p, tab.map(|_| t)))
+    let bar = progress(0, "downloading", out.json);
+    let got = transfer::export_package(&mut client, &request, &file, &mut |p| match p {
+        Progress::Total(n) => bar.set_length(n),
+        Progress::Moved(n) => bar.inc(n),
+    })?;
+    bar.finish_and_clear();
+    if out.json {
+        print_json(&json!({"box": box_name, "box_file": got.box_file, "file": got.file,
+            "bytes": got.bytes, "manifest": got.manifest}));
+    } else {
+        println!("{}", got.file.display());
+        eprintln!(
+            "{box_name} packed {} clip(s) ({} bytes), kept as {} on the box",
+            got.manifest["needs"]["clips"], got.bytes, got.box_file
+        );
+    }
+    Ok(Outcome::Ok)
 }
 
-fn selection(mode: &[String]) -> anyhow::Result<Selection> {
-    let what = mode.get(1).map(String::as_str);
-    Ok(match (mode[0].as_str(), what) {
-        ("full", None) => Selection::Full,
-        ("metadata", what) => Selection::Metadata(ids(what.unwrap_or(""))?),
-        ("tab", Some(w)) => match place(w)? {
-            (p, Some(t)) => Selection::Tab(p, t),
-            (_, None) => bail!("--mode tab P.T names a page and a tab, like 1.3"),
+/// `hostctl package import FILE BOX:`: uploaded and imported on the box.
+fn import_to_box(
+    file: &Path,
+    box_name: &str,
+    session: Option<String>,
+    policy: Policy,
+    to: Option<String>,
+    dry_run: bool,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    if let Some(t) = &to {
+        place(t)?;
+    }
+    let mut client = connect(box_name)?;
+    let bar = progress(0, "uploading", out.json);
+    let done = transfer::import_package(
+        &mut client,
+        file,
+        |package| Request::PackageImport {
+            session,
+            package,
+            policy,
+            to,
+            dry_run,
         },
-        ("page", Some(w)) => Selection::Page(place(w)?.0),
-        ("clips", Some(w)) => Selection::Clips(ids(w)?),
-        ("full", Some(_)) => bail!("--mode full takes nothing after it"),
-        ("tab" | "page" | "clips", None) => {
-            bail!(
-                "--mode {} needs what to pack: tab P.T, page P, clips IDS",
-                mode[0]
-            )
+        &mut |p| match p {
+            Progress::Total(n) => bar.set_length(n),
+            Progress::Moved(n) => bar.inc(n),
+        },
+    )?;
+    bar.finish_and_clear();
+    if out.json {
+        print_json(&json!({"box": box_name, "session": done.session, "dry_run": dry_run,
+            "mode": done.mode, "report": done.report, "device_map": done.device_map,
+            "activated": done.activated, "revised": done.revised}));
+    } else {
+        print_report(&done.report, dry_run);
+        for line in &done.device_map {
+            println!("device map: {line}");
         }
-        (other, _) => bail!("unknown mode {other:?}: full, metadata, tab P.T, page P or clips IDS"),
-    })
+        if let Some(r) = &done.revised {
+            println!(
+                "{box_name}: the playing show took it (generation {}){}",
+                r.generation,
+                if r.restarted { "; the session started again" } else { "" }
+            );
+        } else if !dry_run {
+            println!("{box_name}: imported into session {:?}", done.session);
+        }
+    }
+    Ok(Outcome::Ok)
 }
 
-/// `Exports/<date>/<session>-<mode>.tar` beside the session folder (on a
-/// box, the data root's `Exports/`), numbered if taken.
+/// `P` or `P.T`, checked; a tab defaults to 1.
+fn place(text: &str) -> anyhow::Result<(PageNo, TabIndex)> {
+    let (p, t) = package::parse_place(text)?;
+    Ok((p, t.unwrap_or(TabIndex::from_number(1).expect("tab 1"))))
+}
+
+/// `Exports/<date>/<session>-<mode>.tar` beside the session folder,
+/// numbered if taken.
 fn default_out(dir: &Path, name: &str, mode: &[String]) -> anyhow::Result<PathBuf> {
     let dir = dir
         .canonicalize()
         .with_context(|| format!("cannot open {}", dir.display()))?;
     let base = dir.parent().unwrap_or(&dir);
-    let date = jiff::Timestamp::now().strftime("%Y-%m-%d");
-    let exports = base.join(DataRoot::EXPORTS).join(date.to_string());
-    let tag: String = mode.join("-").replace([',', '.', '/'], "_");
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    for n in 1u32.. {
-        let suffix = if n == 1 {
-            String::new()
-        } else {
-            format!("-{n}")
-        };
-        let file = exports.join(format!("{safe}-{tag}{suffix}.tar"));
-        if !file.exists() {
-            return Ok(file);
-        }
-    }
-    unreachable!("names run out only after four billion exports in a day")
+    Ok(package::export_path(
+        &base.join(DataRoot::EXPORTS),
+        name,
+        &mode.join("-"),
+    ))
 }
 
 fn export(
@@ -205,7 +288,7 @@ fn export(
     out_file: Option<PathBuf>,
     out: &Output,
 ) -> anyhow::Result<Outcome> {
-    let selection = selection(mode)?;
+    let selection = Selection::parse(&mode[0], mode.get(1).map(String::as_str))?;
     let (store, show) = open(dir)?;
     let file = match out_file {
         Some(f) => f,
@@ -249,10 +332,7 @@ fn import(
     dry_run: bool,
     out: &Output,
 ) -> anyhow::Result<Outcome> {
-    let to = to
-        .map(place)
-        .transpose()?
-        .map(|(p, t)| (p, t.unwrap_or(TabIndex::from_number(1).expect("tab 1"))));
+    let to = to.map(place).transpose()?;
     let (report, mode) = if !dir.join(SessionDir::MANIFEST).exists() {
         import_new(file, dir, dry_run)?
     } else if dry_run {
@@ -310,18 +390,7 @@ fn import_new(
     // In a dry run the media folder does not exist: every file is new.
     let plan = package::plan_media(&unpacked, &media)?;
     let show = package::full_show(&unpacked, &plan)?;
-    let report = ImportReport {
-        added: show
-            .clips
-            .iter()
-            .map(|c| format!("{} \"{}\"", c.id, c.name))
-            .collect(),
-        media_new: plan.files.iter().filter(|f| !f.2).count(),
-        media_present: plan.files.iter().filter(|f| f.2).count(),
-        media_bytes: plan.new_bytes,
-        needs: unpacked.manifest.needs.clone(),
-        ..ImportReport::default()
-    };
+    let report = package::full_report(&unpacked, &plan, &show);
     if !dry_run {
         unpacked.place(&plan, &media)?;
         SessionDir::create(dir, &show)?;

@@ -804,3 +804,115 @@ fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_k
     let last = *b.output().last().unwrap();
     assert!((last[0] - twelve).abs() < 1e-6, "centred again at -12 dB: {last:?}");
 }
+
+/// Packages through a box's API: a session of the box exported (kept in
+/// its Exports/<date>/, downloaded byte-exact) and imported on a fresh
+/// host folder as the same show; a tab package merged into the playing
+/// show live (the clip plays on), a merge that would replace the playing
+/// clip refused with nothing written, a full import refused while clips
+/// play and activated once they stop; a media move on a box refused with
+/// what to do instead.
+#[test]
+fn packages_export_from_and_import_into_a_playing_box() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = LoopBox::start(tmp.path(), "tour", true);
+    let host = |args: &[&str]| b.host(args);
+    let show = tmp.path().join("Tour");
+    let s = show.to_str().unwrap();
+    ok(host(&["session", "new", s, "--media", show.join("media").to_str().unwrap()]));
+    let dc = tmp.path().join("dc.wav");
+    write_wav(&dc, WavFormat::int16(2, 48_000), 48_000 * 60, |_, _| 0.25);
+    ok(host(&["clip", "add", s, dc.to_str().unwrap(), "--page", "1", "--tab", "1", "--at", "1,1", "--group", "A"]));
+    ok(host(&["push", s, "--to", "tour"]));
+
+    // Export on the box: kept there, downloaded whole.
+    let full = tmp.path().join("tour-full.tar");
+    let exported: Value = serde_json::from_str(&ok(host(&[
+        "package", "export", "tour:", "-o", full.to_str().unwrap(), "--json",
+    ])))
+    .unwrap();
+    let kept = b.root.join(exported["box_file"].as_str().unwrap());
+    assert!(exported["box_file"].as_str().unwrap().starts_with("Exports/"), "{exported}");
+    assert_eq!(std::fs::read(&kept).unwrap(), std::fs::read(&full).unwrap());
+    let home = tmp.path().join("Home");
+    ok(host(&["package", "import", full.to_str().unwrap(), home.to_str().unwrap()]));
+    ok(host(&["session", "validate", home.to_str().unwrap(), "--hashes"]));
+    let clips = |dir: &Path| -> Value {
+        let v: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("session.json")).unwrap()).unwrap();
+        v["clips"].clone()
+    };
+    assert_eq!(clips(&home), clips(&show));
+
+    // A tab package of another show, with a file the box does not have.
+    let extra = tmp.path().join("Extra");
+    let e = extra.to_str().unwrap();
+    ok(host(&["session", "new", e, "--media", extra.join("media").to_str().unwrap()]));
+    let thunder = tmp.path().join("thunder.wav");
+    wav(&thunder, 2, 7);
+    ok(host(&["clip", "add", e, thunder.to_str().unwrap(), "--page", "1", "--tab", "1", "--at", "1,1", "--group", "B"]));
+    let tab = tmp.path().join("extra-tab.tar");
+    ok(host(&["package", "export", e, "--mode", "tab", "1.1", "-o", tab.to_str().unwrap()]));
+    let tab = tab.to_str().unwrap();
+
+    ok(host(&["go", "tour", "c1"]));
+    let box_media = b.root.join("Sessions/Tour/media");
+    let media_now = || {
+        let mut names: Vec<String> = std::fs::read_dir(&box_media)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = media_now();
+    // Replacing the playing clip is refused; nothing is written.
+    let replace = host(&["package", "import", tab, "tour:", "--policy", "replace"]);
+    assert!(!replace.status.success());
+    let said = String::from_utf8_lossy(&replace.stderr);
+    assert!(said.contains("c1") && said.contains("playing") && said.contains("nothing was imported"), "{said}");
+    assert_eq!(media_now(), before, "no media placed");
+    // A dry run of a rename says what it would add and changes nothing.
+    let dry: Value = serde_json::from_str(&ok(host(&[
+        "package", "import", tab, "tour:", "--policy", "rename", "--dry-run", "--json",
+    ])))
+    .unwrap();
+    assert_eq!(dry["report"]["added"].as_array().unwrap().len(), 1, "{dry}");
+    assert!(dry["report"]["conflicts"][0].as_str().unwrap().contains("taken by c1"), "{dry}");
+    assert_eq!(media_now(), before);
+    // The rename merges into the playing show: c1 plays on.
+    let merged: Value = serde_json::from_str(&ok(host(&[
+        "package", "import", tab, "tour:", "--policy", "rename", "--json",
+    ])))
+    .unwrap();
+    assert!(merged["revised"]["generation"].as_u64().is_some(), "{merged}");
+    assert_eq!(merged["revised"]["restarted"], false, "{merged}");
+    let status: Value = serde_json::from_str(&ok(host(&["status", "tour", "--json"]))).unwrap();
+    assert_eq!(status["playing"][0]["clip"], "c1", "{status}");
+    assert!(media_now().contains(&"thunder.wav".to_owned()), "{:?}", media_now());
+    let live: Value = serde_json::from_slice(
+        &std::fs::read(b.root.join("Sessions/Tour/session.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(live["clips"].as_array().unwrap().len(), 2, "saved on the box");
+    ok(host(&["go", "tour", live["clips"][1]["id"].as_str().unwrap()]));
+
+    // A full package replaces what plays: not under playing clips.
+    let full_in = host(&["package", "import", full.to_str().unwrap(), "tour:", "--session", "Copy"]);
+    assert!(!full_in.status.success());
+    assert!(!b.root.join("Sessions/Copy").exists());
+    ok(host(&["stop-all", "tour"]));
+    let copied: Value = serde_json::from_str(&ok(host(&[
+        "package", "import", full.to_str().unwrap(), "tour:", "--session", "Copy", "--json",
+    ])))
+    .unwrap();
+    assert_eq!(copied["activated"]["session"], "Copy", "{copied}");
+    assert_eq!(
+        std::fs::read(b.root.join("Sessions/Copy/media/dc.wav")).unwrap(),
+        std::fs::read(show.join("media/dc.wav")).unwrap()
+    );
+
+    let moved = host(&["media", "move", "tour:", "--to", "/tmp/x", "--mode", "keep"]);
+    assert!(!moved.status.success());
+    assert!(String::from_utf8_lossy(&moved.stderr).contains("push the session"));
+}

@@ -8,6 +8,7 @@ use std::io::{self, Read, Write};
 use cuebox_engine::control::{At, Command};
 use cuebox_engine::dsp::meter::Dbfs;
 use cuebox_engine::show::{ContentHash, ExportFormat, ReportDepth, MAX_MANIFEST_BYTES};
+use cuebox_session::package::{ImportReport, Policy};
 use cuebox_session::playlog::{Changes, Span};
 use cuebox_session::techlog;
 use serde::{Deserialize, Serialize};
@@ -192,6 +193,43 @@ pub enum Request<'a> {
         /// What the edit was, for the session's history (`clip set c3 --level -6`).
         what: String,
     },
+    /// Packs a session of the box (a page, a tab, clips, settings or all
+    /// of it) as a package the box keeps in its Exports/<date>/; the host
+    /// then downloads it with [`Request::Fetch`] of its hash.
+    PackageExport {
+        /// The session; the active one when `None`.
+        session: Option<String>,
+        /// `full`, `metadata`, `tab`, `page` or `clips`.
+        mode: String,
+        /// What of it: `1.3` for a tab, `2` for a page, `c3,c7` for clips.
+        what: Option<String>,
+        /// With the media files (not for `metadata`).
+        with_media: bool,
+    },
+    /// The host will upload a package of `size` bytes hashing to `hash`
+    /// (then [`Request::Blob`]s and a [`Request::BlobEnd`] of that hash).
+    PackageOffer {
+        /// The package file's content hash.
+        hash: ContentHash,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// Imports the package uploaded on this connection into a session of
+    /// the box: a full package becomes (or replaces) the session and is
+    /// activated as a push is; any other merges into it, into the playing
+    /// show where it plays.
+    PackageImport {
+        /// The session; the active one when `None` (a full package needs a name).
+        session: Option<String>,
+        /// The uploaded package's hash.
+        package: ContentHash,
+        /// How conflicts are settled.
+        policy: Policy,
+        /// Where a page goes (`P`), or a tab or clip list (`P.T`).
+        to: Option<String>,
+        /// Report only; change nothing.
+        dry_run: bool,
+    },
 }
 
 /// The largest report a [`Response::Report`] carries: the frame less room
@@ -218,7 +256,8 @@ impl Request<'_> {
             | Request::GoNext { .. }
             | Request::Page { .. }
             | Request::CueSheet { .. }
-            | Request::TechLog { .. } => Some(Role::Control),
+            | Request::TechLog { .. }
+            | Request::PackageExport { .. } => Some(Role::Control),
             // Locking is the operator's; unlocking changes what may be edited.
             Request::Lock { locked: true } => Some(Role::Control),
             Request::Lock { locked: false }
@@ -228,6 +267,8 @@ impl Request<'_> {
             | Request::Activate { .. }
             | Request::Remove { .. }
             | Request::Revise { .. }
+            | Request::PackageOffer { .. }
+            | Request::PackageImport { .. }
             // Annotations change what is reported, not the show: allowed while locked.
             | Request::Annotate { .. } => Some(Role::Edit),
         }
@@ -243,6 +284,9 @@ impl Request<'_> {
                 | Request::Activate { .. }
                 | Request::Remove { .. }
                 | Request::Revise { .. }
+                // An upload changes nothing (its chunks neither, see the box's
+                // service); a dry run may look while the show is locked.
+                | Request::PackageImport { dry_run: false, .. }
         )
     }
 
@@ -269,6 +313,9 @@ impl Request<'_> {
             Request::TechLog { .. } => "techlog",
             Request::LiveShow => "live_show",
             Request::Revise { .. } => "revise",
+            Request::PackageExport { .. } => "package_export",
+            Request::PackageOffer { .. } => "package_offer",
+            Request::PackageImport { .. } => "package_import",
         }
     }
 }
@@ -389,6 +436,40 @@ pub enum Response {
         /// Its audit-trail entry.
         entry: u64,
     },
+    /// A package the box made and kept; fetch it by its hash.
+    Exported {
+        /// Where the box keeps it, under its data root (`Exports/<date>/…`).
+        file: String,
+        /// Its size in bytes.
+        bytes: u64,
+        /// Its content hash.
+        hash: ContentHash,
+        /// Its manifest (JSON).
+        #[serde(with = "serde_bytes")]
+        manifest: Vec<u8>,
+    },
+    /// What a package import did (or would do, in a dry run).
+    Imported(Box<Imported>),
+}
+
+/// What a package import on the box did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Imported {
+    /// The session it went into.
+    pub session: String,
+    /// The package's mode (`full`, `tab`, …).
+    pub mode: String,
+    /// Nothing was changed.
+    pub dry_run: bool,
+    /// What was (or would be) added, replaced and in conflict.
+    pub report: ImportReport,
+    /// How a device map was translated for this box: each line a channel
+    /// moved, folded or missing (empty when the maps agree or none came).
+    pub device_map: Vec<String>,
+    /// A full package's activation.
+    pub activated: Option<Activated>,
+    /// A merge into the playing show: what it did there.
+    pub revised: Option<Revised>,
 }
 
 /// A media file a host declares when it stages a session.

@@ -320,3 +320,94 @@ fn fetch_file(
     }
     Ok(out.commit().map_err(io("finish writing", file))?)
 }
+
+/// What the box answered a package export, once the package is downloaded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Downloaded {
+    /// Where the box keeps it, under its data root.
+    pub box_file: String,
+    /// Where it was written here.
+    pub file: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Its manifest.
+    pub manifest: serde_json::Value,
+}
+
+/// Has the box pack `session` (`mode` and `what` as `hostctl package
+/// export` takes them), keep the package, and downloads it to `out`,
+/// verified against its hash and written atomically.
+pub fn export_package(
+    client: &mut Client,
+    request: &Request<'_>,
+    out: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Downloaded, TransferError> {
+    let (box_file, bytes, hash, manifest) = match client.call_within(request, ACTIVATION_WAIT)? {
+        Response::Exported {
+            file,
+            bytes,
+            hash,
+            manifest,
+        } => (file, bytes, hash, manifest),
+        other => return Err(unexpected(&other)),
+    };
+    progress(Progress::Total(bytes));
+    let entry = MediaEntry {
+        path: box_file.clone(),
+        hash,
+        size: bytes,
+    };
+    fetch_file(client, &entry, out, progress)?;
+    Ok(Downloaded {
+        box_file,
+        file: out.to_owned(),
+        bytes,
+        manifest: serde_json::from_slice(&manifest).unwrap_or_default(),
+    })
+}
+
+/// Uploads the package `file` to the box (verified there against its
+/// hash), then sends `import` (a [`Request::PackageImport`] naming it) and
+/// returns what the box did.
+pub fn import_package(
+    client: &mut Client,
+    file: &Path,
+    import: impl FnOnce(ContentHash) -> Request<'static>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<crate::messages::Imported, TransferError> {
+    let size = std::fs::metadata(file).map_err(io("read", file))?.len();
+    let hash = cuebox_session::media::hash_file(file, &mut |_| ()).map_err(io("read", file))?;
+    match client.call(&Request::PackageOffer { hash, size })? {
+        Response::Ack { .. } => {}
+        other => return Err(unexpected(&other)),
+    }
+    progress(Progress::Total(size));
+    let mut f = File::open(file).map_err(io("open", file))?;
+    let mut buf = vec![0u8; CHUNK];
+    let mut offset = 0;
+    while offset < size {
+        let n = f.read(&mut buf).map_err(io("read", file))?;
+        if n == 0 {
+            break;
+        }
+        match client.call(&Request::Blob {
+            hash,
+            offset,
+            data: &buf[..n],
+        })? {
+            Response::Ack { .. } => {}
+            other => return Err(unexpected(&other)),
+        }
+        offset += n as u64;
+        progress(Progress::Moved(n as u64));
+    }
+    match client.call(&Request::BlobEnd { hash })? {
+        Response::Stored => {}
+        other => return Err(unexpected(&other)),
+    }
+    match client.call_within(&import(hash), ACTIVATION_WAIT)? {
+        Response::Imported(done) => Ok(*done),
+        other => Err(unexpected(&other)),
+    }
+}

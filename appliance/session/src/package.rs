@@ -76,6 +76,34 @@ pub enum Selection {
 }
 
 impl Selection {
+    /// The selection `mode` names, with `what` after it as a user writes
+    /// them (`tab 1.3`, `clips c3,c7`, `metadata`, `full`), for hostctl
+    /// and the box's API alike.
+    pub fn parse(mode: &str, what: Option<&str>) -> Result<Selection, PackageError> {
+        let bad = |m: String| Err(PackageError::Selection(m));
+        Ok(match (mode, what) {
+            ("full", None) => Selection::Full,
+            ("metadata", what) => Selection::Metadata(clip_ids(what.unwrap_or(""))?),
+            ("tab", Some(w)) => match parse_place(w)? {
+                (p, Some(t)) => Selection::Tab(p, t),
+                (_, None) => return bad("--mode tab P.T names a page and a tab, like 1.3".into()),
+            },
+            ("page", Some(w)) => Selection::Page(parse_place(w)?.0),
+            ("clips", Some(w)) => Selection::Clips(clip_ids(w)?),
+            ("full", Some(_)) => return bad("--mode full takes nothing after it".into()),
+            ("tab" | "page" | "clips", None) => {
+                return bad(format!(
+                    "--mode {mode} needs what to pack: tab P.T, page P, clips IDS"
+                ))
+            }
+            (other, _) => {
+                return bad(format!(
+                    "unknown mode {other:?}: full, metadata, tab P.T, page P or clips IDS"
+                ))
+            }
+        })
+    }
+
     /// Its mode.
     pub fn mode(&self) -> Mode {
         match self {
@@ -86,6 +114,71 @@ impl Selection {
             Selection::Clips(_) => Mode::Clips,
         }
     }
+}
+
+/// Comma-separated clip ids, in order.
+fn clip_ids(list: &str) -> Result<Vec<ClipId>, PackageError> {
+    list.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|id| {
+            id.trim().parse().map_err(|e| {
+                PackageError::Selection(format!(
+                    "{id:?} is not a clip id ({e}); hostctl session show lists them"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// `P` or `P.T` (a page, or a page and a tab), checked.
+pub fn parse_place(text: &str) -> Result<(PageNo, Option<TabIndex>), PackageError> {
+    let (page, tab) = match text.split_once('.') {
+        Some((p, t)) => (p, Some(t)),
+        None => (text, None),
+    };
+    let page = page.parse().ok().and_then(PageNo::new).ok_or_else(|| {
+        PackageError::Selection(format!(
+            "{text:?}: a page number from 1 (P) or a page and tab (P.T), like 1.3"
+        ))
+    })?;
+    let tab = match tab {
+        None => None,
+        Some(t) => Some(
+            t.parse()
+                .ok()
+                .and_then(TabIndex::from_number)
+                .ok_or_else(|| {
+                    PackageError::Selection(format!(
+                        "{text:?}: tabs are numbered 1 to {} after the dot",
+                        TabIndex::COUNT
+                    ))
+                })?,
+        ),
+    };
+    Ok((page, tab))
+}
+
+/// Where an export goes by default: `exports/<UTC date>/<session>-<tag>.tar`,
+/// numbered if taken (`tag` is the mode as typed: `tab-1_3`).
+pub fn export_path(exports: &Path, session: &str, tag: &str) -> PathBuf {
+    let date = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let dir = exports.join(date);
+    let safe = |text: &str| -> String {
+        text.chars()
+            .map(|c| match c.is_alphanumeric() || c == '-' || c == '_' {
+                true => c,
+                false => '_',
+            })
+            .collect()
+    };
+    let stem = format!("{}-{}", safe(session), safe(tag));
+    (1u32..)
+        .map(|n| match n {
+            1 => dir.join(format!("{stem}.tar")),
+            n => dir.join(format!("{stem}-{n}.tar")),
+        })
+        .find(|f| !f.exists())
+        .expect("names run out only after four billion exports in a day")
 }
 
 /// One media file a package refers to.
@@ -619,7 +712,7 @@ fn copy_hashing(
 }
 
 /// How a conflict is settled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Policy {
     /// What the session has stays; the package's item is skipped.
@@ -715,8 +808,59 @@ impl Unpacked {
     }
 }
 
+impl Unpacked {
+    /// The staged media files, by hash (none for a dry run): a box also
+    /// links each into its object store.
+    pub fn staged_media(&self) -> impl Iterator<Item = (&ContentHash, &Path)> {
+        self.staged.iter().map(|(h, p)| (h, p.as_path()))
+    }
+
+    /// Removes what [`Unpacked::place`] placed, when what was to name the
+    /// media was refused after all: the files `plan` marks as new whose
+    /// bytes are still the package's. Best effort; files another writer
+    /// replaced meanwhile are left.
+    pub fn unplace(&self, plan: &MediaPlan, media_root: &Path) {
+        for (hash, path, present) in &plan.files {
+            let dest = media_root.join(path.as_path());
+            let placed = !present
+                && self.staged.get(hash).is_some_and(|staged| same_file(staged, &dest));
+            if placed {
+                let _ = std::fs::remove_file(&dest);
+            }
+        }
+        if let Ok(dir) = File::open(media_root) {
+            let _ = nix::unistd::syncfs(&dir);
+        }
+    }
+}
+
+/// Whether two paths are links of one file (a staged file and its placed link).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// What a full package brings as a new session: every clip added.
+pub fn full_report(unpacked: &Unpacked, plan: &MediaPlan, show: &Show) -> ImportReport {
+    ImportReport {
+        added: show
+            .clips
+            .iter()
+            .map(|c| format!("{} \"{}\"", c.id, c.name))
+            .collect(),
+        media_new: plan.files.iter().filter(|f| !f.2).count(),
+        media_present: plan.files.iter().filter(|f| f.2).count(),
+        media_bytes: plan.new_bytes,
+        needs: unpacked.manifest.needs.clone(),
+        ..ImportReport::default()
+    }
+}
+
 /// What an import adds, replaces and finds in conflict.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportReport {
     /// Items added (`c12 "Thunder" at 1.2 r1c3`).
     pub added: Vec<String>,

@@ -13,6 +13,7 @@
 //! Nothing here reaches the protected path except as `engine::control`
 //! commands through the live box's request queue. See docs/api.md.
 
+mod packages;
 mod reports;
 pub mod server;
 pub mod service;

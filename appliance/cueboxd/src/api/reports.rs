@@ -51,21 +51,24 @@ impl<C: ShowControl> BoxService<C> {
         }
     }
 
+    /// `session`, or the active session's name when `None`.
+    pub(super) fn session_named(&self, session: Option<String>) -> Result<String, Response> {
+        match session {
+            Some(name) => Ok(name),
+            None => match activate::active(self.root()) {
+                Ok(Some(name)) => Ok(name),
+                Ok(None) => Err(refuse(
+                    RefusalKind::NotFound,
+                    "the box has no active session: name one (--session)",
+                )),
+                Err(e) => Err(refuse(RefusalKind::Failed, chain(&e))),
+            },
+        }
+    }
+
     /// `session`'s show (the active session's when `None`).
     fn show_of(&self, session: Option<String>) -> Result<Show, Response> {
-        let name = match session {
-            Some(name) => name,
-            None => match activate::active(self.root()) {
-                Ok(Some(name)) => name,
-                Ok(None) => {
-                    return Err(refuse(
-                        RefusalKind::NotFound,
-                        "the box has no active session: name one (--session)",
-                    ))
-                }
-                Err(e) => return Err(refuse(RefusalKind::Failed, chain(&e))),
-            },
-        };
+        let name = self.session_named(session)?;
         self.root()
             .open_session(&name)
             .and_then(|dir| dir.load())

@@ -78,7 +78,7 @@ pub enum Started {
 }
 
 /// Where an API host's command comes from: its address and its key.
-fn origin_of(peer: &Peer) -> Origin {
+pub(super) fn origin_of(peer: &Peer) -> Origin {
     Origin::new(
         Input::Api,
         format!("{} {}", peer.addr, peer.key.fingerprint()),
@@ -155,15 +155,26 @@ pub struct BoxService<C> {
     events: Publisher,
 }
 
+/// Why [`BoxService::take_revision`] did not complete, as the refusal to send.
+pub(super) enum NotRevised {
+    /// Nothing changed.
+    Untouched(Response),
+    /// The playing show took it (what it names is in use), but it was
+    /// not saved or the session did not start again.
+    Taken(Response),
+}
+
 /// What one connection keeps between requests.
 #[derive(Default)]
 pub struct Conn {
-    staged: Option<Staged>,
+    /// A package being uploaded, or uploaded, for an import.
+    pub(super) package: Option<super::packages::Upload>,
+    pub(super) staged: Option<Staged>,
     /// The staged session's media, reserved in the store.
     reservation: Option<Reservation>,
     upload: Option<Upload>,
-    /// Files the last pull listed, by hash.
-    pulled: HashMap<ContentHash, PathBuf>,
+    /// Files the last pull listed (or the package last exported), by hash.
+    pub(super) pulled: HashMap<ContentHash, PathBuf>,
 }
 
 impl<C: ShowControl> BoxService<C> {
@@ -196,6 +207,16 @@ impl<C: ShowControl> BoxService<C> {
     /// Where it reports.
     pub(super) fn events(&self) -> &Publisher {
         &self.events
+    }
+
+    /// Its object store.
+    pub(super) fn objects(&self) -> &ObjectStore {
+        &self.objects
+    }
+
+    /// The show's side.
+    pub(super) fn show(&self) -> &C {
+        &self.show
     }
 
     fn status(&self) -> Response {
@@ -339,7 +360,7 @@ impl<C: ShowControl> BoxService<C> {
         }
     }
 
-    fn activate(
+    pub(super) fn activate(
         &self,
         conn: &mut Conn,
         session: &str,
@@ -467,29 +488,47 @@ impl<C: ShowControl> BoxService<C> {
                 format!("clip {} names media the box does not have ({}): import it into the session on the host and push", c.id, c.audio.path),
             );
         }
-        let revised = match self.show.revise(origin_of(peer), Some(from), edited.clone()) {
+        match self.take_revision(origin_of(peer), session, from, edited, what) {
+            Ok(revised) => Response::Revised(revised),
+            Err(NotRevised::Untouched(r) | NotRevised::Taken(r)) => r,
+        }
+    }
+
+    /// Applies `edited`, made from generation `from` of the playing
+    /// `session` and checked, where it plays, then saves it with an undo
+    /// step named `what` (restarting the session if it changed what it
+    /// sets up at its start).
+    pub(super) fn take_revision(
+        &self,
+        origin: Origin,
+        session: &str,
+        from: u64,
+        edited: Show,
+        what: &str,
+    ) -> Result<proto::Revised, NotRevised> {
+        let revised = match self.show.revise(origin, Some(from), edited.clone()) {
             Ok(r) => r,
-            Err(Refusal { kind, message }) => return refuse(kind, message),
+            Err(Refusal { kind, message }) => return Err(NotRevised::Untouched(refuse(kind, message))),
         };
         let saved = self
             .root
             .open_session(session)
             .and_then(|dir| dir.save_edit(&edited, what));
         if let Err(e) = saved {
-            return refuse(
+            return Err(NotRevised::Taken(refuse(
                 RefusalKind::Failed,
                 format!("the playing show took the edit, but the box could not save it ({}): it is lost when the session next starts; make room and edit again", chain(&e)),
-            );
+            )));
         }
         self.show.saved(&edited);
         let revision = &revised.live.revision;
         let restarted = revision.needs_restart();
         if restarted {
             if let Started::Failed(problem) = self.show.activated(session) {
-                return refuse(RefusalKind::Failed, format!("the edit is saved, but the session cannot start again with it: {problem}"));
+                return Err(NotRevised::Taken(refuse(RefusalKind::Failed, format!("the edit is saved, but the session cannot start again with it: {problem}"))));
             }
         }
-        Response::Revised(proto::Revised {
+        Ok(proto::Revised {
             generation: revised.generation,
             at_sample: revised.live.at_sample,
             glides: revision.glides.len() as u32,
@@ -672,6 +711,19 @@ impl<C: ShowControl> Service for BoxService<C> {
     }
 
     fn handle(&self, peer: &Peer, conn: &mut Conn, request: Request<'_>) -> Response {
+        // A package's chunks change nothing until it is imported.
+        let package = match &request {
+            Request::Blob { hash, .. } | Request::BlobEnd { hash } => {
+                conn.package.as_ref().is_some_and(|p| p.hash() == *hash)
+            }
+            _ => false,
+        };
+        if package {
+            return match request {
+                Request::Blob { offset, data, .. } => self.package_chunk(conn, offset, data),
+                _ => self.package_end(conn),
+            };
+        }
         if request.edits() && self.show.locked() {
             return refuse(RefusalKind::Locked, "the show is locked for the performance; an edit host can unlock it (hostctl unlock BOX)");
         }
@@ -745,6 +797,28 @@ impl<C: ShowControl> Service for BoxService<C> {
                 patch,
                 what,
             } => self.revise(peer, &session, generation, &patch, &what),
+            Request::PackageExport {
+                session,
+                mode,
+                what,
+                with_media,
+            } => self.package_export(conn, session, &mode, what.as_deref(), with_media),
+            Request::PackageOffer { hash, size } => self.package_offer(conn, hash, size),
+            Request::PackageImport {
+                session,
+                package,
+                policy,
+                to,
+                dry_run,
+            } => self.package_import(
+                peer,
+                conn,
+                session,
+                package,
+                policy,
+                to.as_deref(),
+                dry_run,
+            ),
         }
     }
 }

@@ -384,6 +384,18 @@ impl ObjectStore {
             .join(format!("{}.part", hex(hash)))
     }
 
+    /// Takes `file`, whose bytes were verified to hash to `hash` (an
+    /// imported package's media, on the store's file system), into the
+    /// store as a hard link; a store that has `hash` keeps its own.
+    pub fn adopt(&self, hash: &ContentHash, file: &Path) -> Result<()> {
+        let object = self.path(hash);
+        match std::fs::hard_link(file, &object) {
+            Ok(()) => fs::sync_dir(&self.dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(io("take into the store", &object)(e)),
+        }
+    }
+
     /// Whether the store holds `hash`.
     pub fn has(&self, hash: &ContentHash) -> bool {
         self.path(hash).is_file()
