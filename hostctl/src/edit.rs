@@ -14,7 +14,9 @@ use cuebox_engine::show::{
 use cuebox_session::store::SessionDir;
 use serde_json::json;
 
-use crate::cli::{BusArgs, BusName, ClipSetArgs, OrNone, Output, PageCmd, Place, TabArg, TimingArgs};
+use crate::cli::{
+    BusArgs, BusName, ClipSetArgs, OrNone, Output, PageCmd, Place, TabArg, TimingArgs,
+};
 use crate::output::print_json;
 use crate::session::{open, page_tab};
 use crate::Outcome;
@@ -43,7 +45,7 @@ pub fn edit<T>(
 }
 
 /// Refuses an edit that gives `show` problems it did not have.
-fn refuse_new_problems(show: &Show, edited: &Show) -> anyhow::Result<()> {
+pub(crate) fn refuse_new_problems(show: &Show, edited: &Show) -> anyhow::Result<()> {
     let new = show.problems_added_by(edited);
     if !new.is_empty() {
         bail!(

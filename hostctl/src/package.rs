@@ -14,7 +14,7 @@ use cuebox_session::store::{DataRoot, SessionDir};
 use serde_json::json;
 
 use crate::cli::{Output, Place};
-use crate::edit::edit;
+use crate::edit::{refuse_new_problems, typed};
 use crate::output::{print_json, progress};
 use crate::remote::connect;
 use crate::session::open;
@@ -196,8 +196,10 @@ fn export_from_box(
     })?;
     bar.finish_and_clear();
     if out.json {
-        print_json(&json!({"box": box_name, "box_file": got.box_file, "file": got.file,
-            "bytes": got.bytes, "manifest": got.manifest}));
+        print_json(
+            &json!({"box": box_name, "box_file": got.box_file, "file": got.file,
+            "bytes": got.bytes, "manifest": got.manifest}),
+        );
     } else {
         println!("{}", got.file.display());
         eprintln!(
@@ -240,9 +242,11 @@ fn import_to_box(
     )?;
     bar.finish_and_clear();
     if out.json {
-        print_json(&json!({"box": box_name, "session": done.session, "dry_run": dry_run,
+        print_json(
+            &json!({"box": box_name, "session": done.session, "dry_run": dry_run,
             "mode": done.mode, "report": done.report, "device_map": done.device_map,
-            "activated": done.activated, "revised": done.revised}));
+            "activated": done.activated, "revised": done.revised}),
+        );
     } else {
         print_report(&done.report, dry_run);
         for line in &done.device_map {
@@ -252,7 +256,11 @@ fn import_to_box(
             println!(
                 "{box_name}: the playing show took it (generation {}){}",
                 r.generation,
-                if r.restarted { "; the session started again" } else { "" }
+                if r.restarted {
+                    "; the session started again"
+                } else {
+                    ""
+                }
             );
         } else if !dry_run {
             println!("{box_name}: imported into session {:?}", done.session);
@@ -343,16 +351,7 @@ fn import(
         let report = package::merge(&mut show, &unpacked, &plan, policy, to)?;
         (report, unpacked.manifest.mode)
     } else {
-        let (_, _, done) = edit(dir, |store, show| {
-            let media = store.media_folder(show);
-            let unpacked = package::open(file, Some(&media))?;
-            let plan = package::plan_media(&unpacked, &media)?;
-            let report = package::merge(show, &unpacked, &plan, policy, to)?;
-            // The media on disk before the manifest that names them.
-            unpacked.place(&plan, &media)?;
-            Ok((report, unpacked.manifest.mode))
-        })?;
-        done
+        merge_into(file, dir, policy, to)?
     };
     if out.json {
         print_json(&json!({"dry_run": dry_run, "mode": mode, "report": report}));
@@ -360,6 +359,33 @@ fn import(
         print_report(&report, dry_run);
     }
     Ok(Outcome::Ok)
+}
+
+/// Merges the package into the session in `dir` as one undoable edit:
+/// checked whole first, then the media placed, then the manifest naming
+/// them saved; media placed for a save that fails are removed again.
+fn merge_into(
+    file: &Path,
+    dir: &Path,
+    policy: Policy,
+    to: Option<(PageNo, TabIndex)>,
+) -> anyhow::Result<(ImportReport, package::Mode)> {
+    let (store, show) = open(dir)?;
+    let media = store.media_folder(&show);
+    let unpacked = package::open(file, Some(&media))?;
+    let plan = package::plan_media(&unpacked, &media)?;
+    let mut merged = show.clone();
+    let report = package::merge(&mut merged, &unpacked, &plan, policy, to)?;
+    refuse_new_problems(&show, &merged)?;
+    let placed = unpacked
+        .place(&plan, &media)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| Ok(store.save_edit(&merged, &typed())?));
+    if let Err(e) = placed {
+        unpacked.unplace(&plan, &media);
+        return Err(e);
+    }
+    Ok((report, unpacked.manifest.mode))
 }
 
 /// A full package into a new session folder `dir`.

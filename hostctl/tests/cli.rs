@@ -2015,6 +2015,53 @@ fn a_media_move_killed_at_any_point_loses_nothing_and_resumes() {
         listing(&old)
     );
     assert_eq!(resolved["clips"].as_array().unwrap().len(), 12);
+
+    // Undoing the switch would point the session at the old folder, whose
+    // copies are gone: refused, with how to move them back.
+    let before = manifest_bytes(&dir);
+    let r = hostctl(&[&"undo", &dir]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("12 of its files are gone") && r.stderr.contains("--mode move --yes"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(manifest_bytes(&dir), before, "nothing undone");
+    // After a copy the old folder still holds them: that undo goes through.
+    let third = tmp.path().join("third");
+    hostctl(&[
+        &"media", &"move", &dir, &"--to", &third, &"--mode", &"copy", &"--yes",
+    ])
+    .ok();
+    hostctl(&[&"undo", &dir]).ok();
+    let recorded: Value = serde_json::from_slice(&manifest_bytes(&dir)).unwrap();
+    assert_eq!(
+        recorded["session"]["media_folder"],
+        new.canonicalize().unwrap().to_str().unwrap()
+    );
+}
+
+/// A merge the final validation refuses (a timecode trigger at 30 fps
+/// that does not exist at the target's 25) writes nothing: no manifest
+/// change, and none of the package's media left in the media folder.
+#[test]
+fn a_merge_refused_by_validation_leaves_no_media() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = show_with(tmp.path(), "src", 3, &[(1, 1)]);
+    hostctl(&[&"timing", &src, &"--frame-rate", &"30"]).ok();
+    hostctl(&[&"clip", &"set", &src, &"c1", &"--trigger", &"00:00:01:29"]).ok();
+    let tab = tmp.path().join("tab.tar");
+    hostctl(&[
+        &"package", &"export", &src, &"--mode", &"tab", &"1.1", &"-o", &tab,
+    ])
+    .ok();
+    // At the default 25 fps.
+    let dst = show_with(tmp.path(), "dst", 9, &[]);
+    let before = (manifest_bytes(&dst), listing(&dst.join("media")));
+    let r = hostctl(&[&"package", &"import", &tab, &dst]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("timecode"), "{}", r.stderr);
+    assert_eq!((manifest_bytes(&dst), listing(&dst.join("media"))), before);
 }
 
 #[test]

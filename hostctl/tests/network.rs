@@ -461,8 +461,16 @@ impl LoopBox {
             Command::new(cueboxd())
                 .arg("--root")
                 .arg(&root)
-                .args(["run", "--listen", &address, "--name", name, "--device", "later"])
-                .args(["--format", "FLOAT_LE", "--channels", "2", "--no-irq-routing"])
+                .args([
+                    "run", "--listen", &address, "--name", name, "--device", "later",
+                ])
+                .args([
+                    "--format",
+                    "FLOAT_LE",
+                    "--channels",
+                    "2",
+                    "--no-irq-routing",
+                ])
                 .args(["--seconds", "120"])
                 .env(
                     "ALSA_CONFIG_PATH",
@@ -491,7 +499,14 @@ impl LoopBox {
         };
         let fingerprint = cueboxd_cmd(&["key"]);
         assert!(wait_for(10, || b
-            .host(&["pair", &address, "--name", name, "--fingerprint", fingerprint.trim()])
+            .host(&[
+                "pair",
+                &address,
+                "--name",
+                name,
+                "--fingerprint",
+                fingerprint.trim()
+            ])
             .status
             .success()));
         let key = ok(b.host(&["key"]));
@@ -703,7 +718,11 @@ fn ramped_from(out: &Output) -> usize {
         .split("ramped on what plays from show sample ")
         .nth(1)
         .unwrap_or_else(|| panic!("no ramp sample in: {said}"));
-    at.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    at.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// The largest step between neighbouring frames of channel `ch`.
@@ -715,18 +734,35 @@ fn worst_step(frames: &[[f32; 2]], ch: usize) -> f32 {
 }
 
 #[test]
-fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_keeps_the_show_going() {
+fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_keeps_the_show_going(
+) {
     let tmp = tempfile::tempdir().unwrap();
     let b = LoopBox::start(tmp.path(), "stage", true);
     let host = |args: &[&str]| b.host(args);
     let show = tmp.path().join("Stage");
     let s = show.to_str().unwrap();
-    ok(host(&["session", "new", s, "--media", show.join("media").to_str().unwrap()]));
+    ok(host(&[
+        "session",
+        "new",
+        s,
+        "--media",
+        show.join("media").to_str().unwrap(),
+    ]));
     let dc = tmp.path().join("dc.wav");
     write_wav(&dc, WavFormat::int16(2, 48_000), 48_000 * 60, |_, _| 0.25);
     ok(host(&[
-        "clip", "add", s, dc.to_str().unwrap(), "--page", "1", "--tab", "1", "--at", "1,1",
-        "--group", "A",
+        "clip",
+        "add",
+        s,
+        dc.to_str().unwrap(),
+        "--page",
+        "1",
+        "--tab",
+        "1",
+        "--at",
+        "1,1",
+        "--group",
+        "A",
     ]));
     ok(host(&["push", s, "--to", "stage"]));
     let went: Value = serde_json::from_str(&ok(host(&["go", "stage", "c1", "--json"]))).unwrap();
@@ -749,7 +785,10 @@ fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_k
     let six = full * 10f32.powf(-6.0 / 20.0);
     assert_eq!(out[level_at - 1][0], full, "untouched before its sample");
     assert!(out[level_at][0] < full, "ramping from its sample");
-    assert!((out[level_at + 2_399][0] - six).abs() < 1e-6, "at -6 dB after 50 ms");
+    assert!(
+        (out[level_at + 2_399][0] - six).abs() < 1e-6,
+        "at -6 dB after 50 ms"
+    );
     let slope = (full - six) / 2_400.0;
     assert!(worst_step(&out[level_at - 10..level_at + 3_000], 0) <= slope + 1e-6);
 
@@ -766,7 +805,10 @@ fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_k
     let remove = host(&["clip", "remove", "stage:", "c1"]);
     assert!(!remove.status.success());
     let said = String::from_utf8_lossy(&remove.stderr);
-    assert!(said.contains("it removes clip c1, which is playing"), "{said}");
+    assert!(
+        said.contains("it removes clip c1, which is playing"),
+        "{said}"
+    );
     ok(host(&["lock", "stage"]));
     let locked = host(&["clip", "set", "stage:c1", "--level", "-3"]);
     assert!(!locked.status.success());
@@ -777,7 +819,10 @@ fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_k
     let diff = host(&["diff", s, "stage"]);
     assert!(!diff.status.success(), "the box's copy differs now");
     let said = String::from_utf8_lossy(&diff.stdout);
-    assert!(said.contains("level_db") && said.contains("balance"), "{said}");
+    assert!(
+        said.contains("level_db") && said.contains("balance"),
+        "{said}"
+    );
     let home = tmp.path().join("Pulled");
     ok(host(&["pull", "stage", "--out", home.to_str().unwrap()]));
     let pulled: Value =
@@ -802,7 +847,10 @@ fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_k
     let n = b.output().len();
     assert!(wait_for(5, || b.output().len() > n + 9_600));
     let last = *b.output().last().unwrap();
-    assert!((last[0] - twelve).abs() < 1e-6, "centred again at -12 dB: {last:?}");
+    assert!(
+        (last[0] - twelve).abs() < 1e-6,
+        "centred again at -12 dB: {last:?}"
+    );
 }
 
 /// Packages through a box's API: a session of the box exported (kept in
@@ -819,24 +867,64 @@ fn packages_export_from_and_import_into_a_playing_box() {
     let host = |args: &[&str]| b.host(args);
     let show = tmp.path().join("Tour");
     let s = show.to_str().unwrap();
-    ok(host(&["session", "new", s, "--media", show.join("media").to_str().unwrap()]));
+    ok(host(&[
+        "session",
+        "new",
+        s,
+        "--media",
+        show.join("media").to_str().unwrap(),
+    ]));
     let dc = tmp.path().join("dc.wav");
     write_wav(&dc, WavFormat::int16(2, 48_000), 48_000 * 60, |_, _| 0.25);
-    ok(host(&["clip", "add", s, dc.to_str().unwrap(), "--page", "1", "--tab", "1", "--at", "1,1", "--group", "A"]));
+    ok(host(&[
+        "clip",
+        "add",
+        s,
+        dc.to_str().unwrap(),
+        "--page",
+        "1",
+        "--tab",
+        "1",
+        "--at",
+        "1,1",
+        "--group",
+        "A",
+    ]));
     ok(host(&["push", s, "--to", "tour"]));
 
     // Export on the box: kept there, downloaded whole.
     let full = tmp.path().join("tour-full.tar");
     let exported: Value = serde_json::from_str(&ok(host(&[
-        "package", "export", "tour:", "-o", full.to_str().unwrap(), "--json",
+        "package",
+        "export",
+        "tour:",
+        "-o",
+        full.to_str().unwrap(),
+        "--json",
     ])))
     .unwrap();
     let kept = b.root.join(exported["box_file"].as_str().unwrap());
-    assert!(exported["box_file"].as_str().unwrap().starts_with("Exports/"), "{exported}");
+    assert!(
+        exported["box_file"]
+            .as_str()
+            .unwrap()
+            .starts_with("Exports/"),
+        "{exported}"
+    );
     assert_eq!(std::fs::read(&kept).unwrap(), std::fs::read(&full).unwrap());
     let home = tmp.path().join("Home");
-    ok(host(&["package", "import", full.to_str().unwrap(), home.to_str().unwrap()]));
-    ok(host(&["session", "validate", home.to_str().unwrap(), "--hashes"]));
+    ok(host(&[
+        "package",
+        "import",
+        full.to_str().unwrap(),
+        home.to_str().unwrap(),
+    ]));
+    ok(host(&[
+        "session",
+        "validate",
+        home.to_str().unwrap(),
+        "--hashes",
+    ]));
     let clips = |dir: &Path| -> Value {
         let v: Value =
             serde_json::from_slice(&std::fs::read(dir.join("session.json")).unwrap()).unwrap();
@@ -847,12 +935,40 @@ fn packages_export_from_and_import_into_a_playing_box() {
     // A tab package of another show, with a file the box does not have.
     let extra = tmp.path().join("Extra");
     let e = extra.to_str().unwrap();
-    ok(host(&["session", "new", e, "--media", extra.join("media").to_str().unwrap()]));
+    ok(host(&[
+        "session",
+        "new",
+        e,
+        "--media",
+        extra.join("media").to_str().unwrap(),
+    ]));
     let thunder = tmp.path().join("thunder.wav");
     wav(&thunder, 2, 7);
-    ok(host(&["clip", "add", e, thunder.to_str().unwrap(), "--page", "1", "--tab", "1", "--at", "1,1", "--group", "B"]));
+    ok(host(&[
+        "clip",
+        "add",
+        e,
+        thunder.to_str().unwrap(),
+        "--page",
+        "1",
+        "--tab",
+        "1",
+        "--at",
+        "1,1",
+        "--group",
+        "B",
+    ]));
     let tab = tmp.path().join("extra-tab.tar");
-    ok(host(&["package", "export", e, "--mode", "tab", "1.1", "-o", tab.to_str().unwrap()]));
+    ok(host(&[
+        "package",
+        "export",
+        e,
+        "--mode",
+        "tab",
+        "1.1",
+        "-o",
+        tab.to_str().unwrap(),
+    ]));
     let tab = tab.to_str().unwrap();
 
     ok(host(&["go", "tour", "c1"]));
@@ -870,40 +986,83 @@ fn packages_export_from_and_import_into_a_playing_box() {
     let replace = host(&["package", "import", tab, "tour:", "--policy", "replace"]);
     assert!(!replace.status.success());
     let said = String::from_utf8_lossy(&replace.stderr);
-    assert!(said.contains("c1") && said.contains("playing") && said.contains("nothing was imported"), "{said}");
+    assert!(
+        said.contains("c1") && said.contains("playing") && said.contains("nothing was imported"),
+        "{said}"
+    );
     assert_eq!(media_now(), before, "no media placed");
     // A dry run of a rename says what it would add and changes nothing.
     let dry: Value = serde_json::from_str(&ok(host(&[
-        "package", "import", tab, "tour:", "--policy", "rename", "--dry-run", "--json",
+        "package",
+        "import",
+        tab,
+        "tour:",
+        "--policy",
+        "rename",
+        "--dry-run",
+        "--json",
     ])))
     .unwrap();
     assert_eq!(dry["report"]["added"].as_array().unwrap().len(), 1, "{dry}");
-    assert!(dry["report"]["conflicts"][0].as_str().unwrap().contains("taken by c1"), "{dry}");
+    assert!(
+        dry["report"]["conflicts"][0]
+            .as_str()
+            .unwrap()
+            .contains("taken by c1"),
+        "{dry}"
+    );
     assert_eq!(media_now(), before);
     // The rename merges into the playing show: c1 plays on.
     let merged: Value = serde_json::from_str(&ok(host(&[
         "package", "import", tab, "tour:", "--policy", "rename", "--json",
     ])))
     .unwrap();
-    assert!(merged["revised"]["generation"].as_u64().is_some(), "{merged}");
+    assert!(
+        merged["revised"]["generation"].as_u64().is_some(),
+        "{merged}"
+    );
     assert_eq!(merged["revised"]["restarted"], false, "{merged}");
     let status: Value = serde_json::from_str(&ok(host(&["status", "tour", "--json"]))).unwrap();
     assert_eq!(status["playing"][0]["clip"], "c1", "{status}");
-    assert!(media_now().contains(&"thunder.wav".to_owned()), "{:?}", media_now());
-    let live: Value = serde_json::from_slice(
-        &std::fs::read(b.root.join("Sessions/Tour/session.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(live["clips"].as_array().unwrap().len(), 2, "saved on the box");
-    ok(host(&["go", "tour", live["clips"][1]["id"].as_str().unwrap()]));
+    assert!(
+        media_now().contains(&"thunder.wav".to_owned()),
+        "{:?}",
+        media_now()
+    );
+    let live: Value =
+        serde_json::from_slice(&std::fs::read(b.root.join("Sessions/Tour/session.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        live["clips"].as_array().unwrap().len(),
+        2,
+        "saved on the box"
+    );
+    ok(host(&[
+        "go",
+        "tour",
+        live["clips"][1]["id"].as_str().unwrap(),
+    ]));
 
     // A full package replaces what plays: not under playing clips.
-    let full_in = host(&["package", "import", full.to_str().unwrap(), "tour:", "--session", "Copy"]);
+    let full_in = host(&[
+        "package",
+        "import",
+        full.to_str().unwrap(),
+        "tour:",
+        "--session",
+        "Copy",
+    ]);
     assert!(!full_in.status.success());
     assert!(!b.root.join("Sessions/Copy").exists());
     ok(host(&["stop-all", "tour"]));
     let copied: Value = serde_json::from_str(&ok(host(&[
-        "package", "import", full.to_str().unwrap(), "tour:", "--session", "Copy", "--json",
+        "package",
+        "import",
+        full.to_str().unwrap(),
+        "tour:",
+        "--session",
+        "Copy",
+        "--json",
     ])))
     .unwrap();
     assert_eq!(copied["activated"]["session"], "Copy", "{copied}");

@@ -823,7 +823,10 @@ impl Unpacked {
         for (hash, path, present) in &plan.files {
             let dest = media_root.join(path.as_path());
             let placed = !present
-                && self.staged.get(hash).is_some_and(|staged| same_file(staged, &dest));
+                && self
+                    .staged
+                    .get(hash)
+                    .is_some_and(|staged| same_file(staged, &dest));
             if placed {
                 let _ = std::fs::remove_file(&dest);
             }

@@ -10,6 +10,26 @@ use super::metadata::MetadataError;
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// An undo or redo would point the session at a media folder that no
+    /// longer holds its files (a `media move` deleted them); nothing changed.
+    #[error(
+        "nothing was {verb}: it would point the session back at the media folder {}, where \
+         {missing} of its files are gone (first: {first}); its media are in {} now. To use the \
+         old folder again, move them back: hostctl media move SESSION --to {} --mode move --yes",
+        folder.display(), now.display(), folder.display()
+    )]
+    MediaGone {
+        /// `undone` or `redone`.
+        verb: &'static str,
+        /// The folder the step names.
+        folder: PathBuf,
+        /// The folder the session uses now.
+        now: PathBuf,
+        /// Files missing there.
+        missing: usize,
+        /// The first missing, as the clips name it.
+        first: String,
+    },
     /// A file system operation failed.
     #[error("cannot {action} {}", path.display())]
     Io {

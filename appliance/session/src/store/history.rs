@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use cuebox_engine::show::Show;
 
-use super::error::Result;
+use super::error::{Result, StoreError};
 use super::fs;
 use super::session::SessionDir;
 
@@ -102,12 +102,46 @@ impl SessionDir {
         };
         let (loaded, bytes) = fs::load_manifest(&step.path)?;
         let current = self.read_manifest()?;
+        self.check_media_there(&loaded.show, &current, from)?;
         // A step keeps its number across stacks: undo's top is the
         // highest, redo's the lowest, so each pops the edit nearest now.
         push(self, to, step.seq, &step.what, &current)?;
         self.write_manifest(&loaded.show, &bytes)?;
         drop_step(&step)?;
         Ok(Some(step))
+    }
+}
+
+impl SessionDir {
+    /// Refuses a step that changes the media folder to one missing files
+    /// the step's clips name (after a `media move`, whose old copies are
+    /// deleted): the session would lose every clip at once.
+    fn check_media_there(&self, step: &Show, current: &[u8], stack: Stack) -> Result<()> {
+        let now = Show::load(current).map(|l| l.show).ok();
+        let now_folder = now.as_ref().map(|s| self.media_folder(s));
+        let folder = self.media_folder(step);
+        if now_folder.as_ref() == Some(&folder) {
+            return Ok(());
+        }
+        let gone: Vec<&str> = step
+            .clips
+            .iter()
+            .map(|c| c.audio.path.as_str())
+            .filter(|p| !folder.join(p).is_file())
+            .collect();
+        match gone.first() {
+            None => Ok(()),
+            Some(first) => Err(StoreError::MediaGone {
+                verb: match stack {
+                    Stack::Undo => "undone",
+                    Stack::Redo => "redone",
+                },
+                now: now_folder.unwrap_or_default(),
+                folder,
+                missing: gone.len(),
+                first: (*first).to_owned(),
+            }),
+        }
     }
 }
 
