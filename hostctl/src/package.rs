@@ -312,9 +312,15 @@ fn export(
         "packing",
         out.json,
     );
-    let exported = package::export(&show, &media, &selection, with_media, &file, &mut |n| {
-        bar.inc(n)
-    })?;
+    let exported = package::export(
+        &show,
+        &media,
+        &selection,
+        with_media,
+        None,
+        &file,
+        &mut |n| bar.inc(n),
+    )?;
     bar.finish_and_clear();
     let m = &exported.manifest;
     if out.json {

@@ -891,8 +891,17 @@ fn packages_export_from_and_import_into_a_playing_box() {
         "A",
     ]));
     ok(host(&["push", s, "--to", "tour"]));
+    // The box's interface: two outputs (read when a session next starts).
+    let device_map = |routes: &str| {
+        std::fs::write(
+            b.root.join("device-map.json"),
+            format!(r#"{{"format_version":"1.0","playback_pcm":"later","outputs":[{routes}]}}"#),
+        )
+        .unwrap()
+    };
+    device_map(r#"{"logical":1,"physical":1},{"logical":2,"physical":2}"#);
 
-    // Export on the box: kept there, downloaded whole.
+    // Export on the box: kept there, downloaded whole, with the box's map.
     let full = tmp.path().join("tour-full.tar");
     let exported: Value = serde_json::from_str(&ok(host(&[
         "package",
@@ -912,6 +921,10 @@ fn packages_export_from_and_import_into_a_playing_box() {
         "{exported}"
     );
     assert_eq!(std::fs::read(&kept).unwrap(), std::fs::read(&full).unwrap());
+    assert_eq!(
+        exported["manifest"]["device_map"]["outputs"][1]["physical"], 2,
+        "{exported}"
+    );
     let home = tmp.path().join("Home");
     ok(host(&[
         "package",
@@ -1055,6 +1068,8 @@ fn packages_export_from_and_import_into_a_playing_box() {
     assert!(!full_in.status.success());
     assert!(!b.root.join("Sessions/Copy").exists());
     ok(host(&["stop-all", "tour"]));
+    // Onto another interface: its two outputs wired the other way round.
+    device_map(r#"{"logical":1,"physical":2},{"logical":2,"physical":1}"#);
     let copied: Value = serde_json::from_str(&ok(host(&[
         "package",
         "import",
@@ -1066,6 +1081,34 @@ fn packages_export_from_and_import_into_a_playing_box() {
     ])))
     .unwrap();
     assert_eq!(copied["activated"]["session"], "Copy", "{copied}");
+    assert_eq!(copied["activated"]["playing"], true, "{copied}");
+    let lines: Vec<&str> = copied["device_map"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    for line in [
+        "group A: logical 1 played on output 1 of the exporting box, on output 2 here",
+        "group B: logical 3 folded onto 1 (this box maps logical 1–2)",
+        "group D: logical 8 folded onto 2 (this box maps logical 1–2)",
+    ] {
+        assert!(lines.contains(&line), "{line:?} in {lines:#?}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("audition:") && l.contains("plays nowhere")),
+        "{lines:#?}"
+    );
+    let stored: Value =
+        serde_json::from_slice(&std::fs::read(b.root.join("Sessions/Copy/session.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        stored["busses"]["groups"]["C"]["outputs"],
+        serde_json::json!([1, 2]),
+        "{stored}"
+    );
     assert_eq!(
         std::fs::read(b.root.join("Sessions/Copy/media/dc.wav")).unwrap(),
         std::fs::read(show.join("media/dc.wav")).unwrap()

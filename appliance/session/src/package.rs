@@ -23,8 +23,8 @@ use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use cuebox_engine::show::{
-    Button, Clip, ClipId, ContentHash, GridPos, Group, LoadError, MediaPath, NewClip, PageNo,
-    Placement, Show, TabIndex,
+    Button, Clip, ClipId, ContentHash, DeviceMap, GridPos, Group, LoadError, LogicalChannel,
+    MediaPath, NewClip, PageNo, Placement, Show, TabIndex,
 };
 use serde::{Deserialize, Serialize};
 
@@ -230,6 +230,12 @@ pub struct PackageManifest {
     pub media: Vec<PackedMedia>,
     /// What the clips need.
     pub needs: Needs,
+    /// The device map of the box it was exported from (how that box played
+    /// the show's logical channels), so an import onto a box with another
+    /// interface can say what moved, folded or is missing. Older packages
+    /// and host exports have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_map: Option<DeviceMap>,
 }
 
 /// Why a package could not be written or read. Nothing is left behind.
@@ -376,6 +382,7 @@ pub fn export(
     media_root: &Path,
     selection: &Selection,
     with_media: bool,
+    device_map: Option<&DeviceMap>,
     out: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Exported, PackageError> {
@@ -422,6 +429,7 @@ pub fn export(
         source_id: show.session.id.to_string(),
         needs: needs(&packed, &media),
         media,
+        device_map: device_map.cloned(),
     };
     let dir = out
         .parent()
@@ -1115,4 +1123,243 @@ pub fn full_show(unpacked: &Unpacked, media: &MediaPlan) -> Result<Show, Package
         }
     }
     Ok(show)
+}
+
+/// Fits the busses of `show` (a full package's, about to become a session
+/// on a box) to the box's device map `to`, having played through `from`
+/// on the box that exported it. A logical output the box maps stays (the
+/// line says when it reaches another physical output than it did there);
+/// one it does not map is folded onto the box's mapped channels in turn
+/// (`(n - 1) mod count`, so left and right stay left and right on a box
+/// with an even count), a pair folded onto one channel becomes mono, and
+/// the audition bus takes only channels no group uses (it must stay apart)
+/// or stays unmapped — silent — when none is left. One line per change.
+pub fn translate_outputs(show: &mut Show, from: Option<&DeviceMap>, to: &DeviceMap) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut mapped: Vec<LogicalChannel> = to.outputs.iter().map(|r| r.logical).collect();
+    mapped.sort();
+    let range = match (mapped.first(), mapped.last()) {
+        (Some(a), Some(b)) => format!("{a}–{b}"),
+        _ => "none".into(),
+    };
+    let mut group_channels: BTreeSet<LogicalChannel> = BTreeSet::new();
+    for group in Group::ALL {
+        let bus = &mut show.busses.groups.get_mut(group).bus;
+        let name = format!("group {group}");
+        fold(
+            &name,
+            &mut bus.outputs,
+            &mapped,
+            &range,
+            from,
+            to,
+            &mut lines,
+        );
+        group_channels.extend(bus.outputs.iter().copied());
+    }
+    let free: Vec<LogicalChannel> = mapped
+        .iter()
+        .copied()
+        .filter(|l| !group_channels.contains(l))
+        .collect();
+    let audition = &mut show.busses.audition.outputs;
+    let unmapped = audition.iter().any(|l| to.output(*l).is_none());
+    let shared = audition.iter().any(|l| group_channels.contains(l));
+    if (unmapped || shared) && free.is_empty() {
+        lines.push(format!(
+            "audition: this box maps logical {range}, all taken by groups A–D; the audition bus keeps logical {} and plays nowhere here",
+            list(audition)
+        ));
+    } else {
+        let free_range = list(&free);
+        fold(
+            "audition",
+            audition,
+            &free,
+            &free_range,
+            from,
+            to,
+            &mut lines,
+        );
+    }
+    lines
+}
+
+/// Folds one bus's outputs onto `onto` (see [`translate_outputs`]).
+fn fold(
+    name: &str,
+    outputs: &mut Vec<LogicalChannel>,
+    onto: &[LogicalChannel],
+    range: &str,
+    from: Option<&DeviceMap>,
+    to: &DeviceMap,
+    lines: &mut Vec<String>,
+) {
+    for l in outputs.iter_mut() {
+        let was = from.and_then(|f| f.output(*l));
+        if onto.contains(l) {
+            let now = to.output(*l);
+            if let (Some(was), Some(now)) = (was, now) {
+                if was != now {
+                    lines.push(format!(
+                        "{name}: logical {l} played on output {was} of the exporting box, on output {now} here"
+                    ));
+                }
+            }
+            continue;
+        }
+        let Some(&target) = onto.get(usize::from(l.0.get() - 1) % onto.len().max(1)) else {
+            lines.push(format!(
+                "{name}: logical {l} is missing: this box maps no output for it; it plays nowhere"
+            ));
+            continue;
+        };
+        lines.push(format!(
+            "{name}: logical {l} folded onto {target} (this box maps logical {range})"
+        ));
+        *l = target;
+    }
+    let before = outputs.len();
+    let mut seen = BTreeSet::new();
+    outputs.retain(|l| seen.insert(*l));
+    if outputs.len() < before {
+        lines.push(format!(
+            "{name}: folded to {} channel(s): {}",
+            outputs.len(),
+            list(outputs)
+        ));
+    }
+}
+
+fn list(channels: &[LogicalChannel]) -> String {
+    channels
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cuebox_engine::show::{ChannelRoute, Extra, GridDims};
+
+    fn ch(n: u16) -> LogicalChannel {
+        LogicalChannel::new(n).unwrap()
+    }
+
+    /// A map of logical `l` on physical `p` for each pair.
+    fn map(routes: &[(u16, u16)]) -> DeviceMap {
+        let mut m = DeviceMap::identity("hw:0", 0);
+        m.outputs = routes
+            .iter()
+            .map(|&(l, p)| ChannelRoute {
+                logical: ch(l),
+                physical: std::num::NonZeroU16::new(p).unwrap(),
+                extra: Extra::new(),
+            })
+            .collect();
+        m
+    }
+
+    fn show() -> Show {
+        Show::new(
+            "x",
+            "media",
+            GridDims::new(2, 2).unwrap(),
+            jiff::Timestamp::UNIX_EPOCH,
+        )
+    }
+
+    fn outputs(show: &Show) -> Vec<Vec<u16>> {
+        let b = &show.busses;
+        Group::ALL
+            .iter()
+            .map(|g| &b.groups.get(*g).bus.outputs)
+            .chain([&b.audition.outputs])
+            .map(|o| o.iter().map(|l| l.0.get()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_ten_output_show_folds_onto_a_four_output_box_and_says_so() {
+        let ten = map(&(1..=10).map(|n| (n, n)).collect::<Vec<_>>());
+        let four = map(&[(1, 1), (2, 2), (3, 3), (4, 4)]);
+        let mut s = show();
+        let lines = translate_outputs(&mut s, Some(&ten), &four);
+        // C and D fold onto A's and B's pairs, left on left; the audition
+        // finds no channel apart from the groups and stays unmapped.
+        assert_eq!(
+            outputs(&s),
+            vec![vec![1, 2], vec![3, 4], vec![1, 2], vec![3, 4], vec![9, 10]]
+        );
+        assert!(
+            lines.contains(
+                &"group C: logical 5 folded onto 1 (this box maps logical 1–4)".to_owned()
+            ),
+            "{lines:#?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("audition:") && l.contains("plays nowhere")),
+            "{lines:#?}"
+        );
+        assert_eq!(lines.len(), 5, "{lines:#?}");
+        assert!(s.validate().is_empty(), "{:?}", s.validate());
+    }
+
+    #[test]
+    fn a_box_with_room_keeps_channels_reports_moves_and_gives_the_audition_its_own() {
+        // The same logical channels on other physical outputs: kept, and said.
+        let exporting = map(&(1..=10).map(|n| (n, n)).collect::<Vec<_>>());
+        let here = map(&[
+            (1, 3),
+            (2, 4),
+            (3, 1),
+            (4, 2),
+            (5, 5),
+            (6, 6),
+            (7, 7),
+            (8, 8),
+            (11, 9),
+            (12, 10),
+        ]);
+        let mut s = show();
+        let lines = translate_outputs(&mut s, Some(&exporting), &here);
+        assert!(
+            lines.contains(
+                &"group A: logical 1 played on output 1 of the exporting box, on output 3 here"
+                    .to_owned()
+            ),
+            "{lines:#?}"
+        );
+        // The audition's 9 and 10 are not mapped here: onto the free 11 and 12.
+        assert_eq!(outputs(&s)[4], vec![11, 12], "{lines:#?}");
+        assert!(s.validate().is_empty(), "{:?}", s.validate());
+        // The same map both sides: nothing to say, nothing changed.
+        let mut s = show();
+        assert!(translate_outputs(&mut s, Some(&exporting), &exporting).is_empty());
+        assert_eq!(s.busses, show().busses);
+    }
+
+    #[test]
+    fn one_output_folds_every_pair_to_mono_and_none_leaves_them_missing() {
+        let mut s = show();
+        let lines = translate_outputs(&mut s, None, &map(&[(1, 1)]));
+        assert_eq!(outputs(&s)[..4], vec![vec![1]; 4][..], "{lines:#?}");
+        assert!(
+            lines.contains(&"group B: folded to 1 channel(s): 1".to_owned()),
+            "{lines:#?}"
+        );
+        assert!(s.validate().is_empty(), "{:?}", s.validate());
+        let mut s = show();
+        let lines = translate_outputs(&mut s, None, &map(&[]));
+        assert!(lines.iter().any(|l| l == "group A: logical 1 is missing: this box maps no output for it; it plays nowhere"), "{lines:#?}");
+        assert_eq!(
+            s.busses,
+            show().busses,
+            "nothing to fold onto: left as it was"
+        );
+    }
 }

@@ -89,11 +89,24 @@ impl<C: ShowControl> BoxService<C> {
         let tag = [mode].into_iter().chain(what).collect::<Vec<_>>().join("-");
         let out = package::export_path(&self.root().exports_dir(), &name, &tag);
         let media = dir.media_folder(&show);
-        let exported =
-            match package::export(&show, &media, &selection, with_media, &out, &mut |_| ()) {
-                Ok(e) => e,
-                Err(e) => return package_refusal(&e),
-            };
+        // The box's map travels with the package: a box with another
+        // interface says on import what that changes.
+        let map = match self.root().device_map() {
+            Ok(m) => m,
+            Err(e) => return refuse(RefusalKind::Failed, chain(&e)),
+        };
+        let exported = match package::export(
+            &show,
+            &media,
+            &selection,
+            with_media,
+            map.as_ref(),
+            &out,
+            &mut |_| (),
+        ) {
+            Ok(e) => e,
+            Err(e) => return package_refusal(&e),
+        };
         let hash = match cuebox_session::media::hash_file(&out, &mut |_| ()) {
             Ok(h) => h,
             Err(e) => {
@@ -256,13 +269,13 @@ impl<C: ShowControl> BoxService<C> {
             Err(e) => return package_refusal(&e),
         };
         let mode = unpacked.manifest.mode;
-        let imported = |session: String, report, activated, revised| {
+        let imported = |session: String, report, device_map, activated, revised| {
             Response::Imported(Box::new(Imported {
                 session,
                 mode: format!("{mode:?}").to_lowercase(),
                 dry_run,
                 report,
-                device_map: Vec::new(),
+                device_map,
                 activated,
                 revised,
             }))
@@ -282,12 +295,21 @@ impl<C: ShowControl> BoxService<C> {
                 let show = package::full_show(&unpacked, &plan)?;
                 Ok((package::full_report(&unpacked, &plan, &show), show))
             });
-            let (report, show) = match made {
+            let (report, mut show) = match made {
                 Ok(m) => m,
                 Err(e) => return package_refusal(&e),
             };
+            let translated = match self.root().device_map() {
+                Ok(Some(map)) => package::translate_outputs(
+                    &mut show,
+                    unpacked.manifest.device_map.as_ref(),
+                    &map,
+                ),
+                Ok(None) => Vec::new(),
+                Err(e) => return refuse(RefusalKind::Failed, chain(&e)),
+            };
             if dry_run {
-                return imported(name, report, None, None);
+                return imported(name, report, translated, None, None);
             }
             if let Err(r) = self.adopt(&unpacked) {
                 return r;
@@ -301,7 +323,7 @@ impl<C: ShowControl> BoxService<C> {
             let manifest = staged.manifest;
             conn.staged = Some(staged);
             return match self.activate(conn, &name, manifest, origin_of(peer)) {
-                Response::Activated(a) => imported(name, report, Some(a), None),
+                Response::Activated(a) => imported(name, report, translated, Some(a), None),
                 refusal => refusal,
             };
         }
@@ -351,7 +373,7 @@ impl<C: ShowControl> BoxService<C> {
             return refuse(r.kind, format!("{}; nothing was imported", r.message));
         }
         if dry_run {
-            return imported(name, report, None, None);
+            return imported(name, report, Vec::new(), None, None);
         }
         if let Err(e) = unpacked.place(&plan, &media) {
             unpacked.unplace(&plan, &media);
@@ -368,7 +390,7 @@ impl<C: ShowControl> BoxService<C> {
         match live {
             Some((_, _, generation)) => {
                 match self.take_revision(origin_of(peer), &name, generation, merged, &what) {
-                    Ok(revised) => imported(name, report, None, Some(revised)),
+                    Ok(revised) => imported(name, report, Vec::new(), None, Some(revised)),
                     Err(NotRevised::Untouched(r)) => {
                         unpacked.unplace(&plan, &media);
                         r
@@ -377,7 +399,7 @@ impl<C: ShowControl> BoxService<C> {
                 }
             }
             None => match dir.save_edit(&merged, &what) {
-                Ok(()) => imported(name, report, None, None),
+                Ok(()) => imported(name, report, Vec::new(), None, None),
                 Err(e) => {
                     unpacked.unplace(&plan, &media);
                     refuse(RefusalKind::Failed, chain(&e))
