@@ -2412,8 +2412,16 @@ fn a_pan_change_glides_a_playing_voice_and_a_stereo_pan_is_refused_by_a_mono_voi
             "{name}: a step of {worst} within the glide"
         );
     }
-    assert!(g[0][at + 2 * len..3_000].iter().all(|x| x.abs() < 1e-6), "hard right after");
-    assert!(g[1][at + 2 * len..3_000].iter().all(|x| (x - 1.0).abs() < 1e-6), "at 0 dB after");
+    assert!(
+        g[0][at + 2 * len..3_000].iter().all(|x| x.abs() < 1e-6),
+        "hard right after"
+    );
+    assert!(
+        g[1][at + 2 * len..3_000]
+            .iter()
+            .all(|x| (x - 1.0).abs() < 1e-6),
+        "at 0 dB after"
+    );
     // A stereo pan does not fit a mono voice: unmatched, nothing changes.
     assert!(rig
         .events

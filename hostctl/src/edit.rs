@@ -14,7 +14,9 @@ use cuebox_engine::show::{
 use cuebox_session::store::SessionDir;
 use serde_json::json;
 
-use crate::cli::{BusArgs, BusName, ClipSetArgs, OrNone, Output, PageCmd, Place, TabArg, TimingArgs};
+use crate::cli::{
+    BusArgs, BusName, ClipSetArgs, OrNone, Output, PageCmd, Place, TabArg, TimingArgs,
+};
 use crate::output::print_json;
 use crate::session::{open, page_tab};
 use crate::Outcome;

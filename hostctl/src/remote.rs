@@ -803,44 +803,6 @@ pub fn latency(
     Ok(Outcome::Ok)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn channel(peak: f32, hold: f32, rms: f32) -> MeterChannel {
-        MeterChannel {
-            peak_dbfs: Dbfs::new(peak),
-            hold_dbfs: Dbfs::new(hold),
-            rms_dbfs: Dbfs::new(rms),
-        }
-    }
-
-    #[test]
-    fn a_meter_shows_levels_a_bar_and_the_hold() {
-        let line = meter_line(&channel(-6.02, -3.0, -9.03));
-        assert!(line.starts_with("  -6.0   -3.0   -9.0  "), "{line:?}");
-        // −6 dBFS is 90 % of the −60…0 bar: 21.6 cells (21 and 5/8); the
-        // hold at −3 dBFS (22.8 cells) marks the 23rd.
-        let bar = meter_bar(Dbfs::new(-6.0), Dbfs::new(-3.0));
-        assert_eq!(bar.chars().count(), METER_WIDTH);
-        assert_eq!(bar, format!("{}▋| ", "█".repeat(21)));
-        assert_eq!(
-            meter_bar(Dbfs::new(0.0), Dbfs::new(0.0)),
-            "█".repeat(METER_WIDTH)
-        );
-        assert!(meter_line(&channel(0.0, 0.0, -3.0)).ends_with("CLIP"));
-    }
-
-    #[test]
-    fn silence_reads_minus_infinity_with_an_empty_bar() {
-        let silent = channel(-144.0, -144.0, -144.0);
-        assert_eq!(
-            meter_line(&silent),
-            format!("  -inf   -inf   -inf  {}", " ".repeat(METER_WIDTH))
-        );
-    }
-}
-
 /// Applies `change` to the show playing on box `box_name`: reads it and
 /// its edit generation, edits it here, and sends the difference, which the
 /// box takes at once where it can (levels and pans glide on what plays)
@@ -896,4 +858,42 @@ pub fn revise<T>(
         done.generation
     );
     Ok((edited, result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(peak: f32, hold: f32, rms: f32) -> MeterChannel {
+        MeterChannel {
+            peak_dbfs: Dbfs::new(peak),
+            hold_dbfs: Dbfs::new(hold),
+            rms_dbfs: Dbfs::new(rms),
+        }
+    }
+
+    #[test]
+    fn a_meter_shows_levels_a_bar_and_the_hold() {
+        let line = meter_line(&channel(-6.02, -3.0, -9.03));
+        assert!(line.starts_with("  -6.0   -3.0   -9.0  "), "{line:?}");
+        // −6 dBFS is 90 % of the −60…0 bar: 21.6 cells (21 and 5/8); the
+        // hold at −3 dBFS (22.8 cells) marks the 23rd.
+        let bar = meter_bar(Dbfs::new(-6.0), Dbfs::new(-3.0));
+        assert_eq!(bar.chars().count(), METER_WIDTH);
+        assert_eq!(bar, format!("{}▋| ", "█".repeat(21)));
+        assert_eq!(
+            meter_bar(Dbfs::new(0.0), Dbfs::new(0.0)),
+            "█".repeat(METER_WIDTH)
+        );
+        assert!(meter_line(&channel(0.0, 0.0, -3.0)).ends_with("CLIP"));
+    }
+
+    #[test]
+    fn silence_reads_minus_infinity_with_an_empty_bar() {
+        let silent = channel(-144.0, -144.0, -144.0);
+        assert_eq!(
+            meter_line(&silent),
+            format!("  -inf   -inf   -inf  {}", " ".repeat(METER_WIDTH))
+        );
+    }
 }

@@ -545,8 +545,7 @@ fn mix_morph(
             }
         }
         Channels::Stereo => {
-            for (i, (((g, f), l), r)) in g.iter().zip(x.chunks_exact(2)).zip(l).zip(r).enumerate()
-            {
+            for (i, (((g, f), l), r)) in g.iter().zip(x.chunks_exact(2)).zip(l).zip(r).enumerate() {
                 let c = at(i, *g);
                 *l += c[0] * f[0] + c[1] * f[1];
                 *r += c[2] * f[0] + c[3] * f[1];

@@ -11,19 +11,19 @@ use cuebox_engine::control::cues::Cue;
 use cuebox_engine::control::{At, Command};
 use cuebox_engine::show::{ContentHash, Show};
 
+use super::proto;
 use super::proto::{
     Activated, MediaEntry, MediaSize, Need, Refusal, RefusalKind, Request, Response, SessionInfo,
     Status, CHUNK,
 };
-use super::proto;
 use super::server::{refuse, Peer, Service};
-use cuebox_proto::revise;
 use crate::events::Publisher;
 use crate::link::{Accepted, Revised};
 use crate::origin::{Input, Origin};
 use crate::store::activate::{self, ActivateError, Staged};
 use crate::store::objects::{ObjectError, ObjectStore, Reservation, Space, Upload};
 use crate::store::{chain, DataRoot, SessionDir, StoreError};
+use cuebox_proto::revise;
 
 /// How long a part no push is using is kept for a resume before it is
 /// collected (sooner when a push needs its room).
@@ -455,11 +455,15 @@ impl<C: ShowControl> BoxService<C> {
         if !problems.is_empty() {
             return refuse(
                 RefusalKind::Invalid,
-                format!("the edit would make the show invalid; nothing was changed: {}", problems.join("; ")),
+                format!(
+                    "the edit would make the show invalid; nothing was changed: {}",
+                    problems.join("; ")
+                ),
             );
         }
         // The box's media folder holds what its clips name, by path and content.
-        let media = |c: &cuebox_engine::show::Clip| (c.audio.path.as_str().to_owned(), c.audio.hash);
+        let media =
+            |c: &cuebox_engine::show::Clip| (c.audio.path.as_str().to_owned(), c.audio.hash);
         let had: std::collections::HashSet<_> = show.clips.iter().map(media).collect();
         if let Some(c) = edited.clips.iter().find(|c| !had.contains(&media(c))) {
             return refuse(
@@ -467,7 +471,10 @@ impl<C: ShowControl> BoxService<C> {
                 format!("clip {} names media the box does not have ({}): import it into the session on the host and push", c.id, c.audio.path),
             );
         }
-        let revised = match self.show.revise(origin_of(peer), Some(from), edited.clone()) {
+        let revised = match self
+            .show
+            .revise(origin_of(peer), Some(from), edited.clone())
+        {
             Ok(r) => r,
             Err(Refusal { kind, message }) => return refuse(kind, message),
         };
@@ -486,7 +493,12 @@ impl<C: ShowControl> BoxService<C> {
         let restarted = revision.needs_restart();
         if restarted {
             if let Started::Failed(problem) = self.show.activated(session) {
-                return refuse(RefusalKind::Failed, format!("the edit is saved, but the session cannot start again with it: {problem}"));
+                return refuse(
+                    RefusalKind::Failed,
+                    format!(
+                        "the edit is saved, but the session cannot start again with it: {problem}"
+                    ),
+                );
             }
         }
         Response::Revised(proto::Revised {
