@@ -879,9 +879,13 @@ fn edit_point_and_loop_point_fades_sit_exactly_at_the_markers() {
     let (edit, lp) = (144usize, 24usize);
     // Each sample holds its own frame number, so the output shows which
     // frame played: cue from 1000, looping `loop_start`..3000.
-    let play = |loop_start: u64| {
+    // The session's protection, or (`own`) the session's default with the
+    // voice's own ramps of the same lengths: a clip's own protection fades.
+    let play_as = |loop_start: u64, own: bool| {
         let mut cfg = config(Busses::default());
-        cfg.protection = protection.clone();
+        if !own {
+            cfg.protection = protection.clone();
+        }
         let mut rig = Rig::new(cfg);
         let audio: Arc<[f32]> = (0..10_000).map(|f| f as f32 / 65_536.0).collect();
         let t = Timeline::new(
@@ -893,6 +897,10 @@ fn edit_point_and_loop_point_fades_sit_exactly_at_the_markers() {
         .unwrap();
         let mut s = start(1, Group::D, looping(audio, Channels::Mono, t));
         s.params.pan = Pan::Mono { pan: -1.0 };
+        if own {
+            s.params.edit_ramp = Some(FrameCount(edit as u64));
+            s.params.loop_ramp = Some(FrameCount(lp as u64));
+        }
         rig.send(500, Command::Start(s));
         rig.run_to(500 + 5500, 100);
         assert!(
@@ -900,6 +908,11 @@ fn edit_point_and_loop_point_fades_sit_exactly_at_the_markers() {
             "a loop plays until stopped"
         );
         rig.out.group(Group::D)[0][500..].to_vec()
+    };
+    let play = |loop_start: u64| {
+        let session = play_as(loop_start, false);
+        assert_eq!(session, play_as(loop_start, true), "a voice's own ramps");
+        session
     };
     // Loop 2000..3000: cue start to loop end, then the loop again and
     // again; the last 24 frames of each pass crossfade into the 24 before

@@ -764,6 +764,14 @@ pub struct ClipSetArgs {
     /// Where the loop jumps back.
     #[arg(long, value_name = "TIME")]
     pub loop_end: Option<TimeSpec>,
+    /// Its own protection fade at cue and edit points, 0.25 to 10 ms
+    /// (`none`: the session's, `hostctl` shows it in `session show`).
+    #[arg(long, value_name = "MS|none")]
+    pub edit_protection: Option<OrNone<f64>>,
+    /// Its own protection fade at loop points, 0.25 to 10 ms (`none`: the
+    /// session's): the shortest for a seamless loop, longer for a rough one.
+    #[arg(long, value_name = "MS|none")]
+    pub loop_protection: Option<OrNone<f64>>,
     /// The timecode that starts the clip (HH:MM:SS:FF), or `none`.
     #[arg(long, value_name = "TC|none")]
     pub trigger: Option<OrNone<Timecode>>,

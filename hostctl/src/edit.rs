@@ -154,6 +154,8 @@ impl ClipSetArgs {
             },
             trigger: self.trigger.map(|t| t.0),
             chase: self.chase,
+            edit_protection_ms: self.edit_protection.map(|m| m.0),
+            loop_protection_ms: self.loop_protection.map(|m| m.0),
             rights: RightsChanges::typed([
                 &self.title,
                 &self.artist,

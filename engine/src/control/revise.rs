@@ -169,6 +169,7 @@ pub fn revise(old: &Show, new: &Show, playing: &HashSet<ClipId>) -> Result<Revis
                 p.time_pitch != q.time_pitch || p.warp_markers != q.warp_markers,
                 "its time and pitch",
             ),
+            (p.protection != q.protection, "its protection fades"),
         ];
         for (_, what) in later.iter().filter(|(changed, _)| *changed) {
             revision.deferred.push(Deferred {

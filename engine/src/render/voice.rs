@@ -96,6 +96,11 @@ impl<B: BusKind> Voice<B> {
         ramps: Ramps,
     ) -> Self {
         let channels = reader.channels();
+        let ramps = Ramps {
+            edit: params.edit_ramp.map_or(ramps.edit, |f| f.0),
+            looped: params.loop_ramp.map_or(ramps.looped, |f| f.0),
+            ..ramps
+        };
         let gains = voice_gains(params.level_db, params.pan);
         let timeline = reader.timeline();
         let seam = Seam::new(&timeline, ramps.looped, usize::from(channels.count()));

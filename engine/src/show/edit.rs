@@ -164,6 +164,10 @@ pub struct ClipChanges {
     /// Rights metadata: title, artist, composer, publisher, ISRC, ISWC, PRO
     /// (`Some(None)` clears one).
     pub rights: RightsChanges,
+    /// Its own protection fade at edit points, ms (`Some(None)`: the session's).
+    pub edit_protection_ms: Option<Option<f64>>,
+    /// Its own protection fade at loop points, ms (`Some(None)`: the session's).
+    pub loop_protection_ms: Option<Option<f64>>,
 }
 
 /// Rights metadata changes.
@@ -298,6 +302,12 @@ impl Show {
             if let Some(t) = l.end {
                 region.end = t.to_frames(rate, fps);
             }
+        }
+        if let Some(ms) = changes.edit_protection_ms {
+            p.protection.edit_point_fade_ms = ms;
+        }
+        if let Some(ms) = changes.loop_protection_ms {
+            p.protection.loop_point_fade_ms = ms;
         }
         if let Some(t) = changes.trigger {
             clip.timecode_trigger = t;
