@@ -947,8 +947,22 @@ fn edit_point_and_loop_point_fades_sit_exactly_at_the_markers() {
     );
 
     // Loop 1000..3000, from the cue start: no audio before it to cross
-    // into, so the loop point dips with the 24-frame ramps.
-    let left = play(1000);
+    // into, so it wraps onto its own end as the file does — no ramp at the
+    // loop points at all ...
+    let left = play_as(1000, false);
+    let expected = |k: usize| {
+        let seg_pos = k % 2000;
+        let up = if k < 2000 {
+            ((seg_pos + 1) as f64 / edit as f64).min(1.0)
+        } else {
+            1.0
+        };
+        (1000 + seg_pos) as f64 / 65_536.0 * edge_in(k) * up
+    };
+    assert_close(&left, expected, "a loop with no audio before it wraps");
+    // ... unless the clip asks for its own loop protection: then its loop
+    // points dip with its 24-frame ramps.
+    let left = play_as(1000, true);
     let expected = |k: usize| {
         let seg_pos = k % 2000;
         let up = if k < 2000 {
@@ -2294,6 +2308,22 @@ fn a_seamless_loop_crossfades_at_its_seam_with_no_dip_and_a_broken_one_is_smooth
             assert!(
                 db.abs() <= 0.1,
                 "the 1 ms from {from} (seam at {seam}) is {db:+.2} dB from the steady level"
+            );
+        }
+    }
+
+    // The whole file looped (it holds whole periods, so it loops
+    // seamlessly): it wraps with no dip either — the sine goes on as if
+    // the file were endless.
+    let a = play_sine_loop(0, 48_000, 3 * 48_000 + 1_000);
+    for seam in [48_000, 96_000, 144_000] {
+        for (i, x) in a[seam - 480..seam + 480].iter().enumerate() {
+            let t = (seam - 480 + i) as f64;
+            let want = 0.5 * (2.0 * PI * t / 48.0).sin();
+            assert!(
+                (f64::from(*x) - want).abs() < 1e-6,
+                "frame {} of the whole-file loop is {x}, not {want}",
+                seam - 480 + i
             );
         }
     }

@@ -104,9 +104,13 @@ impl<B: BusKind> Voice<B> {
         let gains = voice_gains(params.level_db, params.pan);
         let timeline = reader.timeline();
         let seam = Seam::new(&timeline, ramps.looped, usize::from(channels.count()));
-        let ramps = match seam {
-            Some(_) => Ramps { looped: 0, ..ramps },
-            None => ramps,
+        let ramps = match (&seam, params.loop_ramp) {
+            (Some(_), _) => Ramps { looped: 0, ..ramps },
+            // A loop with no audio before its start (a whole file) wraps
+            // onto its own end: a seamless file needs nothing at the seam,
+            // and only a clip's own loop protection asks for the dip.
+            (None, None) => Ramps { looped: 0, ..ramps },
+            (None, Some(_)) => ramps,
         };
         let varispeed = params
             .speed
