@@ -179,6 +179,11 @@ pub enum Command {
     /// performance dates, rights context) and the reporting preferences.
     #[command(subcommand)]
     Show(ShowCmd),
+    /// A box's device map: which of its interface's channels carry the
+    /// show's logical outputs and inputs (kept on the box, apart from the
+    /// show, so one show plays on boxes with different interfaces).
+    #[command(subcommand)]
+    DeviceMap(DeviceMapCmd),
     /// Print this host's public key, to authorize on a box
     /// (`cueboxd auth add KEY --role edit` on the box).
     Key {
@@ -1020,6 +1025,56 @@ pub enum GridCmd {
         #[command(flatten)]
         out: Output,
     },
+}
+
+/// `hostctl device-map …`
+#[derive(Debug, Subcommand)]
+pub enum DeviceMapCmd {
+    /// Print a box's device map (none: logical channel n on physical n).
+    Show(OnBox),
+    /// Replace a box's device map. Checked first (no logical channel twice,
+    /// no two outputs on one physical channel), saved atomically on the
+    /// box, and the session it plays starts again with it; refused while a
+    /// clip plays (reopening the device would cut it).
+    ///
+    /// Example: `hostctl device-map set stage --pcm hw:1,0 --output 1=3 --output 2=4`
+    Set {
+        /// The box, by name or address.
+        #[arg(value_name = "BOX")]
+        box_name: String,
+        /// The ALSA PCM the outputs play through (`hw:1,0`, a card's name …).
+        #[arg(long, value_name = "PCM")]
+        pcm: String,
+        /// The ALSA PCM the inputs capture from.
+        #[arg(long, value_name = "PCM")]
+        capture_pcm: Option<String>,
+        /// Logical output L on physical channel P (repeat it).
+        #[arg(long = "output", value_name = "L=P", value_parser = route)]
+        outputs: Vec<(u16, u16)>,
+        /// Logical input L from physical channel P (repeat it).
+        #[arg(long = "input", value_name = "L=P", value_parser = route)]
+        inputs: Vec<(u16, u16)>,
+        /// Logical 1..N on physical 1..N first (then --output changes some).
+        #[arg(long, value_name = "N")]
+        identity: Option<u16>,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+/// `L=P`: a logical channel on a physical one, both from 1.
+fn route(s: &str) -> Result<(u16, u16), String> {
+    let (l, p) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: LOGICAL=PHYSICAL, like 1=3"))?;
+    let n = |v: &str| {
+        v.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| format!("{v:?} in {s:?} is not a channel number from 1"))
+    };
+    Ok((n(l)?, n(p)?))
 }
 
 /// `hostctl show …`

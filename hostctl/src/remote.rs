@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use cuebox_engine::control::Command;
 use cuebox_engine::dsp::meter::Dbfs;
-use cuebox_engine::show::{ClipId, ContentHash, Show};
+use cuebox_engine::show::{ChannelRoute, ClipId, ContentHash, DeviceMap, LogicalChannel, Show};
 use cuebox_proto::messages::{MeterChannel, Request, Response, Status};
 use cuebox_proto::transfer::{self, Progress};
 use cuebox_proto::{Client, Expect, Identity, KnownBox, KnownBoxes};
@@ -858,6 +858,91 @@ pub fn revise<T>(
         done.generation
     );
     Ok((edited, result))
+}
+
+/// The device map `set` describes: `identity` first (logical n on
+/// physical n), then each route given (replacing one of the same logical
+/// channel).
+pub fn device_map_of(
+    pcm: String,
+    capture_pcm: Option<String>,
+    identity: Option<u16>,
+    outputs: &[(u16, u16)],
+    inputs: &[(u16, u16)],
+) -> anyhow::Result<DeviceMap> {
+    let mut map = DeviceMap::identity(pcm, identity.unwrap_or(0));
+    map.capture_pcm = capture_pcm;
+    let routes = |list: &mut Vec<ChannelRoute>, given: &[(u16, u16)]| -> anyhow::Result<()> {
+        for &(l, p) in given {
+            let logical = LogicalChannel::new(l).context("logical channels count from 1")?;
+            let physical =
+                std::num::NonZeroU16::new(p).context("physical channels count from 1")?;
+            list.retain(|r| r.logical != logical);
+            list.push(ChannelRoute {
+                logical,
+                physical,
+                extra: Default::default(),
+            });
+        }
+        list.sort_by_key(|r| r.logical);
+        Ok(())
+    };
+    routes(&mut map.outputs, outputs)?;
+    routes(&mut map.inputs, inputs)?;
+    let problems: Vec<String> = map.validate().iter().map(ToString::to_string).collect();
+    if !problems.is_empty() {
+        bail!(
+            "the device map would misroute audio: {}",
+            problems.join("; ")
+        );
+    }
+    Ok(map)
+}
+
+/// Prints a box's device map; with `set`, replaces it first.
+pub fn device_map(box_name: &str, set: Option<DeviceMap>, out: &Output) -> anyhow::Result<Outcome> {
+    let mut client = connect(box_name)?;
+    let request = match &set {
+        Some(map) => Request::SetDeviceMap { map: map.to_json() },
+        None => Request::DeviceMap,
+    };
+    let (map, playing) = match client.call(&request)? {
+        Response::DeviceMap { map, playing } => (map, playing),
+        other => bail!("unexpected answer {other:?}"),
+    };
+    let map = map
+        .map(|m| DeviceMap::load(&m))
+        .transpose()
+        .with_context(|| format!("{box_name} sent a device map this hostctl cannot read"))?;
+    if out.json {
+        print_json(&json!({"box": box_name, "device_map": map, "playing": playing}));
+        return Ok(Outcome::Ok);
+    }
+    let Some(map) = map else {
+        println!("{box_name}: no device map: logical channel n plays on physical channel n of the card it chose");
+        return Ok(Outcome::Ok);
+    };
+    println!("{box_name}: outputs through {}", map.playback_pcm);
+    for r in &map.outputs {
+        println!("  output {} -> channel {}", r.logical, r.physical);
+    }
+    if let Some(pcm) = &map.capture_pcm {
+        println!("{box_name}: inputs from {pcm}");
+    }
+    for r in &map.inputs {
+        println!("  input {} <- channel {}", r.logical, r.physical);
+    }
+    if set.is_some() {
+        println!(
+            "{box_name}: saved; {}",
+            if playing {
+                "the session plays with it now"
+            } else {
+                "no session plays: the next one uses it"
+            }
+        );
+    }
+    Ok(Outcome::Ok)
 }
 
 #[cfg(test)]

@@ -851,4 +851,39 @@ fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_k
         (last[0] - twelve).abs() < 1e-6,
         "centred again at -12 dB: {last:?}"
     );
+
+    // The box's device map: not while a clip plays (the device reopens);
+    // then saved, and the session plays with it (the pair swapped here).
+    let swap = [
+        "device-map",
+        "set",
+        "stage",
+        "--pcm",
+        "later",
+        "--output",
+        "1=2",
+        "--output",
+        "2=1",
+    ];
+    let busy = host(&swap);
+    assert!(!busy.status.success());
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("reopens the device"));
+    ok(host(&["stop-all", "stage"]));
+    assert!(wait_for(5, || {
+        let s: Value = serde_json::from_str(&ok(host(&["status", "stage", "--json"]))).unwrap();
+        s["playing"].as_array().is_some_and(Vec::is_empty)
+    }));
+    assert!(ok(host(&swap)).contains("the session plays with it now"));
+    let map: Value =
+        serde_json::from_str(&ok(host(&["device-map", "show", "stage", "--json"]))).unwrap();
+    assert_eq!(map["device_map"]["outputs"][0]["physical"], 2, "{map}");
+    ok(host(&["go", "stage", "c1"]));
+    ok(host(&["clip", "set", "stage:c1", "--balance", "1"]));
+    let n = b.output().len();
+    assert!(wait_for(5, || b.output().len() > n + 24_000));
+    let last = *b.output().last().unwrap();
+    assert!(
+        (last[0] - twelve).abs() < 1e-6 && last[1].abs() < 1e-6,
+        "the right side plays on the left output: {last:?}"
+    );
 }

@@ -192,6 +192,17 @@ pub enum Request<'a> {
         /// What the edit was, for the session's history (`clip set c3 --level -6`).
         what: String,
     },
+    /// This box's device map (how its interface's channels carry the
+    /// show's logical ones).
+    DeviceMap,
+    /// Replaces this box's device map (JSON, as `device-map.json`): saved
+    /// atomically, and the playing session starts again with it (refused
+    /// while anything plays: reopening the device would cut it).
+    SetDeviceMap {
+        /// The map.
+        #[serde(with = "serde_bytes")]
+        map: Vec<u8>,
+    },
 }
 
 /// The largest report a [`Response::Report`] carries: the frame less room
@@ -212,7 +223,8 @@ impl Request<'_> {
             | Request::Pull { .. }
             | Request::Fetch { .. }
             | Request::Journal { .. }
-            | Request::LiveShow => Some(Role::View),
+            | Request::LiveShow
+            | Request::DeviceMap => Some(Role::View),
             // A report is kept on the box's disk: not for anyone who may only watch.
             Request::Command { .. }
             | Request::GoNext { .. }
@@ -228,6 +240,7 @@ impl Request<'_> {
             | Request::Activate { .. }
             | Request::Remove { .. }
             | Request::Revise { .. }
+            | Request::SetDeviceMap { .. }
             // Annotations change what is reported, not the show: allowed while locked.
             | Request::Annotate { .. } => Some(Role::Edit),
         }
@@ -243,6 +256,7 @@ impl Request<'_> {
                 | Request::Activate { .. }
                 | Request::Remove { .. }
                 | Request::Revise { .. }
+                | Request::SetDeviceMap { .. }
         )
     }
 
@@ -269,6 +283,8 @@ impl Request<'_> {
             Request::TechLog { .. } => "techlog",
             Request::LiveShow => "live_show",
             Request::Revise { .. } => "revise",
+            Request::DeviceMap => "device_map",
+            Request::SetDeviceMap { .. } => "set_device_map",
         }
     }
 }
@@ -382,6 +398,15 @@ pub enum Response {
     },
     /// An edit the playing show took.
     Revised(Revised),
+    /// This box's device map (JSON), or none: logical channel n plays on
+    /// physical channel n of the chosen card.
+    DeviceMap {
+        /// The map, as `device-map.json`.
+        #[serde(with = "serde_bytes")]
+        map: Option<Vec<u8>>,
+        /// Whether a session plays with it now (a new one started again).
+        playing: bool,
+    },
     /// An annotation was recorded.
     Annotated {
         /// The work.

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use cuebox_engine::control::cues::Cue;
 use cuebox_engine::control::{At, Command};
-use cuebox_engine::show::{ContentHash, Show};
+use cuebox_engine::show::{ContentHash, DeviceMap, Show};
 
 use super::proto;
 use super::proto::{
@@ -514,6 +514,70 @@ impl<C: ShowControl> BoxService<C> {
         })
     }
 
+    fn device_map(&self) -> Response {
+        match self.root.device_map() {
+            Ok(map) => Response::DeviceMap {
+                map: map.map(|m| m.to_json()),
+                playing: self.show.live_show().is_ok(),
+            },
+            Err(e) => refuse(RefusalKind::Invalid, chain(&e)),
+        }
+    }
+
+    /// A new device map: checked, saved atomically, and the playing
+    /// session started again with it; never while a clip plays.
+    fn set_device_map(&self, bytes: &[u8]) -> Response {
+        let map = match DeviceMap::load(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                return refuse(
+                    RefusalKind::Invalid,
+                    format!("the device map cannot be read: {e}"),
+                )
+            }
+        };
+        let problems: Vec<String> = map.validate().iter().map(ToString::to_string).collect();
+        if !problems.is_empty() {
+            return refuse(
+                RefusalKind::Invalid,
+                format!(
+                    "the device map would misroute audio; nothing was changed: {}",
+                    problems.join("; ")
+                ),
+            );
+        }
+        let _one = self.activating.lock().unwrap_or_else(|p| p.into_inner());
+        let session = self.show.live_show().ok().map(|(s, _, _)| s);
+        if session.is_some() {
+            if let Err(Refusal { kind, message }) = self.show.may_replace() {
+                return refuse(
+                    kind,
+                    format!("{message} (a new device map reopens the device)"),
+                );
+            }
+        }
+        if let Err(e) = self.root.save_device_map(&map) {
+            return refuse(RefusalKind::Failed, chain(&e));
+        }
+        let playing = match session {
+            Some(s) => match self.show.activated(&s) {
+                Started::Playing => true,
+                Started::Failed(problem) => return refuse(
+                    RefusalKind::Failed,
+                    format!(
+                        "the device map is saved, but the session cannot play with it: {problem}"
+                    ),
+                ),
+                Started::NotYet => false,
+            },
+            None => false,
+        };
+        Response::DeviceMap {
+            map: Some(map.to_json()),
+            playing,
+        }
+    }
+
     fn pull(&self, conn: &mut Conn, session: &str) -> Response {
         let dir = match self.root.open_session(session) {
             Ok(d) => d,
@@ -757,6 +821,8 @@ impl<C: ShowControl> Service for BoxService<C> {
                 patch,
                 what,
             } => self.revise(peer, &session, generation, &patch, &what),
+            Request::DeviceMap => self.device_map(),
+            Request::SetDeviceMap { map } => self.set_device_map(&map),
         }
     }
 }
