@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use cuebox_engine::show::{
-    Colour, Curve, ExportFormat, GridPos, Group, GroupMode, LogicalChannel, ReportDepth,
+    Colour, Curve, ExportFormat, GridPos, Group, GroupMode, LogicalChannel, PointSpec, ReportDepth,
     TimeSourceKind, TimeSpec,
 };
 use cuebox_engine::timecode::{FrameRate, Timecode};
@@ -750,12 +750,13 @@ pub struct ClipSetArgs {
     /// Fade-out equal-power (on) or equal-gain (off).
     #[arg(long, value_name = "on|off", value_parser = on_off)]
     pub fade_out_power: Option<bool>,
-    /// Where playback starts.
-    #[arg(long, value_name = "TIME")]
-    pub cue_in: Option<TimeSpec>,
+    /// Where playback starts (a time, or `marker:NAME`: the start of the
+    /// clip's analysis section of that name).
+    #[arg(long, value_name = "TIME|marker:NAME")]
+    pub cue_in: Option<PointSpec>,
     /// Where playback ends (`end`: the file's end).
-    #[arg(long, value_name = "TIME|end")]
-    pub cue_out: Option<OrNone<TimeSpec>>,
+    #[arg(long, value_name = "TIME|marker:NAME|end")]
+    pub cue_out: Option<OrNone<PointSpec>>,
     /// Loop: on its own the whole cue range; with --loop-start/--loop-end
     /// the region given.
     #[arg(long = "loop", conflicts_with = "no_loop")]
@@ -764,11 +765,11 @@ pub struct ClipSetArgs {
     #[arg(long)]
     pub no_loop: bool,
     /// Where the loop starts.
-    #[arg(long, value_name = "TIME")]
-    pub loop_start: Option<TimeSpec>,
+    #[arg(long, value_name = "TIME|marker:NAME")]
+    pub loop_start: Option<PointSpec>,
     /// Where the loop jumps back.
-    #[arg(long, value_name = "TIME")]
-    pub loop_end: Option<TimeSpec>,
+    #[arg(long, value_name = "TIME|marker:NAME")]
+    pub loop_end: Option<PointSpec>,
     /// Its own protection fade at cue and edit points, 0.25 to 10 ms
     /// (`none`: the session's, `hostctl` shows it in `session show`).
     #[arg(long, value_name = "MS|none")]

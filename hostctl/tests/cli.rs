@@ -642,6 +642,47 @@ fn clip_set_changes_what_it_is_given_in_seconds_timecode_or_frames_and_nothing_e
         );
     }
 
+    // Loop points at named markers (the clip's analysis sections).
+    edit_manifest(&f, |m| {
+        m["clips"][0]["analysis"] = serde_json::json!({
+            "status": "done", "tempo_bpm": 120, "confidence": 0.9,
+            "sections": [{"start": 48_000, "label": "verse"}, {"start": 96_000, "label": "chorus"}],
+        });
+    });
+    hostctl(&[
+        &"clip",
+        &"set",
+        &f.dir,
+        &"c1",
+        &"--loop-start",
+        &"marker:verse",
+        &"--loop-end",
+        &"marker:chorus",
+    ])
+    .ok();
+    let lp = &clip_json(&f, "c1")["processing"]["loop"];
+    assert_eq!(
+        (lp["start"].clone(), lp["end"].clone()),
+        (48_000.into(), 96_000.into())
+    );
+    let untouched = snapshot(&f);
+    let r = hostctl(&[
+        &"clip",
+        &"set",
+        &f.dir,
+        &"c1",
+        &"--loop-end",
+        &"marker:coda",
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("has no marker \"coda\"; its markers: verse, chorus"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&f), untouched);
+
     // A clip's own protection fades, and back to the session's.
     hostctl(&[
         &"clip",

@@ -562,12 +562,14 @@ impl<C: ShowControl> BoxService<C> {
         let playing = match session {
             Some(s) => match self.show.activated(&s) {
                 Started::Playing => true,
-                Started::Failed(problem) => return refuse(
-                    RefusalKind::Failed,
-                    format!(
+                Started::Failed(problem) => {
+                    return refuse(
+                        RefusalKind::Failed,
+                        format!(
                         "the device map is saved, but the session cannot play with it: {problem}"
                     ),
-                ),
+                    )
+                }
                 Started::NotYet => false,
             },
             None => false,
