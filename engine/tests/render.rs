@@ -879,9 +879,13 @@ fn edit_point_and_loop_point_fades_sit_exactly_at_the_markers() {
     let (edit, lp) = (144usize, 24usize);
     // Each sample holds its own frame number, so the output shows which
     // frame played: cue from 1000, looping `loop_start`..3000.
-    let play = |loop_start: u64| {
+    // The session's protection, or (`own`) the session's default with the
+    // voice's own ramps of the same lengths: a clip's own protection fades.
+    let play_as = |loop_start: u64, own: bool| {
         let mut cfg = config(Busses::default());
-        cfg.protection = protection.clone();
+        if !own {
+            cfg.protection = protection.clone();
+        }
         let mut rig = Rig::new(cfg);
         let audio: Arc<[f32]> = (0..10_000).map(|f| f as f32 / 65_536.0).collect();
         let t = Timeline::new(
@@ -893,6 +897,10 @@ fn edit_point_and_loop_point_fades_sit_exactly_at_the_markers() {
         .unwrap();
         let mut s = start(1, Group::D, looping(audio, Channels::Mono, t));
         s.params.pan = Pan::Mono { pan: -1.0 };
+        if own {
+            s.params.edit_ramp = Some(FrameCount(edit as u64));
+            s.params.loop_ramp = Some(FrameCount(lp as u64));
+        }
         rig.send(500, Command::Start(s));
         rig.run_to(500 + 5500, 100);
         assert!(
@@ -900,6 +908,11 @@ fn edit_point_and_loop_point_fades_sit_exactly_at_the_markers() {
             "a loop plays until stopped"
         );
         rig.out.group(Group::D)[0][500..].to_vec()
+    };
+    let play = |loop_start: u64| {
+        let session = play_as(loop_start, false);
+        assert_eq!(session, play_as(loop_start, true), "a voice's own ramps");
+        session
     };
     // Loop 2000..3000: cue start to loop end, then the loop again and
     // again; the last 24 frames of each pass crossfade into the 24 before
@@ -934,8 +947,22 @@ fn edit_point_and_loop_point_fades_sit_exactly_at_the_markers() {
     );
 
     // Loop 1000..3000, from the cue start: no audio before it to cross
-    // into, so the loop point dips with the 24-frame ramps.
-    let left = play(1000);
+    // into, so it wraps onto its own end as the file does — no ramp at the
+    // loop points at all ...
+    let left = play_as(1000, false);
+    let expected = |k: usize| {
+        let seg_pos = k % 2000;
+        let up = if k < 2000 {
+            ((seg_pos + 1) as f64 / edit as f64).min(1.0)
+        } else {
+            1.0
+        };
+        (1000 + seg_pos) as f64 / 65_536.0 * edge_in(k) * up
+    };
+    assert_close(&left, expected, "a loop with no audio before it wraps");
+    // ... unless the clip asks for its own loop protection: then its loop
+    // points dip with its 24-frame ramps.
+    let left = play_as(1000, true);
     let expected = |k: usize| {
         let seg_pos = k % 2000;
         let up = if k < 2000 {
@@ -2285,6 +2312,22 @@ fn a_seamless_loop_crossfades_at_its_seam_with_no_dip_and_a_broken_one_is_smooth
         }
     }
 
+    // The whole file looped (it holds whole periods, so it loops
+    // seamlessly): it wraps with no dip either — the sine goes on as if
+    // the file were endless.
+    let a = play_sine_loop(0, 48_000, 3 * 48_000 + 1_000);
+    for seam in [48_000, 96_000, 144_000] {
+        for (i, x) in a[seam - 480..seam + 480].iter().enumerate() {
+            let t = (seam - 480 + i) as f64;
+            let want = 0.5 * (2.0 * PI * t / 48.0).sin();
+            assert!(
+                (f64::from(*x) - want).abs() < 1e-6,
+                "frame {} of the whole-file loop is {x}, not {want}",
+                seam - 480 + i
+            );
+        }
+    }
+
     // A quarter period short: the loop start does not follow the loop end.
     // Across the seam no step exceeds the sine's own steepest step plus the
     // jump spread over the 2 ms (96-frame) crossfade.
@@ -2412,8 +2455,16 @@ fn a_pan_change_glides_a_playing_voice_and_a_stereo_pan_is_refused_by_a_mono_voi
             "{name}: a step of {worst} within the glide"
         );
     }
-    assert!(g[0][at + 2 * len..3_000].iter().all(|x| x.abs() < 1e-6), "hard right after");
-    assert!(g[1][at + 2 * len..3_000].iter().all(|x| (x - 1.0).abs() < 1e-6), "at 0 dB after");
+    assert!(
+        g[0][at + 2 * len..3_000].iter().all(|x| x.abs() < 1e-6),
+        "hard right after"
+    );
+    assert!(
+        g[1][at + 2 * len..3_000]
+            .iter()
+            .all(|x| (x - 1.0).abs() < 1e-6),
+        "at 0 dB after"
+    );
     // A stereo pan does not fit a mono voice: unmatched, nothing changes.
     assert!(rig
         .events

@@ -705,6 +705,8 @@ fn every_field_of_a_full_show_is_known_and_every_known_field_is_written() {
     });
     c.timecode_trigger = Some("01:00:00:00".parse().unwrap());
     c.timecode_chase = true;
+    c.processing.protection.edit_point_fade_ms = Some(5.0);
+    c.processing.protection.loop_point_fade_ms = Some(0.25);
     c.audio.format.trim = Trim { start: 1, end: 2 };
     for m in [
         &mut c.audio.metadata.title,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use cuebox_engine::show::{
-    Colour, Curve, ExportFormat, GridPos, Group, GroupMode, LogicalChannel, ReportDepth,
+    Colour, Curve, ExportFormat, GridPos, Group, GroupMode, LogicalChannel, PointSpec, ReportDepth,
     TimeSourceKind, TimeSpec,
 };
 use cuebox_engine::timecode::{FrameRate, Timecode};
@@ -179,6 +179,11 @@ pub enum Command {
     /// performance dates, rights context) and the reporting preferences.
     #[command(subcommand)]
     Show(ShowCmd),
+    /// A box's device map: which of its interface's channels carry the
+    /// show's logical outputs and inputs (kept on the box, apart from the
+    /// show, so one show plays on boxes with different interfaces).
+    #[command(subcommand)]
+    DeviceMap(DeviceMapCmd),
     /// Print this host's public key, to authorize on a box
     /// (`cueboxd auth add KEY --role edit` on the box).
     Key {
@@ -745,12 +750,13 @@ pub struct ClipSetArgs {
     /// Fade-out equal-power (on) or equal-gain (off).
     #[arg(long, value_name = "on|off", value_parser = on_off)]
     pub fade_out_power: Option<bool>,
-    /// Where playback starts.
-    #[arg(long, value_name = "TIME")]
-    pub cue_in: Option<TimeSpec>,
+    /// Where playback starts (a time, or `marker:NAME`: the start of the
+    /// clip's analysis section of that name).
+    #[arg(long, value_name = "TIME|marker:NAME")]
+    pub cue_in: Option<PointSpec>,
     /// Where playback ends (`end`: the file's end).
-    #[arg(long, value_name = "TIME|end")]
-    pub cue_out: Option<OrNone<TimeSpec>>,
+    #[arg(long, value_name = "TIME|marker:NAME|end")]
+    pub cue_out: Option<OrNone<PointSpec>>,
     /// Loop: on its own the whole cue range; with --loop-start/--loop-end
     /// the region given.
     #[arg(long = "loop", conflicts_with = "no_loop")]
@@ -759,11 +765,19 @@ pub struct ClipSetArgs {
     #[arg(long)]
     pub no_loop: bool,
     /// Where the loop starts.
-    #[arg(long, value_name = "TIME")]
-    pub loop_start: Option<TimeSpec>,
+    #[arg(long, value_name = "TIME|marker:NAME")]
+    pub loop_start: Option<PointSpec>,
     /// Where the loop jumps back.
-    #[arg(long, value_name = "TIME")]
-    pub loop_end: Option<TimeSpec>,
+    #[arg(long, value_name = "TIME|marker:NAME")]
+    pub loop_end: Option<PointSpec>,
+    /// Its own protection fade at cue and edit points, 0.25 to 10 ms
+    /// (`none`: the session's, `hostctl` shows it in `session show`).
+    #[arg(long, value_name = "MS|none")]
+    pub edit_protection: Option<OrNone<f64>>,
+    /// Its own protection fade at loop points, 0.25 to 10 ms (`none`: the
+    /// session's): the shortest for a seamless loop, longer for a rough one.
+    #[arg(long, value_name = "MS|none")]
+    pub loop_protection: Option<OrNone<f64>>,
     /// The timecode that starts the clip (HH:MM:SS:FF), or `none`.
     #[arg(long, value_name = "TC|none")]
     pub trigger: Option<OrNone<Timecode>>,
@@ -1012,6 +1026,56 @@ pub enum GridCmd {
         #[command(flatten)]
         out: Output,
     },
+}
+
+/// `hostctl device-map …`
+#[derive(Debug, Subcommand)]
+pub enum DeviceMapCmd {
+    /// Print a box's device map (none: logical channel n on physical n).
+    Show(OnBox),
+    /// Replace a box's device map. Checked first (no logical channel twice,
+    /// no two outputs on one physical channel), saved atomically on the
+    /// box, and the session it plays starts again with it; refused while a
+    /// clip plays (reopening the device would cut it).
+    ///
+    /// Example: `hostctl device-map set stage --pcm hw:1,0 --output 1=3 --output 2=4`
+    Set {
+        /// The box, by name or address.
+        #[arg(value_name = "BOX")]
+        box_name: String,
+        /// The ALSA PCM the outputs play through (`hw:1,0`, a card's name …).
+        #[arg(long, value_name = "PCM")]
+        pcm: String,
+        /// The ALSA PCM the inputs capture from.
+        #[arg(long, value_name = "PCM")]
+        capture_pcm: Option<String>,
+        /// Logical output L on physical channel P (repeat it).
+        #[arg(long = "output", value_name = "L=P", value_parser = route)]
+        outputs: Vec<(u16, u16)>,
+        /// Logical input L from physical channel P (repeat it).
+        #[arg(long = "input", value_name = "L=P", value_parser = route)]
+        inputs: Vec<(u16, u16)>,
+        /// Logical 1..N on physical 1..N first (then --output changes some).
+        #[arg(long, value_name = "N")]
+        identity: Option<u16>,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+/// `L=P`: a logical channel on a physical one, both from 1.
+fn route(s: &str) -> Result<(u16, u16), String> {
+    let (l, p) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: LOGICAL=PHYSICAL, like 1=3"))?;
+    let n = |v: &str| {
+        v.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| format!("{v:?} in {s:?} is not a channel number from 1"))
+    };
+    Ok((n(l)?, n(p)?))
 }
 
 /// `hostctl show …`

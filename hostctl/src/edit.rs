@@ -14,7 +14,9 @@ use cuebox_engine::show::{
 use cuebox_session::store::SessionDir;
 use serde_json::json;
 
-use crate::cli::{BusArgs, BusName, ClipSetArgs, OrNone, Output, PageCmd, Place, TabArg, TimingArgs};
+use crate::cli::{
+    BusArgs, BusName, ClipSetArgs, OrNone, Output, PageCmd, Place, TabArg, TimingArgs,
+};
 use crate::output::print_json;
 use crate::session::{open, page_tab};
 use crate::Outcome;
@@ -138,8 +140,8 @@ impl ClipSetArgs {
                 curve: self.fade_out_curve,
                 power: self.fade_out_power,
             },
-            cue_in: self.cue_in,
-            cue_out: self.cue_out.map(|c| c.0),
+            cue_in: self.cue_in.clone(),
+            cue_out: self.cue_out.clone().map(|c| c.0),
             looping: LoopChange {
                 enabled: match (self.looped, self.no_loop) {
                     (true, _) => Some(true),
@@ -147,11 +149,13 @@ impl ClipSetArgs {
                     _ if self.loop_start.is_some() || self.loop_end.is_some() => Some(true),
                     _ => None,
                 },
-                start: self.loop_start,
-                end: self.loop_end,
+                start: self.loop_start.clone(),
+                end: self.loop_end.clone(),
             },
             trigger: self.trigger.map(|t| t.0),
             chase: self.chase,
+            edit_protection_ms: self.edit_protection.map(|m| m.0),
+            loop_protection_ms: self.loop_protection.map(|m| m.0),
             rights: RightsChanges::typed([
                 &self.title,
                 &self.artist,

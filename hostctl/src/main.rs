@@ -19,7 +19,7 @@ use cuebox_engine::control::Command as EngineCommand;
 use cuebox_engine::show::ClipId;
 use cuebox_proto::messages::Request;
 
-use cli::{Cli, ClipCmd, Command, GridCmd, SessionCmd, ShowCmd};
+use cli::{Cli, ClipCmd, Command, DeviceMapCmd, GridCmd, SessionCmd, ShowCmd};
 
 /// How a command ended, when it did not fail outright.
 pub enum Outcome {
@@ -187,6 +187,17 @@ fn main() -> ExitCode {
         Command::Grid(GridCmd::Undo { dir, tab, out }) => grid::undo(&dir, &tab, &out),
         Command::Show(ShowCmd::Set(args)) => show::set(&args),
         Command::Show(ShowCmd::Info { dir, out }) => show::info(&dir, &out),
+        Command::DeviceMap(DeviceMapCmd::Show(b)) => remote::device_map(&b.box_name, None, &b.out),
+        Command::DeviceMap(DeviceMapCmd::Set {
+            box_name,
+            pcm,
+            capture_pcm,
+            outputs,
+            inputs,
+            identity,
+            out,
+        }) => remote::device_map_of(pcm, capture_pcm, identity, &outputs, &inputs)
+            .and_then(|map| remote::device_map(&box_name, Some(map), &out)),
         Command::Key { out } => remote::key(&out),
         Command::Pair {
             address,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use cuebox_engine::control::Command;
 use cuebox_engine::dsp::meter::Dbfs;
-use cuebox_engine::show::{ClipId, ContentHash, Show};
+use cuebox_engine::show::{ChannelRoute, ClipId, ContentHash, DeviceMap, LogicalChannel, Show};
 use cuebox_proto::messages::{MeterChannel, Request, Response, Status};
 use cuebox_proto::transfer::{self, Progress};
 use cuebox_proto::{Client, Expect, Identity, KnownBox, KnownBoxes};
@@ -803,44 +803,6 @@ pub fn latency(
     Ok(Outcome::Ok)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn channel(peak: f32, hold: f32, rms: f32) -> MeterChannel {
-        MeterChannel {
-            peak_dbfs: Dbfs::new(peak),
-            hold_dbfs: Dbfs::new(hold),
-            rms_dbfs: Dbfs::new(rms),
-        }
-    }
-
-    #[test]
-    fn a_meter_shows_levels_a_bar_and_the_hold() {
-        let line = meter_line(&channel(-6.02, -3.0, -9.03));
-        assert!(line.starts_with("  -6.0   -3.0   -9.0  "), "{line:?}");
-        // −6 dBFS is 90 % of the −60…0 bar: 21.6 cells (21 and 5/8); the
-        // hold at −3 dBFS (22.8 cells) marks the 23rd.
-        let bar = meter_bar(Dbfs::new(-6.0), Dbfs::new(-3.0));
-        assert_eq!(bar.chars().count(), METER_WIDTH);
-        assert_eq!(bar, format!("{}▋| ", "█".repeat(21)));
-        assert_eq!(
-            meter_bar(Dbfs::new(0.0), Dbfs::new(0.0)),
-            "█".repeat(METER_WIDTH)
-        );
-        assert!(meter_line(&channel(0.0, 0.0, -3.0)).ends_with("CLIP"));
-    }
-
-    #[test]
-    fn silence_reads_minus_infinity_with_an_empty_bar() {
-        let silent = channel(-144.0, -144.0, -144.0);
-        assert_eq!(
-            meter_line(&silent),
-            format!("  -inf   -inf   -inf  {}", " ".repeat(METER_WIDTH))
-        );
-    }
-}
-
 /// Applies `change` to the show playing on box `box_name`: reads it and
 /// its edit generation, edits it here, and sends the difference, which the
 /// box takes at once where it can (levels and pans glide on what plays)
@@ -896,4 +858,127 @@ pub fn revise<T>(
         done.generation
     );
     Ok((edited, result))
+}
+
+/// The device map `set` describes: `identity` first (logical n on
+/// physical n), then each route given (replacing one of the same logical
+/// channel).
+pub fn device_map_of(
+    pcm: String,
+    capture_pcm: Option<String>,
+    identity: Option<u16>,
+    outputs: &[(u16, u16)],
+    inputs: &[(u16, u16)],
+) -> anyhow::Result<DeviceMap> {
+    let mut map = DeviceMap::identity(pcm, identity.unwrap_or(0));
+    map.capture_pcm = capture_pcm;
+    let routes = |list: &mut Vec<ChannelRoute>, given: &[(u16, u16)]| -> anyhow::Result<()> {
+        for &(l, p) in given {
+            let logical = LogicalChannel::new(l).context("logical channels count from 1")?;
+            let physical =
+                std::num::NonZeroU16::new(p).context("physical channels count from 1")?;
+            list.retain(|r| r.logical != logical);
+            list.push(ChannelRoute {
+                logical,
+                physical,
+                extra: Default::default(),
+            });
+        }
+        list.sort_by_key(|r| r.logical);
+        Ok(())
+    };
+    routes(&mut map.outputs, outputs)?;
+    routes(&mut map.inputs, inputs)?;
+    let problems: Vec<String> = map.validate().iter().map(ToString::to_string).collect();
+    if !problems.is_empty() {
+        bail!(
+            "the device map would misroute audio: {}",
+            problems.join("; ")
+        );
+    }
+    Ok(map)
+}
+
+/// Prints a box's device map; with `set`, replaces it first.
+pub fn device_map(box_name: &str, set: Option<DeviceMap>, out: &Output) -> anyhow::Result<Outcome> {
+    let mut client = connect(box_name)?;
+    let request = match &set {
+        Some(map) => Request::SetDeviceMap { map: map.to_json() },
+        None => Request::DeviceMap,
+    };
+    let (map, playing) = match client.call(&request)? {
+        Response::DeviceMap { map, playing } => (map, playing),
+        other => bail!("unexpected answer {other:?}"),
+    };
+    let map = map
+        .map(|m| DeviceMap::load(&m))
+        .transpose()
+        .with_context(|| format!("{box_name} sent a device map this hostctl cannot read"))?;
+    if out.json {
+        print_json(&json!({"box": box_name, "device_map": map, "playing": playing}));
+        return Ok(Outcome::Ok);
+    }
+    let Some(map) = map else {
+        println!("{box_name}: no device map: logical channel n plays on physical channel n of the card it chose");
+        return Ok(Outcome::Ok);
+    };
+    println!("{box_name}: outputs through {}", map.playback_pcm);
+    for r in &map.outputs {
+        println!("  output {} -> channel {}", r.logical, r.physical);
+    }
+    if let Some(pcm) = &map.capture_pcm {
+        println!("{box_name}: inputs from {pcm}");
+    }
+    for r in &map.inputs {
+        println!("  input {} <- channel {}", r.logical, r.physical);
+    }
+    if set.is_some() {
+        println!(
+            "{box_name}: saved; {}",
+            if playing {
+                "the session plays with it now"
+            } else {
+                "no session plays: the next one uses it"
+            }
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(peak: f32, hold: f32, rms: f32) -> MeterChannel {
+        MeterChannel {
+            peak_dbfs: Dbfs::new(peak),
+            hold_dbfs: Dbfs::new(hold),
+            rms_dbfs: Dbfs::new(rms),
+        }
+    }
+
+    #[test]
+    fn a_meter_shows_levels_a_bar_and_the_hold() {
+        let line = meter_line(&channel(-6.02, -3.0, -9.03));
+        assert!(line.starts_with("  -6.0   -3.0   -9.0  "), "{line:?}");
+        // −6 dBFS is 90 % of the −60…0 bar: 21.6 cells (21 and 5/8); the
+        // hold at −3 dBFS (22.8 cells) marks the 23rd.
+        let bar = meter_bar(Dbfs::new(-6.0), Dbfs::new(-3.0));
+        assert_eq!(bar.chars().count(), METER_WIDTH);
+        assert_eq!(bar, format!("{}▋| ", "█".repeat(21)));
+        assert_eq!(
+            meter_bar(Dbfs::new(0.0), Dbfs::new(0.0)),
+            "█".repeat(METER_WIDTH)
+        );
+        assert!(meter_line(&channel(0.0, 0.0, -3.0)).ends_with("CLIP"));
+    }
+
+    #[test]
+    fn silence_reads_minus_infinity_with_an_empty_bar() {
+        let silent = channel(-144.0, -144.0, -144.0);
+        assert_eq!(
+            meter_line(&silent),
+            format!("  -inf   -inf   -inf  {}", " ".repeat(METER_WIDTH))
+        );
+    }
 }

@@ -316,6 +316,13 @@ pub fn show(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
                         "out": fade(p.fades.fade_out.as_ref(), &d.fade_out),
                         "crossfade": {"time_ms": cross.time_ms, "curve": cross.curve, "from": cross_from},
                     },
+                    "protection": {
+                        "edit_point_fade_ms": p.protection.edit_point_fade_ms
+                            .unwrap_or(show.protection.edit_point_fade_ms),
+                        "loop_point_fade_ms": p.protection.loop_point_fade_ms
+                            .unwrap_or(show.protection.loop_point_fade_ms),
+                        "from": if p.protection.is_default() { "session" } else { "clip" },
+                    },
                 })
             })
             .collect();

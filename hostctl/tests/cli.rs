@@ -611,6 +611,10 @@ fn clip_set_changes_what_it_is_given_in_seconds_timecode_or_frames_and_nothing_e
         (vec!["c9", "--level", "-3"], "there is no clip \"c9\""),
         (vec!["c1", "--cue-in", "soon"], "is not a time"),
         (vec!["c1"], "nothing to set"),
+        (
+            vec!["c1", "--loop-protection", "20"],
+            "processing.protection.loop_point_fade_ms",
+        ),
     ] {
         let mut all: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"clip", &"set", &f.dir];
         all.extend(args.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>));
@@ -637,6 +641,84 @@ fn clip_set_changes_what_it_is_given_in_seconds_timecode_or_frames_and_nothing_e
             250.0
         );
     }
+
+    // Loop points at named markers (the clip's analysis sections).
+    edit_manifest(&f, |m| {
+        m["clips"][0]["analysis"] = serde_json::json!({
+            "status": "done", "tempo_bpm": 120, "confidence": 0.9,
+            "sections": [{"start": 48_000, "label": "verse"}, {"start": 96_000, "label": "chorus"}],
+        });
+    });
+    hostctl(&[
+        &"clip",
+        &"set",
+        &f.dir,
+        &"c1",
+        &"--loop-start",
+        &"marker:verse",
+        &"--loop-end",
+        &"marker:chorus",
+    ])
+    .ok();
+    let lp = &clip_json(&f, "c1")["processing"]["loop"];
+    assert_eq!(
+        (lp["start"].clone(), lp["end"].clone()),
+        (48_000.into(), 96_000.into())
+    );
+    let untouched = snapshot(&f);
+    let r = hostctl(&[
+        &"clip",
+        &"set",
+        &f.dir,
+        &"c1",
+        &"--loop-end",
+        &"marker:coda",
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("has no marker \"coda\"; its markers: verse, chorus"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(snapshot(&f), untouched);
+
+    // A clip's own protection fades, and back to the session's.
+    hostctl(&[
+        &"clip",
+        &"set",
+        &f.dir,
+        &"c1",
+        &"--loop-protection",
+        &"0.25",
+        &"--edit-protection",
+        &"5",
+    ])
+    .ok();
+    let p = &clip_json(&f, "c1")["processing"]["protection"];
+    assert_eq!(
+        (
+            p["loop_point_fade_ms"].clone(),
+            p["edit_point_fade_ms"].clone()
+        ),
+        (0.25.into(), 5.0.into())
+    );
+    hostctl(&[
+        &"clip",
+        &"set",
+        &f.dir,
+        &"c1",
+        &"--loop-protection",
+        &"none",
+        &"--edit-protection",
+        &"none",
+    ])
+    .ok();
+    assert_eq!(
+        clip_json(&f, "c1")["processing"].get("protection"),
+        None,
+        "the session's again"
+    );
 }
 
 #[test]

@@ -461,8 +461,16 @@ impl LoopBox {
             Command::new(cueboxd())
                 .arg("--root")
                 .arg(&root)
-                .args(["run", "--listen", &address, "--name", name, "--device", "later"])
-                .args(["--format", "FLOAT_LE", "--channels", "2", "--no-irq-routing"])
+                .args([
+                    "run", "--listen", &address, "--name", name, "--device", "later",
+                ])
+                .args([
+                    "--format",
+                    "FLOAT_LE",
+                    "--channels",
+                    "2",
+                    "--no-irq-routing",
+                ])
                 .args(["--seconds", "120"])
                 .env(
                     "ALSA_CONFIG_PATH",
@@ -491,7 +499,14 @@ impl LoopBox {
         };
         let fingerprint = cueboxd_cmd(&["key"]);
         assert!(wait_for(10, || b
-            .host(&["pair", &address, "--name", name, "--fingerprint", fingerprint.trim()])
+            .host(&[
+                "pair",
+                &address,
+                "--name",
+                name,
+                "--fingerprint",
+                fingerprint.trim()
+            ])
             .status
             .success()));
         let key = ok(b.host(&["key"]));
@@ -703,7 +718,11 @@ fn ramped_from(out: &Output) -> usize {
         .split("ramped on what plays from show sample ")
         .nth(1)
         .unwrap_or_else(|| panic!("no ramp sample in: {said}"));
-    at.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    at.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// The largest step between neighbouring frames of channel `ch`.
@@ -715,18 +734,35 @@ fn worst_step(frames: &[[f32; 2]], ch: usize) -> f32 {
 }
 
 #[test]
-fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_keeps_the_show_going() {
+fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_keeps_the_show_going(
+) {
     let tmp = tempfile::tempdir().unwrap();
     let b = LoopBox::start(tmp.path(), "stage", true);
     let host = |args: &[&str]| b.host(args);
     let show = tmp.path().join("Stage");
     let s = show.to_str().unwrap();
-    ok(host(&["session", "new", s, "--media", show.join("media").to_str().unwrap()]));
+    ok(host(&[
+        "session",
+        "new",
+        s,
+        "--media",
+        show.join("media").to_str().unwrap(),
+    ]));
     let dc = tmp.path().join("dc.wav");
     write_wav(&dc, WavFormat::int16(2, 48_000), 48_000 * 60, |_, _| 0.25);
     ok(host(&[
-        "clip", "add", s, dc.to_str().unwrap(), "--page", "1", "--tab", "1", "--at", "1,1",
-        "--group", "A",
+        "clip",
+        "add",
+        s,
+        dc.to_str().unwrap(),
+        "--page",
+        "1",
+        "--tab",
+        "1",
+        "--at",
+        "1,1",
+        "--group",
+        "A",
     ]));
     ok(host(&["push", s, "--to", "stage"]));
     let went: Value = serde_json::from_str(&ok(host(&["go", "stage", "c1", "--json"]))).unwrap();
@@ -749,7 +785,10 @@ fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_k
     let six = full * 10f32.powf(-6.0 / 20.0);
     assert_eq!(out[level_at - 1][0], full, "untouched before its sample");
     assert!(out[level_at][0] < full, "ramping from its sample");
-    assert!((out[level_at + 2_399][0] - six).abs() < 1e-6, "at -6 dB after 50 ms");
+    assert!(
+        (out[level_at + 2_399][0] - six).abs() < 1e-6,
+        "at -6 dB after 50 ms"
+    );
     let slope = (full - six) / 2_400.0;
     assert!(worst_step(&out[level_at - 10..level_at + 3_000], 0) <= slope + 1e-6);
 
@@ -766,7 +805,10 @@ fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_k
     let remove = host(&["clip", "remove", "stage:", "c1"]);
     assert!(!remove.status.success());
     let said = String::from_utf8_lossy(&remove.stderr);
-    assert!(said.contains("it removes clip c1, which is playing"), "{said}");
+    assert!(
+        said.contains("it removes clip c1, which is playing"),
+        "{said}"
+    );
     ok(host(&["lock", "stage"]));
     let locked = host(&["clip", "set", "stage:c1", "--level", "-3"]);
     assert!(!locked.status.success());
@@ -777,7 +819,10 @@ fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_k
     let diff = host(&["diff", s, "stage"]);
     assert!(!diff.status.success(), "the box's copy differs now");
     let said = String::from_utf8_lossy(&diff.stdout);
-    assert!(said.contains("level_db") && said.contains("balance"), "{said}");
+    assert!(
+        said.contains("level_db") && said.contains("balance"),
+        "{said}"
+    );
     let home = tmp.path().join("Pulled");
     ok(host(&["pull", "stage", "--out", home.to_str().unwrap()]));
     let pulled: Value =
@@ -802,7 +847,45 @@ fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_k
     let n = b.output().len();
     assert!(wait_for(5, || b.output().len() > n + 9_600));
     let last = *b.output().last().unwrap();
-    assert!((last[0] - twelve).abs() < 1e-6, "centred again at -12 dB: {last:?}");
+    assert!(
+        (last[0] - twelve).abs() < 1e-6,
+        "centred again at -12 dB: {last:?}"
+    );
+
+    // The box's device map: not while a clip plays (the device reopens);
+    // then saved, and the session plays with it (the pair swapped here).
+    let swap = [
+        "device-map",
+        "set",
+        "stage",
+        "--pcm",
+        "later",
+        "--output",
+        "1=2",
+        "--output",
+        "2=1",
+    ];
+    let busy = host(&swap);
+    assert!(!busy.status.success());
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("reopens the device"));
+    ok(host(&["stop-all", "stage"]));
+    assert!(wait_for(5, || {
+        let s: Value = serde_json::from_str(&ok(host(&["status", "stage", "--json"]))).unwrap();
+        s["playing"].as_array().is_some_and(Vec::is_empty)
+    }));
+    assert!(ok(host(&swap)).contains("the session plays with it now"));
+    let map: Value =
+        serde_json::from_str(&ok(host(&["device-map", "show", "stage", "--json"]))).unwrap();
+    assert_eq!(map["device_map"]["outputs"][0]["physical"], 2, "{map}");
+    ok(host(&["go", "stage", "c1"]));
+    ok(host(&["clip", "set", "stage:c1", "--balance", "1"]));
+    let n = b.output().len();
+    assert!(wait_for(5, || b.output().len() > n + 24_000));
+    let last = *b.output().last().unwrap();
+    assert!(
+        (last[0] - twelve).abs() < 1e-6 && last[1].abs() < 1e-6,
+        "the right side plays on the left output: {last:?}"
+    );
 }
 
 /// Packages through a box's API: a session of the box exported (kept in

@@ -484,7 +484,10 @@ impl LiveLink {
         let live = rx
             .recv_timeout(Duration::from_secs(10))
             .map_err(|_| {
-                Refusal::new(RefusalKind::Failed, "the show did not answer; it may be stopping")
+                Refusal::new(
+                    RefusalKind::Failed,
+                    "the show did not answer; it may be stopping",
+                )
             })?
             .map_err(blocked)?;
         if !live.revision.needs_restart() {
@@ -1041,17 +1044,25 @@ mod tests {
         assert_eq!(session, "link");
         let mut edited = (*show).clone();
         edited.clips[0].name = "renamed".into();
-        let done = link.revise(osc(), Some(generation), edited.clone()).unwrap();
+        let done = link
+            .revise(osc(), Some(generation), edited.clone())
+            .unwrap();
         assert_eq!(done.generation, generation + 1);
         assert_eq!(link.show().unwrap().clip(&clip(1)).unwrap().0, "renamed");
         // A second host, still on the generation it read, is refused.
         let stale = link.revise(osc(), Some(generation), (*show).clone());
         let refusal = stale.unwrap_err();
         assert_eq!(refusal.kind, RefusalKind::Stale);
-        assert!(refusal.message.contains(&format!("it is at {} now", generation + 1)));
+        assert!(refusal
+            .message
+            .contains(&format!("it is at {} now", generation + 1)));
         assert_eq!(link.show().unwrap().clip(&clip(1)).unwrap().0, "renamed");
         link.saved(&edited);
-        assert_eq!(lock(&saved.1).last(), Some(&edited), "recovery points hold it");
+        assert_eq!(
+            lock(&saved.1).last(),
+            Some(&edited),
+            "recovery points hold it"
+        );
         // A push (no generation) is taken whatever was read.
         assert!(link.revise(osc(), None, (*show).clone()).is_ok());
     }

@@ -193,6 +193,17 @@ pub enum Request<'a> {
         /// What the edit was, for the session's history (`clip set c3 --level -6`).
         what: String,
     },
+    /// This box's device map (how its interface's channels carry the
+    /// show's logical ones).
+    DeviceMap,
+    /// Replaces this box's device map (JSON, as `device-map.json`): saved
+    /// atomically, and the playing session starts again with it (refused
+    /// while anything plays: reopening the device would cut it).
+    SetDeviceMap {
+        /// The map.
+        #[serde(with = "serde_bytes")]
+        map: Vec<u8>,
+    },
     /// Packs a session of the box (a page, a tab, clips, settings or all
     /// of it) as a package the box keeps in its Exports/<date>/; the host
     /// then downloads it with [`Request::Fetch`] of its hash.
@@ -250,7 +261,8 @@ impl Request<'_> {
             | Request::Pull { .. }
             | Request::Fetch { .. }
             | Request::Journal { .. }
-            | Request::LiveShow => Some(Role::View),
+            | Request::LiveShow
+            | Request::DeviceMap => Some(Role::View),
             // A report is kept on the box's disk: not for anyone who may only watch.
             Request::Command { .. }
             | Request::GoNext { .. }
@@ -267,6 +279,7 @@ impl Request<'_> {
             | Request::Activate { .. }
             | Request::Remove { .. }
             | Request::Revise { .. }
+            | Request::SetDeviceMap { .. }
             | Request::PackageOffer { .. }
             | Request::PackageImport { .. }
             // Annotations change what is reported, not the show: allowed while locked.
@@ -284,6 +297,7 @@ impl Request<'_> {
                 | Request::Activate { .. }
                 | Request::Remove { .. }
                 | Request::Revise { .. }
+                | Request::SetDeviceMap { .. }
                 // An upload changes nothing (its chunks neither, see the box's
                 // service); a dry run may look while the show is locked.
                 | Request::PackageImport { dry_run: false, .. }
@@ -313,6 +327,8 @@ impl Request<'_> {
             Request::TechLog { .. } => "techlog",
             Request::LiveShow => "live_show",
             Request::Revise { .. } => "revise",
+            Request::DeviceMap => "device_map",
+            Request::SetDeviceMap { .. } => "set_device_map",
             Request::PackageExport { .. } => "package_export",
             Request::PackageOffer { .. } => "package_offer",
             Request::PackageImport { .. } => "package_import",
@@ -429,6 +445,15 @@ pub enum Response {
     },
     /// An edit the playing show took.
     Revised(Revised),
+    /// This box's device map (JSON), or none: logical channel n plays on
+    /// physical channel n of the chosen card.
+    DeviceMap {
+        /// The map, as `device-map.json`.
+        #[serde(with = "serde_bytes")]
+        map: Option<Vec<u8>>,
+        /// Whether a session plays with it now (a new one started again).
+        playing: bool,
+    },
     /// An annotation was recorded.
     Annotated {
         /// The work.

@@ -36,7 +36,11 @@ fn document(show: &Show) -> Value {
 /// its own path: a big show's patch costs what the edit touched.
 pub fn patch(before: &Show, after: &Show) -> Vec<u8> {
     let same_clips = before.clips.len() == after.clips.len()
-        && before.clips.iter().zip(&after.clips).all(|(a, b)| a.id == b.id);
+        && before
+            .clips
+            .iter()
+            .zip(&after.clips)
+            .all(|(a, b)| a.id == b.id);
     let ops = if same_clips {
         let rest = |show: &Show| {
             let mut rest = show.clone();
@@ -124,7 +128,9 @@ fn apply_to_clips(show: &Show, ops: &json_patch::Patch) -> Result<Option<Show>, 
     for op in ops.iter() {
         let mut tokens = op.path().tokens();
         let clip = match (tokens.next(), tokens.next(), tokens.next()) {
-            (Some(c), Some(i), Some(_)) if c.decoded() == "clips" => i.decoded().parse::<usize>().ok(),
+            (Some(c), Some(i), Some(_)) if c.decoded() == "clips" => {
+                i.decoded().parse::<usize>().ok()
+            }
             _ => None,
         };
         let Some(clip) = clip.filter(|i| *i < show.clips.len()) else {
@@ -194,7 +200,13 @@ mod tests {
         );
         for (i, name) in ["a", "b"].iter().enumerate() {
             let audio = described_audio(name, Channels::Stereo, 48_000);
-            add_clip(&mut show, name, Group::A, audio, placement(1, 1, 1, i as u16 + 1));
+            add_clip(
+                &mut show,
+                name,
+                Group::A,
+                audio,
+                placement(1, 1, 1, i as u16 + 1),
+            );
         }
         show
     }

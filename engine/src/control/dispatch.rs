@@ -108,7 +108,11 @@ impl Dispatcher {
 
     /// A revision's change to what plays, as the render command that ramps
     /// it over `ramp`.
-    pub fn glide(&mut self, glide: &Glide, ramp: FrameCount) -> Result<RenderCommand, DispatchError> {
+    pub fn glide(
+        &mut self,
+        glide: &Glide,
+        ramp: FrameCount,
+    ) -> Result<RenderCommand, DispatchError> {
         Ok(match glide {
             Glide::Level { clip, level_db } => RenderCommand::Level {
                 target: Target::Clip(self.tag(clip)?),

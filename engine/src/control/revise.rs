@@ -159,10 +159,17 @@ pub fn revise(old: &Show, new: &Show, playing: &HashSet<ClipId>) -> Result<Revis
         }
         let later = [
             (was.group != clip.group, "its group"),
-            (p.cue != q.cue || p.loop_region != q.loop_region, "its cue and loop points"),
+            (
+                p.cue != q.cue || p.loop_region != q.loop_region,
+                "its cue and loop points",
+            ),
             (p.fades.fade_in != q.fades.fade_in, "its fade in"),
             (p.fades.crossfade != q.fades.crossfade, "its crossfade"),
-            (p.time_pitch != q.time_pitch || p.warp_markers != q.warp_markers, "its time and pitch"),
+            (
+                p.time_pitch != q.time_pitch || p.warp_markers != q.warp_markers,
+                "its time and pitch",
+            ),
+            (p.protection != q.protection, "its protection fades"),
         ];
         for (_, what) in later.iter().filter(|(changed, _)| *changed) {
             revision.deferred.push(Deferred {
@@ -215,15 +222,27 @@ fn setup_changes(old: &Show, new: &Show) -> Vec<&'static str> {
     };
     let (b, n) = (&old.busses, &new.busses);
     [
-        (group_setup(old) != group_setup(new), "the groups' outputs or modes"),
+        (
+            group_setup(old) != group_setup(new),
+            "the groups' outputs or modes",
+        ),
         (b.audition != n.audition, "the audition bus"),
-        (b.record_a != n.record_a || b.record_b != n.record_b, "the record busses"),
+        (
+            b.record_a != n.record_a || b.record_b != n.record_b,
+            "the record busses",
+        ),
         (b.ltc_input != n.ltc_input, "the LTC input"),
         (old.protection != new.protection, "the protection fades"),
-        (old.resources != new.resources, "the voice and load thresholds"),
+        (
+            old.resources != new.resources,
+            "the voice and load thresholds",
+        ),
         (old.time_sources != new.time_sources, "the time sources"),
         (chasing(old) != chasing(new), "which clips chase timecode"),
-        (old.session.media_folder != new.session.media_folder, "the media folder"),
+        (
+            old.session.media_folder != new.session.media_folder,
+            "the media folder",
+        ),
     ]
     .into_iter()
     .filter_map(|(changed, what)| changed.then_some(what))

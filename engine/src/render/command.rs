@@ -270,7 +270,17 @@ pub struct VoiceParams {
     /// varispeed voice (a chasing clip), resampled, whose speed
     /// [`Command::Speed`] can change.
     pub speed: Option<Speed>,
+    /// Its own protection ramp at cue and edit points (`None`: the
+    /// renderer's).
+    pub edit_ramp: Option<FrameCount>,
+    /// Its own protection ramp at loop points (`None`: the renderer's);
+    /// never longer than [`MAX_LOOP_RAMP_MS`] allows.
+    pub loop_ramp: Option<FrameCount>,
 }
+
+/// The longest loop-point protection a voice may have, ms: the renderer
+/// sizes each voice's seam capture for it.
+pub const MAX_LOOP_RAMP_MS: f64 = 10.0;
 
 impl VoiceParams {
     /// Unity level, centred, no fades (1 ms edge fade only), for a reader of
@@ -286,6 +296,8 @@ impl VoiceParams {
                 curve: Curve::SCurve,
             },
             speed: None,
+            edit_ramp: None,
+            loop_ramp: None,
         }
     }
 
@@ -294,6 +306,12 @@ impl VoiceParams {
     pub fn from_clip(clip: &Clip, defaults: &FadeDefaults, rate: u32) -> Self {
         let p = &clip.processing;
         let fades = &p.fades;
+        // Each protection ramp is at least one frame, as the renderer's are.
+        let ramp = |ms: Option<f64>| {
+            ms.map(|ms| {
+                FrameCount(crate::dsp::fade::ms_to_frames(ms.min(MAX_LOOP_RAMP_MS), rate).max(1))
+            })
+        };
         VoiceParams {
             level_db: p.level_db,
             pan: Pan::of(&p.panning),
@@ -307,6 +325,8 @@ impl VoiceParams {
                 rate,
             ),
             speed: None,
+            edit_ramp: ramp(p.protection.edit_point_fade_ms),
+            loop_ramp: ramp(p.protection.loop_point_fade_ms),
         }
     }
 }

@@ -132,6 +132,8 @@ impl Renderer {
             edit: frames(config.protection.edit_point_fade_ms),
             looped: frames(config.protection.loop_point_fade_ms),
         };
+        // Room for the longest loop ramp any voice may have of its own.
+        let seam_frames = ramps.looped.max(frames(command::MAX_LOOP_RAMP_MS));
         let q = config.queues;
         let (cmd_tx, cmd_rx) = RingBuffer::new(q.commands);
         let (ev_tx, ev_rx) = RingBuffer::new(q.events);
@@ -160,9 +162,9 @@ impl Renderer {
             pool: MainPool::new(
                 std::array::from_fn(|i| &group(i).mode),
                 config.max_block,
-                ramps.looped,
+                seam_frames,
             ),
-            audition: AuditionChannel::new(config.max_block, ramps.looped, audition_gain),
+            audition: AuditionChannel::new(config.max_block, seam_frames, audition_gain),
             group_gains,
             clock: Arc::clone(&clock),
             config,

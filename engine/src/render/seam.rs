@@ -11,8 +11,10 @@
 //! The frames before the loop start are captured as the first pass plays
 //! them (into a buffer the renderer allocated for the voice's slot), so the
 //! reader never seeks and nothing is allocated. A sequence with too little
-//! audio before its loop start (a loop that begins at the cue start) has no
-//! seam: its loop points get the dip of the protection ramps instead.
+//! audio before its loop start (a loop that begins at the cue start, a
+//! whole file) has no seam: it wraps onto its own end as the file does, and
+//! its loop points dip over protection ramps only when the clip sets its
+//! own loop protection.
 
 use super::reader::Timeline;
 

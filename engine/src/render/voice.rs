@@ -96,12 +96,21 @@ impl<B: BusKind> Voice<B> {
         ramps: Ramps,
     ) -> Self {
         let channels = reader.channels();
+        let ramps = Ramps {
+            edit: params.edit_ramp.map_or(ramps.edit, |f| f.0),
+            looped: params.loop_ramp.map_or(ramps.looped, |f| f.0),
+            ..ramps
+        };
         let gains = voice_gains(params.level_db, params.pan);
         let timeline = reader.timeline();
         let seam = Seam::new(&timeline, ramps.looped, usize::from(channels.count()));
-        let ramps = match seam {
-            Some(_) => Ramps { looped: 0, ..ramps },
-            None => ramps,
+        let ramps = match (&seam, params.loop_ramp) {
+            (Some(_), _) => Ramps { looped: 0, ..ramps },
+            // A loop with no audio before its start (a whole file) wraps
+            // onto its own end: a seamless file needs nothing at the seam,
+            // and only a clip's own loop protection asks for the dip.
+            (None, None) => Ramps { looped: 0, ..ramps },
+            (None, Some(_)) => ramps,
         };
         let varispeed = params
             .speed
@@ -545,8 +554,7 @@ fn mix_morph(
             }
         }
         Channels::Stereo => {
-            for (i, (((g, f), l), r)) in g.iter().zip(x.chunks_exact(2)).zip(l).zip(r).enumerate()
-            {
+            for (i, (((g, f), l), r)) in g.iter().zip(x.chunks_exact(2)).zip(l).zip(r).enumerate() {
                 let c = at(i, *g);
                 *l += c[0] * f[0] + c[1] * f[1];
                 *r += c[2] * f[0] + c[3] * f[1];

@@ -55,6 +55,64 @@ impl FromStr for TimeSpec {
     }
 }
 
+/// A point in a clip (a cue or loop point) as a user types it: a time
+/// (see [`TimeSpec`]), or `marker:NAME`, the start of the clip's analysis
+/// section of that name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PointSpec {
+    /// A time.
+    At(TimeSpec),
+    /// A marker, by name.
+    Marker(String),
+}
+
+impl FromStr for PointSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().strip_prefix("marker:") {
+            Some(name) if !name.is_empty() => Ok(PointSpec::Marker(name.to_owned())),
+            Some(_) => Err(format!(
+                "{s:?}: marker:NAME names one of the clip's markers"
+            )),
+            None => s.parse().map(PointSpec::At),
+        }
+    }
+}
+
+impl PointSpec {
+    /// The point in `clip`'s file frames; a timecode counts at the show's `fps`.
+    fn frames(&self, clip: &super::Clip, fps: FrameRate) -> Result<Frames, EditError> {
+        let name = match self {
+            PointSpec::At(t) => return Ok(t.to_frames(clip.audio.format.sample_rate, fps)),
+            PointSpec::Marker(name) => name,
+        };
+        let sections: &[super::Section] = match &clip.analysis {
+            super::ClipAnalysis::Done { sections, .. } => sections,
+            _ => &[],
+        };
+        sections
+            .iter()
+            .find(|s| s.label == *name)
+            .map(|s| s.start)
+            .ok_or_else(|| {
+                let known: Vec<&str> = sections
+                    .iter()
+                    .map(|s| s.label.as_str())
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                EditError::NoMarker {
+                    clip: clip.id.clone(),
+                    name: name.clone(),
+                    known: if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    },
+                }
+            })
+    }
+}
+
 impl fmt::Display for TimeSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -121,14 +179,14 @@ impl FadeChange {
 }
 
 /// The loop's new settings.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LoopChange {
     /// On or off (on alone loops the whole cue range).
     pub enabled: Option<bool>,
     /// Its start.
-    pub start: Option<TimeSpec>,
+    pub start: Option<PointSpec>,
     /// Its end.
-    pub end: Option<TimeSpec>,
+    pub end: Option<PointSpec>,
 }
 
 /// What `clip set` changes: `None` leaves a property as it is; an inner
@@ -152,9 +210,9 @@ pub struct ClipChanges {
     /// Its fade out.
     pub fade_out: FadeChange,
     /// Where playback starts.
-    pub cue_in: Option<TimeSpec>,
+    pub cue_in: Option<PointSpec>,
     /// Where playback ends (`Some(None)`: the file's end).
-    pub cue_out: Option<Option<TimeSpec>>,
+    pub cue_out: Option<Option<PointSpec>>,
     /// The loop.
     pub looping: LoopChange,
     /// The timecode that starts it (`Some(None)`: none).
@@ -164,6 +222,10 @@ pub struct ClipChanges {
     /// Rights metadata: title, artist, composer, publisher, ISRC, ISWC, PRO
     /// (`Some(None)` clears one).
     pub rights: RightsChanges,
+    /// Its own protection fade at edit points, ms (`Some(None)`: the session's).
+    pub edit_protection_ms: Option<Option<f64>>,
+    /// Its own protection fade at loop points, ms (`Some(None)`: the session's).
+    pub loop_protection_ms: Option<Option<f64>>,
 }
 
 /// Rights metadata changes.
@@ -273,11 +335,20 @@ impl Show {
         changes
             .fade_out
             .apply(&mut p.fades.fade_out, &defaults.fade_out, rate, fps);
-        if let Some(t) = changes.cue_in {
-            p.cue.start = t.to_frames(rate, fps);
+        // Every point first: a marker that is not there changes nothing.
+        let point = |p: &Option<PointSpec>| p.as_ref().map(|p| p.frames(clip, fps)).transpose();
+        let cue_in = point(&changes.cue_in)?;
+        let cue_out = match &changes.cue_out {
+            Some(end) => Some(point(end)?),
+            None => None,
+        };
+        let (loop_start, loop_end) = (point(&changes.looping.start)?, point(&changes.looping.end)?);
+        let p = &mut clip.processing;
+        if let Some(f) = cue_in {
+            p.cue.start = f;
         }
-        if let Some(t) = changes.cue_out {
-            p.cue.end = t.map(|t| t.to_frames(rate, fps));
+        if let Some(f) = cue_out {
+            p.cue.end = f;
         }
         let l = &changes.looping;
         if *l != LoopChange::default() {
@@ -292,12 +363,18 @@ impl Show {
             if let Some(on) = l.enabled {
                 region.enabled = on;
             }
-            if let Some(t) = l.start {
-                region.start = t.to_frames(rate, fps);
+            if let Some(f) = loop_start {
+                region.start = f;
             }
-            if let Some(t) = l.end {
-                region.end = t.to_frames(rate, fps);
+            if let Some(f) = loop_end {
+                region.end = f;
             }
+        }
+        if let Some(ms) = changes.edit_protection_ms {
+            p.protection.edit_point_fade_ms = ms;
+        }
+        if let Some(ms) = changes.loop_protection_ms {
+            p.protection.loop_point_fade_ms = ms;
         }
         if let Some(t) = changes.trigger {
             clip.timecode_trigger = t;

@@ -115,6 +115,10 @@ const PROCESSING: Shape = Object(&[
         "fades",
         Object(&[("in", FADE), ("out", FADE), ("crossfade", CROSSFADE)]),
     ),
+    (
+        "protection",
+        Object(&[("edit_point_fade_ms", Leaf), ("loop_point_fade_ms", Leaf)]),
+    ),
 ]);
 const CLIP_ANALYSIS: Shape = Object(&[
     ("status", Leaf),

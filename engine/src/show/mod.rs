@@ -26,7 +26,9 @@ pub use analysis::*;
 pub use clip::*;
 pub use config::*;
 pub use device_map::*;
-pub use edit::{ClipChanges, FadeChange, GroupChanges, LoopChange, RightsChanges, TimeSpec};
+pub use edit::{
+    ClipChanges, FadeChange, GroupChanges, LoopChange, PointSpec, RightsChanges, TimeSpec,
+};
 pub use fields::{known_field_paths, UnknownField};
 pub use ids::*;
 pub use load::{
@@ -191,6 +193,16 @@ pub enum EditError {
     /// The clip has no button.
     #[error("clip \"{0}\" has no button")]
     NoButton(ClipId),
+    /// No marker (analysis section) of the clip has this name.
+    #[error("clip \"{clip}\" has no marker \"{name}\"; its markers: {known}")]
+    NoMarker {
+        /// The clip.
+        clip: ClipId,
+        /// The name asked for.
+        name: String,
+        /// The names it has, comma-separated (`none` when it has none).
+        known: String,
+    },
     /// A setting the clip's channel layout does not have.
     #[error("clip \"{clip}\": {what}")]
     Layout {

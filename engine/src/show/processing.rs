@@ -30,9 +30,35 @@ pub struct Processing {
     /// Per-clip fades; a missing fade uses the session default.
     #[serde(default)]
     pub fades: ClipFades,
+    /// This clip's protection fades at edit and loop points; each one
+    /// missing is the session's.
+    #[serde(default, skip_serializing_if = "ClipProtection::is_default")]
+    pub protection: ClipProtection,
     /// Fields this version does not know, kept for a round trip.
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// A clip's own protection fade lengths (0.25 to 10 ms), in place of the
+/// session's: a seamless loop may want the shortest, a hard edit a longer one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClipProtection {
+    /// Fade at its cue and edit points, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_point_fade_ms: Option<f64>,
+    /// Fade at its loop points, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_point_fade_ms: Option<f64>,
+    /// Fields this version does not know, kept for a round trip.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl ClipProtection {
+    /// Whether it sets nothing (the session's fades apply).
+    pub fn is_default(&self) -> bool {
+        *self == ClipProtection::default()
+    }
 }
 
 /// Panning, by the clip's channel layout: a mono clip has a pan position, a

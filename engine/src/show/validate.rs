@@ -784,6 +784,15 @@ fn check_clip(c: &mut Checker, path: &str, clip: &Clip) {
     let p = &clip.processing;
     let pp = format!("{path}.processing");
     c.range(format!("{pp}.level_db"), p.level_db, LEVEL_DB, " dB");
+    let prot = (*Protection::RANGE_MS.start(), *Protection::RANGE_MS.end());
+    for (name, ms) in [
+        ("edit_point_fade_ms", p.protection.edit_point_fade_ms),
+        ("loop_point_fade_ms", p.protection.loop_point_fade_ms),
+    ] {
+        if let Some(ms) = ms {
+            c.range(format!("{pp}.protection.{name}"), ms, prot, " ms");
+        }
+    }
     match (&p.panning, format.channels) {
         (Panning::Mono { pan, .. }, Channels::Mono) => {
             c.range(format!("{pp}.panning.pan"), *pan, (-1.0, 1.0), "");

@@ -9,21 +9,21 @@ use std::sync::{Arc, Mutex};
 
 use cuebox_engine::control::cues::Cue;
 use cuebox_engine::control::{At, Command};
-use cuebox_engine::show::{ContentHash, Show};
+use cuebox_engine::show::{ContentHash, DeviceMap, Show};
 
+use super::proto;
 use super::proto::{
     Activated, MediaEntry, MediaSize, Need, Refusal, RefusalKind, Request, Response, SessionInfo,
     Status, CHUNK,
 };
-use super::proto;
 use super::server::{refuse, Peer, Service};
-use cuebox_proto::revise;
 use crate::events::Publisher;
 use crate::link::{Accepted, Revised};
 use crate::origin::{Input, Origin};
 use crate::store::activate::{self, ActivateError, Staged};
 use crate::store::objects::{ObjectError, ObjectStore, Reservation, Space, Upload};
 use crate::store::{chain, DataRoot, SessionDir, StoreError};
+use cuebox_proto::revise;
 
 /// How long a part no push is using is kept for a resume before it is
 /// collected (sooner when a push needs its room).
@@ -476,11 +476,15 @@ impl<C: ShowControl> BoxService<C> {
         if !problems.is_empty() {
             return refuse(
                 RefusalKind::Invalid,
-                format!("the edit would make the show invalid; nothing was changed: {}", problems.join("; ")),
+                format!(
+                    "the edit would make the show invalid; nothing was changed: {}",
+                    problems.join("; ")
+                ),
             );
         }
         // The box's media folder holds what its clips name, by path and content.
-        let media = |c: &cuebox_engine::show::Clip| (c.audio.path.as_str().to_owned(), c.audio.hash);
+        let media =
+            |c: &cuebox_engine::show::Clip| (c.audio.path.as_str().to_owned(), c.audio.hash);
         let had: std::collections::HashSet<_> = show.clips.iter().map(media).collect();
         if let Some(c) = edited.clips.iter().find(|c| !had.contains(&media(c))) {
             return refuse(
@@ -546,6 +550,72 @@ impl<C: ShowControl> BoxService<C> {
                 .collect(),
             restarted,
         })
+    }
+
+    fn device_map(&self) -> Response {
+        match self.root.device_map() {
+            Ok(map) => Response::DeviceMap {
+                map: map.map(|m| m.to_json()),
+                playing: self.show.live_show().is_ok(),
+            },
+            Err(e) => refuse(RefusalKind::Invalid, chain(&e)),
+        }
+    }
+
+    /// A new device map: checked, saved atomically, and the playing
+    /// session started again with it; never while a clip plays.
+    fn set_device_map(&self, bytes: &[u8]) -> Response {
+        let map = match DeviceMap::load(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                return refuse(
+                    RefusalKind::Invalid,
+                    format!("the device map cannot be read: {e}"),
+                )
+            }
+        };
+        let problems: Vec<String> = map.validate().iter().map(ToString::to_string).collect();
+        if !problems.is_empty() {
+            return refuse(
+                RefusalKind::Invalid,
+                format!(
+                    "the device map would misroute audio; nothing was changed: {}",
+                    problems.join("; ")
+                ),
+            );
+        }
+        let _one = self.activating.lock().unwrap_or_else(|p| p.into_inner());
+        let session = self.show.live_show().ok().map(|(s, _, _)| s);
+        if session.is_some() {
+            if let Err(Refusal { kind, message }) = self.show.may_replace() {
+                return refuse(
+                    kind,
+                    format!("{message} (a new device map reopens the device)"),
+                );
+            }
+        }
+        if let Err(e) = self.root.save_device_map(&map) {
+            return refuse(RefusalKind::Failed, chain(&e));
+        }
+        let playing = match session {
+            Some(s) => match self.show.activated(&s) {
+                Started::Playing => true,
+                Started::Failed(problem) => {
+                    return refuse(
+                        RefusalKind::Failed,
+                        format!(
+                        "the device map is saved, but the session cannot play with it: {problem}"
+                    ),
+                    )
+                }
+                Started::NotYet => false,
+            },
+            None => false,
+        };
+        Response::DeviceMap {
+            map: Some(map.to_json()),
+            playing,
+        }
     }
 
     fn pull(&self, conn: &mut Conn, session: &str) -> Response {
@@ -804,6 +874,8 @@ impl<C: ShowControl> Service for BoxService<C> {
                 patch,
                 what,
             } => self.revise(peer, &session, generation, &patch, &what),
+            Request::DeviceMap => self.device_map(),
+            Request::SetDeviceMap { map } => self.set_device_map(&map),
             Request::PackageExport {
                 session,
                 mode,

@@ -1028,11 +1028,20 @@ mod sync {
         // More files than a connection's request burst (100) allows requests.
         for n in 0..250u16 {
             let file = format!("cue{n}.wav");
-            write_wav(&media.join(&file), WavFormat::int16(1, 48_000), 480, |i, _| {
-                f32::from(n) / 1000.0 + i as f32 / 1e6
-            });
+            write_wav(
+                &media.join(&file),
+                WavFormat::int16(1, 48_000),
+                480,
+                |i, _| f32::from(n) / 1000.0 + i as f32 / 1e6,
+            );
             let audio = probed_audio(&media, &file);
-            add_clip(&mut show, &file, Group::A, audio, placement(1, 1, n / 16 + 1, n % 16 + 1));
+            add_clip(
+                &mut show,
+                &file,
+                Group::A,
+                audio,
+                placement(1, 1, n / 16 + 1, n % 16 + 1),
+            );
         }
         let session = SessionDir::create(&dir, &show).unwrap();
         let report = transfer::push(&mut b.client(), &session, "Cues", &mut |_| {}).unwrap();

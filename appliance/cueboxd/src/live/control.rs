@@ -194,7 +194,10 @@ impl Control {
             let stopping = stop.load(Ordering::Relaxed);
             let first = requests.recv_timeout(TICK).ok();
             // Everything queued behind it at once, so a burst is one round.
-            for message in first.into_iter().chain(std::iter::from_fn(|| requests.try_recv().ok())) {
+            for message in first
+                .into_iter()
+                .chain(std::iter::from_fn(|| requests.try_recv().ok()))
+            {
                 match message {
                     Message::Command(request) => self.accept(request, &mut schedule),
                     Message::Revise(revise) => self.revise(revise, &mut schedule),
@@ -584,8 +587,12 @@ impl Control {
                     let _ = plays.send(play);
                 }
             }
-            self.events
-                .send(render_event(&self.dispatcher, event, self.origin, started_by));
+            self.events.send(render_event(
+                &self.dispatcher,
+                event,
+                self.origin,
+                started_by,
+            ));
         }
         for queue in &mut self.device_events {
             while let Ok(event) = queue.pop() {
@@ -651,9 +658,8 @@ fn render_event(
     origin: u64,
     started_by: Option<Origin>,
 ) -> BoxEvent {
-    let clip = |tag: cuebox_engine::render::ClipTag| -> Option<ClipId> {
-        dispatcher.clip(tag).cloned()
-    };
+    let clip =
+        |tag: cuebox_engine::render::ClipTag| -> Option<ClipId> { dispatcher.clip(tag).cloned() };
     let t = |at: SamplePos| at.0.saturating_sub(origin);
     match event {
         Event::Started {
