@@ -1039,7 +1039,9 @@ fn packages_export_from_and_import_into_a_playing_box() {
         "{said}"
     );
     assert_eq!(media_now(), before, "no media placed");
-    // A dry run of a rename says what it would add and changes nothing.
+    // A dry run of a rename says what it would add and changes nothing;
+    // it may look while the show is locked, the import itself may not.
+    ok(host(&["lock", "tour"]));
     let dry: Value = serde_json::from_str(&ok(host(&[
         "package",
         "import",
@@ -1051,6 +1053,10 @@ fn packages_export_from_and_import_into_a_playing_box() {
         "--json",
     ])))
     .unwrap();
+    let locked = host(&["package", "import", tab, "tour:", "--policy", "rename"]);
+    assert!(!locked.status.success());
+    assert!(String::from_utf8_lossy(&locked.stderr).contains("locked"));
+    ok(host(&["unlock", "tour"]));
     assert_eq!(dry["report"]["added"].as_array().unwrap().len(), 1, "{dry}");
     assert!(
         dry["report"]["conflicts"][0]

@@ -1165,6 +1165,136 @@ mod sync {
         transfer::push(&mut b.client(), &session, "Tour", &mut |_| {}).unwrap();
         let _: PathBuf = b.root.session_path("Tour").unwrap();
     }
+
+    /// What the box's folders hold (names, recursively), to see nothing changed.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = e.path().display().to_string();
+            if e.path().is_dir() {
+                out.extend(listing(&e.path()));
+            }
+            out.push(name);
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn package_uploads_are_checked_and_a_damaged_package_writes_nothing() {
+        let b = sync_box();
+        let host = tempfile::tempdir().unwrap();
+        let session = host_session(&host.path().join("show"), 1);
+        let show = session.load().unwrap().show;
+        let tar = host.path().join("show.tar");
+        cuebox_session::package::export(
+            &show,
+            &session.path().join("media"),
+            &cuebox_session::package::Selection::Full,
+            true,
+            None,
+            &tar,
+            &mut |_| (),
+        )
+        .unwrap();
+        let bytes = std::fs::read(&tar).unwrap();
+        let hash = ContentHash::of_bytes(&bytes);
+        let import = |session: &str, package| Request::PackageImport {
+            session: Some(session.into()),
+            package,
+            policy: cuebox_session::package::Policy::Keep,
+            to: None,
+            dry_run: false,
+        };
+
+        // Nothing uploaded: nothing to import.
+        let mut c = b.client();
+        let e = c.call(&import("Imp", hash)).unwrap_err();
+        assert!(
+            matches!(&e, ClientError::Refused(r) if r.kind == RefusalKind::BadRequest),
+            "{e}"
+        );
+        // Bytes that are not what was offered are refused at the end.
+        c.call(&Request::PackageOffer {
+            hash: ContentHash::of_bytes(b"other"),
+            size: bytes.len() as u64,
+        })
+        .unwrap();
+        for (i, chunk) in bytes.chunks(proto::CHUNK).enumerate() {
+            let offset = (i * proto::CHUNK) as u64;
+            c.call(&Request::Blob {
+                hash: ContentHash::of_bytes(b"other"),
+                offset,
+                data: chunk,
+            })
+            .unwrap();
+        }
+        let e = c
+            .call(&Request::BlobEnd {
+                hash: ContentHash::of_bytes(b"other"),
+            })
+            .unwrap_err();
+        assert!(
+            matches!(&e, ClientError::Refused(r) if r.kind == RefusalKind::Media),
+            "{e}"
+        );
+
+        // A package whose media bytes were changed in transit to the stick:
+        // refused whole, nothing placed in the store or the sessions.
+        let before = listing(b.root.path());
+        let mut damaged = bytes.clone();
+        let wave = damaged.windows(4).position(|w| w == b"WAVE").unwrap();
+        damaged[wave + 200] ^= 0x55;
+        let bad = host.path().join("bad.tar");
+        std::fs::write(&bad, &damaged).unwrap();
+        let e = transfer::import_package(&mut b.client(), &bad, |h| import("Imp", h), &mut |_| {})
+            .unwrap_err();
+        let r = refused(e);
+        assert_eq!(r.kind, RefusalKind::Invalid, "{r}");
+        assert!(r.message.contains("does not hold the bytes"), "{r}");
+        let after: Vec<String> = listing(b.root.path())
+            .into_iter()
+            .filter(|f| !f.contains("/Imports"))
+            .collect();
+        let before: Vec<String> = before
+            .into_iter()
+            .filter(|f| !f.contains("/Imports"))
+            .collect();
+        assert_eq!(after, before, "nothing written but the upload");
+
+        // The package as exported: a new session on the box, its media in the store.
+        let done =
+            transfer::import_package(&mut b.client(), &tar, |h| import("Imp", h), &mut |_| {})
+                .unwrap();
+        assert_eq!(done.activated.as_ref().unwrap().clips, 2, "{done:?}");
+        assert_eq!(done.report.added.len(), 2);
+        for file in ["one.wav", "sub/two.wav"] {
+            assert_eq!(
+                std::fs::read(b.root.session_path("Imp").unwrap().join("media").join(file))
+                    .unwrap(),
+                std::fs::read(session.path().join("media").join(file)).unwrap()
+            );
+        }
+        assert_eq!(objects(&b.root), 2);
+        // And back: the box's export of it downloads byte for byte the same show.
+        let out = host.path().join("back.tar");
+        let got = transfer::export_package(
+            &mut b.client(),
+            &Request::PackageExport {
+                session: Some("Imp".into()),
+                mode: "full".into(),
+                what: None,
+                with_media: true,
+            },
+            &out,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert!(got.box_file.starts_with("Exports/"), "{got:?}");
+        let back = cuebox_session::package::open(&out, None).unwrap();
+        assert_eq!(back.show.clips.len(), 2);
+        assert_eq!(back.manifest.media.iter().filter(|m| m.included).count(), 2);
+    }
 }
 
 /// A box that dies with the connection in its queue is told apart from one
