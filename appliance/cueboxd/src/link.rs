@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use cuebox_engine::control::cues::{Cue, CueMap};
+use cuebox_engine::control::revise::Cuts;
 use cuebox_engine::control::{parse_command, At, Command};
 use cuebox_engine::device::stats::Snapshot;
 use cuebox_engine::show::{ClipId, PageNo, Runtime, Show};
@@ -436,7 +437,7 @@ impl LiveLink {
 
     /// Whether revising the playing show into `show` could be done now
     /// (what plays may change before it is).
-    pub fn may_revise(&self, show: &Show) -> Result<(), Refusal> {
+    pub fn may_revise(&self, show: &Show, cuts: Cuts) -> Result<(), Refusal> {
         let current = lock(&self.current);
         let c = current.as_ref().ok_or_else(|| self.no_session())?;
         let playing = lock(&c.status.board)
@@ -444,7 +445,7 @@ impl LiveLink {
             .iter()
             .map(|v| v.clip.clone())
             .collect();
-        cuebox_engine::control::revise::revise(&c.live, show, &playing)
+        cuebox_engine::control::revise::revise(&c.live, show, &playing, cuts)
             .map(drop)
             .map_err(blocked)
     }
@@ -459,6 +460,7 @@ impl LiveLink {
         origin: Origin,
         from: Option<u64>,
         show: Show,
+        cuts: Cuts,
     ) -> Result<Revised, Refusal> {
         let _one = lock(&self.revising);
         let generation = self.generation.load(Ordering::Acquire);
@@ -477,6 +479,7 @@ impl LiveLink {
                 .send(Message::Revise(Revise {
                     show: show.clone(),
                     origin,
+                    cuts,
                     reply: tx,
                 }))
                 .map_err(|_| Refusal::new(RefusalKind::Failed, "the show is stopping"))?;
@@ -618,7 +621,11 @@ impl LiveLink {
             command.check_ranges().map_err(|(field, why)| {
                 Refusal::new(RefusalKind::BadRequest, format!("{field}: {why}"))
             })?;
-            if let Some((field, clip)) = command.clips().find(|(_, clip)| !c.ids.contains(*clip)) {
+            // A clip a push removed while it played can still be stopped.
+            let known = |clip: &ClipId| {
+                c.ids.contains(clip) || lock(&c.status.board).voices.iter().any(|v| &v.clip == clip)
+            };
+            if let Some((field, clip)) = command.clips().find(|(_, clip)| !known(clip)) {
                 return Err(Refusal::new(
                     RefusalKind::NotFound,
                     format!("{field}: clip \"{clip}\" is not in the session"),
@@ -812,11 +819,17 @@ impl ShowControl for Arc<LiveLink> {
     fn live_show(&self) -> Result<(String, Arc<Show>, u64), Refusal> {
         LiveLink::live_show(self)
     }
-    fn may_revise(&self, show: &Show) -> Result<(), Refusal> {
-        LiveLink::may_revise(self, show)
+    fn may_revise(&self, show: &Show, cuts: Cuts) -> Result<(), Refusal> {
+        LiveLink::may_revise(self, show, cuts)
     }
-    fn revise(&self, origin: Origin, from: Option<u64>, show: Show) -> Result<Revised, Refusal> {
-        LiveLink::revise(self, origin, from, show)
+    fn revise(
+        &self,
+        origin: Origin,
+        from: Option<u64>,
+        show: Show,
+        cuts: Cuts,
+    ) -> Result<Revised, Refusal> {
+        LiveLink::revise(self, origin, from, show, cuts)
     }
     fn saved(&self, show: &Show) {
         LiveLink::saved(self, show);
@@ -1045,12 +1058,12 @@ mod tests {
         let mut edited = (*show).clone();
         edited.clips[0].name = "renamed".into();
         let done = link
-            .revise(osc(), Some(generation), edited.clone())
+            .revise(osc(), Some(generation), edited.clone(), Cuts::Refuse)
             .unwrap();
         assert_eq!(done.generation, generation + 1);
         assert_eq!(link.show().unwrap().clip(&clip(1)).unwrap().0, "renamed");
         // A second host, still on the generation it read, is refused.
-        let stale = link.revise(osc(), Some(generation), (*show).clone());
+        let stale = link.revise(osc(), Some(generation), (*show).clone(), Cuts::Refuse);
         let refusal = stale.unwrap_err();
         assert_eq!(refusal.kind, RefusalKind::Stale);
         assert!(refusal
@@ -1064,7 +1077,9 @@ mod tests {
             "recovery points hold it"
         );
         // A push (no generation) is taken whatever was read.
-        assert!(link.revise(osc(), None, (*show).clone()).is_ok());
+        assert!(link
+            .revise(osc(), None, (*show).clone(), Cuts::PlayOut)
+            .is_ok());
     }
 
     #[test]

@@ -105,9 +105,27 @@ impl Revision {
     }
 }
 
+/// What a revision does to a playing clip it removes or gives other audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cuts {
+    /// Refuses it (an edit sent to the box: the operator stops the clip
+    /// first, as they would expect).
+    Refuse,
+    /// Lets the playing clip play out as it started (its voices keep their
+    /// open files); the change applies from its next start, and a removed
+    /// clip can still be stopped until it ends (a push of the playing
+    /// session: whatever is safe applies at once).
+    PlayOut,
+}
+
 /// What revising `old` into `new` does while the clips in `playing` play;
 /// every reason it cannot be made now, when it cannot.
-pub fn revise(old: &Show, new: &Show, playing: &HashSet<ClipId>) -> Result<Revision, Vec<Blocked>> {
+pub fn revise(
+    old: &Show,
+    new: &Show,
+    playing: &HashSet<ClipId>,
+    cuts: Cuts,
+) -> Result<Revision, Vec<Blocked>> {
     let mut revision = Revision {
         setup: setup_changes(old, new),
         ..Revision::default()
@@ -141,8 +159,16 @@ pub fn revise(old: &Show, new: &Show, playing: &HashSet<ClipId>) -> Result<Revis
             continue;
         }
         if was.audio != clip.audio {
-            blocked.push(Blocked::Media(clip.id.clone()));
-            continue;
+            match cuts {
+                Cuts::Refuse => {
+                    blocked.push(Blocked::Media(clip.id.clone()));
+                    continue;
+                }
+                Cuts::PlayOut => revision.deferred.push(Deferred {
+                    clip: clip.id.clone(),
+                    what: "its audio",
+                }),
+            }
         }
         let (p, q) = (&was.processing, &clip.processing);
         if p.level_db != q.level_db {
@@ -181,12 +207,17 @@ pub fn revise(old: &Show, new: &Show, playing: &HashSet<ClipId>) -> Result<Revis
             revision.rearm.push(clip.id.clone());
         }
     }
-    blocked.extend(
-        old.clips
-            .iter()
-            .filter(|c| playing.contains(&c.id) && new.clip(&c.id).is_none())
-            .map(|c| Blocked::Removed(c.id.clone())),
-    );
+    let removed = old
+        .clips
+        .iter()
+        .filter(|c| playing.contains(&c.id) && new.clip(&c.id).is_none());
+    match cuts {
+        Cuts::Refuse => blocked.extend(removed.map(|c| Blocked::Removed(c.id.clone()))),
+        Cuts::PlayOut => revision.deferred.extend(removed.map(|c| Deferred {
+            clip: c.id.clone(),
+            what: "its removal (it plays out)",
+        })),
+    }
     if blocked.is_empty() {
         Ok(revision)
     } else {
@@ -247,4 +278,92 @@ fn setup_changes(old: &Show, new: &Show) -> Vec<&'static str> {
     .into_iter()
     .filter_map(|(changed, what)| changed.then_some(what))
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{add_clip, described_audio, placement};
+    use crate::show::{Channels, GridDims};
+
+    fn show() -> Show {
+        let mut show = Show::new(
+            "s",
+            "media",
+            GridDims::new(2, 2).unwrap(),
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        );
+        for (i, name) in ["a.wav", "b.wav"].iter().enumerate() {
+            let audio = described_audio(name, Channels::Stereo, 48_000);
+            add_clip(
+                &mut show,
+                name,
+                Group::A,
+                audio,
+                placement(1, 1, 1, i as u16 + 1),
+            );
+        }
+        show
+    }
+
+    #[test]
+    fn what_plays_glides_waits_or_refuses_and_a_push_lets_a_cut_play_out() {
+        let old = show();
+        let c = |i: usize| old.clips[i].id.clone();
+        let playing: HashSet<ClipId> = [c(0)].into();
+        let mut new = old.clone();
+        new.clips[0].processing.level_db = -6.0;
+        new.clips[0].processing.cue.start = crate::show::Frames(10);
+        new.clips[1].processing.level_db = -3.0; // not playing: no glide
+        new.busses.groups.b.bus.mute = true;
+        let r = revise(&old, &new, &playing, Cuts::Refuse).unwrap();
+        assert_eq!(
+            r.glides,
+            [
+                Glide::Bus {
+                    group: Group::B,
+                    level_db: 0.0,
+                    mute: true
+                },
+                Glide::Level {
+                    clip: c(0),
+                    level_db: -6.0
+                },
+            ]
+        );
+        assert_eq!(
+            r.deferred,
+            [Deferred {
+                clip: c(0),
+                what: "its cue and loop points"
+            }]
+        );
+        assert_eq!(r.rearm, [c(0)]);
+        assert!(!r.needs_restart());
+
+        // Removing the playing clip and changing another's outputs.
+        let mut cut = old.clone();
+        cut.remove_clip(&c(0)).unwrap();
+        cut.busses.groups.a.bus.outputs.pop();
+        let refused = revise(&old, &cut, &playing, Cuts::Refuse).unwrap_err();
+        assert_eq!(
+            refused,
+            [
+                Blocked::Setup("the groups' outputs or modes"),
+                Blocked::Removed(c(0))
+            ]
+        );
+        // A push lets the clip play out, but setup still waits for silence.
+        let pushed = revise(&old, &cut, &playing, Cuts::PlayOut).unwrap_err();
+        assert_eq!(pushed, [Blocked::Setup("the groups' outputs or modes")]);
+        cut.busses = old.busses.clone();
+        let r = revise(&old, &cut, &playing, Cuts::PlayOut).unwrap();
+        assert_eq!(r.deferred[0].what, "its removal (it plays out)");
+        // With nothing playing, setup is taken by a restart.
+        let mut setup = old.clone();
+        setup.busses.groups.a.bus.outputs.pop();
+        assert!(revise(&old, &setup, &HashSet::new(), Cuts::Refuse)
+            .unwrap()
+            .needs_restart());
+    }
 }

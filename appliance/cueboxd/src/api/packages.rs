@@ -10,6 +10,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use cuebox_engine::control::revise::Cuts;
 use cuebox_engine::show::{ContentHash, TabIndex};
 use cuebox_session::package::{self, Mode, PackageError, Policy, Selection, Unpacked};
 use cuebox_session::store::objects::{ObjectStore, Space};
@@ -369,7 +370,10 @@ impl<C: ShowControl> BoxService<C> {
                 ),
             );
         }
-        if let Some(Err(r)) = live.as_ref().map(|_| self.show().may_revise(&merged)) {
+        if let Some(Err(r)) = live
+            .as_ref()
+            .map(|_| self.show().may_revise(&merged, Cuts::Refuse))
+        {
             return refuse(r.kind, format!("{}; nothing was imported", r.message));
         }
         if dry_run {

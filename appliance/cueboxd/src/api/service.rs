@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use cuebox_engine::control::cues::Cue;
+use cuebox_engine::control::revise::Cuts;
 use cuebox_engine::control::{At, Command};
 use cuebox_engine::show::{ContentHash, DeviceMap, Show};
 
@@ -58,10 +59,16 @@ pub trait ShowControl: Send + Sync + 'static {
     /// generation.
     fn live_show(&self) -> Result<(String, Arc<Show>, u64), Refusal>;
     /// Whether the playing show could be revised into `show` now.
-    fn may_revise(&self, show: &Show) -> Result<(), Refusal>;
+    fn may_revise(&self, show: &Show, cuts: Cuts) -> Result<(), Refusal>;
     /// Revises the playing show into `show`, made from generation `from`
     /// (`None`: a push of the playing session).
-    fn revise(&self, origin: Origin, from: Option<u64>, show: Show) -> Result<Revised, Refusal>;
+    fn revise(
+        &self,
+        origin: Origin,
+        from: Option<u64>,
+        show: Show,
+        cuts: Cuts,
+    ) -> Result<Revised, Refusal>;
     /// The revision was saved as `show`.
     fn saved(&self, show: &Show);
 }
@@ -133,10 +140,16 @@ impl ShowControl for Idle {
     fn live_show(&self) -> Result<(String, Arc<Show>, u64), Refusal> {
         Err(no_session())
     }
-    fn may_revise(&self, _show: &Show) -> Result<(), Refusal> {
+    fn may_revise(&self, _show: &Show, _cuts: Cuts) -> Result<(), Refusal> {
         Err(no_session())
     }
-    fn revise(&self, _origin: Origin, _from: Option<u64>, _show: Show) -> Result<Revised, Refusal> {
+    fn revise(
+        &self,
+        _origin: Origin,
+        _from: Option<u64>,
+        _show: Show,
+        _cuts: Cuts,
+    ) -> Result<Revised, Refusal> {
         Err(no_session())
     }
     fn saved(&self, _show: &Show) {}
@@ -383,7 +396,7 @@ impl<C: ShowControl> BoxService<C> {
             .live_show()
             .is_ok_and(|(playing, _, _)| playing == session);
         let may = match live {
-            true => self.show.may_revise(&staged.stored()),
+            true => self.show.may_revise(&staged.stored(), Cuts::PlayOut),
             false => self.show.may_replace(),
         };
         if let Err(Refusal { kind, message }) = may {
@@ -430,7 +443,7 @@ impl<C: ShowControl> BoxService<C> {
     /// box restarts it only for what it sets up at its start (nothing plays
     /// then).
     fn revised_by_push(&self, session: &str, show: Show, origin: Origin) -> Started {
-        match self.show.revise(origin, None, show.clone()) {
+        match self.show.revise(origin, None, show.clone(), Cuts::PlayOut) {
             Ok(r) if r.live.revision.needs_restart() => self.show.activated(session),
             Ok(_) => {
                 self.show.saved(&show);
@@ -510,7 +523,10 @@ impl<C: ShowControl> BoxService<C> {
         edited: Show,
         what: &str,
     ) -> Result<proto::Revised, NotRevised> {
-        let revised = match self.show.revise(origin, Some(from), edited.clone()) {
+        let revised = match self
+            .show
+            .revise(origin, Some(from), edited.clone(), Cuts::Refuse)
+        {
             Ok(r) => r,
             Err(Refusal { kind, message }) => {
                 return Err(NotRevised::Untouched(refuse(kind, message)))

@@ -12,7 +12,7 @@ use crate::origin::{Input, Origin};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cuebox_engine::control::revise::{revise, Blocked, Revision};
+use cuebox_engine::control::revise::{revise, Blocked, Cuts, Revision};
 use cuebox_engine::control::{At, Command, Dispatcher};
 use cuebox_engine::device::{DeviceEvent, StreamDir};
 use cuebox_engine::render::{
@@ -60,6 +60,8 @@ pub struct Revise {
     pub show: Arc<Show>,
     /// Who revised it.
     pub origin: Origin,
+    /// What it does to a playing clip it removes or gives other audio.
+    pub cuts: Cuts,
     /// The answer: what was applied, or every reason it cannot be now.
     pub reply: Sender<Result<Revised, Vec<Blocked>>>,
 }
@@ -287,13 +289,14 @@ impl Control {
         let Revise {
             show,
             origin,
+            cuts,
             reply,
         } = message;
         let playing: HashSet<ClipId> = {
             let board = self.board.lock().unwrap_or_else(|p| p.into_inner());
             board.voices.iter().map(|v| v.clip.clone()).collect()
         };
-        let revision = match revise(&self.show, &show, &playing) {
+        let revision = match revise(&self.show, &show, &playing, cuts) {
             Ok(r) => r,
             Err(blocked) => {
                 let _ = reply.send(Err(blocked));
