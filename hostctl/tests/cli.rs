@@ -2048,6 +2048,7 @@ fn a_media_move_killed_at_any_point_loses_nothing_and_resumes() {
     // after every kill the session's recorded folder holds every file.
     let mut wait = std::time::Duration::from_millis(20);
     let mut kills_mid_way = 0;
+    let said = dir.with_extension("move.err");
     for attempt in 0.. {
         assert!(attempt < 60, "the move never finished");
         let mut child = Command::new(env!("CARGO_BIN_EXE_hostctl"))
@@ -2057,7 +2058,7 @@ fn a_media_move_killed_at_any_point_loses_nothing_and_resumes() {
             .arg(&new)
             .args(["--mode", "move", "--yes"])
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(fs::File::create(&said).unwrap())
             .spawn()
             .unwrap();
         std::thread::sleep(wait);
@@ -2068,7 +2069,8 @@ fn a_media_move_killed_at_any_point_loses_nothing_and_resumes() {
         let status = child.wait().unwrap();
         hostctl(&[&"session", &"validate", &dir, &"--hashes"]).ok();
         if finished.is_some() {
-            assert!(status.success(), "the last run succeeds");
+            let said = fs::read_to_string(&said).unwrap_or_default();
+            assert!(status.success(), "the last run succeeds: {said}");
             break;
         }
         if dir.join(".media-move.json").exists() {
