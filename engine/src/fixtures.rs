@@ -175,3 +175,29 @@ pub fn add_clip(
     )
     .unwrap_or_else(|e| panic!("cannot add {name}: {e}"))
 }
+
+/// A show of one second of stereo audio per file name, each a clip of
+/// group A on button 1, 2, … of page 1 tab 1 (a 4×8 grid); its clip ids.
+pub fn row_show(files: &[&str]) -> (Show, Vec<ClipId>) {
+    let mut show = Show::new(
+        "t",
+        "media",
+        crate::show::GridDims::new(4, 8).expect("a valid grid"),
+        "2026-01-01T00:00:00Z".parse().expect("a valid time"),
+    );
+    let ids = files
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let audio = described_audio(name, crate::show::Channels::Stereo, 48_000);
+            add_clip(
+                &mut show,
+                name,
+                Group::A,
+                audio,
+                placement(1, 1, 1, i as u16 + 1),
+            )
+        })
+        .collect();
+    (show, ids)
+}

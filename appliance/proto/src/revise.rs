@@ -188,27 +188,9 @@ pub fn values_now(show: &Show, patch: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cuebox_engine::fixtures::{add_clip, described_audio, placement};
-    use cuebox_engine::show::{Channels, GridDims, Group};
 
     fn show() -> Show {
-        let mut show = Show::new(
-            "s",
-            "media",
-            GridDims::new(2, 2).unwrap(),
-            "2026-01-01T00:00:00Z".parse().unwrap(),
-        );
-        for (i, name) in ["a", "b"].iter().enumerate() {
-            let audio = described_audio(name, Channels::Stereo, 48_000);
-            add_clip(
-                &mut show,
-                name,
-                Group::A,
-                audio,
-                placement(1, 1, 1, i as u16 + 1),
-            );
-        }
-        show
+        cuebox_engine::fixtures::row_show(&["a.wav", "b.wav"]).0
     }
 
     #[test]

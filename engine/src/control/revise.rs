@@ -283,27 +283,9 @@ fn setup_changes(old: &Show, new: &Show) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{add_clip, described_audio, placement};
-    use crate::show::{Channels, GridDims};
 
     fn show() -> Show {
-        let mut show = Show::new(
-            "s",
-            "media",
-            GridDims::new(2, 2).unwrap(),
-            "2026-01-01T00:00:00Z".parse().unwrap(),
-        );
-        for (i, name) in ["a.wav", "b.wav"].iter().enumerate() {
-            let audio = described_audio(name, Channels::Stereo, 48_000);
-            add_clip(
-                &mut show,
-                name,
-                Group::A,
-                audio,
-                placement(1, 1, 1, i as u16 + 1),
-            );
-        }
-        show
+        crate::fixtures::row_show(&["a.wav", "b.wav"]).0
     }
 
     #[test]

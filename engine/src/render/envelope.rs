@@ -174,19 +174,11 @@ impl Trim {
     }
 
     pub(crate) fn steady_for(&self) -> u64 {
-        if self.pos < self.len {
-            0
-        } else {
-            u64::MAX
-        }
+        ramp_steady_for(self.pos, self.len)
     }
 
     pub(crate) fn run(&self) -> u64 {
-        if self.pos < self.len {
-            self.len - self.pos
-        } else {
-            u64::MAX
-        }
+        ramp_run(self.pos, self.len)
     }
 
     /// Multiplies the next `g.len()` frames (at most [`run`](Self::run)) of
@@ -202,6 +194,25 @@ impl Trim {
             self.pos += 1;
         }
         self.pos >= self.len
+    }
+}
+
+/// Frames with no change ahead of a ramp at `pos` of `len`: none while it
+/// runs, all once it is done.
+fn ramp_steady_for(pos: u64, len: u64) -> u64 {
+    if pos < len {
+        0
+    } else {
+        u64::MAX
+    }
+}
+
+/// Frames left of a ramp at `pos` of `len` (all, once it is done).
+fn ramp_run(pos: u64, len: u64) -> u64 {
+    if pos < len {
+        len - pos
+    } else {
+        u64::MAX
     }
 }
 
@@ -257,19 +268,11 @@ impl Morph {
     }
 
     pub(crate) fn steady_for(&self) -> u64 {
-        if self.pos < self.len {
-            0
-        } else {
-            u64::MAX
-        }
+        ramp_steady_for(self.pos, self.len)
     }
 
     pub(crate) fn run(&self) -> u64 {
-        if self.pos < self.len {
-            self.len - self.pos
-        } else {
-            u64::MAX
-        }
+        ramp_run(self.pos, self.len)
     }
 
     /// Moves past `n` frames.

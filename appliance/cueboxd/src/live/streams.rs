@@ -224,37 +224,11 @@ fn open(file: &Path, rate: u32) -> Result<Box<dyn FrameSource>, String> {
 #[cfg(test)]
 mod tests {
     use cuebox_engine::control::{Command, Dispatcher};
-    use cuebox_engine::fixtures::{add_clip, described_audio, placement, write_wav, WavFormat};
-    use cuebox_engine::show::{Channels, GridDims, Group};
+    use cuebox_engine::fixtures::{row_show, write_wav, WavFormat};
 
     use super::*;
 
     const RATE: u32 = 48_000;
-
-    /// A show whose first page plays one stereo clip per file name, 1 s each.
-    fn show(files: &[&str]) -> (Show, Vec<ClipId>) {
-        let mut show = Show::new(
-            "t",
-            "media",
-            GridDims::new(4, 8).unwrap(),
-            "2026-01-01T00:00:00Z".parse().unwrap(),
-        );
-        let ids = files
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                let audio = described_audio(name, Channels::Stereo, u64::from(RATE));
-                add_clip(
-                    &mut show,
-                    name,
-                    Group::A,
-                    audio,
-                    placement(1, 1, 1, i as u16 + 1),
-                )
-            })
-            .collect();
-        (show, ids)
-    }
 
     /// One second of a quiet stereo ramp.
     fn write_ramp(path: &Path) {
@@ -269,7 +243,7 @@ mod tests {
         write_ramp(&dir.path().join("good.wav"));
         write_ramp(&dir.path().join("changed.wav"));
         std::fs::write(dir.path().join("junk.wav"), "not audio at all, just text\n").unwrap();
-        let (mut show, ids) = show(&["good.wav", "missing.wav", "junk.wav", "changed.wav"]);
+        let (mut show, ids) = row_show(&["good.wav", "missing.wav", "junk.wav", "changed.wav"]);
         let (good, missing, junk, changed) = (&ids[0], &ids[1], &ids[2], &ids[3]);
         // The good clip records its file's real hash; the changed one keeps
         // the fixture's hash of its name, as if another file had replaced it.
