@@ -215,6 +215,16 @@ fn rate() -> f64 {
     50.0
 }
 
+/// Whether `ip` is on one of the networks of an allow list (an IPv4
+/// address mapped into IPv6, as a dual-stack socket reports it, as itself).
+pub fn allows(allow: &[IpNet], ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    allow.iter().any(|net| net.contains(&ip))
+}
+
 /// RFC 1918, link-local and loopback, IPv4 and IPv6 (unique local too).
 pub fn private_networks() -> Vec<IpNet> {
     [
