@@ -164,29 +164,28 @@ async fn asset(kind: &'static str, body: &'static str) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, kind)], body)
 }
 
-/// The session a request's cookie names, or why it has none.
+/// The session a request's cookie names (and its token), if it is live.
+fn find_session(shared: &Shared, headers: &HeaderMap) -> Option<(String, Session)> {
+    let token = headers
+        .get(header::COOKIE)
+        .and_then(|c| c.to_str().ok())
+        .and_then(sessions::token_in)?;
+    let session = lock(&shared.sessions).get(token, Instant::now())?;
+    Some((token.to_owned(), session))
+}
+
+/// The session a request's cookie names, or its refusal.
 fn session_of(
     shared: &Shared,
     headers: &HeaderMap,
     ip: IpAddr,
     what: &str,
 ) -> Result<(String, Session), Refused> {
-    let token = headers
-        .get(header::COOKIE)
-        .and_then(|c| c.to_str().ok())
-        .and_then(sessions::token_in)
-        .map(str::to_owned);
-    let session = token
-        .as_deref()
-        .and_then(|t| lock(&shared.sessions).get(t, Instant::now()));
-    match (token, session) {
-        (Some(token), Some(session)) => Ok((token, session)),
-        _ => {
-            let why = "not logged in (or the session ended): log in with a passcode";
-            shared.refused(ip, what, why);
-            Err(Refused(StatusCode::UNAUTHORIZED, why.into()))
-        }
-    }
+    find_session(shared, headers).ok_or_else(|| {
+        let why = "not logged in (or the session ended): log in with a passcode";
+        shared.refused(ip, what, why);
+        Refused(StatusCode::UNAUTHORIZED, why.into())
+    })
 }
 
 /// The session, for a request that changes something: its CSRF token must
@@ -268,13 +267,11 @@ async fn logout(
 }
 
 /// `GET /api/me`: the session's role and CSRF token (a reloaded page
-/// stays logged in).
-async fn me(
-    State(shared): State<Arc<Shared>>,
-    Extension(Peer(peer)): Extension<Peer>,
-    headers: HeaderMap,
-) -> Answer {
-    let (_, session) = session_of(&shared, &headers, peer.ip(), "me")?;
+/// stays logged in). A question, not a request: a page without a session
+/// is told so, and nothing is refused.
+async fn me(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Answer {
+    let (_, session) = find_session(&shared, &headers)
+        .ok_or_else(|| Refused(StatusCode::UNAUTHORIZED, "not logged in".into()))?;
     Ok(Json(json!({"role": session.role, "csrf": session.csrf})))
 }
 
