@@ -2463,7 +2463,12 @@ fn button_state(page: &browser::Browser<'_>, clip: &str) -> Value {
 fn the_operator_s_page_runs_the_show_in_a_real_browser() {
     let tmp = tempfile::tempdir().unwrap();
     let card = Card::new(tmp.path(), 0.0);
-    let (b, url) = web_box(tmp.path(), &card, &session(tmp.path()), &[]);
+    let (b, url) = web_box(
+        tmp.path(),
+        &card,
+        &session(tmp.path()),
+        &["--format", "FLOAT_LE"],
+    );
     let driver = browser::Driver::start();
     // A tablet in landscape.
     let page = driver.browser(1280, 800);
@@ -2528,10 +2533,13 @@ fn the_operator_s_page_runs_the_show_in_a_real_browser() {
     assert_eq!(started["clip"], "c1");
     assert_eq!(started["origin"]["input"], "web", "{started}");
     assert_eq!(started["origin"]["cue"], "1.1.1");
-    let accepted = b.all("accepted");
-    assert!(accepted
-        .iter()
-        .any(|a| a["origin"]["input"] == "web" && a["at_sample"].as_u64().is_some()));
+    let accepted = b.find("accepted").unwrap();
+    assert_eq!(accepted["origin"]["input"], "web", "{accepted}");
+    let at = accepted["at_sample"].as_u64().unwrap();
+    assert_eq!(
+        started["at_sample"], at,
+        "it starts at the sample it was accepted for"
+    );
     // The button plays with a moving progress bar; the meters move.
     page.wait(
         "c1 playing",
@@ -2570,6 +2578,18 @@ fn the_operator_s_page_runs_the_show_in_a_real_browser() {
     page.press("#stop-all", Duration::from_millis(900));
     let stopped = b.wait_for("stopped", Duration::from_secs(5));
     assert_eq!(stopped["clip"], "c1");
+    // The card played it from that sample: silent before, the tone after
+    // (its first samples within the 1 ms edge fade).
+    let out = &card.played_f32(10)[0];
+    let at = at as usize;
+    assert!(
+        out[..at].iter().all(|s| *s == 0.0),
+        "silent before the GO's sample"
+    );
+    assert!(
+        out[at..at + 48].iter().any(|s| s.abs() > 1e-4),
+        "the tone from the GO's sample"
+    );
     page.wait(
         "c1 idle",
         "return document.querySelector(\".cell[data-clip='c1']\").dataset.state === 'idle'",
