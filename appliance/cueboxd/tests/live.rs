@@ -2466,7 +2466,11 @@ fn the_operator_s_page_runs_the_show_in_a_real_browser() {
     let (b, url) = web_box(
         tmp.path(),
         &card,
-        &session(tmp.path()),
+        // A second page, its grid another size.
+        &session_with(tmp.path(), |show| {
+            show.pages
+                .push(Page::new("Act 2", GridDims::new(2, 3).unwrap()))
+        }),
         &["--format", "FLOAT_LE"],
     );
     let driver = browser::Driver::start();
@@ -2516,6 +2520,21 @@ fn the_operator_s_page_runs_the_show_in_a_real_browser() {
         text.contains("tone.wav") && text.contains("1.1.1") && text.contains("0:06"),
         "{text}"
     );
+    // Dual page view: page 2's tab beside page 1's, at its own size.
+    assert_eq!(
+        page.js(
+            "return document.querySelectorAll('#pages button[data-page]').length",
+            json!([])
+        ),
+        2
+    );
+    page.click("#dual");
+    let panes = page.js(
+        "return [...document.querySelectorAll('#grid .pane')].map((p) => p.querySelectorAll('.cell').length)",
+        json!([]),
+    );
+    assert_eq!(panes, json!([16, 6]));
+    page.click("#dual");
     // Tablet landscape: the controls beside the grid, nothing off screen.
     let fits = page.js(
         "const g = document.getElementById('grid').getBoundingClientRect();

@@ -13,7 +13,7 @@ const RANK = { view: 0, control: 1, edit: 2 };
 
 const state = {
   role: null, csrf: null, layout: null, session: null,
-  page: 0, tab: 0, followDeck: true, mode: "go",
+  page: 0, tab: 0, followDeck: true, mode: "go", dual: false,
   deck: null, cells: new Map(), fading: new Set(), frames: 0, live: null,
   readyAt: null, lastFrame: null,
 };
@@ -98,21 +98,38 @@ function follow() {
 function drawPages() {
   const pages = $("pages");
   pages.replaceChildren();
-  (state.layout.pages || []).forEach((p, i) => {
+  const list = state.layout.pages || [];
+  list.forEach((p, i) => {
     const b = document.createElement("button");
     b.textContent = p.name || `Page ${i + 1}`;
     b.dataset.page = i;
     b.addEventListener("click", () => { state.followDeck = false; show(i, state.tab); });
     pages.append(b);
   });
-  show(Math.min(state.page, Math.max(0, (state.layout.pages || []).length - 1)), state.tab);
+  if (list.length > 1) {
+    // Dual page view: this page and the next side by side.
+    const dual = document.createElement("button");
+    dual.id = "dual";
+    dual.textContent = "Dual";
+    dual.classList.toggle("on", state.dual);
+    dual.addEventListener("click", () => {
+      state.dual = !state.dual;
+      dual.classList.toggle("on", state.dual);
+      show(state.page, state.tab);
+    });
+    pages.append(dual);
+  }
+  show(Math.min(state.page, Math.max(0, list.length - 1)), state.tab);
 }
 
 function show(page, tab) {
   state.page = page;
   state.tab = tab;
-  const p = (state.layout.pages || [])[page];
-  for (const b of $("pages").children) b.classList.toggle("on", Number(b.dataset.page) === page);
+  const list = state.layout.pages || [];
+  const p = list[page];
+  for (const b of $("pages").children) {
+    if (b.dataset.page !== undefined) b.classList.toggle("on", Number(b.dataset.page) === page);
+  }
   const tabs = $("tabs");
   tabs.replaceChildren();
   const grid = $("grid");
@@ -127,8 +144,18 @@ function show(page, tab) {
     b.addEventListener("click", () => { state.followDeck = false; show(state.page, i); });
     tabs.append(b);
   });
-  const t = p.tabs[tab];
-  grid.style.gridTemplateColumns = `repeat(${t.cols}, minmax(88px, 1fr))`;
+  const shown = state.dual && list[page + 1] ? [page, page + 1] : [page];
+  grid.classList.toggle("dual", shown.length > 1);
+  for (const n of shown) grid.append(pane(list[n].tabs[tab], n));
+  markDeck();
+}
+
+// One page's tab: its grid of buttons at its size.
+function pane(t, page) {
+  const el = document.createElement("div");
+  el.className = "pane";
+  el.dataset.page = page;
+  el.style.gridTemplateColumns = `repeat(${t.cols}, minmax(88px, 1fr))`;
   const at = new Map(t.buttons.map((b) => [`${b.row}.${b.col}`, b]));
   for (let r = 1; r <= t.rows; r++) {
     for (let c = 1; c <= t.cols; c++) {
@@ -138,7 +165,7 @@ function show(page, tab) {
       if (!b) {
         cell.classList.add("empty");
         cell.tabIndex = -1;
-        grid.append(cell);
+        el.append(cell);
         continue;
       }
       cell.classList.add(`group-${b.group}`);
@@ -160,15 +187,16 @@ function show(page, tab) {
       bar.className = "bar";
       cell.append(name, meta, bar);
       cell.addEventListener("click", () => tap(b.clip));
-      grid.append(cell);
-      state.cells.set(b.clip, { el: cell, bar, time, seconds: b.seconds, state: "idle" });
+      el.append(cell);
+      const entry = { el: cell, bar, time, seconds: b.seconds, state: "idle" };
+      state.cells.set(b.clip, [...(state.cells.get(b.clip) || []), entry]);
     }
   }
-  markDeck();
+  return el;
 }
 
 function tap(clip) {
-  const cell = state.cells.get(clip);
+  const cell = (state.cells.get(clip) || [])[0];
   let cmd = MODES[state.mode];
   if (state.mode === "pause" && cell && cell.state === "paused") cmd = "resume";
   state.act({ cmd, clip }).catch(() => {});
@@ -204,19 +232,21 @@ function frame(f) {
   if (s.problem) banner(s.problem);
   const playing = new Map();
   for (const p of s.playing || []) playing.set(p.clip, p);
-  for (const [clip, cell] of state.cells) {
+  for (const [clip, cells] of state.cells) {
     const p = playing.get(clip);
     let st = "idle";
     if (p) st = p.paused ? "paused" : state.fading.has(clip) ? "fading" : "playing";
-    if (cell.state !== st) {
-      cell.state = st;
-      cell.el.dataset.state = st;
+    for (const cell of cells) {
+      if (cell.state !== st) {
+        cell.state = st;
+        cell.el.dataset.state = st;
+      }
+      const pos = p ? p.position : 0;
+      const share = cell.seconds > 0 ? Math.min(1, pos / cell.seconds) : 0;
+      cell.bar.style.transform = `scaleX(${share})`;
+      cell.el.dataset.progress = share.toFixed(4);
+      cell.time.textContent = p ? `-${clock(cell.seconds - pos)}` : clock(cell.seconds);
     }
-    const pos = p ? p.position : 0;
-    const share = cell.seconds > 0 ? Math.min(1, pos / cell.seconds) : 0;
-    cell.bar.style.transform = `scaleX(${share})`;
-    cell.el.dataset.progress = share.toFixed(4);
-    cell.time.textContent = p ? `-${clock(cell.seconds - pos)}` : clock(cell.seconds);
   }
   for (const clip of state.fading) if (!playing.has(clip)) state.fading.delete(clip);
   meters(s.meters || []);
@@ -241,7 +271,7 @@ function markDeck() {
   const d = state.deck;
   for (const b of $("pages").children) b.classList.toggle("deck", !!d && Number(b.dataset.page) === d.page - 1);
   for (const b of $("tabs").children) b.classList.toggle("deck", !!d && state.page === d.page - 1 && Number(b.dataset.tab) === d.tab - 1);
-  for (const [clip, cell] of state.cells) cell.el.classList.toggle("next", !!d && d.clip === clip);
+  for (const [clip, cells] of state.cells) for (const c of cells) c.el.classList.toggle("next", !!d && d.clip === clip);
 }
 
 const DB_FLOOR = -60;
@@ -293,7 +323,9 @@ function meters(list) {
 function boxEvent(e) {
   if (e.event === "accepted" && e.command) {
     if (e.command.cmd === "fade_out") state.fading.add(e.command.clip);
-    if (e.command.cmd === "fade_all") for (const [clip, c] of state.cells) if (c.state === "playing") state.fading.add(clip);
+    if (e.command.cmd === "fade_all") {
+      for (const [clip, cells] of state.cells) if (cells[0].state === "playing") state.fading.add(clip);
+    }
   }
   if (e.event === "stopped") state.fading.delete(e.clip);
   if (e.event === "lock") $("lock").hidden = !e.locked;
