@@ -207,11 +207,13 @@ fn reply_port() -> u16 {
     53001
 }
 
-fn burst() -> f64 {
+/// Messages one client may send at once by default (OSC, the web page).
+pub fn burst() -> f64 {
     100.0
 }
 
-fn rate() -> f64 {
+/// Messages one client may send per second by default, after its burst.
+pub fn rate() -> f64 {
     50.0
 }
 

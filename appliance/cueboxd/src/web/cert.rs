@@ -47,6 +47,18 @@ pub struct Certificate {
     pub created: bool,
 }
 
+/// The names a box's certificate is made for: the box's `name` and the
+/// loopback names (a browser warns of a self-signed certificate whatever
+/// it names: the operator compares its fingerprint).
+pub fn names(name: &str) -> Vec<String> {
+    vec![
+        name.to_owned(),
+        "localhost".into(),
+        "127.0.0.1".into(),
+        "::1".into(),
+    ]
+}
+
 /// The certificate's file under the data root.
 pub fn cert_path(root: &cuebox_session::store::DataRoot) -> PathBuf {
     root.path().join("api/web.pem")

@@ -31,7 +31,7 @@ use crate::events::Publisher;
 use crate::limit::Buckets;
 use crate::link::LiveLink;
 use crate::refusals::{Refusals, ShowctlRefusal};
-use crate::showctl::config::{private_networks, OscConfig, Passcode};
+use crate::showctl::config::{burst, private_networks, rate, OscConfig, Passcode};
 use crate::showctl::osc::guesses::Guesses;
 
 /// The page's port when `--web` names none.
@@ -70,8 +70,8 @@ impl WebConfig {
             None => WebConfig {
                 passcodes: Vec::new(),
                 allow: private_networks(),
-                burst: 100.0,
-                rate: 50.0,
+                burst: burst(),
+                rate: rate(),
             },
         }
     }
