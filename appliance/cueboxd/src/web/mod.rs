@@ -205,7 +205,10 @@ pub fn start(
     let thread = std::thread::Builder::new()
         .name("web".into())
         .spawn(move || {
+            // Its blocking pool (commands waiting for the control thread's
+            // stamp) is named for the page too.
             let runtime = match tokio::runtime::Builder::new_current_thread()
+                .thread_name("web-blocking")
                 .enable_all()
                 .build()
             {
