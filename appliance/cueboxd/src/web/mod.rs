@@ -249,6 +249,40 @@ fn with_port(address: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+
+    /// A browser outside the allow list is closed on before TLS, and the
+    /// refusal is an event.
+    #[test]
+    fn an_address_outside_the_allow_list_is_refused_before_tls() {
+        let dir = tempfile::tempdir().unwrap();
+        let events = Publisher::new();
+        let said = events.subscribe(64);
+        let link = Arc::new(LiveLink::new(Duration::from_millis(300), events.clone()));
+        let config = WebConfig {
+            allow: vec!["10.0.0.0/8".parse().unwrap()],
+            ..WebConfig::from_osc(None)
+        };
+        let web = start(
+            "127.0.0.1:0",
+            &dir.path().join("web.pem"),
+            cert::names("test"),
+            config,
+            link,
+            events,
+        )
+        .unwrap();
+        let mut tcp = std::net::TcpStream::connect(web.local_addr()).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(tcp.read(&mut [0; 16]).unwrap(), 0, "closed at once");
+        let refused = said.recv_timeout(Duration::from_secs(5)).unwrap().to_json();
+        assert_eq!(refused["event"], "showctl_refused");
+        assert_eq!(refused["via"], "web");
+        assert!(
+            refused["reason"].as_str().unwrap().contains("allow list"),
+            "{refused}"
+        );
+    }
 
     #[test]
     fn an_address_without_a_port_gets_the_page_s_port() {

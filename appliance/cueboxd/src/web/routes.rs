@@ -88,10 +88,18 @@ pub async fn serve(
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        let (tls, app) = (tls.clone(), app.clone());
+        let (tls, app, shared) = (tls.clone(), app.clone(), shared.clone());
         tokio::spawn(async move {
-            let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE, tls.accept(tcp)).await else {
-                return;
+            let stream = match tokio::time::timeout(HANDSHAKE, tls.accept(tcp)).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    let why = format!("TLS handshake failed: {e}");
+                    return shared.refused(peer.ip(), "(connection)", &why);
+                }
+                Err(_) => {
+                    let why = "no TLS handshake within 10 s";
+                    return shared.refused(peer.ip(), "(connection)", why);
+                }
             };
             let service = TowerToHyperService::new(app.layer(Extension(Peer(peer))));
             let _ = hyper::server::conn::http1::Builder::new()
