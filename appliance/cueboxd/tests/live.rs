@@ -2655,8 +2655,17 @@ fn the_operator_s_page_runs_the_show_in_a_real_browser() {
             .contains("allows control"),
         "{control}"
     );
+    assert_eq!(
+        page.js("return document.getElementById('levels').hidden", json!([])),
+        true,
+        "a control login has no level sliders"
+    );
     page.click("#logout");
     log_in(&page, "9999");
+    // An edit login has them, disabled while the show is locked.
+    let sliders = "const l = document.getElementById('levels');
+        return [l.hidden, l.querySelector('input').disabled]";
+    assert_eq!(page.js(sliders, json!([])), json!([false, true]));
     let locked = page.js_async(ACT, json!([level]));
     assert!(
         locked["refused"].as_str().unwrap().contains("locked"),
@@ -2667,6 +2676,31 @@ fn the_operator_s_page_runs_the_show_in_a_real_browser() {
         false
     );
     assert!(page.js_async(ACT, json!([level]))["ok"]["at_sample"].is_u64());
+    // Unlocked, the slider sets group B's live level on the box.
+    page.wait(
+        "the sliders enabled",
+        "return !document.querySelector(\"#levels input[data-group='B']\").disabled",
+        Duration::from_secs(5),
+    );
+    page.js(
+        "const i = document.querySelector(\"#levels input[data-group='B']\");
+         i.value = -12; i.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    let end = Instant::now() + Duration::from_secs(5);
+    while !b.all("accepted").iter().any(|a| {
+        a["command"]["cmd"] == "group_level"
+            && a["command"]["group"] == "B"
+            && a["command"]["level_db"] == -12.0
+    }) {
+        assert!(Instant::now() < end, "no group level for B accepted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    page.wait(
+        "the box's level shown",
+        "return document.querySelector(\"#levels input[data-group='B']\").nextElementSibling.textContent === '-12.0'",
+        Duration::from_secs(5),
+    );
 
     // A phone in portrait with a view login: it watches, it cannot GO.
     page.click("#logout");

@@ -90,7 +90,8 @@ pub async fn tick(link: Arc<LiveLink>, status: watch::Sender<Arc<str>>) {
 }
 
 /// One status frame: what plays (position, paused), the meters, the
-/// device's and clock's figures, the lock and the playhead.
+/// device's and clock's figures, the lock, the groups' live levels and the
+/// playhead.
 fn frame(link: &Arc<LiveLink>) -> Value {
     let mut status = serde_json::to_value(link.status()).unwrap_or(Value::Null);
     if let Value::Object(fields) = &mut status {
@@ -100,9 +101,15 @@ fn frame(link: &Arc<LiveLink>) -> Value {
     }
     let deck = link.deck();
     let cue = link.playhead().ok().flatten();
+    let levels: serde_json::Map<String, Value> = link
+        .group_levels()
+        .into_iter()
+        .map(|(group, db)| (group.to_string(), db.into()))
+        .collect();
     json!({
         "status": status,
         "locked": link.locked(),
+        "levels": levels,
         "deck": {
             "page": deck.place.page.0.get(),
             "tab": deck.place.tab.number(),

@@ -69,6 +69,7 @@ async function start(me) {
   document.body.classList.toggle("view-only", viewOnly);
   for (const b of document.querySelectorAll(".act, .go, .hold, .mode")) b.disabled = viewOnly;
   $("lock-button").disabled = viewOnly;
+  $("levels").hidden = RANK[me.role] < RANK.edit;
   await loadLayout();
   follow();
 }
@@ -230,6 +231,15 @@ function frame(f) {
   $("lock").hidden = !f.locked;
   $("lock-button").textContent = f.locked ? "Unlock" : "Lock";
   if (s.problem) banner(s.problem);
+  for (const input of $("levels").querySelectorAll("input")) {
+    // A locked show refuses edits: the sliders say so.
+    input.disabled = !!f.locked;
+    const db = (f.levels || {})[input.dataset.group];
+    if (db !== undefined && document.activeElement !== input) {
+      input.value = db;
+      input.nextElementSibling.textContent = Number(db).toFixed(1);
+    }
+  }
   const playing = new Map();
   for (const p of s.playing || []) playing.set(p.clip, p);
   for (const [clip, cells] of state.cells) {
@@ -386,6 +396,12 @@ function wire() {
     });
   }
   for (const h of document.querySelectorAll(".hold")) holdToConfirm(h);
+  for (const input of $("levels").querySelectorAll("input")) {
+    input.addEventListener("input", () => { input.nextElementSibling.textContent = Number(input.value).toFixed(1); });
+    input.addEventListener("change", () => {
+      state.act({ cmd: "group_level", group: input.dataset.group, level_db: Number(input.value) }).catch(() => {});
+    });
+  }
   document.addEventListener("keydown", (e) => {
     if ($("app").hidden || e.target.tagName === "INPUT" || RANK[state.role] < RANK.control) return;
     if (e.code === "Space") {
