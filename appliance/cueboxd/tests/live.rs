@@ -2629,6 +2629,18 @@ fn the_operator_s_page_runs_the_show_in_a_real_browser() {
         "c2"
     );
 
+    // Trouble on the box is a banner: the card stalls, the box recovers
+    // the xrun and says so.
+    card.fault("out", "block 300");
+    b.wait_for("xrun", Duration::from_secs(10));
+    page.wait(
+        "the xrun banner",
+        "return !document.getElementById('banner').hidden
+             && document.getElementById('banner-text').textContent.includes('xrun')",
+        Duration::from_secs(10),
+    );
+    page.click("#banner-close");
+
     // A CSRF token is required for anything that changes the show.
     let status = page.js_async(
         "const done = arguments[arguments.length - 1];

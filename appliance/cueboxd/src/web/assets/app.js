@@ -15,7 +15,7 @@ const state = {
   role: null, csrf: null, layout: null, session: null,
   page: 0, tab: 0, followDeck: true, mode: "go", dual: false,
   deck: null, cells: new Map(), fading: new Set(), frames: 0, live: null,
-  readyAt: null, lastFrame: null,
+  readyAt: null, lastFrame: null, warnings: [],
 };
 // For tests and the benchmark: the page's own state and command path.
 window.cuebox = state;
@@ -44,8 +44,10 @@ state.act = async (command) => {
   }
 };
 
+// The warnings banner: the latest few, newest first, until dismissed.
 function banner(text) {
-  $("banner-text").textContent = text;
+  state.warnings = [text, ...state.warnings.filter((w) => w !== text)].slice(0, 3);
+  $("banner-text").textContent = state.warnings.join("\n");
   $("banner").hidden = false;
 }
 
@@ -339,6 +341,10 @@ function boxEvent(e) {
   }
   if (e.event === "stopped") state.fading.delete(e.clip);
   if (e.event === "lock") $("lock").hidden = !e.locked;
+  if (e.event === "clock_switch") {
+    // A failover is worth a glance even when it went well.
+    banner(`clock: ${e.from || "flywheel"} → ${e.to || "flywheel"} (${e.reason})`);
+  }
   if (e.trouble && !NOT_BANNERS.has(e.event)) {
     const why = e.detail || e.reason || e.why || "";
     banner(`${e.event.replace(/_/g, " ")}${e.clip ? ` ${e.clip}` : ""}${why ? `: ${why}` : ""}`);
@@ -387,7 +393,10 @@ function wire() {
     const locked = state.lastFrame && state.lastFrame.locked;
     state.act({ cmd: locked ? "unlock" : "lock" }).catch(() => {});
   });
-  $("banner-close").addEventListener("click", () => { $("banner").hidden = true; });
+  $("banner-close").addEventListener("click", () => {
+    state.warnings = [];
+    $("banner").hidden = true;
+  });
   $("go").addEventListener("click", () => state.act({ cmd: "go_next" }).catch(() => {}));
   for (const m of document.querySelectorAll(".mode")) {
     m.addEventListener("click", () => {
