@@ -14,10 +14,11 @@ set -euo pipefail
 # journal the box writes its events to), libxml2-utils (xmllint) and
 # python3-jsonschema, which check the cue sheet exports against their schemas;
 # rclone, which the box copies its logs and exports off-box with (tested
-# against a local rclone remote).
+# against a local rclone remote); chromium and chromium-driver, the real
+# browser the operator's page is tested in (headless, through WebDriver).
 packages=(build-essential pkg-config libasound2-dev libltc-dev sox ffmpeg curl ca-certificates
   linuxptp iproute2 strace jackd2 libjack-jackd2-dev rsync systemd libxml2-utils
-  python3-jsonschema rclone)
+  python3-jsonschema rclone chromium chromium-driver)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -560,6 +560,16 @@ pub enum BoxEvent {
         /// Why.
         detail: String,
     },
+    /// The operator's page listens (`cueboxd run --web`).
+    WebListening {
+        /// Where: open `https://<address>/` in a browser.
+        address: String,
+        /// The SHA-256 fingerprint of its certificate, to compare with the
+        /// one the browser shows.
+        fingerprint: String,
+        /// Whether the box made the certificate now (first start).
+        created: bool,
+    },
     /// A device loop's report: (re)started or recovered an xrun.
     #[serde(untagged)]
     Device(DeviceEvent),

@@ -23,5 +23,6 @@ pub mod showctl;
 pub mod system;
 pub mod tc;
 pub mod techlog;
+pub mod web;
 
 pub use cuebox_session::{media, playlog as journal, store};

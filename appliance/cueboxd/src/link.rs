@@ -58,6 +58,8 @@ pub struct ShowSummary {
     pub pages: u16,
     /// Its buttons by cue number.
     pub cues: CueMap,
+    /// Its pages, tabs and grids as the operator's page draws them.
+    pub layout: Arc<crate::web::layout::Layout>,
 }
 
 impl ShowSummary {
@@ -80,6 +82,7 @@ pub fn show_summary(show: &Show) -> ShowSummary {
             .collect(),
         pages: show.pages.len().min(usize::from(u16::MAX)) as u16,
         cues: CueMap::new(show),
+        layout: Arc::new(crate::web::layout::Layout::of(show)),
     }
 }
 

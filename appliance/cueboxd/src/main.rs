@@ -54,11 +54,16 @@ enum Command {
     #[command(subcommand)]
     Clock(cueboxd::clocking::cli::ClockCmd),
     /// Show the box's key fingerprint (made on first use), which `hostctl
-    /// pair` asks you to confirm.
+    /// pair` asks you to confirm; with --web, the SHA-256 fingerprint of the
+    /// operator's page's certificate (made on first use), which a browser
+    /// shows. Example: cueboxd key --web
     Key {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// The operator's page's certificate instead (docs/web.md).
+        #[arg(long)]
+        web: bool,
     },
     /// Authorize hosts: the keys `hostctl key` prints, each with a role
     /// (view: status; control: also run the show; edit: also push sessions).
@@ -325,7 +330,8 @@ fn main() -> ExitCode {
         Command::Clock(cmd) => cueboxd::clocking::cli::run(&cmd)
             .map(|()| Outcome::Ok)
             .map_err(|e| e.into()),
-        Command::Key { json } => key(&cli.root, json),
+        Command::Key { json, web: false } => key(&cli.root, json),
+        Command::Key { json, web: true } => web_key(&cli.root, json),
         Command::Auth(cmd) => auth(&cli.root, cmd),
         Command::Log(LogCmd::Verify { json }) => log_verify(&cli.root, json),
         Command::Log(LogCmd::List { json }) => log_list(&cli.root, json),
@@ -385,6 +391,21 @@ fn key(root: &std::path::Path, as_json: bool) -> CmdResult {
         );
     } else {
         println!("{fp}");
+    }
+    Ok(Outcome::Ok)
+}
+
+fn web_key(root: &std::path::Path, as_json: bool) -> CmdResult {
+    use cueboxd::web::cert::{cert_path, load_or_create, names};
+    let root = DataRoot::open(root)?;
+    let cert = load_or_create(&cert_path(&root), names("cuebox"))?;
+    if as_json {
+        println!(
+            "{}",
+            json!({"fingerprint": cert.fingerprint, "algorithm": "sha256", "created": cert.created})
+        );
+    } else {
+        println!("{}", cert.fingerprint);
     }
     Ok(Outcome::Ok)
 }

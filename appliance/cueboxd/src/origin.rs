@@ -34,6 +34,8 @@ pub enum Input {
     Chase,
     /// The box itself, resuming the live state saved before a restart.
     Resume,
+    /// The operator's page in a browser.
+    Web,
 }
 
 impl Input {
@@ -51,6 +53,7 @@ impl Input {
             Input::TimecodeCue => "timecode-cue",
             Input::Chase => "chase",
             Input::Resume => "resume",
+            Input::Web => "web",
         }
     }
 }

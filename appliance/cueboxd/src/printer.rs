@@ -489,6 +489,14 @@ impl Lines {
             }
             BoxEvent::Lock { locked: false } => "show unlocked: edits and pushes are taken".into(),
             BoxEvent::RuntimeUnusable { detail } => format!("warning: {detail}"),
+            BoxEvent::WebListening {
+                address,
+                fingerprint,
+                created,
+            } => format!(
+                "operator's page on https://{address}/ (certificate SHA-256 {fingerprint}{})",
+                if *created { ", made now" } else { "" }
+            ),
             BoxEvent::Playhead {
                 page,
                 tab,

@@ -23,7 +23,10 @@ use cueboxd::api::proto::{MeterChannel, Request, Response, Status};
 use cueboxd::api::{AuthorizedHost, AuthorizedHosts, Client, Expect, Identity, Role};
 use cueboxd::clocking::ltc::LtcTap;
 use cueboxd::store::SessionDir;
-use serde_json::Value;
+use serde_json::{json, Value};
+
+#[path = "common/browser.rs"]
+mod browser;
 
 #[global_allocator]
 static ALLOCATOR: AllocDisabler = AllocDisabler;
@@ -184,8 +187,13 @@ struct Box_ {
 
 impl Box_ {
     /// `cueboxd run` of `session` on the card's `paced_out`, with `args`.
+    /// `CUEBOXD_BIN` runs another build (the benchmarks' release build).
     fn start(card: &Card, session: &Path, args: &[&str]) -> Box_ {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cueboxd"))
+        let bin = std::env::var_os("CUEBOXD_BIN").map_or_else(
+            || PathBuf::from(env!("CARGO_BIN_EXE_cueboxd")),
+            PathBuf::from,
+        );
+        let mut child = Command::new(bin)
             .arg("--root")
             .arg(card.dir.join("root"))
             .args(["run", "--json", "--device", "paced_out", "--session"])
@@ -250,6 +258,21 @@ impl Box_ {
         }
     }
 
+    /// Waits (up to `within`) for the `n`th (from 0) event named `name`.
+    fn wait_for_nth(&self, name: &str, n: usize, within: Duration) -> Value {
+        let end = Instant::now() + within;
+        loop {
+            if let Some(e) = self.all(name).into_iter().nth(n) {
+                return e;
+            }
+            assert!(
+                Instant::now() < end,
+                "no {name:?} event number {n} within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn find(&self, name: &str) -> Option<Value> {
         self.all(name).into_iter().next()
     }
@@ -291,6 +314,61 @@ impl Drop for Box_ {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// What played, from the card's first frame, equals `cueboxd render` of
+/// the same session and events, bit for bit, on groups A and B (outputs
+/// 1–4), and the other outputs are silent: show time zero is the card's
+/// first frame, as it is the render's.
+fn plays_the_render(
+    tmp: &Path,
+    card: &Card,
+    session: &Path,
+    events: &Path,
+    seconds: f64,
+    all: &[Value],
+) {
+    let start = all
+        .iter()
+        .find(|e| e["event"] == "device_started" && e["dir"] == "playback")
+        .expect("the playback card started")["frame"]
+        .as_u64()
+        .unwrap() as usize;
+    assert_eq!(start, 0, "the card's first frame is show time 0");
+    let played = card.played_f32(10);
+    let group_a = render(session, events, &tmp.join("a.wav"), "A", seconds);
+    let group_b = render(session, events, &tmp.join("b.wav"), "B", seconds);
+    let heard = played[0].len();
+    let frames = (f64::from(RATE) * seconds) as usize;
+    assert!(
+        heard > frames,
+        "{seconds} s of play reached the card ({heard} frames)"
+    );
+    for (ch, reference) in [
+        (0, &group_a[0]),
+        (1, &group_a[1]),
+        (2, &group_b[0]),
+        (3, &group_b[1]),
+    ] {
+        let live = &played[ch][..frames];
+        let offline = &reference[start..start + frames];
+        let first_diff = live.iter().zip(offline).position(|(a, b)| a != b);
+        assert_eq!(
+            first_diff,
+            None,
+            "output {} differs from the render",
+            ch + 1
+        );
+    }
+    assert!(
+        group_a[0][start..start + frames]
+            .iter()
+            .any(|s| s.abs() > 0.4),
+        "the tone played"
+    );
+    for (ch, out) in played.iter().enumerate().skip(4) {
+        assert!(out.iter().all(|s| *s == 0.0), "output {} is silent", ch + 1);
     }
 }
 
@@ -434,49 +512,7 @@ fn a_live_run_plays_what_the_offline_render_prints_and_capture_trouble_never_rea
         "the overrun is logged as a discontinuity"
     );
 
-    // What played, from the card's first frame, against the render: show
-    // time zero is the card's first frame, as it is the render's.
-    let start = all
-        .iter()
-        .find(|e| e["event"] == "device_started" && e["dir"] == "playback")
-        .expect("the playback card started")["frame"]
-        .as_u64()
-        .unwrap() as usize;
-    assert_eq!(start, 0, "the card's first frame is show time 0");
-    let played = card.played_f32(10);
-    let group_a = render(&session, &events, &tmp.path().join("a.wav"), "A", 10.0);
-    let group_b = render(&session, &events, &tmp.path().join("b.wav"), "B", 10.0);
-    let heard = played[0].len();
-    assert!(
-        heard > RATE as usize * 10,
-        "7 s of play reached the card ({heard} frames)"
-    );
-    let frames = RATE as usize * 10;
-    for (ch, reference) in [
-        (0, &group_a[0]),
-        (1, &group_a[1]),
-        (2, &group_b[0]),
-        (3, &group_b[1]),
-    ] {
-        let live = &played[ch][..frames];
-        let offline = &reference[start..start + frames];
-        let first_diff = live.iter().zip(offline).position(|(a, b)| a != b);
-        assert_eq!(
-            first_diff,
-            None,
-            "output {} differs from the render",
-            ch + 1
-        );
-    }
-    assert!(
-        group_a[0][start..start + frames]
-            .iter()
-            .any(|s| s.abs() > 0.4),
-        "the tone played"
-    );
-    for (ch, out) in played.iter().enumerate().skip(4) {
-        assert!(out.iter().all(|s| *s == 0.0), "output {} is silent", ch + 1);
-    }
+    plays_the_render(tmp.path(), &card, &session, &events, 10.0, &all);
     // The recording kept going across the overrun, gap included.
     let rec = hound::WavReader::open(&record).unwrap();
     assert!(rec.duration() > RATE * 10, "the recording covers the run");
@@ -2355,4 +2391,593 @@ fn a_box_killed_at_200_random_points_loses_and_doubles_no_acknowledged_play() {
         "plays were logged between the kills ({})",
         acknowledged.len()
     );
+}
+
+/// A show-control file with a passcode per role (OSC on a free loopback
+/// port): the operator's page logs in with them.
+fn web_showctl(tmp: &Path) -> PathBuf {
+    let path = tmp.join("showctl.json");
+    std::fs::write(
+        &path,
+        r#"{"osc": {"bind": "127.0.0.1", "port": 0, "passcodes": [
+              {"code": "1234", "role": "control"},
+              {"code": "5555", "role": "view"},
+              {"code": "9999", "role": "edit"}]}}"#,
+    )
+    .unwrap();
+    path
+}
+
+/// The box of `session` (with `args`) with its operator's page on a free
+/// loopback port; the page's address.
+fn web_box(tmp: &Path, card: &Card, session: &Path, args: &[&str]) -> (Box_, String) {
+    let showctl = web_showctl(tmp);
+    let mut all = vec![
+        "--web",
+        "127.0.0.1:0",
+        "--showctl",
+        showctl.to_str().unwrap(),
+    ];
+    all.extend(args);
+    let b = Box_::start(card, session, &all);
+    let listening = b.wait_for("web_listening", Duration::from_secs(20));
+    let fingerprint = listening["fingerprint"].as_str().unwrap();
+    assert_eq!(fingerprint.split(':').count(), 32, "SHA-256: {fingerprint}");
+    assert_eq!(listening["created"], true, "made at the first start");
+    b.wait_for("device_started", Duration::from_secs(20));
+    let url = format!("https://{}/", listening["address"].as_str().unwrap());
+    (b, url)
+}
+
+/// Logs the page in with `passcode`; waits for live status frames.
+fn log_in(page: &browser::Browser<'_>, passcode: &str) {
+    page.wait(
+        "the login form",
+        "return !document.getElementById('login').hidden",
+        Duration::from_secs(10),
+    );
+    page.type_into("#passcode", passcode);
+    page.click("#login-button");
+    page.wait(
+        "status frames",
+        "return window.cuebox.frames > 2 && document.querySelectorAll('#grid .cell').length",
+        Duration::from_secs(10),
+    );
+}
+
+/// The page's command path from inside the browser: its answer or error.
+const ACT: &str = "const done = arguments[arguments.length - 1];
+    window.cuebox.act(arguments[0]).then((a) => done({ok: a}), (e) => done({refused: e.message}));";
+
+/// The state of the button of `clip`.
+fn button_state(page: &browser::Browser<'_>, clip: &str) -> Value {
+    page.js(
+        "const c = document.querySelector(`.cell[data-clip='${arguments[0]}']`);
+         return {state: c.dataset.state, progress: Number(c.dataset.progress || 0),
+                 disabled: c.disabled, text: c.textContent, class: c.className};",
+        json!([clip]),
+    )
+}
+
+#[test]
+fn the_operator_s_page_runs_the_show_in_a_real_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let (b, url) = web_box(
+        tmp.path(),
+        &card,
+        // A second page, its grid another size.
+        &session_with(tmp.path(), |show| {
+            show.pages
+                .push(Page::new("Act 2", GridDims::new(2, 3).unwrap()))
+        }),
+        &["--format", "FLOAT_LE"],
+    );
+    let driver = browser::Driver::start();
+    // A tablet in landscape.
+    let page = driver.browser(1280, 800);
+    page.goto(&url);
+
+    // A wrong passcode is refused, and said as an event.
+    page.wait(
+        "the login form",
+        "return !document.getElementById('login').hidden",
+        Duration::from_secs(10),
+    );
+    page.type_into("#passcode", "0000");
+    page.click("#login-button");
+    page.wait(
+        "the refusal",
+        "return document.getElementById('login-error').textContent.includes('wrong passcode')",
+        Duration::from_secs(5),
+    );
+    let refused = b.wait_for("showctl_refused", Duration::from_secs(5));
+    assert_eq!(
+        (refused["via"].as_str(), refused["reason"].as_str()),
+        (Some("web"), Some("wrong passcode"))
+    );
+
+    // The grid as the session has it: 8 tabs, 4 × 4 buttons, coloured by group.
+    log_in(&page, "1234");
+    assert_eq!(
+        page.js(
+            "return document.querySelectorAll('#tabs button').length",
+            json!([])
+        ),
+        8
+    );
+    assert_eq!(
+        page.js(
+            "return document.querySelectorAll('#grid .cell').length",
+            json!([])
+        ),
+        16
+    );
+    let c1 = button_state(&page, "c1");
+    assert!(c1["class"].as_str().unwrap().contains("group-A"), "{c1}");
+    let text = c1["text"].as_str().unwrap();
+    assert!(
+        text.contains("tone.wav") && text.contains("1.1.1") && text.contains("0:06"),
+        "{text}"
+    );
+    // Dual page view: page 2's tab beside page 1's, at its own size.
+    assert_eq!(
+        page.js(
+            "return document.querySelectorAll('#pages button[data-page]').length",
+            json!([])
+        ),
+        2
+    );
+    page.click("#dual");
+    let panes = page.js(
+        "return [...document.querySelectorAll('#grid .pane')].map((p) => p.querySelectorAll('.cell').length)",
+        json!([]),
+    );
+    assert_eq!(panes, json!([16, 6]));
+    page.click("#dual");
+    // Tablet landscape: the controls beside the grid, nothing off screen.
+    let fits = page.js(
+        "const g = document.getElementById('grid').getBoundingClientRect();
+         const s = document.getElementById('side').getBoundingClientRect();
+         const go = document.getElementById('go').getBoundingClientRect();
+         return s.left >= g.right - 1 && go.bottom <= innerHeight
+             && document.documentElement.scrollWidth <= innerWidth;",
+        json!([]),
+    );
+    assert_eq!(fits, true, "tablet layout");
+
+    // Tap: the clip starts on the box, from the page.
+    page.click(".cell[data-clip='c1']");
+    let started = b.wait_for("started", Duration::from_secs(5));
+    assert_eq!(started["clip"], "c1");
+    assert_eq!(started["origin"]["input"], "web", "{started}");
+    assert_eq!(started["origin"]["cue"], "1.1.1");
+    let accepted = b.find("accepted").unwrap();
+    assert_eq!(accepted["origin"]["input"], "web", "{accepted}");
+    // It starts at the sample it was accepted for; a loaded machine may
+    // hand it over late, which the box says (`late`, from the same drain
+    // of the render's events) with where it began.
+    let mut at = accepted["at_sample"].as_u64().unwrap();
+    if let Some(late) = b.all("late").into_iter().find(|l| l["at_sample"] == at) {
+        at = late["applied_sample"].as_u64().unwrap();
+    }
+    assert_eq!(started["at_sample"], at, "it starts where the box says");
+    // The button plays with a moving progress bar; the meters move.
+    page.wait(
+        "c1 playing",
+        "return document.querySelector(\".cell[data-clip='c1']\").dataset.state === 'playing'",
+        Duration::from_secs(5),
+    );
+    let before = button_state(&page, "c1")["progress"].as_f64().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let after = button_state(&page, "c1")["progress"].as_f64().unwrap();
+    assert!(after > before + 0.04, "progress {before} → {after}");
+    let peak = page.wait(
+        "group A's meter moving",
+        "const m = document.querySelector(\"#meters .meter[data-bus='A']\");
+         return m && Number(m.dataset.peak) > -20 && Number(m.dataset.peak);",
+        Duration::from_secs(5),
+    );
+    assert!(peak.as_f64().unwrap() <= 0.0, "{peak}");
+    let frames = |p: &browser::Browser<'_>| {
+        p.js("return window.cuebox.frames", json!([]))
+            .as_u64()
+            .unwrap()
+    };
+    let (f0, t0) = (frames(&page), Instant::now());
+    std::thread::sleep(Duration::from_secs(2));
+    let fps = (frames(&page) - f0) as f64 / t0.elapsed().as_secs_f64();
+    assert!(fps >= 20.0, "{fps:.1} frames per second");
+
+    // STOP ALL holds to confirm: a slip (a short tap) stops nothing…
+    page.press("#stop-all", Duration::from_millis(100));
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        b.find("stopped").is_none(),
+        "a tap on STOP ALL stopped a clip"
+    );
+    // …a hold does.
+    page.press("#stop-all", Duration::from_millis(900));
+    let stopped = b.wait_for("stopped", Duration::from_secs(5));
+    assert_eq!(stopped["clip"], "c1");
+    // The card played it from that sample: silent before, the tone after
+    // (its first samples within the 1 ms edge fade).
+    let out = &card.played_f32(10)[0];
+    let at = at as usize;
+    assert!(
+        out[..at].iter().all(|s| *s == 0.0),
+        "silent before the GO's sample"
+    );
+    assert!(
+        out[at..at + 48].iter().any(|s| s.abs() > 1e-4),
+        "the tone from the GO's sample"
+    );
+    page.wait(
+        "c1 idle",
+        "return document.querySelector(\".cell[data-clip='c1']\").dataset.state === 'idle'",
+        Duration::from_secs(5),
+    );
+
+    // The keyboard: space is GO (the playhead stands on c2 now), Esc stops all.
+    assert_eq!(page.js("return window.cuebox.deck.clip", json!([])), "c2");
+    page.key(" ");
+    let went = b.wait_for_nth("started", 1, Duration::from_secs(5));
+    assert_eq!(went["clip"], "c2");
+    page.key("\u{E00C}");
+    assert_eq!(
+        b.wait_for_nth("stopped", 1, Duration::from_secs(5))["clip"],
+        "c2"
+    );
+
+    // Trouble on the box is a banner: the card stalls, the box recovers
+    // the xrun and says so.
+    card.fault("out", "block 300");
+    b.wait_for("xrun", Duration::from_secs(10));
+    page.wait(
+        "the xrun banner",
+        "return !document.getElementById('banner').hidden
+             && document.getElementById('banner-text').textContent.includes('xrun')",
+        Duration::from_secs(10),
+    );
+    page.click("#banner-close");
+
+    // A CSRF token is required for anything that changes the show.
+    let status = page.js_async(
+        "const done = arguments[arguments.length - 1];
+         fetch('/api/act', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                            body: JSON.stringify({cmd: 'panic'})}).then((r) => done(r.status));",
+        json!([]),
+    );
+    assert_eq!(status, 403);
+
+    // Locked: an edit (a live level) is refused, even to an edit login.
+    page.click("#lock-button");
+    b.wait_for("lock", Duration::from_secs(5));
+    page.wait(
+        "the lock shown",
+        "return !document.getElementById('lock').hidden",
+        Duration::from_secs(5),
+    );
+    let level = json!({"cmd": "group_level", "group": "A", "level_db": -6.0});
+    let control = page.js_async(ACT, json!([level]));
+    assert!(
+        control["refused"]
+            .as_str()
+            .unwrap()
+            .contains("allows control"),
+        "{control}"
+    );
+    assert_eq!(
+        page.js("return document.getElementById('levels').hidden", json!([])),
+        true,
+        "a control login has no level sliders"
+    );
+    page.click("#logout");
+    log_in(&page, "9999");
+    // An edit login has them, disabled while the show is locked.
+    let sliders = "const l = document.getElementById('levels');
+        return [l.hidden, l.querySelector('input').disabled]";
+    assert_eq!(page.js(sliders, json!([])), json!([false, true]));
+    let locked = page.js_async(ACT, json!([level]));
+    assert!(
+        locked["refused"].as_str().unwrap().contains("locked"),
+        "{locked}"
+    );
+    assert_eq!(
+        page.js_async(ACT, json!([{"cmd": "unlock"}]))["ok"]["locked"],
+        false
+    );
+    assert!(page.js_async(ACT, json!([level]))["ok"]["at_sample"].is_u64());
+    // Unlocked, the slider sets group B's live level on the box.
+    page.wait(
+        "the sliders enabled",
+        "return !document.querySelector(\"#levels input[data-group='B']\").disabled",
+        Duration::from_secs(5),
+    );
+    page.js(
+        "const i = document.querySelector(\"#levels input[data-group='B']\");
+         i.value = -12; i.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    let end = Instant::now() + Duration::from_secs(5);
+    while !b.all("accepted").iter().any(|a| {
+        a["command"]["cmd"] == "group_level"
+            && a["command"]["group"] == "B"
+            && a["command"]["level_db"] == -12.0
+    }) {
+        assert!(Instant::now() < end, "no group level for B accepted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    page.wait(
+        "the box's level shown",
+        "return document.querySelector(\"#levels input[data-group='B']\").nextElementSibling.textContent === '-12.0'",
+        Duration::from_secs(5),
+    );
+
+    // A phone in portrait with a view login: it watches, it cannot GO.
+    page.click("#logout");
+    page.resize(390, 844);
+    log_in(&page, "5555");
+    assert_eq!(button_state(&page, "c1")["disabled"], true);
+    assert_eq!(
+        page.js("return document.getElementById('go').disabled", json!([])),
+        true
+    );
+    let go = page.js_async(ACT, json!([{"cmd": "go", "clip": "c1"}]));
+    assert!(
+        go["refused"]
+            .as_str()
+            .unwrap()
+            .contains("allows view, go needs control"),
+        "{go}"
+    );
+    let fits = page.js(
+        "const g = document.getElementById('grid').getBoundingClientRect();
+         const s = document.getElementById('side').getBoundingClientRect();
+         return s.top >= g.bottom - 1 && document.documentElement.scrollWidth <= innerWidth
+             && g.width > 300;",
+        json!([]),
+    );
+    assert_eq!(
+        fits, true,
+        "phone layout: grid above, controls below, no sideways scroll"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(b.all("started").len(), 2, "the view login started nothing");
+
+    // Wrong passcodes are rate-limited per address: after a few, none is
+    // checked, the right one neither.
+    page.click("#logout");
+    let tries = page.js_async(
+        "const done = arguments[arguments.length - 1];
+         (async () => {
+           const out = [];
+           for (const code of ['1', '2', '3', '4', '5', '6', '1234']) {
+             const r = await fetch('/api/login', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                                  body: JSON.stringify({passcode: code})});
+             out.push([r.status, (await r.json()).error || 'none']);
+           }
+           return out;
+         })().then(done);",
+        json!([]),
+    );
+    let tries = tries.as_array().unwrap();
+    assert_eq!(tries[0][0], 401, "{tries:?}");
+    assert_eq!(tries[6][0], 429, "{tries:?}");
+    assert!(
+        tries[6][1]
+            .as_str()
+            .unwrap()
+            .contains("wrong passcodes from 127.0.0.1"),
+        "{tries:?}"
+    );
+    let events = b.kill();
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "showctl_refused" && e["what"] == "go" && e["via"] == "web"));
+}
+
+/// `n` browser windows on the page, logged in with `passcode`: five to a
+/// browser (Chromium opens six connections to one site; each window holds
+/// one for its live feed). Each browser and its windows' handles.
+fn browsers<'d>(
+    driver: &'d browser::Driver,
+    url: &str,
+    passcode: &str,
+    n: usize,
+) -> Vec<(browser::Browser<'d>, Vec<Value>)> {
+    let mut out = Vec::new();
+    for first in (0..n).step_by(5) {
+        let page = driver.browser(1024, 768);
+        page.goto(url);
+        log_in(&page, passcode);
+        let mut windows = vec![page.window()];
+        for _ in first + 1..(first + 5).min(n) {
+            windows.push(page.new_window());
+            page.goto(url);
+            page.wait(
+                "a window's status frames",
+                "return window.cuebox.frames > 2",
+                Duration::from_secs(20),
+            );
+        }
+        out.push((page, windows));
+    }
+    out
+}
+
+#[test]
+fn ten_browsers_connected_and_refreshing_change_nothing_the_box_plays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session(tmp.path());
+    // The commands of [`events`] 20 s later: the browsers are connected by
+    // then, even on a loaded machine.
+    let shift = 20.0;
+    let mut timeline: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(events(tmp.path())).unwrap()).unwrap();
+    for e in &mut timeline {
+        e["at"] = json!(e["at"].as_f64().unwrap() + shift);
+    }
+    let events = tmp.path().join("later.json");
+    std::fs::write(&events, serde_json::to_vec(&timeline).unwrap()).unwrap();
+    let driver = browser::Driver::start();
+    let (b, url) = web_box(
+        tmp.path(),
+        &card,
+        &session,
+        &[
+            "--format",
+            "FLOAT_LE",
+            "--period",
+            "2048",
+            "--periods",
+            "3",
+            "--events",
+            events.to_str().unwrap(),
+            "--seconds",
+            "32",
+        ],
+    );
+    let started = Instant::now();
+    let browsers = browsers(&driver, &url, "5555", 10);
+    assert!(
+        started.elapsed() < Duration::from_secs_f64(shift),
+        "the browsers took {:?} to connect: the show began before",
+        started.elapsed()
+    );
+    // Every window reloads in turn while the show plays.
+    let mut reloads = 0;
+    while started.elapsed() < Duration::from_secs(29) {
+        for (page, windows) in &browsers {
+            for w in windows {
+                page.switch(w);
+                page.goto(&url);
+                reloads += 1;
+            }
+        }
+    }
+    assert!(reloads >= 10, "{reloads} reloads");
+    let all = b.finish();
+    plays_the_render(tmp.path(), &card, &session, &events, shift + 10.0, &all);
+}
+
+/// Percentiles of `ms`, sorted in place.
+fn percentile(ms: &mut [f64], p: f64) -> f64 {
+    ms.sort_by(f64::total_cmp);
+    ms[((ms.len() - 1) as f64 * p).round() as usize]
+}
+
+/// CPU seconds (user + system) of `pid`'s threads whose name starts with
+/// `prefix` (all of them for ""), from /proc.
+fn cpu_seconds(pid: u32, prefix: &str) -> f64 {
+    let tick = 100.0; // USER_HZ
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if !stat[open + 1..close].starts_with(prefix) {
+            continue;
+        }
+        let f: Vec<&str> = stat[close + 2..].split(' ').collect();
+        total += f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    }
+    total as f64 / tick
+}
+
+/// The figures of the operator's page (scripts/bench-web.sh): tap →
+/// accepted on loopback, page load to interactive, and the box's CPU with
+/// 10 browsers connected.
+#[test]
+#[ignore = "a benchmark: scripts/bench-web.sh"]
+fn bench_web() {
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let driver = browser::Driver::start();
+    let (b, url) = web_box(
+        tmp.path(),
+        &card,
+        &session(tmp.path()),
+        &["--double-go-ms", "0"],
+    );
+    let pid = b.child.id();
+    let page = driver.browser(1280, 800);
+    page.goto(&url);
+    log_in(&page, "1234");
+
+    // Tap → accepted: a GO through the page's own command path, timed in
+    // the browser from the tap's request to the box's answer; a GO and a
+    // STOP every 50 ms.
+    let taps = page.js_async(
+        "const done = arguments[arguments.length - 1];
+         (async () => {
+           const ms = [];
+           for (let i = 0; i < 200; i++) {
+             const t = performance.now();
+             await window.cuebox.act({cmd: 'go', clip: 'c1'});
+             ms.push(performance.now() - t);
+             await window.cuebox.act({cmd: 'stop', clip: 'c1'});
+             // Every 50 ms: within the page's rate limit (50 a second).
+             await new Promise((r) => setTimeout(r, 50));
+           }
+           return ms;
+         })().then(done, (e) => done(String(e)));",
+        json!([]),
+    );
+    let mut taps: Vec<f64> = serde_json::from_value(taps).unwrap();
+    let (p50, p99) = (percentile(&mut taps, 0.5), percentile(&mut taps, 0.99));
+
+    // Page load to interactive: navigation start to the grid drawn with
+    // the first live frame, 20 loads.
+    let mut loads = Vec::new();
+    for _ in 0..20 {
+        page.goto(&url);
+        let ready = page.wait(
+            "the page interactive",
+            "return window.cuebox.readyAt !== null && window.cuebox.readyAt",
+            Duration::from_secs(10),
+        );
+        loads.push(ready.as_f64().unwrap());
+    }
+    let (load50, load_max) = (percentile(&mut loads, 0.5), percentile(&mut loads, 1.0));
+    drop(page);
+
+    // CPU: the box idle with no browser, then with 10 connected while a
+    // clip plays (meters and progress moving), 10 s each.
+    let measure = || {
+        let (all, web, t) = (
+            cpu_seconds(pid, ""),
+            cpu_seconds(pid, "web"),
+            Instant::now(),
+        );
+        std::thread::sleep(Duration::from_secs(10));
+        let secs = t.elapsed().as_secs_f64();
+        (
+            (cpu_seconds(pid, "") - all) / secs * 100.0,
+            (cpu_seconds(pid, "web") - web) / secs * 100.0,
+        )
+    };
+    let (idle_all, idle_web) = measure();
+    let browsers = browsers(&driver, &url, "1234", 10);
+    let (page, _) = &browsers[0];
+    page.js_async(ACT, json!([{"cmd": "go", "clip": "c1"}]));
+    let (ten_all, ten_web) = measure();
+    let figures = json!({
+        "tap_to_accepted_ms": {"p50": p50, "p99": p99, "n": taps.len()},
+        "load_to_interactive_ms": {"p50": load50, "max": load_max, "n": loads.len()},
+        "cpu_percent_of_one_core": {
+            "no_browser": {"cueboxd": idle_all, "web_threads": idle_web},
+            "ten_browsers": {"cueboxd": ten_all, "web_threads": ten_web},
+        },
+    });
+    println!("BENCH {figures}");
+    drop(browsers);
+    b.kill();
 }

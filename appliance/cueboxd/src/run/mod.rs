@@ -52,6 +52,12 @@ pub struct Args {
     /// input is off without one).
     #[arg(long, value_name = "FILE.json")]
     pub showctl: Option<PathBuf>,
+    /// Serve the operator's page over HTTPS on this address (`0.0.0.0` for
+    /// every interface; port 8443 unless given), see docs/web.md. Logins
+    /// use the passcodes and allow list of the show-control file's `osc`
+    /// section. Off without it.
+    #[arg(long, value_name = "ADDR[:PORT]")]
+    pub web: Option<String>,
     /// Off-box copies of Logs/ and Exports/ through rclone: a JSON file, see
     /// docs/playlog.md (default: <root>/offbox.json when it exists; no
     /// copies without one).
@@ -219,7 +225,25 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
         Some(address) => Some(serve_api(root, address, args, link.clone(), events_tx)?),
         None => None,
     };
-    let showctl = start_showctl(root, args, link.clone(), events_tx)?;
+    let showctl_config = match config_file(root, &args.showctl, "showctl.json") {
+        Some(path) => Some((crate::showctl::config::ShowctlConfig::load(&path)?, path)),
+        None => None,
+    };
+    let showctl = start_showctl(showctl_config.as_ref(), args, link.clone(), events_tx)?;
+    let web = match &args.web {
+        Some(address) => {
+            let osc = showctl_config.as_ref().and_then(|(c, _)| c.osc.as_ref());
+            Some(serve_web(
+                root,
+                address,
+                args,
+                osc,
+                link.clone(),
+                events_tx,
+            )?)
+        }
+        None => None,
+    };
     let offbox = start_offbox(root, args, events_tx)?;
     // Every local input goes through the link, for the whole run.
     spawn_stdin(link.clone(), events_tx.clone())?;
@@ -294,6 +318,7 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
             End::Done(ok) => break ok,
         }
     };
+    drop(web);
     drop(showctl);
     drop(offbox);
     crate::system::notify::stopping();
@@ -424,6 +449,40 @@ fn serve_api(
     Ok(server)
 }
 
+/// Serves the operator's page on `address`, with the passcodes and allow
+/// list of show control's `osc` section, and says where and with which
+/// certificate (its fingerprint, made at the first start).
+fn serve_web(
+    root: &Path,
+    address: &str,
+    args: &Args,
+    osc: Option<&crate::showctl::config::OscConfig>,
+    link: Arc<LiveLink>,
+    events: &Publisher,
+) -> Result<crate::web::Web, RunError> {
+    let data = DataRoot::open(root)?;
+    let names = vec![
+        box_name(args),
+        "localhost".into(),
+        "127.0.0.1".into(),
+        "::1".into(),
+    ];
+    let web = crate::web::start(
+        address,
+        &crate::web::cert::cert_path(&data),
+        names,
+        crate::web::WebConfig::from_osc(osc),
+        link,
+        events.clone(),
+    )?;
+    events.send(BoxEvent::WebListening {
+        address: web.local_addr().to_string(),
+        fingerprint: web.fingerprint().to_owned(),
+        created: web.created(),
+    });
+    Ok(web)
+}
+
 /// The box's name: `--name`, else the host name.
 fn box_name(args: &Args) -> String {
     args.name.clone().unwrap_or_else(|| {
@@ -434,19 +493,19 @@ fn box_name(args: &Args) -> String {
     })
 }
 
-/// Starts the show-control inputs `--showctl` (or `<root>/showctl.json`)
-/// turns on; none without a file.
+/// Starts the show-control inputs `--showctl` (or `<root>/showctl.json`,
+/// loaded as `loaded`) turns on; none without a file.
 fn start_showctl(
-    root: &Path,
+    loaded: Option<&(crate::showctl::config::ShowctlConfig, PathBuf)>,
     args: &Args,
     link: Arc<LiveLink>,
     events: &Publisher,
 ) -> Result<Option<crate::showctl::service::Showctl>, RunError> {
-    let Some(path) = config_file(root, &args.showctl, "showctl.json") else {
+    let Some((config, path)) = loaded else {
         return Ok(None);
     };
-    let config = crate::showctl::config::ShowctlConfig::load(&path)?;
-    let running = crate::showctl::service::start(&config, box_name(args), link, events.clone())?;
+    let path = path.clone();
+    let running = crate::showctl::service::start(config, box_name(args), link, events.clone())?;
     events.send(BoxEvent::ShowctlListening {
         config: path,
         osc_udp: running.osc().map(|o| o.udp_addr().to_string()),

@@ -207,12 +207,24 @@ fn reply_port() -> u16 {
     53001
 }
 
-fn burst() -> f64 {
+/// Messages one client may send at once by default (OSC, the web page).
+pub fn burst() -> f64 {
     100.0
 }
 
-fn rate() -> f64 {
+/// Messages one client may send per second by default, after its burst.
+pub fn rate() -> f64 {
     50.0
+}
+
+/// Whether `ip` is on one of the networks of an allow list (an IPv4
+/// address mapped into IPv6, as a dual-stack socket reports it, as itself).
+pub fn allows(allow: &[IpNet], ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    allow.iter().any(|net| net.contains(&ip))
 }
 
 /// RFC 1918, link-local and loopback, IPv4 and IPv6 (unique local too).

@@ -2,7 +2,7 @@
 //! [`cuebox_proto::showctl::osc`]'s; the service (sockets, passcodes, rate
 //! limits, `/update`s) is here.
 
-mod guesses;
+pub mod guesses;
 mod server;
 
 pub use cuebox_proto::showctl::osc::*;

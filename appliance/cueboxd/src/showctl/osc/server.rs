@@ -331,11 +331,7 @@ impl Shared {
     }
 
     fn allowed(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        self.config.allow.iter().any(|net| net.contains(&ip))
+        crate::showctl::config::allows(&self.config.allow, ip)
     }
 
     /// Handles one packet from `from`.
