@@ -34,6 +34,9 @@ pub enum Input {
     Chase,
     /// The box itself, resuming the live state saved before a restart.
     Resume,
+    /// The main of this box's pair: a command it accepted, applied here at
+    /// the same instant (docs/pair.md).
+    Pair,
 }
 
 impl Input {
@@ -51,6 +54,7 @@ impl Input {
             Input::TimecodeCue => "timecode-cue",
             Input::Chase => "chase",
             Input::Resume => "resume",
+            Input::Pair => "pair",
         }
     }
 }

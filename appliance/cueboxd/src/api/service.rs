@@ -64,6 +64,19 @@ pub trait ShowControl: Send + Sync + 'static {
     fn revise(&self, origin: Origin, from: Option<u64>, show: Show) -> Result<Revised, Refusal>;
     /// The revision was saved as `show`.
     fn saved(&self, show: &Show);
+    /// A message from the main of a pair (`from` is the key it proved it
+    /// holds): refused by a box in no pair, or from any other key.
+    fn pair(
+        &self,
+        from: &super::PublicKey,
+        message: proto::PairMessage,
+    ) -> Result<Response, Refusal> {
+        let _ = (from, message);
+        Err(Refusal::new(
+            RefusalKind::Forbidden,
+            "this box is not the backup of a pair (cueboxd run --pair backup)",
+        ))
+    }
 }
 
 /// What became of an activated session.
@@ -745,6 +758,10 @@ impl<C: ShowControl> Service for BoxService<C> {
                 patch,
                 what,
             } => self.revise(peer, &session, generation, &patch, &what),
+            Request::Pair(message) => self
+                .show
+                .pair(&peer.key, message)
+                .unwrap_or_else(|Refusal { kind, message }| refuse(kind, message)),
         }
     }
 }

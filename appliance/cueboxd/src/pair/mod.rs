@@ -1,0 +1,392 @@
+//! The main/backup pair (docs/pair.md): two boxes that play the same show
+//! at the same instant. The main sends every command it accepts, from any
+//! input, to the backup over the API (pinned keys, a `Pair` request), for
+//! the backup's show sample that falls at the instant the main applies it;
+//! heartbeats measure the offset between the two show clocks. The backup
+//! refuses commands from its own inputs while its main is alive.
+//!
+//! Nothing here touches the real-time path: the main's link thread and the
+//! backup's API threads reach the show only through `LiveLink`.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use cuebox_engine::control::Command;
+
+use crate::api::proto::{PairLink, PairMessage, PairStatus, Refusal, RefusalKind, Request, Response};
+use crate::api::{Client, Expect, Fingerprint, Identity, PublicKey};
+use crate::clocking::ptp::monotonic_ns;
+use crate::link::LiveLink;
+use crate::origin::{Input, Origin};
+
+/// A unit's part in its pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Takes the show's commands and sends each to the backup.
+    Main,
+    /// Plays what the main sends, at the same instant.
+    Backup,
+}
+
+impl Role {
+    /// Its name, as status shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Main => "main",
+            Role::Backup => "backup",
+        }
+    }
+}
+
+/// How a unit is paired.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Its part.
+    pub role: Role,
+    /// The other unit's API address (`host[:port]`).
+    pub peer: String,
+    /// The other unit's key: pinned by the main's connection, and the only
+    /// key a backup takes pair messages from.
+    pub fingerprint: Fingerprint,
+    /// A backup's emergency override: it takes commands from its own inputs
+    /// though its main is alive.
+    pub overridden: bool,
+}
+
+/// How often the main beats, and measures the offset.
+const BEAT: Duration = Duration::from_millis(100);
+/// The other unit is silent (the link unhealthy) after this long unheard.
+const SILENT: Duration = Duration::from_secs(1);
+/// Heartbeats the offset and the link margin are taken over: the one of
+/// least round trip gives the offset (the least room for asymmetry), the
+/// worst round trip the margin.
+const WINDOW: usize = 16;
+/// Periods of pre-roll on top of the link margin: time for the backup's
+/// control thread to take the command and hand it to its render thread.
+const PREROLL_PERIODS: u64 = 4;
+/// And this much more: the render clock the pre-roll counts from is the
+/// main's control thread's (5 ms ticks), and the backup's is as coarse.
+const PREROLL_SLACK: Duration = Duration::from_millis(10);
+/// Commands waiting for the link thread; more are lost (counted), never
+/// waited for.
+const QUEUE: usize = 256;
+/// How long the main waits for the backup's answer.
+const CALL: Duration = Duration::from_secs(1);
+
+/// A command for the backup, as the main accepted it.
+struct Forward {
+    at_sample: u64,
+    command: Command,
+    press: bool,
+    origin: String,
+}
+
+/// What the unit knows of the link.
+#[derive(Debug, Default)]
+struct State {
+    last_heard: Option<Instant>,
+    link: PairLink,
+    /// Recent heartbeats: (round trip ns, offset samples).
+    beats: VecDeque<(u64, f64)>,
+    in_flight: u64,
+    applied: u64,
+    late: u64,
+    lost: u64,
+}
+
+impl State {
+    fn healthy(&self) -> bool {
+        self.last_heard.is_some_and(|t| t.elapsed() < SILENT)
+    }
+
+    /// A heartbeat of round trip `rtt_ns` measured `offset` samples.
+    fn beat(&mut self, rtt_ns: u64, offset: f64) {
+        if self.beats.len() == WINDOW {
+            self.beats.pop_front();
+        }
+        self.beats.push_back((rtt_ns, offset));
+        let best = self.beats.iter().min_by_key(|b| b.0).copied();
+        let worst = self.beats.iter().map(|b| b.0).max();
+        self.link = PairLink {
+            offset_samples: best.map(|b| b.1),
+            offset_error_us: best.map(|b| b.0 as f64 / 2e3),
+            worst_rtt_us: worst.map(|w| w as f64 / 1e3),
+        };
+    }
+
+    /// The backup answered a forwarded command, or it was lost.
+    fn answered(&mut self, answer: Option<&Response>) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        match answer {
+            Some(Response::Accepted { lead_samples: 0, .. }) => self.late += 1,
+            Some(Response::Accepted { .. }) => self.applied += 1,
+            _ => self.lost += 1,
+        }
+    }
+}
+
+/// A unit of a pair.
+pub struct Pair {
+    config: Config,
+    state: Mutex<State>,
+    /// The main's queue to its link thread.
+    forward: Option<SyncSender<Forward>>,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Pair {
+    /// Puts `link`'s box in the pair `config` describes; a main starts its
+    /// link thread (`pair`), connecting as `identity` (the box's key).
+    pub fn start(
+        config: Config,
+        identity: Identity,
+        link: &Arc<LiveLink>,
+    ) -> std::io::Result<Arc<Pair>> {
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let main = config.role == Role::Main;
+        let pair = Arc::new(Pair {
+            config,
+            state: Mutex::default(),
+            forward: main.then_some(tx),
+        });
+        link.set_pair(pair.clone());
+        if main {
+            let (pair, link) = (Arc::downgrade(&pair), Arc::downgrade(link));
+            std::thread::Builder::new()
+                .name("pair".into())
+                .spawn(move || main_link(&pair, &link, &identity, &rx))?;
+        }
+        Ok(pair)
+    }
+
+    /// Whether a command from `origin` may play here: a backup refuses its
+    /// own inputs while its main is alive, unless overridden.
+    pub fn admit(&self, origin: &Origin) -> Result<(), Refusal> {
+        let refused = self.config.role == Role::Backup
+            && origin.input != Input::Pair
+            && !self.config.overridden
+            && lock(&self.state).healthy();
+        if refused {
+            return Err(Refusal::new(
+                RefusalKind::Forbidden,
+                format!(
+                    "this box is the backup of a pair and its main ({}) is alive: send commands to \
+                     the main; in an emergency restart the backup with --pair-override",
+                    self.config.peer
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the commands this unit accepts go to the other one.
+    pub fn forwards(&self) -> bool {
+        self.forward.is_some()
+    }
+
+    /// The main's show sample for a command for now: the render clock, a
+    /// few periods, the link's worst recent round trip and some slack
+    /// later, so the backup has it in time. `None` on a backup, or while
+    /// nothing plays.
+    pub fn preroll(&self, link: &LiveLink) -> Option<u64> {
+        self.forward.as_ref()?;
+        let (now, rate, period) = link.render_now()?;
+        let worst_rtt_s = lock(&self.state).link.worst_rtt_us.unwrap_or(0.0) / 1e6;
+        let margin = (worst_rtt_s + PREROLL_SLACK.as_secs_f64()) * f64::from(rate);
+        Some(now + PREROLL_PERIODS * period + margin.ceil() as u64)
+    }
+
+    /// The main accepted `command` from `origin` for its show sample
+    /// `at_sample`: queued for the backup, never waited for.
+    pub fn accepted(&self, origin: &Origin, at_sample: u64, command: Command, press: bool) {
+        let Some(tx) = &self.forward else { return };
+        let forward = Forward {
+            at_sample,
+            command,
+            press,
+            origin: format!("{} {}", origin.input.as_str(), origin.from),
+        };
+        let mut state = lock(&self.state);
+        match tx.try_send(forward) {
+            Ok(()) => state.in_flight += 1,
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => state.lost += 1,
+        }
+    }
+
+    /// The unit's view of the pair, for status.
+    pub fn status(&self) -> PairStatus {
+        let state = lock(&self.state);
+        PairStatus {
+            role: self.config.role.as_str().into(),
+            peer: self.config.peer.clone(),
+            healthy: state.healthy(),
+            last_heard_ms: state.last_heard.map(|t| t.elapsed().as_millis() as u64),
+            link: state.link,
+            in_flight: state.in_flight,
+            applied: state.applied,
+            late: state.late,
+            lost: state.lost,
+            overridden: self.config.overridden,
+        }
+    }
+
+    /// A message from the main (a backup's API thread): a heartbeat is
+    /// answered with the show sample the card plays now, a command applied
+    /// at its sample through `link`.
+    pub fn from_main(
+        &self,
+        link: &LiveLink,
+        from: &PublicKey,
+        message: PairMessage,
+    ) -> Result<Response, Refusal> {
+        if self.config.role != Role::Backup || from.fingerprint() != self.config.fingerprint {
+            return Err(Refusal::new(
+                RefusalKind::Forbidden,
+                format!(
+                    "pair messages are taken only from this backup's main ({}, key {})",
+                    self.config.peer, self.config.fingerprint
+                ),
+            ));
+        }
+        match message {
+            PairMessage::Beat { link: measured } => {
+                let show_sample = link.show_sample_at(monotonic_ns());
+                let mut state = lock(&self.state);
+                state.last_heard = Some(Instant::now());
+                state.link = measured;
+                Ok(Response::PairBeat { show_sample })
+            }
+            PairMessage::Apply {
+                at_sample,
+                command,
+                press,
+                origin,
+            } => {
+                lock(&self.state).last_heard = Some(Instant::now());
+                let origin = Origin::new(Input::Pair, origin);
+                let accepted = link.submit_forwarded(origin, at_sample, command, press);
+                let answer = accepted.map(|a| Response::Accepted {
+                    at_sample: a.at_sample,
+                    lead_samples: a.lead_samples,
+                });
+                let mut state = lock(&self.state);
+                state.in_flight += 1;
+                state.answered(answer.as_ref().ok());
+                answer
+            }
+        }
+    }
+}
+
+/// The main's link thread: connects to the backup (its key pinned), beats
+/// every [`BEAT`] and sends each accepted command as it comes; reconnects
+/// every second while the backup is away, losing (and counting) what is
+/// queued meanwhile. Ends with the run.
+fn main_link(pair: &Weak<Pair>, link: &Weak<LiveLink>, identity: &Identity, rx: &Receiver<Forward>) {
+    loop {
+        let Some(p) = pair.upgrade() else { return };
+        let connected = Client::connect(
+            &p.config.peer,
+            identity,
+            Expect::Pinned(p.config.fingerprint),
+            CALL,
+        );
+        drop(p);
+        let Ok(mut client) = connected else {
+            std::thread::sleep(SILENT);
+            // What waited for a backup that is not there is lost.
+            while rx.try_recv().is_ok() {
+                let Some(p) = pair.upgrade() else { return };
+                lock(&p.state).answered(None);
+            }
+            continue;
+        };
+        let mut next_beat = Instant::now();
+        loop {
+            let wait = next_beat.saturating_duration_since(Instant::now());
+            let (Some(p), Some(l)) = (pair.upgrade(), link.upgrade()) else {
+                return;
+            };
+            let sent = match rx.recv_timeout(wait) {
+                Ok(f) => apply(&p, &mut client, f),
+                Err(RecvTimeoutError::Timeout) => {
+                    next_beat = Instant::now() + BEAT;
+                    beat(&p, &l, &mut client)
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            if !sent {
+                break;
+            }
+        }
+    }
+}
+
+/// Sends one forwarded command, moved onto the backup's show clock; false
+/// when the link failed.
+fn apply(pair: &Pair, client: &mut Client, f: Forward) -> bool {
+    let offset = lock(&pair.state).link.offset_samples;
+    let Some(at) = offset.map(|o| (f.at_sample as f64 + o).round()).filter(|&at| at >= 0.0) else {
+        // No offset measured yet: the backup cannot place it.
+        lock(&pair.state).answered(None);
+        return true;
+    };
+    let request = Request::Pair(PairMessage::Apply {
+        at_sample: at as u64,
+        command: f.command,
+        press: f.press,
+        origin: f.origin,
+    });
+    let answer = client.call_within(&request, CALL);
+    let mut state = lock(&pair.state);
+    state.answered(answer.as_ref().ok());
+    if answer.is_ok() {
+        state.last_heard = Some(Instant::now());
+    }
+    answer.is_ok()
+}
+
+/// One heartbeat: the backup's show sample against the main's either side
+/// of the round trip; false when the link failed.
+fn beat(pair: &Pair, link: &LiveLink, client: &mut Client) -> bool {
+    let measured = lock(&pair.state).link;
+    let request = Request::Pair(PairMessage::Beat { link: measured });
+    let t0 = monotonic_ns();
+    let answer = client.call_within(&request, CALL);
+    let t1 = monotonic_ns();
+    let Ok(answer) = answer else { return false };
+    // Read before the state is locked: status locks the link, then the state.
+    let samples = (link.show_sample_at(t0), link.show_sample_at(t1));
+    let mut state = lock(&pair.state);
+    state.last_heard = Some(Instant::now());
+    if let (Response::PairBeat { show_sample: Some(b) }, (Some(s0), Some(s1))) = (answer, samples) {
+        state.beat(t1.saturating_sub(t0), b - (s0 + s1) / 2.0);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_offset_is_the_least_round_trips_and_the_margin_the_worst() {
+        let mut s = State::default();
+        s.beat(400_000, 10.0);
+        s.beat(100_000, 12.0);
+        s.beat(900_000, 30.0);
+        assert_eq!(s.link.offset_samples, Some(12.0));
+        assert_eq!(s.link.offset_error_us, Some(50.0));
+        assert_eq!(s.link.worst_rtt_us, Some(900.0));
+        for _ in 0..WINDOW {
+            s.beat(200_000, 5.0);
+        }
+        assert_eq!(s.link.offset_samples, Some(5.0), "old beats leave the window");
+        assert_eq!(s.link.worst_rtt_us, Some(200.0));
+    }
+}
