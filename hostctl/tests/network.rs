@@ -428,11 +428,48 @@ struct LoopBox {
     log: PathBuf,
 }
 
+/// A free port on loopback, as `127.0.0.1:PORT`.
+fn free_address() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
 impl LoopBox {
     /// Starts box `name` under `tmp`; its card's folder is made now when
     /// `plugged` (else the device cannot open until a test makes it).
     fn start(tmp: &Path, name: &str, plugged: bool) -> LoopBox {
-        let root = tmp.join(format!("{name}-root"));
+        LoopBox::start_with(tmp, name, plugged, &free_address(), &[])
+    }
+
+    /// The box's data root under `tmp`.
+    fn root(tmp: &Path, name: &str) -> PathBuf {
+        tmp.join(format!("{name}-root"))
+    }
+
+    /// `cueboxd --root ROOT ARGS` for box `name`'s data root, its output.
+    fn cueboxd_cmd(tmp: &Path, name: &str, args: &[&str]) -> String {
+        ok(Command::new(cueboxd())
+            .arg("--root")
+            .arg(LoopBox::root(tmp, name))
+            .args(args)
+            .output()
+            .unwrap())
+    }
+
+    /// As [`start`](Self::start), listening on `address`, with `extra`
+    /// arguments to `cueboxd run`.
+    fn start_with(
+        tmp: &Path,
+        name: &str,
+        plugged: bool,
+        address: &str,
+        extra: &[&str],
+    ) -> LoopBox {
+        let root = LoopBox::root(tmp, name);
         let so = ok(Command::new(script("../alsa/build-paced-pcm.sh"))
             .output()
             .unwrap());
@@ -444,24 +481,19 @@ impl LoopBox {
         std::fs::write(
             &conf,
             format!(
-                "pcm_type.cuebox_paced {{ lib \"{}\" }}\npcm.later {{ type cuebox_paced outfile \"{}/out.raw\" }}\n",
+                "pcm_type.cuebox_paced {{ lib \"{}\" }}\npcm.later {{ type cuebox_paced outfile \"{1}/out.raw\" startfile \"{1}/start\" }}\n",
                 so.lines().last().unwrap(),
                 card.display()
             ),
         )
         .unwrap();
         let log = tmp.join(format!("{name}-cueboxd.err"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("127.0.0.1:{port}");
         let run = Killed(
             Command::new(cueboxd())
                 .arg("--root")
                 .arg(&root)
-                .args(["run", "--listen", &address, "--name", name, "--device", "later"])
+                .args(["run", "--listen", address, "--name", name, "--device", "later"])
+                .args(extra)
                 .args(["--format", "FLOAT_LE", "--channels", "2", "--no-irq-routing"])
                 .args(["--seconds", "120"])
                 .env(
@@ -481,17 +513,10 @@ impl LoopBox {
             log,
         };
         assert!(wait_for(10, || b.root.join("api/box.key").exists()));
-        let cueboxd_cmd = |args: &[&str]| {
-            ok(Command::new(cueboxd())
-                .arg("--root")
-                .arg(&b.root)
-                .args(args)
-                .output()
-                .unwrap())
-        };
+        let cueboxd_cmd = |args: &[&str]| LoopBox::cueboxd_cmd(tmp, name, args);
         let fingerprint = cueboxd_cmd(&["key"]);
         assert!(wait_for(10, || b
-            .host(&["pair", &address, "--name", name, "--fingerprint", fingerprint.trim()])
+            .host(&["pair", address, "--name", name, "--fingerprint", fingerprint.trim()])
             .status
             .success()));
         let key = ok(b.host(&["key"]));
@@ -511,6 +536,16 @@ impl LoopBox {
     /// What the box said on stderr so far.
     fn said(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The CLOCK_MONOTONIC time (ns) the card played its output's first
+    /// frame at.
+    fn started_ns(&self) -> f64 {
+        std::fs::read_to_string(self.card.join("start"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
     }
 
     /// The card's output so far: stereo frames.
@@ -803,4 +838,117 @@ fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_k
     assert!(wait_for(5, || b.output().len() > n + 9_600));
     let last = *b.output().last().unwrap();
     assert!((last[0] - twelve).abs() < 1e-6, "centred again at -12 dB: {last:?}");
+}
+
+/// A main/backup pair on loopback, each unit on its own paced card
+/// (docs/pair.md): a GO on the main through the API plays on both at the
+/// same instant (the cards' outputs placed on CLOCK_MONOTONIC by their
+/// start times) and sample for sample the same; a GO sent to the backup
+/// is refused while the main lives; killing the backup leaves the main
+/// playing, taking GOs, without an xrun.
+#[test]
+fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let (main_addr, backup_addr) = (free_address(), free_address());
+    let key = |name: &str| -> Value {
+        serde_json::from_str(&LoopBox::cueboxd_cmd(t, name, &["key", "--json"])).unwrap()
+    };
+    let (main_key, backup_key) = (key("main"), key("backup"));
+    let fingerprint = |k: &Value| k["fingerprint"].as_str().unwrap().to_owned();
+    LoopBox::cueboxd_cmd(
+        t,
+        "backup",
+        &["auth", "add", main_key["key"].as_str().unwrap(), "--role", "control"],
+    );
+    let backup = LoopBox::start_with(
+        t,
+        "backup",
+        true,
+        &backup_addr,
+        &["--pair", "backup", "--peer", &main_addr, "--peer-fingerprint", &fingerprint(&main_key)],
+    );
+    let main = LoopBox::start_with(
+        t,
+        "main",
+        true,
+        &main_addr,
+        &["--pair", "main", "--peer", &backup_addr, "--peer-fingerprint", &fingerprint(&backup_key)],
+    );
+    let show = t.join("Tour");
+    let s = show.to_str().unwrap();
+    ok(main.host(&["session", "new", s, "--media", show.join("media").to_str().unwrap()]));
+    let tone = t.join("tone.wav");
+    wav(&tone, 2, 7);
+    for at in ["1,1", "1,2"] {
+        ok(main.host(&[
+            "clip", "add", s, tone.to_str().unwrap(), "--page", "1", "--tab", "1", "--at", at,
+            "--group", "A",
+        ]));
+    }
+    ok(main.host(&["push", s, "--to", "main"]));
+    ok(backup.host(&["push", s, "--to", "backup"]));
+    let pair = |b: &LoopBox, name: &str| -> Value {
+        let status: Value =
+            serde_json::from_str(&ok(b.host(&["status", name, "--json"]))).unwrap();
+        status["pair"].clone()
+    };
+    assert!(
+        wait_for(10, || {
+            let p = pair(&main, "main");
+            p["healthy"] == true && p["link"]["offset_samples"].is_number()
+        }),
+        "the main measures the offset: {}",
+        pair(&main, "main")
+    );
+    // A few more beats, so the offset comes from the best of several.
+    std::thread::sleep(Duration::from_millis(1_000));
+
+    let went: Value = serde_json::from_str(&ok(main.host(&["go", "main", "c1", "--json"]))).unwrap();
+    assert!(went["at_sample"].is_u64(), "{went}");
+    let first = |b: &LoopBox| b.output().iter().position(|f| f[0] != 0.0);
+    assert!(wait_for(10, || first(&main).is_some() && first(&backup).is_some()));
+    let (fm, fb) = (first(&main).unwrap(), first(&backup).unwrap());
+    let instant = |b: &LoopBox, frame: usize| b.started_ns() + frame as f64 * 1e9 / 48_000.0;
+    let apart_samples = (instant(&backup, fb) - instant(&main, fm)) * 48_000.0 / 1e9;
+    let p = pair(&main, "main");
+    let error_us = p["link"]["offset_error_us"].as_f64().unwrap();
+    eprintln!(
+        "pair: the GO played {apart_samples:+.2} samples apart (offset {} ± {error_us:.0} µs, \
+         worst round trip {} µs)",
+        p["link"]["offset_samples"], p["link"]["worst_rtt_us"]
+    );
+    // Within the error the exchange states, and one sample of rounding.
+    assert!(
+        apart_samples.abs() <= error_us * 48_000.0 / 1e6 + 1.0,
+        "{apart_samples} samples apart, stated error {error_us} µs"
+    );
+    let n = 24_000;
+    assert!(wait_for(5, || main.output().len() > fm + n && backup.output().len() > fb + n));
+    assert!(
+        main.output()[fm..fm + n] == backup.output()[fb..fb + n],
+        "the same audio, sample for sample"
+    );
+    let b = pair(&backup, "backup");
+    assert_eq!(b["role"], "backup");
+    assert_eq!(b["healthy"], true);
+    assert_eq!(b["applied"], 1, "{b}");
+    assert_eq!(p["applied"], 1, "{p}");
+
+    // The backup's own inputs are refused while the main lives.
+    let direct = backup.host(&["go", "backup", "c2"]);
+    assert!(!direct.status.success());
+    let said = String::from_utf8_lossy(&direct.stderr);
+    assert!(said.contains("the backup of a pair and its main"), "{said}");
+
+    // Killing the backup leaves the main playing and taking GOs.
+    drop(backup);
+    let went = main.host(&["go", "main", "c2", "--json"]);
+    ok(went);
+    assert!(wait_for(5, || pair(&main, "main")["healthy"] == false));
+    let status: Value = serde_json::from_str(&ok(main.host(&["status", "main", "--json"]))).unwrap();
+    assert_eq!(status["xruns"], 0, "{status}");
+    let playing = status["playing"].as_array().unwrap();
+    assert!(playing.iter().any(|v| v["clip"] == "c2"), "{status}");
+    assert!(pair(&main, "main")["lost"].as_u64() >= Some(1), "the GO did not reach the backup");
 }
