@@ -59,10 +59,13 @@ pub struct Config {
 const BEAT: Duration = Duration::from_millis(100);
 /// The other unit is silent (the link unhealthy) after this long unheard.
 const SILENT: Duration = Duration::from_secs(1);
-/// Heartbeats the offset and the link margin are taken over: the one of
-/// least round trip gives the offset (the least room for asymmetry), the
+/// Heartbeats the offset and the link margin are taken over: those of
+/// least round trip give the offset (the least room for asymmetry), the
 /// worst round trip the margin.
 const WINDOW: usize = 16;
+/// The offset is the median of this many beats of least round trip: one
+/// beat's bad reading of a card position cannot move it.
+const BEST: usize = 5;
 /// Periods of pre-roll on top of the link margin: time for the backup's
 /// control thread to take the command and hand it to its render thread.
 const PREROLL_PERIODS: u64 = 4;
@@ -107,11 +110,17 @@ impl State {
             self.beats.pop_front();
         }
         self.beats.push_back((rtt_ns, offset));
-        let best = self.beats.iter().min_by_key(|b| b.0).copied();
+        let mut best: Vec<(u64, f64)> = self.beats.iter().copied().collect();
+        best.sort_by_key(|b| b.0);
+        best.truncate(BEST);
+        // Their slowest round trip bounds the asymmetry of all of them.
+        let slowest = best.last().map(|b| b.0);
+        best.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let median = best.get(best.len() / 2).map(|b| b.1);
         let worst = self.beats.iter().map(|b| b.0).max();
         self.link = PairLink {
-            offset_samples: best.map(|b| b.1),
-            offset_error_us: best.map(|b| b.0 as f64 / 2e3),
+            offset_samples: median,
+            offset_error_us: slowest.map(|r| r as f64 / 2e3),
             worst_rtt_us: worst.map(|w| w as f64 / 1e3),
         };
     }
@@ -298,12 +307,12 @@ fn main_link(pair: &Weak<Pair>, link: &Weak<LiveLink>, identity: &Identity, rx: 
         );
         drop(p);
         let Ok(mut client) = connected else {
-            std::thread::sleep(SILENT);
             // What waited for a backup that is not there is lost.
             while rx.try_recv().is_ok() {
                 let Some(p) = pair.upgrade() else { return };
                 lock(&p.state).answered(None);
             }
+            std::thread::sleep(SILENT);
             continue;
         };
         let mut next_beat = Instant::now();
@@ -375,13 +384,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_offset_is_the_least_round_trips_and_the_margin_the_worst() {
+    fn the_offset_is_the_median_of_the_least_round_trips_and_the_margin_the_worst() {
         let mut s = State::default();
         s.beat(400_000, 10.0);
-        s.beat(100_000, 12.0);
+        assert_eq!(s.link.offset_samples, Some(10.0));
+        assert_eq!(s.link.offset_error_us, Some(200.0));
+        // Five quick beats, one of them a period off: the median ignores it.
+        for (rtt, offset) in [(100_000, 12.0), (110_000, 268.0), (120_000, 12.5), (90_000, 11.5)] {
+            s.beat(rtt, offset);
+        }
         s.beat(900_000, 30.0);
-        assert_eq!(s.link.offset_samples, Some(12.0));
-        assert_eq!(s.link.offset_error_us, Some(50.0));
+        s.beat(130_000, 12.2);
+        assert_eq!(s.link.offset_samples, Some(12.2));
+        assert_eq!(s.link.offset_error_us, Some(65.0), "the slowest of the five");
         assert_eq!(s.link.worst_rtt_us, Some(900.0));
         for _ in 0..WINDOW {
             s.beat(200_000, 5.0);
