@@ -898,10 +898,7 @@ impl ShowControl for Arc<LiveLink> {
     ) -> Result<crate::api::proto::Response, Refusal> {
         match self.pair.get() {
             Some(pair) => pair.from_main(self, from, message),
-            None => Err(Refusal::new(
-                RefusalKind::Forbidden,
-                "this box is not the backup of a pair (cueboxd run --pair backup)",
-            )),
+            None => Err(crate::api::service::not_paired()),
         }
     }
     fn may_replace(&self) -> Result<(), Refusal> {

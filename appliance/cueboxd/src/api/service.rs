@@ -72,10 +72,7 @@ pub trait ShowControl: Send + Sync + 'static {
         message: proto::PairMessage,
     ) -> Result<Response, Refusal> {
         let _ = (from, message);
-        Err(Refusal::new(
-            RefusalKind::Forbidden,
-            "this box is not the backup of a pair (cueboxd run --pair backup)",
-        ))
+        Err(not_paired())
     }
 }
 
@@ -95,6 +92,14 @@ fn origin_of(peer: &Peer) -> Origin {
     Origin::new(
         Input::Api,
         format!("{} {}", peer.addr, peer.key.fingerprint()),
+    )
+}
+
+/// The refusal of a pair message by a box that is no backup.
+pub fn not_paired() -> Refusal {
+    Refusal::new(
+        RefusalKind::Forbidden,
+        "this box is not the backup of a pair (cueboxd run --pair backup)",
     )
 }
 

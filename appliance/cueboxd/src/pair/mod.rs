@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use cuebox_engine::control::Command;
 
-use crate::api::proto::{PairLink, PairMessage, PairStatus, Refusal, RefusalKind, Request, Response};
+use crate::api::proto::{
+    PairLink, PairMessage, PairStatus, Refusal, RefusalKind, Request, Response,
+};
 use crate::api::{Client, Expect, Fingerprint, Identity, PublicKey};
 use crate::clocking::ptp::monotonic_ns;
 use crate::link::LiveLink;
@@ -129,7 +131,9 @@ impl State {
     fn answered(&mut self, answer: Option<&Response>) {
         self.in_flight = self.in_flight.saturating_sub(1);
         match answer {
-            Some(Response::Accepted { lead_samples: 0, .. }) => self.late += 1,
+            Some(Response::Accepted {
+                lead_samples: 0, ..
+            }) => self.late += 1,
             Some(Response::Accepted { .. }) => self.applied += 1,
             _ => self.lost += 1,
         }
@@ -296,7 +300,12 @@ impl Pair {
 /// every [`BEAT`] and sends each accepted command as it comes; reconnects
 /// every second while the backup is away, losing (and counting) what is
 /// queued meanwhile. Ends with the run.
-fn main_link(pair: &Weak<Pair>, link: &Weak<LiveLink>, identity: &Identity, rx: &Receiver<Forward>) {
+fn main_link(
+    pair: &Weak<Pair>,
+    link: &Weak<LiveLink>,
+    identity: &Identity,
+    rx: &Receiver<Forward>,
+) {
     loop {
         let Some(p) = pair.upgrade() else { return };
         let connected = Client::connect(
@@ -340,7 +349,10 @@ fn main_link(pair: &Weak<Pair>, link: &Weak<LiveLink>, identity: &Identity, rx: 
 /// when the link failed.
 fn apply(pair: &Pair, client: &mut Client, f: Forward) -> bool {
     let offset = lock(&pair.state).link.offset_samples;
-    let Some(at) = offset.map(|o| (f.at_sample as f64 + o).round()).filter(|&at| at >= 0.0) else {
+    let Some(at) = offset
+        .map(|o| (f.at_sample as f64 + o).round())
+        .filter(|&at| at >= 0.0)
+    else {
         // No offset measured yet: the backup cannot place it.
         lock(&pair.state).answered(None);
         return true;
@@ -373,7 +385,13 @@ fn beat(pair: &Pair, link: &LiveLink, client: &mut Client) -> bool {
     let samples = (link.show_sample_at(t0), link.show_sample_at(t1));
     let mut state = lock(&pair.state);
     state.last_heard = Some(Instant::now());
-    if let (Response::PairBeat { show_sample: Some(b) }, (Some(s0), Some(s1))) = (answer, samples) {
+    if let (
+        Response::PairBeat {
+            show_sample: Some(b),
+        },
+        (Some(s0), Some(s1)),
+    ) = (answer, samples)
+    {
         state.beat(t1.saturating_sub(t0), b - (s0 + s1) / 2.0);
     }
     true
@@ -390,18 +408,31 @@ mod tests {
         assert_eq!(s.link.offset_samples, Some(10.0));
         assert_eq!(s.link.offset_error_us, Some(200.0));
         // Five quick beats, one of them a period off: the median ignores it.
-        for (rtt, offset) in [(100_000, 12.0), (110_000, 268.0), (120_000, 12.5), (90_000, 11.5)] {
+        for (rtt, offset) in [
+            (100_000, 12.0),
+            (110_000, 268.0),
+            (120_000, 12.5),
+            (90_000, 11.5),
+        ] {
             s.beat(rtt, offset);
         }
         s.beat(900_000, 30.0);
         s.beat(130_000, 12.2);
         assert_eq!(s.link.offset_samples, Some(12.2));
-        assert_eq!(s.link.offset_error_us, Some(65.0), "the slowest of the five");
+        assert_eq!(
+            s.link.offset_error_us,
+            Some(65.0),
+            "the slowest of the five"
+        );
         assert_eq!(s.link.worst_rtt_us, Some(900.0));
         for _ in 0..WINDOW {
             s.beat(200_000, 5.0);
         }
-        assert_eq!(s.link.offset_samples, Some(5.0), "old beats leave the window");
+        assert_eq!(
+            s.link.offset_samples,
+            Some(5.0),
+            "old beats leave the window"
+        );
         assert_eq!(s.link.worst_rtt_us, Some(200.0));
     }
 }
