@@ -901,9 +901,15 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
         "the main measures the offset: {}",
         pair(&main, "main")
     );
-    // A few more beats, so the offset comes from the best of several, and
-    // time for both cards' DLLs to settle.
-    std::thread::sleep(Duration::from_millis(std::env::var("PAIR_SETTLE_MS").map_or(1_000, |v| v.parse().unwrap())));
+    // Time for both cards' DLLs to settle (their position is what the
+    // offset is read from), and for many beats.
+    let show_seconds = |b: &LoopBox, name: &str| -> f64 {
+        let status: Value =
+            serde_json::from_str(&ok(b.host(&["status", name, "--json"]))).unwrap();
+        status["show_seconds"].as_f64().unwrap()
+    };
+    assert!(wait_for(20, || show_seconds(&main, "main") > 4.0
+        && show_seconds(&backup, "backup") > 4.0));
 
     let went: Value = serde_json::from_str(&ok(main.host(&["go", "main", "c1", "--json"]))).unwrap();
     assert!(went["at_sample"].is_u64(), "{went}");
@@ -916,8 +922,10 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
     let error_us = p["link"]["offset_error_us"].as_f64().unwrap();
     eprintln!(
         "pair: the GO played {apart_samples:+.2} samples apart (offset {} ± {error_us:.0} µs, \
-         worst round trip {} µs)",
-        p["link"]["offset_samples"], p["link"]["worst_rtt_us"]
+         worst round trip {} µs; backup {})",
+        p["link"]["offset_samples"],
+        p["link"]["worst_rtt_us"],
+        pair(&backup, "backup")
     );
     // Within the error the exchange states, and one sample of rounding.
     assert!(
