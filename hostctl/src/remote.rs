@@ -731,8 +731,8 @@ fn print_pair(p: &PairStatus) {
         );
     }
     println!(
-        "    commands: {} in flight, {} applied, {} late, {} lost",
-        p.in_flight, p.applied, p.late, p.lost
+        "    commands: {} in flight, {} applied, {} late, {} lost, {} late on the main",
+        p.in_flight, p.applied, p.late, p.lost, p.main_late
     );
 }
 

@@ -650,7 +650,7 @@ impl LiveLink {
         let forward = pair.forwards().then(|| command.clone());
         let accepted = self.enter(origin.clone(), at, command, press, press)?;
         if let Some(command) = forward {
-            pair.accepted(&origin, accepted.at_sample, command, press);
+            pair.accepted(&origin, accepted, command, press);
         }
         Ok(accepted)
     }

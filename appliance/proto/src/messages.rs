@@ -639,6 +639,10 @@ pub struct PairStatus {
     /// Whether the backup takes commands from its own inputs though the
     /// main is alive (`--pair-override`).
     pub overridden: bool,
+    /// Commands the main itself applied past their sample (its control
+    /// thread took them after the pre-roll ran out): the backup, on time,
+    /// plays them earlier than the main.
+    pub main_late: u64,
 }
 
 /// The playback device a session plays on.

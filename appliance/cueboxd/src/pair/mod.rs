@@ -20,7 +20,7 @@ use crate::api::proto::{
 };
 use crate::api::{Client, Expect, Fingerprint, Identity, PublicKey};
 use crate::clocking::ptp::monotonic_ns;
-use crate::link::LiveLink;
+use crate::link::{Accepted, LiveLink};
 use crate::origin::{Input, Origin};
 
 /// A unit's part in its pair.
@@ -99,6 +99,7 @@ struct State {
     applied: u64,
     late: u64,
     lost: u64,
+    main_late: u64,
 }
 
 impl State {
@@ -214,17 +215,21 @@ impl Pair {
         Some(now + PREROLL_PERIODS * period + margin.ceil() as u64)
     }
 
-    /// The main accepted `command` from `origin` for its show sample
-    /// `at_sample`: queued for the backup, never waited for.
-    pub fn accepted(&self, origin: &Origin, at_sample: u64, command: Command, press: bool) {
+    /// The main accepted `command` from `origin` as `accepted` says:
+    /// queued for the backup, never waited for.
+    pub fn accepted(&self, origin: &Origin, accepted: Accepted, command: Command, press: bool) {
         let Some(tx) = &self.forward else { return };
         let forward = Forward {
-            at_sample,
+            at_sample: accepted.at_sample,
             command,
             press,
             origin: format!("{} {}", origin.input.as_str(), origin.from),
         };
         let mut state = lock(&self.state);
+        // Stamped for a sample already rendered: the main plays it late.
+        if accepted.lead_samples == 0 {
+            state.main_late += 1;
+        }
         match tx.try_send(forward) {
             Ok(()) => state.in_flight += 1,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => state.lost += 1,
@@ -244,6 +249,7 @@ impl Pair {
             applied: state.applied,
             late: state.late,
             lost: state.lost,
+            main_late: state.main_late,
             overridden: self.config.overridden,
         }
     }
