@@ -500,7 +500,7 @@ impl LoopBox {
                     "ALSA_CONFIG_PATH",
                     format!("/usr/share/alsa/alsa.conf:{}", conf.display()),
                 )
-                .stdout(Stdio::null())
+                .stdout(std::fs::File::create(log.with_extension("out")).unwrap())
                 .stderr(std::fs::File::create(&log).unwrap())
                 .spawn()
                 .unwrap(),
@@ -536,6 +536,11 @@ impl LoopBox {
     /// What the box said on stderr so far.
     fn said(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The events the box printed so far, one line each.
+    fn events(&self) -> String {
+        std::fs::read_to_string(self.log.with_extension("out")).unwrap_or_default()
     }
 
     /// The CLOCK_MONOTONIC time (ns) the card played its output's first
@@ -1028,4 +1033,10 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
     assert!(wait_for(10, || backup.host(&["go", "backup", "c1"]).status.success()));
     eprintln!("pair: the backup took its own GO {:?} after the main died", killed.elapsed());
     assert_eq!(pair(&backup, "backup")["healthy"], false);
+    assert!(
+        wait_for(5, || backup.events().contains("DOWN: the main is silent")),
+        "{}",
+        backup.events()
+    );
+    assert!(backup.events().contains("up: the main is alive"), "{}", backup.events());
 }

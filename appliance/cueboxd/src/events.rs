@@ -560,6 +560,18 @@ pub enum BoxEvent {
         /// Why.
         detail: String,
     },
+    /// The link between the units of a pair came up or went down
+    /// (docs/pair.md). Kept before `Device`: an untagged variant is last.
+    Pair {
+        /// This unit's part: `main` or `backup`.
+        role: String,
+        /// The other unit's address.
+        peer: String,
+        /// Whether the other unit is heard now.
+        healthy: bool,
+        /// What it means for the show.
+        detail: String,
+    },
     /// A device loop's report: (re)started or recovered an xrun.
     #[serde(untagged)]
     Device(DeviceEvent),
@@ -600,6 +612,7 @@ impl BoxEvent {
                 | BoxEvent::Late { .. }
                 | BoxEvent::StreamError { .. }
                 | BoxEvent::Device(DeviceEvent::Xrun { .. })
+                | BoxEvent::Pair { healthy: false, .. }
         )
     }
 

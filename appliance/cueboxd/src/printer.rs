@@ -489,6 +489,15 @@ impl Lines {
             }
             BoxEvent::Lock { locked: false } => "show unlocked: edits and pushes are taken".into(),
             BoxEvent::RuntimeUnusable { detail } => format!("warning: {detail}"),
+            BoxEvent::Pair {
+                role,
+                peer,
+                healthy,
+                detail,
+            } => format!(
+                "pair: {role}, link to {peer} {}: {detail}",
+                if *healthy { "up" } else { "DOWN" }
+            ),
             BoxEvent::Playhead {
                 page,
                 tab,

@@ -20,6 +20,7 @@ use crate::api::proto::{
 };
 use crate::api::{Client, Expect, Fingerprint, Identity, PublicKey};
 use crate::clocking::ptp::monotonic_ns;
+use crate::events::{BoxEvent, Publisher};
 use crate::link::{Accepted, LiveLink};
 use crate::origin::{Input, Origin};
 
@@ -155,11 +156,13 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 
 impl Pair {
     /// Puts `link`'s box in the pair `config` describes; a main starts its
-    /// link thread (`pair`), connecting as `identity` (the box's key).
+    /// link thread (`pair`), connecting as `identity` (the box's key). Both
+    /// report the link's coming and going to `events` (`pair-watch`).
     pub fn start(
         config: Config,
         identity: Identity,
         link: &Arc<LiveLink>,
+        events: Publisher,
     ) -> std::io::Result<Arc<Pair>> {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let main = config.role == Role::Main;
@@ -175,7 +178,30 @@ impl Pair {
                 .name("pair".into())
                 .spawn(move || main_link(&pair, &link, &identity, &rx))?;
         }
+        let watched = Arc::downgrade(&pair);
+        std::thread::Builder::new()
+            .name("pair-watch".into())
+            .spawn(move || watch(&watched, &events))?;
         Ok(pair)
+    }
+
+    /// What the link's state means for the show, as its event says.
+    fn meaning(&self, healthy: bool) -> &'static str {
+        match (self.config.role, healthy, self.config.overridden) {
+            (Role::Main, true, _) => "the backup answers; every command plays there too",
+            (Role::Main, false, _) => {
+                "the backup does not answer: commands play here only (counted lost)"
+            }
+            (Role::Backup, true, false) => {
+                "the main is alive: this unit plays what it sends and refuses its own inputs"
+            }
+            (Role::Backup, true, true) => {
+                "the main is alive, and this unit also takes its own inputs (--pair-override)"
+            }
+            (Role::Backup, false, _) => {
+                "the main is silent: this unit takes its own inputs; point the controllers at it"
+            }
+        }
     }
 
     /// Whether a command from `origin` may play here: a backup refuses its
@@ -347,6 +373,29 @@ fn main_link(
             if !sent {
                 break;
             }
+        }
+    }
+}
+
+/// Reports each change of the link's health as a `pair` event (checked
+/// every [`BEAT`]); the first once the other unit is first heard, or has
+/// been silent for [`SILENT`] from the start. Ends with the pair.
+fn watch(pair: &Weak<Pair>, events: &Publisher) {
+    let started = Instant::now();
+    let mut was = None;
+    loop {
+        std::thread::sleep(BEAT);
+        let Some(p) = pair.upgrade() else { return };
+        let healthy = lock(&p.state).healthy();
+        let known = healthy || started.elapsed() >= SILENT;
+        if known && was != Some(healthy) {
+            was = Some(healthy);
+            events.send(BoxEvent::Pair {
+                role: p.config.role.as_str().into(),
+                peer: p.config.peer.clone(),
+                healthy,
+                detail: p.meaning(healthy).into(),
+            });
         }
     }
 }

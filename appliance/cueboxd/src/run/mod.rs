@@ -241,7 +241,7 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
             fingerprint,
             overridden: args.pair_override,
         };
-        crate::pair::Pair::start(config, identity, &link)
+        crate::pair::Pair::start(config, identity, &link, events_tx.clone())
             .map_err(|e| format!("cannot start the pair's link thread: {e}"))?;
     }
     let server = match &args.listen {
