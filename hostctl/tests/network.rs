@@ -915,9 +915,11 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
     ok(main.host(&["session", "new", s, "--media", show.join("media").to_str().unwrap()]));
     let tone = t.join("tone.wav");
     wav(&tone, 1, 7);
-    for at in ["1,1", "1,2"] {
+    let long = t.join("long.wav");
+    wav(&long, 10, 3);
+    for (file, at) in [(&tone, "1,1"), (&tone, "1,2"), (&long, "1,3")] {
         ok(main.host(&[
-            "clip", "add", s, tone.to_str().unwrap(), "--page", "1", "--tab", "1", "--at", at,
+            "clip", "add", s, file.to_str().unwrap(), "--page", "1", "--tab", "1", "--at", at,
             "--group", "A",
         ]));
     }
@@ -997,6 +999,7 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
     let b = pair(&backup, "backup");
     assert_eq!(b["role"], "backup");
     assert_eq!(b["healthy"], true);
+    assert_eq!(b["divergences"], 0, "the same voices on both: {b}");
     assert_eq!(b["applied"].as_u64().unwrap() + b["late"].as_u64().unwrap(), 2, "{b}");
     assert_eq!(p["applied"].as_u64().unwrap() + p["late"].as_u64().unwrap(), 2, "{p}");
 
@@ -1010,23 +1013,35 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
     // xrun it did not have before.
     let before = xruns(&main, "main");
     drop(backup);
-    let went = main.host(&["go", "main", "c2", "--json"]);
+    let went = main.host(&["go", "main", "c3", "--json"]);
     ok(went);
     assert!(wait_for(5, || pair(&main, "main")["healthy"] == false));
     let status: Value = serde_json::from_str(&ok(main.host(&["status", "main", "--json"]))).unwrap();
     assert_eq!(status["xruns"], before, "{status}");
     let playing = status["playing"].as_array().unwrap();
-    assert!(playing.iter().any(|v| v["clip"] == "c2"), "{status}");
+    assert!(playing.iter().any(|v| v["clip"] == "c3"), "{status}");
     assert!(
         wait_for(5, || pair(&main, "main")["lost"].as_u64() >= Some(1)),
         "the GO did not reach the backup: {}",
         pair(&main, "main")
     );
 
-    // The backup comes back and the main reaches it again; then the main
-    // dies, and a second later the backup takes its own inputs.
+    // The backup comes back and the main reaches it again; what the backup
+    // missed meanwhile (c3 plays on the main only) is a divergence within
+    // two comparisons (a second each). Then the main dies, and a second
+    // later the backup takes its own inputs.
     let backup = LoopBox::start_with(t, "backup", false, &backup_addr, &backup_args);
     assert!(wait_for(20, || pair(&main, "main")["healthy"] == true));
+    let back = Instant::now();
+    assert!(
+        wait_for(5, || backup.events().contains("DIVERGED from the main: c3 plays on the main")),
+        "{}",
+        backup.events()
+    );
+    eprintln!("pair: the missed GO found {:?} after the link came back", back.elapsed());
+    let b = pair(&backup, "backup");
+    assert_eq!(b["divergences"], 1, "{b}");
+    assert!(b["diverged"].as_str().unwrap().starts_with("c3 plays on the main"), "{b}");
     assert!(!backup.host(&["go", "backup", "c1"]).status.success());
     drop(main);
     let killed = Instant::now();

@@ -572,6 +572,12 @@ pub enum BoxEvent {
         /// What it means for the show.
         detail: String,
     },
+    /// What plays on a pair's backup differs from what plays on its main,
+    /// in two comparisons running (docs/pair.md).
+    PairDiverged {
+        /// How.
+        detail: String,
+    },
     /// A device loop's report: (re)started or recovered an xrun.
     #[serde(untagged)]
     Device(DeviceEvent),
@@ -613,6 +619,7 @@ impl BoxEvent {
                 | BoxEvent::StreamError { .. }
                 | BoxEvent::Device(DeviceEvent::Xrun { .. })
                 | BoxEvent::Pair { healthy: false, .. }
+                | BoxEvent::PairDiverged { .. }
         )
     }
 

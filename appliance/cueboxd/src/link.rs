@@ -294,6 +294,14 @@ impl LiveLink {
         Some(frame - c.status.origin as f64)
     }
 
+    /// The voices on the board now; `None` while nothing plays.
+    pub fn voices(&self) -> Option<Vec<crate::live::OnBoard>> {
+        let current = lock(&self.current);
+        let c = current.as_ref()?;
+        let voices = lock(&c.status.board).voices.clone();
+        Some(voices)
+    }
+
     /// The render clock as the control thread last saw it (show sample),
     /// the engine rate and the period; `None` while nothing plays.
     pub fn render_now(&self) -> Option<(u64, u32, u64)> {

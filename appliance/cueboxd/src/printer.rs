@@ -498,6 +498,9 @@ impl Lines {
                 "pair: {role}, link to {peer} {}: {detail}",
                 if *healthy { "up" } else { "DOWN" }
             ),
+            BoxEvent::PairDiverged { detail } => {
+                format!("pair: DIVERGED from the main: {detail}")
+            }
             BoxEvent::Playhead {
                 page,
                 tab,

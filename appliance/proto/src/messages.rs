@@ -206,6 +206,9 @@ pub enum PairMessage {
     Beat {
         /// The main's view of the link, for the backup's status.
         link: PairLink,
+        /// Every second: what plays on the main, for the backup to compare
+        /// with what plays on it.
+        voices: Option<Vec<PairVoice>>,
     },
     /// A command the main accepted: the backup applies it at `at_sample`
     /// of its own show clock and answers [`Response::Accepted`].
@@ -220,6 +223,20 @@ pub enum PairMessage {
         /// Where the main got it from (`api 10.0.0.5:4411 SHA256:…`).
         origin: String,
     },
+}
+
+/// A voice as the pair compares it: its clip and when it started, in the
+/// sending unit's show samples.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairVoice {
+    /// The clip.
+    pub clip: String,
+    /// The show sample it started at.
+    pub started: u64,
+    /// Samples it has spent paused.
+    pub held: u64,
+    /// Whether it is paused now.
+    pub paused: bool,
 }
 
 /// The link between the two units of a pair, as the main measures it.
@@ -643,6 +660,11 @@ pub struct PairStatus {
     /// thread took them after the pre-roll ran out): the backup, on time,
     /// plays them earlier than the main.
     pub main_late: u64,
+    /// (backup) Times what plays here differed from what plays on the main
+    /// in two comparisons running.
+    pub divergences: u64,
+    /// (backup) How they differ now, when they do.
+    pub diverged: Option<String>,
 }
 
 /// The playback device a session plays on.

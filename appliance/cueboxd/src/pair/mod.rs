@@ -16,12 +16,13 @@ use std::time::{Duration, Instant};
 use cuebox_engine::control::Command;
 
 use crate::api::proto::{
-    PairLink, PairMessage, PairStatus, Refusal, RefusalKind, Request, Response,
+    PairLink, PairMessage, PairStatus, PairVoice, Refusal, RefusalKind, Request, Response,
 };
 use crate::api::{Client, Expect, Fingerprint, Identity, PublicKey};
 use crate::clocking::ptp::monotonic_ns;
 use crate::events::{BoxEvent, Publisher};
 use crate::link::{Accepted, LiveLink};
+use crate::live::OnBoard;
 use crate::origin::{Input, Origin};
 
 /// A unit's part in its pair.
@@ -80,6 +81,8 @@ const PREROLL_SLACK: Duration = Duration::from_millis(10);
 const QUEUE: usize = 256;
 /// How long the main waits for the backup's answer.
 const CALL: Duration = Duration::from_secs(1);
+/// Every this many beats (a second) the main sends what plays on it.
+const COMPARE_EVERY: u64 = 10;
 
 /// A command for the backup, as the main accepted it.
 struct Forward {
@@ -101,6 +104,12 @@ struct State {
     late: u64,
     lost: u64,
     main_late: u64,
+    /// (main) Beats sent.
+    beats_sent: u64,
+    /// (backup) The differences the last comparison found, by what.
+    suspect: Vec<String>,
+    divergences: u64,
+    diverged: Option<String>,
 }
 
 impl State {
@@ -145,6 +154,7 @@ impl State {
 /// A unit of a pair.
 pub struct Pair {
     config: Config,
+    events: Publisher,
     state: Mutex<State>,
     /// The main's queue to its link thread.
     forward: Option<SyncSender<Forward>>,
@@ -168,6 +178,7 @@ impl Pair {
         let main = config.role == Role::Main;
         let pair = Arc::new(Pair {
             config,
+            events: events.clone(),
             state: Mutex::default(),
             forward: main.then_some(tx),
         });
@@ -183,6 +194,25 @@ impl Pair {
             .name("pair-watch".into())
             .spawn(move || watch(&watched, &events))?;
         Ok(pair)
+    }
+
+    /// A comparison found `found` (what, how): a difference the one before
+    /// found too is a divergence, an event when it is new.
+    fn compared(&self, state: &mut State, found: Vec<(String, String)>) {
+        let lasting: Vec<&str> = found
+            .iter()
+            .filter(|(what, _)| state.suspect.contains(what))
+            .map(|(_, how)| how.as_str())
+            .collect();
+        let diverged = (!lasting.is_empty()).then(|| lasting.join("; "));
+        if diverged.is_some() && state.diverged.is_none() {
+            state.divergences += 1;
+            self.events.send(BoxEvent::PairDiverged {
+                detail: diverged.clone().unwrap_or_default(),
+            });
+        }
+        state.diverged = diverged;
+        state.suspect = found.into_iter().map(|(what, _)| what).collect();
     }
 
     /// What the link's state means for the show, as its event says.
@@ -276,6 +306,8 @@ impl Pair {
             late: state.late,
             lost: state.lost,
             main_late: state.main_late,
+            divergences: state.divergences,
+            diverged: state.diverged.clone(),
             overridden: self.config.overridden,
         }
     }
@@ -299,11 +331,26 @@ impl Pair {
             ));
         }
         match message {
-            PairMessage::Beat { link: measured } => {
+            PairMessage::Beat {
+                link: measured,
+                voices,
+            } => {
+                // Read before the state is locked: status locks the link,
+                // then the state.
                 let show_sample = link.show_sample_at(monotonic_ns());
+                let here = voices.as_ref().and(link.voices());
+                let rate = link.render_now().map_or(48_000, |(_, rate, _)| rate);
                 let mut state = lock(&self.state);
                 state.last_heard = Some(Instant::now());
                 state.link = measured;
+                if let (Some(main), Some(here), Some(offset)) =
+                    (voices, here, measured.offset_samples)
+                {
+                    let tolerance =
+                        measured.offset_error_us.unwrap_or(0.0) * f64::from(rate) / 1e6 + 2.0;
+                    let found = differences(&main, &here, offset, tolerance);
+                    self.compared(&mut state, found);
+                }
                 Ok(Response::PairBeat { show_sample })
             }
             PairMessage::Apply {
@@ -400,6 +447,51 @@ fn watch(pair: &Weak<Pair>, events: &Publisher) {
     }
 }
 
+/// How what plays on the main (`main`, its show samples) differs from what
+/// plays here (`here`), the main's samples moved by `offset` and starts
+/// allowed `tolerance` samples apart: (what, how) for each voice on one
+/// side only.
+fn differences(
+    main: &[PairVoice],
+    here: &[OnBoard],
+    offset: f64,
+    tolerance: f64,
+) -> Vec<(String, String)> {
+    let mut unmatched: Vec<&OnBoard> = here.iter().collect();
+    let mut found = Vec::new();
+    for m in main {
+        let expected = m.started as f64 + offset;
+        let matching = unmatched.iter().position(|h| {
+            h.clip.as_str() == m.clip
+                && (h.started as f64 - expected).abs() <= tolerance
+                && h.paused_at.is_some() == m.paused
+                && h.held.abs_diff(m.held) as f64 <= tolerance
+        });
+        match matching {
+            Some(i) => {
+                unmatched.swap_remove(i);
+            }
+            None => found.push((
+                format!("missing {}", m.clip),
+                format!(
+                    "{} plays on the main (from its sample {}) but not here as it does there",
+                    m.clip, m.started
+                ),
+            )),
+        }
+    }
+    for h in unmatched {
+        found.push((
+            format!("extra {}", h.clip),
+            format!(
+                "{} plays here (from sample {}) but not on the main",
+                h.clip, h.started
+            ),
+        ));
+    }
+    found
+}
+
 /// Sends one forwarded command, moved onto the backup's show clock; false
 /// when the link failed.
 fn apply(pair: &Pair, client: &mut Client, f: Forward) -> bool {
@@ -430,8 +522,29 @@ fn apply(pair: &Pair, client: &mut Client, f: Forward) -> bool {
 /// One heartbeat: the backup's show sample against the main's either side
 /// of the round trip; false when the link failed.
 fn beat(pair: &Pair, link: &LiveLink, client: &mut Client) -> bool {
-    let measured = lock(&pair.state).link;
-    let request = Request::Pair(PairMessage::Beat { link: measured });
+    let (measured, beats) = {
+        let mut state = lock(&pair.state);
+        state.beats_sent += 1;
+        (state.link, state.beats_sent)
+    };
+    let voices = (beats % COMPARE_EVERY == 0)
+        .then(|| link.voices())
+        .flatten()
+        .map(|voices| {
+            voices
+                .into_iter()
+                .map(|v| PairVoice {
+                    clip: v.clip.to_string(),
+                    started: v.started,
+                    held: v.held,
+                    paused: v.paused_at.is_some(),
+                })
+                .collect()
+        });
+    let request = Request::Pair(PairMessage::Beat {
+        link: measured,
+        voices,
+    });
     let t0 = monotonic_ns();
     let answer = client.call_within(&request, CALL);
     let t1 = monotonic_ns();
@@ -489,5 +602,37 @@ mod tests {
             "old beats leave the window"
         );
         assert_eq!(s.link.worst_rtt_us, Some(200.0));
+    }
+
+    fn voice(clip: &str, started: u64) -> OnBoard {
+        OnBoard {
+            voice: started,
+            clip: clip.parse().unwrap(),
+            started,
+            paused_at: None,
+            held: 0,
+        }
+    }
+
+    fn on_main(clip: &str, started: u64) -> PairVoice {
+        PairVoice {
+            clip: clip.into(),
+            started,
+            held: 0,
+            paused: false,
+        }
+    }
+
+    #[test]
+    fn voices_match_across_the_offset_within_the_tolerance_and_the_rest_differ() {
+        let main = [on_main("c1", 1_000), on_main("c2", 5_000)];
+        let here = [voice("c2", 4_002), voice("c1", 0)];
+        assert!(differences(&main, &here, -1_000.0, 3.0).is_empty());
+        let here = [voice("c1", 5), voice("c3", 7_000)];
+        let found: Vec<String> = differences(&main, &here, -1_000.0, 3.0)
+            .into_iter()
+            .map(|(what, _)| what)
+            .collect();
+        assert_eq!(found, ["missing c1", "missing c2", "extra c1", "extra c3"]);
     }
 }
