@@ -953,6 +953,11 @@ mod tests {
         };
         assert_eq!(stop().needs(), Some(Role::Control));
         assert_eq!(Request::GoNext { time: None }.needs(), Some(Role::Control));
+        let beat = PairMessage::Beat {
+            link: PairLink::default(),
+            voices: None,
+        };
+        assert_eq!(Request::Pair(beat).needs(), Some(Role::Control));
         assert_eq!(Request::Lock { locked: true }.needs(), Some(Role::Control));
         assert_eq!(Request::Lock { locked: false }.needs(), Some(Role::Edit));
         let hash = ContentHash::of_bytes(b"");
