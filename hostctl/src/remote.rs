@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use cuebox_engine::control::Command;
 use cuebox_engine::dsp::meter::Dbfs;
 use cuebox_engine::show::{ChannelRoute, ClipId, ContentHash, DeviceMap, LogicalChannel, Show};
-use cuebox_proto::messages::{MeterChannel, Request, Response, Status};
+use cuebox_proto::messages::{MeterChannel, PairStatus, Request, Response, Status};
 use cuebox_proto::transfer::{self, Progress};
 use cuebox_proto::{Client, Expect, Identity, KnownBox, KnownBoxes};
 use cuebox_session::store::{check_session_name, SessionDir};
@@ -706,6 +706,34 @@ fn print_status(s: &Status) {
     for h in &s.clock_health {
         println!("    {h}");
     }
+    if let Some(p) = &s.pair {
+        print_pair(p);
+    }
+}
+
+/// The pair's lines of `hostctl status`.
+fn print_pair(p: &PairStatus) {
+    let heard = p
+        .last_heard_ms
+        .map_or("never heard".to_owned(), |ms| format!("heard {ms} ms ago"));
+    println!(
+        "  pair: {} of {}, link {} ({heard}){}",
+        p.role,
+        p.peer,
+        if p.healthy { "healthy" } else { "DOWN" },
+        if p.overridden { ", OVERRIDDEN" } else { "" }
+    );
+    if let Some(offset) = p.link.offset_samples {
+        println!(
+            "    clock offset {offset:+.1} samples (± {:.0} µs), worst round trip {:.0} µs",
+            p.link.offset_error_us.unwrap_or(0.0),
+            p.link.worst_rtt_us.unwrap_or(0.0)
+        );
+    }
+    println!(
+        "    commands: {} in flight, {} applied, {} late, {} lost, {} late on the main",
+        p.in_flight, p.applied, p.late, p.lost, p.main_late
+    );
 }
 
 /// `hostctl status BOX [--watch]`.

@@ -39,6 +39,7 @@ typedef struct {
 	int out;                /* outfile, or -1 */
 	int in;                 /* infile, or -1 */
 	char *control;          /* fault injection file, or NULL */
+	char *startfile;        /* where the first start's time goes, or NULL */
 	double ppm;
 	unsigned frame_bytes;
 	int running;
@@ -143,6 +144,17 @@ static int paced_start(snd_pcm_ioplug_t *io)
 	p->anchor_ns = now_ns();
 	p->anchor_frames = 0;
 	p->running = 1;
+	/* The outfile stays on the card's timeline, so its frame 0 plays at the
+	 * first start: a test places two cards' files on one clock with it. */
+	if (p->startfile) {
+		FILE *f = fopen(p->startfile, "w");
+		if (f) {
+			fprintf(f, "%.0f\n", p->anchor_ns);
+			fclose(f);
+		}
+		free(p->startfile);
+		p->startfile = NULL;
+	}
 	arm(p, 0);
 	return 0;
 }
@@ -278,6 +290,7 @@ static int paced_close(snd_pcm_ioplug_t *io)
 		close(p->in);
 	close(p->timer);
 	free(p->control);
+	free(p->startfile);
 	free(p);
 	return 0;
 }
@@ -322,7 +335,7 @@ static int set_constraints(snd_pcm_ioplug_t *io)
 SND_PCM_PLUGIN_DEFINE_FUNC(cuebox_paced)
 {
 	snd_config_iterator_t i, next;
-	const char *outfile = NULL, *infile = NULL, *control = NULL;
+	const char *outfile = NULL, *infile = NULL, *control = NULL, *startfile = NULL;
 	double ppm = 0;
 	int err;
 	(void)root;
@@ -349,6 +362,11 @@ SND_PCM_PLUGIN_DEFINE_FUNC(cuebox_paced)
 				SNDERR("cuebox_paced: control must be a string (a path)");
 				return -EINVAL;
 			}
+		} else if (!strcmp(id, "startfile")) {
+			if (snd_config_get_string(n, &startfile) < 0) {
+				SNDERR("cuebox_paced: startfile must be a string (a path)");
+				return -EINVAL;
+			}
 		} else if (!strcmp(id, "ppm")) {
 			long l;
 			const char *s;
@@ -367,7 +385,7 @@ SND_PCM_PLUGIN_DEFINE_FUNC(cuebox_paced)
 				return -EINVAL;
 			}
 		} else {
-			SNDERR("cuebox_paced: unknown parameter %s (use outfile, infile, ppm, control)", id);
+			SNDERR("cuebox_paced: unknown parameter %s (use outfile, infile, ppm, control, startfile)", id);
 			return -EINVAL;
 		}
 	}
@@ -403,6 +421,10 @@ SND_PCM_PLUGIN_DEFINE_FUNC(cuebox_paced)
 		err = -ENOMEM;
 		goto fail;
 	}
+	if (stream == SND_PCM_STREAM_PLAYBACK && startfile && !(p->startfile = strdup(startfile))) {
+		err = -ENOMEM;
+		goto fail;
+	}
 
 	p->io.version = SND_PCM_IOPLUG_VERSION;
 	p->io.name = "cuebox paced test PCM";
@@ -429,6 +451,7 @@ fail:
 		close(p->in);
 	close(p->timer);
 	free(p->control);
+	free(p->startfile);
 	free(p);
 	return err;
 }

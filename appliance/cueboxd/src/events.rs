@@ -570,6 +570,24 @@ pub enum BoxEvent {
         /// Whether the box made the certificate now (first start).
         created: bool,
     },
+    /// The link between the units of a pair came up or went down
+    /// (docs/pair.md). Kept before `Device`: an untagged variant is last.
+    Pair {
+        /// This unit's part: `main` or `backup`.
+        role: String,
+        /// The other unit's address.
+        peer: String,
+        /// Whether the other unit is heard now.
+        healthy: bool,
+        /// What it means for the show.
+        detail: String,
+    },
+    /// What plays on a pair's backup differs from what plays on its main,
+    /// in two comparisons running (docs/pair.md).
+    PairDiverged {
+        /// How.
+        detail: String,
+    },
     /// A device loop's report: (re)started or recovered an xrun.
     #[serde(untagged)]
     Device(DeviceEvent),
@@ -610,6 +628,8 @@ impl BoxEvent {
                 | BoxEvent::Late { .. }
                 | BoxEvent::StreamError { .. }
                 | BoxEvent::Device(DeviceEvent::Xrun { .. })
+                | BoxEvent::Pair { healthy: false, .. }
+                | BoxEvent::PairDiverged { .. }
         )
     }
 

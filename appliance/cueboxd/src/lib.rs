@@ -15,6 +15,7 @@ pub mod midi;
 pub mod offbox;
 pub mod offline;
 pub mod origin;
+pub mod pair;
 pub mod playlog;
 pub mod printer;
 pub mod refusals;

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use cuebox_engine::control::cues::{Cue, CueMap};
@@ -253,6 +253,9 @@ pub struct LiveLink {
     generation: AtomicU64,
     /// Revisions are one at a time, so generations follow each other.
     revising: Mutex<()>,
+    /// The box's pair, when it is in one: every accepted command goes to
+    /// the backup, or direct commands are refused while the main lives.
+    pair: OnceLock<Arc<crate::pair::Pair>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -276,7 +279,40 @@ impl LiveLink {
             events,
             generation: AtomicU64::new(0),
             revising: Mutex::new(()),
+            pair: OnceLock::new(),
         }
+    }
+
+    /// Puts the box in `pair` (once, at the start of the run).
+    pub fn set_pair(&self, pair: Arc<crate::pair::Pair>) {
+        let _ = self.pair.set(pair);
+    }
+
+    /// The show sample the playback card plays at CLOCK_MONOTONIC `mono_ns`
+    /// (fractional, from the card's published position); `None` while
+    /// nothing plays.
+    pub fn show_sample_at(&self, mono_ns: u64) -> Option<f64> {
+        let current = lock(&self.current);
+        let c = current.as_ref()?;
+        let frame = c.status.card.as_ref()?.frame_at(mono_ns)?;
+        Some(frame - c.status.origin as f64)
+    }
+
+    /// The voices on the board now; `None` while nothing plays.
+    pub fn voices(&self) -> Option<Vec<crate::live::OnBoard>> {
+        let current = lock(&self.current);
+        let c = current.as_ref()?;
+        let voices = lock(&c.status.board).voices.clone();
+        Some(voices)
+    }
+
+    /// The render clock as the control thread last saw it (show sample),
+    /// the engine rate and the period; `None` while nothing plays.
+    pub fn render_now(&self) -> Option<(u64, u32, u64)> {
+        let current = lock(&self.current);
+        let c = current.as_ref()?;
+        let now = lock(&c.status.board).now;
+        Some((now, c.rate, c.status.period))
     }
 
     /// The playing session's figures now; none while nothing plays.
@@ -611,11 +647,54 @@ impl LiveLink {
     /// (`at` `None`; a timeline's entries are not presses), sent with its
     /// origin and stamped by the control thread with the show sample it
     /// applies at. A GO or a group level for now changes the live state.
+    ///
+    /// In a pair, the backup refuses it while its main lives (unless
+    /// overridden), and the main applies a command for now after the
+    /// pair's pre-roll and sends every command it accepts to the backup
+    /// (docs/pair.md).
     pub fn submit(
         &self,
         origin: Origin,
         at: Option<At>,
         command: Command,
+    ) -> Result<Accepted, Refusal> {
+        let Some(pair) = self.pair.get() else {
+            return self.enter(origin, at, command, at.is_none(), at.is_none());
+        };
+        pair.admit(&origin)?;
+        let press = at.is_none();
+        let at = at.or_else(|| pair.preroll(self).map(At::Sample));
+        let forward = pair.forwards().then(|| command.clone());
+        let accepted = self.enter(origin.clone(), at, command, press, press)?;
+        if let Some(command) = forward {
+            pair.accepted(&origin, accepted, command, press);
+        }
+        Ok(accepted)
+    }
+
+    /// A command the main of this box's pair accepted, applied here at
+    /// show sample `at_sample`; `press` as it was on the main (the main
+    /// already guarded it against a double GO).
+    pub fn submit_forwarded(
+        &self,
+        origin: Origin,
+        at_sample: u64,
+        command: Command,
+        press: bool,
+    ) -> Result<Accepted, Refusal> {
+        self.enter(origin, Some(At::Sample(at_sample)), command, press, false)
+    }
+
+    /// [`submit`](Self::submit) past the pair: `press` says whether it
+    /// changes the live state as a press for now does, `guard` whether it
+    /// is protected against a double GO.
+    fn enter(
+        &self,
+        origin: Origin,
+        at: Option<At>,
+        command: Command,
+        press: bool,
+        guard: bool,
     ) -> Result<Accepted, Refusal> {
         let went;
         let answer = {
@@ -634,19 +713,19 @@ impl LiveLink {
                     format!("{field}: clip \"{clip}\" is not in the session"),
                 ));
             }
-            if at.is_none() {
+            if guard {
                 self.double_go(&command)?;
             }
             // A GO for now moves the playhead, a level for now is kept
             // with the live state; a timeline's (`at`) is not a press, and
             // changes nothing when it is scheduled.
-            went = match (&command, at) {
-                (Command::Go { clip, .. }, None) => Some(Went::Go(clip.clone())),
+            went = match (&command, press) {
+                (Command::Go { clip, .. }, true) => Some(Went::Go(clip.clone())),
                 (
                     Command::GroupLevel {
                         group, level_db, ..
                     },
-                    None,
+                    true,
                 ) => Some(Went::Level(*group, *level_db)),
                 _ => None,
             };
@@ -709,6 +788,7 @@ impl ShowControl for Arc<LiveLink> {
         let Some(c) = current.as_ref() else {
             return Status {
                 problem: self.problem(),
+                pair: self.pair.get().map(|p| p.status()),
                 ..Status::default()
             };
         };
@@ -773,6 +853,7 @@ impl ShowControl for Arc<LiveLink> {
                 .collect(),
             detail: json!({"playback": stats, "clock": clock}).to_string(),
             device: Some(c.status.device.clone()),
+            pair: self.pair.get().map(|p| p.status()),
             ..Status::default()
         }
     }
@@ -836,6 +917,16 @@ impl ShowControl for Arc<LiveLink> {
     }
     fn saved(&self, show: &Show) {
         LiveLink::saved(self, show);
+    }
+    fn pair(
+        &self,
+        from: &crate::api::PublicKey,
+        message: crate::api::proto::PairMessage,
+    ) -> Result<crate::api::proto::Response, Refusal> {
+        match self.pair.get() {
+            Some(pair) => pair.from_main(self, from, message),
+            None => Err(crate::api::service::not_paired()),
+        }
     }
     fn may_replace(&self) -> Result<(), Refusal> {
         let current = lock(&self.current);
@@ -941,6 +1032,8 @@ mod tests {
             rate: 48_000,
             period: 256,
             device: Default::default(),
+            card: None,
+            origin: 0,
         }
     }
 

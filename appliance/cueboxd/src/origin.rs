@@ -36,6 +36,9 @@ pub enum Input {
     Resume,
     /// The operator's page in a browser.
     Web,
+    /// The main of this box's pair: a command it accepted, applied here at
+    /// the same instant (docs/pair.md).
+    Pair,
 }
 
 impl Input {
@@ -54,6 +57,7 @@ impl Input {
             Input::Chase => "chase",
             Input::Resume => "resume",
             Input::Web => "web",
+            Input::Pair => "pair",
         }
     }
 }

@@ -497,6 +497,18 @@ impl Lines {
                 "operator's page on https://{address}/ (certificate SHA-256 {fingerprint}{})",
                 if *created { ", made now" } else { "" }
             ),
+            BoxEvent::Pair {
+                role,
+                peer,
+                healthy,
+                detail,
+            } => format!(
+                "pair: {role}, link to {peer} {}: {detail}",
+                if *healthy { "up" } else { "DOWN" }
+            ),
+            BoxEvent::PairDiverged { detail } => {
+                format!("pair: DIVERGED from the main: {detail}")
+            }
             BoxEvent::Playhead {
                 page,
                 tab,

@@ -241,6 +241,65 @@ pub enum Request<'a> {
         /// Report only; change nothing.
         dry_run: bool,
     },
+    /// From the main of a pair to its backup (docs/pair.md): a heartbeat,
+    /// or a command the main accepted, to apply at a show sample of the
+    /// backup's. Only the box the backup names as its peer may send it.
+    Pair(PairMessage),
+}
+
+/// What the main of a pair tells its backup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PairMessage {
+    /// The main is alive; the backup answers [`Response::PairBeat`] with its
+    /// show sample, from which the main measures the offset between them.
+    Beat {
+        /// The main's view of the link, for the backup's status.
+        link: PairLink,
+        /// Every second: what plays on the main, for the backup to compare
+        /// with what plays on it.
+        voices: Option<Vec<PairVoice>>,
+    },
+    /// A command the main accepted: the backup applies it at `at_sample`
+    /// of its own show clock and answers [`Response::Accepted`].
+    Apply {
+        /// The backup's show sample (the main's, moved by the offset).
+        at_sample: u64,
+        /// The command.
+        command: Command,
+        /// Whether it was a press for now on the main (it moves the
+        /// playhead and keeps a group level there, so it does here too).
+        press: bool,
+        /// Where the main got it from (`api 10.0.0.5:4411 SHA256:…`).
+        origin: String,
+    },
+}
+
+/// A voice as the pair compares it: its clip and when it started, in the
+/// sending unit's show samples.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairVoice {
+    /// The clip.
+    pub clip: String,
+    /// The show sample it started at.
+    pub started: u64,
+    /// Samples it has spent paused.
+    pub held: u64,
+    /// Whether it is paused now.
+    pub paused: bool,
+}
+
+/// The link between the two units of a pair, as the main measures it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PairLink {
+    /// The backup's show clock minus the main's, in samples (fractional);
+    /// `None` until measured.
+    pub offset_samples: Option<f64>,
+    /// Half the round trip of the exchange the offset came from: the bound
+    /// on its error from an asymmetric link, µs.
+    pub offset_error_us: Option<f64>,
+    /// The worst round trip of the recent heartbeats, µs: the link margin
+    /// in the pre-roll.
+    pub worst_rtt_us: Option<f64>,
 }
 
 /// The largest report a [`Response::Report`] carries: the frame less room
@@ -270,6 +329,8 @@ impl Request<'_> {
             | Request::CueSheet { .. }
             | Request::TechLog { .. }
             | Request::PackageExport { .. } => Some(Role::Control),
+            // A peer's: the backup also checks it is from its main.
+            | Request::Pair(_) => Some(Role::Control),
             // Locking is the operator's; unlocking changes what may be edited.
             Request::Lock { locked: true } => Some(Role::Control),
             Request::Lock { locked: false }
@@ -332,6 +393,7 @@ impl Request<'_> {
             Request::PackageExport { .. } => "package_export",
             Request::PackageOffer { .. } => "package_offer",
             Request::PackageImport { .. } => "package_import",
+            Request::Pair(_) => "pair",
         }
     }
 }
@@ -475,6 +537,12 @@ pub enum Response {
     },
     /// What a package import did (or would do, in a dry run).
     Imported(Box<Imported>),
+    /// The backup's answer to a pair heartbeat.
+    PairBeat {
+        /// The show sample its card played when it answered (fractional);
+        /// `None` while it plays no session.
+        show_sample: Option<f64>,
+    },
 }
 
 /// What a package import on the box did.
@@ -662,6 +730,47 @@ pub struct Status {
     /// Why the box plays nothing, when it should: the session and device
     /// it tried and the error (it retries every few seconds).
     pub problem: Option<String>,
+    /// The box's pair, when it is in one (docs/pair.md).
+    pub pair: Option<PairStatus>,
+}
+
+/// A unit's view of its pair, as status shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PairStatus {
+    /// `main` or `backup`.
+    pub role: String,
+    /// The other unit's address (the backup's; the main's as it connects).
+    pub peer: String,
+    /// Whether the link is up: the main reached the backup, or the backup
+    /// heard the main, within the last second.
+    pub healthy: bool,
+    /// Milliseconds since the other unit was last heard; `None`: never.
+    pub last_heard_ms: Option<u64>,
+    /// The link as the main measures it (the backup shows the main's).
+    pub link: PairLink,
+    /// Commands sent to the backup and not answered yet (main).
+    pub in_flight: u64,
+    /// Commands forwarded and applied by the backup in time (main), or
+    /// applied from the main (backup).
+    pub applied: u64,
+    /// Commands the backup applied late, past their sample (it reports them
+    /// late and applies them at once).
+    pub late: u64,
+    /// Commands that did not reach the backup (link down, queue full, or
+    /// refused there).
+    pub lost: u64,
+    /// Whether the backup takes commands from its own inputs though the
+    /// main is alive (`--pair-override`).
+    pub overridden: bool,
+    /// Commands the main itself applied past their sample (its control
+    /// thread took them after the pre-roll ran out): the backup, on time,
+    /// plays them earlier than the main.
+    pub main_late: u64,
+    /// (backup) Times what plays here differed from what plays on the main
+    /// in two comparisons running.
+    pub divergences: u64,
+    /// (backup) How they differ now, when they do.
+    pub diverged: Option<String>,
 }
 
 /// The playback device a session plays on.
@@ -950,6 +1059,11 @@ mod tests {
         };
         assert_eq!(stop().needs(), Some(Role::Control));
         assert_eq!(Request::GoNext { time: None }.needs(), Some(Role::Control));
+        let beat = PairMessage::Beat {
+            link: PairLink::default(),
+            voices: None,
+        };
+        assert_eq!(Request::Pair(beat).needs(), Some(Role::Control));
         assert_eq!(Request::Lock { locked: true }.needs(), Some(Role::Control));
         assert_eq!(Request::Lock { locked: false }.needs(), Some(Role::Edit));
         let hash = ContentHash::of_bytes(b"");

@@ -71,6 +71,16 @@ pub trait ShowControl: Send + Sync + 'static {
     ) -> Result<Revised, Refusal>;
     /// The revision was saved as `show`.
     fn saved(&self, show: &Show);
+    /// A message from the main of a pair (`from` is the key it proved it
+    /// holds): refused by a box in no pair, or from any other key.
+    fn pair(
+        &self,
+        from: &super::PublicKey,
+        message: proto::PairMessage,
+    ) -> Result<Response, Refusal> {
+        let _ = (from, message);
+        Err(not_paired())
+    }
 }
 
 /// What became of an activated session.
@@ -89,6 +99,14 @@ pub(super) fn origin_of(peer: &Peer) -> Origin {
     Origin::new(
         Input::Api,
         format!("{} {}", peer.addr, peer.key.fingerprint()),
+    )
+}
+
+/// The refusal of a pair message by a box that is no backup.
+pub fn not_paired() -> Refusal {
+    Refusal::new(
+        RefusalKind::Forbidden,
+        "this box is not the backup of a pair (cueboxd run --pair backup)",
     )
 }
 
@@ -906,6 +924,10 @@ impl<C: ShowControl> Service for BoxService<C> {
                 to,
                 dry_run,
             } => self.package_import(peer, conn, session, package, policy, to.as_deref(), dry_run),
+            Request::Pair(message) => self
+                .show
+                .pair(&peer.key, message)
+                .unwrap_or_else(|Refusal { kind, message }| refuse(kind, message)),
         }
     }
 }

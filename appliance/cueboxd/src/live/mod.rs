@@ -38,7 +38,7 @@ use cuebox_engine::timecode::chase::Chase;
 use cuebox_engine::timecode::cues::TimecodeCues;
 
 use crate::clocking::ltc::LtcTap;
-use crate::clocking::position::position;
+use crate::clocking::position::{position, PositionReader};
 use crate::clocking::{ClockStatus, Clocking, ClockingConfig, ClockingError};
 use crate::system::{spawn_rt, RtConfig, RtSetup};
 
@@ -124,6 +124,10 @@ pub struct Live {
     board: Arc<Mutex<Board>>,
     /// A device's failure the show cannot survive.
     fatal: Arc<Mutex<Option<String>>>,
+    /// Where the playback card is (for the pair's clock exchange).
+    card: PositionReader,
+    /// The render frame of show sample 0.
+    origin: u64,
 }
 
 /// What a status reader needs of a live show.
@@ -141,6 +145,10 @@ pub struct StatusSource {
     pub period: u64,
     /// The playback device, as chosen and opened.
     pub device: crate::api::proto::Device,
+    /// Where the playback card is; `None` where nothing plays (tests).
+    pub card: Option<PositionReader>,
+    /// The render frame of show sample 0.
+    pub origin: u64,
 }
 
 /// What a live run reports at its end.
@@ -200,6 +208,8 @@ impl Live {
         let fatal = Arc::new(Mutex::new(None));
         let mut threads = Vec::new();
         let (position, card) = position();
+        let card_now = card.clone();
+        let origin = playback.first_audible_frame();
         let mut player = Player::new(renderer, patch, position);
         let out_stop = Arc::clone(&stop);
         let out_fatal = Arc::clone(&fatal);
@@ -363,6 +373,8 @@ impl Live {
             clocking,
             board,
             fatal,
+            card: card_now,
+            origin,
         })
     }
 
@@ -376,6 +388,8 @@ impl Live {
             rate: self.playback.rate,
             period: self.playback.period as u64,
             device: self.device.clone(),
+            card: Some(self.card.clone()),
+            origin: self.origin,
         }
     }
 

@@ -153,6 +153,21 @@ pub struct Args {
     /// Print events as JSON lines.
     #[arg(long)]
     pub json: bool,
+    /// Run as one unit of a main/backup pair (docs/pair.md): the main sends
+    /// every command it accepts to the backup, for the same instant.
+    #[arg(long, value_enum, requires_all = ["peer", "peer_fingerprint", "listen"])]
+    pub pair: Option<crate::pair::Role>,
+    /// With --pair: the other unit's API address (ADDR[:PORT]).
+    #[arg(long, value_name = "ADDR[:PORT]", requires = "pair")]
+    pub peer: Option<String>,
+    /// With --pair: the other unit's key fingerprint (`cueboxd key` there):
+    /// the main pins it, the backup takes pair messages from it only.
+    #[arg(long, value_name = "SHA256:…", requires = "pair")]
+    pub peer_fingerprint: Option<crate::api::Fingerprint>,
+    /// With --pair backup: an emergency override, taking commands from the
+    /// backup's own inputs though its main is alive.
+    #[arg(long, requires = "pair")]
+    pub pair_override: bool,
 }
 
 /// Why a run could not start or ended badly.
@@ -221,6 +236,20 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
             ..techlog::Config::default()
         },
     )?;
+    if let (Some(role), Some(peer), Some(fingerprint)) =
+        (args.pair, &args.peer, args.peer_fingerprint)
+    {
+        let data = DataRoot::open(root)?;
+        let (identity, _) = Identity::load_or_create(&api::box_key_path(&data))?;
+        let config = crate::pair::Config {
+            role,
+            peer: peer.clone(),
+            fingerprint,
+            overridden: args.pair_override,
+        };
+        crate::pair::Pair::start(config, identity, &link, events_tx.clone())
+            .map_err(|e| format!("cannot start the pair's link thread: {e}"))?;
+    }
     let server = match &args.listen {
         Some(address) => Some(serve_api(root, address, args, link.clone(), events_tx)?),
         None => None,

@@ -1,0 +1,638 @@
+//! The main/backup pair (docs/pair.md): two boxes that play the same show
+//! at the same instant. The main sends every command it accepts, from any
+//! input, to the backup over the API (pinned keys, a `Pair` request), for
+//! the backup's show sample that falls at the instant the main applies it;
+//! heartbeats measure the offset between the two show clocks. The backup
+//! refuses commands from its own inputs while its main is alive.
+//!
+//! Nothing here touches the real-time path: the main's link thread and the
+//! backup's API threads reach the show only through `LiveLink`.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use cuebox_engine::control::Command;
+
+use crate::api::proto::{
+    PairLink, PairMessage, PairStatus, PairVoice, Refusal, RefusalKind, Request, Response,
+};
+use crate::api::{Client, Expect, Fingerprint, Identity, PublicKey};
+use crate::clocking::ptp::monotonic_ns;
+use crate::events::{BoxEvent, Publisher};
+use crate::link::{Accepted, LiveLink};
+use crate::live::OnBoard;
+use crate::origin::{Input, Origin};
+
+/// A unit's part in its pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Takes the show's commands and sends each to the backup.
+    Main,
+    /// Plays what the main sends, at the same instant.
+    Backup,
+}
+
+impl Role {
+    /// Its name, as status shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Main => "main",
+            Role::Backup => "backup",
+        }
+    }
+}
+
+/// How a unit is paired.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Its part.
+    pub role: Role,
+    /// The other unit's API address (`host[:port]`).
+    pub peer: String,
+    /// The other unit's key: pinned by the main's connection, and the only
+    /// key a backup takes pair messages from.
+    pub fingerprint: Fingerprint,
+    /// A backup's emergency override: it takes commands from its own inputs
+    /// though its main is alive.
+    pub overridden: bool,
+}
+
+/// How often the main beats, and measures the offset.
+const BEAT: Duration = Duration::from_millis(100);
+/// The other unit is silent (the link unhealthy) after this long unheard.
+const SILENT: Duration = Duration::from_secs(1);
+/// Heartbeats the offset and the link margin are taken over: those of
+/// least round trip give the offset (the least room for asymmetry), the
+/// worst round trip the margin.
+const WINDOW: usize = 16;
+/// The offset is the median of this many beats of least round trip: one
+/// beat's bad reading of a card position cannot move it.
+const BEST: usize = 5;
+/// Periods of pre-roll on top of the link margin: time for the backup's
+/// control thread to take the command and hand it to its render thread.
+const PREROLL_PERIODS: u64 = 4;
+/// And this much more: the render clock the pre-roll counts from is the
+/// main's control thread's (5 ms ticks), and the backup's is as coarse.
+const PREROLL_SLACK: Duration = Duration::from_millis(10);
+/// Commands waiting for the link thread; more are lost (counted), never
+/// waited for.
+const QUEUE: usize = 256;
+/// How long the main waits for the backup's answer.
+const CALL: Duration = Duration::from_secs(1);
+/// Every this many beats (a second) the main sends what plays on it.
+const COMPARE_EVERY: u64 = 10;
+
+/// A command for the backup, as the main accepted it.
+struct Forward {
+    at_sample: u64,
+    command: Command,
+    press: bool,
+    origin: String,
+}
+
+/// What the unit knows of the link.
+#[derive(Debug, Default)]
+struct State {
+    last_heard: Option<Instant>,
+    link: PairLink,
+    /// Recent heartbeats: (round trip ns, offset samples).
+    beats: VecDeque<(u64, f64)>,
+    in_flight: u64,
+    applied: u64,
+    late: u64,
+    lost: u64,
+    main_late: u64,
+    /// (main) Beats sent.
+    beats_sent: u64,
+    /// (backup) The differences the last comparison found, by what.
+    suspect: Vec<String>,
+    divergences: u64,
+    diverged: Option<String>,
+}
+
+impl State {
+    fn healthy(&self) -> bool {
+        self.last_heard.is_some_and(|t| t.elapsed() < SILENT)
+    }
+
+    /// A heartbeat of round trip `rtt_ns` measured `offset` samples.
+    fn beat(&mut self, rtt_ns: u64, offset: f64) {
+        if self.beats.len() == WINDOW {
+            self.beats.pop_front();
+        }
+        self.beats.push_back((rtt_ns, offset));
+        let mut best: Vec<(u64, f64)> = self.beats.iter().copied().collect();
+        best.sort_by_key(|b| b.0);
+        best.truncate(BEST);
+        // Their slowest round trip bounds the asymmetry of all of them.
+        let slowest = best.last().map(|b| b.0);
+        best.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let median = best.get(best.len() / 2).map(|b| b.1);
+        let worst = self.beats.iter().map(|b| b.0).max();
+        self.link = PairLink {
+            offset_samples: median,
+            offset_error_us: slowest.map(|r| r as f64 / 2e3),
+            worst_rtt_us: worst.map(|w| w as f64 / 1e3),
+        };
+    }
+
+    /// The backup answered a forwarded command, or it was lost.
+    fn answered(&mut self, answer: Option<&Response>) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        match answer {
+            Some(Response::Accepted {
+                lead_samples: 0, ..
+            }) => self.late += 1,
+            Some(Response::Accepted { .. }) => self.applied += 1,
+            _ => self.lost += 1,
+        }
+    }
+}
+
+/// A unit of a pair.
+pub struct Pair {
+    config: Config,
+    events: Publisher,
+    state: Mutex<State>,
+    /// The main's queue to its link thread.
+    forward: Option<SyncSender<Forward>>,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Pair {
+    /// Puts `link`'s box in the pair `config` describes; a main starts its
+    /// link thread (`pair`), connecting as `identity` (the box's key). Both
+    /// report the link's coming and going to `events` (`pair-watch`).
+    pub fn start(
+        config: Config,
+        identity: Identity,
+        link: &Arc<LiveLink>,
+        events: Publisher,
+    ) -> std::io::Result<Arc<Pair>> {
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let main = config.role == Role::Main;
+        let pair = Arc::new(Pair {
+            config,
+            events: events.clone(),
+            state: Mutex::default(),
+            forward: main.then_some(tx),
+        });
+        link.set_pair(pair.clone());
+        if main {
+            let (pair, link) = (Arc::downgrade(&pair), Arc::downgrade(link));
+            std::thread::Builder::new()
+                .name("pair".into())
+                .spawn(move || main_link(&pair, &link, &identity, &rx))?;
+        }
+        let watched = Arc::downgrade(&pair);
+        std::thread::Builder::new()
+            .name("pair-watch".into())
+            .spawn(move || watch(&watched, &events))?;
+        Ok(pair)
+    }
+
+    /// A comparison found `found` (what, how): a difference the one before
+    /// found too is a divergence, an event when it is new.
+    fn compared(&self, state: &mut State, found: Vec<(String, String)>) {
+        let lasting: Vec<&str> = found
+            .iter()
+            .filter(|(what, _)| state.suspect.contains(what))
+            .map(|(_, how)| how.as_str())
+            .collect();
+        let diverged = (!lasting.is_empty()).then(|| lasting.join("; "));
+        if diverged.is_some() && state.diverged.is_none() {
+            state.divergences += 1;
+            self.events.send(BoxEvent::PairDiverged {
+                detail: diverged.clone().unwrap_or_default(),
+            });
+        }
+        state.diverged = diverged;
+        state.suspect = found.into_iter().map(|(what, _)| what).collect();
+    }
+
+    /// What the link's state means for the show, as its event says.
+    fn meaning(&self, healthy: bool) -> &'static str {
+        match (self.config.role, healthy, self.config.overridden) {
+            (Role::Main, true, _) => "the backup answers; every command plays there too",
+            (Role::Main, false, _) => {
+                "the backup does not answer: commands play here only (counted lost)"
+            }
+            (Role::Backup, true, false) => {
+                "the main is alive: this unit plays what it sends and refuses its own inputs"
+            }
+            (Role::Backup, true, true) => {
+                "the main is alive, and this unit also takes its own inputs (--pair-override)"
+            }
+            (Role::Backup, false, _) => {
+                "the main is silent: this unit takes its own inputs; point the controllers at it"
+            }
+        }
+    }
+
+    /// Whether a command from `origin` may play here: a backup refuses its
+    /// own inputs while its main is alive, unless overridden.
+    pub fn admit(&self, origin: &Origin) -> Result<(), Refusal> {
+        let refused = self.config.role == Role::Backup
+            && origin.input != Input::Pair
+            && !self.config.overridden
+            && lock(&self.state).healthy();
+        if refused {
+            return Err(Refusal::new(
+                RefusalKind::Forbidden,
+                format!(
+                    "this box is the backup of a pair and its main ({}) is alive: send commands to \
+                     the main; in an emergency restart the backup with --pair-override",
+                    self.config.peer
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the commands this unit accepts go to the other one.
+    pub fn forwards(&self) -> bool {
+        self.forward.is_some()
+    }
+
+    /// The main's show sample for a command for now: the render clock, a
+    /// few periods, the link's worst recent round trip and some slack
+    /// later, so the backup has it in time. `None` on a backup, or while
+    /// nothing plays.
+    pub fn preroll(&self, link: &LiveLink) -> Option<u64> {
+        self.forward.as_ref()?;
+        let (now, rate, period) = link.render_now()?;
+        let worst_rtt_s = lock(&self.state).link.worst_rtt_us.unwrap_or(0.0) / 1e6;
+        let margin = (worst_rtt_s + PREROLL_SLACK.as_secs_f64()) * f64::from(rate);
+        Some(now + PREROLL_PERIODS * period + margin.ceil() as u64)
+    }
+
+    /// The main accepted `command` from `origin` as `accepted` says:
+    /// queued for the backup, never waited for.
+    pub fn accepted(&self, origin: &Origin, accepted: Accepted, command: Command, press: bool) {
+        let Some(tx) = &self.forward else { return };
+        let forward = Forward {
+            at_sample: accepted.at_sample,
+            command,
+            press,
+            origin: format!("{} {}", origin.input.as_str(), origin.from),
+        };
+        let mut state = lock(&self.state);
+        // Stamped for a sample already rendered: the main plays it late.
+        if accepted.lead_samples == 0 {
+            state.main_late += 1;
+        }
+        match tx.try_send(forward) {
+            Ok(()) => state.in_flight += 1,
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => state.lost += 1,
+        }
+    }
+
+    /// The unit's view of the pair, for status.
+    pub fn status(&self) -> PairStatus {
+        let state = lock(&self.state);
+        PairStatus {
+            role: self.config.role.as_str().into(),
+            peer: self.config.peer.clone(),
+            healthy: state.healthy(),
+            last_heard_ms: state.last_heard.map(|t| t.elapsed().as_millis() as u64),
+            link: state.link,
+            in_flight: state.in_flight,
+            applied: state.applied,
+            late: state.late,
+            lost: state.lost,
+            main_late: state.main_late,
+            divergences: state.divergences,
+            diverged: state.diverged.clone(),
+            overridden: self.config.overridden,
+        }
+    }
+
+    /// A message from the main (a backup's API thread): a heartbeat is
+    /// answered with the show sample the card plays now, a command applied
+    /// at its sample through `link`.
+    pub fn from_main(
+        &self,
+        link: &LiveLink,
+        from: &PublicKey,
+        message: PairMessage,
+    ) -> Result<Response, Refusal> {
+        if self.config.role != Role::Backup || from.fingerprint() != self.config.fingerprint {
+            return Err(Refusal::new(
+                RefusalKind::Forbidden,
+                format!(
+                    "pair messages are taken only from this backup's main ({}, key {})",
+                    self.config.peer, self.config.fingerprint
+                ),
+            ));
+        }
+        match message {
+            PairMessage::Beat {
+                link: measured,
+                voices,
+            } => {
+                // Read before the state is locked: status locks the link,
+                // then the state.
+                let show_sample = link.show_sample_at(monotonic_ns());
+                let here = voices.as_ref().and(link.voices());
+                let rate = link.render_now().map_or(48_000, |(_, rate, _)| rate);
+                let mut state = lock(&self.state);
+                state.last_heard = Some(Instant::now());
+                state.link = measured;
+                if let (Some(main), Some(here), Some(offset)) =
+                    (voices, here, measured.offset_samples)
+                {
+                    let tolerance =
+                        measured.offset_error_us.unwrap_or(0.0) * f64::from(rate) / 1e6 + 2.0;
+                    let found = differences(&main, &here, offset, tolerance);
+                    self.compared(&mut state, found);
+                }
+                Ok(Response::PairBeat { show_sample })
+            }
+            PairMessage::Apply {
+                at_sample,
+                command,
+                press,
+                origin,
+            } => {
+                lock(&self.state).last_heard = Some(Instant::now());
+                let origin = Origin::new(Input::Pair, origin);
+                let accepted = link.submit_forwarded(origin, at_sample, command, press);
+                let answer = accepted.map(|a| Response::Accepted {
+                    at_sample: a.at_sample,
+                    lead_samples: a.lead_samples,
+                });
+                let mut state = lock(&self.state);
+                state.in_flight += 1;
+                state.answered(answer.as_ref().ok());
+                answer
+            }
+        }
+    }
+}
+
+/// The main's link thread: connects to the backup (its key pinned), beats
+/// every [`BEAT`] and sends each accepted command as it comes; reconnects
+/// every second while the backup is away, losing (and counting) what is
+/// queued meanwhile. Ends with the run.
+fn main_link(
+    pair: &Weak<Pair>,
+    link: &Weak<LiveLink>,
+    identity: &Identity,
+    rx: &Receiver<Forward>,
+) {
+    loop {
+        let Some(p) = pair.upgrade() else { return };
+        let connected = Client::connect(
+            &p.config.peer,
+            identity,
+            Expect::Pinned(p.config.fingerprint),
+            CALL,
+        );
+        drop(p);
+        let Ok(mut client) = connected else {
+            // What waited for a backup that is not there is lost.
+            while rx.try_recv().is_ok() {
+                let Some(p) = pair.upgrade() else { return };
+                lock(&p.state).answered(None);
+            }
+            std::thread::sleep(SILENT);
+            continue;
+        };
+        let mut next_beat = Instant::now();
+        loop {
+            let wait = next_beat.saturating_duration_since(Instant::now());
+            let (Some(p), Some(l)) = (pair.upgrade(), link.upgrade()) else {
+                return;
+            };
+            let sent = match rx.recv_timeout(wait) {
+                Ok(f) => apply(&p, &mut client, f),
+                Err(RecvTimeoutError::Timeout) => {
+                    next_beat = Instant::now() + BEAT;
+                    beat(&p, &l, &mut client)
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            if !sent {
+                break;
+            }
+        }
+    }
+}
+
+/// Reports each change of the link's health as a `pair` event (checked
+/// every [`BEAT`]); the first once the other unit is first heard, or has
+/// been silent for [`SILENT`] from the start. Ends with the pair.
+fn watch(pair: &Weak<Pair>, events: &Publisher) {
+    let started = Instant::now();
+    let mut was = None;
+    loop {
+        std::thread::sleep(BEAT);
+        let Some(p) = pair.upgrade() else { return };
+        let healthy = lock(&p.state).healthy();
+        let known = healthy || started.elapsed() >= SILENT;
+        if known && was != Some(healthy) {
+            was = Some(healthy);
+            events.send(BoxEvent::Pair {
+                role: p.config.role.as_str().into(),
+                peer: p.config.peer.clone(),
+                healthy,
+                detail: p.meaning(healthy).into(),
+            });
+        }
+    }
+}
+
+/// How what plays on the main (`main`, its show samples) differs from what
+/// plays here (`here`), the main's samples moved by `offset` and starts
+/// allowed `tolerance` samples apart: (what, how) for each voice on one
+/// side only.
+fn differences(
+    main: &[PairVoice],
+    here: &[OnBoard],
+    offset: f64,
+    tolerance: f64,
+) -> Vec<(String, String)> {
+    let mut unmatched: Vec<&OnBoard> = here.iter().collect();
+    let mut found = Vec::new();
+    for m in main {
+        let expected = m.started as f64 + offset;
+        let matching = unmatched.iter().position(|h| {
+            h.clip.as_str() == m.clip
+                && (h.started as f64 - expected).abs() <= tolerance
+                && h.paused_at.is_some() == m.paused
+                && h.held.abs_diff(m.held) as f64 <= tolerance
+        });
+        match matching {
+            Some(i) => {
+                unmatched.swap_remove(i);
+            }
+            None => found.push((
+                format!("missing {}", m.clip),
+                format!(
+                    "{} plays on the main (from its sample {}) but not here as it does there",
+                    m.clip, m.started
+                ),
+            )),
+        }
+    }
+    for h in unmatched {
+        found.push((
+            format!("extra {}", h.clip),
+            format!(
+                "{} plays here (from sample {}) but not on the main",
+                h.clip, h.started
+            ),
+        ));
+    }
+    found
+}
+
+/// Sends one forwarded command, moved onto the backup's show clock; false
+/// when the link failed.
+fn apply(pair: &Pair, client: &mut Client, f: Forward) -> bool {
+    let offset = lock(&pair.state).link.offset_samples;
+    let Some(at) = offset
+        .map(|o| (f.at_sample as f64 + o).round())
+        .filter(|&at| at >= 0.0)
+    else {
+        // No offset measured yet: the backup cannot place it.
+        lock(&pair.state).answered(None);
+        return true;
+    };
+    let request = Request::Pair(PairMessage::Apply {
+        at_sample: at as u64,
+        command: f.command,
+        press: f.press,
+        origin: f.origin,
+    });
+    let answer = client.call_within(&request, CALL);
+    let mut state = lock(&pair.state);
+    state.answered(answer.as_ref().ok());
+    if answer.is_ok() {
+        state.last_heard = Some(Instant::now());
+    }
+    answer.is_ok()
+}
+
+/// One heartbeat: the backup's show sample against the main's either side
+/// of the round trip; false when the link failed.
+fn beat(pair: &Pair, link: &LiveLink, client: &mut Client) -> bool {
+    let (measured, beats) = {
+        let mut state = lock(&pair.state);
+        state.beats_sent += 1;
+        (state.link, state.beats_sent)
+    };
+    let voices = (beats % COMPARE_EVERY == 0)
+        .then(|| link.voices())
+        .flatten()
+        .map(|voices| {
+            voices
+                .into_iter()
+                .map(|v| PairVoice {
+                    clip: v.clip.to_string(),
+                    started: v.started,
+                    held: v.held,
+                    paused: v.paused_at.is_some(),
+                })
+                .collect()
+        });
+    let request = Request::Pair(PairMessage::Beat {
+        link: measured,
+        voices,
+    });
+    let t0 = monotonic_ns();
+    let answer = client.call_within(&request, CALL);
+    let t1 = monotonic_ns();
+    let Ok(answer) = answer else { return false };
+    // Read before the state is locked: status locks the link, then the state.
+    let samples = (link.show_sample_at(t0), link.show_sample_at(t1));
+    let mut state = lock(&pair.state);
+    state.last_heard = Some(Instant::now());
+    if let (
+        Response::PairBeat {
+            show_sample: Some(b),
+        },
+        (Some(s0), Some(s1)),
+    ) = (answer, samples)
+    {
+        state.beat(t1.saturating_sub(t0), b - (s0 + s1) / 2.0);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_offset_is_the_median_of_the_least_round_trips_and_the_margin_the_worst() {
+        let mut s = State::default();
+        s.beat(400_000, 10.0);
+        assert_eq!(s.link.offset_samples, Some(10.0));
+        assert_eq!(s.link.offset_error_us, Some(200.0));
+        // Five quick beats, one of them a period off: the median ignores it.
+        for (rtt, offset) in [
+            (100_000, 12.0),
+            (110_000, 268.0),
+            (120_000, 12.5),
+            (90_000, 11.5),
+        ] {
+            s.beat(rtt, offset);
+        }
+        s.beat(900_000, 30.0);
+        s.beat(130_000, 12.2);
+        assert_eq!(s.link.offset_samples, Some(12.2));
+        assert_eq!(
+            s.link.offset_error_us,
+            Some(65.0),
+            "the slowest of the five"
+        );
+        assert_eq!(s.link.worst_rtt_us, Some(900.0));
+        for _ in 0..WINDOW {
+            s.beat(200_000, 5.0);
+        }
+        assert_eq!(
+            s.link.offset_samples,
+            Some(5.0),
+            "old beats leave the window"
+        );
+        assert_eq!(s.link.worst_rtt_us, Some(200.0));
+    }
+
+    fn voice(clip: &str, started: u64) -> OnBoard {
+        OnBoard {
+            voice: started,
+            clip: clip.parse().unwrap(),
+            started,
+            paused_at: None,
+            held: 0,
+        }
+    }
+
+    fn on_main(clip: &str, started: u64) -> PairVoice {
+        PairVoice {
+            clip: clip.into(),
+            started,
+            held: 0,
+            paused: false,
+        }
+    }
+
+    #[test]
+    fn voices_match_across_the_offset_within_the_tolerance_and_the_rest_differ() {
+        let main = [on_main("c1", 1_000), on_main("c2", 5_000)];
+        let here = [voice("c2", 4_002), voice("c1", 0)];
+        assert!(differences(&main, &here, -1_000.0, 3.0).is_empty());
+        let here = [voice("c1", 5), voice("c3", 7_000)];
+        let found: Vec<String> = differences(&main, &here, -1_000.0, 3.0)
+            .into_iter()
+            .map(|(what, _)| what)
+            .collect();
+        assert_eq!(found, ["missing c1", "missing c2", "extra c1", "extra c3"]);
+    }
+}
