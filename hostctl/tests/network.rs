@@ -487,16 +487,6 @@ impl LoopBox {
                 .arg("--root")
                 .arg(&root)
                 .args([
-                    "run", "--listen", &address, "--name", name, "--device", "later",
-                ])
-                .args([
-                    "--format",
-                    "FLOAT_LE",
-                    "--channels",
-                    "2",
-                    "--no-irq-routing",
-                ])
-                .args([
                     "run", "--listen", address, "--name", name, "--device", "later",
                 ])
                 .args(extra)
@@ -528,14 +518,6 @@ impl LoopBox {
         let cueboxd_cmd = |args: &[&str]| LoopBox::cueboxd_cmd(tmp, name, args);
         let fingerprint = cueboxd_cmd(&["key"]);
         assert!(wait_for(10, || b
-            .host(&[
-                "pair",
-                &address,
-                "--name",
-                name,
-                "--fingerprint",
-                fingerprint.trim()
-            ])
             .host(&[
                 "pair",
                 address,
