@@ -14,6 +14,13 @@ use cuebox_engine::fixtures::{write_wav, WavFormat};
 use netns::{script, Killed, Netns};
 use serde_json::Value;
 
+/// One test at a time: each runs boxes on paced cards, and a 2-core machine
+/// running several at once stalls them (xruns that are no test's doing).
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn hostctl() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_hostctl"))
 }
@@ -77,6 +84,7 @@ fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
 
 #[test]
 fn a_push_cut_by_kill_and_by_link_down_resumes_and_never_half_activates() {
+    let _one = serial();
     let tmp = tempfile::tempdir().unwrap();
     let ns = Netns::up(&format!("cbh{}", std::process::id() % 100_000));
     let box_ip = ns.address("gm");
@@ -577,6 +585,7 @@ impl LoopBox {
 
 #[test]
 fn a_box_that_cannot_play_says_why_stays_up_and_plays_when_the_device_comes() {
+    let _one = serial();
     let tmp = tempfile::tempdir().unwrap();
     let b = LoopBox::start(tmp.path(), "late", false);
     let (root, card) = (&b.root, &b.card);
@@ -770,6 +779,7 @@ fn worst_step(frames: &[[f32; 2]], ch: usize) -> f32 {
 #[test]
 fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_keeps_the_show_going(
 ) {
+    let _one = serial();
     let tmp = tempfile::tempdir().unwrap();
     let b = LoopBox::start(tmp.path(), "stage", true);
     let host = |args: &[&str]| b.host(args);
@@ -960,6 +970,7 @@ fn live_edits_glide_on_a_playing_box_at_their_sample_and_a_push_of_its_session_k
 /// what to do instead.
 #[test]
 fn packages_export_from_and_import_into_a_playing_box() {
+    let _one = serial();
     let tmp = tempfile::tempdir().unwrap();
     let b = LoopBox::start(tmp.path(), "tour", true);
     let host = |args: &[&str]| b.host(args);
@@ -1249,6 +1260,7 @@ fn clip_starts(frames: &[[f32; 2]]) -> Vec<usize> {
 /// playing, taking GOs, without an xrun.
 #[test]
 fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses_its_own() {
+    let _one = serial();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let (main_addr, backup_addr) = (free_address(), free_address());

@@ -103,13 +103,22 @@ impl std::fmt::Debug for Client {
 
 /// `address` with the default port when it has none.
 pub fn with_port(address: &str) -> String {
-    let has_port = address.rsplit_once(':').is_some_and(|(host, port)| {
-        !host.is_empty() && !host.ends_with(':') && port.parse::<u16>().is_ok()
-    });
+    with_default_port(address, proto::DEFAULT_PORT)
+}
+
+/// `address` (`host`, `host:port`, an IPv6 address bare or as `[addr]:port`)
+/// with `port` when it gives none.
+pub fn with_default_port(address: &str, port: u16) -> String {
+    let has_port = address.parse::<std::net::SocketAddr>().is_ok()
+        || address.rsplit_once(':').is_some_and(|(host, p)| {
+            !host.is_empty() && !host.contains(':') && p.parse::<u16>().is_ok()
+        });
     if has_port {
         address.to_owned()
+    } else if address.contains(':') {
+        format!("[{address}]:{port}")
     } else {
-        format!("{address}:{}", proto::DEFAULT_PORT)
+        format!("{address}:{port}")
     }
 }
 

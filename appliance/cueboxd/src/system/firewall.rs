@@ -26,6 +26,10 @@ pub struct Args {
     /// unless given); empty for no API.
     #[arg(long, default_value = "", value_name = "ADDR")]
     pub listen: String,
+    /// The operator's page's address as `cueboxd run --web` takes it (port
+    /// 8443 unless given); empty for none.
+    #[arg(long, default_value = "", value_name = "ADDR")]
+    pub web: String,
     /// The show-control file cueboxd reads (default: <root>/showctl.json):
     /// its OSC port and MSC UDP port.
     #[arg(long, value_name = "FILE")]
@@ -162,6 +166,8 @@ impl ShowNetworks {
 pub struct Listeners {
     /// The API's TCP port.
     pub api: Option<u16>,
+    /// The operator's page's TCP port (HTTPS).
+    pub web: Option<u16>,
     /// OSC's port (UDP and TCP).
     pub osc: Option<u16>,
     /// MSC's UDP port.
@@ -226,6 +232,9 @@ pub fn ruleset(networks: &[IpNet], listeners: &Listeners) -> String {
     if let Some(port) = listeners.api {
         accept(format!("tcp dport {port}"), "the API (hostctl)");
     }
+    if let Some(port) = listeners.web {
+        accept(format!("tcp dport {port}"), "the operator's page (HTTPS)");
+    }
     if let Some(port) = listeners.osc {
         accept(
             format!("meta l4proto {{ tcp, udp }} th dport {port}"),
@@ -276,16 +285,25 @@ pub fn run(root: &std::path::Path, args: &Args) -> bool {
         ssh: args.ssh,
         ..Listeners::default()
     };
-    if !args.listen.is_empty() {
-        let address = crate::api::client::with_port(&args.listen);
-        match address.rsplit_once(':').and_then(|(_, p)| p.parse().ok()) {
-            Some(port) => listeners.api = Some(port),
+    for (given, with_port, port) in [
+        (
+            &args.listen,
+            crate::api::client::with_port as fn(&str) -> String,
+            &mut listeners.api,
+        ),
+        (&args.web, crate::web::with_port, &mut listeners.web),
+    ] {
+        if given.is_empty() {
+            continue;
+        }
+        match with_port(given)
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse().ok())
+        {
+            Some(p) => *port = Some(p),
             None => {
                 clean = false;
-                eprintln!(
-                    "listen address {:?} has no port the firewall can open",
-                    args.listen
-                );
+                eprintln!("listen address {given:?} has no port the firewall can open");
             }
         }
     }
@@ -362,6 +380,7 @@ mod tests {
             &nets("10.1.2.0/24 fd00::/64"),
             &Listeners {
                 api: Some(53100),
+                web: Some(8443),
                 osc: Some(53000),
                 msc_udp: Some(6004),
                 ptp: true,
@@ -375,6 +394,7 @@ mod tests {
         assert!(text.contains("ip6 saddr @show6 jump show"), "{text}");
         for rule in [
             "tcp dport 53100 accept",
+            "tcp dport 8443 accept",
             "meta l4proto { tcp, udp } th dport 53000 accept",
             "udp dport 6004 accept",
             "udp dport { 319, 320 } accept",

@@ -231,19 +231,9 @@ pub fn start(
     })
 }
 
-/// `address` with the default port when it has none.
-fn with_port(address: &str) -> String {
-    if address.parse::<SocketAddr>().is_ok()
-        || address
-            .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.contains(':') && port.parse::<u16>().is_ok())
-    {
-        address.to_owned()
-    } else if address.contains(':') {
-        format!("[{address}]:{DEFAULT_PORT}")
-    } else {
-        format!("{address}:{DEFAULT_PORT}")
-    }
+/// `address` with the operator's page's default port when it has none.
+pub fn with_port(address: &str) -> String {
+    cuebox_proto::client::with_default_port(address, DEFAULT_PORT)
 }
 
 #[cfg(test)]
