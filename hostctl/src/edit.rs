@@ -235,7 +235,7 @@ pub fn clip_remove(
 }
 
 /// The place a user named: a page and tab, and a grid position.
-fn placement(tab: &TabArg, at: GridPos) -> anyhow::Result<Placement> {
+pub(crate) fn placement(tab: &TabArg, at: GridPos) -> anyhow::Result<Placement> {
     let (page, tab) = page_tab(tab)?;
     Ok(Placement { page, tab, pos: at })
 }

@@ -8,15 +8,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Subcommand, ValueEnum};
 use cuebox_engine::media::probe;
-use cuebox_engine::show::{ClipId, ContentHash, Show};
+use cuebox_engine::show::{ClipId, ContentHash, GridPos, MediaPath, Show};
 use cuebox_session::media::recover::{self, Candidate, FindOptions, Proximity, Wanted};
 use cuebox_session::media::relocate::{self, Journal, MoveMode};
-use cuebox_session::media::{hash_file, Fingerprint, Importer};
+use cuebox_session::media::{clipfile, hash_file, Fingerprint, Importer};
 use cuebox_session::store::metadata::{AuditEntry, Decision};
 use cuebox_session::store::SessionDir;
 use serde_json::json;
 
-use crate::cli::{Output, Place};
+use crate::cli::{Output, Place, TabArg};
 use crate::edit::edit;
 use crate::output::{print_json, progress};
 use crate::session::open;
@@ -115,6 +115,69 @@ pub enum MediaCmd {
         #[command(flatten)]
         out: Output,
     },
+    /// Give a clip's file another name in the media folder (a subfolder
+    /// too), keeping every clip that plays it exactly as it is (processing,
+    /// markers, fades). First what it costs; with `--yes` it is done: the
+    /// new name made and verified by its hash, the session switched to it
+    /// (one undoable edit), the old name removed.
+    ///
+    /// Example: `hostctl media rename shows/hamlet c3 --to sfx/thunder.wav --yes`
+    Rename {
+        /// The session folder.
+        dir: PathBuf,
+        /// A clip that plays the file.
+        clip: String,
+        /// Its new name, inside the media folder.
+        #[arg(long, value_name = "PATH")]
+        to: String,
+        /// Do it (without it, only what it costs is printed).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Copy a clip to a button with a file of its own (its file copied and
+    /// verified under a new name): the new clip keeps every setting of the
+    /// old, and either can now be replaced alone. First what it costs (disk,
+    /// voices, head memory); with `--yes` it is done, as one undoable edit.
+    ///
+    /// Example: `hostctl media copy shows/hamlet c3 --to sfx/thunder-2.wav --page 1 --tab 2 --at 1,1 --yes`
+    Copy {
+        /// The session folder.
+        dir: PathBuf,
+        /// The clip.
+        clip: String,
+        /// The copy's file name, inside the media folder.
+        #[arg(long, value_name = "PATH")]
+        to: String,
+        #[command(flatten)]
+        tab: TabArg,
+        /// Where, as ROW,COL.
+        #[arg(long, value_name = "ROW,COL")]
+        at: GridPos,
+        /// Do it (without it, only what it costs is printed).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Delete a clip's file, and with it every clip that plays it (their
+    /// buttons freed): the disk space comes back. First what it frees; with
+    /// `--yes` the clips go (one undoable edit, though the file cannot come
+    /// back with it) and the file is deleted.
+    ///
+    /// Example: `hostctl media delete shows/hamlet c3 --yes`
+    Delete {
+        /// The session folder.
+        dir: PathBuf,
+        /// A clip that plays the file.
+        clip: String,
+        /// Do it (without it, only what it frees is printed).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        out: Output,
+    },
     /// List every recovery decision (accepted, refused, automatic).
     ///
     /// Example: `hostctl media audit shows/hamlet --json`
@@ -179,6 +242,28 @@ pub fn run(cmd: MediaCmd) -> anyhow::Result<Outcome> {
             out,
         } => refuse(&dir, &clip, &file, &out),
         MediaCmd::Audit { dir, out } => audit(&dir, &out),
+        MediaCmd::Rename {
+            dir,
+            clip,
+            to,
+            yes,
+            out,
+        } => clip_file(&dir, &clip, FileOp::Rename(&to), yes, &out),
+        MediaCmd::Copy {
+            dir,
+            clip,
+            to,
+            tab,
+            at,
+            yes,
+            out,
+        } => clip_file(&dir, &clip, FileOp::Copy(&to, &tab, at), yes, &out),
+        MediaCmd::Delete {
+            dir,
+            clip,
+            yes,
+            out,
+        } => clip_file(&dir, &clip, FileOp::Delete, yes, &out),
         MediaCmd::Move {
             dir,
             to,
@@ -612,4 +697,149 @@ fn run_move(dir: &Path, mut journal: Journal, out: &Output) -> anyhow::Result<Ou
         );
     }
     Ok(Outcome::Ok)
+}
+
+/// What `media rename|copy|delete` does to a clip's file.
+enum FileOp<'a> {
+    /// Another name for it (`--to`).
+    Rename(&'a str),
+    /// A copy of the clip with a copy of its file, at a button.
+    Copy(&'a str, &'a TabArg, GridPos),
+    /// The file and every clip that plays it.
+    Delete,
+}
+
+/// `hostctl media rename|copy|delete`: what it costs, then (with `yes`)
+/// the file made first, the session edited, the old file removed last.
+fn clip_file(
+    dir: &Path,
+    clip: &str,
+    op: FileOp<'_>,
+    yes: bool,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let (store, show) = open(dir)?;
+    let id: ClipId = clip
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{clip:?} is not a clip id ({e})"))?;
+    let c = show
+        .clip(&id)
+        .with_context(|| {
+            format!("there is no clip \"{id}\"; `hostctl session show` lists the clips")
+        })?
+        .clone();
+    let media = store.media_folder(&show);
+    let size = std::fs::metadata(media.join(c.audio.path.as_path())).map_or(0, |m| m.len()) as i64;
+    let users = clipfile::users(&show, &c.audio.path);
+    let to = |p: &str| -> anyhow::Result<MediaPath> {
+        MediaPath::try_from(p.to_owned()).map_err(|e| anyhow::anyhow!("--to {p:?}: {e}"))
+    };
+    let (what, before) = match &op {
+        FileOp::Rename(p) => (
+            format!("rename {} to {}", c.audio.path, to(p)?),
+            clipfile::impact(&show, &users, 0),
+        ),
+        FileOp::Copy(p, _, _) => (
+            format!("copy {id} with {} as {}", c.audio.path, to(p)?),
+            clipfile::impact(&show, std::slice::from_ref(&id), size),
+        ),
+        FileOp::Delete => (
+            format!("delete {} and clip(s) {}", c.audio.path, list(&users)),
+            clipfile::impact(&show, &users, -size),
+        ),
+    };
+    let say = |done: bool, impact: &clipfile::Impact| {
+        if out.json {
+            print_json(&json!({"operation": what, "done": done, "impact": impact}));
+        } else {
+            println!(
+                "{what}: {} MB of disk {}, {} voice(s) and {:.1} MB of head memory for clip(s) {}{}",
+                (impact.disk_bytes.unsigned_abs() as f64 / 1e6),
+                if impact.disk_bytes < 0 { "freed" } else { "taken" },
+                impact.voices,
+                impact.heads_bytes as f64 / 1e6,
+                list(&impact.clips),
+                if done { "; done and verified" } else { "" },
+            );
+        }
+    };
+    if !yes {
+        say(false, &before);
+        eprintln!("nothing was changed: run again with --yes to do it");
+        return Ok(Outcome::Ok);
+    }
+    let after = match op {
+        FileOp::Rename(p) => {
+            let new = to(p)?;
+            clipfile::place(
+                &media,
+                &c.audio.path,
+                &new,
+                c.audio.hash,
+                clipfile::Make::Link,
+            )?;
+            edit(dir, |_, show| {
+                for u in &users {
+                    if let Some(i) = show.clips.iter().position(|x| &x.id == u) {
+                        show.clips[i].audio.path = new.clone();
+                    }
+                }
+                Ok(())
+            })?;
+            clipfile::remove(&media, &c.audio.path)?;
+            store.seal_last_edit(&format!(
+                "{} was renamed {new} in the media folder; rename it back: hostctl media rename {} {id} --to {} --yes",
+                c.audio.path,
+                dir.display(),
+                c.audio.path
+            ))?;
+            before
+        }
+        FileOp::Copy(p, tab, at) => {
+            let new = to(p)?;
+            let taken = clipfile::place(
+                &media,
+                &c.audio.path,
+                &new,
+                c.audio.hash,
+                clipfile::Make::Copy,
+            )?;
+            let at = crate::edit::placement(tab, at)?;
+            let (_, show, copy) = edit(dir, |_, show| {
+                let copy = show.copy_clip(&id, at)?;
+                if let Some(i) = show.clips.iter().position(|x| x.id == copy) {
+                    show.clips[i].audio.path = new.clone();
+                }
+                Ok(copy)
+            })?;
+            clipfile::impact(&show, &[copy], taken as i64)
+        }
+        FileOp::Delete => {
+            edit(dir, |_, show| {
+                for u in &users {
+                    show.remove_clip(u)?;
+                }
+                Ok(())
+            })?;
+            let freed = clipfile::remove(&media, &c.audio.path)?;
+            store.seal_last_edit(&format!(
+                "{} was deleted from the media folder; add the file again (hostctl clip add)",
+                c.audio.path
+            ))?;
+            clipfile::Impact {
+                disk_bytes: -(freed as i64),
+                ..before
+            }
+        }
+    };
+    say(true, &after);
+    Ok(Outcome::Ok)
+}
+
+/// Clip ids, space-separated.
+fn list(ids: &[ClipId]) -> String {
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -2254,3 +2254,122 @@ fn clip_list_and_metadata_packages_add_in_order_and_update_in_place() {
         "every clip of that media"
     );
 }
+
+#[test]
+fn a_clips_file_is_renamed_copied_and_deleted_with_its_processing_kept_and_its_cost_said() {
+    let f = session();
+    let a = f.src.join("thunder.wav");
+    wav(&a, 2, 48_000, 16, 48_000);
+    add(&f, &a, "1,1", "A", &[]).ok();
+    hostctl(&[
+        &"clip",
+        &"set",
+        &f.dir,
+        &"c1",
+        &"--level",
+        &"-6",
+        &"--fade-out",
+        &"2",
+    ])
+    .ok();
+    hostctl(&[&"clip", &"copy", &f.dir, &"c1", &"--at", &"1,2"]).ok(); // c2 shares the file
+    let processing = clip_json(&f, "c1")["processing"].clone();
+    let size = fs::metadata(f.media.join("thunder.wav")).unwrap().len();
+
+    // Without --yes: what it costs, nothing changed.
+    let untouched = snapshot(&f);
+    let r = hostctl(&[
+        &"media",
+        &"rename",
+        &f.dir,
+        &"c1",
+        &"--to",
+        &"sfx/storm.wav",
+        &"--json",
+    ])
+    .ok();
+    let said: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(said["done"], false);
+    assert_eq!(said["impact"]["clips"], serde_json::json!(["c1", "c2"]));
+    assert_eq!(said["impact"]["voices"], 4, "two stereo clips");
+    assert_eq!(said["impact"]["heads_bytes"], 4 * 2 * 48_000 * 4);
+    assert_eq!(snapshot(&f), untouched);
+
+    // Rename: both clips follow, processing as it was, the old name gone.
+    hostctl(&[
+        &"media",
+        &"rename",
+        &f.dir,
+        &"c1",
+        &"--to",
+        &"sfx/storm.wav",
+        &"--yes",
+    ])
+    .ok();
+    for id in ["c1", "c2"] {
+        assert_eq!(clip_json(&f, id)["audio"]["path"], "sfx/storm.wav");
+    }
+    assert_eq!(clip_json(&f, "c1")["processing"], processing);
+    assert!(!f.media.join("thunder.wav").exists());
+    hostctl(&[&"session", &"validate", &f.dir, &"--hashes"]).ok();
+    // Undo would point the clips at a name that is gone: refused, saying so.
+    let r = hostctl(&[&"undo", &f.dir]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("cannot be undone: thunder.wav was renamed sfx/storm.wav")
+            && r.stderr.contains("hostctl media rename"),
+        "{}",
+        r.stderr
+    );
+    hostctl(&[&"session", &"validate", &f.dir, &"--hashes"]).ok();
+
+    // Copy: a new clip with a file of its own and the same processing.
+    let r = hostctl(&[
+        &"media",
+        &"copy",
+        &f.dir,
+        &"c1",
+        &"--to",
+        &"sfx/storm-2.wav",
+        &"--tab",
+        &"2",
+        &"--at",
+        &"1,1",
+        &"--yes",
+        &"--json",
+    ])
+    .ok();
+    let said: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(said["impact"]["disk_bytes"], size);
+    assert_eq!(said["impact"]["clips"], serde_json::json!(["c3"]));
+    assert_eq!(clip_json(&f, "c3")["audio"]["path"], "sfx/storm-2.wav");
+    assert_eq!(clip_json(&f, "c3")["processing"], processing);
+    assert_eq!(button_of(&f, "c3"), Some((0, 1, 1, 1)));
+    // A name already taken is refused, nothing changed.
+    let untouched = snapshot(&f);
+    let r = hostctl(&[
+        &"media",
+        &"rename",
+        &f.dir,
+        &"c3",
+        &"--to",
+        &"sfx/storm.wav",
+        &"--yes",
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("exists already"), "{}", r.stderr);
+    assert_eq!(snapshot(&f), untouched);
+
+    // Delete: the file and every clip that plays it; its space comes back.
+    let r = hostctl(&[&"media", &"delete", &f.dir, &"c1", &"--yes", &"--json"]).ok();
+    let said: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(said["impact"]["disk_bytes"], -(size as i64));
+    assert!(manifest(&f)["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["id"] == "c3"));
+    assert!(!f.media.join("sfx/storm.wav").exists());
+    hostctl(&[&"session", &"validate", &f.dir, &"--hashes"]).ok();
+}

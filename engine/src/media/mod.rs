@@ -49,6 +49,10 @@ pub use symphonia::core::io::MediaSource;
 
 use sniff::Sniffed;
 
+/// Seconds of each clip a box preloads (its head): a GO never waits for a
+/// disk, and the butler has this long to fill the voice's ring.
+pub const HEAD_SECONDS: f64 = 2.0;
+
 /// The longest clip cuebox accepts. Longer claims are refused before any
 /// decoding, so a hostile header cannot make the box decode for days.
 pub const MAX_CLIP_SECS: u64 = 24 * 60 * 60;

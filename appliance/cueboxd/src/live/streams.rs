@@ -11,9 +11,7 @@ use cuebox_engine::media::{Butler, ButlerConfig, ClipDecoder, FrameSource, Head,
 use cuebox_engine::render::{BoxedReader, Timeline};
 use cuebox_engine::show::{Clip, ClipId, PageNo, Show};
 
-/// Seconds of each clip preloaded: a GO never waits for a disk, and the
-/// butler has this long to fill the voice's ring.
-pub const HEAD_SECONDS: f64 = 2.0;
+pub use cuebox_engine::media::HEAD_SECONDS;
 
 /// A clip on a page in view that could not be armed: its file is missing,
 /// changed since it was added (its content hash differs), cannot be

@@ -144,7 +144,7 @@ impl Importer {
             let dest = root.join(&candidate);
             match std::fs::symlink_metadata(&dest) {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    copy(&src_abs, &dest, root, hash, progress)?;
+                    copy_verified(&src_abs, &dest, root, hash, progress)?;
                     self.copied = true;
                     return Ok(Imported {
                         path: media_path(&candidate, &src_abs)?,
@@ -206,7 +206,7 @@ fn media_path(rel: &Path, src: &Path) -> Result<MediaPath, ImportError> {
 /// Copies atomically (beside, then renamed), hashing on the way so the copy
 /// is proven identical; a failed or changed copy leaves nothing behind. Not
 /// synced: the [`Importer`] does that once for all its copies.
-fn copy(
+pub(crate) fn copy_verified(
     src: &Path,
     dest: &Path,
     root: &Path,

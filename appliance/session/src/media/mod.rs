@@ -9,6 +9,7 @@
 //! [`classify_fs`]) and the removable-drive lookup are public so they can be
 //! tested, and reused for later re-checks, on their own.
 
+pub mod clipfile;
 mod fingerprint;
 mod folder;
 mod import;

@@ -30,6 +30,15 @@ pub enum StoreError {
         /// The first missing, as the clips name it.
         first: String,
     },
+    /// The newest edit cannot be undone with the manifest alone (its file
+    /// operation is done); nothing changed.
+    #[error("nothing was undone: the last edit ({what}) cannot be undone: {why}")]
+    Sealed {
+        /// The edit, as it was typed.
+        what: String,
+        /// Why, and what to do instead.
+        why: String,
+    },
     /// A file system operation failed.
     #[error("cannot {action} {}", path.display())]
     Io {

@@ -74,8 +74,26 @@ impl SessionDir {
         Ok(())
     }
 
+    /// Seals the newest edit: undoing it is refused with `why` (an edit
+    /// whose file operation cannot be undone with the manifest, such as a
+    /// file renamed or deleted in the media folder).
+    pub fn seal_last_edit(&self, why: &str) -> Result<()> {
+        match steps(self, Stack::Undo)?.first() {
+            Some(step) => fs::write_atomic(&step.path.with_extension("sealed"), why.as_bytes()),
+            None => Ok(()),
+        }
+    }
+
     /// Undoes the newest edit; what it was, or `None` when there is none.
     pub fn undo(&self) -> Result<Option<Step>> {
+        if let Some(step) = steps(self, Stack::Undo)?.first() {
+            if let Ok(why) = std::fs::read_to_string(step.path.with_extension("sealed")) {
+                return Err(StoreError::Sealed {
+                    what: step.what.clone(),
+                    why,
+                });
+            }
+        }
         self.step_back(Stack::Undo, Stack::Redo)
     }
 
@@ -181,5 +199,6 @@ fn push(session: &SessionDir, stack: Stack, seq: u64, what: &str, manifest: &[u8
 
 fn drop_step(step: &Step) -> Result<()> {
     fs::remove_file(&step.path)?;
+    let _ = std::fs::remove_file(step.path.with_extension("sealed"));
     fs::remove_file(&step.path.with_extension("what"))
 }
