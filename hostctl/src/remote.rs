@@ -650,6 +650,9 @@ fn print_status(s: &Status) {
         s.page,
         s.show_seconds
     );
+    for clip in &s.unplayable {
+        println!("  CLIP CANNOT PLAY {clip} (hostctl media find looks for its file)");
+    }
     if let Some(problem) = &s.problem {
         println!("  CANNOT PLAY: the box {problem}");
     }

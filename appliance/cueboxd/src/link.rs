@@ -854,6 +854,11 @@ impl ShowControl for Arc<LiveLink> {
             detail: json!({"playback": stats, "clock": clock}).to_string(),
             device: Some(c.status.device.clone()),
             pair: self.pair.get().map(|p| p.status()),
+            unplayable: board
+                .unplayable
+                .iter()
+                .map(|(clip, why)| format!("{clip}: {why}"))
+                .collect(),
             ..Status::default()
         }
     }
@@ -1144,6 +1149,18 @@ mod tests {
         link.submit(osc(), Some(At::Sample(480_000)), level(Group::C, -3.0))
             .unwrap();
         assert_eq!(saved.count(), before);
+    }
+
+    #[test]
+    fn status_names_the_clips_that_cannot_play() {
+        let (link, _, _) = linked(0);
+        let board = lock(&link.current).as_ref().unwrap().status.board.clone();
+        lock(&board).unplayable = vec![(clip(2), "not playable: c2.wav: cannot open it".into())];
+        let status = ShowControl::status(&Arc::new(link));
+        assert_eq!(
+            status.unplayable,
+            ["c2: not playable: c2.wav: cannot open it"]
+        );
     }
 
     #[test]

@@ -732,6 +732,10 @@ pub struct Status {
     pub problem: Option<String>,
     /// The box's pair, when it is in one (docs/pair.md).
     pub pair: Option<PairStatus>,
+    /// Clips of the playing session that cannot play, each with why (a
+    /// missing or changed file: `hostctl media find` looks for it); the
+    /// rest play.
+    pub unplayable: Vec<String>,
 }
 
 /// A unit's view of its pair, as status shows it.

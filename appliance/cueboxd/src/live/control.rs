@@ -145,6 +145,8 @@ pub struct Board {
     pub voices: Vec<OnBoard>,
     /// Every bus's meters, read from the render thread each tick.
     pub meters: Meters,
+    /// Clips in view that cannot play, and why (missing or changed files…).
+    pub unplayable: Vec<(ClipId, String)>,
 }
 
 /// A voice on the board.
@@ -249,6 +251,14 @@ impl Control {
     /// Says which clips in view could not be armed, before any command is
     /// taken: each plays nothing, everything else plays.
     fn report_unplayable(&self) {
+        let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        board.unplayable = self
+            .streams
+            .unplayable()
+            .iter()
+            .map(|u| (u.clip.clone(), u.to_string()))
+            .collect();
+        drop(board);
         for bad in self.streams.unplayable() {
             self.events.send(BoxEvent::ClipUnplayable {
                 clip: bad.clip.clone(),
