@@ -9,21 +9,21 @@
 //! backup's API threads reach the show only through `LiveLink`.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use cuebox_engine::control::Command;
 
-use crate::api::proto::{
-    PairLink, PairMessage, PairStatus, PairVoice, Refusal, RefusalKind, Request, Response,
-};
-use crate::api::{Client, Expect, Fingerprint, Identity, PublicKey};
+use crate::api::proto::{PairLink, PairMessage, PairStatus, Refusal, RefusalKind, Response};
+use crate::api::{Fingerprint, Identity, PublicKey};
 use crate::clocking::ptp::monotonic_ns;
 use crate::events::{BoxEvent, Publisher};
 use crate::link::{Accepted, LiveLink};
-use crate::live::OnBoard;
 use crate::origin::{Input, Origin};
+
+mod compare;
+mod peer;
 
 /// A unit's part in its pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -187,7 +187,7 @@ impl Pair {
             let (pair, link) = (Arc::downgrade(&pair), Arc::downgrade(link));
             std::thread::Builder::new()
                 .name("pair".into())
-                .spawn(move || main_link(&pair, &link, &identity, &rx))?;
+                .spawn(move || peer::main_link(&pair, &link, &identity, &rx))?;
         }
         let watched = Arc::downgrade(&pair);
         std::thread::Builder::new()
@@ -348,7 +348,7 @@ impl Pair {
                 {
                     let tolerance =
                         measured.offset_error_us.unwrap_or(0.0) * f64::from(rate) / 1e6 + 2.0;
-                    let found = differences(&main, &here, offset, tolerance);
+                    let found = compare::differences(&main, &here, offset, tolerance);
                     self.compared(&mut state, found);
                 }
                 Ok(Response::PairBeat { show_sample })
@@ -375,55 +375,6 @@ impl Pair {
     }
 }
 
-/// The main's link thread: connects to the backup (its key pinned), beats
-/// every [`BEAT`] and sends each accepted command as it comes; reconnects
-/// every second while the backup is away, losing (and counting) what is
-/// queued meanwhile. Ends with the run.
-fn main_link(
-    pair: &Weak<Pair>,
-    link: &Weak<LiveLink>,
-    identity: &Identity,
-    rx: &Receiver<Forward>,
-) {
-    loop {
-        let Some(p) = pair.upgrade() else { return };
-        let connected = Client::connect(
-            &p.config.peer,
-            identity,
-            Expect::Pinned(p.config.fingerprint),
-            CALL,
-        );
-        drop(p);
-        let Ok(mut client) = connected else {
-            // What waited for a backup that is not there is lost.
-            while rx.try_recv().is_ok() {
-                let Some(p) = pair.upgrade() else { return };
-                lock(&p.state).answered(None);
-            }
-            std::thread::sleep(SILENT);
-            continue;
-        };
-        let mut next_beat = Instant::now();
-        loop {
-            let wait = next_beat.saturating_duration_since(Instant::now());
-            let (Some(p), Some(l)) = (pair.upgrade(), link.upgrade()) else {
-                return;
-            };
-            let sent = match rx.recv_timeout(wait) {
-                Ok(f) => apply(&p, &mut client, f),
-                Err(RecvTimeoutError::Timeout) => {
-                    next_beat = Instant::now() + BEAT;
-                    beat(&p, &l, &mut client)
-                }
-                Err(RecvTimeoutError::Disconnected) => return,
-            };
-            if !sent {
-                break;
-            }
-        }
-    }
-}
-
 /// Reports each change of the link's health as a `pair` event (checked
 /// every [`BEAT`]); the first once the other unit is first heard, or has
 /// been silent for [`SILENT`] from the start. Ends with the pair.
@@ -445,124 +396,6 @@ fn watch(pair: &Weak<Pair>, events: &Publisher) {
             });
         }
     }
-}
-
-/// How what plays on the main (`main`, its show samples) differs from what
-/// plays here (`here`), the main's samples moved by `offset` and starts
-/// allowed `tolerance` samples apart: (what, how) for each voice on one
-/// side only.
-fn differences(
-    main: &[PairVoice],
-    here: &[OnBoard],
-    offset: f64,
-    tolerance: f64,
-) -> Vec<(String, String)> {
-    let mut unmatched: Vec<&OnBoard> = here.iter().collect();
-    let mut found = Vec::new();
-    for m in main {
-        let expected = m.started as f64 + offset;
-        let matching = unmatched.iter().position(|h| {
-            h.clip.as_str() == m.clip
-                && (h.started as f64 - expected).abs() <= tolerance
-                && h.paused_at.is_some() == m.paused
-                && h.held.abs_diff(m.held) as f64 <= tolerance
-        });
-        match matching {
-            Some(i) => {
-                unmatched.swap_remove(i);
-            }
-            None => found.push((
-                format!("missing {}", m.clip),
-                format!(
-                    "{} plays on the main (from its sample {}) but not here as it does there",
-                    m.clip, m.started
-                ),
-            )),
-        }
-    }
-    for h in unmatched {
-        found.push((
-            format!("extra {}", h.clip),
-            format!(
-                "{} plays here (from sample {}) but not on the main",
-                h.clip, h.started
-            ),
-        ));
-    }
-    found
-}
-
-/// Sends one forwarded command, moved onto the backup's show clock; false
-/// when the link failed.
-fn apply(pair: &Pair, client: &mut Client, f: Forward) -> bool {
-    let offset = lock(&pair.state).link.offset_samples;
-    let Some(at) = offset
-        .map(|o| (f.at_sample as f64 + o).round())
-        .filter(|&at| at >= 0.0)
-    else {
-        // No offset measured yet: the backup cannot place it.
-        lock(&pair.state).answered(None);
-        return true;
-    };
-    let request = Request::Pair(PairMessage::Apply {
-        at_sample: at as u64,
-        command: f.command,
-        press: f.press,
-        origin: f.origin,
-    });
-    let answer = client.call_within(&request, CALL);
-    let mut state = lock(&pair.state);
-    state.answered(answer.as_ref().ok());
-    if answer.is_ok() {
-        state.last_heard = Some(Instant::now());
-    }
-    answer.is_ok()
-}
-
-/// One heartbeat: the backup's show sample against the main's either side
-/// of the round trip; false when the link failed.
-fn beat(pair: &Pair, link: &LiveLink, client: &mut Client) -> bool {
-    let (measured, beats) = {
-        let mut state = lock(&pair.state);
-        state.beats_sent += 1;
-        (state.link, state.beats_sent)
-    };
-    let voices = (beats % COMPARE_EVERY == 0)
-        .then(|| link.voices())
-        .flatten()
-        .map(|voices| {
-            voices
-                .into_iter()
-                .map(|v| PairVoice {
-                    clip: v.clip.to_string(),
-                    started: v.started,
-                    held: v.held,
-                    paused: v.paused_at.is_some(),
-                })
-                .collect()
-        });
-    let request = Request::Pair(PairMessage::Beat {
-        link: measured,
-        voices,
-    });
-    let t0 = monotonic_ns();
-    let answer = client.call_within(&request, CALL);
-    let t1 = monotonic_ns();
-    let Ok(answer) = answer else { return false };
-    // Read before the state is locked: status locks the link, then the state.
-    let samples = (link.show_sample_at(t0), link.show_sample_at(t1));
-    let mut state = lock(&pair.state);
-    state.last_heard = Some(Instant::now());
-    if let (
-        Response::PairBeat {
-            show_sample: Some(b),
-        },
-        (Some(s0), Some(s1)),
-    ) = (answer, samples)
-    {
-        state.beat(t1.saturating_sub(t0), b - (s0 + s1) / 2.0);
-    }
-    true
 }
 
 #[cfg(test)]
@@ -602,37 +435,5 @@ mod tests {
             "old beats leave the window"
         );
         assert_eq!(s.link.worst_rtt_us, Some(200.0));
-    }
-
-    fn voice(clip: &str, started: u64) -> OnBoard {
-        OnBoard {
-            voice: started,
-            clip: clip.parse().unwrap(),
-            started,
-            paused_at: None,
-            held: 0,
-        }
-    }
-
-    fn on_main(clip: &str, started: u64) -> PairVoice {
-        PairVoice {
-            clip: clip.into(),
-            started,
-            held: 0,
-            paused: false,
-        }
-    }
-
-    #[test]
-    fn voices_match_across_the_offset_within_the_tolerance_and_the_rest_differ() {
-        let main = [on_main("c1", 1_000), on_main("c2", 5_000)];
-        let here = [voice("c2", 4_002), voice("c1", 0)];
-        assert!(differences(&main, &here, -1_000.0, 3.0).is_empty());
-        let here = [voice("c1", 5), voice("c3", 7_000)];
-        let found: Vec<String> = differences(&main, &here, -1_000.0, 3.0)
-            .into_iter()
-            .map(|(what, _)| what)
-            .collect();
-        assert_eq!(found, ["missing c1", "missing c2", "extra c1", "extra c3"]);
     }
 }

@@ -1,0 +1,135 @@
+//! The main's link thread: its connection to the backup, the heartbeats
+//! that measure the offset between the two show clocks, and the forwarded
+//! commands.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Weak;
+use std::time::Instant;
+
+use super::{lock, Forward, Pair, BEAT, CALL, COMPARE_EVERY, SILENT};
+use crate::api::proto::{PairMessage, PairVoice, Request, Response};
+use crate::api::{Client, Expect, Identity};
+use crate::clocking::ptp::monotonic_ns;
+use crate::link::LiveLink;
+
+/// The main's link thread: connects to the backup (its key pinned), beats
+/// every [`BEAT`] and sends each accepted command as it comes; reconnects
+/// every second while the backup is away, losing (and counting) what is
+/// queued meanwhile. Ends with the run.
+pub(super) fn main_link(
+    pair: &Weak<Pair>,
+    link: &Weak<LiveLink>,
+    identity: &Identity,
+    rx: &Receiver<Forward>,
+) {
+    loop {
+        let Some(p) = pair.upgrade() else { return };
+        let connected = Client::connect(
+            &p.config.peer,
+            identity,
+            Expect::Pinned(p.config.fingerprint),
+            CALL,
+        );
+        drop(p);
+        let Ok(mut client) = connected else {
+            // What waited for a backup that is not there is lost.
+            while rx.try_recv().is_ok() {
+                let Some(p) = pair.upgrade() else { return };
+                lock(&p.state).answered(None);
+            }
+            std::thread::sleep(SILENT);
+            continue;
+        };
+        let mut next_beat = Instant::now();
+        loop {
+            let wait = next_beat.saturating_duration_since(Instant::now());
+            let (Some(p), Some(l)) = (pair.upgrade(), link.upgrade()) else {
+                return;
+            };
+            let sent = match rx.recv_timeout(wait) {
+                Ok(f) => apply(&p, &mut client, f),
+                Err(RecvTimeoutError::Timeout) => {
+                    next_beat = Instant::now() + BEAT;
+                    beat(&p, &l, &mut client)
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            if !sent {
+                break;
+            }
+        }
+    }
+}
+
+/// Sends one forwarded command, moved onto the backup's show clock; false
+/// when the link failed.
+fn apply(pair: &Pair, client: &mut Client, f: Forward) -> bool {
+    let offset = lock(&pair.state).link.offset_samples;
+    let Some(at) = offset
+        .map(|o| (f.at_sample as f64 + o).round())
+        .filter(|&at| at >= 0.0)
+    else {
+        // No offset measured yet: the backup cannot place it.
+        lock(&pair.state).answered(None);
+        return true;
+    };
+    let request = Request::Pair(PairMessage::Apply {
+        at_sample: at as u64,
+        command: f.command,
+        press: f.press,
+        origin: f.origin,
+    });
+    let answer = client.call_within(&request, CALL);
+    let mut state = lock(&pair.state);
+    state.answered(answer.as_ref().ok());
+    if answer.is_ok() {
+        state.last_heard = Some(Instant::now());
+    }
+    answer.is_ok()
+}
+
+/// One heartbeat: the backup's show sample against the main's either side
+/// of the round trip; false when the link failed.
+fn beat(pair: &Pair, link: &LiveLink, client: &mut Client) -> bool {
+    let (measured, beats) = {
+        let mut state = lock(&pair.state);
+        state.beats_sent += 1;
+        (state.link, state.beats_sent)
+    };
+    let voices = (beats % COMPARE_EVERY == 0)
+        .then(|| link.voices())
+        .flatten()
+        .map(|voices| {
+            voices
+                .into_iter()
+                .map(|v| PairVoice {
+                    clip: v.clip.to_string(),
+                    started: v.started,
+                    held: v.held,
+                    paused: v.paused_at.is_some(),
+                })
+                .collect()
+        });
+    let request = Request::Pair(PairMessage::Beat {
+        link: measured,
+        voices,
+    });
+    let t0 = monotonic_ns();
+    let answer = client.call_within(&request, CALL);
+    let t1 = monotonic_ns();
+    let Ok(answer) = answer else { return false };
+    // Read before the state is locked: status locks the link, then the state.
+    let samples = (link.show_sample_at(t0), link.show_sample_at(t1));
+    let mut state = lock(&pair.state);
+    state.last_heard = Some(Instant::now());
+    if let (
+        Response::PairBeat {
+            show_sample: Some(b),
+        },
+        (Some(s0), Some(s1)),
+    ) = (answer, samples)
+    {
+        state.beat(t1.saturating_sub(t0), b - (s0 + s1) / 2.0);
+    }
+    true
+}
