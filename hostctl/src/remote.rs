@@ -687,6 +687,12 @@ fn print_status(s: &Status) {
             if p.paused { "  PAUSED" } else { "" }
         );
     }
+    for q in &s.queued {
+        println!(
+            "  {} {:24} {} QUEUED for show sample {} (in {:.2} s)",
+            q.group, q.name, q.clip, q.at_sample, q.due_in
+        );
+    }
     if !s.meters.is_empty() {
         println!(
             "  meters, dBFS     peak   hold    rms  {}|0",

@@ -11,6 +11,7 @@ pub mod jsonconf;
 pub mod limit;
 pub mod link;
 pub mod live;
+pub mod live_edit;
 pub mod midi;
 pub mod offbox;
 pub mod offline;

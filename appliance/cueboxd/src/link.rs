@@ -20,7 +20,7 @@ pub use cuebox_engine::show::{Deck, Playhead};
 use serde_json::json;
 
 pub use crate::api::proto::Refusal;
-use crate::api::proto::{Meter, MeterChannel, Playing, RefusalKind, Status};
+use crate::api::proto::{Meter, MeterChannel, Playing, Queued, RefusalKind, Status};
 use crate::api::service::{no_session, ShowControl, Started};
 use crate::clocking::ClockStatus;
 use crate::events::{BoxEvent, Publisher};
@@ -208,6 +208,76 @@ impl Metrics {
     }
 }
 
+/// The show's clock now, as the operator's page shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ClockNow {
+    /// The source the timebase follows (`ltc`, `mtc:<port>`, `ptp`,
+    /// `system`), or `free`.
+    pub source: String,
+    /// The timebase's timecode now at the session's frame rate: the
+    /// followed source's time, extrapolated between its frames.
+    pub timecode: String,
+    /// How the timebase stands to its source.
+    pub state: ClockState,
+}
+
+/// How the timebase stands to the source it follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClockState {
+    /// No source was ever followed: the sample counter alone.
+    Free,
+    /// Following a healthy source, within a quarter frame of it.
+    Locked,
+    /// Following a source it has not caught yet (slewing onto it, or the
+    /// source unsteady).
+    Chasing,
+    /// The source was lost: the timebase runs on at its last rate.
+    FreeWheeling,
+}
+
+impl ClockNow {
+    /// The clock of `c` at its render clock now.
+    fn of(c: &Current) -> Option<ClockNow> {
+        use cuebox_engine::timecode::timebase::Source;
+        let mapping = c.status.timebase.as_ref()?.read();
+        let now = lock(&c.status.board).now + c.status.origin;
+        let frames = mapping.tc_at(now).max(0.0) as u64;
+        let sources = &c.live.time_sources;
+        let timecode =
+            cuebox_engine::timecode::Timecode::from_frames(frames, sources.frame_rate).to_string();
+        // The clock thread's status is a second old at most; the mapping
+        // is this moment's.
+        let clock = lock(&c.status.clock);
+        let followed = clock
+            .current
+            .as_ref()
+            .and_then(|name| clock.sources.iter().find(|h| &h.name == name));
+        let (source, state) = match (mapping.source, followed) {
+            (Source::Free, _) if clock.switches > 0 => ("free".into(), ClockState::FreeWheeling),
+            (Source::Free, _) => ("free".into(), ClockState::Free),
+            (_, Some(h)) => {
+                // Within a quarter frame (MTC's resolution): the timecode
+                // shown is the source's.
+                let quarter_frame_us = 1e6 / sources.frame_rate.fps() / 4.0;
+                let caught = h.healthy && h.offset_us.abs() < quarter_frame_us;
+                let state = match caught {
+                    true => ClockState::Locked,
+                    false => ClockState::Chasing,
+                };
+                (h.name.clone(), state)
+            }
+            // Switched since the clock thread last said which source it follows.
+            (kind, None) => (format!("{kind:?}").to_lowercase(), ClockState::Chasing),
+        };
+        Some(ClockNow {
+            source,
+            timecode,
+            state,
+        })
+    }
+}
+
 /// The refusal of a revision that cannot be made while the show plays:
 /// every reason.
 fn blocked(reasons: Vec<cuebox_engine::control::revise::Blocked>) -> Refusal {
@@ -313,6 +383,11 @@ impl LiveLink {
         let c = current.as_ref()?;
         let now = lock(&c.status.board).now;
         Some((now, c.rate, c.status.period))
+    }
+
+    /// The show's clock now; none while nothing plays (or no clock runs).
+    pub fn clock_now(&self) -> Option<ClockNow> {
+        lock(&self.current).as_ref().and_then(ClockNow::of)
     }
 
     /// The playing session's figures now; none while nothing plays.
@@ -808,6 +883,21 @@ impl ShowControl for Arc<LiveLink> {
                 })
             })
             .collect();
+        let mut queued: Vec<Queued> = board
+            .queued
+            .iter()
+            .filter_map(|q| {
+                let (name, group) = c.show.clip(&q.clip)?;
+                Some(Queued {
+                    clip: q.clip.to_string(),
+                    name: name.to_owned(),
+                    group: group.to_owned(),
+                    at_sample: q.at_sample,
+                    due_in: q.at_sample.saturating_sub(board.now) as f64 / rate,
+                })
+            })
+            .collect();
+        queued.sort_by_key(|q| q.at_sample);
         let meters = board
             .meters
             .readings()
@@ -830,6 +920,7 @@ impl ShowControl for Arc<LiveLink> {
             show_seconds: board.now as f64 / rate,
             rate: c.rate,
             playing,
+            queued,
             meters,
             xruns: metrics.xruns,
             dsp_load: metrics.dsp_load,
@@ -1039,6 +1130,7 @@ mod tests {
             device: Default::default(),
             card: None,
             origin: 0,
+            timebase: None,
         }
     }
 

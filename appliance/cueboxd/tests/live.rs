@@ -2777,6 +2777,263 @@ fn the_operator_s_page_runs_the_show_in_a_real_browser() {
         .any(|e| e["event"] == "showctl_refused" && e["what"] == "go" && e["via"] == "web"));
 }
 
+/// RMS of `x[from..to]`.
+fn rms(x: &[f32], from: usize, to: usize) -> f64 {
+    let w = &x[from..to];
+    (w.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / w.len() as f64).sqrt()
+}
+
+/// Waits (up to `within`) until show sample `sample` has been played.
+fn played_past(client: &mut Client, sample: u64, within: Duration) {
+    let end = Instant::now() + within;
+    while api_status(client).show_seconds * f64::from(RATE) < sample as f64 {
+        assert!(Instant::now() < end, "show sample {sample} not played");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_operator_s_page_shows_queued_clips_the_chased_timecode_and_edits_clip_levels_live() {
+    let _turn = timecode_turn();
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    // The session is one of the box's own (Sessions/live): a live edit is
+    // saved there. It follows LTC on capture channel 1: 25 s from
+    // 10:00:00:00, then the cable pulled.
+    let sessions = tmp.path().join("root/Sessions");
+    std::fs::create_dir_all(&sessions).unwrap();
+    let folder = sessions.join("live");
+    std::fs::rename(ltc_session(tmp.path(), |_| {}), &folder).unwrap();
+    std::fs::write(tmp.path().join("in.raw"), ltc_capture(25, 20)).unwrap();
+    let args = [CLOCK_RUN, LTC_IN, &["--listen", "127.0.0.1:0"]].concat();
+    let (b, url) = web_box(tmp.path(), &card, Path::new("live"), &args);
+    let mut host = b.client(&card, Role::Control);
+    let driver = browser::Driver::start();
+    let page = driver.browser(1280, 800);
+    page.goto(&url);
+    log_in(&page, "9999");
+
+    // The clock line: the chased source, its timecode advancing, locked.
+    let clock = "return [document.getElementById('clock-source').textContent,
+                         document.getElementById('timecode').textContent,
+                         document.getElementById('clock-state').textContent]";
+    page.wait(
+        "the page locked to LTC",
+        "return document.getElementById('clock-source').textContent === 'ltc'
+            && document.getElementById('clock-state').textContent === 'locked'",
+        Duration::from_secs(20),
+    );
+    let first = page.js(clock, json!([]));
+    std::thread::sleep(Duration::from_secs(1));
+    let second = page.js(clock, json!([]));
+    for c in [&first, &second] {
+        assert!(c[1].as_str().unwrap().starts_with("10:00:"), "{c}");
+    }
+    let advanced = tc_frames(&second[1]) - tc_frames(&first[1]);
+    assert!(
+        (15.0..=40.0).contains(&advanced),
+        "LTC's timecode advanced {advanced} frames in a second: {first} then {second}"
+    );
+
+    // A GO for a show time 2.5 s ahead: the button is queued, saying when,
+    // then plays from that sample.
+    let at = api_status(&mut host).show_seconds + 2.5;
+    let go = Request::Command {
+        at: Some(cuebox_engine::control::At::Seconds(at)),
+        command: cuebox_engine::control::Command::Go {
+            clip: "c2".parse().unwrap(),
+            time: None,
+        },
+    };
+    let due = match host.call(&go).unwrap() {
+        Response::Accepted { at_sample, .. } => at_sample,
+        other => panic!("the GO for {at} s: {other:?}"),
+    };
+    let queued = page.wait(
+        "c2 queued",
+        "const c = document.querySelector(\".cell[data-clip='c2']\");
+         return c.dataset.state === 'queued' && [c.dataset.queued, c.textContent];",
+        Duration::from_secs(2),
+    );
+    assert!(b.find("started").is_none(), "queued, not started yet");
+    assert_eq!(queued[0], due.to_string(), "queued for the sample accepted");
+    assert!(queued[1].as_str().unwrap().contains("in "), "{queued}");
+    page.wait(
+        "c2 playing",
+        "return document.querySelector(\".cell[data-clip='c2']\").dataset.state === 'playing'",
+        Duration::from_secs(5),
+    );
+    let started = b.wait_for("started", Duration::from_secs(2));
+    assert_eq!(started["clip"], "c2");
+    let mut want = due;
+    if let Some(late) = b.all("late").into_iter().find(|l| l["at_sample"] == due) {
+        want = late["applied_sample"].as_u64().unwrap();
+    }
+    assert_eq!(
+        started["at_sample"], want,
+        "it started where it was queued for"
+    );
+    let stop = json!({"cmd": "stop", "clip": "c2"});
+    assert!(page.js_async(ACT, json!([stop]))["ok"].is_object());
+
+    // An edit login changes a playing clip's level and fade out from the
+    // page: the Edit mode, a tap, the editor.
+    assert!(page.js_async(ACT, json!([{"cmd": "go", "clip": "c1"}]))["ok"].is_object());
+    let go_at = b.wait_for_nth("started", 1, Duration::from_secs(5))["at_sample"]
+        .as_u64()
+        .unwrap();
+    page.click("#edit-mode");
+    page.click(".cell[data-clip='c1']");
+    page.wait(
+        "the editor open",
+        "return !document.getElementById('editor').hidden",
+        Duration::from_secs(5),
+    );
+    let read = page.js(
+        "return [window.cuebox.editing.generation, document.getElementById('edit-level').value,
+                 document.getElementById('edit-fade-out').value]",
+        json!([]),
+    );
+    assert_eq!(read[1], "0", "c1 at its own level: {read}");
+    assert!(read[2].as_str().unwrap().parse::<f64>().is_ok(), "{read}");
+    let generation = read[0].as_u64().unwrap();
+    page.type_into("#edit-level", "-12");
+    page.type_into("#edit-fade-out", "2.5");
+    page.click("#editor-save");
+    let revised = b.wait_for("show_revised", Duration::from_secs(10));
+    assert_eq!(revised["origin"]["input"], "web", "{revised}");
+    page.wait(
+        "the editor closed",
+        "return document.getElementById('editor').hidden",
+        Duration::from_secs(5),
+    );
+    // The box's output glides to −12 dB from the revision's sample.
+    let from = revised["at_sample"].as_u64().unwrap() as usize;
+    let glide = RATE as usize / 20;
+    assert!(
+        from > go_at as usize + RATE as usize / 10,
+        "c1 played 0.1 s before the edit"
+    );
+    assert!(
+        from + glide + RATE as usize / 10 < go_at as usize + 6 * RATE as usize,
+        "c1 plays on 0.1 s after the glide: edited too late on a loaded machine"
+    );
+    played_past(
+        &mut host,
+        (from + glide + RATE as usize / 5) as u64,
+        Duration::from_secs(5),
+    );
+    let out = &card.played_f32(10)[0];
+    let before = rms(out, from - RATE as usize / 10, from);
+    let during = rms(out, from + glide / 4, from + 3 * glide / 4);
+    let after = rms(out, from + glide, from + glide + RATE as usize / 10);
+    let db = 20.0 * (after / before).log10();
+    assert!((db + 12.0).abs() < 0.3, "{db:.2} dB, not −12 dB");
+    assert!(
+        during < before * 0.9 && during > after * 1.1,
+        "a glide, not a step: {before} → {during} → {after}"
+    );
+    // The session on disk holds the edit.
+    let saved = SessionDir::open(&folder).unwrap().load().unwrap().show;
+    let c1 = &saved.clips[0].processing;
+    assert_eq!(c1.level_db, -12.0);
+    assert_eq!(c1.fades.fade_out.as_ref().unwrap().time_ms, 2_500.0);
+    // The new fade out plays: c1 again, then FADE from the page takes 2.5 s.
+    assert!(page.js_async(ACT, json!([{"cmd": "go", "clip": "c1"}]))["ok"].is_object());
+    b.wait_for_nth("started", 2, Duration::from_secs(5));
+    page.click(".mode[data-mode='fade']");
+    page.click(".cell[data-clip='c1']");
+    let end = Instant::now() + Duration::from_secs(10);
+    let faded = loop {
+        if let Some(s) = b.all("stopped").into_iter().find(|e| e["cause"] == "Faded") {
+            break s;
+        }
+        assert!(Instant::now() < end, "c1 did not fade out");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let fade = b
+        .all("accepted")
+        .into_iter()
+        .find(|a| a["command"]["cmd"] == "fade_out")
+        .unwrap();
+    let took = faded["at_sample"].as_u64().unwrap() - fade["at_sample"].as_u64().unwrap();
+    assert!(
+        took.abs_diff(5 * u64::from(RATE) / 2) <= 2 * 1024,
+        "the fade out took {took} samples, not 2.5 s"
+    );
+
+    // An edit from a show read before is refused, saying what is there now.
+    let stale = json!({"clip": "c1", "generation": generation, "level_db": -3.0});
+    let edit = "const done = arguments[arguments.length - 1];
+        window.cuebox.edit(arguments[0]).then((a) => done({ok: a}), (e) => done({refused: e.message}));";
+    let refused = page.js_async(edit, json!([stale]));
+    let why = refused["refused"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("changed on the box since") && why.contains("-12"),
+        "{refused}"
+    );
+    // Locked, an edit is refused and the editor's Save is off.
+    assert_eq!(
+        page.js_async(ACT, json!([{"cmd": "lock"}]))["ok"]["locked"],
+        true
+    );
+    let now = page.js_async(
+        "const done = arguments[arguments.length - 1];
+         fetch('/api/clip/c1').then((r) => r.json()).then(done);",
+        json!([]),
+    );
+    let fresh = json!({"clip": "c1", "generation": now["generation"], "level_db": -3.0});
+    let locked = page.js_async(edit, json!([fresh]));
+    assert!(
+        locked["refused"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("locked"),
+        "{locked}"
+    );
+    page.wait(
+        "Save off while locked",
+        "return document.getElementById('editor-save').disabled",
+        Duration::from_secs(2),
+    );
+    assert_eq!(
+        page.js_async(ACT, json!([{"cmd": "unlock"}]))["ok"]["locked"],
+        false
+    );
+    // A control login has no Edit mode, and its edit is refused.
+    page.click("#logout");
+    log_in(&page, "1234");
+    assert_eq!(
+        page.js(
+            "return document.getElementById('edit-mode').hidden",
+            json!([])
+        ),
+        true
+    );
+    let control = page.js_async(edit, json!([fresh]));
+    assert!(
+        control["refused"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("allows control, edit needs edit"),
+        "{control}"
+    );
+    assert_eq!(b.all("show_revised").len(), 1, "one edit taken");
+    let saved = SessionDir::open(&folder).unwrap().load().unwrap().show;
+    assert_eq!(
+        saved.clips[0].processing.level_db, -12.0,
+        "refused edits saved nothing"
+    );
+
+    // The LTC ends (25 s): the timebase runs on without it, and says so.
+    page.wait(
+        "free-wheeling",
+        "return document.getElementById('clock-state').textContent === 'free-wheeling'",
+        Duration::from_secs(40),
+    );
+    b.kill();
+}
+
 /// `n` browser windows on the page, logged in with `passcode`: five to a
 /// browser (Chromium opens six connections to one site; each window holds
 /// one for its live feed). Each browser and its windows' handles.

@@ -713,6 +713,10 @@ pub struct Status {
     pub rate: u32,
     /// What plays.
     pub playing: Vec<Playing>,
+    /// Clips accepted to start at a later show sample that have not
+    /// started yet (a GO for a show time, a pair's pre-roll, a timecode cue
+    /// within the horizon), earliest first.
+    pub queued: Vec<Queued>,
     /// Every bus's meter: A–D, main, audition (none while no session plays).
     pub meters: Vec<Meter>,
     /// Playback device: xruns so far.
@@ -812,6 +816,21 @@ pub struct Playing {
     pub position: f64,
     /// Paused: silent, holding its place until resumed.
     pub paused: bool,
+}
+
+/// A clip accepted to start at a later show sample, not started yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Queued {
+    /// The clip's id.
+    pub clip: String,
+    /// Its name.
+    pub name: String,
+    /// Its group (A–D, or audition).
+    pub group: String,
+    /// The show sample it starts at.
+    pub at_sample: u64,
+    /// Seconds until then (0 when it is due).
+    pub due_in: f64,
 }
 
 /// A bus's meter.

@@ -17,8 +17,9 @@ use cuebox_session::store::objects::{ObjectStore, Space};
 
 use super::proto::{Imported, RefusalKind, Response, CHUNK};
 use super::server::{refuse, Peer};
-use super::service::{origin_of, BoxService, Conn, NotRevised, ShowControl};
+use super::service::{origin_of, BoxService, Conn, ShowControl};
 use crate::events::BoxEvent;
+use crate::live_edit::{self, NotRevised};
 use crate::store::{activate, chain};
 
 /// Where uploaded packages wait for their import, under the data root.
@@ -393,13 +394,16 @@ impl<C: ShowControl> BoxService<C> {
         );
         match live {
             Some((_, _, generation)) => {
-                match self.take_revision(origin_of(peer), &name, generation, merged, &what) {
+                let origin = origin_of(peer);
+                let (show, root) = (self.show(), self.root());
+                match live_edit::take_revision(show, root, origin, &name, generation, merged, &what)
+                {
                     Ok(revised) => imported(name, report, Vec::new(), None, Some(revised)),
                     Err(NotRevised::Untouched(r)) => {
                         unpacked.unplace(&plan, &media);
-                        r
+                        refuse(r.kind, r.message)
                     }
-                    Err(NotRevised::Taken(r)) => r,
+                    Err(NotRevised::Taken(r)) => refuse(r.kind, r.message),
                 }
             }
             None => match dir.save_edit(&merged, &what) {

@@ -20,11 +20,11 @@ use super::proto::{
 use super::server::{refuse, Peer, Service};
 use crate::events::Publisher;
 use crate::link::{Accepted, Revised};
+use crate::live_edit;
 use crate::origin::{Input, Origin};
 use crate::store::activate::{self, ActivateError, Staged};
 use crate::store::objects::{ObjectError, ObjectStore, Reservation, Space, Upload};
 use crate::store::{chain, DataRoot, SessionDir, StoreError};
-use cuebox_proto::revise;
 
 /// How long a part no push is using is kept for a resume before it is
 /// collected (sooner when a push needs its room).
@@ -184,15 +184,6 @@ pub struct BoxService<C> {
     activating: Mutex<()>,
     /// Where the service reports what it did for a host (an export kept).
     events: Publisher,
-}
-
-/// Why [`BoxService::take_revision`] did not complete, as the refusal to send.
-pub(super) enum NotRevised {
-    /// Nothing changed.
-    Untouched(Response),
-    /// The playing show took it (what it names is in use), but it was
-    /// not saved or the session did not start again.
-    Taken(Response),
 }
 
 /// What one connection keeps between requests.
@@ -476,114 +467,18 @@ impl<C: ShowControl> BoxService<C> {
         }
     }
 
-    /// An edit of the playing show from a host: made from the show's
-    /// current generation, whole and valid, naming only media the box has;
-    /// applied where it plays, then saved with an undo step.
+    /// An edit of the playing show from a host (the one edit path,
+    /// [`live_edit::revise_by_patch`]).
     fn revise(&self, peer: &Peer, session: &str, from: u64, patch: &[u8], what: &str) -> Response {
-        let (playing, show, generation) = match self.show.live_show() {
-            Ok(live) => live,
-            Err(Refusal { kind, message }) => return refuse(kind, message),
-        };
-        if playing != session {
-            return refuse(
-                RefusalKind::NotFound,
-                format!("session {session:?} is not the one playing ({playing:?}): edits go to the playing session; edit the folder and push it"),
-            );
-        }
-        if from != generation {
-            return refuse(
-                RefusalKind::Stale,
-                format!(
-                    "the show changed on the box since you read it (generation {from}, now {generation}); nothing was changed. Now: {}. Run the edit again",
-                    revise::values_now(&show, patch).join(", ")
-                ),
-            );
-        }
-        let edited = match revise::apply(&show, patch) {
-            Ok(s) => s,
-            Err(e) => return refuse(RefusalKind::Invalid, e.to_string()),
-        };
-        let problems = show.problems_added_by(&edited);
-        if !problems.is_empty() {
-            return refuse(
-                RefusalKind::Invalid,
-                format!(
-                    "the edit would make the show invalid; nothing was changed: {}",
-                    problems.join("; ")
-                ),
-            );
-        }
-        // The box's media folder holds what its clips name, by path and content.
-        let media =
-            |c: &cuebox_engine::show::Clip| (c.audio.path.as_str().to_owned(), c.audio.hash);
-        let had: std::collections::HashSet<_> = show.clips.iter().map(media).collect();
-        if let Some(c) = edited.clips.iter().find(|c| !had.contains(&media(c))) {
-            return refuse(
-                RefusalKind::Media,
-                format!("clip {} names media the box does not have ({}): import it into the session on the host and push", c.id, c.audio.path),
-            );
-        }
-        match self.take_revision(origin_of(peer), session, from, edited, what) {
-            Ok(revised) => Response::Revised(revised),
-            Err(NotRevised::Untouched(r) | NotRevised::Taken(r)) => r,
-        }
-    }
-
-    /// Applies `edited`, made from generation `from` of the playing
-    /// `session` and checked, where it plays, then saves it with an undo
-    /// step named `what` (restarting the session if it changed what it
-    /// sets up at its start).
-    pub(super) fn take_revision(
-        &self,
-        origin: Origin,
-        session: &str,
-        from: u64,
-        edited: Show,
-        what: &str,
-    ) -> Result<proto::Revised, NotRevised> {
-        let revised = match self
-            .show
-            .revise(origin, Some(from), edited.clone(), Cuts::Refuse)
+        let origin = origin_of(peer);
+        match live_edit::revise_by_patch(&self.show, &self.root, origin, session, from, patch, what)
         {
-            Ok(r) => r,
-            Err(Refusal { kind, message }) => {
-                return Err(NotRevised::Untouched(refuse(kind, message)))
-            }
-        };
-        let saved = self
-            .root
-            .open_session(session)
-            .and_then(|dir| dir.save_edit(&edited, what));
-        if let Err(e) = saved {
-            return Err(NotRevised::Taken(refuse(
-                RefusalKind::Failed,
-                format!("the playing show took the edit, but the box could not save it ({}): it is lost when the session next starts; make room and edit again", chain(&e)),
-            )));
-        }
-        self.show.saved(&edited);
-        let revision = &revised.live.revision;
-        let restarted = revision.needs_restart();
-        if restarted {
-            if let Started::Failed(problem) = self.show.activated(session) {
-                return Err(NotRevised::Taken(refuse(
-                    RefusalKind::Failed,
-                    format!(
-                        "the edit is saved, but the session cannot start again with it: {problem}"
-                    ),
-                )));
+            Ok(revised) => Response::Revised(revised),
+            Err(not) => {
+                let Refusal { kind, message } = not.refusal();
+                refuse(kind, message)
             }
         }
-        Ok(proto::Revised {
-            generation: revised.generation,
-            at_sample: revised.live.at_sample,
-            glides: revision.glides.len() as u32,
-            deferred: revision
-                .deferred
-                .iter()
-                .map(|d| format!("{}: {}", d.clip, d.what))
-                .collect(),
-            restarted,
-        })
     }
 
     fn device_map(&self) -> Response {

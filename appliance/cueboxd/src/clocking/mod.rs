@@ -66,6 +66,9 @@ pub struct ClockStatus {
     pub at_sample: u64,
     /// The source the timebase follows (`free` while flywheeling).
     pub source: Option<Source>,
+    /// The name of the source it follows (`ltc`, `mtc:<port>`, `ptp`,
+    /// `system`); none while it runs free or flywheels.
+    pub current: Option<String>,
     /// The timecode now, at the session's rate.
     pub timecode: Option<String>,
     /// The same, as fractional frames since midnight.
@@ -387,6 +390,7 @@ impl Run {
         ClockStatus {
             at_sample: now.saturating_sub(self.origin),
             source: Some(self.clock.mapping().source),
+            current: current.map(str::to_owned),
             timecode: Some(tc.to_string()),
             tc_frames,
             offsets_from_current_us: sources

@@ -126,6 +126,8 @@ pub(super) struct Control {
     pub started_by: HashMap<VoiceId, Origin>,
     /// Where plays go to be logged.
     pub plays: Option<Sender<PlayEvent>>,
+    /// Starts accepted so far: each queued clip's key on the board.
+    pub queued_keys: u64,
 }
 
 /// A command with its origin, as the schedule holds it.
@@ -133,6 +135,8 @@ pub(super) struct Control {
 struct Sourced {
     origin: Origin,
     command: Command,
+    /// The board's key of the clip it starts, queued until it does.
+    queued: Option<u64>,
 }
 
 /// What plays, for status: kept by the control thread from the render
@@ -147,6 +151,24 @@ pub struct Board {
     pub meters: Meters,
     /// Clips in view that cannot play, and why (missing or changed files…).
     pub unplayable: Vec<(ClipId, String)>,
+    /// Clips accepted to start that have not started yet, in the order
+    /// they were accepted.
+    pub queued: Vec<Queued>,
+}
+
+/// A clip accepted to start at a later sample, not started yet: waiting in
+/// the schedule, then handed to the render thread as a voice until the
+/// render thread says the voice started (or refused it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    /// Its clip.
+    pub clip: ClipId,
+    /// The show frame it is due at.
+    pub at_sample: u64,
+    /// Which accepted start it is.
+    key: u64,
+    /// The voice it was handed over as, once it was.
+    voice: Option<u64>,
 }
 
 /// A voice on the board.
@@ -165,6 +187,19 @@ pub struct OnBoard {
 }
 
 impl Board {
+    /// The queued start `key` was handed over as `voice`, or (`None`)
+    /// will never start.
+    fn handed_over(&mut self, key: u64, voice: Option<VoiceId>) {
+        match voice {
+            Some(v) => {
+                if let Some(q) = self.queued.iter_mut().find(|q| q.key == key) {
+                    q.voice = Some(v.0);
+                }
+            }
+            None => self.queued.retain(|q| q.key != key),
+        }
+    }
+
     fn voice_mut(&mut self, voice: VoiceId) -> Option<&mut OnBoard> {
         self.voices.iter_mut().find(|v| v.voice == voice.0)
     }
@@ -272,11 +307,17 @@ impl Control {
     fn accept(&mut self, request: Request, schedule: &mut Schedule<Sourced>) {
         let command = request.command.clone();
         let origin = request.origin.clone();
-        let sourced = Sourced {
+        let starts = starts(&command).cloned();
+        let mut sourced = Sourced {
             origin: request.origin,
             command: request.command,
+            queued: None,
         };
+        sourced.queued = starts.as_ref().map(|_| self.queued_keys);
         let stamp = schedule.accept(self.render.now(), request.at, sourced);
+        if let Some(clip) = starts {
+            self.queue(clip, stamp.show_frame);
+        }
         let accepted = Accepted {
             at_sample: stamp.show_frame,
             lead_samples: stamp.lead.0,
@@ -289,6 +330,20 @@ impl Control {
             origin,
             at_sample: accepted.at_sample,
             lead_samples: accepted.lead_samples,
+        });
+    }
+
+    /// Puts `clip` on the board as queued to start at show frame
+    /// `at_sample`, under the next key.
+    fn queue(&mut self, clip: ClipId, at_sample: u64) {
+        let key = self.queued_keys;
+        self.queued_keys += 1;
+        let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        board.queued.push(Queued {
+            clip,
+            at_sample,
+            key,
+            voice: None,
         });
     }
 
@@ -385,9 +440,14 @@ impl Control {
                     });
                     let sourced = Sourced {
                         origin: Origin::new(Input::TimecodeCue, at.to_string()),
-                        command: Command::Go { clip, time: None },
+                        command: Command::Go {
+                            clip: clip.clone(),
+                            time: None,
+                        },
+                        queued: Some(self.queued_keys),
                     };
                     schedule.insert(SamplePos(sample), sourced);
+                    self.queue(clip, sample.saturating_sub(self.origin));
                 }
                 CueFired::Skipped { clip, at } => {
                     self.events.send(BoxEvent::TimecodeCueSkipped {
@@ -486,16 +546,22 @@ impl Control {
     /// Translates and sends one command; a refusal becomes an event. The
     /// voice it starts remembers the command's origin for its events.
     fn hand_over(&mut self, frame: SamplePos, sourced: Sourced) {
-        let Sourced { origin, command } = sourced;
+        let Sourced {
+            origin,
+            command,
+            queued,
+        } = sourced;
         let translated = self
             .dispatcher
             .translate(&self.show, &command, &mut self.streams);
+        let mut started = None;
         let result = match translated {
             Ok(c) => {
                 let voice = match &c {
                     RenderCommand::Start(s) | RenderCommand::Crossfade { start: s, .. } => {
                         Some(s.voice)
                     }
+                    RenderCommand::Audition(a) => Some(a.voice),
                     _ => None,
                 };
                 let sent = self.render.send(frame, c).map_err(|e| match e {
@@ -503,12 +569,20 @@ impl Control {
                     other => other.to_string(),
                 });
                 if let (Some(voice), Ok(())) = (voice, &sent) {
-                    self.started_by.insert(voice, origin);
+                    started = Some(voice);
+                    // The audition's voices are no plays: no origin kept.
+                    if !matches!(command, Command::Audition { .. }) {
+                        self.started_by.insert(voice, origin);
+                    }
                 }
                 sent
             }
             Err(e) => Err(e.to_string()),
         };
+        if let Some(key) = queued {
+            let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+            board.handed_over(key, started);
+        }
         if let Err(reason) = result {
             self.failed(command.to_json(), frame.0, reason);
         }
@@ -532,6 +606,7 @@ impl Control {
             match event {
                 Event::Started { voice, clip, at } => {
                     board.voices.retain(|v| v.voice != voice.0);
+                    board.queued.retain(|q| q.voice != Some(voice.0));
                     // Every tag the render thread has came from the dispatcher.
                     if let Some(clip) = self.dispatcher.clip(clip).cloned() {
                         board.voices.push(OnBoard {
@@ -545,6 +620,7 @@ impl Control {
                 }
                 Event::Stopped { voice, .. } | Event::Refused { voice, .. } => {
                     board.voices.retain(|v| v.voice != voice.0);
+                    board.queued.retain(|q| q.voice != Some(voice.0));
                     self.chase.stopped(voice)
                 }
                 Event::Paused { voice, at } => {
@@ -620,6 +696,15 @@ impl Control {
         }
         drop(board);
         self.render.drop_finished();
+    }
+}
+
+/// The clip a command starts, if it starts one.
+fn starts(command: &Command) -> Option<&ClipId> {
+    match command {
+        Command::Go { clip, .. } | Command::Audition { clip } => Some(clip),
+        Command::Crossfade { to, .. } => Some(to),
+        _ => None,
     }
 }
 

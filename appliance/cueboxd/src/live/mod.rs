@@ -36,6 +36,7 @@ use cuebox_engine::render::{RenderConfig, Renderer};
 use cuebox_engine::show::{DeviceMap, Show};
 use cuebox_engine::timecode::chase::Chase;
 use cuebox_engine::timecode::cues::TimecodeCues;
+use cuebox_engine::timecode::timebase::TimebaseReader;
 
 use crate::clocking::ltc::LtcTap;
 use crate::clocking::position::{position, PositionReader};
@@ -43,7 +44,7 @@ use crate::clocking::{ClockStatus, Clocking, ClockingConfig, ClockingError};
 use crate::system::{spawn_rt, RtConfig, RtSetup};
 
 pub use capture::{Discontinuity, RecordSummary};
-pub use control::{clip_ids, Accepted, Board, Message, OnBoard, Request, Revise, Revised};
+pub use control::{clip_ids, Accepted, Board, Message, OnBoard, Queued, Request, Revise, Revised};
 pub use device::{choose, ChoiceError, Chosen, Output, Settings};
 pub use patch::{Feed, Patch, Player};
 pub use streams::HEAD_SECONDS;
@@ -149,6 +150,8 @@ pub struct StatusSource {
     pub card: Option<PositionReader>,
     /// The render frame of show sample 0.
     pub origin: u64,
+    /// The master clock's timebase; `None` where no clock runs (tests).
+    pub timebase: Option<TimebaseReader>,
 }
 
 /// What a live run reports at its end.
@@ -348,6 +351,7 @@ impl Live {
             board: board.clone(),
             started_by: Default::default(),
             plays: config.plays.clone(),
+            queued_keys: 0,
         };
         let control_stop = Arc::clone(&stop);
         threads.push(
@@ -390,6 +394,7 @@ impl Live {
             device: self.device.clone(),
             card: Some(self.card.clone()),
             origin: self.origin,
+            timebase: Some(self.clocking.timebase()),
         }
     }
 

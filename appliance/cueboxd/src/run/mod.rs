@@ -502,6 +502,7 @@ fn serve_web(
         names,
         crate::web::WebConfig::from_osc(osc),
         link,
+        data.clone(),
         events.clone(),
     )?;
     events.send(BoxEvent::WebListening {

@@ -89,9 +89,9 @@ pub async fn tick(link: Arc<LiveLink>, status: watch::Sender<Arc<str>>) {
     }
 }
 
-/// One status frame: what plays (position, paused), the meters, the
-/// device's and clock's figures, the lock, the groups' live levels and the
-/// playhead.
+/// One status frame: what plays (position, paused) and what is queued,
+/// the meters, the device's figures, the clock (its source, timecode and
+/// state), the lock, the groups' live levels and the playhead.
 fn frame(link: &Arc<LiveLink>) -> Value {
     let mut status = serde_json::to_value(link.status()).unwrap_or(Value::Null);
     if let Value::Object(fields) = &mut status {
@@ -110,6 +110,7 @@ fn frame(link: &Arc<LiveLink>) -> Value {
         "status": status,
         "locked": link.locked(),
         "levels": levels,
+        "clock": link.clock_now(),
         "deck": {
             "page": deck.place.page.0.get(),
             "tab": deck.place.tab.number(),

@@ -14,6 +14,7 @@
 
 mod assets;
 pub mod cert;
+pub mod edit;
 mod feed;
 pub mod layout;
 mod routes;
@@ -33,6 +34,7 @@ use crate::link::LiveLink;
 use crate::refusals::{Refusals, ShowctlRefusal};
 use crate::showctl::config::{burst, private_networks, rate, OscConfig, Passcode};
 use crate::showctl::osc::guesses::Guesses;
+use crate::store::DataRoot;
 
 /// The page's port when `--web` names none.
 pub const DEFAULT_PORT: u16 = 8443;
@@ -140,6 +142,8 @@ pub(crate) struct Shared {
     refusals: Refusals<(IpAddr, String), ShowctlRefusal>,
     sessions: Mutex<sessions::Sessions>,
     feed: feed::Feed,
+    /// Where the playing session is saved after a live edit.
+    root: DataRoot,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -171,14 +175,16 @@ impl Shared {
 }
 
 /// Serves the page on `address` (`ADDR` or `ADDR:PORT`, port
-/// [`DEFAULT_PORT`] unless given) for `link`, with the certificate at
-/// `cert_path` (made there at the first start, naming `names`).
+/// [`DEFAULT_PORT`] unless given) for `link`, whose sessions are in
+/// `root`, with the certificate at `cert_path` (made there at the first
+/// start, naming `names`).
 pub fn start(
     address: &str,
     cert_path: &std::path::Path,
     names: Vec<String>,
     config: WebConfig,
     link: Arc<LiveLink>,
+    root: DataRoot,
     events: Publisher,
 ) -> Result<Web, WebError> {
     let address = with_port(address);
@@ -199,6 +205,7 @@ pub fn start(
         guesses: Mutex::new(Guesses::default()),
         sessions: Mutex::new(sessions::Sessions::default()),
         feed,
+        root,
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
     let tls = tokio_rustls::TlsAcceptor::from(certificate.config);
@@ -249,6 +256,7 @@ mod tests {
         let events = Publisher::new();
         let said = events.subscribe(64);
         let link = Arc::new(LiveLink::new(Duration::from_millis(300), events.clone()));
+        let root = DataRoot::open(dir.path()).unwrap();
         let config = WebConfig {
             allow: vec!["10.0.0.0/8".parse().unwrap()],
             ..WebConfig::from_osc(None)
@@ -259,6 +267,7 @@ mod tests {
             cert::names("test"),
             config,
             link,
+            root,
             events,
         )
         .unwrap();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, oneshot, Semaphore};
 
+use super::edit;
 use super::sessions::{self, Session};
 use super::{feed, lock, Shared, HANDSHAKE, MAX_CONNECTIONS};
 use crate::api::keys::Role;
@@ -132,6 +133,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/layout", get(layout))
         .route("/api/live", get(live))
         .route("/api/act", post(act))
+        .route("/api/clip/{clip}", get(clip))
+        .route("/api/edit", post(edit))
         .layer(middleware::from_fn_with_state(shared.clone(), guard))
         .with_state(shared)
 }
@@ -385,6 +388,74 @@ impl Act {
     }
 }
 
+/// Whether `session` may do `what`, which needs `needs` and (`edits`) is
+/// refused while the show is locked; a refusal is booked.
+fn permitted(
+    shared: &Shared,
+    ip: IpAddr,
+    session: &Session,
+    what: &str,
+    needs: Role,
+    edits: bool,
+) -> Result<(), Refused> {
+    if session.role < needs {
+        let why = format!(
+            "the passcode given allows {}, {what} needs {needs}",
+            session.role
+        );
+        shared.refused(ip, what, &why);
+        return Err(Refused(StatusCode::FORBIDDEN, why));
+    }
+    if edits && shared.link.locked() {
+        let why = "the show is locked for the performance; an edit login can unlock it";
+        shared.refused(ip, what, why);
+        return Err(Refused(StatusCode::LOCKED, why.into()));
+    }
+    Ok(())
+}
+
+/// `GET /api/clip/{clip}`: the clip's level and fade times as the box
+/// plays them, and the show's edit generation (an edit names it).
+async fn clip(
+    State(shared): State<Arc<Shared>>,
+    Extension(Peer(peer)): Extension<Peer>,
+    Path(clip): Path<String>,
+    headers: HeaderMap,
+) -> Answer {
+    session_of(&shared, &headers, peer.ip(), "clip")?;
+    let values = edit::values(&shared.link, &clip).map_err(refused)?;
+    Ok(Json(json!(values)))
+}
+
+/// `POST /api/edit`: an edit login changes a clip's level or fade times
+/// on the playing show, which takes it where it plays and is saved.
+async fn edit(
+    State(shared): State<Arc<Shared>>,
+    Extension(Peer(peer)): Extension<Peer>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let ip = peer.ip();
+    let (_, session) = acting_session(&shared, &headers, ip, "edit")?;
+    let change: edit::ClipEdit = serde_json::from_slice(&body).map_err(|e| {
+        let why = format!("{}: {e}", edit::FORM);
+        shared.refused(ip, "edit", &why);
+        Refused(StatusCode::BAD_REQUEST, why)
+    })?;
+    permitted(&shared, ip, &session, "edit", Role::Edit, true)?;
+    let origin = Origin::new(Input::Web, peer.to_string());
+    let worker = shared.clone();
+    // The link waits for the control thread, the save writes: off the runtime.
+    let done =
+        tokio::task::spawn_blocking(move || change.apply(&worker.link, &worker.root, origin))
+            .await
+            .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    done.map(|r| Json(json!(r))).map_err(|r| {
+        shared.refused(ip, "edit", &r.message);
+        refused(r)
+    })
+}
+
 /// `POST /api/act`: a command for now, through the link.
 async fn act(
     State(shared): State<Arc<Shared>>,
@@ -399,19 +470,7 @@ async fn act(
         Refused(StatusCode::BAD_REQUEST, why)
     })?;
     let (needs, edits) = act.needs();
-    if session.role < needs {
-        let why = format!(
-            "the passcode given allows {}, {name} needs {needs}",
-            session.role
-        );
-        shared.refused(ip, &name, &why);
-        return Err(Refused(StatusCode::FORBIDDEN, why));
-    }
-    if edits && shared.link.locked() {
-        let why = "the show is locked for the performance; an edit login can unlock it";
-        shared.refused(ip, &name, why);
-        return Err(Refused(StatusCode::LOCKED, why.into()));
-    }
+    permitted(&shared, ip, &session, &name, needs, edits)?;
     let origin = Origin::new(Input::Web, peer.to_string());
     let link = shared.link.clone();
     // The link waits for the control thread's stamp: off the runtime.

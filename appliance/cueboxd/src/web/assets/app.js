@@ -15,7 +15,7 @@ const state = {
   role: null, csrf: null, layout: null, session: null,
   page: 0, tab: 0, followDeck: true, mode: "go", dual: false,
   deck: null, cells: new Map(), fading: new Set(), frames: 0, live: null,
-  readyAt: null, lastFrame: null, warnings: [],
+  readyAt: null, lastFrame: null, warnings: [], editing: null,
 };
 // For tests and the benchmark: the page's own state and command path.
 window.cuebox = state;
@@ -72,6 +72,9 @@ async function start(me) {
   for (const b of document.querySelectorAll(".act, .go, .hold, .mode")) b.disabled = viewOnly;
   $("lock-button").disabled = viewOnly;
   $("levels").hidden = RANK[me.role] < RANK.edit;
+  $("edit-mode").hidden = RANK[me.role] < RANK.edit;
+  if (RANK[me.role] < RANK.edit && state.mode === "edit") pickMode("go");
+  closeEditor();
   await loadLayout();
   follow();
 }
@@ -199,6 +202,10 @@ function pane(t, page) {
 }
 
 function tap(clip) {
+  if (state.mode === "edit") {
+    openEditor(clip);
+    return;
+  }
   const cell = (state.cells.get(clip) || [])[0];
   let cmd = MODES[state.mode];
   if (state.mode === "pause" && cell && cell.state === "paused") cmd = "resume";
@@ -226,8 +233,14 @@ function frame(f) {
     if (!first) loadLayout();
   }
   $("session").textContent = s.session || "no session";
-  $("clock-source").textContent = s.clock_source || "free";
-  $("timecode").textContent = timecode(s.show_seconds || 0);
+  // The timebase's source and its timecode (the chased source's), and
+  // whether it is locked to it; the show time while no clock runs.
+  const c = f.clock;
+  $("clock-source").textContent = c ? c.source : s.clock_source || "free";
+  $("timecode").textContent = c ? c.timecode : timecode(s.show_seconds || 0);
+  $("clock-state").textContent = c && c.state !== "free" ? c.state : "";
+  $("clock-state").dataset.state = c ? c.state : "";
+  $("editor-save").disabled = !!f.locked;
   $("dsp").textContent = `${Math.round((s.dsp_load || 0) * 100)}%`;
   $("xruns").textContent = s.xruns || 0;
   $("lock").hidden = !f.locked;
@@ -244,10 +257,15 @@ function frame(f) {
   }
   const playing = new Map();
   for (const p of s.playing || []) playing.set(p.clip, p);
+  // The earliest start of each clip still to come.
+  const queued = new Map();
+  for (const q of s.queued || []) if (!queued.has(q.clip)) queued.set(q.clip, q);
   for (const [clip, cells] of state.cells) {
     const p = playing.get(clip);
+    const q = queued.get(clip);
     let st = "idle";
     if (p) st = p.paused ? "paused" : state.fading.has(clip) ? "fading" : "playing";
+    else if (q) st = "queued";
     for (const cell of cells) {
       if (cell.state !== st) {
         cell.state = st;
@@ -257,7 +275,9 @@ function frame(f) {
       const share = cell.seconds > 0 ? Math.min(1, pos / cell.seconds) : 0;
       cell.bar.style.transform = `scaleX(${share})`;
       cell.el.dataset.progress = share.toFixed(4);
-      cell.time.textContent = p ? `-${clock(cell.seconds - pos)}` : clock(cell.seconds);
+      cell.time.textContent = p ? `-${clock(cell.seconds - pos)}`
+        : q ? `in ${q.due_in.toFixed(1)} s` : clock(cell.seconds);
+      cell.el.dataset.queued = q ? q.at_sample : "";
     }
   }
   for (const clip of state.fading) if (!playing.has(clip)) state.fading.delete(clip);
@@ -351,6 +371,56 @@ function boxEvent(e) {
   }
 }
 
+// The clip editor (an edit login's Edit mode): the clip's level and fade
+// times as the box plays them; Save sends what changed, with the show's
+// edit generation they were read at.
+async function openEditor(clip) {
+  try {
+    const v = await api(`/api/clip/${encodeURIComponent(clip)}`);
+    state.editing = v;
+    $("editor-name").textContent = v.name;
+    $("edit-level").value = v.level_db;
+    $("edit-fade-in").value = v.fade_in;
+    $("edit-fade-out").value = v.fade_out;
+    $("editor-error").textContent = "";
+    $("editor").hidden = false;
+  } catch (e) {
+    banner(e.message);
+  }
+}
+
+function closeEditor() {
+  state.editing = null;
+  $("editor").hidden = true;
+}
+
+// An edit of a clip, as the editor's Save sends it: what the box did.
+state.edit = (body) => api("/api/edit", body);
+
+async function saveEditor() {
+  const v = state.editing;
+  if (!v) return;
+  const body = { clip: v.clip, generation: v.generation };
+  for (const [key, id] of [["level_db", "edit-level"], ["fade_in", "edit-fade-in"], ["fade_out", "edit-fade-out"]]) {
+    const n = Number($(id).value);
+    if (n !== v[key]) body[key] = n;
+  }
+  try {
+    await state.edit(body);
+    closeEditor();
+  } catch (e) {
+    $("editor-error").textContent = e.message;
+    // Read again: another edit came first, or the show changed.
+    try { state.editing = await api(`/api/clip/${encodeURIComponent(v.clip)}`); } catch (_) { /* said above */ }
+  }
+}
+
+function pickMode(mode) {
+  state.mode = mode;
+  for (const o of document.querySelectorAll(".mode")) o.classList.toggle("on", o.dataset.mode === mode);
+  if (mode !== "edit") closeEditor();
+}
+
 function holdToConfirm(button) {
   const fill = button.querySelector(".fill");
   let timer = null;
@@ -398,12 +468,9 @@ function wire() {
     $("banner").hidden = true;
   });
   $("go").addEventListener("click", () => state.act({ cmd: "go_next" }).catch(() => {}));
-  for (const m of document.querySelectorAll(".mode")) {
-    m.addEventListener("click", () => {
-      state.mode = m.dataset.mode;
-      for (const o of document.querySelectorAll(".mode")) o.classList.toggle("on", o === m);
-    });
-  }
+  for (const m of document.querySelectorAll(".mode")) m.addEventListener("click", () => pickMode(m.dataset.mode));
+  $("editor").addEventListener("submit", (e) => { e.preventDefault(); saveEditor(); });
+  $("editor-close").addEventListener("click", closeEditor);
   for (const h of document.querySelectorAll(".hold")) holdToConfirm(h);
   for (const input of $("levels").querySelectorAll("input")) {
     input.addEventListener("input", () => { input.nextElementSibling.textContent = Number(input.value).toFixed(1); });
