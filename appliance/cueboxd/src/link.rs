@@ -1134,6 +1134,86 @@ mod tests {
         }
     }
 
+    /// The clock line's source, timecode and state, from the timebase and
+    /// the clock thread's status: free, locked, chasing, free-wheeling.
+    #[test]
+    fn the_clock_line_names_the_chased_source_its_timecode_and_how_close_it_is() {
+        use cuebox_engine::timecode::clock::Health;
+        use cuebox_engine::timecode::timebase::{timebase, Mapping, Source};
+        let (mut writer, reader) = timebase(Mapping::free(48_000, 25.0));
+        let status = crate::live::StatusSource {
+            timebase: Some(reader),
+            ..status_source()
+        };
+        let (clock, board) = (status.clock.clone(), status.board.clone());
+        let show = Show::new(
+            "clock",
+            "media",
+            GridDims::new(1, 1).unwrap(),
+            jiff::Timestamp::UNIX_EPOCH,
+        );
+        let link = LiveLink::new(Duration::ZERO, Publisher::new());
+        let requests = mpsc::channel().0;
+        link.attach(
+            Current::new("clock", show, requests, 48_000, status),
+            Arc::new(Saved::default()),
+        );
+        let now = || link.clock_now().unwrap();
+        assert_eq!(
+            (now().source.as_str(), now().timecode.as_str(), now().state),
+            ("free", "00:00:00:00", ClockState::Free)
+        );
+        // LTC said 10:00:00:00 at sample 0; the render clock is a second on.
+        writer.publish(Mapping {
+            tc_frames: 10.0 * 3600.0 * 25.0,
+            source: Source::Ltc,
+            ..Mapping::free(48_000, 25.0)
+        });
+        lock(&board).now = 48_000;
+        let ltc = |offset_us: f64, healthy: bool| crate::clocking::ClockStatus {
+            source: Some(Source::Ltc),
+            current: Some("ltc".into()),
+            sources: vec![Health {
+                source: Source::Ltc,
+                name: "ltc".into(),
+                healthy,
+                note: None,
+                offset_us,
+                jitter_us: 50.0,
+                stability: 0.99,
+            }],
+            switches: 1,
+            ..Default::default()
+        };
+        *lock(&clock) = ltc(300.0, true);
+        assert_eq!(
+            (now().source.as_str(), now().timecode.as_str(), now().state),
+            ("ltc", "10:00:01:00", ClockState::Locked)
+        );
+        // More than a quarter frame (10 ms at 25 fps) off: still catching it.
+        *lock(&clock) = ltc(-12_000.0, true);
+        assert_eq!(now().state, ClockState::Chasing);
+        *lock(&clock) = ltc(0.0, false);
+        assert_eq!(now().state, ClockState::Chasing);
+        // The LTC lost: the timebase runs on from where it was.
+        writer.publish(Mapping {
+            tc_frames: 10.0 * 3600.0 * 25.0,
+            source: Source::Free,
+            ..Mapping::free(48_000, 25.0)
+        });
+        *lock(&clock) = crate::clocking::ClockStatus {
+            switches: 2,
+            ..Default::default()
+        };
+        lock(&board).now = 96_000;
+        assert_eq!(
+            (now().source.as_str(), now().timecode.as_str(), now().state),
+            ("free", "10:00:02:00", ClockState::FreeWheeling)
+        );
+        let json = serde_json::to_value(now()).unwrap();
+        assert_eq!(json["state"], "free-wheeling");
+    }
+
     /// The GOs the control thread took, with their origins.
     type Gone = Arc<Mutex<Vec<(ClipId, Origin)>>>;
 
