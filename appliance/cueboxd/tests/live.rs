@@ -2856,6 +2856,7 @@ fn the_operator_s_page_shows_queued_clips_the_chased_timecode_and_edits_clip_lev
         Duration::from_secs(2),
     );
     assert!(b.find("started").is_none(), "queued, not started yet");
+
     assert_eq!(queued[0], due.to_string(), "queued for the sample accepted");
     assert!(queued[1].as_str().unwrap().contains("in "), "{queued}");
     page.wait(
@@ -2991,11 +2992,25 @@ fn the_operator_s_page_shows_queued_clips_the_chased_timecode_and_edits_clip_lev
             .contains("locked"),
         "{locked}"
     );
+    // On a phone in portrait, the editor opens in reach, Save off.
+    page.resize(390, 844);
+    page.click("#edit-mode");
+    page.click(".cell[data-clip='c2']");
+    let shown = page.wait(
+        "the editor on a phone",
+        "const e = document.getElementById('editor');
+         const r = e.getBoundingClientRect();
+         return !e.hidden && r.top >= 0 && r.bottom <= innerHeight && r.left >= 0
+             && r.right <= innerWidth && document.getElementById('editor-name').textContent;",
+        Duration::from_secs(5),
+    );
+    assert_eq!(shown, "noise.wav");
     page.wait(
         "Save off while locked",
         "return document.getElementById('editor-save').disabled",
         Duration::from_secs(2),
     );
+
     assert_eq!(
         page.js_async(ACT, json!([{"cmd": "unlock"}]))["ok"]["locked"],
         false
