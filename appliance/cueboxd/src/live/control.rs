@@ -126,7 +126,7 @@ pub(super) struct Control {
     pub started_by: HashMap<VoiceId, Origin>,
     /// Where plays go to be logged.
     pub plays: Option<Sender<PlayEvent>>,
-    /// Starts accepted so far: each queued clip's key on the board.
+    /// Starts accepted so far: the last queued start's key on the board.
     pub queued_keys: u64,
 }
 
@@ -307,16 +307,15 @@ impl Control {
     fn accept(&mut self, request: Request, schedule: &mut Schedule<Sourced>) {
         let command = request.command.clone();
         let origin = request.origin.clone();
-        let starts = starts(&command).cloned();
-        let mut sourced = Sourced {
+        let starts = starts(&command).map(|clip| (self.new_key(), clip.clone()));
+        let sourced = Sourced {
             origin: request.origin,
             command: request.command,
-            queued: None,
+            queued: starts.as_ref().map(|(key, _)| *key),
         };
-        sourced.queued = starts.as_ref().map(|_| self.queued_keys);
         let stamp = schedule.accept(self.render.now(), request.at, sourced);
-        if let Some(clip) = starts {
-            self.queue(clip, stamp.show_frame);
+        if let Some((key, clip)) = starts {
+            self.queue(key, clip, stamp.show_frame);
         }
         let accepted = Accepted {
             at_sample: stamp.show_frame,
@@ -333,11 +332,15 @@ impl Control {
         });
     }
 
-    /// Puts `clip` on the board as queued to start at show frame
-    /// `at_sample`, under the next key.
-    fn queue(&mut self, clip: ClipId, at_sample: u64) {
-        let key = self.queued_keys;
+    /// A key for the next queued start.
+    fn new_key(&mut self) -> u64 {
         self.queued_keys += 1;
+        self.queued_keys
+    }
+
+    /// Puts `clip` on the board as queued (under `key`) to start at show
+    /// frame `at_sample`.
+    fn queue(&self, key: u64, clip: ClipId, at_sample: u64) {
         let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
         board.queued.push(Queued {
             clip,
@@ -438,16 +441,17 @@ impl Control {
                         timecode: at,
                         at_sample: sample.saturating_sub(self.origin),
                     });
+                    let key = self.new_key();
                     let sourced = Sourced {
                         origin: Origin::new(Input::TimecodeCue, at.to_string()),
                         command: Command::Go {
                             clip: clip.clone(),
                             time: None,
                         },
-                        queued: Some(self.queued_keys),
+                        queued: Some(key),
                     };
                     schedule.insert(SamplePos(sample), sourced);
-                    self.queue(clip, sample.saturating_sub(self.origin));
+                    self.queue(key, clip, sample.saturating_sub(self.origin));
                 }
                 CueFired::Skipped { clip, at } => {
                     self.events.send(BoxEvent::TimecodeCueSkipped {
