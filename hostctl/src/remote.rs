@@ -734,9 +734,21 @@ fn print_pair(p: &PairStatus) {
         );
     }
     println!(
-        "    commands: {} in flight, {} applied, {} late, {} lost, {} late on the main",
-        p.in_flight, p.applied, p.late, p.lost, p.main_late
+        "    commands: {} in flight, {} applied, {} late, {} lost, {} late on the main; {} edits, page turns and locks forwarded",
+        p.in_flight, p.applied, p.late, p.lost, p.main_late, p.forwarded
     );
+    if let Some(digest) = &p.digest {
+        let matched = p.matched_ms.map_or("never matched".to_owned(), |ms| {
+            format!("matched {ms} ms ago")
+        });
+        println!(
+            "    state: main's digest {digest}, {matched}; {} divergences, {} repairs",
+            p.divergences, p.repairs
+        );
+    }
+    if let Some(how) = &p.diverged {
+        println!("    DIVERGED: {how}");
+    }
 }
 
 /// `hostctl status BOX [--watch]`.

@@ -393,7 +393,13 @@ impl<C: ShowControl> BoxService<C> {
         );
         match live {
             Some((_, _, generation)) => {
-                match self.take_revision(origin_of(peer), &name, generation, merged, &what) {
+                match self.take_revision(
+                    origin_of(peer),
+                    &name,
+                    (Some(generation), None),
+                    merged,
+                    &what,
+                ) {
                     Ok(revised) => imported(name, report, Vec::new(), None, Some(revised)),
                     Err(NotRevised::Untouched(r)) => {
                         unpacked.unplace(&plan, &media);

@@ -61,16 +61,31 @@ pub trait ShowControl: Send + Sync + 'static {
     /// Whether the playing show could be revised into `show` now.
     fn may_revise(&self, show: &Show, cuts: Cuts) -> Result<(), Refusal>;
     /// Revises the playing show into `show`, made from generation `from`
-    /// (`None`: a push of the playing session).
+    /// (`None`: a push of the playing session, or the main's edit on a
+    /// pair's backup), its glides from show sample `at` (`None`: as soon
+    /// as it can, after a pair's pre-roll on its main).
     fn revise(
         &self,
         origin: Origin,
         from: Option<u64>,
         show: Show,
         cuts: Cuts,
+        at: Option<u64>,
     ) -> Result<Revised, Refusal>;
     /// The revision was saved as `show`.
     fn saved(&self, show: &Show);
+    /// A live edit of `session` (`patch`, named `what`) was taken from
+    /// show sample `at_sample` and saved: a pair's main sends it to its
+    /// backup.
+    fn revision_taken(&self, session: &str, patch: Vec<u8>, what: &str, at_sample: u64) {
+        let _ = (session, patch, what, at_sample);
+    }
+    /// Whether `from` is the key of this backup's main (pair messages are
+    /// taken from it alone).
+    fn pair_peer(&self, from: &super::PublicKey) -> Result<(), Refusal> {
+        let _ = from;
+        Err(not_paired())
+    }
     /// A message from the main of a pair (`from` is the key it proved it
     /// holds): refused by a box in no pair, or from any other key.
     fn pair(
@@ -167,6 +182,7 @@ impl ShowControl for Idle {
         _from: Option<u64>,
         _show: Show,
         _cuts: Cuts,
+        _at: Option<u64>,
     ) -> Result<Revised, Refusal> {
         Err(no_session())
     }
@@ -461,7 +477,10 @@ impl<C: ShowControl> BoxService<C> {
     /// box restarts it only for what it sets up at its start (nothing plays
     /// then).
     fn revised_by_push(&self, session: &str, show: Show, origin: Origin) -> Started {
-        match self.show.revise(origin, None, show.clone(), Cuts::PlayOut) {
+        match self
+            .show
+            .revise(origin, None, show.clone(), Cuts::PlayOut, None)
+        {
             Ok(r) if r.live.revision.needs_restart() => self.show.activated(session),
             Ok(_) => {
                 self.show.saved(&show);
@@ -477,9 +496,18 @@ impl<C: ShowControl> BoxService<C> {
     }
 
     /// An edit of the playing show from a host: made from the show's
-    /// current generation, whole and valid, naming only media the box has;
-    /// applied where it plays, then saved with an undo step.
-    fn revise(&self, peer: &Peer, session: &str, from: u64, patch: &[u8], what: &str) -> Response {
+    /// current generation (`from`; `None`: a pair's main's edit, made on
+    /// the main), whole and valid, naming only media the box has; applied
+    /// where it plays (from show sample `at`, or as soon as it can), then
+    /// saved with an undo step.
+    fn revise(
+        &self,
+        origin: Origin,
+        session: &str,
+        (from, at): (Option<u64>, Option<u64>),
+        patch: &[u8],
+        what: &str,
+    ) -> Response {
         let (playing, show, generation) = match self.show.live_show() {
             Ok(live) => live,
             Err(Refusal { kind, message }) => return refuse(kind, message),
@@ -490,7 +518,7 @@ impl<C: ShowControl> BoxService<C> {
                 format!("session {session:?} is not the one playing ({playing:?}): edits go to the playing session; edit the folder and push it"),
             );
         }
-        if from != generation {
+        if let Some(from) = from.filter(|&from| from != generation) {
             return refuse(
                 RefusalKind::Stale,
                 format!(
@@ -523,7 +551,7 @@ impl<C: ShowControl> BoxService<C> {
                 format!("clip {} names media the box does not have ({}): import it into the session on the host and push", c.id, c.audio.path),
             );
         }
-        match self.take_revision(origin_of(peer), session, from, edited, what) {
+        match self.take_revision(origin, session, (from, at), edited, what) {
             Ok(revised) => Response::Revised(revised),
             Err(NotRevised::Untouched(r) | NotRevised::Taken(r)) => r,
         }
@@ -537,13 +565,14 @@ impl<C: ShowControl> BoxService<C> {
         &self,
         origin: Origin,
         session: &str,
-        from: u64,
+        (from, at): (Option<u64>, Option<u64>),
         edited: Show,
         what: &str,
     ) -> Result<proto::Revised, NotRevised> {
+        let before = self.show.live_show().ok().map(|(_, show, _)| show);
         let revised = match self
             .show
-            .revise(origin, Some(from), edited.clone(), Cuts::Refuse)
+            .revise(origin, from, edited.clone(), Cuts::Refuse, at)
         {
             Ok(r) => r,
             Err(Refusal { kind, message }) => {
@@ -563,6 +592,11 @@ impl<C: ShowControl> BoxService<C> {
         self.show.saved(&edited);
         let revision = &revised.live.revision;
         let restarted = revision.needs_restart();
+        if let (Some(before), false) = (before, restarted) {
+            let patch = revise::patch(&before, &edited);
+            self.show
+                .revision_taken(session, patch, what, revised.live.at_sample);
+        }
         if restarted {
             if let Started::Failed(problem) = self.show.activated(session) {
                 return Err(NotRevised::Taken(refuse(
@@ -907,7 +941,13 @@ impl<C: ShowControl> Service for BoxService<C> {
                 generation,
                 patch,
                 what,
-            } => self.revise(peer, &session, generation, &patch, &what),
+            } => self.revise(
+                origin_of(peer),
+                &session,
+                (Some(generation), None),
+                &patch,
+                &what,
+            ),
             Request::DeviceMap => self.device_map(),
             Request::SetDeviceMap { map } => self.set_device_map(&map),
             Request::PackageExport {
@@ -924,6 +964,23 @@ impl<C: ShowControl> Service for BoxService<C> {
                 to,
                 dry_run,
             } => self.package_import(peer, conn, session, package, policy, to.as_deref(), dry_run),
+            // A live edit from a pair's main takes the path a host's does,
+            // and is saved here too.
+            Request::Pair(proto::PairMessage::Revise {
+                at_sample,
+                session,
+                patch,
+                what,
+            }) => match self.show.pair_peer(&peer.key) {
+                Ok(()) => self.revise(
+                    Origin::new(Input::Pair, format!("{} (the main)", peer.addr)),
+                    &session,
+                    (None, Some(at_sample)),
+                    &patch,
+                    &what,
+                ),
+                Err(Refusal { kind, message }) => refuse(kind, message),
+            },
             Request::Pair(message) => self
                 .show
                 .pair(&peer.key, message)

@@ -3,7 +3,7 @@
 //! before its frame, and turns what the render thread and the devices
 //! report into events for the operator.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 
@@ -51,6 +51,37 @@ pub enum Message {
     Command(Request),
     /// The show revised while it plays.
     Revise(Revise),
+    /// A pair's backup adopts its main's playing state (docs/pair.md).
+    Adopt(Adopt),
+}
+
+/// What a pair's backup changes, at one show sample, to play what its main
+/// plays: the voices it lacks joined where the main's are, the voices the
+/// main does not play stopped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Adopt {
+    /// The show sample it happens at.
+    pub at: u64,
+    /// Clips to start part way: each from this frame of its sequence, and
+    /// paused there when the main's is paused.
+    pub join: Vec<(ClipId, u64, bool)>,
+    /// Voices to stop (the 1 ms edge).
+    pub stop: Vec<u64>,
+}
+
+/// Decides, as a timecode cue comes due, whether it fires here: a pair's
+/// main also sends it to its backup, a backup leaves it to its main while
+/// the main lives (docs/pair.md).
+pub trait CueTap: Send + Sync {
+    /// The cue `command` (from timecode `trigger`) comes due at show sample
+    /// `at_sample`: true to play it here.
+    fn timecode_cue(&self, at_sample: u64, command: &Command, trigger: &str) -> bool;
+}
+
+impl std::fmt::Debug for dyn CueTap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CueTap")
+    }
 }
 
 /// A revised show for the playing box, and where the answer goes.
@@ -62,6 +93,8 @@ pub struct Revise {
     pub origin: Origin,
     /// What it does to a playing clip it removes or gives other audio.
     pub cuts: Cuts,
+    /// The show sample its glides start at (`None`: as soon as they can).
+    pub at: Option<u64>,
     /// The answer: what was applied, or every reason it cannot be now.
     pub reply: Sender<Result<Revised, Vec<Blocked>>>,
 }
@@ -126,6 +159,11 @@ pub(super) struct Control {
     pub started_by: HashMap<VoiceId, Origin>,
     /// Where plays go to be logged.
     pub plays: Option<Sender<PlayEvent>>,
+    /// Whether a timecode cue fires here, in a pair.
+    pub cue_tap: Option<Arc<dyn CueTap>>,
+    /// Voices joined part way (a pair's repair): the sequence frame each
+    /// starts from, so the board counts its start where it would have been.
+    pub joined: HashMap<VoiceId, u64>,
 }
 
 /// A command with its origin, as the schedule holds it.
@@ -147,10 +185,16 @@ pub struct Board {
     pub meters: Meters,
     /// Clips in view that cannot play, and why (missing or changed files…).
     pub unplayable: Vec<(ClipId, String)>,
+    /// Voices that ended lately, each with the show frame it ended: the
+    /// pair compares what played at an instant just past.
+    pub ended: VecDeque<(OnBoard, u64)>,
 }
 
+/// Ended voices the board remembers.
+const ENDED: usize = 64;
+
 /// A voice on the board.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OnBoard {
     /// Its id.
     pub voice: u64,
@@ -162,11 +206,36 @@ pub struct OnBoard {
     pub paused_at: Option<u64>,
     /// Frames it spent paused before.
     pub held: u64,
+    /// A fade-to's level (dB) and the show frame it starts ramping.
+    pub level: Option<(f64, u64)>,
+    /// The show frame its fade out starts, once one is under way.
+    pub fading_from: Option<u64>,
 }
 
 impl Board {
     fn voice_mut(&mut self, voice: VoiceId) -> Option<&mut OnBoard> {
         self.voices.iter_mut().find(|v| v.voice == voice.0)
+    }
+
+    /// The voices that played at show frame `at` (not long past: the
+    /// board remembers the last [`ENDED`] ended), as they were then.
+    pub fn at(&self, at: u64) -> Vec<OnBoard> {
+        let ended = self
+            .ended
+            .iter()
+            .filter(|(_, stopped)| *stopped > at)
+            .map(|(v, _)| v);
+        self.voices
+            .iter()
+            .chain(ended)
+            .filter(|v| v.started <= at)
+            .map(|v| OnBoard {
+                paused_at: v.paused_at.filter(|&p| p <= at),
+                level: v.level.filter(|&(_, from)| from <= at),
+                fading_from: v.fading_from.filter(|&f| f <= at),
+                ..v.clone()
+            })
+            .collect()
     }
 }
 
@@ -205,6 +274,7 @@ impl Control {
                 match message {
                     Message::Command(request) => self.accept(request, &mut schedule),
                     Message::Revise(revise) => self.revise(revise, &mut schedule),
+                    Message::Adopt(adopt) => self.adopt(adopt, &mut schedule),
                 }
             }
             let now = self.render.now();
@@ -300,6 +370,7 @@ impl Control {
             show,
             origin,
             cuts,
+            at,
             reply,
         } = message;
         let playing: HashSet<ClipId> = {
@@ -313,7 +384,8 @@ impl Control {
                 return;
             }
         };
-        let at = schedule.chase_frame(self.render.now());
+        let soonest = schedule.chase_frame(self.render.now());
+        let at = at.map_or(soonest, |at| soonest.max(SamplePos(self.origin + at)));
         let at_sample = at.0.saturating_sub(self.origin);
         if revision.needs_restart() {
             // Nothing plays (else it was blocked): the session starts again.
@@ -378,14 +450,25 @@ impl Control {
         for fired in self.cues.poll(&mapping, now.0, horizon) {
             match fired {
                 CueFired::Due { clip, at, sample } => {
-                    self.events.send(BoxEvent::TimecodeCue {
+                    let at_sample = sample.saturating_sub(self.origin);
+                    let command = Command::Go {
                         clip: clip.clone(),
+                        time: None,
+                    };
+                    let trigger = at.to_string();
+                    if let Some(tap) = &self.cue_tap {
+                        if !tap.timecode_cue(at_sample, &command, &trigger) {
+                            continue;
+                        }
+                    }
+                    self.events.send(BoxEvent::TimecodeCue {
+                        clip,
                         timecode: at,
-                        at_sample: sample.saturating_sub(self.origin),
+                        at_sample,
                     });
                     let sourced = Sourced {
-                        origin: Origin::new(Input::TimecodeCue, at.to_string()),
-                        command: Command::Go { clip, time: None },
+                        origin: Origin::new(Input::TimecodeCue, trigger),
+                        command,
                     };
                     schedule.insert(SamplePos(sample), sourced);
                 }
@@ -505,6 +588,9 @@ impl Control {
                 if let (Some(voice), Ok(())) = (voice, &sent) {
                     self.started_by.insert(voice, origin);
                 }
+                if sent.is_ok() {
+                    self.mark(frame, &command);
+                }
                 sent
             }
             Err(e) => Err(e.to_string()),
@@ -512,6 +598,75 @@ impl Control {
         if let Err(reason) = result {
             self.failed(command.to_json(), frame.0, reason);
         }
+    }
+
+    /// Marks on the board the fade a command starts at `frame` on the
+    /// voices it ramps: a fade-to's level, a fade out.
+    fn mark(&self, frame: SamplePos, command: &Command) {
+        let from = frame.0.saturating_sub(self.origin);
+        let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        for v in &mut board.voices {
+            match command {
+                Command::FadeTo { clip, level_db, .. } if *clip == v.clip => {
+                    v.level = Some((*level_db, from))
+                }
+                Command::FadeOut { clip, .. } | Command::Crossfade { from: clip, .. }
+                    if *clip == v.clip =>
+                {
+                    v.fading_from.get_or_insert(from);
+                }
+                // (An audition voice is marked too: the pair compares both sides alike.)
+                Command::FadeAll { .. } => {
+                    v.fading_from.get_or_insert(from);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A pair's repair: joins the clips and stops the voices `adopt`
+    /// names, at its show sample (or as soon as the render thread can).
+    fn adopt(&mut self, adopt: Adopt, schedule: &mut Schedule<Sourced>) {
+        let at = schedule
+            .chase_frame(self.render.now())
+            .max(SamplePos(self.origin + adopt.at));
+        for voice in adopt.stop {
+            let stop = RenderCommand::Stop(Target::Voice(VoiceId(voice)));
+            if let Err(e) = self.render.send(at, stop) {
+                self.failed(
+                    json!({"adopt": "stop", "voice": voice}),
+                    at.0,
+                    e.to_string(),
+                );
+            }
+        }
+        for (clip, index, paused) in adopt.join {
+            let started = self
+                .dispatcher
+                .join(&self.show, &clip, index, &mut self.streams)
+                .map_err(|e| e.to_string());
+            let sent = started.and_then(|start| {
+                let voice = start.voice;
+                self.render
+                    .send(at, RenderCommand::Start(start))
+                    .map_err(|e| e.to_string())?;
+                if paused {
+                    self.render
+                        .send(at, RenderCommand::Pause(Target::Voice(voice)))
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(voice)
+            });
+            match sent {
+                Ok(voice) => {
+                    self.joined.insert(voice, index);
+                    self.started_by
+                        .insert(voice, Origin::new(Input::Pair, "repair"));
+                }
+                Err(reason) => self.failed(json!({"adopt": clip}), at.0, reason),
+            }
+        }
+        schedule.sent(at);
     }
 
     /// Passes on what the render thread, the devices, the butler and the
@@ -534,17 +689,31 @@ impl Control {
                     board.voices.retain(|v| v.voice != voice.0);
                     // Every tag the render thread has came from the dispatcher.
                     if let Some(clip) = self.dispatcher.clip(clip).cloned() {
+                        let joined = self.joined.remove(&voice).unwrap_or(0);
                         board.voices.push(OnBoard {
                             voice: voice.0,
                             clip,
-                            started: show_frame(at),
+                            started: show_frame(at).saturating_sub(joined),
                             paused_at: None,
                             held: 0,
+                            level: None,
+                            fading_from: None,
                         });
                     }
                 }
-                Event::Stopped { voice, .. } | Event::Refused { voice, .. } => {
+                Event::Stopped { voice, at, .. } => {
+                    if let Some(i) = board.voices.iter().position(|v| v.voice == voice.0) {
+                        let gone = board.voices.remove(i);
+                        if board.ended.len() == ENDED {
+                            board.ended.pop_front();
+                        }
+                        board.ended.push_back((gone, show_frame(at)));
+                    }
+                    self.chase.stopped(voice)
+                }
+                Event::Refused { voice, .. } => {
                     board.voices.retain(|v| v.voice != voice.0);
+                    self.joined.remove(&voice);
                     self.chase.stopped(voice)
                 }
                 Event::Paused { voice, at } => {

@@ -629,5 +629,6 @@ fn live_config(args: &Args, map: Option<cuebox_engine::show::DeviceMap>) -> Live
             ..ClockingConfig::default()
         },
         plays: None,
+        cue_tap: None,
     }
 }
