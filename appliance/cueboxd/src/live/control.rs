@@ -162,7 +162,7 @@ pub(super) struct Control {
     /// Whether a timecode cue fires here, in a pair.
     pub cue_tap: Option<Arc<dyn CueTap>>,
     /// Voices joined part way (a pair's repair): the sequence frame each
-    /// starts from, so the board counts its start where it would have been.
+    /// starts from, for the board.
     pub joined: HashMap<VoiceId, u64>,
 }
 
@@ -206,6 +206,9 @@ pub struct OnBoard {
     pub paused_at: Option<u64>,
     /// Frames it spent paused before.
     pub held: u64,
+    /// The frame of its sequence it started from (0 but for a voice that
+    /// joined part way: a pair's repair).
+    pub from: u64,
     /// A fade-to's level (dB) and the show frame it starts ramping.
     pub level: Option<(f64, u64)>,
     /// The show frame its fade out starts, once one is under way.
@@ -240,12 +243,17 @@ impl Board {
 }
 
 impl OnBoard {
-    /// Frames of its audio played by show frame `now`.
-    pub fn position(&self, now: u64) -> u64 {
+    /// Frames of it heard by show frame `now`.
+    pub fn heard(&self, now: u64) -> u64 {
         self.paused_at
             .unwrap_or(now)
             .saturating_sub(self.started)
             .saturating_sub(self.held)
+    }
+
+    /// Where in its sequence it is at show frame `now`.
+    pub fn position(&self, now: u64) -> u64 {
+        self.heard(now) + self.from
     }
 }
 
@@ -310,7 +318,7 @@ impl Control {
                 let _ = plays.send(PlayEvent::Ended {
                     voice: VoiceId(v.voice),
                     sample: board.now,
-                    heard: v.position(board.now),
+                    heard: v.heard(board.now),
                     ending: Ending::BoxStopped,
                     wall: jiff::Timestamp::now(),
                 });
@@ -680,7 +688,7 @@ impl Control {
             // Frames a stopping voice was heard, before it leaves the board.
             let heard = match &event {
                 Event::Stopped { voice, at, .. } => {
-                    board.voice_mut(*voice).map(|v| v.position(show_frame(*at)))
+                    board.voice_mut(*voice).map(|v| v.heard(show_frame(*at)))
                 }
                 _ => None,
             };
@@ -689,13 +697,13 @@ impl Control {
                     board.voices.retain(|v| v.voice != voice.0);
                     // Every tag the render thread has came from the dispatcher.
                     if let Some(clip) = self.dispatcher.clip(clip).cloned() {
-                        let joined = self.joined.remove(&voice).unwrap_or(0);
                         board.voices.push(OnBoard {
                             voice: voice.0,
                             clip,
-                            started: show_frame(at).saturating_sub(joined),
+                            started: show_frame(at),
                             paused_at: None,
                             held: 0,
+                            from: self.joined.remove(&voice).unwrap_or(0),
                             level: None,
                             fading_from: None,
                         });

@@ -107,32 +107,31 @@ impl Repair {
     }
 }
 
-/// How the state here (`here`, its voices `voices`) differs from the
-/// main's (`main`) at the same instant, the main's samples moved by
-/// `offset` and starts allowed `tolerance` samples apart: each difference
-/// said, and what adopting the main's state would change.
+/// How the state here (`here` at the same instant as the main's `main`,
+/// its voices `voices`) differs from the main's, voices' positions allowed
+/// `tolerance` samples apart: each difference said, and what adopting the
+/// main's state would change. Positions, not starts, are compared: a unit
+/// that started its session later (a backup back from a restart) counts
+/// its show clock from a later instant.
 pub(super) fn compare(
     main: &PairState,
     here: &PairState,
     voices: &[OnBoard],
-    offset: f64,
     tolerance: f64,
 ) -> (Vec<String>, Repair) {
     let mut found = Vec::new();
     let mut repair = Repair::default();
     let mut unmatched: Vec<&OnBoard> = voices.iter().collect();
     for m in &main.voices {
-        let expected = m.started as f64 + offset;
         let matching = unmatched.iter().position(|h| {
             h.clip.as_str() == m.clip
-                && (h.started as f64 - expected).abs() <= tolerance
+                && h.position(here.at).abs_diff(m.position) as f64 <= tolerance
                 && h.paused_at.is_some() == m.paused
-                && h.held.abs_diff(m.held) as f64 <= tolerance
         });
         let Some(i) = matching else {
             found.push(format!(
-                "{} plays on the main (from its sample {}) but not here as it does there",
-                m.clip, m.started
+                "{} plays on the main (at its frame {}) but not here as it does there",
+                m.clip, m.position
             ));
             if let Ok(clip) = m.clip.parse() {
                 repair.join.push((clip, m.position, m.paused));
@@ -166,8 +165,9 @@ pub(super) fn compare(
     }
     for h in unmatched {
         found.push(format!(
-            "{} plays here (from sample {}) but not on the main",
-            h.clip, h.started
+            "{} plays here (at its frame {}) but not on the main",
+            h.clip,
+            h.position(here.at)
         ));
         repair.stop.push(h.voice);
     }
@@ -219,6 +219,7 @@ mod tests {
             started,
             paused_at: None,
             held: 0,
+            from: 0,
             level: None,
             fading_from: None,
         }
@@ -242,7 +243,7 @@ mod tests {
         let main = state(&[voice("c1", 1_000), voice("c2", 5_000)], 9_000);
         let here_voices = [voice("c2", 4_002), voice("c1", 0)];
         let here = state(&here_voices, 8_000);
-        let (found, repair) = compare(&main, &here, &here_voices, -1_000.0, 3.0);
+        let (found, repair) = compare(&main, &here, &here_voices, 3.0);
         assert!(found.is_empty(), "{found:?}");
         assert!(repair.is_empty());
         assert_eq!(
@@ -254,7 +255,7 @@ mod tests {
         let mut here = state(&here_voices, 8_000);
         here.locked = true;
         here.group_levels = vec![("A".into(), -6.0)];
-        let (found, repair) = compare(&main, &here, &here_voices, -1_000.0, 3.0);
+        let (found, repair) = compare(&main, &here, &here_voices, 3.0);
         assert_eq!(found.len(), 6, "{found:?}");
         assert_ne!(main.digest, here.digest);
         // c1 and c2 join where the main's had got to by its instant; c1's
@@ -284,7 +285,7 @@ mod tests {
         let main = state(&[faded], 3_000);
         let here_voices = [voice("c1", 1_000)];
         let here = state(&here_voices, 3_000);
-        let (found, repair) = compare(&main, &here, &here_voices, 0.0, 2.0);
+        let (found, repair) = compare(&main, &here, &here_voices, 2.0);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(
             repair.commands,

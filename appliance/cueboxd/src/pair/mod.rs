@@ -132,6 +132,8 @@ struct State {
     /// (backup) When a comparison last found both units the same.
     matched: Option<Instant>,
     repairs: u64,
+    /// (backup) No new repair before this (one is under way).
+    repairing: Option<Instant>,
     /// (main) Edits, page turns and locks the backup took.
     forwarded: u64,
 }
@@ -139,6 +141,12 @@ struct State {
 impl State {
     fn healthy(&self) -> bool {
         self.last_heard.is_some_and(|t| t.elapsed() < SILENT)
+    }
+
+    /// Forgets the beats measured so far (a new connection).
+    fn measure_afresh(&mut self) {
+        self.beats.clear();
+        self.link = PairLink::default();
     }
 
     /// A heartbeat of round trip `rtt_ns` measured `offset` samples.
@@ -245,9 +253,11 @@ impl Pair {
             });
         }
         state.diverged = Some(detail);
-        if repair.is_empty() {
+        // One repair at a time: the comparison after it looks past it.
+        if repair.is_empty() || state.repairing.is_some_and(|until| Instant::now() < until) {
             return;
         }
+        state.repairing = Some(Instant::now() + REPAIR_LEAD + BEAT * COMPARE_EVERY as u32);
         let Some((now, rate, _)) = link.render_now() else {
             return;
         };
@@ -466,8 +476,7 @@ impl Pair {
                 {
                     let tolerance =
                         measured.offset_error_us.unwrap_or(0.0) * f64::from(rate) / 1e6 + 2.0;
-                    let (found, repair) =
-                        compare::compare(&main, &here, &voices, offset, tolerance);
+                    let (found, repair) = compare::compare(&main, &here, &voices, tolerance);
                     state.digest = Some(main.digest.clone());
                     self.compared(link, &mut state, found, repair, offset, main.at);
                 }

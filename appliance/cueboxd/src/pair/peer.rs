@@ -6,7 +6,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Weak;
 use std::time::Instant;
 
-use super::{compare, lock, Forward, Pair, BEAT, CALL, COMPARE_EVERY, SILENT};
+use super::{compare, lock, Forward, Pair, BEAT, BEST, CALL, COMPARE_EVERY, SILENT};
 use crate::api::proto::{PairMessage, Request, Response};
 use crate::api::{Client, Expect, Identity};
 use crate::clocking::ptp::monotonic_ns;
@@ -40,6 +40,11 @@ pub(super) fn main_link(
             std::thread::sleep(SILENT);
             continue;
         };
+        // The backup may have started its session again while away: what
+        // was measured of its show clock before is no longer true.
+        if let Some(p) = pair.upgrade() {
+            lock(&p.state).measure_afresh();
+        }
         let mut next_beat = Instant::now();
         loop {
             let wait = next_beat.saturating_duration_since(Instant::now());
@@ -128,15 +133,19 @@ fn apply(pair: &Pair, client: &mut Client, f: Forward) -> bool {
 /// One heartbeat: the backup's show sample against the main's either side
 /// of the round trip; false when the link failed.
 fn beat(pair: &Pair, link: &LiveLink, client: &mut Client) -> bool {
-    let (measured, beats) = {
+    let (measured, beats, settled) = {
         let mut state = lock(&pair.state);
         state.beats_sent += 1;
-        (state.link, state.beats_sent)
+        (state.link, state.beats_sent, state.beats.len() >= BEST)
     };
-    let state = (beats % COMPARE_EVERY == 0)
+    // Compared only once the offset rests on enough beats.
+    let state = (settled && beats % COMPARE_EVERY == 0)
         .then(|| compare::snapshot(link, None))
         .flatten()
         .map(|(state, _)| state);
+    if let Some(state) = &state {
+        lock(&pair.state).digest = Some(state.digest.clone());
+    }
     let request = Request::Pair(PairMessage::Beat {
         link: measured,
         state,
