@@ -1346,8 +1346,37 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
             "A",
         ]));
     }
-    ok(main.host(&["push", s, "--to", "main"]));
-    ok(backup.host(&["push", s, "--to", "backup"]));
+    // One host pushes to both units and activates them together: their
+    // sessions start (their cards open) at one instant.
+    ok(main.host(&[
+        "pair",
+        &backup_addr,
+        "--name",
+        "backup",
+        "--fingerprint",
+        LoopBox::cueboxd_cmd(t, "backup", &["key"]).trim(),
+    ]));
+    let host_key = ok(main.host(&["key"]));
+    LoopBox::cueboxd_cmd(
+        t,
+        "backup",
+        &["auth", "add", host_key.trim(), "--role", "edit"],
+    );
+    let pushed: Value = serde_json::from_str(&ok(main.host(&[
+        "push",
+        s,
+        "--to",
+        "main,backup",
+        "--together",
+        "--json",
+    ])))
+    .unwrap();
+    assert!(pushed["together_at"].is_number(), "{pushed}");
+    assert!(wait_for(10, || backup.card.join("start").exists()
+        && main.card.join("start").exists()));
+    let apart_ms = (main.started_ns() - backup.started_ns()).abs() / 1e6;
+    eprintln!("pair: push --together started the two units' sessions {apart_ms:.1} ms apart");
+    assert!(apart_ms < 100.0, "activated together: {apart_ms} ms apart");
     let pair = |b: &LoopBox, name: &str| -> Value {
         let status: Value = serde_json::from_str(&ok(b.host(&["status", name, "--json"]))).unwrap();
         status["pair"].clone()
@@ -1470,6 +1499,14 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
         "the same show and state on both: {b}"
     );
     assert_eq!(b["divergences"], 0, "{b}");
+    assert_eq!(b["digest"], pair(&main, "main")["digest"], "{b}");
+    // A push of the playing session to both, together: each takes it where
+    // it plays, at the show sample its card plays at the one instant.
+    ok(main.host(&["clip", "set", s, "c1", "--level", "-3"]));
+    ok(main.host(&["push", s, "--to", "main,backup", "--together"]));
+    std::thread::sleep(Duration::from_millis(2_500));
+    let b = pair(&backup, "backup");
+    assert!(b["diverged"].is_null(), "the same show on both again: {b}");
     assert_eq!(b["digest"], pair(&main, "main")["digest"], "{b}");
 
     // Killing the backup leaves the main playing and taking GOs, with no

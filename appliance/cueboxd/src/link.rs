@@ -981,6 +981,9 @@ impl ShowControl for Arc<LiveLink> {
     fn saved(&self, show: &Show) {
         LiveLink::saved(self, show);
     }
+    fn show_sample_at(&self, mono_ns: u64) -> Option<f64> {
+        LiveLink::show_sample_at(self, mono_ns)
+    }
     fn revision_taken(&self, session: &str, patch: Vec<u8>, what: &str, at_sample: u64) {
         if let Some(pair) = self.pair.get() {
             pair.revision_taken(session, patch, what, at_sample);

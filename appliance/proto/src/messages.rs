@@ -245,6 +245,19 @@ pub enum Request<'a> {
     /// or a command the main accepted, to apply at a show sample of the
     /// backup's. Only the box the backup names as its peer may send it.
     Pair(PairMessage),
+    /// [`Request::Activate`] at an instant: the box activates the staged
+    /// session when its clock (CLOCK_REALTIME) reads `at_realtime_ns`, and
+    /// a push of the playing session takes effect at the show sample its
+    /// card plays then. Several boxes (a main/backup pair) told the same
+    /// instant switch together (`hostctl push --together`).
+    ActivateAt {
+        /// The session's name.
+        session: String,
+        /// The hash of the manifest staged.
+        manifest: ContentHash,
+        /// When, in nanoseconds since the Unix epoch.
+        at_realtime_ns: u64,
+    },
 }
 
 /// What the main of a pair tells its backup.
@@ -392,6 +405,7 @@ impl Request<'_> {
             | Request::Blob { .. }
             | Request::BlobEnd { .. }
             | Request::Activate { .. }
+            | Request::ActivateAt { .. }
             | Request::Remove { .. }
             | Request::Revise { .. }
             | Request::SetDeviceMap { .. }
@@ -410,6 +424,7 @@ impl Request<'_> {
                 | Request::Blob { .. }
                 | Request::BlobEnd { .. }
                 | Request::Activate { .. }
+                | Request::ActivateAt { .. }
                 | Request::Remove { .. }
                 | Request::Revise { .. }
                 | Request::SetDeviceMap { .. }
@@ -448,6 +463,7 @@ impl Request<'_> {
             Request::PackageOffer { .. } => "package_offer",
             Request::PackageImport { .. } => "package_import",
             Request::Pair(_) => "pair",
+            Request::ActivateAt { .. } => "activate_at",
         }
     }
 }

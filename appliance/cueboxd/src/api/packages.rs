@@ -323,7 +323,7 @@ impl<C: ShowControl> BoxService<C> {
             };
             let manifest = staged.manifest;
             conn.staged = Some(staged);
-            return match self.activate(conn, &name, manifest, origin_of(peer)) {
+            return match self.activate(conn, &name, manifest, origin_of(peer), None) {
                 Response::Activated(a) => imported(name, report, translated, Some(a), None),
                 refusal => refusal,
             };

@@ -74,6 +74,12 @@ pub trait ShowControl: Send + Sync + 'static {
     ) -> Result<Revised, Refusal>;
     /// The revision was saved as `show`.
     fn saved(&self, show: &Show);
+    /// The show sample the playback card plays at CLOCK_MONOTONIC
+    /// `mono_ns`; `None` while nothing plays.
+    fn show_sample_at(&self, mono_ns: u64) -> Option<f64> {
+        let _ = mono_ns;
+        None
+    }
     /// A live edit of `session` (`patch`, named `what`) was taken from
     /// show sample `at_sample` and saved: a pair's main sends it to its
     /// backup.
@@ -97,6 +103,10 @@ pub trait ShowControl: Send + Sync + 'static {
         Err(not_paired())
     }
 }
+
+/// How far ahead an activation may be scheduled: further means the
+/// host's clock and the box's disagree.
+const MAX_ACTIVATION_LEAD: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What became of an activated session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -407,13 +417,26 @@ impl<C: ShowControl> BoxService<C> {
         }
     }
 
+    /// Activates the session staged on `conn`, at once or when the box's
+    /// clock reads `at_realtime_ns` (then a push of the playing session
+    /// takes effect at the show sample the card plays at that instant).
     pub(super) fn activate(
         &self,
         conn: &mut Conn,
         session: &str,
         manifest: ContentHash,
         origin: Origin,
+        at_realtime_ns: Option<u64>,
     ) -> Response {
+        if let Some(at) = at_realtime_ns {
+            let now = crate::clocking::ptp::realtime_ns();
+            if at <= now {
+                return refuse(RefusalKind::BadRequest, format!("the activation instant passed {:.0} ms ago by this box's clock: nothing was activated. The boxes' clocks must agree with the host's within the lead (synchronise them with PTP or NTP), or push again", (now - at) as f64 / 1e6));
+            }
+            if at - now > MAX_ACTIVATION_LEAD.as_nanos() as u64 {
+                return refuse(RefusalKind::BadRequest, format!("the activation instant is {:.1} s away by this box's clock, more than {} s: nothing was activated. The boxes' clocks must agree with the host's (synchronise them with PTP or NTP)", (at - now) as f64 / 1e9, MAX_ACTIVATION_LEAD.as_secs()));
+            }
+        }
         let Some(staged) = conn
             .staged
             .as_ref()
@@ -446,9 +469,26 @@ impl<C: ShowControl> BoxService<C> {
                 // retried after the next activation and at start.
                 conn.reservation = None;
                 let _ = self.objects.collect(PART_LIFETIME);
-                let started = match live {
-                    true => self.revised_by_push(session, staged.stored(), origin),
-                    false => self.show.activated(session),
+                let started = match (live, at_realtime_ns) {
+                    (true, at) => {
+                        // The show sample the card plays at the instant.
+                        let at = at.and_then(|at| {
+                            let mono = crate::clocking::ptp::realtime_to_monotonic(at);
+                            self.show
+                                .show_sample_at(mono)
+                                .map(|s| s.round().max(0.0) as u64)
+                        });
+                        self.revised_by_push(session, staged.stored(), origin, at)
+                    }
+                    (false, at) => {
+                        if let Some(at) = at {
+                            let now = crate::clocking::ptp::realtime_ns();
+                            std::thread::sleep(std::time::Duration::from_nanos(
+                                at.saturating_sub(now),
+                            ));
+                        }
+                        self.show.activated(session)
+                    }
                 };
                 Response::Activated(Activated {
                     session: session.to_owned(),
@@ -476,10 +516,16 @@ impl<C: ShowControl> BoxService<C> {
     /// A pushed session that plays now took effect where it plays: the
     /// box restarts it only for what it sets up at its start (nothing plays
     /// then).
-    fn revised_by_push(&self, session: &str, show: Show, origin: Origin) -> Started {
+    fn revised_by_push(
+        &self,
+        session: &str,
+        show: Show,
+        origin: Origin,
+        at: Option<u64>,
+    ) -> Started {
         match self
             .show
-            .revise(origin, None, show.clone(), Cuts::PlayOut, None)
+            .revise(origin, None, show.clone(), Cuts::PlayOut, at)
         {
             Ok(r) if r.live.revision.needs_restart() => self.show.activated(session),
             Ok(_) => {
@@ -910,8 +956,19 @@ impl<C: ShowControl> Service for BoxService<C> {
             Request::Blob { hash, offset, data } => self.blob(conn, hash, offset, data),
             Request::BlobEnd { hash } => self.blob_end(conn, hash),
             Request::Activate { session, manifest } => {
-                self.activate(conn, &session, manifest, origin_of(peer))
+                self.activate(conn, &session, manifest, origin_of(peer), None)
             }
+            Request::ActivateAt {
+                session,
+                manifest,
+                at_realtime_ns,
+            } => self.activate(
+                conn,
+                &session,
+                manifest,
+                origin_of(peer),
+                Some(at_realtime_ns),
+            ),
             Request::Pull { session } => self.pull(conn, &session),
             Request::Fetch { hash, offset, len } => self.fetch(conn, hash, offset, len),
             Request::Remove { session } => self.remove(&session),
