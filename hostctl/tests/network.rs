@@ -483,7 +483,7 @@ impl LoopBox {
         std::fs::write(
             &conf,
             format!(
-                "pcm_type.cuebox_paced {{ lib \"{}\" }}\npcm.later {{ type cuebox_paced outfile \"{1}/out.raw\" startfile \"{1}/start\" }}\n",
+                "pcm_type.cuebox_paced {{ lib \"{}\" }}\npcm.later {{ type cuebox_paced outfile \"{1}/out.raw\" startfile \"{1}/start\" }}\npcm.later_in {{ type cuebox_paced infile \"{1}-in.raw\" }}\n",
                 so.lines().last().unwrap(),
                 card.display()
             ),
@@ -1252,6 +1252,77 @@ fn clip_starts(frames: &[[f32; 2]]) -> Vec<usize> {
     starts
 }
 
+/// A main/backup pair on loopback, each unit on its own paced card, the
+/// main's host knowing both (docs/pair.md).
+struct PairOnLoopback {
+    main: LoopBox,
+    backup: LoopBox,
+    backup_addr: String,
+    /// The backup's pair arguments, to start it again.
+    backup_args: Vec<String>,
+}
+
+impl PairOnLoopback {
+    /// Starts the backup, then the main with `main_extra` too.
+    fn start(t: &Path, main_extra: &[&str]) -> PairOnLoopback {
+        let (main_addr, backup_addr) = (free_address(), free_address());
+        let key = |name: &str| -> Value {
+            serde_json::from_str(&LoopBox::cueboxd_cmd(t, name, &["key", "--json"])).unwrap()
+        };
+        let (main_key, backup_key) = (key("main"), key("backup"));
+        let fingerprint = |k: &Value| k["fingerprint"].as_str().unwrap().to_owned();
+        let main_box_key = main_key["key"].as_str().unwrap();
+        LoopBox::cueboxd_cmd(
+            t,
+            "backup",
+            &["auth", "add", main_box_key, "--role", "control"],
+        );
+        let backup_args: Vec<String> = ["--pair", "backup", "--peer", &main_addr]
+            .into_iter()
+            .map(String::from)
+            .chain(["--peer-fingerprint".into(), fingerprint(&main_key)])
+            .collect();
+        let args: Vec<&str> = backup_args.iter().map(String::as_str).collect();
+        let backup = LoopBox::start_with(t, "backup", true, &backup_addr, &args);
+        let backup_fingerprint = fingerprint(&backup_key);
+        let main_args = [
+            "--pair",
+            "main",
+            "--peer",
+            &backup_addr,
+            "--peer-fingerprint",
+            &backup_fingerprint,
+        ];
+        let main = LoopBox::start_with(
+            t,
+            "main",
+            true,
+            &main_addr,
+            &[&main_args[..], main_extra].concat(),
+        );
+        ok(main.host(&[
+            "pair",
+            &backup_addr,
+            "--name",
+            "backup",
+            "--fingerprint",
+            LoopBox::cueboxd_cmd(t, "backup", &["key"]).trim(),
+        ]));
+        let host_key = ok(main.host(&["key"]));
+        LoopBox::cueboxd_cmd(
+            t,
+            "backup",
+            &["auth", "add", host_key.trim(), "--role", "edit"],
+        );
+        PairOnLoopback {
+            main,
+            backup,
+            backup_addr,
+            backup_args,
+        }
+    }
+}
+
 /// A main/backup pair on loopback, each unit on its own paced card
 /// (docs/pair.md): a GO on the main through the API, and one over OSC,
 /// play on both at the same instant (the cards' outputs placed on CLOCK_MONOTONIC by their
@@ -1263,33 +1334,6 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
     let _one = serial();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let (main_addr, backup_addr) = (free_address(), free_address());
-    let key = |name: &str| -> Value {
-        serde_json::from_str(&LoopBox::cueboxd_cmd(t, name, &["key", "--json"])).unwrap()
-    };
-    let (main_key, backup_key) = (key("main"), key("backup"));
-    let fingerprint = |k: &Value| k["fingerprint"].as_str().unwrap().to_owned();
-    LoopBox::cueboxd_cmd(
-        t,
-        "backup",
-        &[
-            "auth",
-            "add",
-            main_key["key"].as_str().unwrap(),
-            "--role",
-            "control",
-        ],
-    );
-    let main_fingerprint = fingerprint(&main_key);
-    let backup_args = [
-        "--pair",
-        "backup",
-        "--peer",
-        &main_addr,
-        "--peer-fingerprint",
-        &main_fingerprint,
-    ];
-    let backup = LoopBox::start_with(t, "backup", true, &backup_addr, &backup_args);
     // OSC on the main, on loopback (control for anyone there), replies to `osc`.
     let osc = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let osc_port = free_address().rsplit_once(':').unwrap().1.to_owned();
@@ -1301,22 +1345,13 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
         .to_string(),
     )
     .unwrap();
-    let main = LoopBox::start_with(
-        t,
-        "main",
-        true,
-        &main_addr,
-        &[
-            "--pair",
-            "main",
-            "--peer",
-            &backup_addr,
-            "--peer-fingerprint",
-            &fingerprint(&backup_key),
-            "--showctl",
-            showctl.to_str().unwrap(),
-        ],
-    );
+    let PairOnLoopback {
+        main,
+        backup,
+        backup_addr,
+        backup_args,
+    } = PairOnLoopback::start(t, &["--showctl", showctl.to_str().unwrap()]);
+    let backup_args: Vec<&str> = backup_args.iter().map(String::as_str).collect();
     let show = t.join("Tour");
     let s = show.to_str().unwrap();
     ok(main.host(&[
@@ -1346,22 +1381,8 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
             "A",
         ]));
     }
-    // One host pushes to both units and activates them together: their
-    // sessions start (their cards open) at one instant.
-    ok(main.host(&[
-        "pair",
-        &backup_addr,
-        "--name",
-        "backup",
-        "--fingerprint",
-        LoopBox::cueboxd_cmd(t, "backup", &["key"]).trim(),
-    ]));
-    let host_key = ok(main.host(&["key"]));
-    LoopBox::cueboxd_cmd(
-        t,
-        "backup",
-        &["auth", "add", host_key.trim(), "--role", "edit"],
-    );
+    // One host (the main's) pushes to both units and activates them
+    // together: their sessions start (their cards open) at one instant.
     let pushed: Value = serde_json::from_str(&ok(main.host(&[
         "push",
         s,
@@ -1619,4 +1640,114 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
         "{}",
         backup.events()
     );
+}
+/// A timecode cue on a pair's main (LTC on its capture input) plays on
+/// both units at one instant: the main sends it to the backup, which
+/// leaves its own timecode cues to a living main.
+#[test]
+fn a_timecode_cue_on_the_main_plays_on_both_units_at_one_instant() {
+    use cuebox_engine::timecode::{ltc::Encoder, FrameRate};
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let capture = ["--capture", "later_in", "--capture-channels", "2"];
+    // Ten seconds of LTC from 10:00:00:00 on the main's capture channel 1,
+    // there before its card opens.
+    let mut encoder = Encoder::new(
+        48_000,
+        FrameRate::Fps25,
+        "10:00:00:00".parse().unwrap(),
+        -12.0,
+    );
+    let mut ltc = Vec::new();
+    for _ in 0..10 * 25 {
+        encoder.encode_frame(&mut ltc);
+    }
+    let raw: Vec<u8> = ltc
+        .iter()
+        .flat_map(|&x| [x, 0.0])
+        .flat_map(f32::to_le_bytes)
+        .collect();
+    std::fs::write(t.join("main-card-in.raw"), raw).unwrap();
+    let PairOnLoopback { main, backup, .. } = PairOnLoopback::start(t, &capture);
+    let show = t.join("Cued");
+    let s = show.to_str().unwrap();
+    ok(main.host(&[
+        "session",
+        "new",
+        s,
+        "--media",
+        show.join("media").to_str().unwrap(),
+    ]));
+    let tone = t.join("tone.wav");
+    wav(&tone, 2, 7);
+    ok(main.host(&[
+        "clip",
+        "add",
+        s,
+        tone.to_str().unwrap(),
+        "--page",
+        "1",
+        "--tab",
+        "1",
+        "--at",
+        "1,1",
+        "--group",
+        "A",
+    ]));
+    ok(main.host(&["clip", "set", s, "c1", "--trigger", "10:00:06:00"]));
+    ok(main.host(&["bus", s, "ltc", "--enabled", "on", "--input", "1"]));
+    ok(main.host(&[
+        "timing",
+        s,
+        "--priority",
+        "ltc,system",
+        "--frame-rate",
+        "25",
+    ]));
+    ok(main.host(&["push", s, "--to", "main,backup", "--together"]));
+    assert!(
+        wait_for(20, || main.events().contains("timecode 10:00:06:00")),
+        "the cue fires on the main: {}",
+        main.events()
+    );
+    let starts = |b: &LoopBox| clip_starts(&b.output());
+    assert!(wait_for(10, || !starts(&main).is_empty()
+        && !starts(&backup).is_empty()));
+    let (fm, fb) = (starts(&main)[0], starts(&backup)[0]);
+    let instant = |b: &LoopBox, frame: usize| b.started_ns() + frame as f64 * 1e9 / 48_000.0;
+    let apart = (instant(&backup, fb) - instant(&main, fm)) * 48_000.0 / 1e9;
+    let status: Value =
+        serde_json::from_str(&ok(main.host(&["status", "main", "--json"]))).unwrap();
+    let p = &status["pair"];
+    let error_us = p["link"]["offset_error_us"].as_f64().unwrap();
+    eprintln!("pair: the timecode cue played {apart:+.2} samples apart (stated error {error_us:.0} µs; main {p})");
+    let late = p["main_late"].as_u64().unwrap() + p["late"].as_u64().unwrap();
+    if late == 0 {
+        assert!(
+            apart.abs() <= error_us * 48_000.0 / 1e6 + 1.0,
+            "{apart} samples apart"
+        );
+        let n = 24_000;
+        assert!(wait_for(5, || main.output().len() > fm + n
+            && backup.output().len() > fb + n));
+        assert!(
+            main.output()[fm..fm + n] == backup.output()[fb..fb + n],
+            "the same audio"
+        );
+    }
+    assert_eq!(
+        p["applied"].as_u64().unwrap() + p["late"].as_u64().unwrap(),
+        1,
+        "{p}"
+    );
+    // The backup played it because the main sent it, not from a cue of its
+    // own (the line a cue prints: `timecode 10:00:06:00: c1 at …`).
+    assert!(
+        main.events().contains("timecode 10:00:06:00: c1"),
+        "{}",
+        main.events()
+    );
+    let events = backup.events();
+    assert!(!events.contains("timecode 10:00:06:00"), "{events}");
 }
