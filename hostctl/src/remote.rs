@@ -770,14 +770,20 @@ fn print_pair(p: &PairStatus) {
         "    commands: {} in flight, {} applied, {} late, {} lost, {} late on the main; {} edits, page turns and locks forwarded",
         p.in_flight, p.applied, p.late, p.lost, p.main_late, p.forwarded
     );
-    if let Some(digest) = &p.digest {
-        let matched = p.matched_ms.map_or("never matched".to_owned(), |ms| {
-            format!("matched {ms} ms ago")
-        });
-        println!(
-            "    state: main's digest {digest}, {matched}; {} divergences, {} repairs",
-            p.divergences, p.repairs
-        );
+    match (&p.digest, p.role.as_str()) {
+        (Some(digest), "main") => {
+            println!("    state: digest {digest}, sent to the backup each second");
+        }
+        (Some(digest), _) => {
+            let matched = p.matched_ms.map_or("never matched".to_owned(), |ms| {
+                format!("matched {ms} ms ago")
+            });
+            println!(
+                "    state: main's digest {digest}, {matched}; {} divergences, {} repairs",
+                p.divergences, p.repairs
+            );
+        }
+        (None, _) => {}
     }
     if let Some(how) = &p.diverged {
         println!("    DIVERGED: {how}");
