@@ -1645,12 +1645,21 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
 /// both units at one instant: the main sends it to the backup, which
 /// leaves its own timecode cues to a living main.
 #[test]
-fn a_timecode_cue_on_the_main_plays_on_both_units_at_one_instant() {
+fn a_timecode_cue_on_the_main_plays_on_both_units_and_a_dropped_go_is_found_and_repaired() {
     use cuebox_engine::timecode::{ltc::Encoder, FrameRate};
     let _one = serial();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let capture = ["--capture", "later_in", "--capture-channels", "2"];
+    // The main's second command is dropped on purpose (a fault injected):
+    // the backup must find that it diverged, and repair it.
+    let capture = [
+        "--capture",
+        "later_in",
+        "--capture-channels",
+        "2",
+        "--pair-drop",
+        "2",
+    ];
     // Ten seconds of LTC from 10:00:00:00 on the main's capture channel 1,
     // there before its card opens.
     let mut encoder = Encoder::new(
@@ -1681,20 +1690,14 @@ fn a_timecode_cue_on_the_main_plays_on_both_units_at_one_instant() {
     ]));
     let tone = t.join("tone.wav");
     wav(&tone, 2, 7);
-    ok(main.host(&[
-        "clip",
-        "add",
-        s,
-        tone.to_str().unwrap(),
-        "--page",
-        "1",
-        "--tab",
-        "1",
-        "--at",
-        "1,1",
-        "--group",
-        "A",
-    ]));
+    let long = t.join("long.wav");
+    wav(&long, 8, 3);
+    for (file, at) in [(&tone, "1,1"), (&long, "1,2")] {
+        let file = file.to_str().unwrap();
+        ok(main.host(&[
+            "clip", "add", s, file, "--page", "1", "--tab", "1", "--at", at, "--group", "A",
+        ]));
+    }
     ok(main.host(&["clip", "set", s, "c1", "--trigger", "10:00:06:00"]));
     ok(main.host(&["bus", s, "ltc", "--enabled", "on", "--input", "1"]));
     ok(main.host(&[
@@ -1750,4 +1753,54 @@ fn a_timecode_cue_on_the_main_plays_on_both_units_at_one_instant() {
     );
     let events = backup.events();
     assert!(!events.contains("timecode 10:00:06:00"), "{events}");
+    // The GO the main does not send: found by the backup's next comparison,
+    // within a digest period (a second) and the snapshot's tenth of a
+    // second, then repaired: from there both play c2 sample for sample.
+    let went = Instant::now();
+    ok(main.host(&["go", "main", "c2"]));
+    assert!(
+        wait_for(5, || backup
+            .events()
+            .contains("DIVERGED from the main: c2 plays on the main")),
+        "{}",
+        backup.events()
+    );
+    let found = went.elapsed();
+    eprintln!("pair: the dropped GO was found {found:?} after it was sent");
+    assert!(
+        found < Duration::from_millis(1_500),
+        "found {found:?} after the GO"
+    );
+    assert!(wait_for(5, || backup
+        .events()
+        .contains("pair: repaired at sample")));
+    let b = || -> Value {
+        serde_json::from_str::<Value>(&ok(backup.host(&["status", "backup", "--json"]))).unwrap()
+            ["pair"]
+            .clone()
+    };
+    assert!(wait_for(5, || b()["diverged"].is_null()), "{}", b());
+    assert_eq!(b()["repairs"], 1, "{}", b());
+    std::thread::sleep(Duration::from_millis(600));
+    let (m, bk) = (main.output(), backup.output());
+    let i0 = m.len() - 24_000;
+    assert!(
+        m[i0..i0 + 4_800].iter().any(|f| *f != [0.0, 0.0]),
+        "c2 plays on the main"
+    );
+    let at = ((instant(&main, i0) - backup.started_ns()) * 48_000.0 / 1e9).round() as i64;
+    let n = 12_000;
+    let reach = (error_us * 48_000.0 / 1e6).ceil() as i64 + 2;
+    assert!(wait_for(5, || backup.output().len() as i64 > at + n as i64 + reach));
+    let bk = if bk.len() as i64 > at + n as i64 + reach {
+        bk
+    } else {
+        backup.output()
+    };
+    let shift = (-reach..=reach).find(|d| {
+        let j = (at + d) as usize;
+        m[i0..i0 + n] == bk[j..j + n]
+    });
+    eprintln!("pair: after the repair the backup plays c2 {shift:?} samples from the main");
+    assert!(shift.is_some(), "after the repair, the same audio");
 }

@@ -58,6 +58,9 @@ pub struct Config {
     /// A backup's emergency override: it takes commands from its own inputs
     /// though its main is alive.
     pub overridden: bool,
+    /// Fault injection (tests): a main does not send the Nth command it
+    /// accepts (from 1).
+    pub drop: Option<u64>,
 }
 
 /// How often the main beats, and measures the offset.
@@ -125,6 +128,8 @@ struct State {
     main_late: u64,
     /// (main) Beats sent.
     beats_sent: u64,
+    /// (main) Commands accepted, for the fault injection.
+    accepted: u64,
     divergences: u64,
     diverged: Option<String>,
     /// The digest of the main's last compared state.
@@ -358,9 +363,20 @@ impl Pair {
     /// The main accepted `command` from `origin` as `accepted` says:
     /// queued for the backup, never waited for.
     pub fn accepted(&self, origin: &Origin, accepted: Accepted, command: Command, press: bool) {
-        // Stamped for a sample already rendered: the main plays it late.
-        if accepted.lead_samples == 0 && self.forwards() {
-            lock(&self.state).main_late += 1;
+        if !self.forwards() {
+            return;
+        }
+        {
+            let mut state = lock(&self.state);
+            // Stamped for a sample already rendered: the main plays it late.
+            if accepted.lead_samples == 0 {
+                state.main_late += 1;
+            }
+            state.accepted += 1;
+            if self.config.drop == Some(state.accepted) {
+                state.lost += 1;
+                return;
+            }
         }
         self.send(Forward::Command {
             at_sample: accepted.at_sample,
