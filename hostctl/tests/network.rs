@@ -1323,6 +1323,48 @@ impl PairOnLoopback {
     }
 }
 
+/// A new session `t/name`, through `b`'s host, with a clip of each file
+/// at its place on page 1, tab 1, group A.
+fn session_of(b: &LoopBox, t: &Path, name: &str, clips: &[(&Path, &str)]) -> PathBuf {
+    let show = t.join(name);
+    let s = show.to_str().unwrap();
+    let media = show.join("media");
+    ok(b.host(&["session", "new", s, "--media", media.to_str().unwrap()]));
+    for (file, at) in clips {
+        let file = file.to_str().unwrap();
+        ok(b.host(&[
+            "clip", "add", s, file, "--page", "1", "--tab", "1", "--at", at, "--group", "A",
+        ]));
+    }
+    show
+}
+
+/// The CLOCK_MONOTONIC instant (ns) `b`'s card played its output frame `frame`.
+fn instant(b: &LoopBox, frame: usize) -> f64 {
+    b.started_ns() + frame as f64 * 1e9 / 48_000.0
+}
+
+/// The backup plays what the main plays now, sample for sample: a quarter
+/// second of the main's latest output (which must not be silent) is found
+/// in the backup's at the same instant, within `reach` samples; the shift.
+fn same_audio_now(main: &LoopBox, backup: &LoopBox, reach: i64) -> Option<i64> {
+    let m = main.output();
+    let i0 = m.len() - 24_000;
+    assert!(
+        m[i0..i0 + 4_800].iter().any(|f| *f != [0.0, 0.0]),
+        "the main plays"
+    );
+    let at = ((instant(main, i0) - backup.started_ns()) * 48_000.0 / 1e9).round() as i64;
+    let n = 12_000;
+    let end = at + n as i64 + reach;
+    assert!(wait_for(5, || backup.output().len() as i64 > end));
+    let bk = backup.output();
+    (-reach..=reach).find(|d| {
+        let j = (at + d) as usize;
+        m[i0..i0 + n] == bk[j..j + n]
+    })
+}
+
 /// A main/backup pair on loopback, each unit on its own paced card
 /// (docs/pair.md): a GO on the main through the API, and one over OSC,
 /// play on both at the same instant (the cards' outputs placed on CLOCK_MONOTONIC by their
@@ -1352,35 +1394,17 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
         backup_args,
     } = PairOnLoopback::start(t, &["--showctl", showctl.to_str().unwrap()]);
     let backup_args: Vec<&str> = backup_args.iter().map(String::as_str).collect();
-    let show = t.join("Tour");
-    let s = show.to_str().unwrap();
-    ok(main.host(&[
-        "session",
-        "new",
-        s,
-        "--media",
-        show.join("media").to_str().unwrap(),
-    ]));
     let tone = t.join("tone.wav");
     wav(&tone, 1, 7);
     let long = t.join("long.wav");
     wav(&long, 10, 3);
-    for (file, at) in [(&tone, "1,1"), (&tone, "1,2"), (&long, "1,3")] {
-        ok(main.host(&[
-            "clip",
-            "add",
-            s,
-            file.to_str().unwrap(),
-            "--page",
-            "1",
-            "--tab",
-            "1",
-            "--at",
-            at,
-            "--group",
-            "A",
-        ]));
-    }
+    let show = session_of(
+        &main,
+        t,
+        "Tour",
+        &[(&tone, "1,1"), (&tone, "1,2"), (&long, "1,3")],
+    );
+    let s = show.to_str().unwrap();
     // One host (the main's) pushes to both units and activates them
     // together: their sessions start (their cards open) at one instant.
     let pushed: Value = serde_json::from_str(&ok(main.host(&[
@@ -1438,7 +1462,6 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
     assert!(wait_for(10, || starts(&main).len() == 2
         && starts(&backup).len() == 2));
     let (sm, sb) = (starts(&main), starts(&backup));
-    let instant = |b: &LoopBox, frame: usize| b.started_ns() + frame as f64 * 1e9 / 48_000.0;
     let p = pair(&main, "main");
     let error_us = p["link"]["offset_error_us"].as_f64().unwrap();
     for (input, (fm, fb)) in ["api", "osc"].into_iter().zip(sm.into_iter().zip(sb)) {
@@ -1590,29 +1613,11 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
         pair(&main, "main")["digest"],
         "both show the main's digest"
     );
-    let (m, bk) = (main.output(), backup.output());
-    let i0 = m.len() - 24_000;
-    assert!(
-        m[i0..i0 + 4_800].iter().any(|f| *f != [0.0, 0.0]),
-        "c3 plays on the main"
-    );
-    let at = ((instant(&main, i0) - backup.started_ns()) * 48_000.0 / 1e9).round() as i64;
-    let n = 12_000;
-    assert!(wait_for(5, || backup.output().len() as i64 > at + n as i64 + 64));
-    let bk = if bk.len() as i64 > at + n as i64 + 64 {
-        bk
-    } else {
-        backup.output()
-    };
     // Within the stated error of the offset, as for the GOs above.
     let error = pair(&main, "main")["link"]["offset_error_us"]
         .as_f64()
         .unwrap();
-    let reach = (error * 48_000.0 / 1e6).ceil() as i64 + 2;
-    let shift = (-reach..=reach).find(|d| {
-        let j = (at + d) as usize;
-        m[i0..i0 + n] == bk[j..j + n]
-    });
+    let shift = same_audio_now(&main, &backup, (error * 48_000.0 / 1e6).ceil() as i64 + 2);
     eprintln!("pair: after the repair the backup plays the main's c3 {shift:?} samples from the same instant (stated error {error:.0} µs)");
     assert!(
         shift.is_some(),
@@ -1679,25 +1684,12 @@ fn a_timecode_cue_on_the_main_plays_on_both_units_and_a_dropped_go_is_found_and_
         .collect();
     std::fs::write(t.join("main-card-in.raw"), raw).unwrap();
     let PairOnLoopback { main, backup, .. } = PairOnLoopback::start(t, &capture);
-    let show = t.join("Cued");
-    let s = show.to_str().unwrap();
-    ok(main.host(&[
-        "session",
-        "new",
-        s,
-        "--media",
-        show.join("media").to_str().unwrap(),
-    ]));
     let tone = t.join("tone.wav");
     wav(&tone, 2, 7);
     let long = t.join("long.wav");
     wav(&long, 8, 3);
-    for (file, at) in [(&tone, "1,1"), (&long, "1,2")] {
-        let file = file.to_str().unwrap();
-        ok(main.host(&[
-            "clip", "add", s, file, "--page", "1", "--tab", "1", "--at", at, "--group", "A",
-        ]));
-    }
+    let show = session_of(&main, t, "Cued", &[(&tone, "1,1"), (&long, "1,2")]);
+    let s = show.to_str().unwrap();
     ok(main.host(&["clip", "set", s, "c1", "--trigger", "10:00:06:00"]));
     ok(main.host(&["bus", s, "ltc", "--enabled", "on", "--input", "1"]));
     ok(main.host(&[
@@ -1718,7 +1710,6 @@ fn a_timecode_cue_on_the_main_plays_on_both_units_and_a_dropped_go_is_found_and_
     assert!(wait_for(10, || !starts(&main).is_empty()
         && !starts(&backup).is_empty()));
     let (fm, fb) = (starts(&main)[0], starts(&backup)[0]);
-    let instant = |b: &LoopBox, frame: usize| b.started_ns() + frame as f64 * 1e9 / 48_000.0;
     let apart = (instant(&backup, fb) - instant(&main, fm)) * 48_000.0 / 1e9;
     let status: Value =
         serde_json::from_str(&ok(main.host(&["status", "main", "--json"]))).unwrap();
@@ -1782,25 +1773,11 @@ fn a_timecode_cue_on_the_main_plays_on_both_units_and_a_dropped_go_is_found_and_
     assert!(wait_for(5, || b()["diverged"].is_null()), "{}", b());
     assert_eq!(b()["repairs"], 1, "{}", b());
     std::thread::sleep(Duration::from_millis(600));
-    let (m, bk) = (main.output(), backup.output());
-    let i0 = m.len() - 24_000;
-    assert!(
-        m[i0..i0 + 4_800].iter().any(|f| *f != [0.0, 0.0]),
-        "c2 plays on the main"
+    let shift = same_audio_now(
+        &main,
+        &backup,
+        (error_us * 48_000.0 / 1e6).ceil() as i64 + 2,
     );
-    let at = ((instant(&main, i0) - backup.started_ns()) * 48_000.0 / 1e9).round() as i64;
-    let n = 12_000;
-    let reach = (error_us * 48_000.0 / 1e6).ceil() as i64 + 2;
-    assert!(wait_for(5, || backup.output().len() as i64 > at + n as i64 + reach));
-    let bk = if bk.len() as i64 > at + n as i64 + reach {
-        bk
-    } else {
-        backup.output()
-    };
-    let shift = (-reach..=reach).find(|d| {
-        let j = (at + d) as usize;
-        m[i0..i0 + n] == bk[j..j + n]
-    });
     eprintln!("pair: after the repair the backup plays c2 {shift:?} samples from the main");
     assert!(shift.is_some(), "after the repair, the same audio");
 }
