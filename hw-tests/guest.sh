@@ -384,6 +384,31 @@ else
   result firewall PASS "SHOW_NETWORKS=\"$host_net 198.51.100.0/24\": the API, OSC over TCP and UDP reach cueboxd from 198.51.100.2, not from 10.99.0.2; loopback open; a /33 named on the console, the private networks let in instead"
 fi
 
+# ---- pair: cuebox.conf's PAIR keys reach cueboxd on the booted image --------------------
+# PAIR=backup with a main that is not there (TEST-NET-1): cueboxd-start passes
+# --pair/--peer/--peer-fingerprint, the service runs as a backup, and a second
+# later says its main is silent (the `pair` event, role backup, not healthy).
+t=$(date +%s.%N)
+fp=$(as_console --root /data/cuebox key --json | sed -n 's/.*"fingerprint":"\([^"]*\)".*/\1/p')
+{
+  echo "PAIR=backup"
+  echo "PEER=192.0.2.1:53100"
+  echo "PEER_FINGERPRINT=$fp"
+} >> "$res/cuebox.conf"
+since=$(date '+%Y-%m-%d %H:%M:%S')
+systemctl restart cueboxd.service
+end=$((SECONDS + 240))
+until journalctl -u cueboxd.service --since "$since" -o cat | grep -q '"event":"pair"' || ((SECONDS > end)); do sleep 1; done
+journalctl -u cueboxd.service --since "$since" -o cat > "$res/pair.events"
+pair_args=$(tr '\0' ' ' < "/proc/$(systemctl show -p MainPID --value cueboxd.service)/cmdline" 2> /dev/null)
+sed -i '/^PAIR=/d; /^PEER=/d; /^PEER_FINGERPRINT=/d' "$res/cuebox.conf"
+systemctl restart --no-block cueboxd.service
+if grep '"event":"pair"' "$res/pair.events" | grep -q '"role":"backup".*"healthy":false'; then
+  result pair PASS "PAIR=backup: cueboxd ran with '${pair_args#*--pair}' and reported its main silent"
+else
+  result pair FAIL "PAIR=backup: no pair event of a backup with its main silent within 240 s (cueboxd ran with: ${pair_args:-nothing}; see pair.events)"
+fi
+
 # ---- latency: reported, not asserted (emulation cannot prove it) ---------------------
 t=$(date +%s.%N)
 core=${isolated%%[,-]*}

@@ -35,6 +35,8 @@ runs hw-tests/guest.sh inside, and checks the results:
   firewall      two network namespaces in the guest: from the show networks the
                 API, OSC over TCP and UDP reach cueboxd, from elsewhere nothing;
                 a bad SHOW_NETWORKS is named and the private networks let in
+  pair          cuebox.conf's PAIR=backup (a main that is not there): the service
+                runs as a backup and reports its main silent
   latency       cyclictest on the audio core: reported, never asserted
 
 Options:
@@ -221,7 +223,7 @@ python3 hw-tests/check.py "$cueboxd" "$bundle/sessions" "$results"
 echo
 printf '%-14s %-7s %8s  %s\n' test result time detail
 fail=0
-for t in setup boot system-check play mtc ltc network privileges firewall latency; do
+for t in setup boot system-check play mtc ltc network privileges firewall pair latency; do
   if [[ -s $results/$t.result ]]; then
     read -r status secs detail < "$results/$t.result"
   else

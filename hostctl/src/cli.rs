@@ -226,6 +226,14 @@ pub enum Command {
         /// The session's name on the box (default: the folder's name).
         #[arg(long)]
         name: Option<String>,
+        /// Activate on every box at one instant, and only once every box
+        /// has the session and all its media (a main/backup pair): the
+        /// boxes switch, or take a push of the playing session, when their
+        /// clocks read the same time, 3 s after the last box is ready; if
+        /// any box fails first, none is activated. The boxes' clocks must
+        /// agree (PTP or NTP), and the host's with theirs to well within 3 s.
+        #[arg(long)]
+        together: bool,
         #[command(flatten)]
         out: Output,
     },

@@ -207,7 +207,13 @@ fn main() -> ExitCode {
             out,
         } => remote::pair(&address, name, fingerprint, yes, &out),
         Command::Boxes { out } => remote::boxes(&out),
-        Command::Push { dir, to, name, out } => remote::push(&dir, &to, name, &out),
+        Command::Push {
+            dir,
+            to,
+            name,
+            together,
+            out,
+        } => remote::push(&dir, &to, name, together, &out),
         Command::Pull {
             box_name,
             session,

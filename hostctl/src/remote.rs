@@ -257,13 +257,16 @@ pub fn push(
     dir: &Path,
     to: &[String],
     name: Option<String>,
+    together: bool,
     out: &Output,
 ) -> anyhow::Result<Outcome> {
     let session = SessionDir::open(dir)?;
     let name = session_name(dir, name)?;
     let id = identity()?;
     let bars = indicatif::MultiProgress::new();
-    let results: Vec<(String, anyhow::Result<transfer::PushReport>)> =
+    // Each box is sent the session on its own connection; alone, each then
+    // activates it at once, together only once all have it.
+    let sent: Vec<(String, anyhow::Result<(Client, transfer::Sent)>)> =
         std::thread::scope(|scope| {
             let handles: Vec<_> = to
                 .iter()
@@ -272,11 +275,11 @@ pub fn push(
                     let (session, name, id) = (&session, &name, &id);
                     scope.spawn(move || {
                         let result = connect_as(id, b).and_then(|mut c| {
-                            transfer::push(&mut c, session, name, &mut |p| match p {
+                            let sent = transfer::send(&mut c, session, name, &mut |p| match p {
                                 Progress::Total(n) => bar.set_length(n),
                                 Progress::Moved(n) => bar.inc(n),
-                            })
-                            .map_err(Into::into)
+                            })?;
+                            Ok((c, sent))
                         });
                         bar.finish_and_clear();
                         (b.clone(), result)
@@ -288,6 +291,31 @@ pub fn push(
                 .map(|h| h.join().expect("a push thread does not panic"))
                 .collect()
         });
+    let ready = sent.iter().all(|(_, r)| r.is_ok());
+    let at = together.then(|| transfer::realtime_ns() + TOGETHER_LEAD.as_nanos() as u64);
+    let results: Vec<(String, anyhow::Result<transfer::PushReport>)> = std::thread::scope(
+        |scope| {
+            let handles: Vec<_> = sent
+                .into_iter()
+                .map(|(b, r)| {
+                    scope.spawn(move || {
+                        let report = match r {
+                            Err(e) => Err(e),
+                            Ok(_) if together && !ready => Err(anyhow::anyhow!(
+                                "not activated: another box did not take the session (--together activates all or none)"
+                            )),
+                            Ok((mut c, sent)) => transfer::activate(&mut c, sent, at).map_err(Into::into),
+                        };
+                        (b, report)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("an activation thread does not panic"))
+                .collect()
+        },
+    );
     let failed = results
         .iter()
         .filter(|(_, r)| {
@@ -303,7 +331,8 @@ pub fn push(
                 Err(e) => json!({"box": b, "ok": false, "error": format!("{e:#}")}),
             })
             .collect();
-        print_json(&json!({"session": name, "boxes": rows}));
+        let at = at.map(|ns| ns as f64 / 1e9);
+        print_json(&json!({"session": name, "together_at": at, "boxes": rows}));
     } else {
         for (b, r) in &results {
             match r {
@@ -334,6 +363,10 @@ pub fn push(
     }
     Ok(Outcome::Ok)
 }
+
+/// How long after the last box is ready `push --together` activates: time
+/// for the activation to reach every box.
+const TOGETHER_LEAD: Duration = Duration::from_secs(3);
 
 /// The session a verb is about: given, else the box's active one.
 fn box_session(client: &mut Client, session: Option<String>) -> anyhow::Result<String> {
@@ -525,7 +558,7 @@ pub fn sync(
         if now.is_some() && now != last {
             // A failed push (a box off, a file half-written) is reported
             // and retried at the next change or tick.
-            match push(dir, to, name.clone(), out) {
+            match push(dir, to, name.clone(), false, out) {
                 Ok(_) => last = now,
                 Err(e) if watch => eprintln!("sync: {e:#}; retrying"),
                 Err(e) => return Err(e),
@@ -740,9 +773,27 @@ fn print_pair(p: &PairStatus) {
         );
     }
     println!(
-        "    commands: {} in flight, {} applied, {} late, {} lost, {} late on the main",
-        p.in_flight, p.applied, p.late, p.lost, p.main_late
+        "    commands: {} in flight, {} applied, {} late, {} lost, {} late on the main; {} edits, page turns and locks forwarded",
+        p.in_flight, p.applied, p.late, p.lost, p.main_late, p.forwarded
     );
+    match (&p.digest, p.role.as_str()) {
+        (Some(digest), "main") => {
+            println!("    state: digest {digest}, sent to the backup each second");
+        }
+        (Some(digest), _) => {
+            let matched = p.matched_ms.map_or("never matched".to_owned(), |ms| {
+                format!("matched {ms} ms ago")
+            });
+            println!(
+                "    state: main's digest {digest}, {matched}; {} divergences, {} repairs",
+                p.divergences, p.repairs
+            );
+        }
+        (None, _) => {}
+    }
+    if let Some(how) = &p.diverged {
+        println!("    DIVERGED: {how}");
+    }
 }
 
 /// `hostctl status BOX [--watch]`.

@@ -483,7 +483,7 @@ impl LoopBox {
         std::fs::write(
             &conf,
             format!(
-                "pcm_type.cuebox_paced {{ lib \"{}\" }}\npcm.later {{ type cuebox_paced outfile \"{1}/out.raw\" startfile \"{1}/start\" }}\n",
+                "pcm_type.cuebox_paced {{ lib \"{}\" }}\npcm.later {{ type cuebox_paced outfile \"{1}/out.raw\" startfile \"{1}/start\" }}\npcm.later_in {{ type cuebox_paced infile \"{1}-in.raw\" }}\n",
                 so.lines().last().unwrap(),
                 card.display()
             ),
@@ -1252,6 +1252,119 @@ fn clip_starts(frames: &[[f32; 2]]) -> Vec<usize> {
     starts
 }
 
+/// A main/backup pair on loopback, each unit on its own paced card, the
+/// main's host knowing both (docs/pair.md).
+struct PairOnLoopback {
+    main: LoopBox,
+    backup: LoopBox,
+    backup_addr: String,
+    /// The backup's pair arguments, to start it again.
+    backup_args: Vec<String>,
+}
+
+impl PairOnLoopback {
+    /// Starts the backup, then the main with `main_extra` too.
+    fn start(t: &Path, main_extra: &[&str]) -> PairOnLoopback {
+        let (main_addr, backup_addr) = (free_address(), free_address());
+        let key = |name: &str| -> Value {
+            serde_json::from_str(&LoopBox::cueboxd_cmd(t, name, &["key", "--json"])).unwrap()
+        };
+        let (main_key, backup_key) = (key("main"), key("backup"));
+        let fingerprint = |k: &Value| k["fingerprint"].as_str().unwrap().to_owned();
+        let main_box_key = main_key["key"].as_str().unwrap();
+        LoopBox::cueboxd_cmd(
+            t,
+            "backup",
+            &["auth", "add", main_box_key, "--role", "control"],
+        );
+        let backup_args: Vec<String> = ["--pair", "backup", "--peer", &main_addr]
+            .into_iter()
+            .map(String::from)
+            .chain(["--peer-fingerprint".into(), fingerprint(&main_key)])
+            .collect();
+        let args: Vec<&str> = backup_args.iter().map(String::as_str).collect();
+        let backup = LoopBox::start_with(t, "backup", true, &backup_addr, &args);
+        let backup_fingerprint = fingerprint(&backup_key);
+        let main_args = [
+            "--pair",
+            "main",
+            "--peer",
+            &backup_addr,
+            "--peer-fingerprint",
+            &backup_fingerprint,
+        ];
+        let main = LoopBox::start_with(
+            t,
+            "main",
+            true,
+            &main_addr,
+            &[&main_args[..], main_extra].concat(),
+        );
+        ok(main.host(&[
+            "pair",
+            &backup_addr,
+            "--name",
+            "backup",
+            "--fingerprint",
+            LoopBox::cueboxd_cmd(t, "backup", &["key"]).trim(),
+        ]));
+        let host_key = ok(main.host(&["key"]));
+        LoopBox::cueboxd_cmd(
+            t,
+            "backup",
+            &["auth", "add", host_key.trim(), "--role", "edit"],
+        );
+        PairOnLoopback {
+            main,
+            backup,
+            backup_addr,
+            backup_args,
+        }
+    }
+}
+
+/// A new session `t/name`, through `b`'s host, with a clip of each file
+/// at its place on page 1, tab 1, group A.
+fn session_of(b: &LoopBox, t: &Path, name: &str, clips: &[(&Path, &str)]) -> PathBuf {
+    let show = t.join(name);
+    let s = show.to_str().unwrap();
+    let media = show.join("media");
+    ok(b.host(&["session", "new", s, "--media", media.to_str().unwrap()]));
+    for (file, at) in clips {
+        let file = file.to_str().unwrap();
+        ok(b.host(&[
+            "clip", "add", s, file, "--page", "1", "--tab", "1", "--at", at, "--group", "A",
+        ]));
+    }
+    show
+}
+
+/// The CLOCK_MONOTONIC instant (ns) `b`'s card played its output frame `frame`.
+fn instant(b: &LoopBox, frame: usize) -> f64 {
+    b.started_ns() + frame as f64 * 1e9 / 48_000.0
+}
+
+/// The backup plays what the main plays now, sample for sample: a quarter
+/// second of the main's latest output (which must not be silent) is found
+/// in the backup's at the same instant, within `reach` samples; the shift.
+fn same_audio_now(main: &LoopBox, backup: &LoopBox, reach: i64) -> Option<i64> {
+    let m = main.output();
+    let i0 = m.len() - 24_000;
+    assert!(
+        m[i0..i0 + 4_800].iter().any(|f| *f != [0.0, 0.0]),
+        "the main plays"
+    );
+    let at = ((instant(main, i0) - backup.started_ns()) * 48_000.0 / 1e9).round() as i64;
+    let n = 12_000;
+    let end = at + n as i64 + reach;
+    assert!(wait_for(5, || backup.output().len() as i64 > end));
+    let bk = backup.output();
+    (-reach..=reach).find(|d| {
+        let j = (at + d) as usize;
+        m[i0..i0 + n] == bk[j..j + n]
+    })
+}
+
 /// A main/backup pair on loopback, each unit on its own paced card
 /// (docs/pair.md): a GO on the main through the API, and one over OSC,
 /// play on both at the same instant (the cards' outputs placed on CLOCK_MONOTONIC by their
@@ -1263,33 +1376,6 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
     let _one = serial();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let (main_addr, backup_addr) = (free_address(), free_address());
-    let key = |name: &str| -> Value {
-        serde_json::from_str(&LoopBox::cueboxd_cmd(t, name, &["key", "--json"])).unwrap()
-    };
-    let (main_key, backup_key) = (key("main"), key("backup"));
-    let fingerprint = |k: &Value| k["fingerprint"].as_str().unwrap().to_owned();
-    LoopBox::cueboxd_cmd(
-        t,
-        "backup",
-        &[
-            "auth",
-            "add",
-            main_key["key"].as_str().unwrap(),
-            "--role",
-            "control",
-        ],
-    );
-    let main_fingerprint = fingerprint(&main_key);
-    let backup_args = [
-        "--pair",
-        "backup",
-        "--peer",
-        &main_addr,
-        "--peer-fingerprint",
-        &main_fingerprint,
-    ];
-    let backup = LoopBox::start_with(t, "backup", true, &backup_addr, &backup_args);
     // OSC on the main, on loopback (control for anyone there), replies to `osc`.
     let osc = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let osc_port = free_address().rsplit_once(':').unwrap().1.to_owned();
@@ -1301,53 +1387,41 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
         .to_string(),
     )
     .unwrap();
-    let main = LoopBox::start_with(
-        t,
-        "main",
-        true,
-        &main_addr,
-        &[
-            "--pair",
-            "main",
-            "--peer",
-            &backup_addr,
-            "--peer-fingerprint",
-            &fingerprint(&backup_key),
-            "--showctl",
-            showctl.to_str().unwrap(),
-        ],
-    );
-    let show = t.join("Tour");
-    let s = show.to_str().unwrap();
-    ok(main.host(&[
-        "session",
-        "new",
-        s,
-        "--media",
-        show.join("media").to_str().unwrap(),
-    ]));
+    let PairOnLoopback {
+        main,
+        backup,
+        backup_addr,
+        backup_args,
+    } = PairOnLoopback::start(t, &["--showctl", showctl.to_str().unwrap()]);
+    let backup_args: Vec<&str> = backup_args.iter().map(String::as_str).collect();
     let tone = t.join("tone.wav");
     wav(&tone, 1, 7);
     let long = t.join("long.wav");
     wav(&long, 10, 3);
-    for (file, at) in [(&tone, "1,1"), (&tone, "1,2"), (&long, "1,3")] {
-        ok(main.host(&[
-            "clip",
-            "add",
-            s,
-            file.to_str().unwrap(),
-            "--page",
-            "1",
-            "--tab",
-            "1",
-            "--at",
-            at,
-            "--group",
-            "A",
-        ]));
-    }
-    ok(main.host(&["push", s, "--to", "main"]));
-    ok(backup.host(&["push", s, "--to", "backup"]));
+    let show = session_of(
+        &main,
+        t,
+        "Tour",
+        &[(&tone, "1,1"), (&tone, "1,2"), (&long, "1,3")],
+    );
+    let s = show.to_str().unwrap();
+    // One host (the main's) pushes to both units and activates them
+    // together: their sessions start (their cards open) at one instant.
+    let pushed: Value = serde_json::from_str(&ok(main.host(&[
+        "push",
+        s,
+        "--to",
+        "main,backup",
+        "--together",
+        "--json",
+    ])))
+    .unwrap();
+    assert!(pushed["together_at"].is_number(), "{pushed}");
+    assert!(wait_for(10, || backup.card.join("start").exists()
+        && main.card.join("start").exists()));
+    let apart_ms = (main.started_ns() - backup.started_ns()).abs() / 1e6;
+    eprintln!("pair: push --together started the two units' sessions {apart_ms:.1} ms apart");
+    assert!(apart_ms < 100.0, "activated together: {apart_ms} ms apart");
     let pair = |b: &LoopBox, name: &str| -> Value {
         let status: Value = serde_json::from_str(&ok(b.host(&["status", name, "--json"]))).unwrap();
         status["pair"].clone()
@@ -1388,7 +1462,6 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
     assert!(wait_for(10, || starts(&main).len() == 2
         && starts(&backup).len() == 2));
     let (sm, sb) = (starts(&main), starts(&backup));
-    let instant = |b: &LoopBox, frame: usize| b.started_ns() + frame as f64 * 1e9 / 48_000.0;
     let p = pair(&main, "main");
     let error_us = p["link"]["offset_error_us"].as_f64().unwrap();
     for (input, (fm, fb)) in ["api", "osc"].into_iter().zip(sm.into_iter().zip(sb)) {
@@ -1445,6 +1518,41 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
     let said = String::from_utf8_lossy(&direct.stderr);
     assert!(said.contains("the backup of a pair and its main"), "{said}");
 
+    // The lock, a live edit and a page turn on the main reach the backup:
+    // it plays the same show (its digest matches the main's), and every
+    // comparison still matches.
+    let locked = |b: &LoopBox, name: &str| -> Value {
+        serde_json::from_str::<Value>(&ok(b.host(&["status", name, "--json"]))).unwrap()["locked"]
+            .clone()
+    };
+    ok(main.host(&["lock", "main"]));
+    assert!(wait_for(5, || locked(&backup, "backup") == true));
+    ok(main.host(&["unlock", "main"]));
+    assert!(wait_for(5, || locked(&backup, "backup") == false));
+    ok(main.host(&["clip", "set", "main:c2", "--level", "-6"]));
+    ok(main.host(&["page", "main", "1"]));
+    assert!(
+        wait_for(5, || pair(&main, "main")["forwarded"].as_u64() >= Some(4)),
+        "{}",
+        pair(&main, "main")
+    );
+    std::thread::sleep(Duration::from_millis(2_500));
+    let b = pair(&backup, "backup");
+    assert!(
+        b["diverged"].is_null(),
+        "the same show and state on both: {b}"
+    );
+    assert_eq!(b["divergences"], 0, "{b}");
+    assert_eq!(b["digest"], pair(&main, "main")["digest"], "{b}");
+    // A push of the playing session to both, together: each takes it where
+    // it plays, at the show sample its card plays at the one instant.
+    ok(main.host(&["clip", "set", s, "c1", "--level", "-3"]));
+    ok(main.host(&["push", s, "--to", "main,backup", "--together"]));
+    std::thread::sleep(Duration::from_millis(2_500));
+    let b = pair(&backup, "backup");
+    assert!(b["diverged"].is_null(), "the same show on both again: {b}");
+    assert_eq!(b["digest"], pair(&main, "main")["digest"], "{b}");
+
     // Killing the backup leaves the main playing and taking GOs, with no
     // xrun it did not have before.
     let before = xruns(&main, "main");
@@ -1483,12 +1591,37 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
     );
     let b = pair(&backup, "backup");
     assert_eq!(b["divergences"], 1, "{b}");
+    // Repaired: the backup joins c3 where the main's has got to, at a
+    // sample it schedules, and from there plays what the main plays,
+    // sample for sample.
     assert!(
-        b["diverged"]
-            .as_str()
-            .unwrap()
-            .starts_with("c3 plays on the main"),
-        "{b}"
+        wait_for(5, || backup.events().contains("pair: repaired at sample")),
+        "{}",
+        backup.events()
+    );
+    assert!(
+        wait_for(5, || pair(&backup, "backup")["diverged"].is_null()),
+        "the next comparison matches: {}",
+        pair(&backup, "backup")
+    );
+    let b = pair(&backup, "backup");
+    assert_eq!(b["repairs"], 1, "{b}");
+    assert_eq!(b["divergences"], 1, "{b}");
+    assert!(b["matched_ms"].as_u64().unwrap() < 2_000, "{b}");
+    assert_eq!(
+        b["digest"],
+        pair(&main, "main")["digest"],
+        "both show the main's digest"
+    );
+    // Within the stated error of the offset, as for the GOs above.
+    let error = pair(&main, "main")["link"]["offset_error_us"]
+        .as_f64()
+        .unwrap();
+    let shift = same_audio_now(&main, &backup, (error * 48_000.0 / 1e6).ceil() as i64 + 2);
+    eprintln!("pair: after the repair the backup plays the main's c3 {shift:?} samples from the same instant (stated error {error:.0} µs)");
+    assert!(
+        shift.is_some(),
+        "after the repair the backup plays what the main plays, sample for sample"
     );
     assert!(!backup.host(&["go", "backup", "c1"]).status.success());
     drop(main);
@@ -1512,4 +1645,139 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
         "{}",
         backup.events()
     );
+}
+/// A timecode cue on a pair's main (LTC on its capture input) plays on
+/// both units at one instant: the main sends it to the backup, which
+/// leaves its own timecode cues to a living main.
+#[test]
+fn a_timecode_cue_on_the_main_plays_on_both_units_and_a_dropped_go_is_found_and_repaired() {
+    use cuebox_engine::timecode::{ltc::Encoder, FrameRate};
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    // The main's second command is dropped on purpose (a fault injected):
+    // the backup must find that it diverged, and repair it.
+    let capture = [
+        "--capture",
+        "later_in",
+        "--capture-channels",
+        "2",
+        "--pair-drop",
+        "2",
+    ];
+    // Ten seconds of LTC from 10:00:00:00 on the main's capture channel 1,
+    // there before its card opens.
+    let mut encoder = Encoder::new(
+        48_000,
+        FrameRate::Fps25,
+        "10:00:00:00".parse().unwrap(),
+        -12.0,
+    );
+    let mut ltc = Vec::new();
+    for _ in 0..10 * 25 {
+        encoder.encode_frame(&mut ltc);
+    }
+    let raw: Vec<u8> = ltc
+        .iter()
+        .flat_map(|&x| [x, 0.0])
+        .flat_map(f32::to_le_bytes)
+        .collect();
+    std::fs::write(t.join("main-card-in.raw"), raw).unwrap();
+    let PairOnLoopback { main, backup, .. } = PairOnLoopback::start(t, &capture);
+    let tone = t.join("tone.wav");
+    wav(&tone, 2, 7);
+    let long = t.join("long.wav");
+    wav(&long, 8, 3);
+    let show = session_of(&main, t, "Cued", &[(&tone, "1,1"), (&long, "1,2")]);
+    let s = show.to_str().unwrap();
+    ok(main.host(&["clip", "set", s, "c1", "--trigger", "10:00:06:00"]));
+    ok(main.host(&["bus", s, "ltc", "--enabled", "on", "--input", "1"]));
+    ok(main.host(&[
+        "timing",
+        s,
+        "--priority",
+        "ltc,system",
+        "--frame-rate",
+        "25",
+    ]));
+    ok(main.host(&["push", s, "--to", "main,backup", "--together"]));
+    assert!(
+        wait_for(20, || main.events().contains("timecode 10:00:06:00")),
+        "the cue fires on the main: {}",
+        main.events()
+    );
+    let starts = |b: &LoopBox| clip_starts(&b.output());
+    assert!(wait_for(10, || !starts(&main).is_empty()
+        && !starts(&backup).is_empty()));
+    let (fm, fb) = (starts(&main)[0], starts(&backup)[0]);
+    let apart = (instant(&backup, fb) - instant(&main, fm)) * 48_000.0 / 1e9;
+    let status: Value =
+        serde_json::from_str(&ok(main.host(&["status", "main", "--json"]))).unwrap();
+    let p = &status["pair"];
+    let error_us = p["link"]["offset_error_us"].as_f64().unwrap();
+    eprintln!("pair: the timecode cue played {apart:+.2} samples apart (stated error {error_us:.0} µs; main {p})");
+    let late = p["main_late"].as_u64().unwrap() + p["late"].as_u64().unwrap();
+    if late == 0 {
+        assert!(
+            apart.abs() <= error_us * 48_000.0 / 1e6 + 1.0,
+            "{apart} samples apart"
+        );
+        let n = 24_000;
+        assert!(wait_for(5, || main.output().len() > fm + n
+            && backup.output().len() > fb + n));
+        assert!(
+            main.output()[fm..fm + n] == backup.output()[fb..fb + n],
+            "the same audio"
+        );
+    }
+    assert_eq!(
+        p["applied"].as_u64().unwrap() + p["late"].as_u64().unwrap(),
+        1,
+        "{p}"
+    );
+    // The backup played it because the main sent it, not from a cue of its
+    // own (the line a cue prints: `timecode 10:00:06:00: c1 at …`).
+    assert!(
+        main.events().contains("timecode 10:00:06:00: c1"),
+        "{}",
+        main.events()
+    );
+    let events = backup.events();
+    assert!(!events.contains("timecode 10:00:06:00"), "{events}");
+    // The GO the main does not send: found by the backup's next comparison,
+    // within a digest period (a second) and the snapshot's tenth of a
+    // second, then repaired: from there both play c2 sample for sample.
+    let went = Instant::now();
+    ok(main.host(&["go", "main", "c2"]));
+    assert!(
+        wait_for(5, || backup
+            .events()
+            .contains("DIVERGED from the main: c2 plays on the main")),
+        "{}",
+        backup.events()
+    );
+    let found = went.elapsed();
+    eprintln!("pair: the dropped GO was found {found:?} after it was sent");
+    assert!(
+        found < Duration::from_millis(1_500),
+        "found {found:?} after the GO"
+    );
+    assert!(wait_for(5, || backup
+        .events()
+        .contains("pair: repaired at sample")));
+    let b = || -> Value {
+        serde_json::from_str::<Value>(&ok(backup.host(&["status", "backup", "--json"]))).unwrap()
+            ["pair"]
+            .clone()
+    };
+    assert!(wait_for(5, || b()["diverged"].is_null()), "{}", b());
+    assert_eq!(b()["repairs"], 1, "{}", b());
+    std::thread::sleep(Duration::from_millis(600));
+    let shift = same_audio_now(
+        &main,
+        &backup,
+        (error_us * 48_000.0 / 1e6).ceil() as i64 + 2,
+    );
+    eprintln!("pair: after the repair the backup plays c2 {shift:?} samples from the main");
+    assert!(shift.is_some(), "after the repair, the same audio");
 }

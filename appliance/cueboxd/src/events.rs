@@ -582,10 +582,17 @@ pub enum BoxEvent {
         /// What it means for the show.
         detail: String,
     },
-    /// What plays on a pair's backup differs from what plays on its main,
-    /// in two comparisons running (docs/pair.md).
+    /// The playing state of a pair's backup differs from its main's at
+    /// the same instant (docs/pair.md).
     PairDiverged {
         /// How.
+        detail: String,
+    },
+    /// A pair's backup adopted its main's state, to repair a divergence.
+    PairRepaired {
+        /// The backup's show sample it happened at.
+        at_sample: u64,
+        /// What differed.
         detail: String,
     },
     /// A device loop's report: (re)started or recovered an xrun.

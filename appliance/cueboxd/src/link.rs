@@ -104,6 +104,9 @@ pub struct Current {
     pub status: StatusSource,
     /// The live state the session resumes with.
     pub runtime: Runtime,
+    /// The content hash of the show as it plays (its manifest's JSON), hex:
+    /// what a pair compares.
+    pub digest: String,
 }
 
 impl Current {
@@ -126,6 +129,7 @@ impl Current {
             show: Arc::default(),
             status,
             runtime,
+            digest: String::new(),
         };
         current.revised(current.live.clone());
         current
@@ -135,6 +139,8 @@ impl Current {
     fn revised(&mut self, show: Arc<Show>) {
         self.ids = show.clips.iter().map(|c| c.id.clone()).collect();
         self.show = Arc::new(show_summary(&show));
+        let manifest = serde_json::to_vec(&*show).expect("a show always serialises");
+        self.digest = cuebox_engine::show::ContentHash::of_bytes(&manifest).to_string();
         self.live = show;
     }
 }
@@ -376,6 +382,37 @@ impl LiveLink {
         Some(voices)
     }
 
+    /// The voices that played at show sample `at` (`None`: `lag` samples
+    /// before the control thread's clock), with that sample; `None` while
+    /// nothing plays.
+    pub fn voices_at(&self, at: Option<u64>, lag: u64) -> Option<(u64, Vec<crate::live::OnBoard>)> {
+        let current = lock(&self.current);
+        let c = current.as_ref()?;
+        let board = lock(&c.status.board);
+        let at = at.unwrap_or(board.now.saturating_sub(lag));
+        Some((at, board.at(at)))
+    }
+
+    /// The content hash of the show as it plays; `None` while nothing plays.
+    pub fn show_digest(&self) -> Option<String> {
+        lock(&self.current).as_ref().map(|c| c.digest.clone())
+    }
+
+    /// A pair's backup adopts its main's playing state as `adopt` says.
+    pub fn adopt(&self, adopt: crate::live::Adopt) -> Result<(), Refusal> {
+        let current = lock(&self.current);
+        let c = current.as_ref().ok_or_else(|| self.no_session())?;
+        c.requests
+            .send(Message::Adopt(adopt))
+            .map_err(|_| Refusal::new(RefusalKind::Failed, "the show is stopping"))
+    }
+
+    /// What decides where a timecode cue fires, in a pair.
+    pub fn cue_tap(&self) -> Option<Arc<dyn crate::live::CueTap>> {
+        let pair = self.pair.get()?.clone();
+        Some(pair)
+    }
+
     /// The render clock as the control thread last saw it (show sample),
     /// the engine rate and the period; `None` while nothing plays.
     pub fn render_now(&self) -> Option<(u64, u32, u64)> {
@@ -463,8 +500,12 @@ impl LiveLink {
     }
 
     /// Locks or unlocks the show; saved with the session's live state.
+    /// A pair's main locks its backup too.
     pub fn set_locked(&self, locked: bool) {
         self.change(Some(Change::Significant), |r| r.locked = locked);
+        if let Some(pair) = self.pair.get() {
+            pair.locked(locked);
+        }
     }
 
     /// The group levels set live, in dB.
@@ -569,13 +610,19 @@ impl LiveLink {
     /// thread ramps what plays and arms what is new; saving is the
     /// caller's, then [`saved`](Self::saved). Refused when the show was
     /// revised since `from`, or when the revision would cut a playing clip.
+    ///
+    /// Its glides start at show sample `at`, or as soon as they can (after
+    /// the pair's pre-roll on a main, so the backup glides at the same
+    /// instant).
     pub fn revise(
         &self,
         origin: Origin,
         from: Option<u64>,
         show: Show,
         cuts: Cuts,
+        at: Option<u64>,
     ) -> Result<Revised, Refusal> {
+        let at = at.or_else(|| self.pair.get().and_then(|p| p.preroll(self)));
         let _one = lock(&self.revising);
         let generation = self.generation.load(Ordering::Acquire);
         if from.is_some_and(|g| g != generation) {
@@ -594,6 +641,7 @@ impl LiveLink {
                     show: show.clone(),
                     origin,
                     cuts,
+                    at,
                     reply: tx,
                 }))
                 .map_err(|_| Refusal::new(RefusalKind::Failed, "the show is stopping"))?;
@@ -624,6 +672,32 @@ impl LiveLink {
             saver.show_saved(show);
             saver.changed(&runtime, Change::Significant);
         }
+    }
+
+    /// Makes `page` the one grid controllers play (its playhead at its
+    /// top); a pair's main turns its backup's page too.
+    pub fn turn_page(&self, page: u16) -> Result<(), Refusal> {
+        let current = lock(&self.current);
+        let c = current.as_ref().ok_or_else(|| self.no_session())?;
+        if page == 0 || page > c.show.pages {
+            return Err(Refusal::new(
+                RefusalKind::NotFound,
+                format!(
+                    "page {page} is not in the session (it has pages 1 to {})",
+                    c.show.pages
+                ),
+            ));
+        }
+        let page = PageNo::new(page).expect("page 0 was refused above");
+        drop(current);
+        self.move_deck(|deck| {
+            deck.place.page = page;
+            deck.playhead = Playhead::Top;
+        });
+        if let Some(pair) = self.pair.get() {
+            pair.paged(page.0.get());
+        }
+        Ok(())
     }
 
     /// The cue at the playhead, if it stands on one.
@@ -976,24 +1050,7 @@ impl ShowControl for Arc<LiveLink> {
     }
 
     fn page(&self, page: u16) -> Result<(), Refusal> {
-        let current = lock(&self.current);
-        let c = current.as_ref().ok_or_else(|| self.no_session())?;
-        if page == 0 || page > c.show.pages {
-            return Err(Refusal::new(
-                RefusalKind::NotFound,
-                format!(
-                    "page {page} is not in the session (it has pages 1 to {})",
-                    c.show.pages
-                ),
-            ));
-        }
-        let page = PageNo::new(page).expect("page 0 was refused above");
-        drop(current);
-        self.move_deck(|deck| {
-            deck.place.page = page;
-            deck.playhead = Playhead::Top;
-        });
-        Ok(())
+        self.turn_page(page)
     }
 
     fn live_show(&self) -> Result<(String, Arc<Show>, u64), Refusal> {
@@ -1008,11 +1065,26 @@ impl ShowControl for Arc<LiveLink> {
         from: Option<u64>,
         show: Show,
         cuts: Cuts,
+        at: Option<u64>,
     ) -> Result<Revised, Refusal> {
-        LiveLink::revise(self, origin, from, show, cuts)
+        LiveLink::revise(self, origin, from, show, cuts, at)
     }
     fn saved(&self, show: &Show) {
         LiveLink::saved(self, show);
+    }
+    fn show_sample_at(&self, mono_ns: u64) -> Option<f64> {
+        LiveLink::show_sample_at(self, mono_ns)
+    }
+    fn revision_taken(&self, session: &str, patch: Vec<u8>, what: &str, at_sample: u64) {
+        if let Some(pair) = self.pair.get() {
+            pair.revision_taken(session, patch, what, at_sample);
+        }
+    }
+    fn pair_peer(&self, from: &crate::api::PublicKey) -> Result<(), Refusal> {
+        match self.pair.get() {
+            Some(pair) => pair.is_main_key(from),
+            None => Err(crate::api::service::not_paired()),
+        }
     }
     fn pair(
         &self,
@@ -1098,6 +1170,7 @@ mod tests {
                         }));
                         continue;
                     }
+                    Message::Adopt(_) => continue,
                 };
                 if let Command::Go { clip, .. } = &r.command {
                     lock(&log).push((clip.clone(), r.origin.clone()));
@@ -1343,12 +1416,12 @@ mod tests {
         let mut edited = (*show).clone();
         edited.clips[0].name = "renamed".into();
         let done = link
-            .revise(osc(), Some(generation), edited.clone(), Cuts::Refuse)
+            .revise(osc(), Some(generation), edited.clone(), Cuts::Refuse, None)
             .unwrap();
         assert_eq!(done.generation, generation + 1);
         assert_eq!(link.show().unwrap().clip(&clip(1)).unwrap().0, "renamed");
         // A second host, still on the generation it read, is refused.
-        let stale = link.revise(osc(), Some(generation), (*show).clone(), Cuts::Refuse);
+        let stale = link.revise(osc(), Some(generation), (*show).clone(), Cuts::Refuse, None);
         let refusal = stale.unwrap_err();
         assert_eq!(refusal.kind, RefusalKind::Stale);
         assert!(refusal
@@ -1363,7 +1436,7 @@ mod tests {
         );
         // A push (no generation) is taken whatever was read.
         assert!(link
-            .revise(osc(), None, (*show).clone(), Cuts::PlayOut)
+            .revise(osc(), None, (*show).clone(), Cuts::PlayOut, None)
             .is_ok());
     }
 

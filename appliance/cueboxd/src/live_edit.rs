@@ -31,18 +31,23 @@ impl NotRevised {
     }
 }
 
+/// What an edit was made from and when it applies: the show's edit
+/// generation (`None`: a pair's main's edit on its backup, made on the
+/// main) and the show sample its glides start at (`None`: as soon as the
+/// box can, after a pair's pre-roll on its main).
+pub type Made = (Option<u64>, Option<u64>);
+
 /// An edit of the playing `session` by `patch` (a JSON Patch of its show),
-/// made from the show's generation `from`: whole and valid, naming only
+/// made from the show's generation in `made`: whole and valid, naming only
 /// media the box has; applied where it plays, then saved in `root` with an
 /// undo step named `what`. An edit made from an older show is refused
 /// saying what the fields it edits hold now.
-#[allow(clippy::too_many_arguments)]
 pub fn revise_by_patch<C: ShowControl + ?Sized>(
     show: &C,
     root: &DataRoot,
     origin: Origin,
     session: &str,
-    from: u64,
+    made: Made,
     patch: &[u8],
     what: &str,
 ) -> Result<proto::Revised, NotRevised> {
@@ -54,7 +59,7 @@ pub fn revise_by_patch<C: ShowControl + ?Sized>(
             format!("session {session:?} is not the one playing ({playing:?}): edits go to the playing session; edit the folder and push it"),
         ));
     }
-    if from != generation {
+    if let Some(from) = made.0.filter(|&from| from != generation) {
         return Err(untouched(
             RefusalKind::Stale,
             format!(
@@ -84,24 +89,25 @@ pub fn revise_by_patch<C: ShowControl + ?Sized>(
             format!("clip {} names media the box does not have ({}): import it into the session on the host and push", c.id, c.audio.path),
         ));
     }
-    take_revision(show, root, origin, session, from, edited, what)
+    take_revision(show, root, origin, session, made, edited, what)
 }
 
-/// Applies `edited`, made from generation `from` of the playing `session`
-/// and checked, where it plays, then saves it in `root` with an undo step
-/// named `what` (restarting the session if it changed what it sets up at
-/// its start).
+/// Applies `edited`, made as `made` says from the playing `session` and
+/// checked, where it plays, then saves it in `root` with an undo step named
+/// `what` (restarting the session if it changed what it sets up at its
+/// start); a pair's main sends it on to its backup.
 pub fn take_revision<C: ShowControl + ?Sized>(
     show: &C,
     root: &DataRoot,
     origin: Origin,
     session: &str,
-    from: u64,
+    (from, at): Made,
     edited: Show,
     what: &str,
 ) -> Result<proto::Revised, NotRevised> {
+    let before = show.live_show().ok().map(|(_, show, _)| show);
     let revised = show
-        .revise(origin, Some(from), edited.clone(), Cuts::Refuse)
+        .revise(origin, from, edited.clone(), Cuts::Refuse, at)
         .map_err(NotRevised::Untouched)?;
     let saved = root
         .open_session(session)
@@ -115,6 +121,10 @@ pub fn take_revision<C: ShowControl + ?Sized>(
     show.saved(&edited);
     let revision = &revised.live.revision;
     let restarted = revision.needs_restart();
+    if let (Some(before), false) = (before, restarted) {
+        let patch = revise::patch(&before, &edited);
+        show.revision_taken(session, patch, what, revised.live.at_sample);
+    }
     if restarted {
         if let Started::Failed(problem) = show.activated(session) {
             return Err(NotRevised::Taken(Refusal::new(

@@ -509,6 +509,9 @@ impl Lines {
             BoxEvent::PairDiverged { detail } => {
                 format!("pair: DIVERGED from the main: {detail}")
             }
+            BoxEvent::PairRepaired { at_sample, detail } => {
+                format!("pair: repaired at sample {at_sample}, this unit now plays what the main plays (it differed: {detail})")
+            }
             BoxEvent::Playhead {
                 page,
                 tab,

@@ -245,6 +245,19 @@ pub enum Request<'a> {
     /// or a command the main accepted, to apply at a show sample of the
     /// backup's. Only the box the backup names as its peer may send it.
     Pair(PairMessage),
+    /// [`Request::Activate`] at an instant: the box activates the staged
+    /// session when its clock (CLOCK_REALTIME) reads `at_realtime_ns`, and
+    /// a push of the playing session takes effect at the show sample its
+    /// card plays then. Several boxes (a main/backup pair) told the same
+    /// instant switch together (`hostctl push --together`).
+    ActivateAt {
+        /// The session's name.
+        session: String,
+        /// The hash of the manifest staged.
+        manifest: ContentHash,
+        /// When, in nanoseconds since the Unix epoch.
+        at_realtime_ns: u64,
+    },
 }
 
 /// What the main of a pair tells its backup.
@@ -255,9 +268,10 @@ pub enum PairMessage {
     Beat {
         /// The main's view of the link, for the backup's status.
         link: PairLink,
-        /// Every second: what plays on the main, for the backup to compare
-        /// with what plays on it.
-        voices: Option<Vec<PairVoice>>,
+        /// Every second: the main's playing state at a named show sample
+        /// of its own, for the backup to compare with its own at the same
+        /// instant (and repair from).
+        state: Option<PairState>,
     },
     /// A command the main accepted: the backup applies it at `at_sample`
     /// of its own show clock and answers [`Response::Accepted`].
@@ -272,11 +286,58 @@ pub enum PairMessage {
         /// Where the main got it from (`api 10.0.0.5:4411 SHA256:…`).
         origin: String,
     },
+    /// A live edit the main took (and saved): the backup applies the same
+    /// JSON Patch to its playing show, its glides from `at_sample` of its
+    /// own show clock, saves it, and answers [`Response::Revised`].
+    Revise {
+        /// The backup's show sample the edit's glides start at.
+        at_sample: u64,
+        /// The session it was made for (the playing one).
+        session: String,
+        /// The edit, as a JSON Patch (RFC 6902) of the manifest.
+        #[serde(with = "serde_bytes")]
+        patch: Vec<u8>,
+        /// What the edit was, for the session's history.
+        what: String,
+    },
+    /// The main's operator turned to a page.
+    Page {
+        /// The page.
+        page: u16,
+    },
+    /// The main's show was locked or unlocked.
+    Lock {
+        /// Locked.
+        locked: bool,
+    },
+}
+
+/// The main's playing state at one of its show samples, as the pair
+/// compares it (docs/pair.md, "State digests").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PairState {
+    /// The main's show sample the state is of.
+    pub at: u64,
+    /// The voices playing or paused then.
+    pub voices: Vec<PairVoice>,
+    /// The groups' live levels (letter, dB), as set live.
+    pub group_levels: Vec<(String, f64)>,
+    /// The show is locked.
+    pub locked: bool,
+    /// Where the operator is: page, tab and playhead (JSON, as the
+    /// session's live state writes it).
+    pub deck: String,
+    /// The content hash of the playing show's manifest (JSON), hex.
+    pub show: String,
+    /// A content hash of all of the above but its samples (`at`, and the
+    /// voices' starts and positions, which are compared within the stated
+    /// error instead), hex: the digest status shows.
+    pub digest: String,
 }
 
 /// A voice as the pair compares it: its clip and when it started, in the
 /// sending unit's show samples.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairVoice {
     /// The clip.
     pub clip: String,
@@ -286,6 +347,12 @@ pub struct PairVoice {
     pub held: u64,
     /// Whether it is paused now.
     pub paused: bool,
+    /// Frames of its audio played by the state's instant.
+    pub position: u64,
+    /// The level a fade-to set it to, dB (none: the clip's own).
+    pub level_db: Option<f64>,
+    /// It is fading out.
+    pub fading: bool,
 }
 
 /// The link between the two units of a pair, as the main measures it.
@@ -338,6 +405,7 @@ impl Request<'_> {
             | Request::Blob { .. }
             | Request::BlobEnd { .. }
             | Request::Activate { .. }
+            | Request::ActivateAt { .. }
             | Request::Remove { .. }
             | Request::Revise { .. }
             | Request::SetDeviceMap { .. }
@@ -356,6 +424,7 @@ impl Request<'_> {
                 | Request::Blob { .. }
                 | Request::BlobEnd { .. }
                 | Request::Activate { .. }
+                | Request::ActivateAt { .. }
                 | Request::Remove { .. }
                 | Request::Revise { .. }
                 | Request::SetDeviceMap { .. }
@@ -394,6 +463,7 @@ impl Request<'_> {
             Request::PackageOffer { .. } => "package_offer",
             Request::PackageImport { .. } => "package_import",
             Request::Pair(_) => "pair",
+            Request::ActivateAt { .. } => "activate_at",
         }
     }
 }
@@ -774,11 +844,22 @@ pub struct PairStatus {
     /// thread took them after the pre-roll ran out): the backup, on time,
     /// plays them earlier than the main.
     pub main_late: u64,
-    /// (backup) Times what plays here differed from what plays on the main
-    /// in two comparisons running.
+    /// (backup) Times the playing state here differed from the main's at
+    /// the same instant (a new divergence each).
     pub divergences: u64,
     /// (backup) How they differ now, when they do.
     pub diverged: Option<String>,
+    /// The digest of the main's last compared state (hex, short).
+    pub digest: Option<String>,
+    /// (backup) Milliseconds since a comparison last found both units the
+    /// same; `None`: never.
+    pub matched_ms: Option<u64>,
+    /// (backup) Times the backup adopted the main's state to repair a
+    /// divergence.
+    pub repairs: u64,
+    /// (main) Live edits, page turns and locks sent to the backup and
+    /// taken there.
+    pub forwarded: u64,
 }
 
 /// The playback device a session plays on.
@@ -1084,7 +1165,7 @@ mod tests {
         assert_eq!(Request::GoNext { time: None }.needs(), Some(Role::Control));
         let beat = PairMessage::Beat {
             link: PairLink::default(),
-            voices: None,
+            state: None,
         };
         assert_eq!(Request::Pair(beat).needs(), Some(Role::Control));
         assert_eq!(Request::Lock { locked: true }.needs(), Some(Role::Control));

@@ -81,6 +81,31 @@ pub fn push(
     name: &str,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<PushReport, TransferError> {
+    let sent = send(client, dir, name, progress)?;
+    activate(client, sent, None)
+}
+
+/// A session staged on a box with all its media, ready to activate on the
+/// same connection.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    name: String,
+    manifest: ContentHash,
+    files_sent: usize,
+    files_present: usize,
+    bytes_sent: u64,
+    bytes_resumed: u64,
+    started: Instant,
+}
+
+/// Stages the session in `dir` on the box as `name` and sends the media
+/// it lacks; [`activate`] then makes it the box's active session.
+pub fn send(
+    client: &mut Client,
+    dir: &SessionDir,
+    name: &str,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Sent, TransferError> {
     let started = Instant::now();
     let (loaded, manifest) = dir.load_with_manifest()?;
     let show = loaded.show;
@@ -130,22 +155,60 @@ pub fn push(
         bytes_resumed += have;
         bytes_sent += send_file(client, path, *hash, *have, *size, progress)?;
     }
-    let activate = Request::Activate {
-        session: name.to_owned(),
+    Ok(Sent {
+        name: name.to_owned(),
         manifest: ContentHash::of_bytes(&manifest),
+        files_sent: files.len(),
+        files_present: distinct - files.len(),
+        bytes_sent,
+        bytes_resumed,
+        started,
+    })
+}
+
+/// Activates a session [`send`] staged on this connection: at once, or
+/// when the box's clock reads `at_realtime_ns` (nanoseconds since the Unix
+/// epoch; several boxes told one instant switch together).
+pub fn activate(
+    client: &mut Client,
+    sent: Sent,
+    at_realtime_ns: Option<u64>,
+) -> Result<PushReport, TransferError> {
+    let (session, manifest) = (sent.name, sent.manifest);
+    let (request, wait) = match at_realtime_ns {
+        None => (Request::Activate { session, manifest }, ACTIVATION_WAIT),
+        Some(at_realtime_ns) => {
+            let lead = at_realtime_ns.saturating_sub(realtime_ns());
+            (
+                Request::ActivateAt {
+                    session,
+                    manifest,
+                    at_realtime_ns,
+                },
+                ACTIVATION_WAIT + std::time::Duration::from_nanos(lead),
+            )
+        }
     };
-    let activated = match client.call_within(&activate, ACTIVATION_WAIT)? {
+    let activated = match client.call_within(&request, wait)? {
         Response::Activated(a) => a,
         other => return Err(unexpected(&other)),
     };
     Ok(PushReport {
         activated,
-        files_sent: files.len(),
-        files_present: distinct - files.len(),
-        bytes_sent,
-        bytes_resumed,
-        seconds: started.elapsed().as_secs_f64(),
+        files_sent: sent.files_sent,
+        files_present: sent.files_present,
+        bytes_sent: sent.bytes_sent,
+        bytes_resumed: sent.bytes_resumed,
+        seconds: sent.started.elapsed().as_secs_f64(),
     })
+}
+
+/// This host's clock (CLOCK_REALTIME), nanoseconds since the Unix epoch:
+/// what [`activate`]'s instant is read against.
+pub fn realtime_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// The file of the first clip with `hash`, one of the show's own.

@@ -243,6 +243,18 @@ impl Dispatcher {
         Ok(start)
     }
 
+    /// A voice of `clip` joining part way, from sequence frame `index`
+    /// (a pair's backup catching up with its main).
+    pub fn join(
+        &mut self,
+        show: &Show,
+        clip: &ClipId,
+        index: u64,
+        source: &mut impl ReaderSource,
+    ) -> Result<Start, DispatchError> {
+        self.start(show, clip, index, source)
+    }
+
     /// A new voice of `id` playing its sequence from frame `index`.
     fn start(
         &mut self,

@@ -324,7 +324,7 @@ impl<C: ShowControl> BoxService<C> {
             };
             let manifest = staged.manifest;
             conn.staged = Some(staged);
-            return match self.activate(conn, &name, manifest, origin_of(peer)) {
+            return match self.activate(conn, &name, manifest, origin_of(peer), None) {
                 Response::Activated(a) => imported(name, report, translated, Some(a), None),
                 refusal => refusal,
             };
@@ -396,8 +396,8 @@ impl<C: ShowControl> BoxService<C> {
             Some((_, _, generation)) => {
                 let origin = origin_of(peer);
                 let (show, root) = (self.show(), self.root());
-                match live_edit::take_revision(show, root, origin, &name, generation, merged, &what)
-                {
+                let made = (Some(generation), None);
+                match live_edit::take_revision(show, root, origin, &name, made, merged, &what) {
                     Ok(revised) => imported(name, report, Vec::new(), None, Some(revised)),
                     Err(NotRevised::Untouched(r)) => {
                         unpacked.unplace(&plan, &media);

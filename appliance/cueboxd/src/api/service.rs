@@ -61,16 +61,37 @@ pub trait ShowControl: Send + Sync + 'static {
     /// Whether the playing show could be revised into `show` now.
     fn may_revise(&self, show: &Show, cuts: Cuts) -> Result<(), Refusal>;
     /// Revises the playing show into `show`, made from generation `from`
-    /// (`None`: a push of the playing session).
+    /// (`None`: a push of the playing session, or the main's edit on a
+    /// pair's backup), its glides from show sample `at` (`None`: as soon
+    /// as it can, after a pair's pre-roll on its main).
     fn revise(
         &self,
         origin: Origin,
         from: Option<u64>,
         show: Show,
         cuts: Cuts,
+        at: Option<u64>,
     ) -> Result<Revised, Refusal>;
     /// The revision was saved as `show`.
     fn saved(&self, show: &Show);
+    /// The show sample the playback card plays at CLOCK_MONOTONIC
+    /// `mono_ns`; `None` while nothing plays.
+    fn show_sample_at(&self, mono_ns: u64) -> Option<f64> {
+        let _ = mono_ns;
+        None
+    }
+    /// A live edit of `session` (`patch`, named `what`) was taken from
+    /// show sample `at_sample` and saved: a pair's main sends it to its
+    /// backup.
+    fn revision_taken(&self, session: &str, patch: Vec<u8>, what: &str, at_sample: u64) {
+        let _ = (session, patch, what, at_sample);
+    }
+    /// Whether `from` is the key of this backup's main (pair messages are
+    /// taken from it alone).
+    fn pair_peer(&self, from: &super::PublicKey) -> Result<(), Refusal> {
+        let _ = from;
+        Err(not_paired())
+    }
     /// A message from the main of a pair (`from` is the key it proved it
     /// holds): refused by a box in no pair, or from any other key.
     fn pair(
@@ -82,6 +103,10 @@ pub trait ShowControl: Send + Sync + 'static {
         Err(not_paired())
     }
 }
+
+/// How far ahead an activation may be scheduled: further means the
+/// host's clock and the box's disagree.
+const MAX_ACTIVATION_LEAD: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What became of an activated session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +192,7 @@ impl ShowControl for Idle {
         _from: Option<u64>,
         _show: Show,
         _cuts: Cuts,
+        _at: Option<u64>,
     ) -> Result<Revised, Refusal> {
         Err(no_session())
     }
@@ -382,13 +408,26 @@ impl<C: ShowControl> BoxService<C> {
         }
     }
 
+    /// Activates the session staged on `conn`, at once or when the box's
+    /// clock reads `at_realtime_ns` (then a push of the playing session
+    /// takes effect at the show sample the card plays at that instant).
     pub(super) fn activate(
         &self,
         conn: &mut Conn,
         session: &str,
         manifest: ContentHash,
         origin: Origin,
+        at_realtime_ns: Option<u64>,
     ) -> Response {
+        if let Some(at) = at_realtime_ns {
+            let now = crate::clocking::ptp::realtime_ns();
+            if at <= now {
+                return refuse(RefusalKind::BadRequest, format!("the activation instant passed {:.0} ms ago by this box's clock: nothing was activated. The boxes' clocks must agree with the host's within the lead (synchronise them with PTP or NTP), or push again", (now - at) as f64 / 1e6));
+            }
+            if at - now > MAX_ACTIVATION_LEAD.as_nanos() as u64 {
+                return refuse(RefusalKind::BadRequest, format!("the activation instant is {:.1} s away by this box's clock, more than {} s: nothing was activated. The boxes' clocks must agree with the host's (synchronise them with PTP or NTP)", (at - now) as f64 / 1e9, MAX_ACTIVATION_LEAD.as_secs()));
+            }
+        }
         let Some(staged) = conn
             .staged
             .as_ref()
@@ -421,9 +460,26 @@ impl<C: ShowControl> BoxService<C> {
                 // retried after the next activation and at start.
                 conn.reservation = None;
                 let _ = self.objects.collect(PART_LIFETIME);
-                let started = match live {
-                    true => self.revised_by_push(session, staged.stored(), origin),
-                    false => self.show.activated(session),
+                let started = match (live, at_realtime_ns) {
+                    (true, at) => {
+                        // The show sample the card plays at the instant.
+                        let at = at.and_then(|at| {
+                            let mono = crate::clocking::ptp::realtime_to_monotonic(at);
+                            self.show
+                                .show_sample_at(mono)
+                                .map(|s| s.round().max(0.0) as u64)
+                        });
+                        self.revised_by_push(session, staged.stored(), origin, at)
+                    }
+                    (false, at) => {
+                        if let Some(at) = at {
+                            let now = crate::clocking::ptp::realtime_ns();
+                            std::thread::sleep(std::time::Duration::from_nanos(
+                                at.saturating_sub(now),
+                            ));
+                        }
+                        self.show.activated(session)
+                    }
                 };
                 Response::Activated(Activated {
                     session: session.to_owned(),
@@ -451,8 +507,17 @@ impl<C: ShowControl> BoxService<C> {
     /// A pushed session that plays now took effect where it plays: the
     /// box restarts it only for what it sets up at its start (nothing plays
     /// then).
-    fn revised_by_push(&self, session: &str, show: Show, origin: Origin) -> Started {
-        match self.show.revise(origin, None, show.clone(), Cuts::PlayOut) {
+    fn revised_by_push(
+        &self,
+        session: &str,
+        show: Show,
+        origin: Origin,
+        at: Option<u64>,
+    ) -> Started {
+        match self
+            .show
+            .revise(origin, None, show.clone(), Cuts::PlayOut, at)
+        {
             Ok(r) if r.live.revision.needs_restart() => self.show.activated(session),
             Ok(_) => {
                 self.show.saved(&show);
@@ -467,11 +532,17 @@ impl<C: ShowControl> BoxService<C> {
         }
     }
 
-    /// An edit of the playing show from a host (the one edit path,
-    /// [`live_edit::revise_by_patch`]).
-    fn revise(&self, peer: &Peer, session: &str, from: u64, patch: &[u8], what: &str) -> Response {
-        let origin = origin_of(peer);
-        match live_edit::revise_by_patch(&self.show, &self.root, origin, session, from, patch, what)
+    /// An edit of the playing show from a host or a pair's main (the one
+    /// edit path, [`live_edit::revise_by_patch`]).
+    fn revise(
+        &self,
+        origin: Origin,
+        session: &str,
+        made: live_edit::Made,
+        patch: &[u8],
+        what: &str,
+    ) -> Response {
+        match live_edit::revise_by_patch(&self.show, &self.root, origin, session, made, patch, what)
         {
             Ok(revised) => Response::Revised(revised),
             Err(not) => {
@@ -771,8 +842,19 @@ impl<C: ShowControl> Service for BoxService<C> {
             Request::Blob { hash, offset, data } => self.blob(conn, hash, offset, data),
             Request::BlobEnd { hash } => self.blob_end(conn, hash),
             Request::Activate { session, manifest } => {
-                self.activate(conn, &session, manifest, origin_of(peer))
+                self.activate(conn, &session, manifest, origin_of(peer), None)
             }
+            Request::ActivateAt {
+                session,
+                manifest,
+                at_realtime_ns,
+            } => self.activate(
+                conn,
+                &session,
+                manifest,
+                origin_of(peer),
+                Some(at_realtime_ns),
+            ),
             Request::Pull { session } => self.pull(conn, &session),
             Request::Fetch { hash, offset, len } => self.fetch(conn, hash, offset, len),
             Request::Remove { session } => self.remove(&session),
@@ -802,7 +884,13 @@ impl<C: ShowControl> Service for BoxService<C> {
                 generation,
                 patch,
                 what,
-            } => self.revise(peer, &session, generation, &patch, &what),
+            } => self.revise(
+                origin_of(peer),
+                &session,
+                (Some(generation), None),
+                &patch,
+                &what,
+            ),
             Request::DeviceMap => self.device_map(),
             Request::SetDeviceMap { map } => self.set_device_map(&map),
             Request::PackageExport {
@@ -819,6 +907,23 @@ impl<C: ShowControl> Service for BoxService<C> {
                 to,
                 dry_run,
             } => self.package_import(peer, conn, session, package, policy, to.as_deref(), dry_run),
+            // A live edit from a pair's main takes the path a host's does,
+            // and is saved here too.
+            Request::Pair(proto::PairMessage::Revise {
+                at_sample,
+                session,
+                patch,
+                what,
+            }) => match self.show.pair_peer(&peer.key) {
+                Ok(()) => self.revise(
+                    Origin::new(Input::Pair, format!("{} (the main)", peer.addr)),
+                    &session,
+                    (None, Some(at_sample)),
+                    &patch,
+                    &what,
+                ),
+                Err(Refusal { kind, message }) => refuse(kind, message),
+            },
             Request::Pair(message) => self
                 .show
                 .pair(&peer.key, message)

@@ -3,7 +3,7 @@
 //! before its frame, and turns what the render thread and the devices
 //! report into events for the operator.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 
@@ -51,6 +51,37 @@ pub enum Message {
     Command(Request),
     /// The show revised while it plays.
     Revise(Revise),
+    /// A pair's backup adopts its main's playing state (docs/pair.md).
+    Adopt(Adopt),
+}
+
+/// What a pair's backup changes, at one show sample, to play what its main
+/// plays: the voices it lacks joined where the main's are, the voices the
+/// main does not play stopped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Adopt {
+    /// The show sample it happens at.
+    pub at: u64,
+    /// Clips to start part way: each from this frame of its sequence, and
+    /// paused there when the main's is paused.
+    pub join: Vec<(ClipId, u64, bool)>,
+    /// Voices to stop (the 1 ms edge).
+    pub stop: Vec<u64>,
+}
+
+/// Decides, as a timecode cue comes due, whether it fires here: a pair's
+/// main also sends it to its backup, a backup leaves it to its main while
+/// the main lives (docs/pair.md).
+pub trait CueTap: Send + Sync {
+    /// The cue `command` (from timecode `trigger`) comes due at show sample
+    /// `at_sample`: true to play it here.
+    fn timecode_cue(&self, at_sample: u64, command: &Command, trigger: &str) -> bool;
+}
+
+impl std::fmt::Debug for dyn CueTap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CueTap")
+    }
 }
 
 /// A revised show for the playing box, and where the answer goes.
@@ -62,6 +93,8 @@ pub struct Revise {
     pub origin: Origin,
     /// What it does to a playing clip it removes or gives other audio.
     pub cuts: Cuts,
+    /// The show sample its glides start at (`None`: as soon as they can).
+    pub at: Option<u64>,
     /// The answer: what was applied, or every reason it cannot be now.
     pub reply: Sender<Result<Revised, Vec<Blocked>>>,
 }
@@ -128,6 +161,11 @@ pub(super) struct Control {
     pub plays: Option<Sender<PlayEvent>>,
     /// Starts accepted so far: the last queued start's key on the board.
     pub queued_keys: u64,
+    /// Whether a timecode cue fires here, in a pair.
+    pub cue_tap: Option<Arc<dyn CueTap>>,
+    /// Voices joined part way (a pair's repair): the sequence frame each
+    /// starts from, for the board.
+    pub joined: HashMap<VoiceId, u64>,
 }
 
 /// A command with its origin, as the schedule holds it.
@@ -151,6 +189,9 @@ pub struct Board {
     pub meters: Meters,
     /// Clips in view that cannot play, and why (missing or changed files…).
     pub unplayable: Vec<(ClipId, String)>,
+    /// Voices that ended lately, each with the show frame it ended: the
+    /// pair compares what played at an instant just past.
+    pub ended: VecDeque<(OnBoard, u64)>,
     /// Clips accepted to start that have not started yet, in the order
     /// they were accepted.
     pub queued: Vec<Queued>,
@@ -171,8 +212,11 @@ pub struct Queued {
     voice: Option<u64>,
 }
 
+/// Ended voices the board remembers.
+const ENDED: usize = 64;
+
 /// A voice on the board.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OnBoard {
     /// Its id.
     pub voice: u64,
@@ -184,6 +228,13 @@ pub struct OnBoard {
     pub paused_at: Option<u64>,
     /// Frames it spent paused before.
     pub held: u64,
+    /// The frame of its sequence it started from (0 but for a voice that
+    /// joined part way: a pair's repair).
+    pub from: u64,
+    /// A fade-to's level (dB) and the show frame it starts ramping.
+    pub level: Option<(f64, u64)>,
+    /// The show frame its fade out starts, once one is under way.
+    pub fading_from: Option<u64>,
 }
 
 impl Board {
@@ -203,15 +254,41 @@ impl Board {
     fn voice_mut(&mut self, voice: VoiceId) -> Option<&mut OnBoard> {
         self.voices.iter_mut().find(|v| v.voice == voice.0)
     }
+
+    /// The voices that played at show frame `at` (not long past: the
+    /// board remembers the last [`ENDED`] ended), as they were then.
+    pub fn at(&self, at: u64) -> Vec<OnBoard> {
+        let ended = self
+            .ended
+            .iter()
+            .filter(|(_, stopped)| *stopped > at)
+            .map(|(v, _)| v);
+        self.voices
+            .iter()
+            .chain(ended)
+            .filter(|v| v.started <= at)
+            .map(|v| OnBoard {
+                paused_at: v.paused_at.filter(|&p| p <= at),
+                level: v.level.filter(|&(_, from)| from <= at),
+                fading_from: v.fading_from.filter(|&f| f <= at),
+                ..v.clone()
+            })
+            .collect()
+    }
 }
 
 impl OnBoard {
-    /// Frames of its audio played by show frame `now`.
-    pub fn position(&self, now: u64) -> u64 {
+    /// Frames of it heard by show frame `now`.
+    pub fn heard(&self, now: u64) -> u64 {
         self.paused_at
             .unwrap_or(now)
             .saturating_sub(self.started)
             .saturating_sub(self.held)
+    }
+
+    /// Where in its sequence it is at show frame `now`.
+    pub fn position(&self, now: u64) -> u64 {
+        self.heard(now) + self.from
     }
 }
 
@@ -240,6 +317,7 @@ impl Control {
                 match message {
                     Message::Command(request) => self.accept(request, &mut schedule),
                     Message::Revise(revise) => self.revise(revise, &mut schedule),
+                    Message::Adopt(adopt) => self.adopt(adopt, &mut schedule),
                 }
             }
             let now = self.render.now();
@@ -275,7 +353,7 @@ impl Control {
                 let _ = plays.send(PlayEvent::Ended {
                     voice: VoiceId(v.voice),
                     sample: board.now,
-                    heard: v.position(board.now),
+                    heard: v.heard(board.now),
                     ending: Ending::BoxStopped,
                     wall: jiff::Timestamp::now(),
                 });
@@ -358,6 +436,7 @@ impl Control {
             show,
             origin,
             cuts,
+            at,
             reply,
         } = message;
         let playing: HashSet<ClipId> = {
@@ -371,7 +450,8 @@ impl Control {
                 return;
             }
         };
-        let at = schedule.chase_frame(self.render.now());
+        let soonest = schedule.chase_frame(self.render.now());
+        let at = at.map_or(soonest, |at| soonest.max(SamplePos(self.origin + at)));
         let at_sample = at.0.saturating_sub(self.origin);
         if revision.needs_restart() {
             // Nothing plays (else it was blocked): the session starts again.
@@ -436,22 +516,30 @@ impl Control {
         for fired in self.cues.poll(&mapping, now.0, horizon) {
             match fired {
                 CueFired::Due { clip, at, sample } => {
+                    let at_sample = sample.saturating_sub(self.origin);
+                    let command = Command::Go {
+                        clip: clip.clone(),
+                        time: None,
+                    };
+                    let trigger = at.to_string();
+                    if let Some(tap) = &self.cue_tap {
+                        if !tap.timecode_cue(at_sample, &command, &trigger) {
+                            continue;
+                        }
+                    }
                     self.events.send(BoxEvent::TimecodeCue {
                         clip: clip.clone(),
                         timecode: at,
-                        at_sample: sample.saturating_sub(self.origin),
+                        at_sample,
                     });
                     let key = self.new_key();
                     let sourced = Sourced {
-                        origin: Origin::new(Input::TimecodeCue, at.to_string()),
-                        command: Command::Go {
-                            clip: clip.clone(),
-                            time: None,
-                        },
+                        origin: Origin::new(Input::TimecodeCue, trigger),
+                        command,
                         queued: Some(key),
                     };
                     schedule.insert(SamplePos(sample), sourced);
-                    self.queue(key, clip, sample.saturating_sub(self.origin));
+                    self.queue(key, clip, at_sample);
                 }
                 CueFired::Skipped { clip, at } => {
                     self.events.send(BoxEvent::TimecodeCueSkipped {
@@ -579,6 +667,9 @@ impl Control {
                         self.started_by.insert(voice, origin);
                     }
                 }
+                if sent.is_ok() {
+                    self.mark(frame, &command);
+                }
                 sent
             }
             Err(e) => Err(e.to_string()),
@@ -592,6 +683,75 @@ impl Control {
         }
     }
 
+    /// Marks on the board the fade a command starts at `frame` on the
+    /// voices it ramps: a fade-to's level, a fade out.
+    fn mark(&self, frame: SamplePos, command: &Command) {
+        let from = frame.0.saturating_sub(self.origin);
+        let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        for v in &mut board.voices {
+            match command {
+                Command::FadeTo { clip, level_db, .. } if *clip == v.clip => {
+                    v.level = Some((*level_db, from))
+                }
+                Command::FadeOut { clip, .. } | Command::Crossfade { from: clip, .. }
+                    if *clip == v.clip =>
+                {
+                    v.fading_from.get_or_insert(from);
+                }
+                // (An audition voice is marked too: the pair compares both sides alike.)
+                Command::FadeAll { .. } => {
+                    v.fading_from.get_or_insert(from);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A pair's repair: joins the clips and stops the voices `adopt`
+    /// names, at its show sample (or as soon as the render thread can).
+    fn adopt(&mut self, adopt: Adopt, schedule: &mut Schedule<Sourced>) {
+        let at = schedule
+            .chase_frame(self.render.now())
+            .max(SamplePos(self.origin + adopt.at));
+        for voice in adopt.stop {
+            let stop = RenderCommand::Stop(Target::Voice(VoiceId(voice)));
+            if let Err(e) = self.render.send(at, stop) {
+                self.failed(
+                    json!({"adopt": "stop", "voice": voice}),
+                    at.0,
+                    e.to_string(),
+                );
+            }
+        }
+        for (clip, index, paused) in adopt.join {
+            let started = self
+                .dispatcher
+                .join(&self.show, &clip, index, &mut self.streams)
+                .map_err(|e| e.to_string());
+            let sent = started.and_then(|start| {
+                let voice = start.voice;
+                self.render
+                    .send(at, RenderCommand::Start(start))
+                    .map_err(|e| e.to_string())?;
+                if paused {
+                    self.render
+                        .send(at, RenderCommand::Pause(Target::Voice(voice)))
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(voice)
+            });
+            match sent {
+                Ok(voice) => {
+                    self.joined.insert(voice, index);
+                    self.started_by
+                        .insert(voice, Origin::new(Input::Pair, "repair"));
+                }
+                Err(reason) => self.failed(json!({"adopt": clip}), at.0, reason),
+            }
+        }
+        schedule.sent(at);
+    }
+
     /// Passes on what the render thread, the devices, the butler and the
     /// recorder reported, and frees finished readers.
     fn report(&mut self) {
@@ -603,7 +763,7 @@ impl Control {
             // Frames a stopping voice was heard, before it leaves the board.
             let heard = match &event {
                 Event::Stopped { voice, at, .. } => {
-                    board.voice_mut(*voice).map(|v| v.position(show_frame(*at)))
+                    board.voice_mut(*voice).map(|v| v.heard(show_frame(*at)))
                 }
                 _ => None,
             };
@@ -619,12 +779,27 @@ impl Control {
                             started: show_frame(at),
                             paused_at: None,
                             held: 0,
+                            from: self.joined.remove(&voice).unwrap_or(0),
+                            level: None,
+                            fading_from: None,
                         });
                     }
                 }
-                Event::Stopped { voice, .. } | Event::Refused { voice, .. } => {
+                Event::Stopped { voice, at, .. } => {
+                    if let Some(i) = board.voices.iter().position(|v| v.voice == voice.0) {
+                        let gone = board.voices.remove(i);
+                        if board.ended.len() == ENDED {
+                            board.ended.pop_front();
+                        }
+                        board.ended.push_back((gone, show_frame(at)));
+                    }
+                    board.queued.retain(|q| q.voice != Some(voice.0));
+                    self.chase.stopped(voice)
+                }
+                Event::Refused { voice, .. } => {
                     board.voices.retain(|v| v.voice != voice.0);
                     board.queued.retain(|q| q.voice != Some(voice.0));
+                    self.joined.remove(&voice);
                     self.chase.stopped(voice)
                 }
                 Event::Paused { voice, at } => {

@@ -44,7 +44,9 @@ use crate::clocking::{ClockStatus, Clocking, ClockingConfig, ClockingError};
 use crate::system::{spawn_rt, RtConfig, RtSetup};
 
 pub use capture::{Discontinuity, RecordSummary};
-pub use control::{clip_ids, Accepted, Board, Message, OnBoard, Queued, Request, Revise, Revised};
+pub use control::{
+    clip_ids, Accepted, Adopt, Board, CueTap, Message, OnBoard, Queued, Request, Revise, Revised,
+};
 pub use device::{choose, ChoiceError, Chosen, Output, Settings};
 pub use patch::{Feed, Patch, Player};
 pub use streams::HEAD_SECONDS;
@@ -69,6 +71,8 @@ pub struct LiveConfig {
     pub clocking: ClockingConfig,
     /// Where plays go to be logged; `None` logs nothing.
     pub plays: Option<std::sync::mpsc::Sender<crate::playlog::PlayEvent>>,
+    /// Whether a timecode cue fires here, when the box is in a pair.
+    pub cue_tap: Option<Arc<dyn CueTap>>,
 }
 
 /// Capture settings.
@@ -351,6 +355,8 @@ impl Live {
             board: board.clone(),
             started_by: Default::default(),
             plays: config.plays.clone(),
+            cue_tap: config.cue_tap.clone(),
+            joined: Default::default(),
             queued_keys: 0,
         };
         let control_stop = Arc::clone(&stop);

@@ -20,6 +20,7 @@ use crate::api::{Fingerprint, Identity, PublicKey};
 use crate::clocking::ptp::monotonic_ns;
 use crate::events::{BoxEvent, Publisher};
 use crate::link::{Accepted, LiveLink};
+use crate::live::CueTap;
 use crate::origin::{Input, Origin};
 
 mod compare;
@@ -57,6 +58,9 @@ pub struct Config {
     /// A backup's emergency override: it takes commands from its own inputs
     /// though its main is alive.
     pub overridden: bool,
+    /// Fault injection (tests): a main does not send the Nth command it
+    /// accepts (from 1).
+    pub drop: Option<u64>,
 }
 
 /// How often the main beats, and measures the offset.
@@ -84,12 +88,30 @@ const CALL: Duration = Duration::from_secs(1);
 /// Every this many beats (a second) the main sends what plays on it.
 const COMPARE_EVERY: u64 = 10;
 
-/// A command for the backup, as the main accepted it.
-struct Forward {
-    at_sample: u64,
-    command: Command,
-    press: bool,
-    origin: String,
+/// A repair is scheduled this long ahead: time for the backup's readers
+/// to fill from the middle of the files it joins.
+const REPAIR_LEAD: Duration = Duration::from_millis(300);
+
+/// What the main sends its backup, as it took it.
+enum Forward {
+    /// A command, at the main's show sample.
+    Command {
+        at_sample: u64,
+        command: Command,
+        press: bool,
+        origin: String,
+    },
+    /// A live edit (a JSON Patch), its glides from the main's show sample.
+    Revise {
+        at_sample: u64,
+        session: String,
+        patch: Vec<u8>,
+        what: String,
+    },
+    /// A page turn.
+    Page(u16),
+    /// The lock.
+    Lock(bool),
 }
 
 /// What the unit knows of the link.
@@ -106,15 +128,30 @@ struct State {
     main_late: u64,
     /// (main) Beats sent.
     beats_sent: u64,
-    /// (backup) The differences the last comparison found, by what.
-    suspect: Vec<String>,
+    /// (main) Commands accepted, for the fault injection.
+    accepted: u64,
     divergences: u64,
     diverged: Option<String>,
+    /// The digest of the main's last compared state.
+    digest: Option<String>,
+    /// (backup) When a comparison last found both units the same.
+    matched: Option<Instant>,
+    repairs: u64,
+    /// (backup) No new repair before this (one is under way).
+    repairing: Option<Instant>,
+    /// (main) Edits, page turns and locks the backup took.
+    forwarded: u64,
 }
 
 impl State {
     fn healthy(&self) -> bool {
         self.last_heard.is_some_and(|t| t.elapsed() < SILENT)
+    }
+
+    /// Forgets the beats measured so far (a new connection).
+    fn measure_afresh(&mut self) {
+        self.beats.clear();
+        self.link = PairLink::default();
     }
 
     /// A heartbeat of round trip `rtt_ns` measured `offset` samples.
@@ -196,23 +233,75 @@ impl Pair {
         Ok(pair)
     }
 
-    /// A comparison found `found` (what, how): a difference the one before
-    /// found too is a divergence, an event when it is new.
-    fn compared(&self, state: &mut State, found: Vec<(String, String)>) {
-        let lasting: Vec<&str> = found
-            .iter()
-            .filter(|(what, _)| state.suspect.contains(what))
-            .map(|(_, how)| how.as_str())
-            .collect();
-        let diverged = (!lasting.is_empty()).then(|| lasting.join("; "));
-        if diverged.is_some() && state.diverged.is_none() {
+    /// A comparison of the state here with the main's found `found`: a
+    /// new divergence is an event at once, and is repaired by adopting the
+    /// main's state (`repair`) at a show sample [`REPAIR_LEAD`] from now.
+    fn compared(
+        &self,
+        link: &LiveLink,
+        state: &mut State,
+        found: Vec<String>,
+        repair: compare::Repair,
+        offset: f64,
+        main_at: u64,
+    ) {
+        if found.is_empty() {
+            state.matched = Some(Instant::now());
+            state.diverged = None;
+            return;
+        }
+        let detail = found.join("; ");
+        if state.diverged.is_none() {
             state.divergences += 1;
             self.events.send(BoxEvent::PairDiverged {
-                detail: diverged.clone().unwrap_or_default(),
+                detail: detail.clone(),
             });
         }
-        state.diverged = diverged;
-        state.suspect = found.into_iter().map(|(what, _)| what).collect();
+        state.diverged = Some(detail);
+        // One repair at a time: the comparison after it looks past it.
+        if repair.is_empty() || state.repairing.is_some_and(|until| Instant::now() < until) {
+            return;
+        }
+        state.repairing = Some(Instant::now() + REPAIR_LEAD + BEAT * COMPARE_EVERY as u32);
+        let Some((now, rate, _)) = link.render_now() else {
+            return;
+        };
+        let at = now + (REPAIR_LEAD.as_secs_f64() * f64::from(rate)) as u64;
+        // The main's voices had played their positions by its instant,
+        // which is this unit's `here_at`; by `at` they are further on.
+        let here_at = (main_at as f64 + offset).round().max(0.0) as u64;
+        let ahead = at.saturating_sub(here_at);
+        let adopt = crate::live::Adopt {
+            at,
+            join: repair
+                .join
+                .into_iter()
+                .map(|(clip, played, paused)| {
+                    (clip, if paused { played } else { played + ahead }, paused)
+                })
+                .collect(),
+            stop: repair.stop,
+        };
+        let origin = Origin::new(Input::Pair, "repair");
+        let mut done = link.adopt(adopt).is_ok();
+        for command in repair.commands {
+            done &= link
+                .submit_forwarded(origin.clone(), at, command, true)
+                .is_ok();
+        }
+        if let Some(deck) = repair.deck {
+            link.set_deck(deck);
+        }
+        if let Some(locked) = repair.locked {
+            link.set_locked(locked);
+        }
+        if done {
+            state.repairs += 1;
+            self.events.send(BoxEvent::PairRepaired {
+                at_sample: at,
+                detail: state.diverged.clone().unwrap_or_default(),
+            });
+        }
     }
 
     /// What the link's state means for the show, as its event says.
@@ -274,22 +363,73 @@ impl Pair {
     /// The main accepted `command` from `origin` as `accepted` says:
     /// queued for the backup, never waited for.
     pub fn accepted(&self, origin: &Origin, accepted: Accepted, command: Command, press: bool) {
-        let Some(tx) = &self.forward else { return };
-        let forward = Forward {
+        if !self.forwards() {
+            return;
+        }
+        {
+            let mut state = lock(&self.state);
+            // Stamped for a sample already rendered: the main plays it late.
+            if accepted.lead_samples == 0 {
+                state.main_late += 1;
+            }
+            state.accepted += 1;
+            if self.config.drop == Some(state.accepted) {
+                state.lost += 1;
+                return;
+            }
+        }
+        self.send(Forward::Command {
             at_sample: accepted.at_sample,
             command,
             press,
             origin: format!("{} {}", origin.input.as_str(), origin.from),
-        };
+        });
+    }
+
+    /// The main took (and saved) a live edit of `session`, its glides from
+    /// show sample `at_sample`: the backup takes it too.
+    pub fn revision_taken(&self, session: &str, patch: Vec<u8>, what: &str, at_sample: u64) {
+        self.send(Forward::Revise {
+            at_sample,
+            session: session.into(),
+            patch,
+            what: what.into(),
+        });
+    }
+
+    /// The main's operator turned to `page`: the backup turns too.
+    pub fn paged(&self, page: u16) {
+        self.send(Forward::Page(page));
+    }
+
+    /// The main's show was locked or unlocked: the backup's is too.
+    pub fn locked(&self, locked: bool) {
+        self.send(Forward::Lock(locked));
+    }
+
+    /// Queues `forward` for the link thread (a main's), never waiting.
+    fn send(&self, forward: Forward) {
+        let Some(tx) = &self.forward else { return };
         let mut state = lock(&self.state);
-        // Stamped for a sample already rendered: the main plays it late.
-        if accepted.lead_samples == 0 {
-            state.main_late += 1;
-        }
         match tx.try_send(forward) {
             Ok(()) => state.in_flight += 1,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => state.lost += 1,
         }
+    }
+
+    /// Whether `from` is this backup's main: pair messages are taken from
+    /// it alone.
+    pub fn is_main_key(&self, from: &PublicKey) -> Result<(), Refusal> {
+        if self.config.role != Role::Backup || from.fingerprint() != self.config.fingerprint {
+            return Err(Refusal::new(
+                RefusalKind::Forbidden,
+                format!(
+                    "pair messages are taken only from this backup's main ({}, key {})",
+                    self.config.peer, self.config.fingerprint
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The unit's view of the pair, for status.
@@ -308,6 +448,10 @@ impl Pair {
             main_late: state.main_late,
             divergences: state.divergences,
             diverged: state.diverged.clone(),
+            digest: state.digest.clone(),
+            matched_ms: state.matched.map(|t| t.elapsed().as_millis() as u64),
+            repairs: state.repairs,
+            forwarded: state.forwarded,
             overridden: self.config.overridden,
         }
     }
@@ -321,35 +465,36 @@ impl Pair {
         from: &PublicKey,
         message: PairMessage,
     ) -> Result<Response, Refusal> {
-        if self.config.role != Role::Backup || from.fingerprint() != self.config.fingerprint {
-            return Err(Refusal::new(
-                RefusalKind::Forbidden,
-                format!(
-                    "pair messages are taken only from this backup's main ({}, key {})",
-                    self.config.peer, self.config.fingerprint
-                ),
-            ));
-        }
+        self.is_main_key(from)?;
+        lock(&self.state).last_heard = Some(Instant::now());
         match message {
             PairMessage::Beat {
                 link: measured,
-                voices,
+                state: main,
             } => {
                 // Read before the state is locked: status locks the link,
                 // then the state.
                 let show_sample = link.show_sample_at(monotonic_ns());
-                let here = voices.as_ref().and(link.voices());
                 let rate = link.render_now().map_or(48_000, |(_, rate, _)| rate);
+                let here = main
+                    .as_ref()
+                    .zip(measured.offset_samples)
+                    .and_then(|(m, offset)| {
+                        let at = (m.at as f64 + offset).round();
+                        (at >= 0.0)
+                            .then(|| compare::snapshot(link, Some(at as u64)))
+                            .flatten()
+                    });
                 let mut state = lock(&self.state);
-                state.last_heard = Some(Instant::now());
                 state.link = measured;
-                if let (Some(main), Some(here), Some(offset)) =
-                    (voices, here, measured.offset_samples)
+                if let (Some(main), Some((here, voices)), Some(offset)) =
+                    (main, here, measured.offset_samples)
                 {
                     let tolerance =
                         measured.offset_error_us.unwrap_or(0.0) * f64::from(rate) / 1e6 + 2.0;
-                    let found = compare::differences(&main, &here, offset, tolerance);
-                    self.compared(&mut state, found);
+                    let (found, repair) = compare::compare(&main, &here, &voices, tolerance);
+                    state.digest = Some(main.digest.clone());
+                    self.compared(link, &mut state, found, repair, offset, main.at);
                 }
                 Ok(Response::PairBeat { show_sample })
             }
@@ -359,7 +504,6 @@ impl Pair {
                 press,
                 origin,
             } => {
-                lock(&self.state).last_heard = Some(Instant::now());
                 let origin = Origin::new(Input::Pair, origin);
                 let accepted = link.submit_forwarded(origin, at_sample, command, press);
                 let answer = accepted.map(|a| Response::Accepted {
@@ -371,7 +515,39 @@ impl Pair {
                 state.answered(answer.as_ref().ok());
                 answer
             }
+            PairMessage::Page { page } => {
+                link.turn_page(page)?;
+                Ok(Response::Done)
+            }
+            PairMessage::Lock { locked } => {
+                link.set_locked(locked);
+                Ok(Response::Done)
+            }
+            // The API service takes it (it saves the edit).
+            PairMessage::Revise { .. } => Err(Refusal::new(
+                RefusalKind::BadRequest,
+                "a pair's live edit goes through the box's API service",
+            )),
         }
+    }
+}
+
+impl CueTap for Pair {
+    /// A main plays its timecode cues and sends each to its backup; a
+    /// backup leaves them to its main while the main lives (unless
+    /// overridden), and plays them itself once the main is silent.
+    fn timecode_cue(&self, at_sample: u64, command: &Command, trigger: &str) -> bool {
+        if self.forwards() {
+            let at = Accepted {
+                at_sample,
+                lead_samples: 1,
+            };
+            let origin = Origin::new(Input::TimecodeCue, trigger);
+            self.accepted(&origin, at, command.clone(), false);
+            return true;
+        }
+        self.admit(&Origin::new(Input::TimecodeCue, trigger))
+            .is_ok()
     }
 }
 

@@ -6,8 +6,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Weak;
 use std::time::Instant;
 
-use super::{lock, Forward, Pair, BEAT, CALL, COMPARE_EVERY, SILENT};
-use crate::api::proto::{PairMessage, PairVoice, Request, Response};
+use super::{compare, lock, Forward, Pair, BEAT, BEST, CALL, COMPARE_EVERY, SILENT};
+use crate::api::proto::{PairMessage, Request, Response};
 use crate::api::{Client, Expect, Identity};
 use crate::clocking::ptp::monotonic_ns;
 use crate::link::LiveLink;
@@ -40,6 +40,11 @@ pub(super) fn main_link(
             std::thread::sleep(SILENT);
             continue;
         };
+        // The backup may have started its session again while away: what
+        // was measured of its show clock before is no longer true.
+        if let Some(p) = pair.upgrade() {
+            lock(&p.state).measure_afresh();
+        }
         let mut next_beat = Instant::now();
         loop {
             let wait = next_beat.saturating_duration_since(Instant::now());
@@ -61,27 +66,64 @@ pub(super) fn main_link(
     }
 }
 
-/// Sends one forwarded command, moved onto the backup's show clock; false
-/// when the link failed.
+/// Sends one forwarded command, edit, page turn or lock, its show sample
+/// moved onto the backup's show clock; false when the link failed.
 fn apply(pair: &Pair, client: &mut Client, f: Forward) -> bool {
     let offset = lock(&pair.state).link.offset_samples;
-    let Some(at) = offset
-        .map(|o| (f.at_sample as f64 + o).round())
-        .filter(|&at| at >= 0.0)
-    else {
+    let moved = |at_sample: u64| {
+        offset
+            .map(|o| (at_sample as f64 + o).round())
+            .filter(|&at| at >= 0.0)
+            .map(|at| at as u64)
+    };
+    let (message, command) = match f {
+        Forward::Command {
+            at_sample,
+            command,
+            press,
+            origin,
+        } => (
+            moved(at_sample).map(|at_sample| PairMessage::Apply {
+                at_sample,
+                command,
+                press,
+                origin,
+            }),
+            true,
+        ),
+        Forward::Revise {
+            at_sample,
+            session,
+            patch,
+            what,
+        } => (
+            moved(at_sample).map(|at_sample| PairMessage::Revise {
+                at_sample,
+                session,
+                patch,
+                what,
+            }),
+            false,
+        ),
+        Forward::Page(page) => (Some(PairMessage::Page { page }), false),
+        Forward::Lock(locked) => (Some(PairMessage::Lock { locked }), false),
+    };
+    let Some(message) = message else {
         // No offset measured yet: the backup cannot place it.
         lock(&pair.state).answered(None);
         return true;
     };
-    let request = Request::Pair(PairMessage::Apply {
-        at_sample: at as u64,
-        command: f.command,
-        press: f.press,
-        origin: f.origin,
-    });
-    let answer = client.call_within(&request, CALL);
+    let answer = client.call_within(&Request::Pair(message), CALL);
     let mut state = lock(&pair.state);
-    state.answered(answer.as_ref().ok());
+    if command {
+        state.answered(answer.as_ref().ok());
+    } else {
+        state.in_flight = state.in_flight.saturating_sub(1);
+        match &answer {
+            Ok(Response::Refused { .. }) | Err(_) => state.lost += 1,
+            Ok(_) => state.forwarded += 1,
+        }
+    }
     if answer.is_ok() {
         state.last_heard = Some(Instant::now());
     }
@@ -91,28 +133,22 @@ fn apply(pair: &Pair, client: &mut Client, f: Forward) -> bool {
 /// One heartbeat: the backup's show sample against the main's either side
 /// of the round trip; false when the link failed.
 fn beat(pair: &Pair, link: &LiveLink, client: &mut Client) -> bool {
-    let (measured, beats) = {
+    let (measured, beats, settled) = {
         let mut state = lock(&pair.state);
         state.beats_sent += 1;
-        (state.link, state.beats_sent)
+        (state.link, state.beats_sent, state.beats.len() >= BEST)
     };
-    let voices = (beats % COMPARE_EVERY == 0)
-        .then(|| link.voices())
+    // Compared only once the offset rests on enough beats.
+    let state = (settled && beats % COMPARE_EVERY == 0)
+        .then(|| compare::snapshot(link, None))
         .flatten()
-        .map(|voices| {
-            voices
-                .into_iter()
-                .map(|v| PairVoice {
-                    clip: v.clip.to_string(),
-                    started: v.started,
-                    held: v.held,
-                    paused: v.paused_at.is_some(),
-                })
-                .collect()
-        });
+        .map(|(state, _)| state);
+    if let Some(state) = &state {
+        lock(&pair.state).digest = Some(state.digest.clone());
+    }
     let request = Request::Pair(PairMessage::Beat {
         link: measured,
-        voices,
+        state,
     });
     let t0 = monotonic_ns();
     let answer = client.call_within(&request, CALL);

@@ -168,6 +168,10 @@ pub struct Args {
     /// backup's own inputs though its main is alive.
     #[arg(long, requires = "pair")]
     pub pair_override: bool,
+    /// Fault injection, for tests: a main does not send the Nth command it
+    /// accepts to its backup (counted lost), so the backup diverges.
+    #[arg(long, value_name = "N", requires = "pair", hide = true)]
+    pub pair_drop: Option<u64>,
 }
 
 /// Why a run could not start or ended badly.
@@ -246,6 +250,7 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
             peer: peer.clone(),
             fingerprint,
             overridden: args.pair_override,
+            drop: args.pair_drop,
         };
         crate::pair::Pair::start(config, identity, &link, events_tx.clone())
             .map_err(|e| format!("cannot start the pair's link thread: {e}"))?;
@@ -630,5 +635,6 @@ fn live_config(args: &Args, map: Option<cuebox_engine::show::DeviceMap>) -> Live
             ..ClockingConfig::default()
         },
         plays: None,
+        cue_tap: None,
     }
 }

@@ -111,6 +111,7 @@ impl Playing {
                 ..config.rt_out
             },
             plays: Some(playlog.sender()),
+            cue_tap: link.cue_tap(),
             ..config
         };
         let (name, clips) = (show.session.name.clone(), show.clips.len());

@@ -121,8 +121,16 @@ impl ClipEdit {
         }
         let patch = cuebox_proto::revise::patch(&live, &edited);
         let what = self.described();
-        live_edit::revise_by_patch(link, root, origin, &session, self.generation, &patch, &what)
-            .map_err(NotRevised::refusal)
+        live_edit::revise_by_patch(
+            link,
+            root,
+            origin,
+            &session,
+            (Some(self.generation), None),
+            &patch,
+            &what,
+        )
+        .map_err(NotRevised::refusal)
     }
 
     /// The undo step's name: what the page changed.
