@@ -582,6 +582,20 @@ pub enum BoxEvent {
         /// What it means for the show.
         detail: String,
     },
+    /// A unit of a pair became main or backup, or took or lost the control
+    /// address (docs/pair.md, "Takeover").
+    PairRole {
+        /// Its part now: `main` or `backup`.
+        role: String,
+        /// The part it was configured with.
+        configured: String,
+        /// The control address, if the pair has one.
+        address: Option<String>,
+        /// Whether this unit holds it.
+        holds_address: Option<bool>,
+        /// Why, and what it means for the show.
+        detail: String,
+    },
     /// What plays on a pair's backup differs from what plays on its main,
     /// in two comparisons running (docs/pair.md).
     PairDiverged {
@@ -630,6 +644,7 @@ impl BoxEvent {
                 | BoxEvent::Device(DeviceEvent::Xrun { .. })
                 | BoxEvent::Pair { healthy: false, .. }
                 | BoxEvent::PairDiverged { .. }
+                | BoxEvent::PairRole { .. }
         )
     }
 
