@@ -183,7 +183,17 @@ impl Pair {
         events: Publisher,
     ) -> Result<Arc<Pair>, String> {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
-        let takeover = Arc::new(takeover::Takeover::new(config.role, &config.takeover)?);
+        let identity = Arc::new(identity);
+        let peer = takeover::Peer {
+            address: config.peer.clone(),
+            fingerprint: config.fingerprint,
+            identity: identity.clone(),
+        };
+        let takeover = Arc::new(takeover::Takeover::new(
+            config.role,
+            peer,
+            &config.takeover,
+        )?);
         let pair = Arc::new(Pair {
             config,
             events: events.clone(),
@@ -359,7 +369,8 @@ impl Pair {
         if !self.takeover.heard_main(&self.events) {
             return Err(Refusal::new(
                 RefusalKind::Forbidden,
-                "this unit is main, and the configured main: the other unit follows it",
+                "this unit is main: the other unit follows it (a configured main keeps the role; a \
+                 promoted unit yields only to a peer that says it is main)",
             ));
         }
         match message {
@@ -381,8 +392,9 @@ impl Pair {
                     let tolerance =
                         measured.offset_error_us.unwrap_or(0.0) * f64::from(rate) / 1e6 + 2.0;
                     let found = compare::differences(&main, &here, offset, tolerance);
-                    self.takeover.compared(found.is_empty());
+                    let matched = found.is_empty();
                     self.compared(&mut state, found);
+                    self.takeover.compared(matched, state.diverged.is_some());
                 }
                 Ok(Response::PairBeat { show_sample })
             }

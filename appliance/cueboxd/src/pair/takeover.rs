@@ -8,9 +8,9 @@
 //!   silent for [`SILENT`](super::SILENT) and the witness (if any) answers,
 //!   and it has resynchronised with the main it followed (heard it and a
 //!   comparison matched since it became backup); or, for the configured
-//!   main, when no main was heard for [`REJOIN`] (a fresh start, or a main
-//!   that comes back to find no one in charge). A returning main therefore
-//!   hears the promoted unit first and stays backup.
+//!   main, when no main was heard for [`REJOIN`] and the peer, asked, does
+//!   not answer that it is main (a fresh start, or a main that comes back
+//!   to find no one in charge). A returning main therefore stays backup.
 //! - a main is demoted when neither the witness nor its backup answered for
 //!   [`SILENT`](super::SILENT): it is the unit cut off, and the other one,
 //!   which reaches the witness, takes over.
@@ -19,12 +19,13 @@
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::{Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::vrrp::{Keepalived, Vip};
-use super::{Role, BEAT, SILENT};
-use crate::api::proto::PairTakeover;
+use super::{Role, BEAT, CALL, SILENT};
+use crate::api::proto::{PairTakeover, Request, Response};
+use crate::api::{Client, Expect, Fingerprint, Identity};
 use crate::events::{BoxEvent, Publisher};
 
 /// A configured main that has heard no main this long since it started (or
@@ -138,9 +139,22 @@ impl Roles {
     }
 }
 
+/// How a unit asks its peer whether it is main.
+pub(super) struct Peer {
+    /// Its API address.
+    pub(super) address: String,
+    /// Its key, pinned.
+    pub(super) fingerprint: Fingerprint,
+    /// This unit's key.
+    pub(super) identity: Arc<Identity>,
+}
+
 /// A unit's takeover: its roles, its witness and its control address.
 pub(super) struct Takeover {
     pub(super) roles: Mutex<Roles>,
+    peer: Peer,
+    /// When the peer was last asked whether it is main, and its answer.
+    asked: Mutex<Option<(Instant, bool)>>,
     witness: Option<(String, Mutex<Probed>)>,
     keepalived: Option<(Vip, Mutex<Keepalived>)>,
     /// What the last `pair_role` event said: (role, holds the address).
@@ -161,7 +175,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Takeover {
     /// A unit configured as `configured`, with keepalived started when
     /// `config` names a control address.
-    pub(super) fn new(configured: Role, config: &Config) -> Result<Takeover, String> {
+    pub(super) fn new(configured: Role, peer: Peer, config: &Config) -> Result<Takeover, String> {
         let keepalived = match &config.vip {
             Some(vip) => Some((
                 vip.clone(),
@@ -171,6 +185,8 @@ impl Takeover {
         };
         Ok(Takeover {
             roles: Mutex::new(Roles::new(configured)),
+            peer,
+            asked: Mutex::new(None),
             witness: config
                 .witness
                 .clone()
@@ -230,50 +246,88 @@ impl Takeover {
     /// as a `pair_role` event. Whether the role changed.
     pub(super) fn tick(&self, heard: Option<Instant>, events: &Publisher) -> bool {
         let witness = self.witness();
-        let changed = {
-            let mut roles = lock(&self.roles);
-            let to = roles.decide(heard, witness, Instant::now());
-            if let Some(to) = to {
-                let why = roles.reason(to, self.witness.as_ref().map(|w| w.0.as_str()));
-                roles.change(to, why);
-            }
-            to.is_some()
+        let (to, synced) = {
+            let roles = lock(&self.roles);
+            (roles.decide(heard, witness, Instant::now()), roles.synced)
         };
+        // Taking the role without having followed a main: only if the peer
+        // does not say it is main (its link may not have reached us yet).
+        let to = to.filter(|&to| to != Role::Main || synced || !self.peer_says_main());
+        if let Some(to) = to {
+            let mut roles = lock(&self.roles);
+            let why = roles.reason(to, self.witness.as_ref().map(|w| w.0.as_str()));
+            roles.change(to, why);
+        }
         self.report(events);
-        changed
+        to.is_some()
     }
 
-    /// A message came from the peer as main. A backup follows it; a main
-    /// that was configured backup yields to it (two mains met); a
-    /// configured main refuses it (the other one yields). Whether to take it.
+    /// Whether the peer answers, over the API, that it is main: asked at
+    /// most once a [`SILENT`]; no answer is no.
+    fn peer_says_main(&self) -> bool {
+        let mut asked = lock(&self.asked);
+        if let Some((when, answer)) = *asked {
+            if when.elapsed() < SILENT {
+                return answer;
+            }
+        }
+        let answer = Client::connect(
+            &self.peer.address,
+            &self.peer.identity,
+            Expect::Pinned(self.peer.fingerprint),
+            CALL,
+        )
+        .and_then(|mut c| c.call_within(&Request::Status, CALL))
+        .is_ok_and(|r| match r {
+            Response::Status(s) => s.pair.is_some_and(|p| p.role == Role::Main.as_str()),
+            _ => false,
+        });
+        *asked = Some((Instant::now(), answer));
+        answer
+    }
+
+    /// A message came from the peer as main. A backup follows it. A main
+    /// that was configured backup yields to it if the peer, asked, says it
+    /// is main (two mains met after a split; a message the peer sent before
+    /// it stepped down, held in the cut network, is no such thing). A
+    /// configured main refuses it: the other one yields. Whether to take it.
     pub(super) fn heard_main(&self, events: &Publisher) -> bool {
-        let mut roles = lock(&self.roles);
-        let take = match (roles.current, roles.configured) {
+        let (current, configured) = {
+            let r = lock(&self.roles);
+            (r.current, r.configured)
+        };
+        let take = match (current, configured) {
             (Role::Backup, _) => true,
-            (Role::Main, Role::Backup) => {
+            (Role::Main, Role::Backup) => self.peer_says_main(),
+            (Role::Main, Role::Main) => false,
+        };
+        if take {
+            let mut roles = lock(&self.roles);
+            if roles.current == Role::Main {
                 roles.change(
                     Role::Backup,
                     "demoted: the configured main is main too (the units met after a split); \
                      it keeps the role and this unit follows it"
                         .into(),
                 );
-                true
             }
-            (Role::Main, Role::Main) => false,
-        };
-        if take {
             roles.heard_main = true;
         }
-        drop(roles);
         self.report(events);
         take
     }
 
-    /// A comparison with the main's voices matched, or not: a backup that
-    /// heard its main and matched it is resynchronised.
-    pub(super) fn compared(&self, matched: bool) {
+    /// A comparison with the main's voices `matched`, or the units have
+    /// `diverged`: a backup that heard its main and matched it is
+    /// resynchronised until a divergence (a difference in one comparison
+    /// alone is a voice starting or ending between the two looks).
+    pub(super) fn compared(&self, matched: bool, diverged: bool) {
         let mut roles = lock(&self.roles);
-        roles.synced = matched && roles.heard_main && roles.current == Role::Backup;
+        if diverged {
+            roles.synced = false;
+        } else if matched && roles.heard_main && roles.current == Role::Backup {
+            roles.synced = true;
+        }
     }
 
     /// Tells keepalived the role and reports a change of role or address.
