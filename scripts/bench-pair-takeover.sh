@@ -81,28 +81,25 @@ sox -n -r 48000 -b 16 -c 2 "$tmp/tone.wav" synth 2 sine 440 gain -12
 for u in main backup; do host push "$tmp/show" --to "$u" >/dev/null; done
 
 # Kills SIGKILL PID and times, from the host's namespace, until the control
-# address accepts a TCP connection (50 ms attempts): milliseconds.
+# address accepts a TCP connection (50 ms attempts): milliseconds. A killed
+# cueboxd tears down its gigabyte of locked memory before it closes its
+# sockets: until its own address refuses, its listening socket still takes
+# connections (on the control address too), so the polling starts after that.
 cat >"$tmp/kill-and-time.py" <<'PY'
 import os, signal, socket, sys, time
-pid, vip = int(sys.argv[1]), sys.argv[2]
+pid, own, vip = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def answers(address):
+    try:
+        socket.create_connection((address, 53100), 0.05).close()
+        return True
+    except OSError:
+        return False
 t0 = time.monotonic()
 os.kill(pid, signal.SIGKILL)
-# Until it is dead (a zombie: its sockets closed), its own listening socket
-# may still take the connection.
-def dead():
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return "zombie" in f.read()
-    except FileNotFoundError:
-        return True
-while not dead():
+while answers(own):
     time.sleep(0.001)
-while True:
-    try:
-        socket.create_connection((vip, 53100), 0.05).close()
-        break
-    except OSError:
-        time.sleep(0.005)
+while not answers(vip):
+    time.sleep(0.005)
 print(round((time.monotonic() - t0) * 1000, 1))
 PY
 
@@ -124,7 +121,7 @@ for i in $(seq "$count"); do
     grep -h "pair:" "$tmp"/main.log "$tmp"/backup.log >&2
     exit 1
   fi
-  ms=$(ip netns exec "$tag-h" python3 "$tmp/kill-and-time.py" "${pid[$settled]}" "$vip")
+  ms=$(ip netns exec "$tag-h" python3 "$tmp/kill-and-time.py" "${pid[$settled]}" "${ip[$settled]}" "$vip")
   wait "${pid[$settled]}" 2>/dev/null || true
   echo "kill $i: the $settled died; ${other[$settled]} answered on $vip after $ms ms"
   times+=("$ms")
