@@ -1661,7 +1661,13 @@ fn pair_on(t: &Path, net: &PairNet) -> (LoopBox, LoopBox, Vec<String>) {
         LoopBox::cueboxd_cmd(
             t,
             name,
-            &["auth", "add", other["key"].as_str().unwrap(), "--role", "control"],
+            &[
+                "auth",
+                "add",
+                other["key"].as_str().unwrap(),
+                "--role",
+                "control",
+            ],
         );
     }
     let showctl = t.join("showctl.json");
@@ -1702,7 +1708,7 @@ fn pair_on(t: &Path, net: &PairNet) -> (LoopBox, LoopBox, Vec<String>) {
         LoopBox::start_in(
             t,
             name,
-            !LoopBox::root(t, name).join("..").join(format!("{name}-card")).exists(),
+            !t.join(format!("{name}-card")).exists(),
             &format!("{}:53100", net.ip(host)),
             &args,
             Some((&net.ns(side), &net.ns("h"))),
@@ -1839,7 +1845,9 @@ fn the_backup_takes_over_when_the_main_dies_and_the_main_comes_back_as_backup() 
     assert_eq!(b["takeover"]["holds_address"], true, "{b}");
     assert_eq!(b["takeover"]["promotions"], 1, "{b}");
     assert!(
-        wait_for(5, || backup.events().contains("pair: now MAIN (configured backup), holds")),
+        wait_for(5, || backup
+            .events()
+            .contains("pair: now MAIN (configured backup), holds")),
         "{}",
         backup.events()
     );
@@ -1878,7 +1886,10 @@ fn the_backup_takes_over_when_the_main_dies_and_the_main_comes_back_as_backup() 
         "{}",
         backup.events()
     );
-    let osc_go = backup.events().lines().any(|l| l.contains("go clip c2 at") && l.contains("(from osc"));
+    let osc_go = backup
+        .events()
+        .lines()
+        .any(|l| l.contains("go clip c2 at") && l.contains("(from osc"));
     assert!(osc_go, "{}", backup.events());
 
     // The main comes back: it joins as backup, follows the promoted unit
@@ -1971,16 +1982,26 @@ fn random_loss_moves_no_role_and_a_cut_leaves_exactly_one_main_the_one_reaching_
     // The main's cable out.
     let cut = Instant::now();
     ok(Command::new("ip")
-        .args(["-n", &net.ns("sw"), "link", "set", &format!("{}-mp", net.tag), "down"])
+        .args([
+            "-n",
+            &net.ns("sw"),
+            "link",
+            "set",
+            &format!("{}-mp", net.tag),
+            "down",
+        ])
         .output()
         .unwrap());
     assert!(
-        wait_for(10, || unit(&backup, "backup")["role"] == "main" && net.holds_vip("b")),
+        wait_for(10, || unit(&backup, "backup")["role"] == "main"
+            && net.holds_vip("b")),
         "{}",
         unit(&backup, "backup")
     );
     assert!(
-        wait_for(10, || main.events().contains("demoted: neither the witness nor the backup")),
+        wait_for(10, || main
+            .events()
+            .contains("demoted: neither the witness nor the backup")),
         "{}",
         main.events()
     );
@@ -1995,7 +2016,14 @@ fn random_loss_moves_no_role_and_a_cut_leaves_exactly_one_main_the_one_reaching_
     // still one main.
     std::thread::sleep(Duration::from_secs(3));
     ok(Command::new("ip")
-        .args(["-n", &net.ns("sw"), "link", "set", &format!("{}-mp", net.tag), "up"])
+        .args([
+            "-n",
+            &net.ns("sw"),
+            "link",
+            "set",
+            &format!("{}-mp", net.tag),
+            "up",
+        ])
         .output()
         .unwrap());
     assert!(

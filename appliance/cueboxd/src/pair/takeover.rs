@@ -101,9 +101,8 @@ impl Roles {
                     Witness::Reached(d) => d,
                 };
                 let follower = self.synced && peer_silent;
-                let rejoin = self.configured == Role::Main
-                    && quiet >= REJOIN
-                    && witness_for >= REJOIN;
+                let rejoin =
+                    self.configured == Role::Main && quiet >= REJOIN && witness_for >= REJOIN;
                 (follower || rejoin).then_some(Role::Main)
             }
             Role::Main => (witness == Witness::Lost && peer_silent).then_some(Role::Backup),
@@ -368,10 +367,7 @@ impl Takeover {
         let witness = self.witness();
         PairTakeover {
             configured: r.configured.as_str().into(),
-            address: self
-                .keepalived
-                .as_ref()
-                .map(|(v, _)| v.address.to_string()),
+            address: self.keepalived.as_ref().map(|(v, _)| v.address.to_string()),
             holds_address: self.keepalived.as_ref().map(|(_, k)| lock(k).holds()),
             witness: self.witness.as_ref().map(|w| w.0.clone()),
             witness_reached: (witness != Witness::None).then_some(witness != Witness::Lost),
@@ -393,12 +389,12 @@ fn reach(address: &str) -> bool {
     let Ok(mut addrs) = with_port.to_socket_addrs() else {
         return false;
     };
-    addrs.next().is_some_and(|a| {
-        match TcpStream::connect_timeout(&a, PROBE) {
+    addrs
+        .next()
+        .is_some_and(|a| match TcpStream::connect_timeout(&a, PROBE) {
             Ok(_) => true,
             Err(e) => e.kind() == std::io::ErrorKind::ConnectionRefused,
-        }
-    })
+        })
 }
 
 #[cfg(test)]
@@ -414,10 +410,7 @@ mod tests {
         let r = Roles::new(Role::Main);
         assert_eq!(r.current, Role::Backup, "every unit starts as backup");
         assert_eq!(r.decide(None, Witness::None, at(&r, 3.0)), None);
-        assert_eq!(
-            r.decide(None, Witness::None, at(&r, 4.1)),
-            Some(Role::Main)
-        );
+        assert_eq!(r.decide(None, Witness::None, at(&r, 4.1)), Some(Role::Main));
         // A promoted unit's beats reached it: it stays backup.
         let heard = Some(at(&r, 3.9));
         assert_eq!(r.decide(heard, Witness::None, at(&r, 4.1)), None);

@@ -214,7 +214,10 @@ fn read_notify(fifo: &Path, holds: &AtomicU8) {
     let Ok(file) = File::open(fifo) else { return };
     for line in BufReader::new(file).lines().map_while(Result::ok) {
         let state = line.split_whitespace().nth(2);
-        holds.store(if state == Some("MASTER") { 2 } else { 1 }, Ordering::Relaxed);
+        holds.store(
+            if state == Some("MASTER") { 2 } else { 1 },
+            Ordering::Relaxed,
+        );
     }
 }
 

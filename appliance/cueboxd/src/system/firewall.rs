@@ -257,7 +257,10 @@ pub fn ruleset(networks: &[IpNet], listeners: &Listeners) -> String {
         accept("tcp dport 22".into(), "ssh");
     }
     if listeners.vrrp {
-        accept("meta l4proto vrrp".into(), "VRRP (the pair's control address)");
+        accept(
+            "meta l4proto vrrp".into(),
+            "VRRP (the pair's control address)",
+        );
     }
     accept("icmp type echo-request".into(), "ping");
     accept("icmpv6 type echo-request".into(), "ping");
