@@ -2045,3 +2045,182 @@ fn random_loss_moves_no_role_and_a_cut_leaves_exactly_one_main_the_one_reaching_
     );
     assert!(net.holds_vip("b") && !net.holds_vip("m"));
 }
+
+/// A TCP relay on loopback that holds every chunk `delay` before passing
+/// it on, each way: a slow link between the units (this kernel has no
+/// netem). Runs until the test ends.
+fn delay_relay(to: String, delay: Duration) -> String {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    // One direction: read, stamp, and write each chunk once its time came.
+    fn pipe(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+        let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+        std::thread::spawn(move || {
+            for (at, chunk) in rx {
+                std::thread::sleep(at.saturating_duration_since(Instant::now()));
+                if to.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+            let _ = to.shutdown(std::net::Shutdown::Write);
+        });
+        let mut buf = vec![0u8; 65_536];
+        while let Ok(n @ 1..) = from.read(&mut buf) {
+            if tx
+                .send((Instant::now() + delay, buf[..n].to_vec()))
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(upstream) = TcpStream::connect(&to) else {
+                continue;
+            };
+            let (c2, u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+            std::thread::spawn(move || pipe(client, upstream, delay));
+            std::thread::spawn(move || pipe(u2, c2, delay));
+        }
+    });
+    address
+}
+
+/// A pair on loopback whose link passes through a relay adding 25 ms each
+/// way: the backup is never promoted (the beats come, late), the main's
+/// pre-roll grows with the measured round trip, and every GO still plays
+/// on both units at one instant.
+#[test]
+fn a_slow_link_moves_no_role_and_every_go_plays_on_both_at_one_instant() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let (main_addr, backup_addr) = (free_address(), free_address());
+    let key = |name: &str| -> Value {
+        serde_json::from_str(&LoopBox::cueboxd_cmd(t, name, &["key", "--json"])).unwrap()
+    };
+    let (main_key, backup_key) = (key("main"), key("backup"));
+    for (name, other) in [("main", &backup_key), ("backup", &main_key)] {
+        LoopBox::cueboxd_cmd(
+            t,
+            name,
+            &[
+                "auth",
+                "add",
+                other["key"].as_str().unwrap(),
+                "--role",
+                "control",
+            ],
+        );
+    }
+    let fingerprint = |k: &Value| k["fingerprint"].as_str().unwrap().to_owned();
+    let to_backup = delay_relay(backup_addr.clone(), Duration::from_millis(25));
+    let to_main = delay_relay(main_addr.clone(), Duration::from_millis(25));
+    let backup = LoopBox::start_with(
+        t,
+        "backup",
+        true,
+        &backup_addr,
+        &[
+            "--pair",
+            "backup",
+            "--peer",
+            &to_main,
+            "--peer-fingerprint",
+            &fingerprint(&main_key),
+        ],
+    );
+    let main = LoopBox::start_with(
+        t,
+        "main",
+        true,
+        &main_addr,
+        &[
+            "--pair",
+            "main",
+            "--peer",
+            &to_backup,
+            "--peer-fingerprint",
+            &fingerprint(&backup_key),
+        ],
+    );
+    let show = t.join("Tour");
+    let s = show.to_str().unwrap();
+    ok(main.host(&[
+        "session",
+        "new",
+        s,
+        "--media",
+        show.join("media").to_str().unwrap(),
+    ]));
+    let tone = t.join("tone.wav");
+    wav(&tone, 1, 7);
+    for at in ["1,1", "1,2"] {
+        ok(main.host(&[
+            "clip",
+            "add",
+            s,
+            tone.to_str().unwrap(),
+            "--page",
+            "1",
+            "--tab",
+            "1",
+            "--at",
+            at,
+            "--group",
+            "A",
+        ]));
+    }
+    ok(main.host(&["push", s, "--to", "main"]));
+    ok(backup.host(&["push", s, "--to", "backup"]));
+    assert!(
+        wait_for(30, || {
+            let (m, b) = (unit(&main, "main"), unit(&backup, "backup"));
+            m["role"] == "main"
+                && m["link"]["offset_samples"].is_number()
+                && b["takeover"]["synced"] == true
+        }),
+        "main {} backup {}",
+        unit(&main, "main"),
+        unit(&backup, "backup")
+    );
+    // GOs 2 s apart (each 1 s clip ends before the next).
+    for i in 0..4 {
+        ok(main.host(&["go", "main", if i % 2 == 0 { "c1" } else { "c2" }]));
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let (m, b) = (unit(&main, "main"), unit(&backup, "backup"));
+    eprintln!("pair over a 25 ms relay: main {m}; backup {b}");
+    assert!(
+        m["link"]["worst_rtt_us"].as_f64().unwrap() > 50_000.0,
+        "{m}"
+    );
+    assert_eq!(b["role"], "backup", "{b}");
+    assert_eq!(b["takeover"]["promotions"], 0, "{b}");
+    assert_eq!(
+        b["applied"].as_u64().unwrap() + b["late"].as_u64().unwrap(),
+        4,
+        "{b}"
+    );
+    let (sm, sb) = (clip_starts(&main.output()), clip_starts(&backup.output()));
+    assert_eq!((sm.len(), sb.len()), (4, 4), "{sm:?} {sb:?}");
+    let instant = |b: &LoopBox, frame: usize| b.started_ns() + frame as f64 * 1e9 / 48_000.0;
+    let error_us = m["link"]["offset_error_us"].as_f64().unwrap();
+    let late = m["main_late"].as_u64().unwrap() + b["late"].as_u64().unwrap();
+    for (fm, fb) in sm.into_iter().zip(sb) {
+        let apart = (instant(&backup, fb) - instant(&main, fm)) * 48_000.0 / 1e9;
+        eprintln!(
+            "pair over a 25 ms relay: a GO played {apart:+.2} samples apart (± {error_us:.0} µs)"
+        );
+        if late == 0 {
+            assert!(
+                apart.abs() <= error_us * 48_000.0 / 1e6 + 1.0,
+                "{apart} samples apart"
+            );
+        }
+    }
+    assert_eq!(late, 0, "the pre-roll covers the slow link: {m} {b}");
+}
