@@ -2215,11 +2215,11 @@ fn a_slow_link_moves_no_role_and_every_go_plays_on_both_at_one_instant() {
         eprintln!(
             "pair over a 25 ms relay: a GO played {apart:+.2} samples apart (± {error_us:.0} µs)"
         );
+        // The relay delays both ways alike, so the midpoint rule holds to
+        // the few samples it does on plain loopback (the stated bound, half
+        // the round trip, is 25 ms here).
         if late == 0 {
-            assert!(
-                apart.abs() <= error_us * 48_000.0 / 1e6 + 1.0,
-                "{apart} samples apart"
-            );
+            assert!(apart.abs() <= 12.0, "{apart} samples apart");
         }
     }
     assert_eq!(late, 0, "the pre-roll covers the slow link: {m} {b}");
