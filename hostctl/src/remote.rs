@@ -768,9 +768,9 @@ fn print_pair(p: &PairStatus) {
         println!("    witness {witness}: {reached}");
     }
     println!(
-        "    {} ({}promoted {} times)",
+        "    {} ({}main {} time(s) since it started)",
         t.why,
-        if t.synced { "resynchronised, " } else { "" },
+        if t.synced { "resynchronised; " } else { "" },
         t.promotions
     );
     if let Some(offset) = p.link.offset_samples {

@@ -156,8 +156,9 @@ pub(super) struct Takeover {
     asked: Mutex<Option<(Instant, bool)>>,
     witness: Option<(String, Mutex<Probed>)>,
     keepalived: Option<(Vip, Mutex<Keepalived>)>,
-    /// What the last `pair_role` event said: (role, holds the address).
-    told: Mutex<Option<(Role, Option<bool>)>>,
+    /// What the last `pair_role` event said: (role, holds the address,
+    /// keepalived in trouble).
+    told: Mutex<Option<(Role, Option<bool>, bool)>>,
 }
 
 /// The witness's answers: the last, and since when it answers.
@@ -345,11 +346,12 @@ impl Takeover {
             trouble = trouble.or_else(|| k.exited());
             holds = Some(k.holds());
         }
+        let now = (role, holds, trouble.is_some());
         let mut told = lock(&self.told);
-        if *told == Some((role, holds)) {
+        if *told == Some(now) {
             return;
         }
-        *told = Some((role, holds));
+        *told = Some(now);
         drop(told);
         let detail = trouble.unwrap_or(why);
         events.send(BoxEvent::PairRole {
