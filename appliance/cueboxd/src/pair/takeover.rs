@@ -51,7 +51,7 @@ pub struct Config {
 
 /// What the witness answered.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Witness {
+enum Witness {
     /// None is configured.
     None,
     /// It answered within [`SILENT`], continuously for this long.
@@ -62,9 +62,9 @@ pub(super) enum Witness {
 
 /// The role as it changes.
 #[derive(Debug)]
-pub(super) struct Roles {
-    pub(super) configured: Role,
-    pub(super) current: Role,
+struct Roles {
+    configured: Role,
+    current: Role,
     /// When it last changed (the start counts).
     since: Instant,
     /// (backup) A main was heard since `since`.
@@ -150,7 +150,7 @@ pub(super) struct Peer {
 
 /// A unit's takeover: its roles, its witness and its control address.
 pub(super) struct Takeover {
-    pub(super) roles: Mutex<Roles>,
+    roles: Mutex<Roles>,
     peer: Peer,
     /// When the peer was last asked whether it is main, and its answer.
     asked: Mutex<Option<(Instant, bool)>>,
