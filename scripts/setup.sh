@@ -15,10 +15,12 @@ set -euo pipefail
 # python3-jsonschema, which check the cue sheet exports against their schemas;
 # rclone, which the box copies its logs and exports off-box with (tested
 # against a local rclone remote); chromium and chromium-driver, the real
-# browser the operator's page is tested in (headless, through WebDriver).
+# browser the operator's page is tested in (headless, through WebDriver);
+# keepalived, the VRRP a pair's control address moves with, and nftables, the
+# packet loss the pair's takeover tests inject inside network namespaces.
 packages=(build-essential pkg-config libasound2-dev libltc-dev sox ffmpeg curl ca-certificates
   linuxptp iproute2 strace jackd2 libjack-jackd2-dev rsync systemd libxml2-utils
-  python3-jsonschema rclone chromium chromium-driver)
+  python3-jsonschema rclone chromium chromium-driver keepalived nftables)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -208,7 +208,8 @@ pub enum Command {
         #[command(flatten)]
         out: Output,
     },
-    /// List the paired boxes with their state (role, session, what plays).
+    /// List the paired boxes with their state (role, session, what plays,
+    /// and for a unit of a main/backup pair its part and the control address).
     Boxes {
         #[command(flatten)]
         out: Output,

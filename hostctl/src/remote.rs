@@ -183,6 +183,9 @@ pub fn boxes(out: &Output) -> anyhow::Result<Outcome> {
                 Ok((role, status)) => json!({"name": b.name, "address": b.address,
                     "fingerprint": b.fingerprint.to_string(), "reachable": true, "role": role,
                     "session": status.as_ref().and_then(|s| s.session.clone()),
+                    "pair": status.as_ref().and_then(|s| s.pair.as_ref()).map(|p| json!({
+                        "role": p.role, "configured": p.takeover.configured,
+                        "holds_address": p.takeover.holds_address})),
                     "playing": status.as_ref().map(|s| s.playing.len()),
                     "locked": status.as_ref().map(|s| s.locked)}),
                 Err(e) => json!({"name": b.name, "address": b.address,
@@ -198,11 +201,12 @@ pub fn boxes(out: &Output) -> anyhow::Result<Outcome> {
         for r in &rows {
             let state = if r["reachable"] == true {
                 format!(
-                    "{} session {} playing {}{}",
+                    "{} session {} playing {}{}{}",
                     r["role"].as_str().unwrap_or("unauthorized"),
                     r["session"].as_str().unwrap_or("-"),
                     r["playing"].as_u64().unwrap_or(0),
-                    if r["locked"] == true { " LOCKED" } else { "" }
+                    if r["locked"] == true { " LOCKED" } else { "" },
+                    pair_role(&r["pair"])
                 )
             } else {
                 format!("unreachable: {}", r["error"].as_str().unwrap_or(""))
@@ -753,17 +757,60 @@ fn print_status(s: &Status) {
     }
 }
 
+/// A box's part in its pair as `hostctl boxes` shows it (`, pair main
+/// (configured backup), holds the address`); empty for a lone box.
+fn pair_role(p: &Value) -> String {
+    let Some(role) = p["role"].as_str() else {
+        return String::new();
+    };
+    let configured = p["configured"].as_str().unwrap_or("?");
+    let configured = if configured == role {
+        String::new()
+    } else {
+        format!(" (configured {configured})")
+    };
+    let holds = match p["holds_address"].as_bool() {
+        Some(true) => ", holds the address",
+        _ => "",
+    };
+    format!(", pair {role}{configured}{holds}")
+}
+
 /// The pair's lines of `hostctl status`.
 fn print_pair(p: &PairStatus) {
     let heard = p
         .last_heard_ms
         .map_or("never heard".to_owned(), |ms| format!("heard {ms} ms ago"));
     println!(
-        "  pair: {} of {}, link {} ({heard}){}",
+        "  pair: {} of {} (configured {}), link {} ({heard}){}",
         p.role,
         p.peer,
+        p.takeover.configured,
         if p.healthy { "healthy" } else { "DOWN" },
         if p.overridden { ", OVERRIDDEN" } else { "" }
+    );
+    let t = &p.takeover;
+    if let Some(address) = &t.address {
+        let holds = if t.holds_address == Some(true) {
+            "held here"
+        } else {
+            "not held here"
+        };
+        println!("    control address {address}: {holds}");
+    }
+    if let Some(witness) = &t.witness {
+        let reached = if t.witness_reached == Some(true) {
+            "answers"
+        } else {
+            "DOES NOT ANSWER"
+        };
+        println!("    witness {witness}: {reached}");
+    }
+    println!(
+        "    {} ({}main {} time(s) since it started)",
+        t.why,
+        if t.synced { "resynchronised; " } else { "" },
+        t.promotions
     );
     if let Some(offset) = p.link.offset_samples {
         println!(

@@ -429,11 +429,13 @@ fn a_push_cut_by_kill_and_by_link_down_resumes_and_never_half_activates() {
 /// A box on loopback playing through the paced test PCM (FLOAT_LE, two
 /// channels) into `card/out.raw`, with this test as its edit host.
 struct LoopBox {
-    _run: Killed,
+    run: Killed,
     root: PathBuf,
     host_dir: PathBuf,
     card: PathBuf,
     log: PathBuf,
+    /// The network namespace hostctl runs in (`None`: this one).
+    host_ns: Option<String>,
 }
 
 /// A free port on loopback, as `127.0.0.1:PORT`.
@@ -471,6 +473,20 @@ impl LoopBox {
     /// As [`start`](Self::start), listening on `address`, with `extra`
     /// arguments to `cueboxd run`.
     fn start_with(tmp: &Path, name: &str, plugged: bool, address: &str, extra: &[&str]) -> LoopBox {
+        LoopBox::start_in(tmp, name, plugged, address, extra, None)
+    }
+
+    /// As [`start_with`](Self::start_with), in network namespace `ns.0`
+    /// (listening on every address there: a pair's control address too),
+    /// its hostctl in `ns.1`, when `ns` is given.
+    fn start_in(
+        tmp: &Path,
+        name: &str,
+        plugged: bool,
+        address: &str,
+        extra: &[&str],
+        ns: Option<(&str, &str)>,
+    ) -> LoopBox {
         let root = LoopBox::root(tmp, name);
         let so = ok(Command::new(script("../alsa/build-paced-pcm.sh"))
             .output()
@@ -490,12 +506,24 @@ impl LoopBox {
         )
         .unwrap();
         let log = tmp.join(format!("{name}-cueboxd.err"));
+        let mut command = match ns {
+            Some((box_ns, _)) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", box_ns]).arg(cueboxd());
+                c
+            }
+            None => Command::new(cueboxd()),
+        };
+        let listen = match ns {
+            Some(_) => "0.0.0.0",
+            None => address,
+        };
         let run = Killed(
-            Command::new(cueboxd())
+            command
                 .arg("--root")
                 .arg(&root)
                 .args([
-                    "run", "--listen", address, "--name", name, "--device", "later",
+                    "run", "--listen", listen, "--name", name, "--device", "later",
                 ])
                 .args(extra)
                 .args([
@@ -505,7 +533,7 @@ impl LoopBox {
                     "2",
                     "--no-irq-routing",
                 ])
-                .args(["--seconds", "120"])
+                .args(["--seconds", "180"])
                 .env(
                     "ALSA_CONFIG_PATH",
                     format!("/usr/share/alsa/alsa.conf:{}", conf.display()),
@@ -516,11 +544,12 @@ impl LoopBox {
                 .unwrap(),
         );
         let b = LoopBox {
-            _run: run,
+            run,
             root,
             host_dir: tmp.join(format!("{name}-host")),
             card,
             log,
+            host_ns: ns.map(|n| n.1.to_owned()),
         };
         assert!(wait_for(10, || b.root.join("api/box.key").exists()));
         let cueboxd_cmd = |args: &[&str]| LoopBox::cueboxd_cmd(tmp, name, args);
@@ -543,7 +572,15 @@ impl LoopBox {
 
     /// hostctl, as this box's host.
     fn host(&self, args: &[&str]) -> Output {
-        Command::new(hostctl())
+        let mut command = match &self.host_ns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(hostctl());
+                c
+            }
+            None => Command::new(hostctl()),
+        };
+        command
             .args(args)
             .env("CUEBOX_HOST_DIR", &self.host_dir)
             .output()
@@ -1780,4 +1817,679 @@ fn a_timecode_cue_on_the_main_plays_on_both_units_and_a_dropped_go_is_found_and_
     );
     eprintln!("pair: after the repair the backup plays c2 {shift:?} samples from the main");
     assert!(shift.is_some(), "after the repair, the same audio");
+}
+
+/// A show network for a pair (scripts/lib/pair-netns.sh): the main's,
+/// the backup's and the host's namespaces on a bridge, removed when
+/// dropped.
+struct PairNet {
+    tag: String,
+    /// `10.78.N`: the main is .1, the backup .2, the host .3, the control
+    /// address .10.
+    net: String,
+}
+
+impl PairNet {
+    fn up(tag: &str) -> PairNet {
+        let pair_netns = |action: &str| {
+            Command::new(script("pair-netns.sh"))
+                .args([action, tag])
+                .output()
+                .unwrap()
+        };
+        pair_netns("down");
+        let n = ok(pair_netns("up"));
+        PairNet {
+            tag: tag.to_owned(),
+            net: format!("10.78.{}", n.trim()),
+        }
+    }
+
+    fn ns(&self, side: &str) -> String {
+        format!("{}-{side}", self.tag)
+    }
+
+    fn ip(&self, host: u8) -> String {
+        format!("{}.{host}", self.net)
+    }
+
+    fn vip(&self) -> String {
+        self.ip(10)
+    }
+
+    /// Whether the namespace of `side` holds the control address.
+    fn holds_vip(&self, side: &str) -> bool {
+        let out = Command::new("ip")
+            .args(["-n", &self.ns(side), "-4", "-o", "addr", "show"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains(&format!("inet {}/", self.vip()))
+    }
+
+    /// `sh -c script` in the namespace of `side`; its output.
+    fn sh(&self, side: &str, script: &str) -> String {
+        ok(Command::new("ip")
+            .args(["netns", "exec", &self.ns(side), "sh", "-c", script])
+            .output()
+            .unwrap())
+    }
+
+    /// Sends one OSC packet from the host's namespace to the control
+    /// address's OSC port.
+    fn osc_to_vip(&self, packet: &[u8]) {
+        let bytes: Vec<String> = packet.iter().map(u8::to_string).collect();
+        self.sh(
+            "h",
+            &format!(
+                "python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\
+                 .sendto(bytes([{}]), (\"{}\", {PAIR_OSC}))'",
+                bytes.join(","),
+                self.vip()
+            ),
+        );
+    }
+
+    /// Whether a TCP connection from the host's namespace to the control
+    /// address's API port is accepted.
+    fn vip_answers(&self) -> bool {
+        Command::new("ip")
+            .args(["netns", "exec", &self.ns("h"), "python3", "-c"])
+            .arg(format!(
+                "import socket; socket.create_connection((\"{}\", 53100), 1)",
+                self.vip()
+            ))
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    }
+}
+
+impl Drop for PairNet {
+    fn drop(&mut self) {
+        let _ = Command::new(script("pair-netns.sh"))
+            .args(["down", &self.tag])
+            .status();
+    }
+}
+
+/// The OSC port both units of the networked pair listen on.
+const PAIR_OSC: u16 = 53000;
+
+/// A pair on a [`PairNet`]: each unit lets the other's key in, both take
+/// OSC from anyone on the network, the control address is the network's
+/// .10, the host (which runs no server: it refuses, so it answers) the
+/// witness. Returns the arguments each unit runs with, to start it again.
+fn pair_on(t: &Path, net: &PairNet) -> (LoopBox, LoopBox, Vec<String>) {
+    let key = |name: &str| -> Value {
+        serde_json::from_str(&LoopBox::cueboxd_cmd(t, name, &["key", "--json"])).unwrap()
+    };
+    let (main_key, backup_key) = (key("main"), key("backup"));
+    for (name, other) in [("main", &backup_key), ("backup", &main_key)] {
+        LoopBox::cueboxd_cmd(
+            t,
+            name,
+            &[
+                "auth",
+                "add",
+                other["key"].as_str().unwrap(),
+                "--role",
+                "control",
+            ],
+        );
+    }
+    let showctl = t.join("showctl.json");
+    std::fs::write(
+        &showctl,
+        serde_json::json!({"osc": {"bind": "0.0.0.0", "port": PAIR_OSC, "open_role": "control"}})
+            .to_string(),
+    )
+    .unwrap();
+    let args = |role: &str, peer: u8, other: &Value, side: &str| -> Vec<String> {
+        [
+            "--pair",
+            role,
+            "--peer",
+            &format!("{}:53100", net.ip(peer)),
+            "--peer-fingerprint",
+            other["fingerprint"].as_str().unwrap(),
+            "--pair-vip",
+            &format!("{}/24", net.vip()),
+            "--pair-interface",
+            &net.ns(side),
+            "--pair-witness",
+            &net.ip(3),
+            "--showctl",
+            showctl.to_str().unwrap(),
+            // 43 ms of buffer: the machine's stalls (other builds) are not
+            // what these tests look for.
+            "--period",
+            "512",
+            "--periods",
+            "4",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let start = |name: &str, host: u8, args: &[String], side: &str| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        LoopBox::start_in(
+            t,
+            name,
+            !t.join(format!("{name}-card")).exists(),
+            &format!("{}:53100", net.ip(host)),
+            &args,
+            Some((&net.ns(side), &net.ns("h"))),
+        )
+    };
+    let backup = start("backup", 2, &args("backup", 1, &main_key, "b"), "b");
+    let main_args = args("main", 2, &backup_key, "m");
+    let main = start("main", 1, &main_args, "m");
+    let show = t.join("Tour");
+    let s = show.to_str().unwrap();
+    ok(main.host(&[
+        "session",
+        "new",
+        s,
+        "--media",
+        show.join("media").to_str().unwrap(),
+    ]));
+    let tone = t.join("tone.wav");
+    wav(&tone, 1, 7);
+    let long = t.join("long.wav");
+    wav(&long, 20, 3);
+    // c1 the long clip, then two short ones.
+    for (file, at) in [(&long, "1,1"), (&tone, "1,2"), (&tone, "1,3")] {
+        ok(main.host(&[
+            "clip",
+            "add",
+            s,
+            file.to_str().unwrap(),
+            "--page",
+            "1",
+            "--tab",
+            "1",
+            "--at",
+            at,
+            "--group",
+            "A",
+        ]));
+    }
+    ok(main.host(&["push", s, "--to", "main"]));
+    ok(backup.host(&["push", s, "--to", "backup"]));
+    // The configured main takes the role (no main answered it), the backup
+    // follows it and matches it.
+    assert!(
+        wait_for(30, || {
+            let (m, b) = (unit(&main, "main"), unit(&backup, "backup"));
+            m["role"] == "main"
+                && m["takeover"]["holds_address"] == true
+                && b["takeover"]["synced"] == true
+        }),
+        "the pair settles: main {} backup {}",
+        unit(&main, "main"),
+        unit(&backup, "backup")
+    );
+    assert!(net.holds_vip("m") && !net.holds_vip("b"));
+    (main, backup, main_args)
+}
+
+/// A unit's `pair` status (`null` when it does not answer).
+fn unit(b: &LoopBox, name: &str) -> Value {
+    let out = b.host(&["status", name, "--json"]);
+    if !out.status.success() {
+        return Value::Null;
+    }
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()["pair"].clone()
+}
+
+/// What a unit plays now (its status's `playing` clips).
+fn playing(b: &LoopBox, name: &str) -> Vec<String> {
+    let status: Value = serde_json::from_str(&ok(b.host(&["status", name, "--json"]))).unwrap();
+    status["playing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["clip"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A 16-bit WAV's frames as the box decodes them (sample / 32768).
+fn wav_frames(path: &Path) -> Vec<[f32; 2]> {
+    let bytes = std::fs::read(path).unwrap();
+    let data = bytes.windows(4).position(|w| w == b"data").unwrap() + 8;
+    bytes[data..]
+        .chunks_exact(4)
+        .map(|f| {
+            let s = |i: usize| f32::from(i16::from_le_bytes([f[i], f[i + 1]])) / 32_768.0;
+            [s(0), s(2)]
+        })
+        .collect()
+}
+
+/// A main/backup pair in network namespaces with a real floating control
+/// address (keepalived's VRRP) and the host as witness (docs/pair.md,
+/// "Takeover"): the main is SIGKILLed mid-clip; the backup's card plays
+/// that clip on, sample for sample as the file says, without an xrun; the
+/// backup holds the control address within the stated bound and an OSC GO
+/// sent to it plays there; the main, started again, joins as backup,
+/// leaves the address where it is, and resynchronises.
+#[test]
+fn the_backup_takes_over_when_the_main_dies_and_the_main_comes_back_as_backup() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let net = PairNet::up(&format!("cbk{}", std::process::id() % 100_000));
+    let (mut main, backup, main_args) = pair_on(t, &net);
+
+    // The long clip plays on both; the main dies 2 s into it.
+    ok(main.host(&["go", "main", "c1"]));
+    assert!(wait_for(10, || playing(&backup, "backup") == ["c1"]));
+    std::thread::sleep(Duration::from_secs(2));
+    let xruns = |b: &LoopBox, name: &str| -> Value {
+        serde_json::from_str::<Value>(&ok(b.host(&["status", name, "--json"]))).unwrap()["xruns"]
+            .clone()
+    };
+    let xruns_before = xruns(&backup, "backup");
+    let before_kill = backup.output().len();
+    main.run.0.kill().unwrap();
+    let killed = Instant::now();
+    main.run.0.wait().unwrap();
+    assert!(
+        wait_for(5, || net.holds_vip("b")),
+        "the backup takes the address: {}",
+        unit(&backup, "backup")
+    );
+    let took = killed.elapsed();
+    assert!(net.vip_answers(), "the address answers on the backup");
+    assert!(!net.holds_vip("m"), "the dead main's address went with it");
+    eprintln!("pair: the backup held the control address {took:?} after the main's SIGKILL");
+    // The bound: the 1 s silence rule, a 100 ms beat, keepalived's
+    // transition (at most 3.6 adverts of 100 ms), and a loaded machine.
+    assert!(took < Duration::from_millis(2_500), "{took:?}");
+    let b = unit(&backup, "backup");
+    assert_eq!(b["role"], "main", "{b}");
+    assert_eq!(b["takeover"]["configured"], "backup", "{b}");
+    assert_eq!(b["takeover"]["holds_address"], true, "{b}");
+    assert_eq!(b["takeover"]["promotions"], 1, "{b}");
+    assert!(
+        wait_for(5, || backup
+            .events()
+            .contains("pair: now MAIN (configured backup), holds")),
+        "{}",
+        backup.events()
+    );
+
+    // The backup's card never stopped: the clip plays on, every frame what
+    // the file holds at one constant gain per channel, across the kill.
+    assert!(wait_for(5, || backup.output().len() > before_kill + 72_000));
+    let out = backup.output();
+    let start = clip_starts(&out)[0];
+    let file = wav_frames(&t.join("long.wav"));
+    let edge = 480; // past the clip's 1 ms edge fade
+    let gain: Vec<f32> = (0..2)
+        .map(|c| out[start + edge][c] / file[edge][c])
+        .collect();
+    let error = |i: usize| {
+        (0..2)
+            .map(|c| (out[i][c] - gain[c] * file[i - start][c]).abs())
+            .fold(0.0f32, f32::max)
+    };
+    let wrong = (start + edge..out.len().min(start + file.len())).find(|&i| error(i) > 1e-5);
+    assert_eq!(
+        wrong,
+        None,
+        "the clip played on unchanged across the takeover (it started at frame {start}, \
+         the main was killed at about {before_kill}, {} frames recorded; gain {gain:?})",
+        out.len()
+    );
+    assert!(out.len() - start > (before_kill - start) + 72_000);
+    assert_eq!(xruns(&backup, "backup"), xruns_before);
+    assert_eq!(playing(&backup, "backup"), ["c1"]);
+
+    // A GO sent to the control address plays on the backup: the next cue.
+    net.osc_to_vip(b"/go\0,\0\0\0");
+    assert!(
+        wait_for(5, || backup.events().contains("started c2")),
+        "{}",
+        backup.events()
+    );
+    let osc_go = backup
+        .events()
+        .lines()
+        .any(|l| l.contains("go clip c2 at") && l.contains("(from osc"));
+    assert!(osc_go, "{}", backup.events());
+
+    // The main comes back: it joins as backup, follows the promoted unit
+    // and matches it, and never bids for the address.
+    let args: Vec<&str> = main_args.iter().map(String::as_str).collect();
+    drop(main);
+    let main = LoopBox::start_in(
+        t,
+        "main",
+        false,
+        &format!("{}:53100", net.ip(1)),
+        &args,
+        Some((&net.ns("m"), &net.ns("h"))),
+    );
+    assert!(
+        wait_for(30, || {
+            let m = unit(&main, "main");
+            m["role"] == "backup" && m["healthy"] == true && m["takeover"]["synced"] == true
+        }),
+        "the returning main follows: {}",
+        unit(&main, "main")
+    );
+    let m = unit(&main, "main");
+    assert_eq!(m["takeover"]["promotions"], 0, "{m}");
+    assert_eq!(m["takeover"]["holds_address"], false, "{m}");
+    assert!(net.holds_vip("b") && !net.holds_vip("m"));
+    assert_eq!(unit(&backup, "backup")["role"], "main");
+    assert!(!main.events().contains("now MAIN"), "{}", main.events());
+    // Its own inputs are refused while the promoted unit lives.
+    let direct = main.host(&["go", "main", "c2"]);
+    assert!(!direct.status.success());
+    // And the promoted unit's commands play there too.
+    let before = m["applied"].as_u64().unwrap() + m["late"].as_u64().unwrap();
+    ok(backup.host(&["go", "backup", "c3"]));
+    assert!(
+        wait_for(5, || {
+            let m = unit(&main, "main");
+            m["applied"].as_u64().unwrap() + m["late"].as_u64().unwrap() == before + 1
+        }),
+        "{}",
+        unit(&main, "main")
+    );
+}
+
+/// The same pair: 5 % of the packets into each unit dropped at random
+/// (nftables `numgen random`) for 15 s leaves the roles alone while every
+/// command still lands on both; then the main's cable is pulled: the
+/// backup, which reaches the witness, becomes main and takes the address,
+/// the main, cut off from both, steps down; the cable back, it follows.
+#[test]
+fn random_loss_moves_no_role_and_a_cut_leaves_exactly_one_main_the_one_reaching_the_witness() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let net = PairNet::up(&format!("cbl{}", std::process::id() % 100_000));
+    let (main, backup, _) = pair_on(t, &net);
+
+    let lossy = "nft add table inet loss && \
+                 nft add chain inet loss input '{ type filter hook input priority 0; }' && \
+                 nft add rule inet loss input numgen random mod 100 '<' 5 drop";
+    for side in ["m", "b"] {
+        net.sh(side, lossy);
+    }
+    let applied = |b: &LoopBox, name: &str| {
+        let p = unit(b, name);
+        p["applied"].as_u64().unwrap() + p["late"].as_u64().unwrap()
+    };
+    let before = applied(&backup, "backup");
+    let started = Instant::now();
+    let mut sent = 0;
+    while started.elapsed() < Duration::from_secs(15) {
+        let clip = if sent % 2 == 0 { "c2" } else { "c3" };
+        ok(main.host(&["go", "main", clip]));
+        sent += 1;
+        std::thread::sleep(Duration::from_millis(700));
+    }
+    for side in ["m", "b"] {
+        net.sh(side, "nft delete table inet loss");
+    }
+    let (m, b) = (unit(&main, "main"), unit(&backup, "backup"));
+    eprintln!("pair: after 15 s of 5 % loss: main {m}; backup {b}");
+    assert_eq!(m["role"], "main", "{m}");
+    assert_eq!(m["takeover"]["promotions"], 1, "{m}");
+    assert_eq!(b["role"], "backup", "{b}");
+    assert_eq!(b["takeover"]["promotions"], 0, "{b}");
+    assert!(!backup.events().contains("now MAIN"), "{}", backup.events());
+    assert_eq!(applied(&backup, "backup") - before, sent, "{b}");
+    assert!(net.holds_vip("m") && !net.holds_vip("b"));
+
+    // The main's cable out.
+    let cut = Instant::now();
+    ok(Command::new("ip")
+        .args([
+            "-n",
+            &net.ns("sw"),
+            "link",
+            "set",
+            &format!("{}-mp", net.tag),
+            "down",
+        ])
+        .output()
+        .unwrap());
+    assert!(
+        wait_for(10, || unit(&backup, "backup")["role"] == "main"
+            && net.holds_vip("b")),
+        "{}",
+        unit(&backup, "backup")
+    );
+    assert!(
+        wait_for(10, || main
+            .events()
+            .contains("demoted: neither the witness nor the backup")),
+        "{}",
+        main.events()
+    );
+    eprintln!("pair: one main again {:?} after the cut", cut.elapsed());
+    assert!(!net.holds_vip("m"), "the cut-off main gave the address up");
+    assert!(
+        backup.events().contains("and the witness"),
+        "{}",
+        backup.events()
+    );
+    // The cable back after a while: the old main follows the new one;
+    // still one main.
+    std::thread::sleep(Duration::from_secs(3));
+    ok(Command::new("ip")
+        .args([
+            "-n",
+            &net.ns("sw"),
+            "link",
+            "set",
+            &format!("{}-mp", net.tag),
+            "up",
+        ])
+        .output()
+        .unwrap());
+    assert!(
+        wait_for(20, || {
+            let m = unit(&main, "main");
+            m["role"] == "backup" && m["healthy"] == true
+        }),
+        "{}\nmain: {}\nbackup: {}",
+        unit(&main, "main"),
+        main.events(),
+        backup.events()
+    );
+    assert_eq!(
+        unit(&backup, "backup")["role"],
+        "main",
+        "main: {}\nbackup: {}",
+        main.events(),
+        backup.events()
+    );
+    assert!(net.holds_vip("b") && !net.holds_vip("m"));
+}
+
+/// A TCP relay on loopback that holds every chunk `delay` before passing
+/// it on, each way: a slow link between the units (this kernel has no
+/// netem). Runs until the test ends.
+fn delay_relay(to: String, delay: Duration) -> String {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    // One direction: read, stamp, and write each chunk once its time came.
+    fn pipe(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+        let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+        std::thread::spawn(move || {
+            for (at, chunk) in rx {
+                std::thread::sleep(at.saturating_duration_since(Instant::now()));
+                if to.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+            let _ = to.shutdown(std::net::Shutdown::Write);
+        });
+        let mut buf = vec![0u8; 65_536];
+        while let Ok(n @ 1..) = from.read(&mut buf) {
+            if tx
+                .send((Instant::now() + delay, buf[..n].to_vec()))
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(upstream) = TcpStream::connect(&to) else {
+                continue;
+            };
+            let (c2, u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+            std::thread::spawn(move || pipe(client, upstream, delay));
+            std::thread::spawn(move || pipe(u2, c2, delay));
+        }
+    });
+    address
+}
+
+/// A pair on loopback whose link passes through a relay adding 25 ms each
+/// way: the backup is never promoted (the beats come, late), the main's
+/// pre-roll grows with the measured round trip, and every GO still plays
+/// on both units at one instant.
+#[test]
+fn a_slow_link_moves_no_role_and_every_go_plays_on_both_at_one_instant() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let (main_addr, backup_addr) = (free_address(), free_address());
+    let key = |name: &str| -> Value {
+        serde_json::from_str(&LoopBox::cueboxd_cmd(t, name, &["key", "--json"])).unwrap()
+    };
+    let (main_key, backup_key) = (key("main"), key("backup"));
+    for (name, other) in [("main", &backup_key), ("backup", &main_key)] {
+        LoopBox::cueboxd_cmd(
+            t,
+            name,
+            &[
+                "auth",
+                "add",
+                other["key"].as_str().unwrap(),
+                "--role",
+                "control",
+            ],
+        );
+    }
+    let fingerprint = |k: &Value| k["fingerprint"].as_str().unwrap().to_owned();
+    let to_backup = delay_relay(backup_addr.clone(), Duration::from_millis(25));
+    let to_main = delay_relay(main_addr.clone(), Duration::from_millis(25));
+    let backup = LoopBox::start_with(
+        t,
+        "backup",
+        true,
+        &backup_addr,
+        &[
+            "--pair",
+            "backup",
+            "--peer",
+            &to_main,
+            "--peer-fingerprint",
+            &fingerprint(&main_key),
+        ],
+    );
+    let main = LoopBox::start_with(
+        t,
+        "main",
+        true,
+        &main_addr,
+        &[
+            "--pair",
+            "main",
+            "--peer",
+            &to_backup,
+            "--peer-fingerprint",
+            &fingerprint(&backup_key),
+        ],
+    );
+    let show = t.join("Tour");
+    let s = show.to_str().unwrap();
+    ok(main.host(&[
+        "session",
+        "new",
+        s,
+        "--media",
+        show.join("media").to_str().unwrap(),
+    ]));
+    let tone = t.join("tone.wav");
+    wav(&tone, 1, 7);
+    for at in ["1,1", "1,2"] {
+        ok(main.host(&[
+            "clip",
+            "add",
+            s,
+            tone.to_str().unwrap(),
+            "--page",
+            "1",
+            "--tab",
+            "1",
+            "--at",
+            at,
+            "--group",
+            "A",
+        ]));
+    }
+    ok(main.host(&["push", s, "--to", "main"]));
+    ok(backup.host(&["push", s, "--to", "backup"]));
+    assert!(
+        wait_for(30, || {
+            let (m, b) = (unit(&main, "main"), unit(&backup, "backup"));
+            m["role"] == "main"
+                && m["link"]["offset_samples"].is_number()
+                && b["takeover"]["synced"] == true
+        }),
+        "main {} backup {}",
+        unit(&main, "main"),
+        unit(&backup, "backup")
+    );
+    // GOs 2 s apart (each 1 s clip ends before the next).
+    for i in 0..4 {
+        ok(main.host(&["go", "main", if i % 2 == 0 { "c1" } else { "c2" }]));
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let (m, b) = (unit(&main, "main"), unit(&backup, "backup"));
+    eprintln!("pair over a 25 ms relay: main {m}; backup {b}");
+    assert!(
+        m["link"]["worst_rtt_us"].as_f64().unwrap() > 50_000.0,
+        "{m}"
+    );
+    assert_eq!(b["role"], "backup", "{b}");
+    assert_eq!(b["takeover"]["promotions"], 0, "{b}");
+    assert_eq!(
+        b["applied"].as_u64().unwrap() + b["late"].as_u64().unwrap(),
+        4,
+        "{b}"
+    );
+    let (sm, sb) = (clip_starts(&main.output()), clip_starts(&backup.output()));
+    assert_eq!((sm.len(), sb.len()), (4, 4), "{sm:?} {sb:?}");
+    let instant = |b: &LoopBox, frame: usize| b.started_ns() + frame as f64 * 1e9 / 48_000.0;
+    let error_us = m["link"]["offset_error_us"].as_f64().unwrap();
+    let late = m["main_late"].as_u64().unwrap() + b["late"].as_u64().unwrap();
+    for (fm, fb) in sm.into_iter().zip(sb) {
+        let apart = (instant(&backup, fb) - instant(&main, fm)) * 48_000.0 / 1e9;
+        eprintln!(
+            "pair over a 25 ms relay: a GO played {apart:+.2} samples apart (± {error_us:.0} µs)"
+        );
+        // The relay delays both ways alike, so the midpoint rule holds to
+        // the few samples it does on plain loopback (the stated bound, half
+        // the round trip, is 25 ms here); a loaded machine adds its cards'
+        // position error (16 samples seen): within a millisecond.
+        if late == 0 {
+            assert!(apart.abs() <= 48.0, "{apart} samples apart");
+        }
+    }
+    assert_eq!(late, 0, "the pre-roll covers the slow link: {m} {b}");
 }

@@ -582,6 +582,20 @@ pub enum BoxEvent {
         /// What it means for the show.
         detail: String,
     },
+    /// A unit of a pair became main or backup, or took or lost the control
+    /// address (docs/pair.md, "Takeover").
+    PairRole {
+        /// Its part now: `main` or `backup`.
+        role: String,
+        /// The part it was configured with.
+        configured: String,
+        /// The control address, if the pair has one.
+        address: Option<String>,
+        /// Whether this unit holds it.
+        holds_address: Option<bool>,
+        /// Why, and what it means for the show.
+        detail: String,
+    },
     /// The playing state of a pair's backup differs from its main's at
     /// the same instant (docs/pair.md).
     PairDiverged {
@@ -637,6 +651,7 @@ impl BoxEvent {
                 | BoxEvent::Device(DeviceEvent::Xrun { .. })
                 | BoxEvent::Pair { healthy: false, .. }
                 | BoxEvent::PairDiverged { .. }
+                | BoxEvent::PairRole { .. }
         )
     }
 

@@ -104,8 +104,8 @@ pub struct Current {
     pub status: StatusSource,
     /// The live state the session resumes with.
     pub runtime: Runtime,
-    /// The content hash of the show as it plays (its manifest's JSON), hex:
-    /// what a pair compares.
+    /// The content hash of the show as it plays (its manifest's JSON, but
+    /// the live state), hex: what a pair compares.
     pub digest: String,
 }
 
@@ -139,7 +139,13 @@ impl Current {
     fn revised(&mut self, show: Arc<Show>) {
         self.ids = show.clips.iter().map(|c| c.id.clone()).collect();
         self.show = Arc::new(show_summary(&show));
-        let manifest = serde_json::to_vec(&*show).expect("a show always serialises");
+        // Without its live state (deck, lock, levels): a pair compares
+        // that apart, as it is now, not as the session started with it.
+        let compared = Show {
+            runtime: Default::default(),
+            ..(*show).clone()
+        };
+        let manifest = serde_json::to_vec(&compared).expect("a show always serialises");
         self.digest = cuebox_engine::show::ContentHash::of_bytes(&manifest).to_string();
         self.live = show;
     }

@@ -506,6 +506,21 @@ impl Lines {
                 "pair: {role}, link to {peer} {}: {detail}",
                 if *healthy { "up" } else { "DOWN" }
             ),
+            BoxEvent::PairRole {
+                role,
+                configured,
+                address,
+                holds_address,
+                detail,
+            } => format!(
+                "pair: now {} (configured {configured}){}: {detail}",
+                role.to_uppercase(),
+                match (address, holds_address) {
+                    (Some(a), Some(true)) => format!(", holds {a}"),
+                    (Some(a), _) => format!(", does not hold {a}"),
+                    _ => String::new(),
+                }
+            ),
             BoxEvent::PairDiverged { detail } => {
                 format!("pair: DIVERGED from the main: {detail}")
             }

@@ -860,6 +860,32 @@ pub struct PairStatus {
     /// (main) Live edits, page turns and locks sent to the backup and
     /// taken there.
     pub forwarded: u64,
+    /// Who is main now, and who holds the control address.
+    pub takeover: PairTakeover,
+}
+
+/// A unit's part as it changes (docs/pair.md, "Takeover").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PairTakeover {
+    /// The role it was configured with (`--pair`); `role` is the current one.
+    pub configured: String,
+    /// The control address (the VRRP address, `--pair-vip`), if any.
+    pub address: Option<String>,
+    /// Whether this unit holds the control address now (keepalived is
+    /// MASTER here); `None` without one.
+    pub holds_address: Option<bool>,
+    /// The witness (`--pair-witness`), if any.
+    pub witness: Option<String>,
+    /// Whether the witness answered within the last second.
+    pub witness_reached: Option<bool>,
+    /// (backup) Whether it has resynchronised with the current main since
+    /// it became backup: heard it and a comparison matched. Only then may it
+    /// be promoted on the main's silence.
+    pub synced: bool,
+    /// Times this unit became main (its start as main counts).
+    pub promotions: u64,
+    /// Why the role is what it is: the last change's reason.
+    pub why: String,
 }
 
 /// The playback device a session plays on.

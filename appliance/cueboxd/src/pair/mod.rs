@@ -25,6 +25,8 @@ use crate::origin::{Input, Origin};
 
 mod compare;
 mod peer;
+pub mod takeover;
+pub mod vrrp;
 
 /// A unit's part in its pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -61,6 +63,8 @@ pub struct Config {
     /// Fault injection (tests): a main does not send the Nth command it
     /// accepts (from 1).
     pub drop: Option<u64>,
+    /// Promotion, the witness and the control address.
+    pub takeover: takeover::Config,
 }
 
 /// How often the main beats, and measures the offset.
@@ -193,8 +197,10 @@ pub struct Pair {
     config: Config,
     events: Publisher,
     state: Mutex<State>,
-    /// The main's queue to its link thread.
-    forward: Option<SyncSender<Forward>>,
+    /// The queue to the link thread, which runs while this unit is main.
+    forward: SyncSender<Forward>,
+    /// Who is main now.
+    takeover: Arc<takeover::Takeover>,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -202,34 +208,58 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl Pair {
-    /// Puts `link`'s box in the pair `config` describes; a main starts its
-    /// link thread (`pair`), connecting as `identity` (the box's key). Both
-    /// report the link's coming and going to `events` (`pair-watch`).
+    /// Puts `link`'s box in the pair `config` describes: it starts as
+    /// backup (docs/pair.md, "Takeover"). The link thread (`pair`) serves
+    /// whichever unit is main, connecting as `identity` (the box's key);
+    /// `pair-watch` reports the link's coming and going to `events` and
+    /// applies the takeover's rules; `pair-witness` probes the witness.
     pub fn start(
         config: Config,
         identity: Identity,
         link: &Arc<LiveLink>,
         events: Publisher,
-    ) -> std::io::Result<Arc<Pair>> {
+    ) -> Result<Arc<Pair>, String> {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
-        let main = config.role == Role::Main;
+        let identity = Arc::new(identity);
+        let peer = takeover::Peer {
+            address: config.peer.clone(),
+            fingerprint: config.fingerprint,
+            identity: identity.clone(),
+        };
+        let takeover = Arc::new(takeover::Takeover::new(
+            config.role,
+            peer,
+            &config.takeover,
+        )?);
         let pair = Arc::new(Pair {
             config,
             events: events.clone(),
             state: Mutex::default(),
-            forward: main.then_some(tx),
+            forward: tx,
+            takeover: takeover.clone(),
         });
         link.set_pair(pair.clone());
-        if main {
-            let (pair, link) = (Arc::downgrade(&pair), Arc::downgrade(link));
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
-                .name("pair".into())
-                .spawn(move || peer::main_link(&pair, &link, &identity, &rx))?;
+                .name(name.into())
+                .spawn(f)
+                .map(drop)
+                .map_err(|e| format!("cannot start the {name} thread: {e}"))
+        };
+        let (p, l) = (Arc::downgrade(&pair), Arc::downgrade(link));
+        spawn(
+            "pair",
+            Box::new(move || peer::main_link(&p, &l, &identity, &rx)),
+        )?;
+        if pair.config.takeover.witness.is_some() {
+            let t = Arc::downgrade(&takeover);
+            spawn(
+                "pair-witness",
+                Box::new(move || takeover::Takeover::probe(&t)),
+            )?;
         }
         let watched = Arc::downgrade(&pair);
-        std::thread::Builder::new()
-            .name("pair-watch".into())
-            .spawn(move || watch(&watched, &events))?;
+        spawn("pair-watch", Box::new(move || watch(&watched, &events)))?;
         Ok(pair)
     }
 
@@ -306,7 +336,7 @@ impl Pair {
 
     /// What the link's state means for the show, as its event says.
     fn meaning(&self, healthy: bool) -> &'static str {
-        match (self.config.role, healthy, self.config.overridden) {
+        match (self.takeover.current(), healthy, self.config.overridden) {
             (Role::Main, true, _) => "the backup answers; every command plays there too",
             (Role::Main, false, _) => {
                 "the backup does not answer: commands play here only (counted lost)"
@@ -326,7 +356,7 @@ impl Pair {
     /// Whether a command from `origin` may play here: a backup refuses its
     /// own inputs while its main is alive, unless overridden.
     pub fn admit(&self, origin: &Origin) -> Result<(), Refusal> {
-        let refused = self.config.role == Role::Backup
+        let refused = self.takeover.current() == Role::Backup
             && origin.input != Input::Pair
             && !self.config.overridden
             && lock(&self.state).healthy();
@@ -343,9 +373,10 @@ impl Pair {
         Ok(())
     }
 
-    /// Whether the commands this unit accepts go to the other one.
+    /// Whether the commands this unit accepts go to the other one: it is
+    /// main now.
     pub fn forwards(&self) -> bool {
-        self.forward.is_some()
+        self.takeover.current() == Role::Main
     }
 
     /// The main's show sample for a command for now: the render clock, a
@@ -353,7 +384,9 @@ impl Pair {
     /// later, so the backup has it in time. `None` on a backup, or while
     /// nothing plays.
     pub fn preroll(&self, link: &LiveLink) -> Option<u64> {
-        self.forward.as_ref()?;
+        if !self.forwards() {
+            return None;
+        }
         let (now, rate, period) = link.render_now()?;
         let worst_rtt_s = lock(&self.state).link.worst_rtt_us.unwrap_or(0.0) / 1e6;
         let margin = (worst_rtt_s + PREROLL_SLACK.as_secs_f64()) * f64::from(rate);
@@ -409,9 +442,11 @@ impl Pair {
 
     /// Queues `forward` for the link thread (a main's), never waiting.
     fn send(&self, forward: Forward) {
-        let Some(tx) = &self.forward else { return };
+        if !self.forwards() {
+            return;
+        }
         let mut state = lock(&self.state);
-        match tx.try_send(forward) {
+        match self.forward.try_send(forward) {
             Ok(()) => state.in_flight += 1,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => state.lost += 1,
         }
@@ -420,13 +455,20 @@ impl Pair {
     /// Whether `from` is this backup's main: pair messages are taken from
     /// it alone.
     pub fn is_main_key(&self, from: &PublicKey) -> Result<(), Refusal> {
-        if self.config.role != Role::Backup || from.fingerprint() != self.config.fingerprint {
+        if from.fingerprint() != self.config.fingerprint {
             return Err(Refusal::new(
                 RefusalKind::Forbidden,
                 format!(
-                    "pair messages are taken only from this backup's main ({}, key {})",
+                    "pair messages are taken only from this unit's peer ({}, key {})",
                     self.config.peer, self.config.fingerprint
                 ),
+            ));
+        }
+        if !self.takeover.heard_main(&self.events) {
+            return Err(Refusal::new(
+                RefusalKind::Forbidden,
+                "this unit is main: the other unit follows it (a configured main keeps the role; a \
+                 promoted unit yields only to a peer that says it is main)",
             ));
         }
         Ok(())
@@ -436,7 +478,7 @@ impl Pair {
     pub fn status(&self) -> PairStatus {
         let state = lock(&self.state);
         PairStatus {
-            role: self.config.role.as_str().into(),
+            role: self.takeover.current().as_str().into(),
             peer: self.config.peer.clone(),
             healthy: state.healthy(),
             last_heard_ms: state.last_heard.map(|t| t.elapsed().as_millis() as u64),
@@ -453,6 +495,7 @@ impl Pair {
             repairs: state.repairs,
             forwarded: state.forwarded,
             overridden: self.config.overridden,
+            takeover: self.takeover.status(),
         }
     }
 
@@ -493,8 +536,10 @@ impl Pair {
                     let tolerance =
                         measured.offset_error_us.unwrap_or(0.0) * f64::from(rate) / 1e6 + 2.0;
                     let (found, repair) = compare::compare(&main, &here, &voices, tolerance);
+                    let matched = found.is_empty();
                     state.digest = Some(main.digest.clone());
                     self.compared(link, &mut state, found, repair, offset, main.at);
+                    self.takeover.compared(matched, state.diverged.is_some());
                 }
                 Ok(Response::PairBeat { show_sample })
             }
@@ -560,12 +605,21 @@ fn watch(pair: &Weak<Pair>, events: &Publisher) {
     loop {
         std::thread::sleep(BEAT);
         let Some(p) = pair.upgrade() else { return };
-        let healthy = lock(&p.state).healthy();
+        let (healthy, heard) = {
+            let state = lock(&p.state);
+            (state.healthy(), state.last_heard)
+        };
+        if p.takeover.tick(heard, events) {
+            // The last role's measurements are another era's.
+            let mut state = lock(&p.state);
+            state.beats.clear();
+            state.link = PairLink::default();
+        }
         let known = healthy || started.elapsed() >= SILENT;
         if known && was != Some(healthy) {
             was = Some(healthy);
             events.send(BoxEvent::Pair {
-                role: p.config.role.as_str().into(),
+                role: p.takeover.current().as_str().into(),
                 peer: p.config.peer.clone(),
                 healthy,
                 detail: p.meaning(healthy).into(),

@@ -12,7 +12,7 @@ use crate::api::{Client, Expect, Identity};
 use crate::clocking::ptp::monotonic_ns;
 use crate::link::LiveLink;
 
-/// The main's link thread: connects to the backup (its key pinned), beats
+/// The link thread, while its unit is main: connects to the backup (its key pinned), beats
 /// every [`BEAT`] and sends each accepted command as it comes; reconnects
 /// every second while the backup is away, losing (and counting) what is
 /// queued meanwhile. Ends with the run.
@@ -24,6 +24,12 @@ pub(super) fn main_link(
 ) {
     loop {
         let Some(p) = pair.upgrade() else { return };
+        // It serves whichever unit is main (docs/pair.md, "Takeover").
+        if !p.forwards() {
+            drop(p);
+            std::thread::sleep(BEAT);
+            continue;
+        }
         let connected = Client::connect(
             &p.config.peer,
             identity,
@@ -59,7 +65,7 @@ pub(super) fn main_link(
                 }
                 Err(RecvTimeoutError::Disconnected) => return,
             };
-            if !sent {
+            if !sent || !p.forwards() {
                 break;
             }
         }

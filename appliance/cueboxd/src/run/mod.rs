@@ -172,6 +172,25 @@ pub struct Args {
     /// accepts to its backup (counted lost), so the backup diverges.
     #[arg(long, value_name = "N", requires = "pair", hide = true)]
     pub pair_drop: Option<u64>,
+    /// With --pair: the control address consoles, Companion and browsers
+    /// send to (ADDR/PREFIX), held by whichever unit is main: cueboxd runs
+    /// keepalived (VRRP) for it, which needs root or CAP_NET_ADMIN and
+    /// CAP_NET_RAW (docs/pair.md, "Takeover").
+    #[arg(long, value_name = "ADDR/PREFIX", requires_all = ["pair", "pair_interface"])]
+    pub pair_vip: Option<crate::pair::vrrp::VipAddress>,
+    /// With --pair-vip: the network interface the address goes on.
+    #[arg(long, value_name = "IFACE", requires = "pair_vip")]
+    pub pair_interface: Option<String>,
+    /// With --pair-vip: VRRP's virtual router id, the same on both units and
+    /// unique among VRRP routers on that network.
+    #[arg(long, value_name = "1-255", default_value_t = 53, value_parser = clap::value_parser!(u8).range(1..=255))]
+    pub pair_vrid: u8,
+    /// With --pair: the witness (ADDR[:PORT], port 53100 unless given; any
+    /// host that answers or refuses a TCP connection): a unit is main only
+    /// while it reaches the witness or the other unit, which settles a cut
+    /// between the units (docs/pair.md, "Split brain").
+    #[arg(long, value_name = "ADDR[:PORT]", requires = "pair")]
+    pub pair_witness: Option<String>,
 }
 
 /// Why a run could not start or ended badly.
@@ -251,9 +270,18 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
             fingerprint,
             overridden: args.pair_override,
             drop: args.pair_drop,
+            takeover: crate::pair::takeover::Config {
+                witness: args.pair_witness.clone(),
+                vip: args.pair_vip.clone().map(|address| crate::pair::vrrp::Vip {
+                    address,
+                    interface: args.pair_interface.clone().unwrap_or_default(),
+                    router_id: args.pair_vrid,
+                }),
+                dir: root.join("pair"),
+            },
         };
         crate::pair::Pair::start(config, identity, &link, events_tx.clone())
-            .map_err(|e| format!("cannot start the pair's link thread: {e}"))?;
+            .map_err(|e| format!("cannot start the pair: {e}"))?;
     }
     let server = match &args.listen {
         Some(address) => Some(serve_api(root, address, args, link.clone(), events_tx)?),

@@ -40,6 +40,10 @@ pub struct Args {
     /// sshd runs (TCP 22).
     #[arg(long)]
     pub ssh: bool,
+    /// The box is a unit of a pair with a control address: keepalived's
+    /// VRRP (IP protocol 112) between the units.
+    #[arg(long)]
+    pub vrrp: bool,
 }
 
 /// Why one entry of the show networks is not a network.
@@ -176,6 +180,8 @@ pub struct Listeners {
     pub ptp: bool,
     /// sshd's TCP 22.
     pub ssh: bool,
+    /// VRRP (IP protocol 112), a pair's control address.
+    pub vrrp: bool,
 }
 
 /// The ruleset, for `nft -f`: one table, `inet cuebox`, replaced whole (an
@@ -250,6 +256,12 @@ pub fn ruleset(networks: &[IpNet], listeners: &Listeners) -> String {
     if listeners.ssh {
         accept("tcp dport 22".into(), "ssh");
     }
+    if listeners.vrrp {
+        accept(
+            "meta l4proto vrrp".into(),
+            "VRRP (the pair's control address)",
+        );
+    }
     accept("icmp type echo-request".into(), "ping");
     accept("icmpv6 type echo-request".into(), "ping");
     out.push_str(
@@ -283,6 +295,7 @@ pub fn run(root: &std::path::Path, args: &Args) -> bool {
     let mut listeners = Listeners {
         ptp: args.ptp,
         ssh: args.ssh,
+        vrrp: args.vrrp,
         ..Listeners::default()
     };
     for (given, with_port, port) in [
@@ -385,6 +398,7 @@ mod tests {
                 msc_udp: Some(6004),
                 ptp: true,
                 ssh: false,
+                vrrp: true,
             },
         );
         assert!(text.contains("elements = { 10.1.2.0/24 }"), "{text}");
@@ -398,6 +412,7 @@ mod tests {
             "meta l4proto { tcp, udp } th dport 53000 accept",
             "udp dport 6004 accept",
             "udp dport { 319, 320 } accept",
+            "meta l4proto vrrp accept",
         ] {
             assert!(text.contains(rule), "{rule} missing from\n{text}");
         }
