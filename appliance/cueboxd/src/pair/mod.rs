@@ -17,7 +17,7 @@ use cuebox_engine::control::Command;
 
 use crate::api::proto::{PairLink, PairMessage, PairStatus, Refusal, RefusalKind, Response};
 use crate::api::{Fingerprint, Identity, PublicKey};
-use crate::clocking::ptp::monotonic_ns;
+use crate::clocking::ptp::{monotonic_ns, CLOSE_NS};
 use crate::events::{BoxEvent, Publisher};
 use crate::link::{Accepted, LiveLink};
 use crate::live::CueTap;
@@ -25,6 +25,7 @@ use crate::origin::{Input, Origin};
 
 mod compare;
 mod peer;
+mod timescale;
 
 /// A unit's part in its pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -92,6 +93,33 @@ const COMPARE_EVERY: u64 = 10;
 /// to fill from the middle of the files it joins.
 const REPAIR_LEAD: Duration = Duration::from_millis(300);
 
+/// How commands are placed on the backup's show clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Instants {
+    /// The main's sample moved by the heartbeat-measured offset.
+    #[default]
+    Heartbeat,
+    /// The main's PTP instant, mapped through the backup's PTP time and card.
+    Ptp,
+}
+
+impl Instants {
+    fn of(by_ptp: bool) -> Instants {
+        if by_ptp {
+            Instants::Ptp
+        } else {
+            Instants::Heartbeat
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Instants::Heartbeat => "heartbeat",
+            Instants::Ptp => "ptp",
+        }
+    }
+}
+
 /// What the main sends its backup, as it took it.
 enum Forward {
     /// A command, at the main's show sample.
@@ -141,6 +169,8 @@ struct State {
     repairing: Option<Instant>,
     /// (main) Edits, page turns and locks the backup took.
     forwarded: u64,
+    /// How the last command (or beat) was placed on the backup.
+    instants: Instants,
 }
 
 impl State {
@@ -233,17 +263,17 @@ impl Pair {
         Ok(pair)
     }
 
-    /// A comparison of the state here with the main's found `found`: a
-    /// new divergence is an event at once, and is repaired by adopting the
-    /// main's state (`repair`) at a show sample [`REPAIR_LEAD`] from now.
+    /// A comparison of the state here with the main's (of this unit's
+    /// show sample `here_at`) found `found`: a new divergence is an event
+    /// at once, and is repaired by adopting the main's state (`repair`) at
+    /// a show sample [`REPAIR_LEAD`] from now.
     fn compared(
         &self,
         link: &LiveLink,
         state: &mut State,
         found: Vec<String>,
         repair: compare::Repair,
-        offset: f64,
-        main_at: u64,
+        here_at: u64,
     ) {
         if found.is_empty() {
             state.matched = Some(Instant::now());
@@ -269,7 +299,6 @@ impl Pair {
         let at = now + (REPAIR_LEAD.as_secs_f64() * f64::from(rate)) as u64;
         // The main's voices had played their positions by its instant,
         // which is this unit's `here_at`; by `at` they are further on.
-        let here_at = (main_at as f64 + offset).round().max(0.0) as u64;
         let ahead = at.saturating_sub(here_at);
         let adopt = crate::live::Adopt {
             at,
@@ -453,6 +482,7 @@ impl Pair {
             repairs: state.repairs,
             forwarded: state.forwarded,
             overridden: self.config.overridden,
+            instants: state.instants.as_str().into(),
         }
     }
 
@@ -471,41 +501,67 @@ impl Pair {
             PairMessage::Beat {
                 link: measured,
                 state: main,
+                timescale: main_at,
             } => {
                 // Read before the state is locked: status locks the link,
                 // then the state.
                 let show_sample = link.show_sample_at(monotonic_ns());
                 let rate = link.render_now().map_or(48_000, |(_, rate, _)| rate);
-                let here = main
+                let on_timescale = main_at
                     .as_ref()
-                    .zip(measured.offset_samples)
-                    .and_then(|(m, offset)| {
-                        let at = (m.at as f64 + offset).round();
-                        (at >= 0.0)
-                            .then(|| compare::snapshot(link, Some(at as u64)))
-                            .flatten()
+                    .is_some_and(|a| timescale::sample_at(link, &a.at).is_some());
+                // The main's instant here, found as commands are: through
+                // PTP when both are on its timescale (within its closeness),
+                // else by the offset (within its stated error).
+                let here_at = main.as_ref().and_then(|m| match &main_at {
+                    Some(anchor) if on_timescale => {
+                        let at = timescale::instant_by(anchor, m.at);
+                        Some((timescale::sample_at(link, &at)?, CLOSE_NS / 1e3))
+                    }
+                    _ => Some((
+                        m.at as f64 + measured.offset_samples?,
+                        measured.offset_error_us.unwrap_or(0.0),
+                    )),
+                });
+                let here = here_at
+                    .filter(|(at, _)| at.round() >= 0.0)
+                    .and_then(|(at, error_us)| {
+                        let at = at.round() as u64;
+                        let (here, voices) = compare::snapshot(link, Some(at))?;
+                        let tolerance = error_us * f64::from(rate) / 1e6 + 2.0;
+                        Some((here, voices, at, tolerance))
                     });
                 let mut state = lock(&self.state);
                 state.link = measured;
-                if let (Some(main), Some((here, voices)), Some(offset)) =
-                    (main, here, measured.offset_samples)
-                {
-                    let tolerance =
-                        measured.offset_error_us.unwrap_or(0.0) * f64::from(rate) / 1e6 + 2.0;
+                state.instants = Instants::of(on_timescale);
+                if let (Some(main), Some((here, voices, here_at, tolerance))) = (main, here) {
                     let (found, repair) = compare::compare(&main, &here, &voices, tolerance);
                     state.digest = Some(main.digest.clone());
-                    self.compared(link, &mut state, found, repair, offset, main.at);
+                    self.compared(link, &mut state, found, repair, here_at);
                 }
-                Ok(Response::PairBeat { show_sample })
+                Ok(Response::PairBeat {
+                    show_sample,
+                    on_timescale,
+                })
             }
             PairMessage::Apply {
                 at_sample,
+                at_ptp,
                 command,
                 press,
                 origin,
             } => {
+                // The main's PTP instant, where this unit's card plays it;
+                // else its sample moved by the offset.
+                let by_ptp = at_ptp
+                    .as_ref()
+                    .and_then(|at| timescale::sample_at(link, at))
+                    .filter(|&s| s >= 0.0)
+                    .map(|s| s.round() as u64);
+                lock(&self.state).instants = Instants::of(by_ptp.is_some());
                 let origin = Origin::new(Input::Pair, origin);
-                let accepted = link.submit_forwarded(origin, at_sample, command, press);
+                let at = by_ptp.unwrap_or(at_sample);
+                let accepted = link.submit_forwarded(origin, at, command, press);
                 let answer = accepted.map(|a| Response::Accepted {
                     at_sample: a.at_sample,
                     lead_samples: a.lead_samples,
