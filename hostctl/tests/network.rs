@@ -434,6 +434,34 @@ struct LoopBox {
     host_dir: PathBuf,
     card: PathBuf,
     log: PathBuf,
+    /// Its card's clock against CLOCK_MONOTONIC, ppm.
+    ppm: f64,
+    /// The network namespace it (and its host) runs in; the test's own
+    /// when `None`.
+    netns: Option<String>,
+}
+
+/// Where a [`LoopBox`] runs and how its card's clock runs.
+#[derive(Debug, Clone, Default)]
+struct Place {
+    /// The network namespace (the box and its host commands).
+    netns: Option<String>,
+    /// The card's clock runs this fast against CLOCK_MONOTONIC, ppm.
+    ppm: f64,
+    /// Seconds the box runs (`--seconds`); 120 when 0.
+    seconds: u64,
+}
+
+/// `program`, run in network namespace `netns` when there is one.
+fn in_netns(netns: Option<&str>, program: &Path) -> Command {
+    match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
 }
 
 /// A free port on loopback, as `127.0.0.1:PORT`.
@@ -471,6 +499,18 @@ impl LoopBox {
     /// As [`start`](Self::start), listening on `address`, with `extra`
     /// arguments to `cueboxd run`.
     fn start_with(tmp: &Path, name: &str, plugged: bool, address: &str, extra: &[&str]) -> LoopBox {
+        LoopBox::start_in(tmp, name, plugged, address, extra, &Place::default())
+    }
+
+    /// As [`start_with`](Self::start_with), at `place`.
+    fn start_in(
+        tmp: &Path,
+        name: &str,
+        plugged: bool,
+        address: &str,
+        extra: &[&str],
+        place: &Place,
+    ) -> LoopBox {
         let root = LoopBox::root(tmp, name);
         let so = ok(Command::new(script("../alsa/build-paced-pcm.sh"))
             .output()
@@ -483,15 +523,21 @@ impl LoopBox {
         std::fs::write(
             &conf,
             format!(
-                "pcm_type.cuebox_paced {{ lib \"{}\" }}\npcm.later {{ type cuebox_paced outfile \"{1}/out.raw\" startfile \"{1}/start\" }}\npcm.later_in {{ type cuebox_paced infile \"{1}-in.raw\" }}\n",
+                "pcm_type.cuebox_paced {{ lib \"{}\" }}\npcm.later {{ type cuebox_paced outfile \"{1}/out.raw\" startfile \"{1}/start\" ppm {2} }}\npcm.later_in {{ type cuebox_paced infile \"{1}-in.raw\" }}\n",
                 so.lines().last().unwrap(),
-                card.display()
+                card.display(),
+                place.ppm
             ),
         )
         .unwrap();
         let log = tmp.join(format!("{name}-cueboxd.err"));
+        let seconds = if place.seconds == 0 {
+            120
+        } else {
+            place.seconds
+        };
         let run = Killed(
-            Command::new(cueboxd())
+            in_netns(place.netns.as_deref(), &cueboxd())
                 .arg("--root")
                 .arg(&root)
                 .args([
@@ -505,7 +551,7 @@ impl LoopBox {
                     "2",
                     "--no-irq-routing",
                 ])
-                .args(["--seconds", "120"])
+                .args(["--seconds", &seconds.to_string()])
                 .env(
                     "ALSA_CONFIG_PATH",
                     format!("/usr/share/alsa/alsa.conf:{}", conf.display()),
@@ -521,6 +567,8 @@ impl LoopBox {
             host_dir: tmp.join(format!("{name}-host")),
             card,
             log,
+            ppm: place.ppm,
+            netns: place.netns.clone(),
         };
         assert!(wait_for(10, || b.root.join("api/box.key").exists()));
         let cueboxd_cmd = |args: &[&str]| LoopBox::cueboxd_cmd(tmp, name, args);
@@ -543,7 +591,7 @@ impl LoopBox {
 
     /// hostctl, as this box's host.
     fn host(&self, args: &[&str]) -> Output {
-        Command::new(hostctl())
+        in_netns(self.netns.as_deref(), &hostctl())
             .args(args)
             .env("CUEBOX_HOST_DIR", &self.host_dir)
             .output()
@@ -568,6 +616,12 @@ impl LoopBox {
             .trim()
             .parse()
             .unwrap()
+    }
+
+    /// The CLOCK_MONOTONIC time (ns) the card played its output's frame
+    /// `frame` at (the card's clock runs `ppm` fast).
+    fn played_ns(&self, frame: usize) -> f64 {
+        self.started_ns() + frame as f64 * 1e9 / (48_000.0 * (1.0 + self.ppm * 1e-6))
     }
 
     /// The card's output so far: stereo frames.
@@ -1465,7 +1519,7 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
     let p = pair(&main, "main");
     let error_us = p["link"]["offset_error_us"].as_f64().unwrap();
     for (input, (fm, fb)) in ["api", "osc"].into_iter().zip(sm.into_iter().zip(sb)) {
-        let apart_samples = (instant(&backup, fb) - instant(&main, fm)) * 48_000.0 / 1e9;
+        let apart_samples = (backup.played_ns(fb) - main.played_ns(fm)) * 48_000.0 / 1e9;
         eprintln!(
             "pair: the {input} GO played {apart_samples:+.2} samples apart (offset {} ± \
              {error_us:.0} µs, worst round trip {} µs; main {p}; backup {}; xruns {} {})",
@@ -1780,4 +1834,238 @@ fn a_timecode_cue_on_the_main_plays_on_both_units_and_a_dropped_go_is_found_and_
     );
     eprintln!("pair: after the repair the backup plays c2 {shift:?} samples from the main");
     assert!(shift.is_some(), "after the repair, the same audio");
+}
+
+/// A main/backup pair in two network namespaces joined by a veth pair
+/// (the main in `-gm`, the backup in `-sl`), each unit on its own paced
+/// card, the backup's `ppm` fast; with `ptp` both run PTP on their veth
+/// (the main as the pair's master). The main takes OSC on its loopback.
+/// Session: six 1 s clips c1–c6 and a 12 s c7, pushed to both.
+struct NetPair {
+    main: LoopBox,
+    backup: LoopBox,
+    osc_port: u16,
+}
+
+impl NetPair {
+    fn start(tmp: &Path, ns: &Netns, ptp: bool, ppm: f64, seconds: u64) -> NetPair {
+        let port = |ip: &str| {
+            let port = free_address().rsplit_once(':').unwrap().1.to_owned();
+            format!("{ip}:{port}")
+        };
+        let (main_addr, backup_addr) = (port(&ns.address("gm")), port(&ns.address("sl")));
+        let key = |name: &str| -> Value {
+            serde_json::from_str(&LoopBox::cueboxd_cmd(tmp, name, &["key", "--json"])).unwrap()
+        };
+        let (main_key, backup_key) = (key("main"), key("backup"));
+        let fingerprint = |k: &Value| k["fingerprint"].as_str().unwrap().to_owned();
+        LoopBox::cueboxd_cmd(
+            tmp,
+            "backup",
+            &[
+                "auth",
+                "add",
+                main_key["key"].as_str().unwrap(),
+                "--role",
+                "control",
+            ],
+        );
+        let (main_veth, backup_veth) = (format!("{}-g", ns.0), format!("{}-s", ns.0));
+        let main_fingerprint = fingerprint(&main_key);
+        let mut backup_args = vec![
+            "--pair",
+            "backup",
+            "--peer",
+            &main_addr,
+            "--peer-fingerprint",
+            &main_fingerprint,
+        ];
+        if ptp {
+            backup_args.extend(["--ptp", &backup_veth]);
+        }
+        let place = |side: &str, ppm: f64| Place {
+            netns: Some(format!("{}-{side}", ns.0)),
+            ppm,
+            seconds,
+        };
+        let backup = LoopBox::start_in(
+            tmp,
+            "backup",
+            true,
+            &backup_addr,
+            &backup_args,
+            &place("sl", ppm),
+        );
+        let osc_port: u16 = free_address().rsplit_once(':').unwrap().1.parse().unwrap();
+        let showctl = tmp.join("showctl.json");
+        std::fs::write(
+            &showctl,
+            serde_json::json!({"osc": {"bind": "127.0.0.1", "port": osc_port}}).to_string(),
+        )
+        .unwrap();
+        let backup_fingerprint = fingerprint(&backup_key);
+        let mut main_args = vec![
+            "--pair",
+            "main",
+            "--peer",
+            &backup_addr,
+            "--peer-fingerprint",
+            &backup_fingerprint,
+            "--showctl",
+            showctl.to_str().unwrap(),
+        ];
+        if ptp {
+            main_args.extend(["--ptp", &main_veth]);
+        }
+        let main = LoopBox::start_in(tmp, "main", true, &main_addr, &main_args, &place("gm", 0.0));
+        let show = tmp.join("Tour");
+        let s = show.to_str().unwrap();
+        ok(main.host(&[
+            "session",
+            "new",
+            s,
+            "--media",
+            show.join("media").to_str().unwrap(),
+        ]));
+        let tone = tmp.join("tone.wav");
+        wav(&tone, 1, 7);
+        let long = tmp.join("long.wav");
+        wav(&long, 12, 3);
+        for (i, file) in [&tone, &tone, &tone, &tone, &tone, &tone, &long]
+            .into_iter()
+            .enumerate()
+        {
+            ok(main.host(&[
+                "clip",
+                "add",
+                s,
+                file.to_str().unwrap(),
+                "--page",
+                "1",
+                "--tab",
+                "1",
+                "--at",
+                &format!("1,{}", i + 1),
+                "--group",
+                "A",
+            ]));
+        }
+        ok(main.host(&["push", s, "--to", "main"]));
+        ok(backup.host(&["push", s, "--to", "backup"]));
+        NetPair {
+            main,
+            backup,
+            osc_port,
+        }
+    }
+
+    /// A unit's status (`main` or `backup`).
+    fn status(&self, name: &str) -> Value {
+        let b = if name == "main" {
+            &self.main
+        } else {
+            &self.backup
+        };
+        serde_json::from_str(&ok(b.host(&["status", name, "--json"]))).unwrap()
+    }
+
+    /// Waits until both units have played 4 s (their DLLs settled) and the
+    /// commands are placed by `instants` (`ptp` or `heartbeat`) on both.
+    fn settle(&self, instants: &str) {
+        assert!(
+            wait_for(60, || {
+                let (m, b) = (self.status("main"), self.status("backup"));
+                m["show_seconds"].as_f64() > Some(4.0)
+                    && b["show_seconds"].as_f64() > Some(4.0)
+                    && m["pair"]["link"]["offset_samples"].is_number()
+                    && m["pair"]["instants"] == instants
+                    && b["pair"]["instants"] == instants
+            }),
+            "the pair places commands by {instants}: main {}, backup {}",
+            self.status("main"),
+            self.status("backup")
+        );
+    }
+
+    /// GO number `i` on the main: through the API for even `i` (clip c1–c6
+    /// in turn), a bare GO over OSC for odd.
+    fn go(&self, i: usize) {
+        if i % 2 == 0 {
+            ok(self.main.host(&["go", "main", &format!("c{}", i % 6 + 1)]));
+        } else {
+            let send = format!(
+                "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'/go\\0,\\0\\0\\0', ('127.0.0.1', {}))",
+                self.osc_port
+            );
+            ok(in_netns(self.main.netns.as_deref(), Path::new("python3"))
+                .args(["-c", &send])
+                .output()
+                .unwrap());
+        }
+    }
+
+    /// Each clip onset both units played (the main's frame, the backup's
+    /// frame) and how far apart they played on CLOCK_MONOTONIC, in
+    /// samples (backup − main).
+    fn onsets(&self) -> Vec<(usize, usize, f64)> {
+        let (m, b) = (
+            clip_starts(&self.main.output()),
+            clip_starts(&self.backup.output()),
+        );
+        assert_eq!(m.len(), b.len(), "every GO played on both: {m:?} {b:?}");
+        m.into_iter()
+            .zip(b)
+            .map(|(fm, fb)| {
+                let apart = (self.backup.played_ns(fb) - self.main.played_ns(fm)) * 48_000.0 / 1e9;
+                (fm, fb, apart)
+            })
+            .collect()
+    }
+}
+
+/// The pair on PTP (the main its master, over a veth pair between two
+/// network namespaces), the backup's card 50 ppm fast: ten GOs over 40 s,
+/// through the API and over OSC, each play within one sample of the same
+/// instant on both (their outputs placed on CLOCK_MONOTONIC, the backup's
+/// at its card's rate) and sample for sample the same from there; a 12 s
+/// clip, over which the cards drift 29 samples apart, is compared every
+/// second without a divergence.
+#[test]
+fn a_pair_on_ptp_plays_every_go_within_a_sample_on_both_with_the_backups_card_50_ppm_fast() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let ns = Netns::up(&format!("cbq{}", std::process::id() % 100_000));
+    let pair = NetPair::start(tmp.path(), &ns, true, 50.0, 120);
+    pair.settle("ptp");
+    let backup_ptp = |p: &NetPair| p.status("backup")["detail"]["clock"]["ptp"].clone();
+    eprintln!("pair on ptp: the backup's PTP {}", backup_ptp(&pair));
+    let gos = 10;
+    for i in 0..gos {
+        pair.go(i);
+        std::thread::sleep(Duration::from_secs(4));
+    }
+    ok(pair.main.host(&["go", "main", "c7"]));
+    std::thread::sleep(Duration::from_secs(13));
+    let (m, b) = (pair.status("main"), pair.status("backup"));
+    eprintln!("pair on ptp: main {}, backup {}", m["pair"], b["pair"]);
+    let late = m["pair"]["main_late"].as_u64().unwrap() + b["pair"]["late"].as_u64().unwrap();
+    assert_eq!(late, 0, "no unit took a GO after its sample: {m} {b}");
+    assert_eq!(b["pair"]["applied"], gos as u64 + 1, "{b}");
+    assert_eq!(b["pair"]["instants"], "ptp");
+    assert_eq!(b["pair"]["divergences"], 0, "{b}");
+    let onsets = pair.onsets();
+    assert_eq!(onsets.len(), gos + 1, "{onsets:?}");
+    let (main_out, backup_out) = (pair.main.output(), pair.backup.output());
+    for (i, &(fm, fb, apart)) in onsets.iter().enumerate() {
+        eprintln!("pair on ptp: GO {i} played {apart:+.3} samples apart");
+        assert!(
+            apart.abs() <= 1.0,
+            "GO {i}: {apart} samples apart: {onsets:?}"
+        );
+        let n = 24_000;
+        assert!(
+            main_out[fm..fm + n] == backup_out[fb..fb + n],
+            "GO {i}: the same audio, sample for sample"
+        );
+    }
 }

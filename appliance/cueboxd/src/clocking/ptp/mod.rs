@@ -242,11 +242,14 @@ impl PtpView {
     }
 
     /// The grandmaster whose timescale the box's PTP time is, while it is
-    /// the network's: the port is master, or a slave within 50 µs of its
-    /// master. `None` otherwise (listening, or a slave still converging).
+    /// the network's: the port is master, or a slave that has measured its
+    /// path to the master and is within [`CLOSE_NS`] of it. `None`
+    /// otherwise (listening, or a slave still converging).
     pub fn timescale(&self) -> Option<String> {
         let s = self.status.lock().ok()?;
-        let close = s.state == "Master" || s.offset_from_master_ns.abs() <= CLOSE_NS;
+        // Both figures read 0.0 exactly until a delay is measured.
+        let close = s.state == "Master"
+            || (s.mean_delay_ns != 0.0 && s.offset_from_master_ns.abs() <= CLOSE_NS);
         (s.synchronised && close)
             .then(|| s.grandmaster.clone())
             .flatten()
