@@ -624,6 +624,32 @@ impl LoopBox {
         self.started_ns() + frame as f64 * 1e9 / (48_000.0 * (1.0 + self.ppm * 1e-6))
     }
 
+    /// Where clips start in the card's output so far ([`clip_starts`]), read
+    /// a piece at a time (a long run's output is hundreds of MB).
+    fn clip_starts(&self) -> Vec<usize> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(self.card.join("out.raw")).unwrap();
+        let mut starts = Vec::new();
+        let mut buf = vec![0u8; 8 << 16];
+        let (mut at, mut silent) = (0, usize::MAX);
+        loop {
+            let n = file.read(&mut buf).unwrap();
+            let whole = n - n % 8;
+            if whole == 0 {
+                return starts;
+            }
+            let frames: Vec<[f32; 2]> = buf[..whole]
+                .chunks_exact(8)
+                .map(|f| {
+                    let s = |i: usize| f32::from_le_bytes(f[i..i + 4].try_into().unwrap());
+                    [s(0), s(4)]
+                })
+                .collect();
+            starts.extend(clip_starts_from(&frames, &mut silent).map(|i| at + i));
+            at += frames.len();
+        }
+    }
+
     /// The card's output so far: stereo frames.
     fn output(&self) -> Vec<[f32; 2]> {
         std::fs::read(self.card.join("out.raw"))
@@ -1292,18 +1318,24 @@ fn packages_export_from_and_import_into_a_playing_box() {
 /// least 0.1 s of silence (or at the start).
 fn clip_starts(frames: &[[f32; 2]]) -> Vec<usize> {
     let mut silent = usize::MAX;
-    let mut starts = Vec::new();
-    for (i, f) in frames.iter().enumerate() {
+    clip_starts_from(frames, &mut silent).collect()
+}
+
+/// [`clip_starts`] of a piece of output after `silent` silent frames
+/// (updated for the next piece).
+fn clip_starts_from<'a>(
+    frames: &'a [[f32; 2]],
+    silent: &'a mut usize,
+) -> impl Iterator<Item = usize> + 'a {
+    frames.iter().enumerate().filter_map(move |(i, f)| {
         if *f == [0.0, 0.0] {
-            silent = silent.saturating_add(1);
-            continue;
+            *silent = silent.saturating_add(1);
+            return None;
         }
-        if silent >= 4_800 {
-            starts.push(i);
-        }
-        silent = 0;
-    }
-    starts
+        let start = *silent >= 4_800;
+        *silent = 0;
+        start.then_some(i)
+    })
 }
 
 /// A main/backup pair on loopback, each unit on its own paced card, the
@@ -2008,10 +2040,7 @@ impl NetPair {
     /// frame) and how far apart they played on CLOCK_MONOTONIC, in
     /// samples (backup − main).
     fn onsets(&self) -> Vec<(usize, usize, f64)> {
-        let (m, b) = (
-            clip_starts(&self.main.output()),
-            clip_starts(&self.backup.output()),
-        );
+        let (m, b) = (self.main.clip_starts(), self.backup.clip_starts());
         assert_eq!(m.len(), b.len(), "every GO played on both: {m:?} {b:?}");
         m.into_iter()
             .zip(b)
@@ -2068,4 +2097,60 @@ fn a_pair_on_ptp_plays_every_go_within_a_sample_on_both_with_the_backups_card_50
             "GO {i}: the same audio, sample for sample"
         );
     }
+}
+
+/// The figure of scripts/bench-pair-offset.sh: a pair in two namespaces,
+/// the backup's card 50 ppm fast, a GO every 3 s (API and OSC in turn) for
+/// `PAIR_MINUTES` (10), commands placed by `PAIR_INSTANTS` (`ptp`, else the
+/// heartbeat offset); prints `BENCH` and the offsets between the units'
+/// onsets on CLOCK_MONOTONIC (samples): p50, p99 and max of their size, and
+/// the mean (backup − main).
+#[test]
+#[ignore = "a benchmark: scripts/bench-pair-offset.sh"]
+fn bench_pair_offset() {
+    let _one = serial();
+    let minutes: f64 = std::env::var("PAIR_MINUTES").map_or(10.0, |m| m.parse().unwrap());
+    let instants = std::env::var("PAIR_INSTANTS").unwrap_or_else(|_| "ptp".into());
+    let tmp = tempfile::tempdir().unwrap();
+    let ns = Netns::up(&format!("cbb{}", std::process::id() % 100_000));
+    let seconds = (minutes * 60.0) as u64;
+    let pair = NetPair::start(tmp.path(), &ns, instants == "ptp", 50.0, seconds + 120);
+    pair.settle(if instants == "ptp" {
+        "ptp"
+    } else {
+        "heartbeat"
+    });
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut gos = 0;
+    while Instant::now() < until {
+        pair.go(gos);
+        gos += 1;
+        std::thread::sleep(Duration::from_secs(3));
+    }
+    let (m, b) = (pair.status("main"), pair.status("backup"));
+    let onsets = pair.onsets();
+    for (i, o) in onsets.iter().enumerate() {
+        eprintln!("bench: GO {i} played {:+.3} samples apart", o.2);
+    }
+    let mut sizes: Vec<f64> = onsets.iter().map(|o| o.2.abs()).collect();
+    sizes.sort_by(f64::total_cmp);
+    let at = |q: f64| sizes[((sizes.len() - 1) as f64 * q).round() as usize];
+    let mean = onsets.iter().map(|o| o.2).sum::<f64>() / onsets.len() as f64;
+    let figures = serde_json::json!({
+        "instants": instants,
+        "minutes": minutes,
+        "gos": gos,
+        "onsets": onsets.len(),
+        "p50_samples": at(0.5),
+        "p99_samples": at(0.99),
+        "max_samples": at(1.0),
+        "mean_samples": mean,
+        "late": m["pair"]["main_late"].as_u64().unwrap() + b["pair"]["late"].as_u64().unwrap(),
+        "lost": m["pair"]["lost"],
+        "divergences": b["pair"]["divergences"],
+        "xruns": [m["xruns"], b["xruns"]],
+        "offset_error_us": m["pair"]["link"]["offset_error_us"],
+        "backup_ptp": b["detail"]["clock"]["ptp"],
+    });
+    println!("BENCH {figures}");
 }
