@@ -120,6 +120,11 @@ impl Instants {
     }
 }
 
+/// How far the DLLs' estimates of two cards' rates may be off, as a
+/// fraction: 1 ppm (the paced PCM's ±500 ppm cards are measured within 0.5 ppm
+/// after 4 s, docs/paced-pcm.md).
+const RATE_ERROR: f64 = 1e-6;
+
 /// What the main sends its backup, as it took it.
 enum Forward {
     /// A command, at the main's show sample.
@@ -511,24 +516,33 @@ impl Pair {
                     .as_ref()
                     .is_some_and(|a| timescale::sample_at(link, &a.at).is_some());
                 // The main's instant here, found as commands are: through
-                // PTP when both are on its timescale (within its closeness),
-                // else by the offset (within its stated error).
+                // PTP when both are on its timescale (within its closeness,
+                // the cards' rates known), else by the offset (within its
+                // stated error; the rates not known).
                 let here_at = main.as_ref().and_then(|m| match &main_at {
                     Some(anchor) if on_timescale => {
                         let at = timescale::instant_by(anchor, m.at);
-                        Some((timescale::sample_at(link, &at)?, CLOSE_NS / 1e3))
+                        let drift = timescale::anchor(link).map_or(0.0, |own| {
+                            (anchor.ns_per_sample / own.ns_per_sample - 1.0).abs()
+                        });
+                        let here_at = timescale::sample_at(link, &at)?;
+                        Some((here_at, CLOSE_NS / 1e3, drift + RATE_ERROR))
                     }
                     _ => Some((
                         m.at as f64 + measured.offset_samples?,
                         measured.offset_error_us.unwrap_or(0.0),
+                        0.0,
                     )),
                 });
                 let here = here_at
-                    .filter(|(at, _)| at.round() >= 0.0)
-                    .and_then(|(at, error_us)| {
+                    .filter(|(at, _, _)| at.round() >= 0.0)
+                    .and_then(|(at, error_us, drift)| {
                         let at = at.round() as u64;
                         let (here, voices) = compare::snapshot(link, Some(at))?;
-                        let tolerance = error_us * f64::from(rate) / 1e6 + 2.0;
+                        let tolerance = compare::Tolerance {
+                            samples: error_us * f64::from(rate) / 1e6 + 2.0,
+                            drift,
+                        };
                         Some((here, voices, at, tolerance))
                     });
                 let mut state = lock(&self.state);
