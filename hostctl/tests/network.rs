@@ -2018,7 +2018,7 @@ impl NetPair {
     /// GO number `i` on the main: through the API for even `i` (clip c1–c6
     /// in turn), a bare GO over OSC for odd.
     fn go(&self, i: usize) {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             ok(self.main.host(&["go", "main", &format!("c{}", i % 6 + 1)]));
         } else {
             let send = format!(

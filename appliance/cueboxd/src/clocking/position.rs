@@ -52,7 +52,8 @@ impl PositionReader {
     pub fn monotonic_at(&self, frame: f64) -> Option<f64> {
         let [at_frame, at, ns_per_frame] = self.words.read();
         let ns_per_frame = f64::from_bits(ns_per_frame);
-        (at > 0 && ns_per_frame > 0.0).then(|| at as f64 + (frame - at_frame as f64) * ns_per_frame)
+        (at > 0 && ns_per_frame > 0.0)
+            .then_some(at as f64 + (frame - at_frame as f64) * ns_per_frame)
     }
 }
 

@@ -534,9 +534,8 @@ impl Pair {
                         0.0,
                     )),
                 });
-                let here = here_at
-                    .filter(|(at, _, _)| at.round() >= 0.0)
-                    .and_then(|(at, error_us, drift)| {
+                let here = here_at.filter(|(at, _, _)| at.round() >= 0.0).and_then(
+                    |(at, error_us, drift)| {
                         let at = at.round() as u64;
                         let (here, voices) = compare::snapshot(link, Some(at))?;
                         let tolerance = compare::Tolerance {
@@ -544,7 +543,8 @@ impl Pair {
                             drift,
                         };
                         Some((here, voices, at, tolerance))
-                    });
+                    },
+                );
                 let mut state = lock(&self.state);
                 state.link = measured;
                 state.instants = Instants::of(on_timescale);
