@@ -2178,15 +2178,23 @@ fn bench_pair_offset() {
     });
     let until = Instant::now() + Duration::from_secs(seconds);
     let mut gos = 0;
+    // How the backup places commands 3 s after each GO (its beats update
+    // it too): `ptp` or `heartbeat`.
+    let mut placed = Vec::new();
     while Instant::now() < until {
         pair.go(gos);
         gos += 1;
         std::thread::sleep(Duration::from_secs(3));
+        placed.push(pair.status("backup")["pair"]["instants"].clone());
     }
     let (m, b) = (pair.status("main"), pair.status("backup"));
     let onsets = pair.onsets();
     for (i, o) in onsets.iter().enumerate() {
-        eprintln!("bench: GO {i} played {:+.3} samples apart", o.2);
+        let by = placed.get(i).unwrap_or(&Value::Null);
+        eprintln!(
+            "bench: GO {i} played {:+.3} samples apart (placed by {by})",
+            o.2
+        );
     }
     let mut sizes: Vec<f64> = onsets.iter().map(|o| o.2.abs()).collect();
     sizes.sort_by(f64::total_cmp);
@@ -2197,6 +2205,7 @@ fn bench_pair_offset() {
         "minutes": minutes,
         "gos": gos,
         "onsets": onsets.len(),
+        "placed_by_ptp": placed.iter().filter(|p| *p == "ptp").count(),
         "p50_samples": at(0.5),
         "p99_samples": at(0.99),
         "max_samples": at(1.0),
