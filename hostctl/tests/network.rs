@@ -618,7 +618,6 @@ impl LoopBox {
             .unwrap()
     }
 
-
     /// Where clips start in the card's output so far ([`clip_starts`]), read
     /// a piece at a time (a long run's output is hundreds of MB).
     fn clip_starts(&self) -> Vec<usize> {
