@@ -820,6 +820,13 @@ fn print_pair(p: &PairStatus) {
         );
     }
     println!(
+        "    instants: {}",
+        match p.instants.as_str() {
+            "ptp" => "PTP (each unit maps the main's PTP instant through its own card)",
+            _ => "heartbeat offset (the main's sample moved by the measured offset)",
+        }
+    );
+    println!(
         "    commands: {} in flight, {} applied, {} late, {} lost, {} late on the main; {} edits, page turns and locks forwarded",
         p.in_flight, p.applied, p.late, p.lost, p.main_late, p.forwarded
     );

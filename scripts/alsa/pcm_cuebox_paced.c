@@ -53,6 +53,11 @@ typedef struct {
 	long block_ns;
 	/* Playback: when the card ran out of audio (ns), 0 when it has not. */
 	double ran_out_ns;
+	/* Playback, after an underrun until the next start: the card is
+	 * silent until it starts again, so what is written meanwhile (the
+	 * prefill) waits here to go into the outfile after that silence. */
+	char *held;
+	size_t held_bytes;
 	/* Capture: frames the card captured that nobody read (overrun). */
 	uint64_t lost_frames;
 } paced_t;
@@ -138,12 +143,33 @@ static void arm(paced_t *p, int soon)
 	timerfd_settime(p->timer, TFD_TIMER_ABSTIME, &spec, NULL);
 }
 
+/* Writes `frames` frames of silence to the outfile. */
+static void write_silence(paced_t *p, uint64_t frames);
+
+/* After an underrun: the silence the card played from the moment it ran
+ * out until `until_ns`, then what was written meanwhile. */
+static void release_held(paced_t *p, double until_ns)
+{
+	if (p->ran_out_ns <= 0)
+		return;
+	if (p->out >= 0) {
+		write_silence(p, (uint64_t)((until_ns - p->ran_out_ns) * frames_per_ns(p)));
+		if (p->held_bytes > 0 && write(p->out, p->held, p->held_bytes) != (ssize_t)p->held_bytes)
+			perror("pcm_cuebox_paced: outfile");
+	}
+	free(p->held);
+	p->held = NULL;
+	p->held_bytes = 0;
+	p->ran_out_ns = 0;
+}
+
 static int paced_start(snd_pcm_ioplug_t *io)
 {
 	paced_t *p = io->private_data;
 	p->anchor_ns = now_ns();
 	p->anchor_frames = 0;
 	p->running = 1;
+	release_held(p, p->anchor_ns);
 	/* The outfile stays on the card's timeline, so its frame 0 plays at the
 	 * first start: a test places two cards' files on one clock with it. */
 	if (p->startfile) {
@@ -167,7 +193,6 @@ static int paced_stop(snd_pcm_ioplug_t *io)
 	return 0;
 }
 
-/* Writes `frames` frames of silence to the outfile. */
 static void write_silence(paced_t *p, uint64_t frames)
 {
 	static const char zeros[4096];
@@ -184,14 +209,18 @@ static int paced_prepare(snd_pcm_ioplug_t *io)
 {
 	paced_t *p = io->private_data;
 	double t = now_ns();
-	/* After an underrun the card played silence from the moment it ran out
-	 * until now: keep the outfile on the card's timeline. */
-	if (p->out >= 0 && p->ran_out_ns > 0)
-		write_silence(p, (uint64_t)((t - p->ran_out_ns) * frames_per_ns(p)));
+	/* After an underrun the card plays silence from the moment it ran out
+	 * until it starts again: the outfile stays on the card's timeline when
+	 * that silence goes in at the start, before the prefill written from
+	 * now on (held until then). A second prepare before a start: the
+	 * silence so far and what was held go in now. */
+	if (p->held_bytes > 0) {
+		release_held(p, t);
+		p->ran_out_ns = t;
+	}
 	/* After an overrun the captured audio went on without us: skip it. */
 	if (p->in >= 0 && p->lost_frames > 0)
 		lseek(p->in, (off_t)(p->lost_frames * p->frame_bytes), SEEK_CUR);
-	p->ran_out_ns = 0;
 	p->lost_frames = 0;
 	p->running = 0;
 	arm(p, 1);
@@ -236,7 +265,14 @@ static snd_pcm_sframes_t paced_transfer(snd_pcm_ioplug_t *io,
 	}
 	char *buf = (char *)areas[0].addr + (areas[0].first + offset * areas[0].step) / 8;
 	size_t bytes = size * p->frame_bytes;
-	if (io->stream == SND_PCM_STREAM_PLAYBACK) {
+	if (io->stream == SND_PCM_STREAM_PLAYBACK && p->ran_out_ns > 0) {
+		char *more = realloc(p->held, p->held_bytes + bytes);
+		if (!more)
+			return -ENOMEM;
+		memcpy(more + p->held_bytes, buf, bytes);
+		p->held = more;
+		p->held_bytes += bytes;
+	} else if (io->stream == SND_PCM_STREAM_PLAYBACK) {
 		if (p->out >= 0 && write(p->out, buf, bytes) != (ssize_t)bytes)
 			return -EIO;
 	} else {
@@ -284,6 +320,7 @@ static int paced_hw_params(snd_pcm_ioplug_t *io, snd_pcm_hw_params_t *params)
 static int paced_close(snd_pcm_ioplug_t *io)
 {
 	paced_t *p = io->private_data;
+	release_held(p, now_ns());
 	if (p->out >= 0)
 		close(p->out);
 	if (p->in >= 0)

@@ -380,6 +380,23 @@ impl LiveLink {
         Some(frame - c.status.origin as f64)
     }
 
+    /// The CLOCK_MONOTONIC time (ns, fractional) at which the playback card
+    /// plays show sample `sample`: the inverse of
+    /// [`show_sample_at`](Self::show_sample_at); `None` while nothing plays.
+    pub fn monotonic_at_show_sample(&self, sample: f64) -> Option<f64> {
+        let current = lock(&self.current);
+        let c = current.as_ref()?;
+        c.status
+            .card
+            .as_ref()?
+            .monotonic_at(sample + c.status.origin as f64)
+    }
+
+    /// The playing session's PTP port, when it runs PTP.
+    pub fn ptp(&self) -> Option<crate::clocking::ptp::PtpView> {
+        lock(&self.current).as_ref()?.status.ptp.clone()
+    }
+
     /// The voices on the board now; `None` while nothing plays.
     pub fn voices(&self) -> Option<Vec<crate::live::OnBoard>> {
         let current = lock(&self.current);
@@ -1208,6 +1225,7 @@ mod tests {
             period: 256,
             device: Default::default(),
             card: None,
+            ptp: None,
             origin: 0,
             timebase: None,
         }

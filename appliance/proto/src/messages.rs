@@ -272,12 +272,20 @@ pub enum PairMessage {
         /// of its own, for the backup to compare with its own at the same
         /// instant (and repair from).
         state: Option<PairState>,
+        /// While the main runs PTP on a timescale: where its show clock is
+        /// on it, so the backup finds the instant of `state` through PTP
+        /// rather than the offset.
+        timescale: Option<PtpAnchor>,
     },
     /// A command the main accepted: the backup applies it at `at_sample`
     /// of its own show clock and answers [`Response::Accepted`].
     Apply {
-        /// The backup's show sample (the main's, moved by the offset).
+        /// The backup's show sample (the main's, moved by the offset): where
+        /// it plays when the PTP instant cannot be used.
         at_sample: u64,
+        /// The instant on the PTP timescale the main plays it at, while the
+        /// main runs PTP on a timescale.
+        at_ptp: Option<PtpInstant>,
         /// The command.
         command: Command,
         /// Whether it was a press for now on the main (it moves the
@@ -333,6 +341,28 @@ pub struct PairState {
     /// voices' starts and positions, which are compared within the stated
     /// error instead), hex: the digest status shows.
     pub digest: String,
+}
+
+/// An instant on a PTP timescale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PtpInstant {
+    /// The grandmaster whose timescale it is (its clock identity, hex): a
+    /// unit on another timescale cannot use it.
+    pub grandmaster: String,
+    /// PTP time, ns.
+    pub ns: u64,
+}
+
+/// Where a unit's show clock is on a PTP timescale: its show sample
+/// `sample` plays at `at`, and each sample lasts `ns_per_sample` there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PtpAnchor {
+    /// The show sample.
+    pub sample: u64,
+    /// When it plays.
+    pub at: PtpInstant,
+    /// PTP nanoseconds per sample of the unit's card.
+    pub ns_per_sample: f64,
 }
 
 /// A voice as the pair compares it: its clip and when it started, in the
@@ -612,6 +642,9 @@ pub enum Response {
         /// The show sample its card played when it answered (fractional);
         /// `None` while it plays no session.
         show_sample: Option<f64>,
+        /// Whether it is on the timescale of the beat's anchor: it places
+        /// the main's PTP instants.
+        on_timescale: bool,
     },
 }
 
@@ -860,6 +893,10 @@ pub struct PairStatus {
     /// (main) Live edits, page turns and locks sent to the backup and
     /// taken there.
     pub forwarded: u64,
+    /// How commands are placed on the backup's show clock now: `ptp` (the
+    /// main's PTP instant, mapped through the backup's own PTP time and
+    /// card) or `heartbeat` (the main's sample moved by the offset).
+    pub instants: String,
     /// Who is main now, and who holds the control address.
     pub takeover: PairTakeover,
 }
@@ -1192,6 +1229,7 @@ mod tests {
         let beat = PairMessage::Beat {
             link: PairLink::default(),
             state: None,
+            timescale: None,
         };
         assert_eq!(Request::Pair(beat).needs(), Some(Role::Control));
         assert_eq!(Request::Lock { locked: true }.needs(), Some(Role::Control));

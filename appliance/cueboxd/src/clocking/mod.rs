@@ -31,7 +31,7 @@ use cuebox_engine::timecode::{FrameRate, Timecode};
 use self::ltc::LtcSeen;
 use self::mtc::MtcInputs;
 use self::position::PositionReader;
-use self::ptp::{monotonic_ns, realtime_ns, Ptp, PtpConfig, PtpError, PtpStatus, PtpTime};
+use self::ptp::{monotonic_ns, realtime_ns, Ptp, PtpConfig, PtpError, PtpStatus, PtpTime, PtpView};
 use crate::midi::MidiError;
 
 /// Which sources the box runs besides the system clock.
@@ -89,6 +89,7 @@ pub struct Clocking {
     thread: Option<JoinHandle<()>>,
     timebase: TimebaseReader,
     status: Arc<Mutex<ClockStatus>>,
+    ptp: Option<PtpView>,
 }
 
 /// How often the clock thread ticks: well inside a period of the largest
@@ -145,6 +146,7 @@ impl Clocking {
             }
             None => None,
         };
+        let ptp_view = ptp.as_ref().map(|(_, port, _)| port.view());
         let system = clock.add_source(Source::System, "system");
         let stop = Arc::new(AtomicBool::new(false));
         let status = Arc::new(Mutex::new(ClockStatus::default()));
@@ -175,6 +177,7 @@ impl Clocking {
             thread: Some(thread),
             timebase: reader,
             status,
+            ptp: ptp_view,
         })
     }
 
@@ -186,6 +189,11 @@ impl Clocking {
     /// The clock now.
     pub fn status(&self) -> ClockStatus {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The PTP port's time and state, when PTP runs.
+    pub fn ptp(&self) -> Option<PtpView> {
+        self.ptp.clone()
     }
 
     /// The shared status the clock thread updates, for readers elsewhere.

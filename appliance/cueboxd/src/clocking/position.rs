@@ -46,6 +46,15 @@ impl PositionReader {
         (at > 0 && ns_per_frame > 0.0)
             .then(|| frame as f64 + (mono_ns as f64 - at as f64) / ns_per_frame)
     }
+
+    /// The monotonic time (ns, fractional) at which the card plays render
+    /// frame `frame`: the inverse of [`frame_at`](Self::frame_at).
+    pub fn monotonic_at(&self, frame: f64) -> Option<f64> {
+        let [at_frame, at, ns_per_frame] = self.words.read();
+        let ns_per_frame = f64::from_bits(ns_per_frame);
+        (at > 0 && ns_per_frame > 0.0)
+            .then_some(at as f64 + (frame - at_frame as f64) * ns_per_frame)
+    }
 }
 
 #[cfg(test)]
@@ -69,5 +78,6 @@ mod tests {
         assert!((r.frame_at(plays as u64).unwrap() - 10_240.0).abs() < 0.01);
         let later = plays + 1e9;
         assert!((r.frame_at(later as u64).unwrap() - 58_240.0).abs() < 0.01);
+        assert!((r.monotonic_at(58_240.0).unwrap() - later).abs() < 1.0);
     }
 }

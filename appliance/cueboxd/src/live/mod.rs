@@ -152,6 +152,8 @@ pub struct StatusSource {
     pub device: crate::api::proto::Device,
     /// Where the playback card is; `None` where nothing plays (tests).
     pub card: Option<PositionReader>,
+    /// The PTP port's time and state, when PTP runs.
+    pub ptp: Option<crate::clocking::ptp::PtpView>,
     /// The render frame of show sample 0.
     pub origin: u64,
     /// The master clock's timebase; `None` where no clock runs (tests).
@@ -399,6 +401,7 @@ impl Live {
             period: self.playback.period as u64,
             device: self.device.clone(),
             card: Some(self.card.clone()),
+            ptp: self.clocking.ptp(),
             origin: self.origin,
             timebase: Some(self.clocking.timebase()),
         }

@@ -107,9 +107,27 @@ impl Repair {
     }
 }
 
+/// How far apart the two units' positions of a voice may be.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Tolerance {
+    /// Samples, at any position: the error in finding the same instant.
+    pub samples: f64,
+    /// And this fraction of the position: each unit plays the clip's frames
+    /// at its own card's rate, so cards 50 ppm apart are 50e-6 of a voice's
+    /// position apart at one instant.
+    pub drift: f64,
+}
+
+impl Tolerance {
+    /// Samples allowed at `position`.
+    fn at(&self, position: u64) -> f64 {
+        self.samples + position as f64 * self.drift
+    }
+}
+
 /// How the state here (`here` at the same instant as the main's `main`,
 /// its voices `voices`) differs from the main's, voices' positions allowed
-/// `tolerance` samples apart: each difference said, and what adopting the
+/// `tolerance` apart: each difference said, and what adopting the
 /// main's state would change. Positions, not starts, are compared: a unit
 /// that started its session later (a backup back from a restart) counts
 /// its show clock from a later instant.
@@ -117,7 +135,7 @@ pub(super) fn compare(
     main: &PairState,
     here: &PairState,
     voices: &[OnBoard],
-    tolerance: f64,
+    tolerance: Tolerance,
 ) -> (Vec<String>, Repair) {
     let mut found = Vec::new();
     let mut repair = Repair::default();
@@ -125,7 +143,7 @@ pub(super) fn compare(
     for m in &main.voices {
         let matching = unmatched.iter().position(|h| {
             h.clip.as_str() == m.clip
-                && h.position(here.at).abs_diff(m.position) as f64 <= tolerance
+                && h.position(here.at).abs_diff(m.position) as f64 <= tolerance.at(m.position)
                 && h.paused_at.is_some() == m.paused
         });
         let Some(i) = matching else {
@@ -238,12 +256,35 @@ mod tests {
         s
     }
 
+    fn within(samples: f64) -> Tolerance {
+        Tolerance {
+            samples,
+            drift: 0.0,
+        }
+    }
+
+    #[test]
+    fn positions_match_within_the_cards_drift() {
+        // 10 s into a clip, a card 50 ppm fast has played 24 frames more.
+        let main = state(&[voice("c1", 0)], 480_000);
+        let here_voices = [voice("c1", 0)];
+        let here = state(&here_voices, 480_024);
+        let (found, _) = compare(&main, &here, &here_voices, within(3.0));
+        assert_eq!(found.len(), 2, "{found:?}");
+        let drifting = Tolerance {
+            samples: 3.0,
+            drift: 52e-6,
+        };
+        let (found, _) = compare(&main, &here, &here_voices, drifting);
+        assert!(found.is_empty(), "{found:?}");
+    }
+
     #[test]
     fn states_match_across_the_offset_within_the_tolerance_and_the_rest_is_repaired() {
         let main = state(&[voice("c1", 1_000), voice("c2", 5_000)], 9_000);
         let here_voices = [voice("c2", 4_002), voice("c1", 0)];
         let here = state(&here_voices, 8_000);
-        let (found, repair) = compare(&main, &here, &here_voices, 3.0);
+        let (found, repair) = compare(&main, &here, &here_voices, within(3.0));
         assert!(found.is_empty(), "{found:?}");
         assert!(repair.is_empty());
         assert_eq!(
@@ -255,7 +296,7 @@ mod tests {
         let mut here = state(&here_voices, 8_000);
         here.locked = true;
         here.group_levels = vec![("A".into(), -6.0)];
-        let (found, repair) = compare(&main, &here, &here_voices, 3.0);
+        let (found, repair) = compare(&main, &here, &here_voices, within(3.0));
         assert_eq!(found.len(), 6, "{found:?}");
         assert_ne!(main.digest, here.digest);
         // c1 and c2 join where the main's had got to by its instant; c1's
@@ -285,7 +326,7 @@ mod tests {
         let main = state(&[faded], 3_000);
         let here_voices = [voice("c1", 1_000)];
         let here = state(&here_voices, 3_000);
-        let (found, repair) = compare(&main, &here, &here_voices, 2.0);
+        let (found, repair) = compare(&main, &here, &here_voices, within(2.0));
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(
             repair.commands,

@@ -17,7 +17,7 @@ use cuebox_engine::control::Command;
 
 use crate::api::proto::{PairLink, PairMessage, PairStatus, Refusal, RefusalKind, Response};
 use crate::api::{Fingerprint, Identity, PublicKey};
-use crate::clocking::ptp::monotonic_ns;
+use crate::clocking::ptp::{monotonic_ns, CLOSE_NS};
 use crate::events::{BoxEvent, Publisher};
 use crate::link::{Accepted, LiveLink};
 use crate::live::CueTap;
@@ -26,6 +26,7 @@ use crate::origin::{Input, Origin};
 mod compare;
 mod peer;
 pub mod takeover;
+mod timescale;
 pub mod vrrp;
 
 /// A unit's part in its pair.
@@ -96,6 +97,38 @@ const COMPARE_EVERY: u64 = 10;
 /// to fill from the middle of the files it joins.
 const REPAIR_LEAD: Duration = Duration::from_millis(300);
 
+/// How commands are placed on the backup's show clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Instants {
+    /// The main's sample moved by the heartbeat-measured offset.
+    #[default]
+    Heartbeat,
+    /// The main's PTP instant, mapped through the backup's PTP time and card.
+    Ptp,
+}
+
+impl Instants {
+    fn of(by_ptp: bool) -> Instants {
+        if by_ptp {
+            Instants::Ptp
+        } else {
+            Instants::Heartbeat
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Instants::Heartbeat => "heartbeat",
+            Instants::Ptp => "ptp",
+        }
+    }
+}
+
+/// How far the DLLs' estimates of two cards' rates may be off, as a
+/// fraction: 1 ppm (the paced PCM's ±500 ppm cards are measured within 0.5 ppm
+/// after 4 s, docs/paced-pcm.md).
+const RATE_ERROR: f64 = 1e-6;
+
 /// What the main sends its backup, as it took it.
 enum Forward {
     /// A command, at the main's show sample.
@@ -141,10 +174,13 @@ struct State {
     /// (backup) When a comparison last found both units the same.
     matched: Option<Instant>,
     repairs: u64,
-    /// (backup) No new repair before this (one is under way).
-    repairing: Option<Instant>,
+    /// (backup) The show sample the last repair took effect at: a
+    /// comparison of an earlier instant does not repair again.
+    repairing: Option<u64>,
     /// (main) Edits, page turns and locks the backup took.
     forwarded: u64,
+    /// How the last command (or beat) was placed on the backup.
+    instants: Instants,
 }
 
 impl State {
@@ -263,17 +299,17 @@ impl Pair {
         Ok(pair)
     }
 
-    /// A comparison of the state here with the main's found `found`: a
-    /// new divergence is an event at once, and is repaired by adopting the
-    /// main's state (`repair`) at a show sample [`REPAIR_LEAD`] from now.
+    /// A comparison of the state here with the main's (of this unit's
+    /// show sample `here_at`) found `found`: a new divergence is an event
+    /// at once, and is repaired by adopting the main's state (`repair`) at
+    /// a show sample [`REPAIR_LEAD`] from now.
     fn compared(
         &self,
         link: &LiveLink,
         state: &mut State,
         found: Vec<String>,
         repair: compare::Repair,
-        offset: f64,
-        main_at: u64,
+        here_at: u64,
     ) {
         if found.is_empty() {
             state.matched = Some(Instant::now());
@@ -281,25 +317,28 @@ impl Pair {
             return;
         }
         let detail = found.join("; ");
+        // A new divergence counts; one that changes is said again.
         if state.diverged.is_none() {
             state.divergences += 1;
+        }
+        if state.diverged.as_ref() != Some(&detail) {
             self.events.send(BoxEvent::PairDiverged {
                 detail: detail.clone(),
             });
         }
         state.diverged = Some(detail);
-        // One repair at a time: the comparison after it looks past it.
-        if repair.is_empty() || state.repairing.is_some_and(|until| Instant::now() < until) {
+        // One repair at a time: a comparison of an instant before the last
+        // repair took effect still sees what it repaired.
+        if repair.is_empty() || state.repairing.is_some_and(|at| here_at < at) {
             return;
         }
-        state.repairing = Some(Instant::now() + REPAIR_LEAD + BEAT * COMPARE_EVERY as u32);
         let Some((now, rate, _)) = link.render_now() else {
             return;
         };
         let at = now + (REPAIR_LEAD.as_secs_f64() * f64::from(rate)) as u64;
+        state.repairing = Some(at);
         // The main's voices had played their positions by its instant,
         // which is this unit's `here_at`; by `at` they are further on.
-        let here_at = (main_at as f64 + offset).round().max(0.0) as u64;
         let ahead = at.saturating_sub(here_at);
         let adopt = crate::live::Adopt {
             at,
@@ -496,6 +535,7 @@ impl Pair {
             forwarded: state.forwarded,
             overridden: self.config.overridden,
             takeover: self.takeover.status(),
+            instants: state.instants.as_str().into(),
         }
     }
 
@@ -514,43 +554,78 @@ impl Pair {
             PairMessage::Beat {
                 link: measured,
                 state: main,
+                timescale: main_at,
             } => {
                 // Read before the state is locked: status locks the link,
                 // then the state.
                 let show_sample = link.show_sample_at(monotonic_ns());
                 let rate = link.render_now().map_or(48_000, |(_, rate, _)| rate);
-                let here = main
+                let on_timescale = main_at
                     .as_ref()
-                    .zip(measured.offset_samples)
-                    .and_then(|(m, offset)| {
-                        let at = (m.at as f64 + offset).round();
-                        (at >= 0.0)
-                            .then(|| compare::snapshot(link, Some(at as u64)))
-                            .flatten()
-                    });
+                    .is_some_and(|a| timescale::sample_at(link, &a.at).is_some());
+                // The main's instant here, found as commands are: through
+                // PTP when both are on its timescale (within its closeness,
+                // the cards' rates known), else by the offset (within its
+                // stated error; the rates not known).
+                let here_at = main.as_ref().and_then(|m| match &main_at {
+                    Some(anchor) if on_timescale => {
+                        let at = timescale::instant_by(anchor, m.at);
+                        let drift = timescale::anchor(link).map_or(0.0, |own| {
+                            (anchor.ns_per_sample / own.ns_per_sample - 1.0).abs()
+                        });
+                        let here_at = timescale::sample_at(link, &at)?;
+                        Some((here_at, CLOSE_NS / 1e3, drift + RATE_ERROR))
+                    }
+                    _ => Some((
+                        m.at as f64 + measured.offset_samples?,
+                        measured.offset_error_us.unwrap_or(0.0),
+                        0.0,
+                    )),
+                });
+                let here = here_at.filter(|(at, _, _)| at.round() >= 0.0).and_then(
+                    |(at, error_us, drift)| {
+                        let at = at.round() as u64;
+                        let (here, voices) = compare::snapshot(link, Some(at))?;
+                        let tolerance = compare::Tolerance {
+                            samples: error_us * f64::from(rate) / 1e6 + 2.0,
+                            drift,
+                        };
+                        Some((here, voices, at, tolerance))
+                    },
+                );
                 let mut state = lock(&self.state);
                 state.link = measured;
-                if let (Some(main), Some((here, voices)), Some(offset)) =
-                    (main, here, measured.offset_samples)
-                {
-                    let tolerance =
-                        measured.offset_error_us.unwrap_or(0.0) * f64::from(rate) / 1e6 + 2.0;
+                state.instants = Instants::of(on_timescale);
+                if let (Some(main), Some((here, voices, here_at, tolerance))) = (main, here) {
                     let (found, repair) = compare::compare(&main, &here, &voices, tolerance);
                     let matched = found.is_empty();
                     state.digest = Some(main.digest.clone());
-                    self.compared(link, &mut state, found, repair, offset, main.at);
+                    self.compared(link, &mut state, found, repair, here_at);
                     self.takeover.compared(matched, state.diverged.is_some());
                 }
-                Ok(Response::PairBeat { show_sample })
+                Ok(Response::PairBeat {
+                    show_sample,
+                    on_timescale,
+                })
             }
             PairMessage::Apply {
                 at_sample,
+                at_ptp,
                 command,
                 press,
                 origin,
             } => {
+                // The main's PTP instant, where this unit's card plays it;
+                // else its sample moved by the offset.
+                let by_ptp = at_ptp
+                    .as_ref()
+                    .and_then(|at| timescale::sample_at(link, at))
+                    .filter(|&s| s >= 0.0)
+                    .map(|s| s.round() as u64);
+                lock(&self.state).instants = Instants::of(by_ptp.is_some());
                 let origin = Origin::new(Input::Pair, origin);
-                let accepted = link.submit_forwarded(origin, at_sample, command, press);
+                let at = by_ptp.unwrap_or(at_sample);
+                let accepted = link.submit_forwarded(origin, at, command, press);
                 let answer = accepted.map(|a| Response::Accepted {
                     at_sample: a.at_sample,
                     lead_samples: a.lead_samples,

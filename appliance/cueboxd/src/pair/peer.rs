@@ -6,7 +6,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Weak;
 use std::time::Instant;
 
-use super::{compare, lock, Forward, Pair, BEAT, BEST, CALL, COMPARE_EVERY, SILENT};
+use super::{
+    compare, lock, timescale, Forward, Instants, Pair, BEAT, BEST, CALL, COMPARE_EVERY, SILENT,
+};
 use crate::api::proto::{PairMessage, Request, Response};
 use crate::api::{Client, Expect, Identity};
 use crate::clocking::ptp::monotonic_ns;
@@ -58,7 +60,7 @@ pub(super) fn main_link(
                 return;
             };
             let sent = match rx.recv_timeout(wait) {
-                Ok(f) => apply(&p, &mut client, f),
+                Ok(f) => apply(&p, &l, &mut client, f),
                 Err(RecvTimeoutError::Timeout) => {
                     next_beat = Instant::now() + BEAT;
                     beat(&p, &l, &mut client)
@@ -73,8 +75,10 @@ pub(super) fn main_link(
 }
 
 /// Sends one forwarded command, edit, page turn or lock, its show sample
-/// moved onto the backup's show clock; false when the link failed.
-fn apply(pair: &Pair, client: &mut Client, f: Forward) -> bool {
+/// moved onto the backup's show clock (a command stamped with its PTP
+/// instant too, when the main is on a timescale); false when the link
+/// failed.
+fn apply(pair: &Pair, link: &LiveLink, client: &mut Client, f: Forward) -> bool {
     let offset = lock(&pair.state).link.offset_samples;
     let moved = |at_sample: u64| {
         offset
@@ -89,8 +93,9 @@ fn apply(pair: &Pair, client: &mut Client, f: Forward) -> bool {
             press,
             origin,
         } => (
-            moved(at_sample).map(|at_sample| PairMessage::Apply {
-                at_sample,
+            moved(at_sample).map(|moved| PairMessage::Apply {
+                at_sample: moved,
+                at_ptp: timescale::instant_of(link, at_sample as f64),
                 command,
                 press,
                 origin,
@@ -152,9 +157,12 @@ fn beat(pair: &Pair, link: &LiveLink, client: &mut Client) -> bool {
     if let Some(state) = &state {
         lock(&pair.state).digest = Some(state.digest.clone());
     }
+    let anchor = timescale::anchor(link);
+    let sent_anchor = anchor.is_some();
     let request = Request::Pair(PairMessage::Beat {
         link: measured,
         state,
+        timescale: anchor,
     });
     let t0 = monotonic_ns();
     let answer = client.call_within(&request, CALL);
@@ -164,14 +172,15 @@ fn beat(pair: &Pair, link: &LiveLink, client: &mut Client) -> bool {
     let samples = (link.show_sample_at(t0), link.show_sample_at(t1));
     let mut state = lock(&pair.state);
     state.last_heard = Some(Instant::now());
-    if let (
-        Response::PairBeat {
-            show_sample: Some(b),
-        },
-        (Some(s0), Some(s1)),
-    ) = (answer, samples)
+    if let Response::PairBeat {
+        show_sample,
+        on_timescale,
+    } = answer
     {
-        state.beat(t1.saturating_sub(t0), b - (s0 + s1) / 2.0);
+        state.instants = Instants::of(sent_anchor && on_timescale);
+        if let (Some(b), (Some(s0), Some(s1))) = (show_sample, samples) {
+            state.beat(t1.saturating_sub(t0), b - (s0 + s1) / 2.0);
+        }
     }
     true
 }

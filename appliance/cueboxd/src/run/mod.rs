@@ -143,7 +143,8 @@ pub struct Args {
     /// Run PTP (AES67 defaults, slave only) on this network interface.
     #[arg(long, value_name = "IFACE")]
     pub ptp: Option<String>,
-    /// With --ptp: this box may become PTP master.
+    /// With --ptp: this box may become PTP master. The main of a pair
+    /// always may (a grandmaster on the network still wins: docs/pair.md).
     #[arg(long, requires = "ptp")]
     pub ptp_master: bool,
     /// Seconds between two samples of the metrics log (Logs/metrics/:
@@ -191,6 +192,29 @@ pub struct Args {
     /// between the units (docs/pair.md, "Split brain").
     #[arg(long, value_name = "ADDR[:PORT]", requires = "pair")]
     pub pair_witness: Option<String>,
+}
+
+/// PTP on `iface`: master-capable with `--ptp-master`. In a pair the main
+/// is always master-capable, so the pair has a timescale without a
+/// grandmaster, and both units rank below any grandmaster of the network's
+/// (BMCA priority 1 of 250 for the main, 251 for a master-capable backup,
+/// against the usual 128): a grandmaster leads the pair when there is one,
+/// else the main does (docs/pair.md).
+fn ptp_config(iface: &str, master: bool, pair: Option<crate::pair::Role>) -> PtpConfig {
+    let aes67 = PtpConfig::aes67(iface);
+    match pair {
+        None => PtpConfig { master, ..aes67 },
+        Some(crate::pair::Role::Main) => PtpConfig {
+            master: true,
+            priority_1: 250,
+            ..aes67
+        },
+        Some(crate::pair::Role::Backup) => PtpConfig {
+            master,
+            priority_1: 251,
+            ..aes67
+        },
+    }
 }
 
 /// Why a run could not start or ended badly.
@@ -656,10 +680,10 @@ fn live_config(args: &Args, map: Option<cuebox_engine::show::DeviceMap>) -> Live
         device_map: map,
         clocking: ClockingConfig {
             mtc_ports: args.mtc.clone(),
-            ptp: args.ptp.as_ref().map(|iface| PtpConfig {
-                master: args.ptp_master,
-                ..PtpConfig::aes67(iface)
-            }),
+            ptp: args
+                .ptp
+                .as_ref()
+                .map(|iface| ptp_config(iface, args.ptp_master, args.pair)),
             ..ClockingConfig::default()
         },
         plays: None,

@@ -49,6 +49,11 @@ impl Anchor {
         (self.ptp_ns as i128 + (elapsed as f64 * self.rate).round() as i128).max(0) as u64
     }
 
+    fn monotonic_at(&self, ptp_ns: u64) -> u64 {
+        let elapsed = ptp_ns as i128 - self.ptp_ns as i128;
+        (self.mono_ns as i128 + (elapsed as f64 / self.rate).round() as i128).max(0) as u64
+    }
+
     fn words(&self) -> [u64; 3] {
         [self.mono_ns, self.ptp_ns, self.rate.to_bits()]
     }
@@ -119,6 +124,11 @@ impl PtpTime {
     pub fn utc_at(&self, mono_ns: u64) -> u64 {
         let tai_minus_utc = self.figures.utc_offset().map_or(0, i64::from);
         (self.at(mono_ns) as i64 - tai_minus_utc * 1_000_000_000).max(0) as u64
+    }
+
+    /// The monotonic time (ns) at which PTP time reads `ptp_ns`.
+    pub fn monotonic_at(&self, ptp_ns: u64) -> u64 {
+        Anchor::from_words(self.reader.read()).monotonic_at(ptp_ns)
     }
 
     /// PTP time now, ns.
@@ -239,6 +249,9 @@ mod tests {
         // A second later on the oscillator, 40 µs more than a second passed.
         let later = time.at(mono + 1_000_000_000) - time.at(mono);
         assert_eq!(later, 1_000_040_000);
+        // And back: the moment PTP time reads what it read then.
+        let ptp = time.at(mono + 1_000_000_000);
+        assert_eq!(time.monotonic_at(ptp), mono + 1_000_000_000);
         clock.step_clock(Duration::from_seconds(-1.5)).unwrap();
         clock.set_frequency(-40.0).unwrap();
         let mono = monotonic_ns();

@@ -90,7 +90,8 @@ pub struct PtpStatus {
     /// Whether its time is the network's: a slave steering to its master,
     /// or the master.
     pub synchronised: bool,
-    /// The grandmaster's clock identity, as hex.
+    /// The grandmaster's clock identity, as hex (the port's own while it
+    /// is master).
     pub grandmaster: Option<String>,
     /// The last measured offset from the master, ns.
     pub offset_from_master_ns: f64,
@@ -194,6 +195,15 @@ impl Ptp {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Another thread's view of the port: its time and whether that time
+    /// is the network's.
+    pub fn view(&self) -> PtpView {
+        PtpView {
+            time: self.time.clone(),
+            status: Arc::clone(&self.status),
+        }
+    }
+
     /// Stops the port; says why it ended if it failed.
     pub fn stop(mut self) -> Result<(), PtpError> {
         self.halt()
@@ -211,6 +221,38 @@ impl Ptp {
 impl Drop for Ptp {
     fn drop(&mut self) {
         let _ = self.halt();
+    }
+}
+
+/// A slave further than this from its master (its last measured offset)
+/// does not carry the network's time closely enough to place a sample.
+pub const CLOSE_NS: f64 = 50_000.0;
+
+/// Another thread's view of a running port (the pair's: docs/pair.md).
+#[derive(Debug, Clone)]
+pub struct PtpView {
+    time: PtpTime,
+    status: Arc<Mutex<PtpStatus>>,
+}
+
+impl PtpView {
+    /// The box's PTP time.
+    pub fn time(&self) -> &PtpTime {
+        &self.time
+    }
+
+    /// The grandmaster whose timescale the box's PTP time is, while it is
+    /// the network's: the port is master, or a slave that has measured its
+    /// path to the master and is within [`CLOSE_NS`] of it. `None`
+    /// otherwise (listening, or a slave still converging).
+    pub fn timescale(&self) -> Option<String> {
+        let s = self.status.lock().ok()?;
+        // Both figures read 0.0 exactly until a delay is measured.
+        let close = s.state == "Master"
+            || (s.mean_delay_ns != 0.0 && s.offset_from_master_ns.abs() <= CLOSE_NS);
+        (s.synchronised && close)
+            .then(|| s.grandmaster.clone())
+            .flatten()
     }
 }
 
@@ -463,7 +505,8 @@ fn publish(
     let state = port.port_ds().port_state;
     let current = instance.current_ds(port.port_current_ds_contribution());
     let slave = port.is_steering();
-    let grandmaster = slave.then(|| {
+    // A master's parent data set names itself: the timescale it runs.
+    let grandmaster = (slave || port.is_master()).then(|| {
         instance
             .parent_ds()
             .grandmaster_identity
