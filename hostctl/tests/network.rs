@@ -1723,8 +1723,11 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
         killed.elapsed()
     );
     assert_eq!(pair(&backup, "backup")["healthy"], false);
+    // It said so: its main silent, then promoted (docs/pair.md, "Takeover").
     assert!(
-        wait_for(5, || backup.events().contains("DOWN: the main is silent")),
+        wait_for(5, || backup.events().contains(
+            "now MAIN (configured backup): promoted: the main fell silent"
+        )),
         "{}",
         backup.events()
     );
@@ -1734,6 +1737,7 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
         backup.events()
     );
 }
+
 /// A timecode cue on a pair's main (LTC on its capture input) plays on
 /// both units at one instant: the main sends it to the backup, which
 /// leaves its own timecode cues to a living main.

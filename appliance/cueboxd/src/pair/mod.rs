@@ -129,27 +129,10 @@ impl Instants {
 /// after 4 s, docs/paced-pcm.md).
 const RATE_ERROR: f64 = 1e-6;
 
-/// What the main sends its backup, as it took it.
-enum Forward {
-    /// A command, at the main's show sample.
-    Command {
-        at_sample: u64,
-        command: Command,
-        press: bool,
-        origin: String,
-    },
-    /// A live edit (a JSON Patch), its glides from the main's show sample.
-    Revise {
-        at_sample: u64,
-        session: String,
-        patch: Vec<u8>,
-        what: String,
-    },
-    /// A page turn.
-    Page(u16),
-    /// The lock.
-    Lock(bool),
-}
+/// What the main sends its backup, as it took it: its samples (`Apply`'s
+/// and `Revise`'s `at_sample`) still the main's, moved onto the backup's
+/// show clock by the link thread as it sends them.
+struct Forward(PairMessage);
 
 /// What the unit knows of the link.
 #[derive(Debug, Default)]
@@ -450,8 +433,9 @@ impl Pair {
                 return;
             }
         }
-        self.send(Forward::Command {
+        self.send(PairMessage::Apply {
             at_sample: accepted.at_sample,
+            at_ptp: None,
             command,
             press,
             origin: format!("{} {}", origin.input.as_str(), origin.from),
@@ -461,7 +445,7 @@ impl Pair {
     /// The main took (and saved) a live edit of `session`, its glides from
     /// show sample `at_sample`: the backup takes it too.
     pub fn revision_taken(&self, session: &str, patch: Vec<u8>, what: &str, at_sample: u64) {
-        self.send(Forward::Revise {
+        self.send(PairMessage::Revise {
             at_sample,
             session: session.into(),
             patch,
@@ -471,21 +455,21 @@ impl Pair {
 
     /// The main's operator turned to `page`: the backup turns too.
     pub fn paged(&self, page: u16) {
-        self.send(Forward::Page(page));
+        self.send(PairMessage::Page { page });
     }
 
     /// The main's show was locked or unlocked: the backup's is too.
     pub fn locked(&self, locked: bool) {
-        self.send(Forward::Lock(locked));
+        self.send(PairMessage::Lock { locked });
     }
 
-    /// Queues `forward` for the link thread (a main's), never waiting.
-    fn send(&self, forward: Forward) {
+    /// Queues `message` for the link thread (a main's), never waiting.
+    fn send(&self, message: PairMessage) {
         if !self.forwards() {
             return;
         }
         let mut state = lock(&self.state);
-        match self.forward.try_send(forward) {
+        match self.forward.try_send(Forward(message)) {
             Ok(()) => state.in_flight += 1,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => state.lost += 1,
         }

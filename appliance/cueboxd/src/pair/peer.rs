@@ -79,46 +79,26 @@ pub(super) fn main_link(
 /// instant too, when the main is on a timescale); false when the link
 /// failed.
 fn apply(pair: &Pair, link: &LiveLink, client: &mut Client, f: Forward) -> bool {
+    let Forward(mut message) = f;
     let offset = lock(&pair.state).link.offset_samples;
-    let moved = |at_sample: u64| {
-        offset
-            .map(|o| (at_sample as f64 + o).round())
-            .filter(|&at| at >= 0.0)
-            .map(|at| at as u64)
+    let moved = |at_sample: &mut u64| {
+        let at = offset
+            .map(|o| (*at_sample as f64 + o).round())
+            .filter(|&at| at >= 0.0);
+        at.map(|at| *at_sample = at as u64).is_some()
     };
-    let (message, command) = match f {
-        Forward::Command {
-            at_sample,
-            command,
-            press,
-            origin,
-        } => (
-            moved(at_sample).map(|moved| PairMessage::Apply {
-                at_sample: moved,
-                at_ptp: timescale::instant_of(link, at_sample as f64),
-                command,
-                press,
-                origin,
-            }),
-            true,
-        ),
-        Forward::Revise {
-            at_sample,
-            session,
-            patch,
-            what,
-        } => (
-            moved(at_sample).map(|at_sample| PairMessage::Revise {
-                at_sample,
-                session,
-                patch,
-                what,
-            }),
-            false,
-        ),
-        Forward::Page(page) => (Some(PairMessage::Page { page }), false),
-        Forward::Lock(locked) => (Some(PairMessage::Lock { locked }), false),
+    let command = matches!(message, PairMessage::Apply { .. });
+    let placed = match &mut message {
+        PairMessage::Apply {
+            at_sample, at_ptp, ..
+        } => {
+            *at_ptp = timescale::instant_of(link, *at_sample as f64);
+            moved(at_sample)
+        }
+        PairMessage::Revise { at_sample, .. } => moved(at_sample),
+        _ => true,
     };
+    let message = placed.then_some(message);
     let Some(message) = message else {
         // No offset measured yet: the backup cannot place it.
         lock(&pair.state).answered(None);
