@@ -311,8 +311,12 @@ impl Pair {
         }
         state.diverged = Some(detail);
         // One repair at a time: a comparison of an instant before the last
-        // repair took effect still sees what it repaired.
-        if repair.is_empty() || state.repairing.is_some_and(|at| here_at < at) {
+        // repair took effect still sees what it repaired. An overridden
+        // backup plays what its own operator tells it: never repaired.
+        if repair.is_empty()
+            || self.config.overridden
+            || state.repairing.is_some_and(|at| here_at < at)
+        {
             return;
         }
         let Some((now, rate, _)) = link.render_now() else {
