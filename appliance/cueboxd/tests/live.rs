@@ -996,6 +996,53 @@ fn command(client: &mut Client, command: cuebox_engine::control::Command) {
     assert!(matches!(answer, Response::Accepted { .. }), "{answer:?}");
 }
 
+/// A PANIC silences what was about to play too: a GO waiting for its show
+/// time is cancelled (said as such), never starts, and leaves the queue.
+#[test]
+fn a_panic_cancels_a_go_waiting_for_its_show_time() {
+    use cuebox_engine::control::{At, Command};
+    let tmp = tempfile::tempdir().unwrap();
+    let card = Card::new(tmp.path(), 0.0);
+    let session = session(tmp.path());
+    let live = Box_::start(
+        &card,
+        &session,
+        &[
+            "--channels",
+            "2",
+            "--listen",
+            "127.0.0.1:0",
+            "--seconds",
+            "12",
+        ],
+    );
+    live.wait_for("running", Duration::from_secs(20));
+    let mut client = live.client(&card, Role::Control);
+    let at = api_status(&mut client).show_seconds + 1.5;
+    let go = Request::Command {
+        at: Some(At::Seconds(at)),
+        command: Command::Go {
+            clip: "c1".parse().unwrap(),
+            time: None,
+        },
+    };
+    assert!(matches!(
+        client.call(&go).unwrap(),
+        Response::Accepted { .. }
+    ));
+    let queued = api_status(&mut client).queued;
+    assert_eq!(queued.len(), 1, "c1 waits for its time: {queued:?}");
+    command(&mut client, Command::Panic {});
+    let cancelled = live.wait_for("command_failed", Duration::from_secs(2));
+    assert_eq!(cancelled["reason"], "cancelled by PANIC", "{cancelled}");
+    assert_eq!(cancelled["command"]["clip"], "c1", "{cancelled}");
+    assert!(api_status(&mut client).queued.is_empty());
+    // Past its time, and then some: it never started.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(live.find("started").is_none(), "c1 started after the PANIC");
+    assert!(card.played_f32(2)[0].iter().all(|&x| x == 0.0), "silence");
+}
+
 #[test]
 fn status_meters_show_a_playing_clip_at_its_level_and_silence_at_the_floor() {
     let tmp = tempfile::tempdir().unwrap();

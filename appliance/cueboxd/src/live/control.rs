@@ -391,9 +391,26 @@ impl Control {
             command: request.command,
             queued: starts.as_ref().map(|(key, _)| *key),
         };
+        // A PANIC for now; one in a timeline leaves the timeline be.
+        let panic = matches!(command, Command::Panic {}) && request.at.is_none();
         let stamp = schedule.accept(self.render.now(), request.at, sourced);
         if let Some((key, clip)) = starts {
             self.queue(key, clip, stamp.show_frame);
+        }
+        // A PANIC silences what plays and what was about to: every start
+        // waiting for a later frame is cancelled (the render thread drops
+        // those already handed to it).
+        if panic {
+            let cancelled = schedule.cancel(stamp.frame, |s| s.queued.is_some());
+            let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+            for c in cancelled {
+                board.queued.retain(|q| Some(q.key) != c.queued);
+                self.failed(
+                    c.command.to_json(),
+                    stamp.frame.0,
+                    "cancelled by PANIC".into(),
+                );
+            }
         }
         let accepted = Accepted {
             at_sample: stamp.show_frame,

@@ -145,6 +145,17 @@ impl<C> Schedule<C> {
         Some(Due { frame, command })
     }
 
+    /// Takes out the waiting commands at or after `from` that `cancel`
+    /// picks (a PANIC's starts), in no order; the rest keep theirs.
+    pub fn cancel(&mut self, from: SamplePos, mut cancel: impl FnMut(&C) -> bool) -> Vec<C> {
+        let (gone, kept): (Vec<Entry<C>>, Vec<Entry<C>>) = std::mem::take(&mut self.pending)
+            .into_vec()
+            .into_iter()
+            .partition(|e| e.frame >= from && cancel(&e.command));
+        self.pending = BinaryHeap::from(kept);
+        gone.into_iter().map(|e| e.command).collect()
+    }
+
     /// The frame chase steering computed at `now` is for: the chase lead
     /// ahead, and never before a frame already handed over.
     pub fn chase_frame(&self, now: SamplePos) -> SamplePos {
@@ -220,6 +231,25 @@ mod tests {
         std::iter::from_fn(|| s.next_due(SamplePos(now)))
             .map(|d| (d.frame.0, d.command))
             .collect()
+    }
+
+    #[test]
+    fn cancelled_commands_never_come_due_and_the_rest_keep_their_order() {
+        let mut s = schedule();
+        for (frame, c) in [
+            (20_000, 1),
+            (30_000, 2),
+            (25_000, 3),
+            (40_000, 4),
+            (10_000, 5),
+        ] {
+            s.insert(SamplePos(frame), c);
+        }
+        // From frame 20 000 on, the odd ones.
+        let mut gone = s.cancel(SamplePos(20_000), |c| c % 2 == 1);
+        gone.sort_unstable();
+        assert_eq!(gone, [1, 3]);
+        assert_eq!(due(&mut s, 40_000), [(10_000, 5), (30_000, 2), (40_000, 4)]);
     }
 
     #[test]
