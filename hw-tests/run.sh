@@ -35,8 +35,9 @@ runs hw-tests/guest.sh inside, and checks the results:
   firewall      two network namespaces in the guest: from the show networks the
                 API, OSC over TCP and UDP reach cueboxd, from elsewhere nothing;
                 a bad SHOW_NETWORKS is named and the private networks let in
-  pair          cuebox.conf's PAIR=backup (a main that is not there): the service
-                runs as a backup and reports its main silent
+  pair          cuebox.conf's PAIR=main (a backup that is not there) with a
+                control address: the service becomes main and, through keepalived
+                in its sandbox, puts the address on the interface
   latency       cyclictest on the audio core: reported, never asserted
 
 Options:
