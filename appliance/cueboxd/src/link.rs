@@ -1103,11 +1103,18 @@ impl ShowControl for Arc<LiveLink> {
             pair.revision_taken(session, patch, what, at_sample);
         }
     }
-    fn pair_peer(&self, from: &crate::api::PublicKey) -> Result<(), Refusal> {
-        match self.pair.get() {
-            Some(pair) => pair.is_main_key(from),
-            None => Err(crate::api::service::not_paired()),
-        }
+    fn pair_place(
+        &self,
+        from: &crate::api::PublicKey,
+        at_sample: u64,
+        at_ptp: Option<&crate::api::proto::PtpInstant>,
+    ) -> Result<u64, Refusal> {
+        let pair = self
+            .pair
+            .get()
+            .ok_or_else(crate::api::service::not_paired)?;
+        pair.is_main_key(from)?;
+        Ok(pair.place(self, at_sample, at_ptp))
     }
     fn pair(
         &self,

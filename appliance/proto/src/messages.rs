@@ -295,11 +295,15 @@ pub enum PairMessage {
         origin: String,
     },
     /// A live edit the main took (and saved): the backup applies the same
-    /// JSON Patch to its playing show, its glides from `at_sample` of its
-    /// own show clock, saves it, and answers [`Response::Revised`].
+    /// JSON Patch to its playing show, its glides from the same instant
+    /// (as [`PairMessage::Apply`] places a command), saves it, and answers
+    /// [`Response::Revised`].
     Revise {
-        /// The backup's show sample the edit's glides start at.
+        /// The backup's show sample the edit's glides start at, when the PTP
+        /// instant cannot be used.
         at_sample: u64,
+        /// The instant on the PTP timescale its glides start at on the main.
+        at_ptp: Option<PtpInstant>,
         /// The session it was made for (the playing one).
         session: String,
         /// The edit, as a JSON Patch (RFC 6902) of the manifest.

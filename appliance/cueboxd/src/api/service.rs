@@ -86,10 +86,17 @@ pub trait ShowControl: Send + Sync + 'static {
     fn revision_taken(&self, session: &str, patch: Vec<u8>, what: &str, at_sample: u64) {
         let _ = (session, patch, what, at_sample);
     }
-    /// Whether `from` is the key of this backup's main (pair messages are
-    /// taken from it alone).
-    fn pair_peer(&self, from: &super::PublicKey) -> Result<(), Refusal> {
-        let _ = from;
+    /// Where a pair message from `from` for the main's instant places it
+    /// here (`at_ptp` through this unit's PTP time and card when it is on
+    /// that timescale, else `at_sample`); refused unless `from` is the key
+    /// of this backup's main.
+    fn pair_place(
+        &self,
+        from: &super::PublicKey,
+        at_sample: u64,
+        at_ptp: Option<&proto::PtpInstant>,
+    ) -> Result<u64, Refusal> {
+        let _ = (from, at_sample, at_ptp);
         Err(not_paired())
     }
     /// A message from the main of a pair (`from` is the key it proved it
@@ -911,14 +918,15 @@ impl<C: ShowControl> Service for BoxService<C> {
             // and is saved here too.
             Request::Pair(proto::PairMessage::Revise {
                 at_sample,
+                at_ptp,
                 session,
                 patch,
                 what,
-            }) => match self.show.pair_peer(&peer.key) {
-                Ok(()) => self.revise(
+            }) => match self.show.pair_place(&peer.key, at_sample, at_ptp.as_ref()) {
+                Ok(at) => self.revise(
                     Origin::new(Input::Pair, format!("{} (the main)", peer.addr)),
                     &session,
-                    (None, Some(at_sample)),
+                    (None, Some(at)),
                     &patch,
                     &what,
                 ),

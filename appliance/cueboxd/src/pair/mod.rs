@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use cuebox_engine::control::Command;
 
-use crate::api::proto::{PairLink, PairMessage, PairStatus, Refusal, RefusalKind, Response};
+use crate::api::proto::{
+    PairLink, PairMessage, PairStatus, PtpInstant, Refusal, RefusalKind, Response,
+};
 use crate::api::{Fingerprint, Identity, PublicKey};
 use crate::clocking::ptp::{monotonic_ns, CLOSE_NS};
 use crate::events::{BoxEvent, Publisher};
@@ -451,6 +453,7 @@ impl Pair {
     pub fn revision_taken(&self, session: &str, patch: Vec<u8>, what: &str, at_sample: u64) {
         self.send(PairMessage::Revise {
             at_sample,
+            at_ptp: None,
             session: session.into(),
             patch,
             what: what.into(),
@@ -477,6 +480,18 @@ impl Pair {
             Ok(()) => state.in_flight += 1,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => state.lost += 1,
         }
+    }
+
+    /// Where the main's instant of a command or edit falls here: where this
+    /// unit's card plays its PTP instant `at_ptp` when it is on that
+    /// timescale, else `at_sample` (the main's sample moved by the offset).
+    pub fn place(&self, link: &LiveLink, at_sample: u64, at_ptp: Option<&PtpInstant>) -> u64 {
+        let by_ptp = at_ptp
+            .and_then(|at| timescale::sample_at(link, at))
+            .filter(|&s| s >= 0.0)
+            .map(|s| s.round() as u64);
+        lock(&self.state).instants = Instants::of(by_ptp.is_some());
+        by_ptp.unwrap_or(at_sample)
     }
 
     /// Whether `from` is this backup's main: pair messages are taken from
@@ -603,16 +618,8 @@ impl Pair {
                 press,
                 origin,
             } => {
-                // The main's PTP instant, where this unit's card plays it;
-                // else its sample moved by the offset.
-                let by_ptp = at_ptp
-                    .as_ref()
-                    .and_then(|at| timescale::sample_at(link, at))
-                    .filter(|&s| s >= 0.0)
-                    .map(|s| s.round() as u64);
-                lock(&self.state).instants = Instants::of(by_ptp.is_some());
+                let at = self.place(link, at_sample, at_ptp.as_ref());
                 let origin = Origin::new(Input::Pair, origin);
-                let at = by_ptp.unwrap_or(at_sample);
                 let accepted = link.submit_forwarded(origin, at, command, press);
                 let answer = accepted.map(|a| Response::Accepted {
                     at_sample: a.at_sample,

@@ -95,7 +95,12 @@ fn apply(pair: &Pair, link: &LiveLink, client: &mut Client, f: Forward) -> bool 
             *at_ptp = timescale::instant_of(link, *at_sample as f64);
             moved(at_sample)
         }
-        PairMessage::Revise { at_sample, .. } => moved(at_sample),
+        PairMessage::Revise {
+            at_sample, at_ptp, ..
+        } => {
+            *at_ptp = timescale::instant_of(link, *at_sample as f64);
+            moved(at_sample)
+        }
         _ => true,
     };
     let message = placed.then_some(message);
