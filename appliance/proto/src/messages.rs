@@ -19,7 +19,7 @@ use crate::keys::{PublicKey, Role};
 pub const DEFAULT_PORT: u16 = 53_100;
 
 /// The protocol version a host and a box must share.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// The largest media chunk a [`Request::Blob`] or [`Response::Data`] carries.
 pub const CHUNK: usize = 256 * 1024;
