@@ -2050,36 +2050,18 @@ fn pair_on(t: &Path, net: &PairNet) -> (LoopBox, LoopBox, Vec<String>) {
     let backup = start("backup", 2, &args("backup", 1, &main_key, "b"), "b");
     let main_args = args("main", 2, &backup_key, "m");
     let main = start("main", 1, &main_args, "m");
-    let show = t.join("Tour");
-    let s = show.to_str().unwrap();
-    ok(main.host(&[
-        "session",
-        "new",
-        s,
-        "--media",
-        show.join("media").to_str().unwrap(),
-    ]));
     let tone = t.join("tone.wav");
     wav(&tone, 1, 7);
     let long = t.join("long.wav");
     wav(&long, 20, 3);
     // c1 the long clip, then two short ones.
-    for (file, at) in [(&long, "1,1"), (&tone, "1,2"), (&tone, "1,3")] {
-        ok(main.host(&[
-            "clip",
-            "add",
-            s,
-            file.to_str().unwrap(),
-            "--page",
-            "1",
-            "--tab",
-            "1",
-            "--at",
-            at,
-            "--group",
-            "A",
-        ]));
-    }
+    let show = session_of(
+        &main,
+        t,
+        "Tour",
+        &[(&long, "1,1"), (&tone, "1,2"), (&tone, "1,3")],
+    );
+    let s = show.to_str().unwrap();
     ok(main.host(&["push", s, "--to", "main"]));
     ok(backup.host(&["push", s, "--to", "backup"]));
     // The configured main takes the role (no main answered it), the backup
@@ -2485,33 +2467,10 @@ fn a_slow_link_moves_no_role_and_every_go_plays_on_both_at_one_instant() {
             &fingerprint(&backup_key),
         ],
     );
-    let show = t.join("Tour");
-    let s = show.to_str().unwrap();
-    ok(main.host(&[
-        "session",
-        "new",
-        s,
-        "--media",
-        show.join("media").to_str().unwrap(),
-    ]));
     let tone = t.join("tone.wav");
     wav(&tone, 1, 7);
-    for at in ["1,1", "1,2"] {
-        ok(main.host(&[
-            "clip",
-            "add",
-            s,
-            tone.to_str().unwrap(),
-            "--page",
-            "1",
-            "--tab",
-            "1",
-            "--at",
-            at,
-            "--group",
-            "A",
-        ]));
-    }
+    let show = session_of(&main, t, "Tour", &[(&tone, "1,1"), (&tone, "1,2")]);
+    let s = show.to_str().unwrap();
     ok(main.host(&["push", s, "--to", "main"]));
     ok(backup.host(&["push", s, "--to", "backup"]));
     assert!(
@@ -2647,38 +2606,19 @@ impl NetPair {
             main_args.extend(["--ptp", &main_veth]);
         }
         let main = LoopBox::start_in(tmp, "main", true, &main_addr, &main_args, &place("gm", 0.0));
-        let show = tmp.join("Tour");
-        let s = show.to_str().unwrap();
-        ok(main.host(&[
-            "session",
-            "new",
-            s,
-            "--media",
-            show.join("media").to_str().unwrap(),
-        ]));
         let tone = tmp.join("tone.wav");
         wav(&tone, 1, 7);
         let long = tmp.join("long.wav");
         wav(&long, 12, 3);
-        for (i, file) in [&tone, &tone, &tone, &tone, &tone, &tone, &long]
-            .into_iter()
-            .enumerate()
-        {
-            ok(main.host(&[
-                "clip",
-                "add",
-                s,
-                file.to_str().unwrap(),
-                "--page",
-                "1",
-                "--tab",
-                "1",
-                "--at",
-                &format!("1,{}", i + 1),
-                "--group",
-                "A",
-            ]));
-        }
+        let places: Vec<String> = (1..=7).map(|n| format!("1,{n}")).collect();
+        let files = [&tone, &tone, &tone, &tone, &tone, &tone, &long];
+        let clips: Vec<(&Path, &str)> = files
+            .iter()
+            .zip(&places)
+            .map(|(f, at)| (f.as_path(), at.as_str()))
+            .collect();
+        let show = session_of(&main, tmp, "Tour", &clips);
+        let s = show.to_str().unwrap();
         ok(main.host(&["push", s, "--to", "main"]));
         ok(backup.host(&["push", s, "--to", "backup"]));
         NetPair {
