@@ -413,7 +413,7 @@ pair_args=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2> /dev/null)
 ip -4 -o addr show dev "$iface" > "$res/pair.addresses"
 ps -o pid,user,args --ppid "$pid" > "$res/pair.children" 2>&1
 cp /data/cuebox/pair/keepalived.log "$res/pair.keepalived.log" 2> /dev/null
-grep -q '"event":"pair_role","role":"main"' "$res/pair.events" ||
+grep '"event":"pair_role"' "$res/pair.events" | grep -q '"role":"main"' ||
   problems+=("it never became main (cueboxd ran with: ${pair_args:-nothing}; pair.events)")
 grep -q '"event":"pair_role".*"holds_address":true' "$res/pair.events" ||
   problems+=("the service never held the control address $vip (pair.events, pair.keepalived.log)")
