@@ -59,10 +59,23 @@ def first_nonzero(x):
     return next((i for i, v in enumerate(x) if v != 0.0), None)
 
 
+def conditions(test):
+    """What the run went through: the box's xruns and late commands (its
+    events), and whether the test's recorder overran (arecord's stderr)."""
+    events = results / f"{test}.events"
+    lines = events.read_text().splitlines() if events.exists() else []
+    count = {kind: sum(f'"event":"{kind}"' in line for line in lines) for kind in ("xrun", "late")}
+    said = [f"xruns {count['xrun']}, late commands {count['late']}"]
+    recorder = results / f"{test}.arecord.txt"
+    if recorder.exists() and "overrun" in recorder.read_text():
+        said.append("the recorder (arecord) overran and lost frames: " + recorder.read_text().strip().splitlines()[-1])
+    return "; ".join(said)
+
+
 def verdict(test, ok, detail):
     old = (results / f"{test}.result").read_text().split(" ", 2) if (results / f"{test}.result").exists() else ["", "-", ""]
     status = "PASS" if ok else "FAIL"
-    (results / f"{test}.result").write_text(f"{status} {old[1]} {detail}\n")
+    (results / f"{test}.result").write_text(f"{status} {old[1]} {detail}; {conditions(test)}\n")
 
 
 def compare(test, raw, refs, length):
@@ -97,6 +110,15 @@ def compare(test, raw, refs, length):
     c, i, a, b = first
     detail = (f"{count} sample(s) differ, by at most {worst:.3g}; first on output {c + 1} at show frame {i} "
               f"({a!r} played, {b!r} rendered)")
+    # Where the recording's first sound is in the render, if anywhere: a
+    # recording that begins part way in lost its start.
+    out = min(refs)
+    window = list(chans[out][first_rec:first_rec + 32])
+    ref = list(refs[out])
+    found = next((k for k in range(len(ref) - len(window)) if ref[k:k + len(window)] == window), None)
+    if found is not None and found != first_nonzero(refs[out]):
+        detail += (f"; the recording's first sound is not the clip's start but the render's frame {found} "
+                   "(or a period of the tone later): its start was lost")
     verdict(test, False, f"{what}: {detail}")
 
 

@@ -1339,6 +1339,32 @@ fn clip_starts_from<'a>(
     })
 }
 
+/// The fingerprints of a pair's two units (`main`, `backup` under `t`),
+/// each letting the other's key in with the `control` role, as
+/// docs/pair.md sets a pair up: either may be main.
+struct PairKeys {
+    main: String,
+    backup: String,
+}
+
+impl PairKeys {
+    fn exchange(t: &Path) -> PairKeys {
+        let key = |name: &str| -> Value {
+            serde_json::from_str(&LoopBox::cueboxd_cmd(t, name, &["key", "--json"])).unwrap()
+        };
+        let (main, backup) = (key("main"), key("backup"));
+        for (name, other) in [("main", &backup), ("backup", &main)] {
+            let other = other["key"].as_str().unwrap();
+            LoopBox::cueboxd_cmd(t, name, &["auth", "add", other, "--role", "control"]);
+        }
+        let fingerprint = |k: &Value| k["fingerprint"].as_str().unwrap().to_owned();
+        PairKeys {
+            main: fingerprint(&main),
+            backup: fingerprint(&backup),
+        }
+    }
+}
+
 /// A main/backup pair on loopback, each unit on its own paced card, the
 /// main's host knowing both (docs/pair.md).
 struct PairOnLoopback {
@@ -1353,32 +1379,21 @@ impl PairOnLoopback {
     /// Starts the backup, then the main with `main_extra` too.
     fn start(t: &Path, main_extra: &[&str]) -> PairOnLoopback {
         let (main_addr, backup_addr) = (free_address(), free_address());
-        let key = |name: &str| -> Value {
-            serde_json::from_str(&LoopBox::cueboxd_cmd(t, name, &["key", "--json"])).unwrap()
-        };
-        let (main_key, backup_key) = (key("main"), key("backup"));
-        let fingerprint = |k: &Value| k["fingerprint"].as_str().unwrap().to_owned();
-        let main_box_key = main_key["key"].as_str().unwrap();
-        LoopBox::cueboxd_cmd(
-            t,
-            "backup",
-            &["auth", "add", main_box_key, "--role", "control"],
-        );
+        let keys = PairKeys::exchange(t);
         let backup_args: Vec<String> = ["--pair", "backup", "--peer", &main_addr]
             .into_iter()
             .map(String::from)
-            .chain(["--peer-fingerprint".into(), fingerprint(&main_key)])
+            .chain(["--peer-fingerprint".into(), keys.main.clone()])
             .collect();
         let args: Vec<&str> = backup_args.iter().map(String::as_str).collect();
         let backup = LoopBox::start_with(t, "backup", true, &backup_addr, &args);
-        let backup_fingerprint = fingerprint(&backup_key);
         let main_args = [
             "--pair",
             "main",
             "--peer",
             &backup_addr,
             "--peer-fingerprint",
-            &backup_fingerprint,
+            &keys.backup,
         ];
         let main = LoopBox::start_with(
             t,
@@ -1393,7 +1408,7 @@ impl PairOnLoopback {
             "--name",
             "backup",
             "--fingerprint",
-            LoopBox::cueboxd_cmd(t, "backup", &["key"]).trim(),
+            &keys.backup,
         ]));
         let host_key = ok(main.host(&["key"]));
         LoopBox::cueboxd_cmd(
@@ -1978,26 +1993,12 @@ const PAIR_OSC: u16 = 53000;
 
 /// A pair on a [`PairNet`]: each unit lets the other's key in, both take
 /// OSC from anyone on the network, the control address is the network's
-/// .10, the host (which runs no server: it refuses, so it answers) the
-/// witness. Returns the arguments each unit runs with, to start it again.
-fn pair_on(t: &Path, net: &PairNet) -> (LoopBox, LoopBox, Vec<String>) {
-    let key = |name: &str| -> Value {
-        serde_json::from_str(&LoopBox::cueboxd_cmd(t, name, &["key", "--json"])).unwrap()
-    };
-    let (main_key, backup_key) = (key("main"), key("backup"));
-    for (name, other) in [("main", &backup_key), ("backup", &main_key)] {
-        LoopBox::cueboxd_cmd(
-            t,
-            name,
-            &[
-                "auth",
-                "add",
-                other["key"].as_str().unwrap(),
-                "--role",
-                "control",
-            ],
-        );
-    }
+/// .10, the witness is on the host's address: the host itself (which runs
+/// no server: it refuses, so it answers), or, given its key `arbiter`, a
+/// box there that arbitrates. Returns the arguments each unit runs with, to
+/// start it again.
+fn pair_on(t: &Path, net: &PairNet, arbiter: Option<&str>) -> (LoopBox, LoopBox, Vec<String>) {
+    let keys = PairKeys::exchange(t);
     let showctl = t.join("showctl.json");
     std::fs::write(
         &showctl,
@@ -2005,14 +2006,15 @@ fn pair_on(t: &Path, net: &PairNet) -> (LoopBox, LoopBox, Vec<String>) {
             .to_string(),
     )
     .unwrap();
-    let args = |role: &str, peer: u8, other: &Value, side: &str| -> Vec<String> {
+    let args = |role: &str, peer: u8, other: &str, side: &str| -> Vec<String> {
+        let arbitrates = arbiter.map(|key| ["--pair-witness-fingerprint", key]);
         [
             "--pair",
             role,
             "--peer",
             &format!("{}:53100", net.ip(peer)),
             "--peer-fingerprint",
-            other["fingerprint"].as_str().unwrap(),
+            other,
             "--pair-vip",
             &format!("{}/24", net.vip()),
             "--pair-interface",
@@ -2028,8 +2030,10 @@ fn pair_on(t: &Path, net: &PairNet) -> (LoopBox, LoopBox, Vec<String>) {
             "--periods",
             "4",
         ]
+        .into_iter()
+        .chain(arbitrates.into_iter().flatten())
         .map(str::to_owned)
-        .to_vec()
+        .collect()
     };
     let start = |name: &str, host: u8, args: &[String], side: &str| {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -2047,8 +2051,8 @@ fn pair_on(t: &Path, net: &PairNet) -> (LoopBox, LoopBox, Vec<String>) {
             },
         )
     };
-    let backup = start("backup", 2, &args("backup", 1, &main_key, "b"), "b");
-    let main_args = args("main", 2, &backup_key, "m");
+    let backup = start("backup", 2, &args("backup", 1, &keys.main, "b"), "b");
+    let main_args = args("main", 2, &keys.backup, "m");
     let main = start("main", 1, &main_args, "m");
     let tone = t.join("tone.wav");
     wav(&tone, 1, 7);
@@ -2127,7 +2131,7 @@ fn the_backup_takes_over_when_the_main_dies_and_the_main_comes_back_as_backup() 
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let net = PairNet::up(&format!("cbk{}", std::process::id() % 100_000));
-    let (mut main, backup, main_args) = pair_on(t, &net);
+    let (mut main, backup, main_args) = pair_on(t, &net, None);
 
     // The long clip plays on both; the main dies 2 s into it.
     ok(main.host(&["go", "main", "c1"]));
@@ -2265,7 +2269,7 @@ fn random_loss_moves_no_role_and_a_cut_leaves_exactly_one_main_the_one_reaching_
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let net = PairNet::up(&format!("cbl{}", std::process::id() % 100_000));
-    let (main, backup, _) = pair_on(t, &net);
+    let (main, backup, _) = pair_on(t, &net, None);
 
     let lossy = "nft add table inet loss && \
                  nft add chain inet loss input '{ type filter hook input priority 0; }' && \
@@ -2366,6 +2370,92 @@ fn random_loss_moves_no_role_and_a_cut_leaves_exactly_one_main_the_one_reaching_
     assert!(net.holds_vip("b") && !net.holds_vip("m"));
 }
 
+/// The units cut from each other, not from an arbitrating witness (a third
+/// box on the host's address, letting both units' keys in): the backup,
+/// hearing no main, asks the witness for the role and is refused while the
+/// main renews it, so one main stays (with a witness that only answers,
+/// both would be main). Then the main dies, the cut still on: its lease
+/// lapses and the backup takes the role and the control address.
+#[test]
+fn units_cut_from_each_other_but_not_from_an_arbitrating_witness_leave_exactly_one_main() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let net = PairNet::up(&format!("cbw{}", std::process::id() % 100_000));
+    let witness = LoopBox::start_in(
+        t,
+        "witness",
+        true,
+        &format!("{}:53100", net.ip(3)),
+        &[],
+        &Place {
+            netns: Some(net.ns("h")),
+            listen_all: true,
+            ..Place::default()
+        },
+    );
+    for name in ["main", "backup"] {
+        let key: Value =
+            serde_json::from_str(&LoopBox::cueboxd_cmd(t, name, &["key", "--json"])).unwrap();
+        let key = key["key"].as_str().unwrap();
+        LoopBox::cueboxd_cmd(t, "witness", &["auth", "add", key, "--role", "control"]);
+    }
+    let arbiter = LoopBox::cueboxd_cmd(t, "witness", &["key"]);
+    let (mut main, backup, _) = pair_on(t, &net, Some(arbiter.trim()));
+    let (m, b) = (unit(&main, "main"), unit(&backup, "backup"));
+    assert_eq!(m["takeover"]["lease"], "held", "{m}");
+    assert_eq!(b["takeover"]["lease"], "peer", "{b}");
+
+    let cut_from = |side: &str, other: u8| {
+        net.sh(
+            side,
+            &format!(
+                "nft add table inet cut && \
+                 nft add chain inet cut input '{{ type filter hook input priority 0; }}' && \
+                 nft add rule inet cut input ip saddr {} drop",
+                net.ip(other)
+            ),
+        );
+    };
+    cut_from("m", 2);
+    cut_from("b", 1);
+    let cut = Instant::now();
+    while cut.elapsed() < Duration::from_secs(6) {
+        let (m, b) = (unit(&main, "main"), unit(&backup, "backup"));
+        assert_eq!(m["role"], "main", "{m}\n{}", main.events());
+        assert_eq!(b["role"], "backup", "{b}\n{}", backup.events());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let (m, b) = (unit(&main, "main"), unit(&backup, "backup"));
+    eprintln!("pair: 6 s cut from each other: main {m}; backup {b}");
+    assert_eq!(b["healthy"], false, "the backup hears no main: {b}");
+    assert_eq!(b["takeover"]["lease"], "peer", "{b}");
+    assert_eq!(b["takeover"]["promotions"], 0, "{b}");
+    assert!(net.holds_vip("m") && !net.holds_vip("b"));
+
+    main.run.0.kill().unwrap();
+    let killed = Instant::now();
+    main.run.0.wait().unwrap();
+    assert!(
+        wait_for(10, || unit(&backup, "backup")["role"] == "main"
+            && net.holds_vip("b")),
+        "{}\n{}",
+        unit(&backup, "backup"),
+        backup.events()
+    );
+    let took = killed.elapsed();
+    eprintln!("pair: the backup took over {took:?} after the main's death, cut off from it");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    let b = unit(&backup, "backup");
+    assert_eq!(b["takeover"]["lease"], "held", "{b}");
+    assert!(
+        backup.events().contains("and the witness"),
+        "{}",
+        backup.events()
+    );
+    drop(witness);
+}
+
 /// A TCP relay on loopback that holds every chunk `delay` before passing
 /// it on, each way: a slow link between the units (this kernel has no
 /// netem). Runs until the test ends.
@@ -2419,24 +2509,7 @@ fn a_slow_link_moves_no_role_and_every_go_plays_on_both_at_one_instant() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let (main_addr, backup_addr) = (free_address(), free_address());
-    let key = |name: &str| -> Value {
-        serde_json::from_str(&LoopBox::cueboxd_cmd(t, name, &["key", "--json"])).unwrap()
-    };
-    let (main_key, backup_key) = (key("main"), key("backup"));
-    for (name, other) in [("main", &backup_key), ("backup", &main_key)] {
-        LoopBox::cueboxd_cmd(
-            t,
-            name,
-            &[
-                "auth",
-                "add",
-                other["key"].as_str().unwrap(),
-                "--role",
-                "control",
-            ],
-        );
-    }
-    let fingerprint = |k: &Value| k["fingerprint"].as_str().unwrap().to_owned();
+    let keys = PairKeys::exchange(t);
     let to_backup = delay_relay(backup_addr.clone(), Duration::from_millis(25));
     let to_main = delay_relay(main_addr.clone(), Duration::from_millis(25));
     let backup = LoopBox::start_with(
@@ -2450,7 +2523,7 @@ fn a_slow_link_moves_no_role_and_every_go_plays_on_both_at_one_instant() {
             "--peer",
             &to_main,
             "--peer-fingerprint",
-            &fingerprint(&main_key),
+            &keys.main,
         ],
     );
     let main = LoopBox::start_with(
@@ -2464,7 +2537,7 @@ fn a_slow_link_moves_no_role_and_every_go_plays_on_both_at_one_instant() {
             "--peer",
             &to_backup,
             "--peer-fingerprint",
-            &fingerprint(&backup_key),
+            &keys.backup,
         ],
     );
     let tone = t.join("tone.wav");
@@ -2541,31 +2614,15 @@ impl NetPair {
             format!("{ip}:{port}")
         };
         let (main_addr, backup_addr) = (port(&ns.address("gm")), port(&ns.address("sl")));
-        let key = |name: &str| -> Value {
-            serde_json::from_str(&LoopBox::cueboxd_cmd(tmp, name, &["key", "--json"])).unwrap()
-        };
-        let (main_key, backup_key) = (key("main"), key("backup"));
-        let fingerprint = |k: &Value| k["fingerprint"].as_str().unwrap().to_owned();
-        LoopBox::cueboxd_cmd(
-            tmp,
-            "backup",
-            &[
-                "auth",
-                "add",
-                main_key["key"].as_str().unwrap(),
-                "--role",
-                "control",
-            ],
-        );
+        let keys = PairKeys::exchange(tmp);
         let (main_veth, backup_veth) = (format!("{}-g", ns.0), format!("{}-s", ns.0));
-        let main_fingerprint = fingerprint(&main_key);
         let mut backup_args = vec![
             "--pair",
             "backup",
             "--peer",
             &main_addr,
             "--peer-fingerprint",
-            &main_fingerprint,
+            &keys.main,
         ];
         if ptp {
             backup_args.extend(["--ptp", &backup_veth]);
@@ -2591,14 +2648,13 @@ impl NetPair {
             serde_json::json!({"osc": {"bind": "127.0.0.1", "port": osc_port}}).to_string(),
         )
         .unwrap();
-        let backup_fingerprint = fingerprint(&backup_key);
         let mut main_args = vec![
             "--pair",
             "main",
             "--peer",
             &backup_addr,
             "--peer-fingerprint",
-            &backup_fingerprint,
+            &keys.backup,
             "--showctl",
             showctl.to_str().unwrap(),
         ];

@@ -105,8 +105,9 @@ pub struct Current {
     /// The live state the session resumes with.
     pub runtime: Runtime,
     /// The content hash of the show as it plays (its manifest's JSON, but
-    /// the live state), hex: what a pair compares.
-    pub digest: String,
+    /// the live state), hex: what a pair compares. Made when first asked
+    /// for, so a box outside a pair never pays for it.
+    digest: OnceLock<String>,
 }
 
 impl Current {
@@ -129,7 +130,7 @@ impl Current {
             show: Arc::default(),
             status,
             runtime,
-            digest: String::new(),
+            digest: OnceLock::new(),
         };
         current.revised(current.live.clone());
         current
@@ -139,15 +140,22 @@ impl Current {
     fn revised(&mut self, show: Arc<Show>) {
         self.ids = show.clips.iter().map(|c| c.id.clone()).collect();
         self.show = Arc::new(show_summary(&show));
-        // Without its live state (deck, lock, levels): a pair compares
-        // that apart, as it is now, not as the session started with it.
-        let compared = Show {
-            runtime: Default::default(),
-            ..(*show).clone()
-        };
-        let manifest = serde_json::to_vec(&compared).expect("a show always serialises");
-        self.digest = cuebox_engine::show::ContentHash::of_bytes(&manifest).to_string();
+        self.digest = OnceLock::new();
         self.live = show;
+    }
+
+    /// The show's content hash (see `digest`).
+    fn digest(&self) -> &str {
+        self.digest.get_or_init(|| {
+            // Without its live state (deck, lock, levels): a pair compares
+            // that apart, as it is now, not as the session started with it.
+            let compared = Show {
+                runtime: Default::default(),
+                ..(*self.live).clone()
+            };
+            let manifest = serde_json::to_vec(&compared).expect("a show always serialises");
+            cuebox_engine::show::ContentHash::of_bytes(&manifest).to_string()
+        })
     }
 }
 
@@ -418,7 +426,7 @@ impl LiveLink {
 
     /// The content hash of the show as it plays; `None` while nothing plays.
     pub fn show_digest(&self) -> Option<String> {
-        lock(&self.current).as_ref().map(|c| c.digest.clone())
+        lock(&self.current).as_ref().map(|c| c.digest().to_owned())
     }
 
     /// A pair's backup adopts its main's playing state as `adopt` says.
@@ -1113,7 +1121,7 @@ impl ShowControl for Arc<LiveLink> {
             .pair
             .get()
             .ok_or_else(crate::api::service::not_paired)?;
-        pair.is_main_key(from)?;
+        pair.follow_main(from)?;
         Ok(pair.place(self, at_sample, at_ptp))
     }
     fn pair(

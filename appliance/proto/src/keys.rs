@@ -213,7 +213,7 @@ impl From<PublicKey> for String {
 
 /// The SHA-256 of a public key's SubjectPublicKeyInfo, written like
 /// OpenSSH's: `SHA256:<base64 without padding>`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Fingerprint([u8; 32]);
 

@@ -13,13 +13,13 @@ use cuebox_session::playlog::{Changes, Span};
 use cuebox_session::techlog;
 use serde::{Deserialize, Serialize};
 
-use crate::keys::{PublicKey, Role};
+use crate::keys::{Fingerprint, PublicKey, Role};
 
 /// The TCP port the box's API listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 53_100;
 
 /// The protocol version a host and a box must share.
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 
 /// The largest media chunk a [`Request::Blob`] or [`Response::Data`] carries.
 pub const CHUNK: usize = 256 * 1024;
@@ -258,6 +258,17 @@ pub enum Request<'a> {
         /// When, in nanoseconds since the Unix epoch.
         at_realtime_ns: u64,
     },
+    /// From a unit of a pair to the pair's arbitrating witness (any box;
+    /// docs/pair.md, "Split brain"): the unit asks for the main's role
+    /// (`want`), renewing it while it holds it, or gives it up. The
+    /// witness grants it to one unit of the pair at a time: the pair is
+    /// this connection's key and `peer`.
+    Lease {
+        /// The other unit's key.
+        peer: Fingerprint,
+        /// Whether the asking unit wants the role (is main, or would be).
+        want: bool,
+    },
 }
 
 /// What the main of a pair tells its backup.
@@ -431,7 +442,9 @@ impl Request<'_> {
             | Request::TechLog { .. }
             | Request::PackageExport { .. } => Some(Role::Control),
             // A peer's: the backup also checks it is from its main.
-            | Request::Pair(_) => Some(Role::Control),
+            | Request::Pair(_)
+            // A unit's of a pair this box is the witness of.
+            | Request::Lease { .. } => Some(Role::Control),
             // Locking is the operator's; unlocking changes what may be edited.
             Request::Lock { locked: true } => Some(Role::Control),
             Request::Lock { locked: false }
@@ -498,6 +511,7 @@ impl Request<'_> {
             Request::PackageImport { .. } => "package_import",
             Request::Pair(_) => "pair",
             Request::ActivateAt { .. } => "activate_at",
+            Request::Lease { .. } => "lease",
         }
     }
 }
@@ -649,6 +663,16 @@ pub enum Response {
         /// Whether it is on the timescale of the beat's anchor: it places
         /// the main's PTP instants.
         on_timescale: bool,
+    },
+    /// The witness's answer to [`Request::Lease`].
+    Lease {
+        /// Whether the asking unit holds the role now, for `for_ms` from
+        /// when the witness answered unless it renews.
+        granted: bool,
+        /// The unit that holds it, when not the asking one.
+        holder: Option<Fingerprint>,
+        /// How long the holder's grant lasts from now, ms.
+        for_ms: u64,
     },
 }
 
@@ -919,6 +943,11 @@ pub struct PairTakeover {
     pub witness: Option<String>,
     /// Whether the witness answered within the last second.
     pub witness_reached: Option<bool>,
+    /// With an arbitrating witness (`--pair-witness-fingerprint`): the
+    /// role's lease as its last answer gave it: `held` (by this unit),
+    /// `peer` (the other unit holds it) or `free`; `None` with a witness
+    /// that only answers, or none.
+    pub lease: Option<String>,
     /// (backup) Whether it has resynchronised with the current main since
     /// it became backup: heard it and a comparison matched. Only then may it
     /// be promoted on the main's silence.

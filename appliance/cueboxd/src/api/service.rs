@@ -217,6 +217,8 @@ pub struct BoxService<C> {
     activating: Mutex<()>,
     /// Where the service reports what it did for a host (an export kept).
     events: Publisher,
+    /// The leases of the pairs this box is the arbitrating witness of.
+    leases: crate::pair::witness::Leases,
 }
 
 /// What one connection keeps between requests.
@@ -251,6 +253,7 @@ impl<C: ShowControl> BoxService<C> {
             show,
             activating: Mutex::new(()),
             events,
+            leases: Default::default(),
         })
     }
 
@@ -936,6 +939,21 @@ impl<C: ShowControl> Service for BoxService<C> {
                 .show
                 .pair(&peer.key, message)
                 .unwrap_or_else(|Refusal { kind, message }| refuse(kind, message)),
+            Request::Lease { peer: other, want } => {
+                let me = peer.key.fingerprint();
+                if other == me {
+                    return refuse(
+                        RefusalKind::BadRequest,
+                        "a lease names the other unit of the pair, not the asking one",
+                    );
+                }
+                let answer = self.leases.ask(me, other, want, std::time::Instant::now());
+                Response::Lease {
+                    granted: answer.granted,
+                    holder: answer.holder,
+                    for_ms: answer.remaining.as_millis() as u64,
+                }
+            }
         }
     }
 }

@@ -30,6 +30,7 @@ mod peer;
 pub mod takeover;
 mod timescale;
 pub mod vrrp;
+pub mod witness;
 
 /// A unit's part in its pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -494,9 +495,10 @@ impl Pair {
         by_ptp.unwrap_or(at_sample)
     }
 
-    /// Whether `from` is this backup's main: pair messages are taken from
-    /// it alone.
-    pub fn is_main_key(&self, from: &PublicKey) -> Result<(), Refusal> {
+    /// Takes `from` as this unit's main, or refuses it: pair messages come
+    /// from the peer's key alone, and a unit that is main itself yields to
+    /// it (or not) by the takeover's rule, which this call applies.
+    pub fn follow_main(&self, from: &PublicKey) -> Result<(), Refusal> {
         if from.fingerprint() != self.config.fingerprint {
             return Err(Refusal::new(
                 RefusalKind::Forbidden,
@@ -551,7 +553,7 @@ impl Pair {
         from: &PublicKey,
         message: PairMessage,
     ) -> Result<Response, Refusal> {
-        self.is_main_key(from)?;
+        self.follow_main(from)?;
         lock(&self.state).last_heard = Some(Instant::now());
         match message {
             PairMessage::Beat {

@@ -16,6 +16,11 @@
 //!   which reaches the witness, takes over.
 //! - two mains that hear each other (after a split without a witness): the
 //!   configured main stays, the other becomes backup.
+//! - with an arbitrating witness (its key pinned), the witness has the
+//!   last word: a unit becomes main only once it holds the role's lease
+//!   ([`super::witness`]), which the main renews every [`BEAT`], and a main
+//!   steps down when the witness says the other unit holds it. Units cut
+//!   from each other but not from the witness never make two mains.
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
@@ -25,7 +30,7 @@ use std::time::{Duration, Instant};
 use super::vrrp::{Keepalived, Vip};
 use super::{Role, BEAT, CALL, SILENT};
 use crate::api::proto::{PairTakeover, Request, Response};
-use crate::api::{Client, Expect, Fingerprint, Identity};
+use crate::api::{Client, ClientError, Expect, Fingerprint, Identity};
 use crate::events::{BoxEvent, Publisher};
 
 /// A configured main that has heard no main this long since it started (or
@@ -36,6 +41,10 @@ const REJOIN: Duration = Duration::from_secs(4);
 const PROBE: Duration = Duration::from_millis(300);
 /// The witness's port when its address names none: the API's.
 const WITNESS_PORT: u16 = 53100;
+/// How long a unit counts a lease it was granted, from before it asked:
+/// less than the witness's [`LEASE`](super::witness::LEASE), so the holder
+/// steps down before the witness could grant the role to the other unit.
+pub const HOLD: Duration = Duration::from_secs(1);
 
 /// How a unit takes over.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +52,9 @@ pub struct Config {
     /// The witness's address (`host[:port]`): a unit is main only while it
     /// reaches it, or its backup.
     pub witness: Option<String>,
+    /// The witness's key: with it, the witness arbitrates (a box that
+    /// grants the role's lease to one unit at a time).
+    pub witness_key: Option<Fingerprint>,
     /// The control address, moved by keepalived.
     pub vip: Option<Vip>,
     /// Where keepalived's configuration, role file and FIFO are kept.
@@ -60,6 +72,36 @@ enum Witness {
     Lost,
 }
 
+/// The role's lease, as an arbitrating witness last answered.
+#[derive(Debug, Clone, PartialEq)]
+enum Lease {
+    /// This unit holds it until then (its own clock; see [`HOLD`]).
+    Held(Instant),
+    /// The other unit holds it.
+    Peer,
+    /// No one holds it.
+    Free,
+    /// The witness refused the question (it does not know this unit's key).
+    Refused(String),
+}
+
+impl Lease {
+    /// Whether this unit holds it at `now`.
+    fn held(&self, now: Instant) -> bool {
+        matches!(self, Lease::Held(until) if *until > now)
+    }
+
+    /// For status.
+    fn describe(&self, now: Instant) -> String {
+        match self {
+            Lease::Held(_) if self.held(now) => "held".into(),
+            Lease::Held(_) | Lease::Free => "free".into(),
+            Lease::Peer => "peer".into(),
+            Lease::Refused(why) => format!("refused: {why}"),
+        }
+    }
+}
+
 /// The role as it changes.
 #[derive(Debug)]
 struct Roles {
@@ -71,6 +113,9 @@ struct Roles {
     heard_main: bool,
     /// (backup) And a comparison matched since then.
     synced: bool,
+    /// (backup) The rules would promote it: it asks an arbitrating witness
+    /// for the role.
+    wants: bool,
     promotions: u64,
     why: String,
 }
@@ -83,6 +128,7 @@ impl Roles {
             since: Instant::now(),
             heard_main: false,
             synced: false,
+            wants: false,
             promotions: 0,
             why: "started as backup: a unit joins a pair as backup".into(),
         }
@@ -126,11 +172,24 @@ impl Roles {
         }
     }
 
+    /// Whether a unit that holds the lease as `lease` says may take the
+    /// role `to` the rules call for; `to` Main waits for the lease, which
+    /// it asks for. Also a main the witness took the role from steps down.
+    fn arbitrated(&mut self, to: Option<Role>, lease: &Lease, now: Instant) -> Option<Role> {
+        self.wants = to == Some(Role::Main);
+        match to {
+            Some(Role::Main) => lease.held(now).then_some(Role::Main),
+            None if self.current == Role::Main && *lease == Lease::Peer => Some(Role::Backup),
+            other => other,
+        }
+    }
+
     fn change(&mut self, to: Role, why: String) {
         self.current = to;
         self.since = Instant::now();
         self.heard_main = false;
         self.synced = false;
+        self.wants = false;
         if to == Role::Main {
             self.promotions += 1;
         }
@@ -155,17 +214,21 @@ pub(super) struct Takeover {
     /// When the peer was last asked whether it is main, and its answer.
     asked: Mutex<Option<(Instant, bool)>>,
     witness: Option<(String, Mutex<Probed>)>,
+    /// An arbitrating witness's key.
+    arbiter: Option<Fingerprint>,
     keepalived: Option<(Vip, Mutex<Keepalived>)>,
     /// What the last `pair_role` event said: (role, holds the address,
     /// keepalived in trouble).
     told: Mutex<Option<(Role, Option<bool>, bool)>>,
 }
 
-/// The witness's answers: the last, and since when it answers.
+/// The witness's answers: the last, since when it answers, and (an
+/// arbitrating witness) the lease.
 #[derive(Debug, Default)]
 struct Probed {
     last: Option<Instant>,
     since: Option<Instant>,
+    lease: Option<Lease>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -191,21 +254,34 @@ impl Takeover {
                 .witness
                 .clone()
                 .map(|w| (w, Mutex::new(Probed::default()))),
+            arbiter: config.witness_key,
             keepalived,
             told: Mutex::new(None),
         })
     }
 
-    /// The witness prober (`pair-witness`), when there is a witness: a TCP
-    /// connection to it every [`BEAT`]; an answer, even a refusal, means
-    /// the network between this unit and the witness works.
+    /// The witness prober (`pair-witness`), when there is a witness, every
+    /// [`BEAT`]. An arbitrating witness is asked for the role's lease (a
+    /// main renews it, a backup the rules would promote asks for it, any
+    /// other unit gives it up), on one connection kept open. Any other
+    /// witness gets a TCP connection: an answer, even a refusal, means the
+    /// network between this unit and the witness works.
     pub(super) fn probe(takeover: &Weak<Takeover>) {
+        let mut arbiter: Option<Client> = None;
         loop {
             let Some(t) = takeover.upgrade() else { return };
             let Some((address, probed)) = &t.witness else {
                 return;
             };
-            let answered = reach(address);
+            let asked = Instant::now();
+            let (answered, lease) = match t.arbiter {
+                Some(key) => match t.ask_lease(&mut arbiter, address, key) {
+                    Ok(lease) => (true, Some(lease)),
+                    Err(LeaseError::Refused(why)) => (false, Some(Lease::Refused(why))),
+                    Err(LeaseError::Unreached) => (false, None),
+                },
+                None => (reach(address), None),
+            };
             let mut p = lock(probed);
             let now = Instant::now();
             if answered {
@@ -215,10 +291,69 @@ impl Takeover {
                 }
                 p.last = Some(now);
             }
+            if let Some(lease) = lease {
+                // A grant counts from before the question left.
+                p.lease = Some(match lease {
+                    Lease::Held(_) => Lease::Held(asked + HOLD),
+                    other => other,
+                });
+            }
             drop(p);
             drop(t);
             std::thread::sleep(BEAT);
         }
+    }
+
+    /// Asks the arbitrating witness at `address` (key `key`) for the lease,
+    /// or gives it up, on `client` (connected again when needed).
+    fn ask_lease(
+        &self,
+        client: &mut Option<Client>,
+        address: &str,
+        key: Fingerprint,
+    ) -> Result<Lease, LeaseError> {
+        let want = {
+            let r = lock(&self.roles);
+            r.current == Role::Main || r.wants
+        };
+        if client.is_none() {
+            let c = Client::connect(
+                &with_port(address),
+                &self.peer.identity,
+                Expect::Pinned(key),
+                PROBE,
+            )
+            .map_err(LeaseError::from)?;
+            *client = Some(c);
+        }
+        let c = client.as_mut().expect("connected above");
+        let request = Request::Lease {
+            peer: self.peer.fingerprint,
+            want,
+        };
+        let answer = c.call_within(&request, PROBE).map_err(|e| {
+            *client = None;
+            LeaseError::from(e)
+        })?;
+        match answer {
+            Response::Lease { granted: true, .. } => Ok(Lease::Held(Instant::now())),
+            Response::Lease {
+                holder: Some(_), ..
+            } => Ok(Lease::Peer),
+            Response::Lease { .. } => Ok(Lease::Free),
+            _ => Err(LeaseError::Refused(
+                "the witness answered a lease with something else: is it cueboxd of the same \
+                 version?"
+                    .into(),
+            )),
+        }
+    }
+
+    /// The lease as the arbitrating witness last answered; `None` without one.
+    fn lease(&self) -> Option<Lease> {
+        self.arbiter?;
+        let (_, probed) = self.witness.as_ref()?;
+        Some(lock(probed).lease.clone().unwrap_or(Lease::Free))
     }
 
     fn witness(&self) -> Witness {
@@ -246,18 +381,32 @@ impl Takeover {
     /// as a `pair_role` event. Whether the role changed.
     pub(super) fn tick(&self, heard: Option<Instant>, events: &Publisher) -> bool {
         let witness = self.witness();
+        let now = Instant::now();
         let (to, synced) = {
             let roles = lock(&self.roles);
-            (roles.decide(heard, witness, Instant::now()), roles.synced)
+            (roles.decide(heard, witness, now), roles.synced)
         };
         // Taking the role without having followed a main: only if the peer
         // does not say it is main (its link may not have reached us yet).
         let to = to.filter(|&to| to != Role::Main || synced || !self.peer_says_main());
+        let mut roles = lock(&self.roles);
+        let to = match self.lease() {
+            Some(lease) => roles.arbitrated(to, &lease, now),
+            None => to,
+        };
         if let Some(to) = to {
-            let mut roles = lock(&self.roles);
-            let why = roles.reason(to, self.witness.as_ref().map(|w| w.0.as_str()));
+            let address = self.witness.as_ref().map(|w| w.0.as_str());
+            let why = match (to, roles.current) {
+                (Role::Backup, Role::Main) if self.lease() == Some(Lease::Peer) => format!(
+                    "demoted: the witness {} gave the role to the other unit; this unit \
+                     follows it",
+                    address.unwrap_or_default()
+                ),
+                _ => roles.reason(to, address),
+            };
             roles.change(to, why);
         }
+        drop(roles);
         self.report(events);
         to.is_some()
     }
@@ -373,6 +522,7 @@ impl Takeover {
             holds_address: self.keepalived.as_ref().map(|(_, k)| lock(k).holds()),
             witness: self.witness.as_ref().map(|w| w.0.clone()),
             witness_reached: (witness != Witness::None).then_some(witness != Witness::Lost),
+            lease: self.lease().map(|l| l.describe(Instant::now())),
             synced: r.synced,
             promotions: r.promotions,
             why: r.why.clone(),
@@ -380,15 +530,38 @@ impl Takeover {
     }
 }
 
-/// Whether `address` (`host[:port]`) answers a TCP connection: accepted
-/// or refused, within [`PROBE`].
-fn reach(address: &str) -> bool {
-    let with_port = if address.contains(':') && !address.starts_with('[') {
+/// Why an arbitrating witness gave no lease.
+enum LeaseError {
+    /// It did not answer.
+    Unreached,
+    /// It refused the question, or is not the box pinned: what it said.
+    Refused(String),
+}
+
+impl From<ClientError> for LeaseError {
+    fn from(e: ClientError) -> LeaseError {
+        match e {
+            ClientError::Refused(_) | ClientError::WrongBox { .. } => {
+                LeaseError::Refused(e.to_string())
+            }
+            _ => LeaseError::Unreached,
+        }
+    }
+}
+
+/// `address` (`host[:port]`) with the port: [`WITNESS_PORT`] unless named.
+fn with_port(address: &str) -> String {
+    if address.contains(':') && !address.starts_with('[') {
         address.to_owned()
     } else {
         format!("{address}:{WITNESS_PORT}")
-    };
-    let Ok(mut addrs) = with_port.to_socket_addrs() else {
+    }
+}
+
+/// Whether `address` (`host[:port]`) answers a TCP connection: accepted
+/// or refused, within [`PROBE`].
+fn reach(address: &str) -> bool {
+    let Ok(mut addrs) = with_port(address).to_socket_addrs() else {
         return false;
     };
     addrs
@@ -444,6 +617,35 @@ mod tests {
         assert_eq!(r.decide(heard, Witness::Lost, at(&r, 11.1)), None);
         r.change(Role::Main, "test".into());
         assert_eq!((r.promotions, r.synced, r.heard_main), (1, false, false));
+    }
+
+    #[test]
+    fn with_an_arbitrating_witness_a_unit_is_main_only_while_it_holds_the_lease() {
+        let mut r = Roles::new(Role::Backup);
+        r.heard_main = true;
+        r.synced = true;
+        let (heard, now) = (Some(at(&r, 10.0)), at(&r, 11.1));
+        let w = Witness::Reached(Duration::from_secs(9));
+        let to = r.decide(heard, w, now);
+        assert_eq!(to, Some(Role::Main), "the rules would promote it");
+        // The other unit still renews the lease (the units are cut from
+        // each other, not from the witness): it stays backup, asking.
+        assert_eq!(r.arbitrated(to, &Lease::Peer, now), None);
+        assert!(r.wants);
+        assert_eq!(r.arbitrated(to, &Lease::Free, now), None);
+        let lapsed = Lease::Held(now - Duration::from_millis(1));
+        assert_eq!(r.arbitrated(to, &lapsed, now), None);
+        let held = Lease::Held(now + HOLD);
+        assert_eq!(r.arbitrated(to, &held, now), Some(Role::Main));
+        // Heard again: it no longer asks.
+        assert_eq!(r.arbitrated(None, &Lease::Peer, now), None);
+        assert!(!r.wants);
+        // A main the witness took the role from steps down; one whose
+        // lease lapsed (the witness unreached) keeps the rule without one.
+        r.change(Role::Main, "test".into());
+        assert_eq!(r.arbitrated(None, &Lease::Free, now), None);
+        assert_eq!(r.arbitrated(None, &held, now), None);
+        assert_eq!(r.arbitrated(None, &Lease::Peer, now), Some(Role::Backup));
     }
 
     #[test]

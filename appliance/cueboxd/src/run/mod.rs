@@ -192,6 +192,13 @@ pub struct Args {
     /// between the units (docs/pair.md, "Split brain").
     #[arg(long, value_name = "ADDR[:PORT]", requires = "pair")]
     pub pair_witness: Option<String>,
+    /// With --pair-witness: the witness's key (a box's, `cueboxd key` there;
+    /// it must let both units' keys in with the control role). The witness
+    /// then arbitrates: it grants the main's role to one unit at a time, so
+    /// units cut off from each other but not from it never make two mains
+    /// (docs/pair.md, "Split brain").
+    #[arg(long, value_name = "SHA256:…", requires = "pair_witness")]
+    pub pair_witness_fingerprint: Option<crate::api::Fingerprint>,
 }
 
 /// PTP on `iface`: master-capable with `--ptp-master`. In a pair the main
@@ -296,6 +303,7 @@ fn serve(root: &Path, args: &Args, events_tx: &Publisher) -> Result<bool, RunErr
             drop: args.pair_drop,
             takeover: crate::pair::takeover::Config {
                 witness: args.pair_witness.clone(),
+                witness_key: args.pair_witness_fingerprint,
                 vip: args.pair_vip.clone().map(|address| crate::pair::vrrp::Vip {
                     address,
                     interface: args.pair_interface.clone().unwrap_or_default(),

@@ -235,8 +235,7 @@ async fn login(
     let ip = peer.ip();
     let Ok(Login { passcode }) = serde_json::from_slice(&body) else {
         let why = "a login is {\"passcode\": \"…\"}";
-        shared.refused(ip, "login", why);
-        return Err(Refused(StatusCode::BAD_REQUEST, why.into()));
+        return Err(bad_request(&shared, ip, "login", why.into()));
     };
     if shared.config.passcodes.is_empty() {
         let why = "this box has no passcodes: add osc.passcodes to showctl.json (docs/web.md)";
@@ -437,23 +436,17 @@ async fn edit(
 ) -> Answer {
     let ip = peer.ip();
     let (_, session) = acting_session(&shared, &headers, ip, "edit")?;
-    let change: edit::ClipEdit = serde_json::from_slice(&body).map_err(|e| {
-        let why = format!("{}: {e}", edit::FORM);
-        shared.refused(ip, "edit", &why);
-        Refused(StatusCode::BAD_REQUEST, why)
-    })?;
+    let change: edit::ClipEdit = serde_json::from_slice(&body)
+        .map_err(|e| bad_request(&shared, ip, "edit", format!("{}: {e}", edit::FORM)))?;
     permitted(&shared, ip, &session, "edit", Role::Edit, true)?;
     let origin = Origin::new(Input::Web, peer.to_string());
-    let worker = shared.clone();
-    // The link waits for the control thread, the save writes: off the runtime.
-    let done =
-        tokio::task::spawn_blocking(move || change.apply(&worker.link, &worker.root, origin))
-            .await
-            .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    done.map(|r| Json(json!(r))).map_err(|r| {
-        shared.refused(ip, "edit", &r.message);
-        refused(r)
+    // The link waits for the control thread, the save writes.
+    off_runtime(&shared, ip, "edit".into(), move |shared| {
+        change
+            .apply(&shared.link, &shared.root, origin)
+            .map(|r| json!(r))
     })
+    .await
 }
 
 /// `POST /api/act`: a command for now, through the link.
@@ -465,37 +458,57 @@ async fn act(
 ) -> Answer {
     let ip = peer.ip();
     let (_, session) = acting_session(&shared, &headers, ip, "act")?;
-    let (act, name) = Act::parse(&body).map_err(|why| {
-        shared.refused(ip, "act", &why);
-        Refused(StatusCode::BAD_REQUEST, why)
-    })?;
+    let (act, name) = Act::parse(&body).map_err(|why| bad_request(&shared, ip, "act", why))?;
     let (needs, edits) = act.needs();
     permitted(&shared, ip, &session, &name, needs, edits)?;
     let origin = Origin::new(Input::Web, peer.to_string());
-    let link = shared.link.clone();
-    // The link waits for the control thread's stamp: off the runtime.
-    let done = tokio::task::spawn_blocking(move || match act {
-        Act::GoNext => link.go_next(origin, None).map(|(cue, a)| {
-            json!({"clip": cue.clip.to_string(), "cue": cue.number.map(|n| n.to_string()),
-                   "at_sample": a.at_sample})
-        }),
-        Act::Lock(locked) => {
-            link.set_locked(locked);
-            Ok(json!({"locked": locked}))
-        }
-        Act::Command(command) => {
-            let cue = match &command {
-                Command::Go { clip, .. } => link.show().ok().and_then(|s| s.cues.number_of(clip)),
-                _ => None,
-            };
-            link.submit(origin.for_cue(cue), None, command)
-                .map(|a| json!({"at_sample": a.at_sample, "lead_samples": a.lead_samples}))
+    // The link waits for the control thread's stamp.
+    off_runtime(&shared, ip, name, move |shared| {
+        let link = &shared.link;
+        match act {
+            Act::GoNext => link.go_next(origin, None).map(|(cue, a)| {
+                json!({"clip": cue.clip.to_string(), "cue": cue.number.map(|n| n.to_string()),
+                       "at_sample": a.at_sample})
+            }),
+            Act::Lock(locked) => {
+                link.set_locked(locked);
+                Ok(json!({"locked": locked}))
+            }
+            Act::Command(command) => {
+                let cue = match &command {
+                    Command::Go { clip, .. } => {
+                        link.show().ok().and_then(|s| s.cues.number_of(clip))
+                    }
+                    _ => None,
+                };
+                link.submit(origin.for_cue(cue), None, command)
+                    .map(|a| json!({"at_sample": a.at_sample, "lead_samples": a.lead_samples}))
+            }
         }
     })
     .await
-    .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+}
+
+/// A request the page cannot read: booked as a refusal, answered 400.
+fn bad_request(shared: &Shared, ip: IpAddr, what: &str, why: String) -> Refused {
+    shared.refused(ip, what, &why);
+    Refused(StatusCode::BAD_REQUEST, why)
+}
+
+/// Runs `work`, which waits for the control thread or writes, off the
+/// async runtime; its refusal is booked against `ip` as `what`.
+async fn off_runtime(
+    shared: &Arc<Shared>,
+    ip: IpAddr,
+    what: String,
+    work: impl FnOnce(&Shared) -> Result<Value, Refusal> + Send + 'static,
+) -> Answer {
+    let worker = shared.clone();
+    let done = tokio::task::spawn_blocking(move || work(&worker))
+        .await
+        .map_err(|e| Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     done.map(Json).map_err(|r| {
-        shared.refused(ip, &name, &r.message);
+        shared.refused(ip, &what, &r.message);
         refused(r)
     })
 }
