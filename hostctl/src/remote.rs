@@ -804,7 +804,14 @@ fn print_pair(p: &PairStatus) {
         } else {
             "DOES NOT ANSWER"
         };
-        println!("    witness {witness}: {reached}");
+        let lease = match t.lease.as_deref() {
+            None => String::new(),
+            Some("held") => "; it grants the main's role to this unit".into(),
+            Some("peer") => "; it grants the main's role to the other unit".into(),
+            Some("free") => "; it arbitrates, and no unit holds the role".into(),
+            Some(other) => format!("; it arbitrates, but {other}"),
+        };
+        println!("    witness {witness}: {reached}{lease}");
     }
     println!(
         "    {} ({}main {} time(s) since it started)",
