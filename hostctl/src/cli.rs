@@ -202,6 +202,11 @@ pub enum Command {
         /// The fingerprint you expect (from `cueboxd key`); pairs without asking when it matches.
         #[arg(long, value_name = "SHA256:…")]
         fingerprint: Option<String>,
+        /// ADDRESS is a main/backup pair's control address (docs/pair.md):
+        /// the other unit's fingerprint. Whichever unit is main answers
+        /// there, so either key is accepted, now and at every connection.
+        #[arg(long, value_name = "SHA256:…", requires = "fingerprint")]
+        or_fingerprint: Option<String>,
         /// Accept whatever key the box shows (only on a network you trust).
         #[arg(long, conflicts_with = "fingerprint")]
         yes: bool,

@@ -203,9 +203,10 @@ fn main() -> ExitCode {
             address,
             name,
             fingerprint,
+            or_fingerprint,
             yes,
             out,
-        } => remote::pair(&address, name, fingerprint, yes, &out),
+        } => remote::pair(&address, name, fingerprint, or_fingerprint, yes, &out),
         Command::Boxes { out } => remote::boxes(&out),
         Command::Push {
             dir,

@@ -65,7 +65,7 @@ pub(crate) fn connect(name: &str) -> anyhow::Result<Client> {
 /// reached at once, so their threads never race to create the key).
 fn connect_as(id: &Identity, name: &str) -> anyhow::Result<Client> {
     let b = known(name)?;
-    let client = Client::connect(&b.address, id, Expect::Pinned(b.fingerprint), TIMEOUT)?;
+    let client = Client::connect(&b.address, id, b.expect(), TIMEOUT)?;
     if client.welcome().role.is_none() {
         bail!(
             "{} does not authorize this host yet; on the box run: cueboxd auth add {} --role edit",
@@ -95,6 +95,7 @@ pub fn pair(
     address: &str,
     name: Option<String>,
     fingerprint: Option<String>,
+    or_fingerprint: Option<String>,
     yes: bool,
     out: &Output,
 ) -> anyhow::Result<Outcome> {
@@ -102,12 +103,16 @@ pub fn pair(
     let client = Client::connect(address, &id, Expect::Any, TIMEOUT)?;
     let w = client.welcome().clone();
     let seen = w.box_key.fingerprint();
-    let confirmed = match fingerprint {
+    let parse = |f: Option<String>| -> anyhow::Result<Option<cuebox_proto::Fingerprint>> {
+        f.map(|f| f.parse().map_err(anyhow::Error::msg)).transpose()
+    };
+    let or_fingerprint = parse(or_fingerprint)?;
+    let expected = parse(fingerprint)?;
+    let confirmed = match expected {
         Some(expected) => {
-            let expected: cuebox_proto::Fingerprint =
-                expected.parse().map_err(anyhow::Error::msg)?;
-            if expected != seen {
-                bail!("the box at {address} shows fingerprint {seen}, not {expected}: do not pair; check the address and the box's console (cueboxd key)");
+            if expected != seen && or_fingerprint != Some(seen) {
+                let either = or_fingerprint.map_or(String::new(), |o| format!(" or {o}"));
+                bail!("the box at {address} shows fingerprint {seen}, not {expected}{either}: do not pair; check the address and the box's console (cueboxd key)");
             }
             true
         }
@@ -129,19 +134,32 @@ pub fn pair(
     let name = name.unwrap_or_else(|| w.name.clone());
     let path = boxes_path()?;
     let mut boxes = KnownBoxes::load(&path)?;
+    // A pair's address: the unit that answered, and the other one.
+    let or_fingerprint = match or_fingerprint {
+        Some(other) if other == seen => expected,
+        other => other,
+    };
     boxes.set(KnownBox {
         name: name.clone(),
         address: cuebox_proto::client::with_port(address),
         fingerprint: seen,
+        or_fingerprint,
     });
     boxes.save(&path)?;
     if out.json {
         print_json(
             &json!({"name": name, "address": address, "fingerprint": seen.to_string(),
+            "or_fingerprint": or_fingerprint.map(|f| f.to_string()),
             "role": w.role, "host_key": w.host_key}),
         );
     } else {
-        println!("paired {name} ({address}), fingerprint {seen}");
+        match or_fingerprint {
+            Some(other) => println!(
+                "paired {name} ({address}), a pair's control address: fingerprint {seen} \
+                 (answering now) or {other}"
+            ),
+            None => println!("paired {name} ({address}), fingerprint {seen}"),
+        }
         match w.role {
             Some(role) => println!("this host has the {role} role there"),
             None => println!(
@@ -161,24 +179,19 @@ pub fn boxes(out: &Output) -> anyhow::Result<Outcome> {
         .boxes
         .iter()
         .map(|b| {
-            let state = Client::connect(
-                &b.address,
-                &id,
-                Expect::Pinned(b.fingerprint),
-                Duration::from_secs(2),
-            )
-            .map_err(|e| e.to_string())
-            .map(|mut c| {
-                let role = c.welcome().role;
-                let status = match role {
-                    Some(_) => match c.call(&Request::Status) {
-                        Ok(Response::Status(s)) => Some(*s),
-                        _ => None,
-                    },
-                    None => None,
-                };
-                (role, status)
-            });
+            let state = Client::connect(&b.address, &id, b.expect(), Duration::from_secs(2))
+                .map_err(|e| e.to_string())
+                .map(|mut c| {
+                    let role = c.welcome().role;
+                    let status = match role {
+                        Some(_) => match c.call(&Request::Status) {
+                            Ok(Response::Status(s)) => Some(*s),
+                            _ => None,
+                        },
+                        None => None,
+                    };
+                    (role, status)
+                });
             match state {
                 Ok((role, status)) => json!({"name": b.name, "address": b.address,
                     "fingerprint": b.fingerprint.to_string(), "reachable": true, "role": role,

@@ -2132,6 +2132,25 @@ fn the_backup_takes_over_when_the_main_dies_and_the_main_comes_back_as_backup() 
     let t = tmp.path();
     let net = PairNet::up(&format!("cbk{}", std::process::id() % 100_000));
     let (mut main, backup, main_args) = pair_on(t, &net, None);
+    // A host that knows the pair by its control address, as either unit.
+    let host_key = ok(backup.host(&["key"]));
+    LoopBox::cueboxd_cmd(
+        t,
+        "main",
+        &["auth", "add", host_key.trim(), "--role", "control"],
+    );
+    let key_of = |name: &str| LoopBox::cueboxd_cmd(t, name, &["key"]).trim().to_owned();
+    ok(backup.host(&[
+        "pair",
+        &net.vip(),
+        "--name",
+        "show",
+        "--fingerprint",
+        &key_of("main"),
+        "--or-fingerprint",
+        &key_of("backup"),
+    ]));
+    assert_eq!(unit(&backup, "show")["takeover"]["configured"], "main");
 
     // The long clip plays on both; the main dies 2 s into it.
     ok(main.host(&["go", "main", "c1"]));
@@ -2210,6 +2229,14 @@ fn the_backup_takes_over_when_the_main_dies_and_the_main_comes_back_as_backup() 
         .lines()
         .any(|l| l.contains("go clip c2 at") && l.contains("(from osc"));
     assert!(osc_go, "{}", backup.events());
+    // hostctl, by the pair's name, reaches the unit that is main now.
+    assert_eq!(unit(&backup, "show")["takeover"]["configured"], "backup");
+    ok(backup.host(&["go", "show", "c3"]));
+    assert!(
+        wait_for(5, || backup.events().contains("started c3")),
+        "{}",
+        backup.events()
+    );
 
     // The main comes back: it joins as backup, follows the promoted unit
     // and matches it, and never bids for the address.

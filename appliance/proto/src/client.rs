@@ -193,7 +193,7 @@ impl Client {
         let _ = tcp.set_read_timeout(Some(timeout));
         let _ = tcp.set_write_timeout(Some(timeout));
         let pinned = match &expect {
-            Expect::Pinned(fp) => Some(*fp),
+            Expect::Pinned(fp) | Expect::EitherOf(fp, _) => Some(*fp),
             Expect::Any => None,
         };
         let config = tls::client_config(identity, expect).map_err(|e| ClientError::Handshake {

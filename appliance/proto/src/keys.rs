@@ -394,6 +394,20 @@ pub struct KnownBox {
     pub address: String,
     /// The fingerprint confirmed at pairing.
     pub fingerprint: Fingerprint,
+    /// When the address is a main/backup pair's control address: the other
+    /// unit's fingerprint (whichever unit is main answers there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub or_fingerprint: Option<Fingerprint>,
+}
+
+impl KnownBox {
+    /// What a connection to it expects of the key that answers.
+    pub fn expect(&self) -> crate::tls::Expect {
+        match self.or_fingerprint {
+            Some(other) => crate::tls::Expect::EitherOf(self.fingerprint, other),
+            None => crate::tls::Expect::Pinned(self.fingerprint),
+        }
+    }
 }
 
 /// The boxes a host trusts: a JSON file in the host's configuration folder.

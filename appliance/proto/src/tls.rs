@@ -97,6 +97,9 @@ pub fn server_config(identity: &Identity) -> Result<Arc<rustls::ServerConfig>, E
 pub enum Expect {
     /// Exactly this fingerprint (a paired box).
     Pinned(Fingerprint),
+    /// Either of these (the two units of a main/backup pair, at its control
+    /// address: whichever unit is main answers there).
+    EitherOf(Fingerprint, Fingerprint),
     /// Any key (pairing): the operator confirms the one the connection
     /// reports ([`crate::Welcome::box_key`]).
     Any,
@@ -203,7 +206,8 @@ impl ServerCertVerifier for PinnedBox {
         let key = peer_key(end_entity).ok_or_else(not_ed25519)?;
         match &self.expect {
             Expect::Pinned(fp) if key.fingerprint() == *fp => {}
-            Expect::Pinned(_) => {
+            Expect::EitherOf(a, b) if [a, b].contains(&&key.fingerprint()) => {}
+            Expect::Pinned(_) | Expect::EitherOf(..) => {
                 return Err(Error::InvalidCertificate(
                     rustls::CertificateError::ApplicationVerificationFailure,
                 ))
