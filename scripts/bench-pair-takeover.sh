@@ -11,6 +11,10 @@
 #
 #   scripts/bench-pair-takeover.sh [N]      (default 20; root: namespaces)
 #   PROFILE=debug scripts/bench-pair-takeover.sh   the debug build (faster to build)
+#   WITNESS=arbiter scripts/bench-pair-takeover.sh  the witness a third cueboxd
+#                                           that arbitrates (docs/pair.md, "The
+#                                           arbitrating witness"): the lease adds
+#                                           its lapse to each takeover
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-20}
@@ -40,7 +44,9 @@ export CUEBOX_HOST_DIR=$tmp/host
 host() { ip netns exec "$tag-h" "$bin/hostctl" "$@"; }
 
 so=$(scripts/alsa/build-paced-pcm.sh | tail -n 1)
-for u in main backup; do
+units=(main backup)
+[[ ${WITNESS:-} == arbiter ]] && units+=(witness)
+for u in "${units[@]}"; do
   "$bin/cueboxd" --root "$tmp/$u" key >/dev/null
   cat >"$tmp/$u.asound" <<CONF
 pcm_type.cuebox_paced { lib "$so" }
@@ -52,6 +58,19 @@ key() { "$bin/cueboxd" --root "$tmp/$1" key --json | python3 -c 'import json,sys
 for u in main backup; do
   "$bin/cueboxd" --root "$tmp/$u" auth add "$(key "${other[$u]}")" --role control >/dev/null
 done
+witness=(--pair-witness "$net.3")
+if [[ ${WITNESS:-} == arbiter ]]; then
+  # A third cueboxd on the host's address, idle, letting both units in.
+  for u in main backup; do
+    "$bin/cueboxd" --root "$tmp/witness" auth add "$(key "$u")" --role control >/dev/null
+  done
+  ALSA_CONFIG_PATH="/usr/share/alsa/alsa.conf:$tmp/witness.asound" \
+    ip netns exec "$tag-h" "$bin/cueboxd" --root "$tmp/witness" run --listen "$net.3" \
+    --name witness --device bench --format FLOAT_LE --channels 2 --no-irq-routing \
+    >>"$tmp/witness.log" 2>&1 &
+  pid[witness]=$!
+  witness+=(--pair-witness-fingerprint "$(fp witness)")
+fi
 
 start() {
   local u=$1 o=${other[$1]}
@@ -59,7 +78,7 @@ start() {
     ip netns exec "$tag-${side[$u]}" "$bin/cueboxd" --root "$tmp/$u" run --listen 0.0.0.0 \
     --name "$u" --device bench --format FLOAT_LE --channels 2 --period 512 --periods 4 \
     --no-irq-routing --pair "$u" --peer "${ip[$o]}:53100" --peer-fingerprint "$(fp "$o")" \
-    --pair-vip "$vip/24" --pair-interface "$tag-${side[$u]}" --pair-witness "$net.3" \
+    --pair-vip "$vip/24" --pair-interface "$tag-${side[$u]}" "${witness[@]}" \
     >>"$tmp/$u.log" 2>&1 &
   pid[$u]=$!
 }
@@ -127,9 +146,9 @@ for i in $(seq "$count"); do
   times+=("$ms")
   start "$settled"
 done
-printf '%s\n' "${times[@]}" | sort -n | awk '
+printf '%s\n' "${times[@]}" | sort -n | awk -v w="${WITNESS:-answers}" '
   { v[NR] = $1 }
   END {
     i50 = int((NR - 1) * 0.50 + 0.5) + 1; i99 = int((NR - 1) * 0.99 + 0.5) + 1
-    printf "takeover over %d SIGKILLs of the main (kill -> control address answers): p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", NR, v[i50], v[i99], v[NR]
+    printf "takeover over %d SIGKILLs of the main (kill -> control address answers), witness %s: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", NR, w, v[i50], v[i99], v[NR]
   }'
