@@ -2193,27 +2193,8 @@ fn the_backup_takes_over_when_the_main_dies_and_the_main_comes_back_as_backup() 
     // The backup's card never stopped: the clip plays on, every frame what
     // the file holds at one constant gain per channel, across the kill.
     assert!(wait_for(5, || backup.output().len() > before_kill + 72_000));
-    let out = backup.output();
-    let start = clip_starts(&out)[0];
-    let file = wav_frames(&t.join("long.wav"));
-    let edge = 480; // past the clip's 1 ms edge fade
-    let gain: Vec<f32> = (0..2)
-        .map(|c| out[start + edge][c] / file[edge][c])
-        .collect();
-    let error = |i: usize| {
-        (0..2)
-            .map(|c| (out[i][c] - gain[c] * file[i - start][c]).abs())
-            .fold(0.0f32, f32::max)
-    };
-    let wrong = (start + edge..out.len().min(start + file.len())).find(|&i| error(i) > 1e-5);
-    assert_eq!(
-        wrong,
-        None,
-        "the clip played on unchanged across the takeover (it started at frame {start}, \
-         the main was killed at about {before_kill}, {} frames recorded; gain {gain:?})",
-        out.len()
-    );
-    assert!(out.len() - start > (before_kill - start) + 72_000);
+    let start = plays_on_unchanged(&backup, 0, &t.join("long.wav"), before_kill);
+    assert!(backup.output().len() - start > (before_kill - start) + 72_000);
     assert_eq!(xruns(&backup, "backup"), xruns_before);
     assert_eq!(playing(&backup, "backup"), ["c1"]);
 
@@ -2285,6 +2266,34 @@ fn the_backup_takes_over_when_the_main_dies_and_the_main_comes_back_as_backup() 
     );
 }
 
+/// The card output of `b` from the start of its clip number `nth` (counted
+/// in the output, from 0) plays `file` unchanged: every frame what the file
+/// holds at one constant gain per channel, through the fault at output
+/// frame `fault`. Returns the clip's start.
+fn plays_on_unchanged(b: &LoopBox, nth: usize, file: &Path, fault: usize) -> usize {
+    let out = b.output();
+    let start = clip_starts(&out)[nth];
+    let file = wav_frames(file);
+    let edge = 480; // past the clip's 1 ms edge fade
+    let gain: Vec<f32> = (0..2)
+        .map(|c| out[start + edge][c] / file[edge][c])
+        .collect();
+    let error = |i: usize| {
+        (0..2)
+            .map(|c| (out[i][c] - gain[c] * file[i - start][c]).abs())
+            .fold(0.0f32, f32::max)
+    };
+    let wrong = (start + edge..out.len().min(start + file.len())).find(|&i| error(i) > 1e-5);
+    assert_eq!(
+        wrong,
+        None,
+        "the clip played on unchanged (it started at frame {start}, the fault came at about \
+         {fault}, {} frames recorded; gain {gain:?})",
+        out.len()
+    );
+    start
+}
+
 /// The same pair: 5 % of the packets into each unit dropped at random
 /// (nftables `numgen random`) for 15 s leaves the roles alone while every
 /// command still lands on both; then the main's cable is pulled: the
@@ -2309,6 +2318,11 @@ fn random_loss_moves_no_role_and_a_cut_leaves_exactly_one_main_the_one_reaching_
         p["applied"].as_u64().unwrap() + p["late"].as_u64().unwrap()
     };
     let before = applied(&backup, "backup");
+    let xruns = |b: &LoopBox, name: &str| -> Value {
+        serde_json::from_str::<Value>(&ok(b.host(&["status", name, "--json"]))).unwrap()["xruns"]
+            .clone()
+    };
+    let xruns_before = xruns(&backup, "backup");
     let started = Instant::now();
     let mut sent = 0;
     while started.elapsed() < Duration::from_secs(15) {
@@ -2329,6 +2343,14 @@ fn random_loss_moves_no_role_and_a_cut_leaves_exactly_one_main_the_one_reaching_
     assert!(!backup.events().contains("now MAIN"), "{}", backup.events());
     assert_eq!(applied(&backup, "backup") - before, sent, "{b}");
     assert!(net.holds_vip("m") && !net.holds_vip("b"));
+
+    // The long clip through the cut: the backup's card plays it on.
+    std::thread::sleep(Duration::from_millis(1500));
+    let clips_before = clip_starts(&backup.output()).len();
+    ok(main.host(&["go", "main", "c1"]));
+    assert!(wait_for(10, || playing(&backup, "backup") == ["c1"]));
+    std::thread::sleep(Duration::from_secs(1));
+    let before_cut = backup.output().len();
 
     // The main's cable out.
     let cut = Instant::now();
@@ -2395,6 +2417,14 @@ fn random_loss_moves_no_role_and_a_cut_leaves_exactly_one_main_the_one_reaching_
         backup.events()
     );
     assert!(net.holds_vip("b") && !net.holds_vip("m"));
+    // Through 15 s of loss, the cut and the cable's return, the backup's
+    // card never stopped: c1 came out of it as the file holds it.
+    let c1 = plays_on_unchanged(&backup, clips_before, &t.join("long.wav"), before_cut);
+    assert!(
+        backup.output().len() > c1 + 5 * 48_000,
+        "c1 played past the cut"
+    );
+    assert_eq!(xruns(&backup, "backup"), xruns_before);
 }
 
 /// The units cut from each other, not from an arbitrating witness (a third
