@@ -947,11 +947,19 @@ impl<C: ShowControl> Service for BoxService<C> {
                         "a lease names the other unit of the pair, not the asking one",
                     );
                 }
-                let answer = self.leases.ask(me, other, want, std::time::Instant::now());
-                Response::Lease {
-                    granted: answer.granted,
-                    holder: answer.holder,
-                    for_ms: answer.remaining.as_millis() as u64,
+                match self.leases.ask(me, other, want, std::time::Instant::now()) {
+                    Some(answer) => Response::Lease {
+                        granted: answer.granted,
+                        holder: answer.holder,
+                        for_ms: answer.remaining.as_millis() as u64,
+                    },
+                    None => refuse(
+                        RefusalKind::Busy,
+                        format!(
+                            "this box already arbitrates {} pairs as their witness",
+                            crate::pair::witness::PAIRS
+                        ),
+                    ),
                 }
             }
         }

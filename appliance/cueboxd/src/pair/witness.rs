@@ -16,6 +16,10 @@ use crate::api::Fingerprint;
 /// steps down before the witness would grant the role to the other unit.
 pub const LEASE: Duration = Duration::from_millis(1500);
 
+/// The most pairs a box arbitrates at once: the map stays bounded whatever
+/// an authorized host asks.
+pub const PAIRS: usize = 256;
+
 /// The leases a box holds as witness, one per pair (its two keys).
 #[derive(Debug, Default)]
 pub struct Leases {
@@ -43,12 +47,22 @@ pub struct Answer {
 impl Leases {
     /// The unit `from`, whose peer is `peer`, asks at `now` for the role
     /// (`want`: granted or renewed unless the peer holds it) or gives it up.
-    pub fn ask(&self, from: Fingerprint, peer: Fingerprint, want: bool, now: Instant) -> Answer {
+    /// `None` when it would be a new pair beyond [`PAIRS`].
+    pub fn ask(
+        &self,
+        from: Fingerprint,
+        peer: Fingerprint,
+        want: bool,
+        now: Instant,
+    ) -> Option<Answer> {
         let pair = (from.min(peer), from.max(peer));
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         // Lapsed grants go: the map holds live pairs only.
         held.retain(|_, h| h.until > now);
         let current = held.get(&pair).copied();
+        if current.is_none() && want && held.len() >= PAIRS {
+            return None;
+        }
         let taken = match current {
             Some(h) if h.holder != from => Some(h),
             _ if want => {
@@ -65,11 +79,11 @@ impl Leases {
                 None
             }
         };
-        Answer {
+        Some(Answer {
             granted: taken.is_some_and(|h| h.holder == from),
             holder: taken.map(|h| h.holder).filter(|&h| h != from),
             remaining: taken.map_or(Duration::ZERO, |h| h.until - now),
-        }
+        })
     }
 }
 
@@ -90,26 +104,41 @@ mod tests {
         let (a, b) = (key(), key());
         let t0 = Instant::now();
         let at = |ms: u64| t0 + Duration::from_millis(ms);
-        let first = leases.ask(a, b, true, at(0));
+        let ask = |from, peer, want, ms| leases.ask(from, peer, want, at(ms)).unwrap();
+        let first = ask(a, b, true, 0);
         assert!(first.granted && first.holder.is_none());
         assert_eq!(first.remaining, LEASE);
         // The other unit asks while it is renewed: refused, told who holds it.
-        let refused = leases.ask(b, a, true, at(1000));
+        let refused = ask(b, a, true, 1000);
         assert_eq!((refused.granted, refused.holder), (false, Some(a)));
-        assert!(leases.ask(a, b, true, at(1100)).granted);
-        assert!(
-            !leases.ask(b, a, true, at(2500)).granted,
-            "renewed at 1.1 s"
-        );
+        assert!(ask(a, b, true, 1100).granted);
+        assert!(!ask(b, a, true, 2500).granted, "renewed at 1.1 s");
         // Unrenewed, it lapses after LEASE: the other unit gets it.
-        let taken = leases.ask(b, a, true, at(2601));
+        let taken = ask(b, a, true, 2601);
         assert!(taken.granted, "{taken:?}");
-        assert_eq!(leases.ask(a, b, true, at(2700)).holder, Some(b));
+        assert_eq!(ask(a, b, true, 2700).holder, Some(b));
         // Given up, it is free at once.
-        let given = leases.ask(b, a, false, at(2800));
+        let given = ask(b, a, false, 2800);
         assert_eq!((given.granted, given.holder), (false, None));
-        assert!(leases.ask(a, b, true, at(2801)).granted);
+        assert!(ask(a, b, true, 2801).granted);
         // Another pair is apart.
-        assert!(leases.ask(key(), b, true, at(2802)).granted);
+        assert!(ask(key(), b, true, 2802).granted);
+    }
+
+    #[test]
+    fn a_witness_arbitrates_a_bounded_number_of_pairs() {
+        let leases = Leases::default();
+        let now = Instant::now();
+        let (a, first) = (key(), key());
+        assert!(leases.ask(a, first, true, now).is_some());
+        for _ in 1..PAIRS {
+            assert!(leases.ask(a, key(), true, now).is_some());
+        }
+        assert_eq!(leases.ask(a, key(), true, now), None, "one pair too many");
+        // The pairs it has are still answered; a give-up takes no room;
+        // lapsed pairs make room.
+        assert!(leases.ask(first, a, true, now).is_some());
+        assert!(leases.ask(a, key(), false, now).is_some());
+        assert!(leases.ask(a, key(), true, now + LEASE).is_some());
     }
 }
