@@ -1551,10 +1551,6 @@ fn a_pair_plays_the_mains_go_on_both_units_at_one_instant_and_the_backup_refuses
         serde_json::from_str(&ok(main.host(&["go", "main", "c1", "--json"]))).unwrap();
     assert!(went["at_sample"].is_u64(), "{went}");
     let starts = |b: &LoopBox| clip_starts(&b.output());
-    let xruns = |b: &LoopBox, name: &str| -> Value {
-        serde_json::from_str::<Value>(&ok(b.host(&["status", name, "--json"]))).unwrap()["xruns"]
-            .clone()
-    };
     assert!(wait_for(10, || !starts(&main).is_empty()
         && !starts(&backup).is_empty()));
     let first = starts(&main)[0];
@@ -2094,6 +2090,12 @@ fn unit(b: &LoopBox, name: &str) -> Value {
     serde_json::from_slice::<Value>(&out.stdout).unwrap()["pair"].clone()
 }
 
+/// A unit's xrun count (its status's `xruns`).
+fn xruns(b: &LoopBox, name: &str) -> Value {
+    serde_json::from_str::<Value>(&ok(b.host(&["status", name, "--json"]))).unwrap()["xruns"]
+        .clone()
+}
+
 /// What a unit plays now (its status's `playing` clips).
 fn playing(b: &LoopBox, name: &str) -> Vec<String> {
     let status: Value = serde_json::from_str(&ok(b.host(&["status", name, "--json"]))).unwrap();
@@ -2156,10 +2158,6 @@ fn the_backup_takes_over_when_the_main_dies_and_the_main_comes_back_as_backup() 
     ok(main.host(&["go", "main", "c1"]));
     assert!(wait_for(10, || playing(&backup, "backup") == ["c1"]));
     std::thread::sleep(Duration::from_secs(2));
-    let xruns = |b: &LoopBox, name: &str| -> Value {
-        serde_json::from_str::<Value>(&ok(b.host(&["status", name, "--json"]))).unwrap()["xruns"]
-            .clone()
-    };
     let xruns_before = xruns(&backup, "backup");
     let before_kill = backup.output().len();
     main.run.0.kill().unwrap();
@@ -2318,10 +2316,6 @@ fn random_loss_moves_no_role_and_a_cut_leaves_exactly_one_main_the_one_reaching_
         p["applied"].as_u64().unwrap() + p["late"].as_u64().unwrap()
     };
     let before = applied(&backup, "backup");
-    let xruns = |b: &LoopBox, name: &str| -> Value {
-        serde_json::from_str::<Value>(&ok(b.host(&["status", name, "--json"]))).unwrap()["xruns"]
-            .clone()
-    };
     let xruns_before = xruns(&backup, "backup");
     let started = Instant::now();
     let mut sent = 0;

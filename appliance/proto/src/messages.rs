@@ -945,8 +945,8 @@ pub struct PairTakeover {
     pub witness_reached: Option<bool>,
     /// With an arbitrating witness (`--pair-witness-fingerprint`): the
     /// role's lease as its last answer gave it: `held` (by this unit),
-    /// `peer` (the other unit holds it) or `free`; `None` with a witness
-    /// that only answers, or none.
+    /// `peer` (the other unit holds it), `free`, or `refused: …` (what the
+    /// witness said); `None` with a witness that only answers, or none.
     pub lease: Option<String>,
     /// (backup) Whether it has resynchronised with the current main since
     /// it became backup: heard it and a comparison matched. Only then may it

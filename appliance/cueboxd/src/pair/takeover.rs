@@ -273,7 +273,6 @@ impl Takeover {
             let Some((address, probed)) = &t.witness else {
                 return;
             };
-            let asked = Instant::now();
             let (answered, lease) = match t.arbiter {
                 Some(key) => match t.ask_lease(&mut arbiter, address, key) {
                     Ok(lease) => (true, Some(lease)),
@@ -291,12 +290,8 @@ impl Takeover {
                 }
                 p.last = Some(now);
             }
-            if let Some(lease) = lease {
-                // A grant counts from before the question left.
-                p.lease = Some(match lease {
-                    Lease::Held(_) => Lease::Held(asked + HOLD),
-                    other => other,
-                });
+            if lease.is_some() {
+                p.lease = lease;
             }
             drop(p);
             drop(t);
@@ -312,6 +307,8 @@ impl Takeover {
         address: &str,
         key: Fingerprint,
     ) -> Result<Lease, LeaseError> {
+        // A grant counts from before the question left.
+        let asked = Instant::now();
         let want = {
             let r = lock(&self.roles);
             r.current == Role::Main || r.wants
@@ -336,7 +333,7 @@ impl Takeover {
             LeaseError::from(e)
         })?;
         match answer {
-            Response::Lease { granted: true, .. } => Ok(Lease::Held(Instant::now())),
+            Response::Lease { granted: true, .. } => Ok(Lease::Held(asked + HOLD)),
             Response::Lease {
                 holder: Some(_), ..
             } => Ok(Lease::Peer),
@@ -389,15 +386,16 @@ impl Takeover {
         // Taking the role without having followed a main: only if the peer
         // does not say it is main (its link may not have reached us yet).
         let to = to.filter(|&to| to != Role::Main || synced || !self.peer_says_main());
+        let lease = self.lease();
         let mut roles = lock(&self.roles);
-        let to = match self.lease() {
-            Some(lease) => roles.arbitrated(to, &lease, now),
+        let to = match &lease {
+            Some(lease) => roles.arbitrated(to, lease, now),
             None => to,
         };
         if let Some(to) = to {
             let address = self.witness.as_ref().map(|w| w.0.as_str());
             let why = match (to, roles.current) {
-                (Role::Backup, Role::Main) if self.lease() == Some(Lease::Peer) => format!(
+                (Role::Backup, Role::Main) if lease == Some(Lease::Peer) => format!(
                     "demoted: the witness {} gave the role to the other unit; this unit \
                      follows it",
                     address.unwrap_or_default()
